@@ -1,0 +1,119 @@
+# desk: small Unix filters for a help desk's custom channels.
+#
+#   make            build everything into $(O)/
+#   make check      build, then run the test suite
+#   make check-san  the same suite against an ASan+UBSan build (in build-san/)
+#   make demo       run the main job on a throw-away store
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# The first run installs missing Debian -dev packages (scripts/deps).
+
+VERSION = 0.1.0
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+
+O ?= build
+CC ?= cc
+CFLAGS ?= -O2 -g
+SAN ?=
+
+# Appended after the user's CFLAGS so they cannot be switched off.
+WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+       -Wpointer-arith -Wformat=2 -Wno-format-nonliteral
+DESK_CFLAGS = -std=c11 -D_GNU_SOURCE -Ilib -DDESK_VERSION='"$(VERSION)"' \
+	$(WARN) $(SODIUM_CFLAGS)
+ifneq ($(SAN),)
+DESK_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+SANLD = -fsanitize=address,undefined
+endif
+
+# Recursive (=) so that pkg-config runs only after scripts/deps installed it.
+SODIUM_CFLAGS = $(shell pkg-config --cflags libsodium)
+SODIUM_LIBS = $(shell pkg-config --libs libsodium)
+CURL_LIBS = $(shell pkg-config --libs libcurl)
+MHD_LIBS = $(shell pkg-config --libs libmicrohttpd)
+JQ_LIBS = -ljq
+
+BASE_LIBS = $(JQ_LIBS) $(SODIUM_LIBS)
+LDFLAGS_ALL = $(LDFLAGS) $(SANLD) -Wl,--as-needed
+
+TOOLS = $(patsubst cmd/%.c,%,$(wildcard cmd/desk-*.c))
+LIBSRC = $(wildcard lib/*.c)
+LIBOBJ = $(LIBSRC:%.c=$(O)/%.o)
+UNITSRC = $(wildcard tests/unit/*.c)
+UNITBIN = $(UNITSRC:tests/unit/%.c=$(O)/unit/%)
+BINS = $(TOOLS:%=$(O)/bin/%)
+MAN = $(wildcard man/*.[1-8])
+
+all: $(BINS)
+
+$(O)/.deps: scripts/deps
+	@mkdir -p $(O)
+	@sh scripts/deps
+	@touch $@
+
+$(O)/lib/%.o: lib/%.c | $(O)/.deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(DESK_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(O)/cmd/%.o: cmd/%.c | $(O)/.deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(DESK_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(O)/libdesk.a: $(LIBOBJ)
+	rm -f $@
+	$(AR) rcs $@ $(LIBOBJ)
+
+$(filter-out $(O)/bin/desk-webhook,$(BINS)): $(O)/bin/%: $(O)/cmd/%.o $(O)/libdesk.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS_ALL) -o $@ $< $(O)/libdesk.a $(BASE_LIBS)
+
+$(O)/bin/desk-webhook: $(O)/cmd/desk-webhook.o $(O)/libdesk.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS_ALL) -o $@ $< $(O)/libdesk.a $(BASE_LIBS) \
+		$(CURL_LIBS) $(MHD_LIBS)
+
+$(O)/unit/%: tests/unit/%.c $(O)/libdesk.a | $(O)/.deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(DESK_CFLAGS) $(LDFLAGS_ALL) -o $@ $< $(O)/libdesk.a \
+		$(BASE_LIBS)
+
+check: all $(UNITBIN)
+	@DESK_BIN=$(CURDIR)/$(O)/bin DESK_UNIT=$(CURDIR)/$(O)/unit \
+		DESK_SAN=$(SAN) sh tests/run
+
+check-san:
+	@$(MAKE) --no-print-directory O=build-san SAN=1 check
+
+demo: all
+	@DESK_BIN=$(CURDIR)/$(O)/bin sh scripts/demo
+
+bench: all
+	@DESK_BIN=$(CURDIR)/$(O)/bin sh bench/run
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	for t in $(TOOLS); do install -m 755 $(O)/bin/$$t $(DESTDIR)$(BINDIR)/$$t; done
+	for m in $(MAN); do s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+	for t in $(TOOLS); do \
+		install -m 644 completions/$$t.bash $(DESTDIR)$(BASHCOMPDIR)/$$t; \
+		install -m 644 completions/_$$t $(DESTDIR)$(ZSHCOMPDIR)/_$$t; done
+
+uninstall:
+	for t in $(TOOLS); do rm -f $(DESTDIR)$(BINDIR)/$$t \
+		$(DESTDIR)$(BASHCOMPDIR)/$$t $(DESTDIR)$(ZSHCOMPDIR)/_$$t; done
+	for m in $(MAN); do s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all check check-san demo bench install uninstall clean
+
+-include $(LIBOBJ:.o=.d) $(TOOLS:%=$(O)/cmd/%.d)

@@ -1,0 +1,734 @@
+/*
+ * desk-case: puts each inbound message into the right case; lists, shows,
+ * changes and merges cases; checks the store.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "desk.h"
+
+static const char usage_text[] =
+    "desk-case [-s DIR] [FILE...]\n"
+    "       desk-case list [--user ID] [--channel NAME] [--user-custom-id X]\n"
+    "                      [--status S,...] [--active-chats] [--merged] [--limit N]\n"
+    "       desk-case show CASE\n"
+    "       desk-case set CASE [--status S] [--assignee A] [--team T]\n"
+    "                      [--subject S] [--field K=V | --field K:=JSON]...\n"
+    "       desk-case merge FROM INTO\n"
+    "       desk-case fsck [--repair]\n"
+    "Common options: -s, --store DIR; -h, --help; -V, --version.\n";
+
+/* ---- the filter ---- */
+
+/* A string field, or absent (NULL) when missing or null; 0 when the wrong type. */
+static int
+opt_str(struct desk_loop *l, jv ev, const char *key, const char **out)
+{
+	jv v = desk_jget(ev, key);
+
+	*out = NULL;
+	if (!jv_is_valid(v) || jv_get_kind(v) == JV_KIND_NULL)
+		return 1;
+	if (jv_get_kind(v) != JV_KIND_STRING) {
+		desk_reject(l, ev, key, "must be a string");
+		return 0;
+	}
+	*out = jv_string_value(v);
+	return 1;
+}
+
+/* An id from outside: a non-empty string without NUL. */
+static int
+ext_id(struct desk_loop *l, jv ev, const char *key, int required,
+    const char **s, size_t *n)
+{
+	jv v = desk_jget(ev, key);
+
+	*s = NULL;
+	*n = 0;
+	if (!jv_is_valid(v) || jv_get_kind(v) == JV_KIND_NULL) {
+		if (required)
+			desk_reject(l, ev, key, "missing");
+		return !required;
+	}
+	if (jv_get_kind(v) != JV_KIND_STRING) {
+		desk_reject(l, ev, key, "must be a string (ids from outside are "
+		    "never numbers: quote it)");
+		return 0;
+	}
+	*s = jv_string_value(v);
+	*n = (size_t)jv_string_length_bytes(jv_copy(v));
+	if (*n == 0 || memchr(*s, '\0', *n)) {
+		desk_reject(l, ev, key, *n ? "contains a NUL character" : "empty");
+		return 0;
+	}
+	return 1;
+}
+
+static int
+check_channel(struct desk_loop *l, jv ev, const char **name)
+{
+	const char *ch;
+
+	if (!opt_str(l, ev, "channel", &ch))
+		return 0;
+	if (!ch) {
+		desk_reject(l, ev, "channel", "missing");
+		return 0;
+	}
+	jv c = desk_channel_get(desk_loop_store(l), ch);
+	if (!jv_is_valid(c)) {
+		desk_reject(l, ev, "channel", "unknown channel \"%s\" (see "
+		    "desk-webhook channel add)", ch);
+		return 0;
+	}
+	jv_free(c);
+	*name = ch;
+	return 1;
+}
+
+static int
+check_attachments(struct desk_loop *l, jv ev, int *have)
+{
+	jv a = desk_jget(ev, "attachments");
+	char field[64];
+	int ok = 1;
+
+	*have = 0;
+	if (!jv_is_valid(a) || jv_get_kind(a) == JV_KIND_NULL)
+		return 1;
+	if (jv_get_kind(a) != JV_KIND_ARRAY) {
+		desk_reject(l, ev, "attachments", "must be an array");
+		return 0;
+	}
+	jv_array_foreach(a, i, x) {
+		int64_t size;
+		if (!ok) {
+			jv_free(x);
+			continue;
+		}
+		if (jv_get_kind(x) != JV_KIND_OBJECT) {
+			snprintf(field, sizeof field, "attachments[%d]", i);
+			desk_reject(l, ev, field, "must be an object");
+			ok = 0;
+		} else if (!desk_jstr(x, "url") || !*desk_jstr(x, "url")) {
+			snprintf(field, sizeof field, "attachments[%d].url", i);
+			desk_reject(l, ev, field, "missing or not a string");
+			ok = 0;
+		} else if (desk_jhas(x, "file_size") &&
+		    (!desk_jint(x, "file_size", &size) || size < 0)) {
+			snprintf(field, sizeof field, "attachments[%d].file_size", i);
+			desk_reject(l, ev, field, "must be a whole number of bytes");
+			ok = 0;
+		}
+		jv_free(x);
+	}
+	*have = ok && jv_array_length(jv_copy(a)) > 0;
+	return ok;
+}
+
+/* The fields desk-case adds, as recorded with the message. */
+static jv
+enrich(jv ev, jv rec, int duplicate)
+{
+	static const char *const keys[] = { "user_id", "case_id", "message_id",
+		"trigger", "case_status", "linked_users", "not_linked" };
+
+	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+		jv v = desk_jget(rec, keys[i]);
+		if (jv_is_valid(v))
+			ev = desk_jset(ev, keys[i], jv_copy(v));
+	}
+	if (duplicate)
+		ev = desk_jset(ev, "duplicate", jv_true());
+	return ev;
+}
+
+static void
+on_message(struct desk_loop *l, jv ev)
+{
+	struct desk_store *st = desk_loop_store(l);
+	struct desk_who w = { 0 };
+	const char *content, *subject, *id;
+	size_t idlen;
+	int attach;
+
+	if (desk_jhas(ev, "message_id")) {
+		desk_emit(l, ev);    /* stored by an earlier desk-case */
+		return;
+	}
+	if (!check_channel(l, ev, &w.channel) ||
+	    !ext_id(l, ev, "user_custom_id", 1, &w.ucid, &w.ucidlen) ||
+	    !ext_id(l, ev, "id", 0, &id, &idlen) ||
+	    !opt_str(l, ev, "content", &content) ||
+	    !opt_str(l, ev, "subject", &subject) ||
+	    !opt_str(l, ev, "email", &w.email) ||
+	    !opt_str(l, ev, "phone", &w.phone) ||
+	    !opt_str(l, ev, "name", &w.name) ||
+	    !opt_str(l, ev, "company", &w.company) ||
+	    !check_attachments(l, ev, &attach))
+		goto out;
+	if ((!content || !*content) && !attach) {
+		desk_reject(l, ev, "content", content ? "empty, and no attachments" :
+		    "missing, and no attachments");
+		goto out;
+	}
+
+	desk_store_lock(st);
+	if (id) {
+		jv seen = desk_event_seen(st, "message", w.channel, id, idlen);
+		if (jv_is_valid(seen)) {
+			desk_emit(l, enrich(ev, seen, 1));
+			jv_free(seen);
+			return;
+		}
+	}
+	int64_t now = desk_now();
+	jv report;
+	uint64_t uid = desk_user_resolve(st, &w, now, &report);
+	int created;
+	uint64_t cid = desk_case_for(st, uid, w.channel, subject, now, &created);
+	struct desk_case_slot cs;
+	desk_case_slot(st, cid, &cs);
+
+	jv m = jv_object();
+	m = desk_jset_int(m, "user_id", (int64_t)uid);
+	m = desk_jset_int(m, "staff_id", 0);
+	m = desk_jset_str(m, "channel", w.channel);
+	m = desk_jset_str(m, "content", content ? content : "");
+	if (attach)
+		m = desk_jset(m, "attachments", jv_copy(desk_jget(ev, "attachments")));
+	m = desk_jset_int(m, "sent_via_rule", 0);
+	m = desk_jset_int(m, "b_from_api", 0);
+	if (id) {
+		m = desk_jset(m, "event_id", desk_jstring(id, idlen));
+		m = desk_jset_str(m, "event_scope", "message");
+	}
+	m = desk_jset_str(m, "trigger", created ? "new" : "updated");
+	m = desk_jset_str(m, "case_status", desk_status_name(cs.status));
+	m = jv_object_merge(m, jv_copy(report));
+	uint64_t mid = desk_message_add(st, cid, jv_copy(m), now);
+	m = desk_jset_int(m, "message_id", (int64_t)mid);
+	m = desk_jset_int(m, "case_id", (int64_t)cid);
+	desk_emit(l, enrich(ev, m, 0));
+	jv_free(m);
+	jv_free(report);
+	return;
+out:
+	jv_free(ev);
+}
+
+static void
+on_status(struct desk_loop *l, jv ev)
+{
+	struct desk_store *st = desk_loop_store(l);
+	const char *channel = NULL, *ucid = NULL, *id, *status;
+	size_t ucidlen = 0, idlen;
+	enum desk_status want = DESK_CLOSED;
+	int64_t cid = 0;
+
+	if (desk_jhas(ev, "case_id")) {
+		if (!desk_jint(ev, "case_id", &cid) || cid < 1) {
+			desk_reject(l, ev, "case_id", "must be a case id (a positive "
+			    "whole number)");
+			goto out;
+		}
+		if (desk_jhas(ev, "channel") && !check_channel(l, ev, &channel))
+			goto out;
+	} else if (!check_channel(l, ev, &channel) ||
+	    !ext_id(l, ev, "user_custom_id", 1, &ucid, &ucidlen))
+		goto out;
+	if (!ext_id(l, ev, "id", 0, &id, &idlen) ||
+	    !opt_str(l, ev, "status", &status))
+		goto out;
+	if (status && !desk_status_parse(status, &want)) {
+		desk_reject(l, ev, "status", "must be open, pending or closed");
+		goto out;
+	}
+
+	desk_store_lock(st);
+	if (id) {
+		jv seen = desk_event_seen(st, "status", channel, id, idlen);
+		if (jv_is_valid(seen)) {
+			ev = desk_jset(ev, "user_id", jv_copy(desk_jget(seen, "user_id")));
+			ev = desk_jset(ev, "case_id", jv_copy(desk_jget(seen, "case_id")));
+			ev = desk_jset(ev, "case_status", jv_copy(desk_jget(seen, "status")));
+			ev = desk_jset(ev, "duplicate", jv_true());
+			desk_emit(l, ev);
+			jv_free(seen);
+			return;
+		}
+	}
+	if (!cid) {
+		uint64_t uid = desk_user_by_custom_id(st, channel, ucid, ucidlen);
+		struct desk_key k;
+		uint64_t last;
+		desk_key_id(&k, "last", uid, channel);
+		if (!uid || !desk_hx_get(st, &k, &last, NULL)) {
+			desk_reject(l, ev, "user_custom_id", "no case for this "
+			    "user_custom_id on channel %s", channel);
+			goto out;
+		}
+		cid = (int64_t)last;
+	}
+	uint64_t sid = desk_case_survivor(st, (uint64_t)cid);
+	jv rec = desk_case_record(st, sid);
+	if (!jv_is_valid(rec)) {
+		desk_reject(l, ev, "case_id", "no case %lld", (long long)cid);
+		goto out;
+	}
+	const char *cur = desk_jstr(rec, "status");
+	if (id || !cur || strcmp(cur, desk_status_name(want))) {
+		rec = desk_jset_str(rec, "status", desk_status_name(want));
+		if (id) {
+			rec = desk_jset(rec, "event_id", desk_jstring(id, idlen));
+			rec = desk_jset_str(rec, "event_scope", "status");
+		} else {
+			rec = desk_jdel(rec, "event_id");
+			rec = desk_jdel(rec, "event_scope");
+		}
+		desk_case_save(st, jv_copy(rec), desk_now());
+	}
+	ev = desk_jset(ev, "user_id", jv_copy(desk_jget(rec, "user_id")));
+	ev = desk_jset_int(ev, "case_id", (int64_t)sid);
+	ev = desk_jset_str(ev, "case_status", desk_status_name(want));
+	jv_free(rec);
+	desk_emit(l, ev);
+	return;
+out:
+	jv_free(ev);
+}
+
+static void
+handle(struct desk_loop *l, jv ev, void *ctx)
+{
+	(void)ctx;
+	jv t = desk_jget(ev, "type");
+
+	if (jv_is_valid(t) && jv_get_kind(t) != JV_KIND_STRING) {
+		desk_reject(l, ev, "type", "must be a string");
+		jv_free(ev);
+	} else if (!jv_is_valid(t) || !strcmp(jv_string_value(t), "message"))
+		on_message(l, ev);
+	else if (!strcmp(jv_string_value(t), "status"))
+		on_status(l, ev);
+	else
+		desk_emit(l, ev);
+}
+
+/* ---- subcommands ---- */
+
+static uint64_t
+case_arg(const char *s)
+{
+	uint64_t id;
+
+	if (!s || !desk_parse_u64(s, 1, (uint64_t)1 << 53, &id))
+		desk_die(DESK_EX_USAGE, "%s: not a case id", s ? s : "(none)");
+	return id;
+}
+
+struct idset {
+	uint64_t *v;
+	size_t n;
+};
+
+static int
+idset_has(const struct idset *s, uint64_t id)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i] == id)
+			return 1;
+	return 0;
+}
+
+static void
+idset_add(struct idset *s, uint64_t id)
+{
+	if (idset_has(s, id))
+		return;
+	s->v = desk_xrealloc(s->v, (s->n + 1) * sizeof *s->v);
+	s->v[s->n++] = id;
+}
+
+struct hit {
+	uint64_t activity, id;
+};
+
+static int
+by_activity(const void *a, const void *b)
+{
+	const struct hit *x = a, *y = b;
+
+	return x->activity < y->activity ? 1 : x->activity > y->activity ? -1 : 0;
+}
+
+/* Splits a comma list into a NULL-terminated array (strings point into a copy). */
+static char **
+split(const char *s)
+{
+	char *c = desk_xstrdup(s), **v = NULL;
+	size_t n = 0;
+
+	for (char *t = strtok(c, ","); t; t = strtok(NULL, ",")) {
+		v = desk_xrealloc(v, (n + 2) * sizeof *v);
+		v[n++] = t;
+	}
+	if (!v)
+		v = desk_xcalloc(2, sizeof *v);
+	v[n] = NULL;
+	return v;
+}
+
+static int
+cmd_list(int argc, char **argv)
+{
+	static const struct option lo[] = { DESK_LONGOPTS,
+		{ "user", required_argument, NULL, 'u' },
+		{ "channel", required_argument, NULL, 'c' },
+		{ "user-custom-id", required_argument, NULL, 'x' },
+		{ "status", required_argument, NULL, 't' },
+		{ "active-chats", no_argument, NULL, 'a' },
+		{ "merged", no_argument, NULL, 'm' },
+		{ "limit", required_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 } };
+	struct idset users = { 0 };
+	char **channels = NULL;
+	const char *ucid = NULL;
+	int statuses = 0, active = 0, merged = 0, c, by_user = 0;
+	uint64_t limit = UINT64_MAX, v;
+
+	while ((c = desk_getopt(argc, argv, DESK_OPTS "u:c:x:t:amn:", lo)) != -1) {
+		switch (c) {
+		case 'u':
+			by_user = 1;
+			for (char **s = split(optarg); *s; s++) {
+				if (!desk_parse_u64(*s, 1, (uint64_t)1 << 53, &v))
+					desk_die(DESK_EX_USAGE, "--user: not a user id: %s", *s);
+				idset_add(&users, v);
+			}
+			break;
+		case 'c':
+			channels = split(optarg);
+			break;
+		case 'x':
+			ucid = optarg;
+			break;
+		case 't':
+			for (char **s = split(optarg); *s; s++) {
+				enum desk_status st;
+				if (!desk_status_parse(*s, &st))
+					desk_die(DESK_EX_USAGE, "--status: %s: must be open, "
+					    "pending or closed", *s);
+				statuses |= 1 << st;
+			}
+			break;
+		case 'a':
+			active = 1;
+			break;
+		case 'm':
+			merged = 1;
+			break;
+		case 'n':
+			if (!desk_parse_u64(optarg, 0, UINT64_MAX, &limit))
+				desk_die(DESK_EX_USAGE, "--limit: not a number: %s", optarg);
+			break;
+		}
+	}
+	if (optind != argc)
+		desk_usage(DESK_EX_USAGE);
+
+	struct desk_store *st = desk_store_open(0);
+	jv all = desk_channel_list(st);
+	if (channels)
+		for (char **s = channels; *s; s++)
+			if (!desk_channel_name_ok(*s))
+				desk_die(DESK_EX_USAGE, "--channel: bad channel name: %s", *s);
+	if (ucid) {
+		struct idset found = { 0 };
+		jv_array_foreach(all, i, ch) {
+			const char *name = desk_jstr(ch, "name");
+			int wanted = !channels;
+			for (char **s = channels; s && *s && name; s++)
+				wanted |= !strcmp(*s, name);
+			uint64_t u = wanted && name ?
+			    desk_user_by_custom_id(st, name, ucid, strlen(ucid)) : 0;
+			if (u && (!by_user || idset_has(&users, u)))
+				idset_add(&found, u);
+			jv_free(ch);
+		}
+		free(users.v);
+		users = found;
+		by_user = 1;
+	}
+	/* Channel names and types by hash, to filter on slots alone. */
+	struct idset want_chan = { 0 }, sync_chan = { 0 };
+	jv_array_foreach(all, i, ch) {
+		const char *name = desk_jstr(ch, "name");
+		uint32_t h = name ? desk_hash32(name, strlen(name)) : 0;
+		for (char **s = channels; s && *s && name; s++)
+			if (!strcmp(*s, name))
+				idset_add(&want_chan, h);
+		if (desk_channel_is_sync(ch))
+			idset_add(&sync_chan, h);
+		jv_free(ch);
+	}
+	if (channels)
+		for (char **s = channels; *s; s++)
+			idset_add(&want_chan, desk_hash32(*s, strlen(*s)));
+
+	struct hit *hits = NULL;
+	size_t n = 0, cap = 0;
+	uint64_t end = desk_slot_end(st, DESK_T_CASE);
+	for (uint64_t id = 1; id < end; id++) {
+		struct desk_case_slot cs;
+		if (!desk_case_slot(st, id, &cs))
+			continue;
+		if ((cs.merged_into && !merged) ||
+		    (statuses && !(statuses & (1 << cs.status))) ||
+		    (by_user && !idset_has(&users, cs.user_id)) ||
+		    (channels && !idset_has(&want_chan, cs.chan)) ||
+		    (active && (cs.status == DESK_CLOSED || cs.merged_into ||
+		    !idset_has(&sync_chan, cs.chan))))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			hits = desk_xrealloc(hits, cap * sizeof *hits);
+		}
+		hits[n++] = (struct hit){ cs.activity, id };
+	}
+	qsort(hits, n, sizeof *hits, by_activity);
+	uint64_t printed = 0;
+	for (size_t i = 0; i < n && printed < limit; i++) {
+		jv cj = desk_case_get(st, hits[i].id);
+		/* The channel hash can collide: the record has the name. */
+		const char *name = desk_jstr(cj, "channel");
+		int ok = 1;
+		if (channels) {
+			ok = 0;
+			for (char **s = channels; *s && name; s++)
+				ok |= !strcmp(*s, name);
+		}
+		if (ok) {
+			desk_out(cj);
+			printed++;
+		} else
+			jv_free(cj);
+	}
+	desk_out_flush();
+	free(hits);
+	jv_free(all);
+	desk_store_close(st);
+	return printed ? DESK_EX_OK : DESK_EX_NO;
+}
+
+static int
+cmd_show(int argc, char **argv)
+{
+	static const struct option lo[] = { DESK_LONGOPTS, { NULL, 0, NULL, 0 } };
+
+	if (desk_getopt(argc, argv, DESK_OPTS, lo) != -1 || optind != argc - 1)
+		desk_usage(DESK_EX_USAGE);
+	uint64_t id = case_arg(argv[optind]);
+	struct desk_store *st = desk_store_open(0);
+	jv c = desk_case_get(st, id);
+	if (!jv_is_valid(c))
+		desk_die(DESK_EX_NO, "case %llu: no such case", (unsigned long long)id);
+	c = desk_jset(c, "messages", desk_case_messages(st, id));
+	desk_out(c);
+	desk_out_flush();
+	desk_store_close(st);
+	return DESK_EX_OK;
+}
+
+static int
+cmd_set(int argc, char **argv)
+{
+	static const struct option lo[] = { DESK_LONGOPTS,
+		{ "status", required_argument, NULL, 't' },
+		{ "assignee", required_argument, NULL, 'a' },
+		{ "team", required_argument, NULL, 'T' },
+		{ "subject", required_argument, NULL, 'S' },
+		{ "field", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 } };
+	jv changes = jv_object(), fields = jv_object();
+	int c, nfields = 0;
+	const char *err;
+
+	while ((c = desk_getopt(argc, argv, DESK_OPTS "t:a:T:S:f:", lo)) != -1) {
+		enum desk_status s;
+		switch (c) {
+		case 't':
+			if (!desk_status_parse(optarg, &s))
+				desk_die(DESK_EX_USAGE, "--status: must be open, pending "
+				    "or closed: %s", optarg);
+			changes = desk_jset_str(changes, "status", optarg);
+			break;
+		case 'a':
+		case 'T':
+		case 'S':
+			/* An empty value clears the field. */
+			changes = desk_jset(changes, c == 'a' ? "assignee" :
+			    c == 'T' ? "team" : "subject",
+			    *optarg ? jv_string(optarg) : jv_null());
+			break;
+		case 'f':
+			if (desk_field_arg(optarg, &fields, &err) < 0)
+				desk_die(DESK_EX_USAGE, "--field: %s: %s", optarg, err);
+			nfields++;
+			break;
+		}
+	}
+	if (optind != argc - 1 || (jv_object_length(jv_copy(changes)) == 0 && !nfields))
+		desk_usage(DESK_EX_USAGE);
+	uint64_t id = case_arg(argv[optind]);
+	struct desk_store *st = desk_store_open(0);
+	desk_store_lock(st);
+	jv rec = desk_case_record(st, id);
+	if (!jv_is_valid(rec))
+		desk_die(DESK_EX_NO, "case %llu: no such case", (unsigned long long)id);
+	int64_t into;
+	if (desk_jint(rec, "merged_into", &into))
+		desk_die(DESK_EX_DATA, "case %llu was merged into case %lld: change "
+		    "that one", (unsigned long long)id, (long long)into);
+	rec = jv_object_merge(rec, changes);
+	if (nfields) {
+		jv cur = jv_copy(desk_jget(rec, "fields"));
+		if (jv_get_kind(cur) != JV_KIND_OBJECT) {
+			jv_free(cur);
+			cur = jv_object();
+		}
+		rec = desk_jset(rec, "fields", desk_fields_merge(cur, fields));
+	} else
+		jv_free(fields);
+	rec = desk_jdel(rec, "event_id");
+	rec = desk_jdel(rec, "event_scope");
+	desk_case_save(st, rec, desk_now());
+	desk_store_commit(st);
+	desk_out(desk_case_get(st, id));
+	desk_out_flush();
+	desk_store_close(st);
+	return DESK_EX_OK;
+}
+
+static jv
+append_id(jv list, uint64_t id)
+{
+	if (jv_get_kind(list) != JV_KIND_ARRAY) {
+		jv_free(list);
+		list = jv_array();
+	}
+	return jv_array_append(list, jv_number((double)id));
+}
+
+static int
+cmd_merge(int argc, char **argv)
+{
+	static const struct option lo[] = { DESK_LONGOPTS, { NULL, 0, NULL, 0 } };
+
+	if (desk_getopt(argc, argv, DESK_OPTS, lo) != -1 || optind != argc - 2)
+		desk_usage(DESK_EX_USAGE);
+	uint64_t from = case_arg(argv[optind]), into = case_arg(argv[optind + 1]);
+	struct desk_store *st = desk_store_open(0);
+	desk_store_lock(st);
+	jv f = desk_case_record(st, from);
+	if (!jv_is_valid(f))
+		desk_die(DESK_EX_NO, "case %llu: no such case", (unsigned long long)from);
+	uint64_t to = desk_case_survivor(st, into);
+	jv t = desk_case_record(st, to);
+	if (!jv_is_valid(t))
+		desk_die(DESK_EX_NO, "case %llu: no such case", (unsigned long long)into);
+	int64_t already;
+	if (desk_jint(f, "merged_into", &already))
+		desk_die(DESK_EX_DATA, "case %llu is already merged into case %lld",
+		    (unsigned long long)from, (long long)already);
+	if (to == from)
+		desk_die(DESK_EX_DATA, "case %llu cannot be merged into itself",
+		    (unsigned long long)from);
+	int64_t fu = 0, tu = 0;
+	desk_jint(f, "user_id", &fu);
+	desk_jint(t, "user_id", &tu);
+	if (fu != tu) {
+		jv u = desk_user_get(st, (uint64_t)fu);
+		int linked = 0;
+		jv lu = desk_jget(u, "linked_users");
+		if (jv_get_kind(lu) == JV_KIND_ARRAY)
+			jv_array_foreach(lu, i, x) {
+				linked |= jv_get_kind(x) == JV_KIND_NUMBER &&
+				    (int64_t)jv_number_value(x) == tu;
+				jv_free(x);
+			}
+		jv_free(u);
+		if (!linked)
+			desk_die(DESK_EX_DATA, "cases %llu and %llu belong to different "
+			    "users (%lld, %lld) that are not linked",
+			    (unsigned long long)from, (unsigned long long)to,
+			    (long long)fu, (long long)tu);
+	}
+	int64_t now = desk_now();
+	f = desk_jdel(desk_jdel(f, "event_id"), "event_scope");
+	t = desk_jdel(desk_jdel(t, "event_id"), "event_scope");
+	desk_case_save(st, desk_jset_int(f, "merged_into", (int64_t)to), now);
+	t = desk_jset(t, "merged_from",
+	    append_id(jv_copy(desk_jget(t, "merged_from")), from));
+	desk_case_save(st, t, now);
+	desk_store_commit(st);
+	desk_out(desk_case_get(st, to));
+	desk_out_flush();
+	desk_store_close(st);
+	return DESK_EX_OK;
+}
+
+static int
+cmd_fsck(int argc, char **argv)
+{
+	static const struct option lo[] = { DESK_LONGOPTS,
+		{ "repair", no_argument, NULL, 'r' }, { NULL, 0, NULL, 0 } };
+	int repair = 0;
+
+	while (desk_getopt(argc, argv, DESK_OPTS "r", lo) != -1)
+		repair = 1;
+	if (optind != argc)
+		desk_usage(DESK_EX_USAGE);
+	struct desk_store *st = desk_store_open(0);
+	int r = desk_fsck(st, repair);
+	desk_store_close(st);
+	return r;
+}
+
+static int
+filter(char **files)
+{
+	struct desk_store *st = desk_store_open(DESK_ST_CREATE);
+	int r = desk_loop_run(st, files, handle, NULL);
+
+	desk_store_close(st);
+	return r;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option lo[] = { DESK_LONGOPTS, { NULL, 0, NULL, 0 } };
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} cmds[] = { { "list", cmd_list }, { "show", cmd_show }, { "set", cmd_set },
+		{ "merge", cmd_merge }, { "fsck", cmd_fsck } };
+
+	desk_setprog(argv[0]);
+	desk_usage_text = usage_text;
+	if (desk_getopt(argc, argv, "+" DESK_OPTS, lo) != -1)
+		desk_usage(DESK_EX_USAGE);
+	if (optind < argc)
+		for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
+			if (!strcmp(argv[optind], cmds[i].name)) {
+				argc -= optind;
+				argv += optind;
+				optind = 0;    /* glibc: start over, in the default mode */
+				return cmds[i].fn(argc, argv);
+			}
+	return filter(argv + optind);
+}

@@ -1,0 +1,229 @@
+/*
+ * apply.c: what each log record means for the derived state (slots and the
+ * hash index). The one place that knows it: live writes, the roll-forward
+ * after a crash and fsck --repair all call desk_apply, so they cannot
+ * disagree. Applying a record twice changes nothing.
+ *
+ * Slot fields by table:
+ *   users:    rec; flags bit 0 = identified
+ *   cases:    rec; flags = status; a = user_id; b = merged_into; c = last
+ *             message id; d = activity (log position of the latest change);
+ *             e = updated_at; u = message count; v = hash of the channel
+ *   messages: rec; a = case_id; b = the case's previous message id
+ */
+#include <string.h>
+
+#include "store.h"
+
+static const char *const status_names[] = { "", "open", "pending", "closed" };
+
+const char *
+desk_status_name(enum desk_status s)
+{
+	return s >= DESK_OPEN && s <= DESK_CLOSED ? status_names[s] : "unknown";
+}
+
+int
+desk_status_parse(const char *s, enum desk_status *out)
+{
+	for (int i = DESK_OPEN; i <= DESK_CLOSED; i++)
+		if (s && !strcmp(s, status_names[i])) {
+			*out = (enum desk_status)i;
+			return 1;
+		}
+	return 0;
+}
+
+void
+desk_case_from_slot(const struct desk_slot *s, struct desk_case_slot *c)
+{
+	c->rec = s->rec;
+	c->status = (enum desk_status)s->flags;
+	c->user_id = s->a;
+	c->merged_into = s->b;
+	c->head = s->c;
+	c->activity = s->d;
+	c->updated_at = (int64_t)s->e;
+	c->count = s->u;
+	c->chan = s->v;
+}
+
+int
+desk_case_slot(struct desk_store *st, uint64_t id, struct desk_case_slot *c)
+{
+	struct desk_slot s;
+
+	if (!desk_slot_get(st, DESK_T_CASE, id, &s))
+		return 0;
+	desk_case_from_slot(&s, c);
+	return 1;
+}
+
+static void
+case_slot_put(struct desk_store *st, uint64_t id, const struct desk_case_slot *c)
+{
+	struct desk_slot s = { c->rec, (uint8_t)c->status, c->user_id,
+		c->merged_into, c->head, c->activity, (uint64_t)c->updated_at,
+		c->count, c->chan };
+
+	desk_slot_put(st, DESK_T_CASE, id, &s);
+}
+
+static int64_t
+rec_time(jv rec, const char *key)
+{
+	const char *s = desk_jstr(rec, key);
+	int64_t t;
+
+	return s && desk_time_parse(s, &t) ? t : 0;
+}
+
+static void
+apply_event_key(struct desk_store *st, jv rec, struct desk_loc loc)
+{
+	const char *scope = desk_jstr(rec, "event_scope");
+	const char *ch = desk_jstr(rec, "channel");
+	const char *id;
+	size_t idlen;
+	struct desk_key k;
+
+	if (!scope || !desk_jstrn(rec, "event_id", &id, &idlen))
+		return;
+	if (!ch)
+		ch = "";
+	desk_key(&k, "event", 3, scope, strlen(scope), ch, strlen(ch), id, idlen);
+	desk_hx_put(st, &k, loc.pos, loc.len);
+}
+
+static void
+apply_user(struct desk_store *st, jv rec, struct desk_loc loc)
+{
+	struct desk_slot s;
+	struct desk_key k;
+	int64_t id;
+
+	if (!desk_jint(rec, "user_id", &id) || id < 1)
+		return;
+	desk_store_seen_id(st, DESK_USER, (uint64_t)id);
+	int have = desk_slot_get(st, DESK_T_USER, (uint64_t)id, &s);
+	if (have && s.rec.pos > loc.pos)
+		return;    /* superseded by a later version */
+	if (!have || s.rec.pos != loc.pos) {
+		memset(&s, 0, sizeof s);
+		s.rec = loc;
+		s.flags = jv_get_kind(desk_jget(rec, "identified")) == JV_KIND_TRUE;
+		desk_slot_put(st, DESK_T_USER, (uint64_t)id, &s);
+	}
+	jv ids = desk_jget(rec, "custom_ids");
+	if (jv_get_kind(ids) == JV_KIND_ARRAY)
+		jv_array_foreach(ids, i, p) {
+			const char *ch = desk_jstr(p, "channel"), *u;
+			size_t ulen;
+			if (ch && desk_jstrn(p, "user_custom_id", &u, &ulen)) {
+				desk_key(&k, "ucid", 2, ch, strlen(ch), u, ulen);
+				desk_hx_put(st, &k, (uint64_t)id, 0);
+			}
+			jv_free(p);
+		}
+	static const char *const contacts[] = { "emails", "email", "phones", "phone" };
+	for (int c = 0; c < 4; c += 2) {
+		jv list = desk_jget(rec, contacts[c]);
+		if (jv_get_kind(list) != JV_KIND_ARRAY)
+			continue;
+		jv_array_foreach(list, i, e) {
+			if (jv_get_kind(e) == JV_KIND_STRING) {
+				const char *v = jv_string_value(e);
+				desk_key(&k, contacts[c + 1], 1, v, strlen(v));
+				desk_hx_put(st, &k, (uint64_t)id, 0);
+			}
+			jv_free(e);
+		}
+	}
+}
+
+static void
+apply_case(struct desk_store *st, jv rec, struct desk_loc loc)
+{
+	struct desk_case_slot c;
+	struct desk_key k;
+	int64_t id, user = 0, merged = 0;
+	enum desk_status status;
+	const char *ch = desk_jstr(rec, "channel");
+	uint64_t last;
+
+	if (!desk_jint(rec, "case_id", &id) || id < 1 || !ch ||
+	    !desk_jint(rec, "user_id", &user) ||
+	    !desk_status_parse(desk_jstr(rec, "status"), &status))
+		return;
+	desk_store_seen_id(st, DESK_CASE, (uint64_t)id);
+	desk_jint(rec, "merged_into", &merged);
+	int have = desk_case_slot(st, (uint64_t)id, &c);
+	if (!have)
+		memset(&c, 0, sizeof c);
+	if (!have || c.rec.pos < loc.pos) {
+		int64_t t = rec_time(rec, "updated_at");
+		c.rec = loc;
+		c.status = status;
+		c.user_id = (uint64_t)user;
+		c.merged_into = merged > 0 ? (uint64_t)merged : 0;
+		if (loc.pos > c.activity)
+			c.activity = loc.pos;
+		if (t > c.updated_at)
+			c.updated_at = t;
+		c.chan = desk_hash32(ch, strlen(ch));
+		case_slot_put(st, (uint64_t)id, &c);
+	}
+	desk_key_id(&k, "last", (uint64_t)user, ch);
+	if (!desk_hx_get(st, &k, &last, NULL) || last < (uint64_t)id)
+		desk_hx_put(st, &k, (uint64_t)id, 0);
+	apply_event_key(st, rec, loc);
+}
+
+static void
+apply_message(struct desk_store *st, jv rec, struct desk_loc loc)
+{
+	struct desk_case_slot c;
+	struct desk_slot m;
+	int64_t id, cid;
+
+	if (!desk_jint(rec, "message_id", &id) || id < 1 ||
+	    !desk_jint(rec, "case_id", &cid) || cid < 1)
+		return;
+	desk_store_seen_id(st, DESK_MESSAGE, (uint64_t)id);
+	if (!desk_case_slot(st, (uint64_t)cid, &c))
+		return;    /* a message of no case: fsck reports it */
+	int have = desk_slot_get(st, DESK_T_MESSAGE, (uint64_t)id, &m);
+	if (!have || m.rec.pos != loc.pos) {
+		memset(&m, 0, sizeof m);
+		m.rec = loc;
+		m.a = (uint64_t)cid;
+		m.b = c.head < (uint64_t)id ? c.head : 0;
+		desk_slot_put(st, DESK_T_MESSAGE, (uint64_t)id, &m);
+	}
+	if (c.head < (uint64_t)id) {
+		int64_t t = rec_time(rec, "created_at");
+		c.head = (uint64_t)id;
+		c.count++;
+		if (loc.pos > c.activity)
+			c.activity = loc.pos;
+		if (t > c.updated_at)
+			c.updated_at = t;
+		case_slot_put(st, (uint64_t)cid, &c);
+	}
+	apply_event_key(st, rec, loc);
+}
+
+void
+desk_apply(struct desk_store *st, jv rec, struct desk_loc loc)
+{
+	const char *type = desk_jstr(rec, "rec");
+
+	if (!type)
+		return;
+	if (!strcmp(type, "message"))
+		apply_message(st, rec, loc);
+	else if (!strcmp(type, "case"))
+		apply_case(st, rec, loc);
+	else if (!strcmp(type, "user"))
+		apply_user(st, rec, loc);
+}

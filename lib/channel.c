@@ -1,0 +1,175 @@
+/*
+ * channel.c: the channel registry, one file per channel in channels/.
+ * Files rather than log records: there are few channels, they change
+ * rarely, and an operator may well read or edit one by hand.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "desk.h"
+
+#define CACHE 32
+
+/* Cached per name, revalidated by a stat each time. */
+static struct {
+	char name[65];
+	struct timespec mtime;
+	ino_t ino;
+	off_t size;
+	jv ch;
+} cache[CACHE];
+static unsigned cache_next;
+
+int
+desk_channel_name_ok(const char *n)
+{
+	size_t len = strlen(n);
+
+	if (len < 1 || len > 64 || n[0] == '.' || n[0] == '-')
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = n[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+static void
+rel_path(char *rel, size_t n, const char *name)
+{
+	snprintf(rel, n, "channels/%s.json", name);
+}
+
+jv
+desk_channel_get(struct desk_store *st, const char *name)
+{
+	char rel[128];
+	struct stat sb;
+	size_t n;
+
+	if (!desk_channel_name_ok(name))
+		return jv_invalid();
+	rel_path(rel, sizeof rel, name);
+	if (fstatat(desk_store_fd(st), rel, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno == ENOENT)
+			return jv_invalid();
+		desk_die_errno(DESK_EX_IOERR, "%s/%s", desk_store_root(st), rel);
+	}
+	for (unsigned i = 0; i < CACHE; i++)
+		if (!strcmp(cache[i].name, name) && cache[i].ino == sb.st_ino &&
+		    cache[i].size == sb.st_size &&
+		    cache[i].mtime.tv_sec == sb.st_mtim.tv_sec &&
+		    cache[i].mtime.tv_nsec == sb.st_mtim.tv_nsec)
+			return jv_copy(cache[i].ch);
+	char *text = desk_store_get(st, rel, &n);
+	if (!text) {
+		if (errno == ENOENT)
+			return jv_invalid();
+		desk_die_errno(DESK_EX_IOERR, "%s/%s", desk_store_root(st), rel);
+	}
+	jv ch = desk_json_parse_all(text, n);
+	free(text);
+	if (jv_get_kind(ch) != JV_KIND_OBJECT || !desk_jstr(ch, "connector"))
+		desk_die(DESK_EX_CONFIG, "%s/%s: not a channel configuration",
+		    desk_store_root(st), rel);
+	unsigned i = cache_next++ % CACHE;
+	if (cache[i].name[0])
+		jv_free(cache[i].ch);
+	snprintf(cache[i].name, sizeof cache[i].name, "%s", name);
+	cache[i].ino = sb.st_ino;
+	cache[i].size = sb.st_size;
+	cache[i].mtime = sb.st_mtim;
+	cache[i].ch = jv_copy(ch);
+	return ch;
+}
+
+int
+desk_channel_put(struct desk_store *st, jv ch)
+{
+	const char *name = desk_jstr(ch, "name");
+	struct desk_buf b = DESK_BUF_INIT;
+	char rel[128];
+
+	if (!name || !desk_channel_name_ok(name)) {
+		errno = EINVAL;
+		return -1;
+	}
+	rel_path(rel, sizeof rel, name);
+	desk_json_dump(&b, ch);
+	desk_buf_addc(&b, '\n');
+	int r = desk_store_put(st, rel, b.p, b.len, 0600);
+	desk_buf_free(&b);
+	return r;
+}
+
+int
+desk_channel_rm(struct desk_store *st, const char *name)
+{
+	char rel[128];
+
+	if (!desk_channel_name_ok(name)) {
+		errno = ENOENT;
+		return -1;
+	}
+	rel_path(rel, sizeof rel, name);
+	if (unlinkat(desk_store_fd(st), rel, 0) < 0)
+		return -1;
+	desk_store_dirty(st);
+	return 0;
+}
+
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+jv
+desk_channel_list(struct desk_store *st)
+{
+	int fd = openat(desk_store_fd(st), "channels",
+	    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char **names = NULL;
+	size_t n = 0;
+	jv out = jv_array();
+
+	if (fd < 0)
+		desk_die_errno(DESK_EX_IOERR, "%s/channels", desk_store_root(st));
+	DIR *d = fdopendir(fd);
+	if (!d)
+		desk_die_errno(DESK_EX_IOERR, "%s/channels", desk_store_root(st));
+	for (struct dirent *e; (e = readdir(d));) {
+		size_t len = strlen(e->d_name);
+		if (len <= 5 || strcmp(e->d_name + len - 5, ".json"))
+			continue;
+		names = desk_xrealloc(names, (n + 1) * sizeof *names);
+		names[n] = desk_xstrdup(e->d_name);
+		names[n++][len - 5] = '\0';
+	}
+	closedir(d);
+	qsort(names, n, sizeof *names, by_name);
+	for (size_t i = 0; i < n; i++) {
+		jv ch = desk_channel_get(st, names[i]);
+		if (jv_is_valid(ch))
+			out = jv_array_append(out, ch);
+		free(names[i]);
+	}
+	free(names);
+	return out;
+}
+
+int
+desk_channel_is_sync(jv ch)
+{
+	const char *t = desk_jstr(ch, "type");
+
+	return t && !strcmp(t, "sync");
+}

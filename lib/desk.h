@@ -1,0 +1,385 @@
+/*
+ * desk.h: libdesk, the library every desk tool is built on.
+ *
+ * Ownership of jv values: libjq's header says "all jv_* functions consume
+ * their inputs", which is not true of every call (jv_get_kind,
+ * jv_string_value, jv_number_value, jv_is_integer borrow). Every function
+ * here says which of its jv arguments it consumes ("consumes") and which it
+ * only looks at ("borrows"); a returned jv is owned by the caller unless it
+ * says "borrowed".
+ */
+#ifndef DESK_H
+#define DESK_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jv.h>
+
+#ifndef DESK_VERSION
+#define DESK_VERSION "unknown"
+#endif
+
+#define DESK_PRINTF(f, a) __attribute__((format(printf, f, a)))
+
+/* Exit status: one table for the whole suite (desk-events(7), DESIGN §3). */
+enum {
+	DESK_EX_OK = 0,
+	DESK_EX_NO = 1,           /* a negative answer: nothing matched */
+	DESK_EX_USAGE = 64,
+	DESK_EX_DATA = 65,        /* at least one record rejected */
+	DESK_EX_UNAVAILABLE = 69, /* a remote service is unavailable */
+	DESK_EX_SOFTWARE = 70,    /* internal error */
+	DESK_EX_IOERR = 74,       /* I/O error; the previous state is intact */
+	DESK_EX_TEMPFAIL = 75,    /* lock timeout, remote 5xx: retry later */
+	DESK_EX_NOPERM = 77,      /* bad signature, bad token */
+	DESK_EX_CONFIG = 78,      /* bad configuration, unknown channel */
+};
+
+/* ---- util.c: names, errors, memory, buffers ---- */
+
+extern const char *desk_prog;
+void desk_setprog(const char *argv0);
+_Noreturn void desk_die(int code, const char *fmt, ...) DESK_PRINTF(2, 3);
+/* As desk_die, appending ": strerror(errno)". */
+_Noreturn void desk_die_errno(int code, const char *fmt, ...) DESK_PRINTF(2, 3);
+void desk_warn(const char *fmt, ...) DESK_PRINTF(1, 2);
+void *desk_xmalloc(size_t n);
+void *desk_xcalloc(size_t n, size_t size);
+void *desk_xrealloc(void *p, size_t n);
+char *desk_xstrdup(const char *s);
+/* Parses a whole decimal number in [min, max]; 0 on anything else. */
+int desk_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+struct desk_buf {
+	char *p;
+	size_t len, cap;
+};
+#define DESK_BUF_INIT { NULL, 0, 0 }
+void desk_buf_reserve(struct desk_buf *b, size_t extra);
+void desk_buf_add(struct desk_buf *b, const void *p, size_t n);
+void desk_buf_adds(struct desk_buf *b, const char *s);
+void desk_buf_addc(struct desk_buf *b, char c);
+void desk_buf_addf(struct desk_buf *b, const char *fmt, ...) DESK_PRINTF(2, 3);
+void desk_buf_free(struct desk_buf *b);
+/* NUL-terminates without counting the NUL in len; returns b->p. */
+char *desk_buf_str(struct desk_buf *b);
+
+/* Writes all of p, retrying short writes and EINTR; -1 with errno set. */
+int desk_write_all(int fd, const void *p, size_t n);
+/* Reads up to n bytes at off, retrying short reads; bytes read or -1. */
+ssize_t desk_pread_all(int fd, void *p, size_t n, uint64_t off);
+
+/* ---- json.c: a strict RFC 8259 parser and a compact printer over jv ---- */
+
+#define DESK_JSON_MAXDEPTH 256
+
+enum { DESK_JSON_OK, DESK_JSON_INCOMPLETE, DESK_JSON_ERROR };
+
+struct desk_jerr {
+	size_t off;      /* byte offset of the error from the start of p */
+	char msg[120];
+};
+
+/*
+ * Parses one JSON value from p[0..n), skipping leading white space. eof
+ * says that n is the end of all input (so "12" is complete); otherwise a
+ * value that runs to the end is DESK_JSON_INCOMPLETE. On DESK_JSON_OK *out
+ * is owned by the caller and *used counts the bytes through the value's
+ * last byte. Invalid UTF-8, lone surrogates, control characters in strings,
+ * nesting deeper than DESK_JSON_MAXDEPTH, NaN and out-of-range numbers are
+ * errors.
+ */
+int desk_json_parse(const char *p, size_t n, int eof, jv *out, size_t *used,
+    struct desk_jerr *err);
+/* One whole value and nothing but white space; invalid (with a message) on error. */
+jv desk_json_parse_all(const char *p, size_t n);
+/* Appends compact JSON for v (borrowed), keys in insertion order. */
+void desk_json_dump(struct desk_buf *b, jv v);
+/* Appends v as a JSON string literal. */
+void desk_json_dump_str(struct desk_buf *b, const char *s, size_t n);
+
+/*
+ * Borrowing getters: o is borrowed and so is the result, valid while o is
+ * alive and not modified. Absent keys, and o not being an object, give the
+ * "absent" answer (invalid jv, NULL, 0).
+ */
+jv desk_jget(jv o, const char *key);
+const char *desk_jstr(jv o, const char *key);
+/* 1 and *s, *n for a string; 0 otherwise. */
+int desk_jstrn(jv o, const char *key, const char **s, size_t *n);
+/* 1 when key holds an integral number within ±2^53. */
+int desk_jint(jv o, const char *key, int64_t *v);
+int desk_jhas(jv o, const char *key);
+/* Setters consume o and v and return the new object. */
+jv desk_jset(jv o, const char *key, jv v);
+jv desk_jset_str(jv o, const char *key, const char *s);
+jv desk_jset_int(jv o, const char *key, int64_t v);
+jv desk_jdel(jv o, const char *key);
+jv desk_jstring(const char *s, size_t n);
+/* Compact text of v (borrowed), malloc'd, NUL-terminated. */
+char *desk_json_text(jv v);
+
+/* ---- time.c: the clock ---- */
+
+/* Now, in Unix seconds: $DESK_NOW (RFC 3339 or Unix seconds) when set. */
+int64_t desk_now(void);
+/* RFC 3339 ("2026-11-21T09:30:00Z", "...+03:00", fractions) or seconds. */
+int desk_time_parse(const char *s, int64_t *t);
+/* "YYYY-MM-DDTHH:MM:SSZ"; out must hold 32 bytes. */
+char *desk_time_fmt(int64_t t, char *out);
+jv desk_jtime(int64_t t);
+
+/* ---- opt.c: the options every tool shares ---- */
+
+/* Short options every tool accepts, to be prefixed to its own. */
+#define DESK_OPTS "s:hV"
+#define DESK_LONGOPTS \
+	{ "store", required_argument, NULL, 's' }, \
+	{ "help", no_argument, NULL, 'h' }, \
+	{ "version", no_argument, NULL, 'V' }
+
+/* The text after "usage: " for -h and for usage errors. */
+extern const char *desk_usage_text;
+/* Prints usage (stdout when code is 0, else stderr) and exits with code. */
+_Noreturn void desk_usage(int code);
+/*
+ * getopt_long that handles -s, -h, -V and unknown options itself and
+ * returns the tool's own option characters (or -1 at the end).
+ */
+struct option;
+int desk_getopt(int argc, char **argv, const char *opts, const struct option *lo);
+/*
+ * A --field argument: "key=value" sets a string, "key:=JSON" any JSON value
+ * (null removes the field). Adds to *fields (an object); -1 with *err.
+ */
+int desk_field_arg(const char *arg, jv *fields, const char **err);
+/* Merges changes into fields, removing keys set to null; consumes both. */
+jv desk_fields_merge(jv fields, jv changes);
+/* The store directory: -s, else $DESK_STORE, $XDG_DATA_HOME/desk, ~/.local/share/desk. */
+const char *desk_store_dir(void);
+void desk_set_store_dir(const char *dir);
+
+/* ---- key.c: keys and checksums ---- */
+
+struct desk_key {
+	unsigned char h[16];
+};
+/*
+ * The key of (kind, parts...): BLAKE2b-128 over kind and each part with its
+ * length, so no two different tuples share an encoding. Parts are given as
+ * (const void *, size_t) pairs, nparts of them.
+ */
+void desk_key(struct desk_key *k, const char *kind, int nparts, ...);
+void desk_key_id(struct desk_key *k, const char *kind, uint64_t id, const char *s);
+uint32_t desk_crc32(const void *p, size_t n);
+uint32_t desk_hash32(const char *s, size_t n);
+void desk_hex(const unsigned char *p, size_t n, char *out);
+
+/* ---- store.c, log.c, slots.c, hx.c: the store (desk-store(5)) ---- */
+
+struct desk_store;
+
+/* A record's place in the log: segment << 40 | offset, and its length. */
+struct desk_loc {
+	uint64_t pos;
+	uint32_t len;
+};
+#define DESK_POS(seg, off) (((uint64_t)(seg) << 40) | (uint64_t)(off))
+#define DESK_POS_SEG(pos) ((uint32_t)((pos) >> 40))
+#define DESK_POS_OFF(pos) ((pos) & (((uint64_t)1 << 40) - 1))
+
+enum desk_kind {  /* id counters */
+	DESK_USER, DESK_CASE, DESK_MESSAGE, DESK_CODE, DESK_OUT, DESK_NKINDS
+};
+
+enum {
+	DESK_ST_CREATE = 1,   /* create the store when it does not exist */
+};
+
+/* Opens the store at desk_store_dir(); dies with 78 when it is missing. */
+struct desk_store *desk_store_open(int flags);
+void desk_store_close(struct desk_store *st);
+const char *desk_store_root(struct desk_store *st);
+int desk_store_fd(struct desk_store *st);
+/*
+ * The writer lock, taken for a whole batch: waits at most $DESK_LOCK_TIMEOUT
+ * seconds (default 10) and then exits 75. Rolls forward what a writer that
+ * died left in the log. Idempotent within a batch.
+ */
+void desk_store_lock(struct desk_store *st);
+int desk_store_locked(struct desk_store *st);
+/* Makes everything written so far durable (one syncfs), then unlocks. */
+void desk_store_commit(struct desk_store *st);
+/* Notes a write outside the log (rejects/, channels/) for the next commit. */
+void desk_store_dirty(struct desk_store *st);
+/* Allocates an id of the kind (under the lock). */
+uint64_t desk_store_newid(struct desk_store *st, enum desk_kind kind);
+uint64_t desk_store_nextid(struct desk_store *st, enum desk_kind kind);
+/*
+ * Replaces STORE/rel whole (tmp/, rename), mode applied; durable at commit.
+ * Returns 0, or -1 with errno (the old file is intact).
+ */
+int desk_store_put(struct desk_store *st, const char *rel, const void *p,
+    size_t n, int mode);
+/* Reads STORE/rel whole; malloc'd (NUL-terminated), or NULL with errno. */
+char *desk_store_get(struct desk_store *st, const char *rel, size_t *n);
+
+/* Appends rec (borrowed) to the log and applies it; dies 74 on I/O error. */
+struct desk_loc desk_log_add(struct desk_store *st, jv rec);
+/* The record at loc, owned; invalid with a message when damaged. */
+jv desk_log_get(struct desk_store *st, struct desk_loc loc);
+/* The record at pos when its length is not known. */
+jv desk_log_get_at(struct desk_store *st, uint64_t pos);
+
+/* Slots: fixed 64-byte entries by id, the derived state of a record kind. */
+enum desk_table { DESK_T_USER, DESK_T_CASE, DESK_T_MESSAGE, DESK_T_CODE,
+	DESK_T_OUT, DESK_NTABLES };
+struct desk_slot {
+	struct desk_loc rec;  /* the latest version of the record */
+	uint8_t flags;        /* meaning per table */
+	uint64_t a, b, c, d, e;
+	uint32_t u, v;
+};
+/* 1 with *s filled, 0 when the id has no slot; dies 74 on damage. */
+int desk_slot_get(struct desk_store *st, enum desk_table t, uint64_t id,
+    struct desk_slot *s);
+void desk_slot_put(struct desk_store *st, enum desk_table t, uint64_t id,
+    const struct desk_slot *s);
+/* One more than the highest id that has a slot file entry. */
+uint64_t desk_slot_end(struct desk_store *st, enum desk_table t);
+
+/* The hash index: key -> (value, aux). */
+int desk_hx_get(struct desk_store *st, const struct desk_key *k,
+    uint64_t *val, uint32_t *aux);
+void desk_hx_put(struct desk_store *st, const struct desk_key *k,
+    uint64_t val, uint32_t aux);
+
+/* ---- apply.c: the derived state of each record ---- */
+
+/* Applies rec (borrowed) at loc to slots and index; idempotent. */
+void desk_apply(struct desk_store *st, jv rec, struct desk_loc loc);
+
+/* The hot state of a case (its slot). */
+enum desk_status { DESK_OPEN = 1, DESK_PENDING = 2, DESK_CLOSED = 3 };
+struct desk_case_slot {
+	struct desk_loc rec;
+	enum desk_status status;
+	uint64_t user_id, merged_into, head, activity;
+	int64_t updated_at;
+	uint32_t count, chan;
+};
+int desk_case_slot(struct desk_store *st, uint64_t id, struct desk_case_slot *c);
+const char *desk_status_name(enum desk_status s);
+int desk_status_parse(const char *s, enum desk_status *out);
+
+/* ---- channel.c: the channel registry (channels/NAME.json) ---- */
+
+int desk_channel_name_ok(const char *name);
+/* The channel's configuration, owned; invalid when there is none. */
+jv desk_channel_get(struct desk_store *st, const char *name);
+int desk_channel_put(struct desk_store *st, jv ch);   /* borrows */
+int desk_channel_rm(struct desk_store *st, const char *name);
+/* Every channel, sorted by name. */
+jv desk_channel_list(struct desk_store *st);
+int desk_channel_is_sync(jv ch);
+
+/* ---- user.c: users and profile linking ---- */
+
+jv desk_user_get(struct desk_store *st, uint64_t id);
+uint64_t desk_user_by_custom_id(struct desk_store *st, const char *channel,
+    const char *ucid, size_t ucidlen);
+uint64_t desk_user_by_contact(struct desk_store *st, const char *kind,
+    const char *norm);
+/* Contact normal forms; 0 when the value is not usable. */
+int desk_email_norm(const char *in, struct desk_buf *out);
+int desk_phone_norm(const char *in, struct desk_buf *out);
+
+/* Who a message is from, as an inbound event says. */
+struct desk_who {
+	const char *channel;
+	const char *ucid;
+	size_t ucidlen;
+	const char *email, *phone, *name, *company;
+};
+/*
+ * Finds the user by channel + user_custom_id or creates one, records name
+ * and company, and links email and phone unless they belong to another
+ * user_custom_id of the same channel. *report (owned, may be an empty
+ * object) gets "linked_users" and "not_linked" as desk-events(7) says.
+ */
+uint64_t desk_user_resolve(struct desk_store *st, const struct desk_who *w,
+    int64_t now, jv *report);
+/* Writes a new version of a user record (consumes rec). */
+void desk_user_save(struct desk_store *st, jv rec, int64_t now);
+/* Links two users' profiles (both ways); 0 or -1 with *why. */
+int desk_user_link(struct desk_store *st, uint64_t a, uint64_t b,
+    int64_t now, const char **why);
+
+/* ---- case.c: cases and their messages ---- */
+
+/*
+ * The case a user's message on channel goes to, by the seed's last-chat rule:
+ * the user's last case there; closed -> a new case; open or pending -> that
+ * case; merged -> the case it was merged into. *created says which.
+ */
+uint64_t desk_case_for(struct desk_store *st, uint64_t user_id,
+    const char *channel, const char *subject, int64_t now, int *created);
+/* Follows merged_into to the surviving case. */
+uint64_t desk_case_survivor(struct desk_store *st, uint64_t id);
+/* The case as printed (record plus hot state), owned; invalid if none. */
+jv desk_case_get(struct desk_store *st, uint64_t id);
+/* The case's messages, oldest first (merged-in cases' too). */
+jv desk_case_messages(struct desk_store *st, uint64_t id);
+/* Writes a new version of a case record (consumes rec). */
+void desk_case_save(struct desk_store *st, jv rec, int64_t now);
+/* The raw record (owned). */
+jv desk_case_record(struct desk_store *st, uint64_t id);
+/*
+ * Appends a message record (consumes msg: content, attachments, staff_id,
+ * event data...) to case_id, filling message_id, case_id, created_at.
+ * Returns the message id.
+ */
+uint64_t desk_message_add(struct desk_store *st, uint64_t case_id, jv msg,
+    int64_t now);
+jv desk_message_get(struct desk_store *st, uint64_t id);
+
+/* An event id already processed: the record that processed it, or invalid. */
+jv desk_event_seen(struct desk_store *st, const char *scope,
+    const char *channel, const char *id, size_t idlen);
+
+/* ---- loop.c: the per-event loop every filter shares ---- */
+
+struct desk_loop;
+/* Called once per input value; consumes ev. */
+typedef void (*desk_handler)(struct desk_loop *l, jv ev, void *ctx);
+
+/*
+ * Reads every JSON value from files (NULL or empty: stdin; "-": stdin),
+ * calls h for each, writes what h emits once its store writes are durable
+ * (group commit: whenever input has nothing more buffered), and quarantines
+ * what cannot be parsed or what h rejects. Returns the exit status: 0, or 65
+ * when anything was rejected. st may be NULL for tools without a store.
+ */
+int desk_loop_run(struct desk_store *st, char **files, desk_handler h,
+    void *ctx);
+/* Queues ev (consumed) for stdout at the next commit. */
+void desk_emit(struct desk_loop *l, jv ev);
+/*
+ * Rejects the current record: an "error" event on stderr naming the input,
+ * line, field and reason, the record's bytes quarantined in rejects/.
+ * ev (borrowed, may be invalid) supplies the record's id if it has one.
+ */
+void desk_reject(struct desk_loop *l, jv ev, const char *field,
+    const char *fmt, ...) DESK_PRINTF(4, 5);
+struct desk_store *desk_loop_store(struct desk_loop *l);
+/* Output for subcommands: v (consumed) as one line; dies 74 on a write error. */
+void desk_out(jv v);
+void desk_out_flush(void);
+
+/* ---- fsck.c ---- */
+
+/* Verifies (and with repair rebuilds) the store; returns the exit status. */
+int desk_fsck(struct desk_store *st, int repair);
+
+#endif

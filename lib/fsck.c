@@ -1,0 +1,679 @@
+/*
+ * fsck.c: desk-case fsck. Reads the whole log under the writer lock,
+ * recomputes what every slot and index entry must say, and compares. With
+ * --repair it rebuilds all derived files from the log through desk_apply
+ * (the code every write uses), moving log lines that do not parse to
+ * rejects/, and then checks again.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store.h"
+
+struct xcase {
+	struct desk_loc rec;
+	uint64_t user, merged, head, activity;
+	int64_t updated;
+	uint32_t count, chan;
+	uint8_t status, seen;
+};
+
+struct fsck {
+	struct desk_store *st;
+	uint64_t records, damage, notes;
+	uint64_t nuser, ncase, nmsg;
+	struct desk_loc *users;       /* latest version by id */
+	size_t users_cap;
+	struct xcase *cases;
+	size_t cases_cap;
+	unsigned char *msgs;          /* bitmap of message ids seen */
+	size_t msgs_cap;
+	uint64_t maxid[DESK_NKINDS];
+	/* repair: damaged lines by segment */
+	struct { uint32_t seg; uint64_t off; uint32_t len; } *bad;
+	size_t nbad;
+};
+
+static void
+finding(struct fsck *f, int damage, const char *fmt, ...) DESK_PRINTF(3, 4);
+
+static void
+finding(struct fsck *f, int damage, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (damage)
+		f->damage++;
+	else
+		f->notes++;
+	/* Say at most 50 of each; the counts in the summary say the rest. */
+	if ((damage ? f->damage : f->notes) <= 50)
+		desk_warn("fsck: %s%s", damage ? "" : "note: ", msg);
+}
+
+static void *
+grow(void *p, size_t *cap, size_t need, size_t size)
+{
+	if (need < *cap)
+		return p;
+	size_t n = *cap ? *cap : 1024;
+	while (n <= need)
+		n *= 2;
+	p = desk_xrealloc(p, n * size);
+	memset((char *)p + *cap * size, 0, (n - *cap) * size);
+	*cap = n;
+	return p;
+}
+
+/* A record repair cannot use: --repair moves it to rejects/. */
+static void
+mark_bad(struct fsck *f, struct desk_loc loc)
+{
+	f->bad = desk_xrealloc(f->bad, (f->nbad + 1) * sizeof *f->bad);
+	f->bad[f->nbad].seg = DESK_POS_SEG(loc.pos);
+	f->bad[f->nbad].off = DESK_POS_OFF(loc.pos);
+	f->bad[f->nbad++].len = loc.len;
+}
+
+static void
+seen_id(struct fsck *f, enum desk_kind k, uint64_t id)
+{
+	if (id > f->maxid[k])
+		f->maxid[k] = id;
+}
+
+static void
+check_event(struct fsck *f, jv rec, struct desk_loc loc)
+{
+	const char *scope = desk_jstr(rec, "event_scope"), *id;
+	const char *ch = desk_jstr(rec, "channel");
+	size_t idlen;
+	struct desk_key k;
+	uint64_t pos;
+	uint32_t len;
+
+	if (!scope || !desk_jstrn(rec, "event_id", &id, &idlen))
+		return;
+	if (!ch)
+		ch = "";
+	desk_key(&k, "event", 3, scope, strlen(scope), ch, strlen(ch), id, idlen);
+	if (!desk_hx_get(f->st, &k, &pos, &len))
+		finding(f, 1, "index: no entry for %s event at log position %u:%llu",
+		    scope, DESK_POS_SEG(loc.pos), (unsigned long long)DESK_POS_OFF(loc.pos));
+	else if (pos != loc.pos || len != loc.len) {
+		/* A later record for the same event id is allowed to take the key. */
+		jv other = desk_log_get(f->st, (struct desk_loc){ pos, len });
+		const char *oid;
+		size_t olen;
+		if (pos < loc.pos || !desk_jstrn(other, "event_id", &oid, &olen) ||
+		    olen != idlen || memcmp(oid, id, idlen))
+			finding(f, 1, "index: %s event at %u:%llu points elsewhere",
+			    scope, DESK_POS_SEG(loc.pos),
+			    (unsigned long long)DESK_POS_OFF(loc.pos));
+		jv_free(other);
+	}
+}
+
+static void
+pass_user(struct fsck *f, jv rec, struct desk_loc loc)
+{
+	int64_t id;
+
+	if (!desk_jint(rec, "user_id", &id) || id < 1) {
+		finding(f, 1, "log/%08u.jsonl: offset %llu: user record without "
+		    "a user_id", DESK_POS_SEG(loc.pos),
+		    (unsigned long long)DESK_POS_OFF(loc.pos));
+		mark_bad(f, loc);
+		return;
+	}
+	f->users = grow(f->users, &f->users_cap, (size_t)id, sizeof *f->users);
+	if (!f->users[id].pos)
+		f->nuser++;
+	f->users[id] = loc;
+	seen_id(f, DESK_USER, (uint64_t)id);
+}
+
+static void
+pass_case(struct fsck *f, jv rec, struct desk_loc loc)
+{
+	int64_t id, user, merged = 0;
+	enum desk_status status;
+	const char *ch = desk_jstr(rec, "channel"), *t = desk_jstr(rec, "updated_at");
+	int64_t up = 0;
+
+	if (!desk_jint(rec, "case_id", &id) || id < 1 || !ch ||
+	    !desk_jint(rec, "user_id", &user) ||
+	    !desk_status_parse(desk_jstr(rec, "status"), &status)) {
+		finding(f, 1, "log/%08u.jsonl: offset %llu: case record without "
+		    "case_id, user_id, channel or a valid status", DESK_POS_SEG(loc.pos),
+		    (unsigned long long)DESK_POS_OFF(loc.pos));
+		mark_bad(f, loc);
+		return;
+	}
+	desk_jint(rec, "merged_into", &merged);
+	f->cases = grow(f->cases, &f->cases_cap, (size_t)id, sizeof *f->cases);
+	struct xcase *c = &f->cases[id];
+	if (!c->seen)
+		f->ncase++;
+	c->seen = 1;
+	c->rec = loc;
+	c->user = (uint64_t)user;
+	c->merged = merged > 0 ? (uint64_t)merged : 0;
+	c->status = (uint8_t)status;
+	c->chan = desk_hash32(ch, strlen(ch));
+	c->activity = loc.pos;
+	if (t && desk_time_parse(t, &up) && up > c->updated)
+		c->updated = up;
+	seen_id(f, DESK_CASE, (uint64_t)id);
+	check_event(f, rec, loc);
+}
+
+static void
+pass_message(struct fsck *f, jv rec, struct desk_loc loc)
+{
+	int64_t id, cid;
+	struct desk_slot m;
+	const char *t = desk_jstr(rec, "created_at");
+	int64_t at = 0;
+
+	if (!desk_jint(rec, "message_id", &id) || id < 1 ||
+	    !desk_jint(rec, "case_id", &cid) || cid < 1) {
+		finding(f, 1, "log/%08u.jsonl: offset %llu: message record without "
+		    "message_id or case_id", DESK_POS_SEG(loc.pos),
+		    (unsigned long long)DESK_POS_OFF(loc.pos));
+		mark_bad(f, loc);
+		return;
+	}
+	seen_id(f, DESK_MESSAGE, (uint64_t)id);
+	f->msgs = grow(f->msgs, &f->msgs_cap, (size_t)id / 8, 1);
+	if (f->msgs[id / 8] & (1 << (id % 8))) {
+		finding(f, 1, "message %lld appears twice in the log", (long long)id);
+		return;
+	}
+	f->msgs[id / 8] |= (unsigned char)(1 << (id % 8));
+	f->nmsg++;
+	if ((size_t)cid >= f->cases_cap || !f->cases[cid].seen) {
+		finding(f, 1, "message %lld belongs to case %lld, which does not "
+		    "exist before it", (long long)id, (long long)cid);
+		return;
+	}
+	struct xcase *c = &f->cases[cid];
+	int have = desk_slot_read(f->st, DESK_T_MESSAGE, (uint64_t)id, &m);
+	if (have < 0)
+		finding(f, 1, "message %lld: slot damaged", (long long)id);
+	else if (!have)
+		finding(f, 1, "message %lld has no slot", (long long)id);
+	else if (m.rec.pos != loc.pos || m.rec.len != loc.len || m.a != (uint64_t)cid)
+		finding(f, 1, "message %lld: slot does not point at its record",
+		    (long long)id);
+	else if (m.b != c->head)
+		finding(f, 1, "message %lld: slot says previous message %llu, "
+		    "the log says %llu", (long long)id, (unsigned long long)m.b,
+		    (unsigned long long)c->head);
+	if ((uint64_t)id <= c->head)
+		finding(f, 1, "message %lld is older than case %lld's last message",
+		    (long long)id, (long long)cid);
+	c->head = (uint64_t)id;
+	c->count++;
+	c->activity = loc.pos;
+	if (t && desk_time_parse(t, &at) && at > c->updated)
+		c->updated = at;
+	check_event(f, rec, loc);
+}
+
+static void
+pass_one(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx)
+{
+	struct fsck *f = ctx;
+
+	(void)st;
+	f->records++;
+	if (!jv_is_valid(rec)) {
+		jv msg = jv_invalid_get_msg(rec);
+		finding(f, 1, "log/%08u.jsonl: offset %llu: %s", DESK_POS_SEG(loc.pos),
+		    (unsigned long long)DESK_POS_OFF(loc.pos),
+		    jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "bad record");
+		jv_free(msg);
+		mark_bad(f, loc);
+		return;
+	}
+	const char *type = desk_jstr(rec, "rec");
+	if (!type) {
+		finding(f, 1, "log/%08u.jsonl: offset %llu: record without \"rec\"",
+		    DESK_POS_SEG(loc.pos), (unsigned long long)DESK_POS_OFF(loc.pos));
+		mark_bad(f, loc);
+	}
+	else if (!strcmp(type, "user"))
+		pass_user(f, rec, loc);
+	else if (!strcmp(type, "case"))
+		pass_case(f, rec, loc);
+	else if (!strcmp(type, "message"))
+		pass_message(f, rec, loc);
+	else
+		finding(f, 0, "log %u:%llu: record type \"%s\" is not known to "
+		    "this version", DESK_POS_SEG(loc.pos),
+		    (unsigned long long)DESK_POS_OFF(loc.pos), type);
+	jv_free(rec);
+}
+
+static void
+check_key(struct fsck *f, const struct desk_key *k, uint64_t want,
+    const char *what, uint64_t id)
+{
+	uint64_t v;
+
+	if (!desk_hx_get(f->st, k, &v, NULL))
+		finding(f, 1, "index: %s of user %llu is missing", what,
+		    (unsigned long long)id);
+	else if (v != want)
+		finding(f, 1, "index: %s of user %llu points to %llu", what,
+		    (unsigned long long)id, (unsigned long long)v);
+}
+
+static void
+check_users(struct fsck *f)
+{
+	uint64_t end = desk_slot_end(f->st, DESK_T_USER);
+	struct desk_slot s;
+	struct desk_key k;
+
+	if (end < f->users_cap)
+		end = f->users_cap;
+	for (uint64_t id = 1; id < end; id++) {
+		struct desk_loc want = id < f->users_cap ? f->users[id] :
+		    (struct desk_loc){ 0, 0 };
+		int have = desk_slot_read(f->st, DESK_T_USER, id, &s);
+		if (have < 0) {
+			finding(f, 1, "user %llu: slot damaged", (unsigned long long)id);
+			continue;
+		}
+		if (!want.pos) {
+			if (have)
+				finding(f, 1, "user %llu has a slot but no record",
+				    (unsigned long long)id);
+			continue;
+		}
+		if (!have) {
+			finding(f, 1, "user %llu has no slot", (unsigned long long)id);
+			continue;
+		}
+		if (s.rec.pos != want.pos || s.rec.len != want.len) {
+			finding(f, 1, "user %llu: slot is not the latest version",
+			    (unsigned long long)id);
+			continue;
+		}
+		jv u = desk_log_get(f->st, want);
+		jv ids = desk_jget(u, "custom_ids");
+		if (jv_get_kind(ids) == JV_KIND_ARRAY)
+			jv_array_foreach(ids, i, p) {
+				const char *ch = desk_jstr(p, "channel"), *x;
+				size_t xl;
+				if (ch && desk_jstrn(p, "user_custom_id", &x, &xl)) {
+					desk_key(&k, "ucid", 2, ch, strlen(ch), x, xl);
+					check_key(f, &k, id, "a user_custom_id", id);
+				}
+				jv_free(p);
+			}
+		static const char *const lists[] = { "emails", "email", "phones", "phone" };
+		for (int c = 0; c < 4; c += 2) {
+			jv l = desk_jget(u, lists[c]);
+			if (jv_get_kind(l) != JV_KIND_ARRAY)
+				continue;
+			jv_array_foreach(l, i, e) {
+				if (jv_get_kind(e) == JV_KIND_STRING) {
+					const char *v = jv_string_value(e);
+					desk_key(&k, lists[c + 1], 1, v, strlen(v));
+					check_key(f, &k, id, lists[c + 1], id);
+				}
+				jv_free(e);
+			}
+		}
+		jv_free(u);
+	}
+}
+
+static void
+check_cases(struct fsck *f)
+{
+	uint64_t end = desk_slot_end(f->st, DESK_T_CASE);
+	struct desk_case_slot s;
+	struct desk_slot raw;
+	struct desk_key k;
+
+	if (end < f->cases_cap)
+		end = f->cases_cap;
+	for (uint64_t id = 1; id < end; id++) {
+		struct xcase *c = id < f->cases_cap && f->cases[id].seen ?
+		    &f->cases[id] : NULL;
+		int have = desk_slot_read(f->st, DESK_T_CASE, id, &raw);
+		if (have < 0) {
+			finding(f, 1, "case %llu: slot damaged", (unsigned long long)id);
+			continue;
+		}
+		desk_case_from_slot(&raw, &s);
+		if (!c) {
+			if (have)
+				finding(f, 1, "case %llu has a slot but no record",
+				    (unsigned long long)id);
+			continue;
+		}
+		if (!have) {
+			finding(f, 1, "case %llu has no slot", (unsigned long long)id);
+			continue;
+		}
+		if (s.rec.pos != c->rec.pos || s.rec.len != c->rec.len ||
+		    s.status != c->status || s.user_id != c->user ||
+		    s.merged_into != c->merged || s.chan != c->chan)
+			finding(f, 1, "case %llu: slot disagrees with its latest record",
+			    (unsigned long long)id);
+		if (s.head != c->head || s.count != c->count ||
+		    s.activity != c->activity || s.updated_at != c->updated)
+			finding(f, 1, "case %llu: slot says %u messages up to %llu, the "
+			    "log says %u up to %llu", (unsigned long long)id, s.count,
+			    (unsigned long long)s.head, c->count,
+			    (unsigned long long)c->head);
+		if (c->merged && (c->merged >= f->cases_cap || !f->cases[c->merged].seen))
+			finding(f, 1, "case %llu is merged into case %llu, which does "
+			    "not exist", (unsigned long long)id,
+			    (unsigned long long)c->merged);
+		/* The user's last case on the channel is this one or a later one. */
+		jv rec = desk_log_get(f->st, c->rec);
+		const char *ch = desk_jstr(rec, "channel");
+		uint64_t last;
+		desk_key_id(&k, "last", c->user, ch ? ch : "");
+		if (!desk_hx_get(f->st, &k, &last, NULL) || last < id ||
+		    last >= f->cases_cap || !f->cases[last].seen ||
+		    f->cases[last].user != c->user || f->cases[last].chan != c->chan)
+			finding(f, 1, "index: user %llu's last case on channel %s is "
+			    "wrong (case %llu)", (unsigned long long)c->user,
+			    ch ? ch : "?", (unsigned long long)id);
+		jv_free(rec);
+	}
+}
+
+static void
+check_messages(struct fsck *f)
+{
+	uint64_t end = desk_slot_end(f->st, DESK_T_MESSAGE);
+	struct desk_slot s;
+
+	for (uint64_t id = 1; id < end; id++) {
+		int known = id / 8 < f->msgs_cap && (f->msgs[id / 8] & (1 << (id % 8)));
+		int have = known ? 0 : desk_slot_read(f->st, DESK_T_MESSAGE, id, &s);
+		if (have < 0)
+			finding(f, 1, "message %llu: slot damaged", (unsigned long long)id);
+		else if (have)
+			finding(f, 1, "message %llu has a slot but no record",
+			    (unsigned long long)id);
+	}
+}
+
+static void
+count_entry(const struct desk_key *k, uint64_t v, uint32_t aux, void *ctx)
+{
+	uint64_t *n = ctx;
+
+	(void)k;
+	(void)aux;
+	n[0]++;
+	if (v == UINT64_MAX)
+		n[1]++;
+}
+
+static void
+check_index(struct fsck *f)
+{
+	uint64_t n[2] = { 0, 0 };
+
+	desk_hx_each(f->st, count_entry, n);
+	if (n[1])
+		finding(f, 1, "index/keys.hx: %llu damaged entries",
+		    (unsigned long long)n[1]);
+	if (f->st->hxfd >= 0 && n[0] != f->st->hx_count)
+		finding(f, 0, "index/keys.hx: header counts %llu entries, found %llu",
+		    (unsigned long long)f->st->hx_count, (unsigned long long)n[0]);
+}
+
+static void
+check_state(struct fsck *f)
+{
+	for (int k = 0; k < DESK_NKINDS; k++)
+		if (f->st->next[k] <= f->maxid[k])
+			finding(f, 1, "state: next %s id %llu is not above the highest "
+			    "in the log (%llu)", desk_kind_names[k],
+			    (unsigned long long)f->st->next[k],
+			    (unsigned long long)f->maxid[k]);
+}
+
+static void
+check_channels(struct fsck *f)
+{
+	DIR *d = fdopendir(openat(f->st->dfd, "channels", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC));
+
+	if (!d) {
+		finding(f, 1, "channels/: %s", strerror(errno));
+		return;
+	}
+	for (struct dirent *e; (e = readdir(d));) {
+		char rel[300];
+		size_t n;
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(rel, sizeof rel, "channels/%s", e->d_name);
+		char *text = desk_store_get(f->st, rel, &n);
+		jv ch = text ? desk_json_parse_all(text, n) : jv_invalid();
+		if (jv_get_kind(ch) != JV_KIND_OBJECT || !desk_jstr(ch, "connector"))
+			finding(f, 1, "%s: not a channel configuration", rel);
+		jv_free(ch);
+		free(text);
+	}
+	closedir(d);
+}
+
+/* tmp/ files of processes that are gone: notes, removed by --repair. */
+static void
+check_tmp(struct fsck *f, int repair)
+{
+	DIR *d = fdopendir(openat(f->st->dfd, "tmp", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC));
+
+	if (!d)
+		return;
+	for (struct dirent *e; (e = readdir(d));) {
+		long pid = strtol(e->d_name, NULL, 10);
+		char rel[300];
+		if (e->d_name[0] == '.' || (pid > 0 && (pid == getpid() ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)))
+			continue;
+		snprintf(rel, sizeof rel, "tmp/%s", e->d_name);
+		if (repair && unlinkat(f->st->dfd, rel, 0) == 0) {
+			desk_warn("fsck: removed %s, left by a process that is gone", rel);
+			f->st->dirty = 1;
+		} else
+			finding(f, 0, "%s was left by a process that is gone", rel);
+	}
+	closedir(d);
+}
+
+static void
+verify(struct fsck *f)
+{
+	desk_log_rollforward(f->st, 1, 0, 0, pass_one, f);
+	check_users(f);
+	check_cases(f);
+	check_messages(f);
+	check_index(f);
+	check_state(f);
+	check_channels(f);
+}
+
+static void
+fsck_reset(struct fsck *f)
+{
+	free(f->users);
+	free(f->cases);
+	free(f->msgs);
+	struct desk_store *st = f->st;
+	void *bad = f->bad;
+	size_t nbad = f->nbad;
+	memset(f, 0, sizeof *f);
+	f->st = st;
+	f->bad = bad;
+	f->nbad = nbad;
+}
+
+/* Rewrites segments without their damaged lines, which go to rejects/. */
+static void
+drop_bad_lines(struct fsck *f)
+{
+	for (size_t i = 0; i < f->nbad;) {
+		uint32_t seg = f->bad[i].seg;
+		char rel[32], tmp[64], rej[96];
+		snprintf(rel, sizeof rel, "log/%08u.jsonl", seg);
+		size_t n;
+		char *text = desk_store_get(f->st, rel, &n);
+		if (!text)
+			desk_die_errno(DESK_EX_IOERR, "%s/%s", f->st->root, rel);
+		struct desk_buf keep = DESK_BUF_INIT;
+		uint64_t at = 0;
+		for (; i < f->nbad && f->bad[i].seg == seg; i++) {
+			uint64_t off = f->bad[i].off, len = f->bad[i].len;
+			desk_buf_add(&keep, text + at, off - at);
+			snprintf(rej, sizeof rej, "rejects/log-%08u-%llu.raw", seg,
+			    (unsigned long long)off);
+			if (desk_store_put(f->st, rej, text + off, len, 0600) < 0)
+				desk_die_errno(DESK_EX_IOERR, "%s/%s", f->st->root, rej);
+			desk_warn("fsck: moved the damaged record at %s offset %llu to %s",
+			    rel, (unsigned long long)off, rej);
+			at = off + len;
+		}
+		desk_buf_add(&keep, text + at, n - at);
+		int fd = desk_store_tmp(f->st, tmp, sizeof tmp);
+		if (fd < 0 || desk_write_all(fd, keep.p ? keep.p : "", keep.len) < 0 ||
+		    close(fd) < 0 || renameat(f->st->dfd, tmp, f->st->dfd, rel) < 0)
+			desk_die_errno(DESK_EX_IOERR, "%s/%s", f->st->root, rel);
+		free(text);
+		desk_buf_free(&keep);
+	}
+	free(f->bad);
+	f->bad = NULL;
+	f->nbad = 0;
+}
+
+static void
+apply_one(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx)
+{
+	(void)ctx;
+	if (jv_is_valid(rec))
+		desk_apply(st, rec, loc);
+	jv_free(rec);
+}
+
+/* Builds every derived file anew from the log, then swaps them in. */
+static void
+rebuild(struct fsck *f)
+{
+	struct desk_store *st = f->st;
+	char tmp[DESK_NTABLES][64];
+
+	desk_derived_close(st);
+	st->repairing = 1;
+	for (int t = 0; t < DESK_NTABLES; t++) {
+		int fd = desk_store_tmp(st, tmp[t], sizeof tmp[t]);
+		if (fd < 0)
+			desk_die_errno(DESK_EX_IOERR, "%s/tmp", st->root);
+		close(fd);
+		unlinkat(st->dfd, tmp[t], 0);
+		if ((st->slotfd[t] = desk_slot_create_file(st, t, tmp[t])) < 0)
+			desk_die_errno(DESK_EX_IOERR, "%s/%s", st->root, tmp[t]);
+	}
+	int fd = desk_store_tmp(st, st->hxpath, sizeof st->hxpath);
+	if (fd < 0)
+		desk_die_errno(DESK_EX_IOERR, "%s/tmp", st->root);
+	close(fd);
+	unlinkat(st->dfd, st->hxpath, 0);
+	if ((st->hxfd = desk_hx_create_file(st, st->hxpath, DESK_HX_MIN_BUCKETS)) < 0)
+		desk_die_errno(DESK_EX_IOERR, "%s/%s", st->root, st->hxpath);
+	st->hx_nb = DESK_HX_MIN_BUCKETS;
+	st->hx_count = st->hx_count_disk = 0;
+	desk_log_rollforward(st, 1, 0, 0, apply_one, NULL);
+	desk_hx_flush(st);
+	for (int t = 0; t < DESK_NTABLES; t++) {
+		char rel[64];
+		snprintf(rel, sizeof rel, "index/%s.slots", desk_table_names[t]);
+		if (renameat(st->dfd, tmp[t], st->dfd, rel) < 0)
+			desk_die_errno(DESK_EX_IOERR, "%s/%s", st->root, rel);
+	}
+	if (renameat(st->dfd, st->hxpath, st->dfd, "index/keys.hx") < 0)
+		desk_die_errno(DESK_EX_IOERR, "%s/index/keys.hx", st->root);
+	st->hxpath[0] = '\0';
+	st->repairing = 0;
+	desk_log_reopen(st);
+	/* Tell other processes that their open derived files are stale. */
+	st->clean.epoch++;
+	st->epoch = st->clean.epoch;
+	st->clean.size = (uint64_t)-1;    /* force the state to be written */
+	desk_state_write(st);
+	st->dirty = 1;
+}
+
+int
+desk_fsck(struct desk_store *st, int repair)
+{
+	struct fsck f;
+
+	memset(&f, 0, sizeof f);
+	f.st = st;
+	desk_store_lock(st);
+	if (st->rolled || st->cut)
+		finding(&f, 0, "a writer stopped mid-batch: applied %llu records "
+		    "it had written, cut %llu bytes of a record it had not finished",
+		    (unsigned long long)st->rolled, (unsigned long long)st->cut);
+	check_tmp(&f, repair);
+	verify(&f);
+	int repaired = 0;
+	if (repair) {
+		uint64_t notes = f.notes, found = f.damage;
+		if (f.nbad)
+			drop_bad_lines(&f);
+		rebuild(&f);
+		/* Reopen the log at its end (segments may have been rewritten). */
+		desk_store_commit(st);
+		desk_store_lock(st);
+		fsck_reset(&f);
+		verify(&f);
+		f.notes += notes;
+		repaired = found > 0;
+		if (found)
+			desk_warn("fsck: repaired: rebuilt the index from %llu records",
+			    (unsigned long long)f.records);
+	}
+	desk_store_commit(st);
+	jv sum = jv_object();
+	sum = desk_jset_int(sum, "records", (int64_t)f.records);
+	sum = desk_jset_int(sum, "users", (int64_t)f.nuser);
+	sum = desk_jset_int(sum, "cases", (int64_t)f.ncase);
+	sum = desk_jset_int(sum, "messages", (int64_t)f.nmsg);
+	sum = desk_jset_int(sum, "damage", (int64_t)f.damage);
+	sum = desk_jset_int(sum, "notes", (int64_t)f.notes);
+	if (repair)
+		sum = desk_jset(sum, "repaired", jv_bool(repaired));
+	desk_out(sum);
+	desk_out_flush();
+	int r = f.damage ? DESK_EX_NO : DESK_EX_OK;
+	fsck_reset(&f);
+	free(f.bad);
+	return r;
+}

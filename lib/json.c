@@ -1,0 +1,751 @@
+/*
+ * json.c: a strict RFC 8259 parser that builds jv values, a compact printer,
+ * and borrowing getters.
+ *
+ * libjq 1.6's own parser accepts "nan", replaces invalid UTF-8 silently and
+ * cannot say where a value starts or ends in a stream; desk needs exact
+ * record boundaries (for line numbers and quarantine) and must not alter a
+ * message, so it parses for itself and uses jv only as the value model.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "desk.h"
+
+struct jp {
+	const char *p, *end, *start;
+	int eof;
+	int depth;
+	int status;               /* DESK_JSON_* once something went wrong */
+	struct desk_jerr *err;
+	struct desk_buf scratch;
+};
+
+static jv
+fail(struct jp *j, const char *at, const char *fmt, ...) DESK_PRINTF(3, 4);
+
+static jv
+fail(struct jp *j, const char *at, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (j->status != DESK_JSON_OK)
+		return jv_invalid();
+	j->status = DESK_JSON_ERROR;
+	j->err->off = (size_t)(at - j->start);
+	va_start(ap, fmt);
+	vsnprintf(j->err->msg, sizeof j->err->msg, fmt, ap);
+	va_end(ap);
+	return jv_invalid();
+}
+
+/* Running out of bytes: incomplete unless this is the end of input. */
+static jv
+short_input(struct jp *j, const char *what)
+{
+	if (!j->eof) {
+		if (j->status == DESK_JSON_OK)
+			j->status = DESK_JSON_INCOMPLETE;
+		return jv_invalid();
+	}
+	return fail(j, j->end, "unexpected end of input in %s", what);
+}
+
+static const char *
+show(int c, char *buf)
+{
+	if (c >= 0x21 && c < 0x7f)
+		snprintf(buf, 8, "'%c'", c);
+	else
+		snprintf(buf, 8, "0x%02x", c & 0xff);
+	return buf;
+}
+
+static void
+skip_ws(struct jp *j)
+{
+	while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' ||
+	    *j->p == '\n' || *j->p == '\r'))
+		j->p++;
+}
+
+/* Length of the valid UTF-8 sequence at p (>= 0x80), 0 if invalid, -1 if cut. */
+static int
+utf8_len(const unsigned char *p, const unsigned char *end)
+{
+	unsigned c = p[0];
+	int n;
+	unsigned lo = 0x80, hi = 0xbf;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;    /* no UTF-16 surrogates */
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;    /* nothing above U+10FFFF */
+	} else
+		return 0;
+	for (int i = 1; i < n; i++) {
+		if (p + i >= end)
+			return -1;
+		unsigned d = p[i];
+		if (i == 1 ? (d < lo || d > hi) : (d < 0x80 || d > 0xbf))
+			return 0;
+	}
+	return n;
+}
+
+static int
+hex4(const char *p, unsigned *out)
+{
+	unsigned v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v |= (unsigned)(c - 'A' + 10);
+		else
+			return 0;
+	}
+	*out = v;
+	return 1;
+}
+
+static void
+put_utf8(struct desk_buf *b, unsigned cp)
+{
+	char u[4];
+	size_t n;
+
+	if (cp < 0x80) {
+		u[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xc0 | cp >> 6);
+		u[1] = (char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xe0 | cp >> 12);
+		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[2] = (char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		u[0] = (char)(0xf0 | cp >> 18);
+		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[3] = (char)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	desk_buf_add(b, u, n);
+}
+
+/* At the opening quote. */
+static jv
+parse_string(struct jp *j)
+{
+	const char *s = ++j->p;
+	int escaped = 0;
+	char sh[8];
+
+	/* First pass: find the end, validate, note whether unescaping is needed. */
+	while (1) {
+		if (j->p >= j->end)
+			return short_input(j, "a string");
+		unsigned char c = (unsigned char)*j->p;
+		if (c == '"')
+			break;
+		if (c == '\\') {
+			escaped = 1;
+			if (j->p + 1 >= j->end)
+				return short_input(j, "a string");
+			char e = j->p[1];
+			if (e == 'u') {
+				unsigned cp;
+				if (j->p + 6 > j->end)
+					return short_input(j, "a string");
+				if (!hex4(j->p + 2, &cp))
+					return fail(j, j->p, "bad \\u escape in string");
+				if (cp >= 0xdc00 && cp <= 0xdfff)
+					return fail(j, j->p, "lone low surrogate \\u%04x in string", cp);
+				if (cp >= 0xd800 && cp <= 0xdbff) {
+					unsigned lo;
+					if (j->p + 12 > j->end)
+						return short_input(j, "a string");
+					if (j->p[6] != '\\' || j->p[7] != 'u' ||
+					    !hex4(j->p + 8, &lo) || lo < 0xdc00 || lo > 0xdfff)
+						return fail(j, j->p, "lone high surrogate \\u%04x in string", cp);
+					j->p += 12;
+				} else
+					j->p += 6;
+				continue;
+			}
+			if (e == '\0' || !strchr("\"\\/bfnrt", e))
+				return fail(j, j->p, "bad escape %s after '\\' in string",
+				    show((unsigned char)e, sh));
+			j->p += 2;
+			continue;
+		}
+		if (c < 0x20)
+			return fail(j, j->p, "unescaped control character %s in string",
+			    show(c, sh));
+		if (c >= 0x80) {
+			int n = utf8_len((const unsigned char *)j->p,
+			    (const unsigned char *)j->end);
+			if (n < 0)
+				return short_input(j, "a string");
+			if (n == 0)
+				return fail(j, j->p, "invalid UTF-8 in string");
+			j->p += n;
+			continue;
+		}
+		j->p++;
+	}
+	const char *e = j->p++;
+	if (!escaped)
+		return jv_string_sized(s, (int)(e - s));
+
+	struct desk_buf *b = &j->scratch;
+	b->len = 0;
+	for (const char *q = s; q < e;) {
+		if (*q != '\\') {
+			const char *r = q;
+			while (r < e && *r != '\\')
+				r++;
+			desk_buf_add(b, q, (size_t)(r - q));
+			q = r;
+			continue;
+		}
+		char c = q[1];
+		unsigned cp;
+		switch (c) {
+		case 'b': desk_buf_addc(b, '\b'); break;
+		case 'f': desk_buf_addc(b, '\f'); break;
+		case 'n': desk_buf_addc(b, '\n'); break;
+		case 'r': desk_buf_addc(b, '\r'); break;
+		case 't': desk_buf_addc(b, '\t'); break;
+		case 'u':
+			hex4(q + 2, &cp);
+			if (cp >= 0xd800 && cp <= 0xdbff) {
+				unsigned lo;
+				hex4(q + 8, &lo);
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+				q += 6;
+			}
+			put_utf8(b, cp);
+			q += 4;
+			break;
+		default: desk_buf_addc(b, c); break;
+		}
+		q += 2;
+	}
+	return jv_string_sized(b->p ? b->p : "", (int)b->len);
+}
+
+static int
+is_delim(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',' ||
+	    c == ']' || c == '}' || c == ':' || c == '[' || c == '{' || c == '"';
+}
+
+static jv
+parse_number(struct jp *j)
+{
+	const char *s = j->p, *p = s;
+	char sh[8];
+
+#define NEED() do { if (p >= j->end) { \
+		if (!j->eof) return short_input(j, "a number"); \
+		goto done; } } while (0)
+	if (*p == '-')
+		p++;
+	if (p >= j->end)
+		return short_input(j, "a number");
+	if (*p == '0')
+		p++;
+	else if (*p >= '1' && *p <= '9')
+		while (p < j->end && *p >= '0' && *p <= '9')
+			p++;
+	else
+		return fail(j, p, "bad number");
+	NEED();
+	if (*p == '.') {
+		p++;
+		if (p >= j->end)
+			return short_input(j, "a number");
+		if (*p < '0' || *p > '9')
+			return fail(j, p, "bad number: no digit after '.'");
+		while (p < j->end && *p >= '0' && *p <= '9')
+			p++;
+		NEED();
+	}
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (p < j->end && (*p == '+' || *p == '-'))
+			p++;
+		if (p >= j->end)
+			return short_input(j, "a number");
+		if (*p < '0' || *p > '9')
+			return fail(j, p, "bad number: no digit in exponent");
+		while (p < j->end && *p >= '0' && *p <= '9')
+			p++;
+		NEED();
+	}
+	if (!is_delim(*p))
+		return fail(j, p, "bad number: unexpected %s", show((unsigned char)*p, sh));
+done:
+#undef NEED
+	;
+	char small[64], *tmp = small;
+	size_t n = (size_t)(p - s);
+	if (n >= sizeof small)
+		tmp = desk_xmalloc(n + 1);
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	double d = strtod(tmp, NULL);
+	if (tmp != small)
+		free(tmp);
+	if (!isfinite(d))
+		return fail(j, s, "number out of range");
+	j->p = p;
+	return jv_number(d);
+}
+
+static jv
+parse_literal(struct jp *j, const char *word, jv val)
+{
+	size_t n = strlen(word);
+	size_t have = (size_t)(j->end - j->p);
+	char sh[8];
+
+	if (memcmp(j->p, word, have < n ? have : n) != 0)
+		return fail(j, j->p, "unexpected %s", show((unsigned char)*j->p, sh));
+	if (have < n)
+		return short_input(j, word);
+	if (have > n && !is_delim(j->p[n]))
+		return fail(j, j->p, "unexpected %s", show((unsigned char)*j->p, sh));
+	j->p += n;
+	return val;
+}
+
+static jv parse_value(struct jp *j);
+
+static jv
+parse_array(struct jp *j)
+{
+	jv a = jv_array();
+	char sh[8];
+
+	j->p++;
+	skip_ws(j);
+	if (j->p >= j->end) {
+		jv_free(a);
+		return short_input(j, "an array");
+	}
+	if (*j->p == ']') {
+		j->p++;
+		return a;
+	}
+	while (1) {
+		jv v = parse_value(j);
+		if (j->status != DESK_JSON_OK) {
+			jv_free(a);
+			return jv_invalid();
+		}
+		a = jv_array_append(a, v);
+		skip_ws(j);
+		if (j->p >= j->end) {
+			jv_free(a);
+			return short_input(j, "an array");
+		}
+		if (*j->p == ']') {
+			j->p++;
+			return a;
+		}
+		if (*j->p != ',') {
+			jv_free(a);
+			return fail(j, j->p, "expected ',' or ']' in array, found %s",
+			    show((unsigned char)*j->p, sh));
+		}
+		j->p++;
+	}
+}
+
+static jv
+parse_object(struct jp *j)
+{
+	jv o = jv_object();
+	char sh[8];
+
+	j->p++;
+	skip_ws(j);
+	if (j->p >= j->end) {
+		jv_free(o);
+		return short_input(j, "an object");
+	}
+	if (*j->p == '}') {
+		j->p++;
+		return o;
+	}
+	while (1) {
+		skip_ws(j);
+		if (j->p >= j->end) {
+			jv_free(o);
+			return short_input(j, "an object");
+		}
+		if (*j->p != '"') {
+			jv_free(o);
+			return fail(j, j->p, "expected a string key in object, found %s",
+			    show((unsigned char)*j->p, sh));
+		}
+		jv k = parse_string(j);
+		if (j->status != DESK_JSON_OK) {
+			jv_free(o);
+			return jv_invalid();
+		}
+		skip_ws(j);
+		if (j->p >= j->end) {
+			jv_free(k);
+			jv_free(o);
+			return short_input(j, "an object");
+		}
+		if (*j->p != ':') {
+			jv_free(k);
+			jv_free(o);
+			return fail(j, j->p, "expected ':' after key, found %s",
+			    show((unsigned char)*j->p, sh));
+		}
+		j->p++;
+		jv v = parse_value(j);
+		if (j->status != DESK_JSON_OK) {
+			jv_free(k);
+			jv_free(o);
+			return jv_invalid();
+		}
+		o = jv_object_set(o, k, v);
+		skip_ws(j);
+		if (j->p >= j->end) {
+			jv_free(o);
+			return short_input(j, "an object");
+		}
+		if (*j->p == '}') {
+			j->p++;
+			return o;
+		}
+		if (*j->p != ',') {
+			jv_free(o);
+			return fail(j, j->p, "expected ',' or '}' in object, found %s",
+			    show((unsigned char)*j->p, sh));
+		}
+		j->p++;
+	}
+}
+
+static jv
+parse_value(struct jp *j)
+{
+	char sh[8];
+	jv v;
+
+	skip_ws(j);
+	if (j->p >= j->end)
+		return short_input(j, "a value");
+	switch (*j->p) {
+	case '{':
+	case '[':
+		if (++j->depth > DESK_JSON_MAXDEPTH)
+			return fail(j, j->p, "nested deeper than %d levels",
+			    DESK_JSON_MAXDEPTH);
+		v = *j->p == '{' ? parse_object(j) : parse_array(j);
+		j->depth--;
+		return v;
+	case '"':
+		return parse_string(j);
+	case 't':
+		return parse_literal(j, "true", jv_true());
+	case 'f':
+		return parse_literal(j, "false", jv_false());
+	case 'n':
+		return parse_literal(j, "null", jv_null());
+	default:
+		if (*j->p == '-' || (*j->p >= '0' && *j->p <= '9'))
+			return parse_number(j);
+		if ((unsigned char)*j->p >= 0x80 &&
+		    utf8_len((const unsigned char *)j->p,
+		    (const unsigned char *)j->end) == 0)
+			return fail(j, j->p, "invalid UTF-8 outside a string");
+		return fail(j, j->p, "unexpected %s", show((unsigned char)*j->p, sh));
+	}
+}
+
+int
+desk_json_parse(const char *p, size_t n, int eof, jv *out, size_t *used,
+    struct desk_jerr *err)
+{
+	struct jp j = { p, p + n, p, eof, 0, DESK_JSON_OK, err, DESK_BUF_INIT };
+	jv v = parse_value(&j);
+
+	desk_buf_free(&j.scratch);
+	if (j.status != DESK_JSON_OK) {
+		jv_free(v);
+		return j.status;
+	}
+	*out = v;
+	*used = (size_t)(j.p - p);
+	return DESK_JSON_OK;
+}
+
+jv
+desk_json_parse_all(const char *p, size_t n)
+{
+	struct desk_jerr err;
+	size_t used;
+	jv v;
+
+	int r = desk_json_parse(p, n, 1, &v, &used, &err);
+	if (r != DESK_JSON_OK)
+		return jv_invalid_with_msg(jv_string(err.msg));
+	for (size_t i = used; i < n; i++) {
+		char c = p[i];
+		if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+			jv_free(v);
+			return jv_invalid_with_msg(jv_string("trailing data after value"));
+		}
+	}
+	return v;
+}
+
+void
+desk_json_dump_str(struct desk_buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	desk_buf_reserve(b, n + 2);
+	desk_buf_addc(b, '"');
+	const char *run = s;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		desk_buf_add(b, run, (size_t)(s + i - run));
+		run = s + i + 1;
+		switch (c) {
+		case '"': desk_buf_add(b, "\\\"", 2); break;
+		case '\\': desk_buf_add(b, "\\\\", 2); break;
+		case '\n': desk_buf_add(b, "\\n", 2); break;
+		case '\r': desk_buf_add(b, "\\r", 2); break;
+		case '\t': desk_buf_add(b, "\\t", 2); break;
+		case '\b': desk_buf_add(b, "\\b", 2); break;
+		case '\f': desk_buf_add(b, "\\f", 2); break;
+		default: {
+			char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+			desk_buf_add(b, u, 6);
+		}
+		}
+	}
+	desk_buf_add(b, run, (size_t)(s + n - run));
+	desk_buf_addc(b, '"');
+}
+
+static void
+dump_number(struct desk_buf *b, double d)
+{
+	if (isnan(d)) {
+		desk_buf_add(b, "null", 4);
+		return;
+	}
+	if (d == (double)(int64_t)d && fabs(d) < 9007199254740992.0) {
+		char t[24];
+		int n = snprintf(t, sizeof t, "%lld", (long long)d);
+		if (d == 0 && signbit(d))
+			desk_buf_add(b, "-0", 2);
+		else
+			desk_buf_add(b, t, (size_t)n);
+		return;
+	}
+	/* jq's shortest round-trip form for everything else. */
+	jv s = jv_dump_string(jv_number(d), 0);
+	desk_buf_adds(b, jv_string_value(s));
+	jv_free(s);
+}
+
+static void
+dump(struct desk_buf *b, jv v)
+{
+	int first = 1;
+
+	switch (jv_get_kind(v)) {
+	case JV_KIND_INVALID:
+	case JV_KIND_NULL:
+		desk_buf_add(b, "null", 4);
+		break;
+	case JV_KIND_FALSE:
+		desk_buf_add(b, "false", 5);
+		break;
+	case JV_KIND_TRUE:
+		desk_buf_add(b, "true", 4);
+		break;
+	case JV_KIND_NUMBER:
+		dump_number(b, jv_number_value(v));
+		break;
+	case JV_KIND_STRING:
+		desk_json_dump_str(b, jv_string_value(v),
+		    (size_t)jv_string_length_bytes(jv_copy(v)));
+		break;
+	case JV_KIND_ARRAY:
+		desk_buf_addc(b, '[');
+		jv_array_foreach(v, i, x) {
+			if (i)
+				desk_buf_addc(b, ',');
+			dump(b, x);
+			jv_free(x);
+		}
+		desk_buf_addc(b, ']');
+		break;
+	case JV_KIND_OBJECT:
+		desk_buf_addc(b, '{');
+		jv_object_foreach(v, k, x) {
+			if (!first)
+				desk_buf_addc(b, ',');
+			first = 0;
+			desk_json_dump_str(b, jv_string_value(k),
+			    (size_t)jv_string_length_bytes(jv_copy(k)));
+			desk_buf_addc(b, ':');
+			dump(b, x);
+			jv_free(k);
+			jv_free(x);
+		}
+		desk_buf_addc(b, '}');
+		break;
+	}
+}
+
+void
+desk_json_dump(struct desk_buf *b, jv v)
+{
+	dump(b, v);
+}
+
+char *
+desk_json_text(jv v)
+{
+	struct desk_buf b = DESK_BUF_INIT;
+
+	dump(&b, v);
+	return desk_buf_str(&b);
+}
+
+jv
+desk_jget(jv o, const char *key)
+{
+	if (jv_get_kind(o) != JV_KIND_OBJECT)
+		return jv_invalid();
+	jv v = jv_object_get(jv_copy(o), jv_string(key));
+	/* o still holds a reference, so the value outlives this one. */
+	jv_free(v);
+	return v;
+}
+
+const char *
+desk_jstr(jv o, const char *key)
+{
+	jv v = desk_jget(o, key);
+
+	return jv_get_kind(v) == JV_KIND_STRING ? jv_string_value(v) : NULL;
+}
+
+int
+desk_jstrn(jv o, const char *key, const char **s, size_t *n)
+{
+	jv v = desk_jget(o, key);
+
+	if (jv_get_kind(v) != JV_KIND_STRING)
+		return 0;
+	*s = jv_string_value(v);
+	*n = (size_t)jv_string_length_bytes(jv_copy(v));
+	return 1;
+}
+
+int
+desk_jint(jv o, const char *key, int64_t *out)
+{
+	jv v = desk_jget(o, key);
+
+	if (jv_get_kind(v) != JV_KIND_NUMBER)
+		return 0;
+	double d = jv_number_value(v);
+	if (d != floor(d) || fabs(d) > 9007199254740992.0)
+		return 0;
+	*out = (int64_t)d;
+	return 1;
+}
+
+int
+desk_jhas(jv o, const char *key)
+{
+	return jv_is_valid(desk_jget(o, key));
+}
+
+jv
+desk_jset(jv o, const char *key, jv v)
+{
+	return jv_object_set(o, jv_string(key), v);
+}
+
+jv
+desk_jset_str(jv o, const char *key, const char *s)
+{
+	return jv_object_set(o, jv_string(key), s ? jv_string(s) : jv_null());
+}
+
+jv
+desk_jset_int(jv o, const char *key, int64_t v)
+{
+	return jv_object_set(o, jv_string(key), jv_number((double)v));
+}
+
+jv
+desk_jdel(jv o, const char *key)
+{
+	if (!desk_jhas(o, key))
+		return o;
+	return jv_object_delete(o, jv_string(key));
+}
+
+jv
+desk_jstring(const char *s, size_t n)
+{
+	return jv_string_sized(s, (int)n);
+}
+
+jv
+desk_fields_merge(jv fields, jv changes)
+{
+	jv_object_foreach(changes, k, v) {
+		if (jv_get_kind(v) == JV_KIND_NULL) {
+			jv_free(v);
+			if (jv_object_has(jv_copy(fields), jv_copy(k)))
+				fields = jv_object_delete(fields, k);
+			else
+				jv_free(k);
+		} else
+			fields = jv_object_set(fields, k, v);
+	}
+	jv_free(changes);
+	return fields;
+}

@@ -1,0 +1,437 @@
+/*
+ * loop.c: the per-event loop every filter shares.
+ *
+ * Reads any stream of JSON values, with exact record boundaries and line
+ * numbers, hands each to the tool, and holds what the tool emits until the
+ * store has made the batch durable. A batch ends when the input has nothing
+ * more ready (so one event at a time is answered at once, and a bulk stream
+ * pays one sync per batch), or at DESK_BATCH_MAX events, 4 MiB of output or
+ * one second. What cannot be parsed, and what the tool rejects, becomes an
+ * "error" event on stderr and a file in rejects/: nothing is dropped.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "desk.h"
+
+#define CHUNK 65536
+#define BATCH_MAX 4096
+#define BATCH_BYTES (4u << 20)
+
+struct desk_loop {
+	struct desk_store *st;
+	desk_handler h;
+	void *ctx;
+
+	const char *name;       /* input name as the user gave it */
+	int fd;
+	char *buf;
+	size_t cap, start, end;
+	int eof;
+	long line;              /* line number at buf[start] */
+	long col;               /* 0-based column at buf[start] */
+
+	const char *rec;        /* the record being handled */
+	size_t reclen;
+	long recline;
+	long errcol;            /* column of a parse error, else 0 */
+
+	struct desk_buf out, err;
+	size_t nevents;
+	double t0;
+	int rejected;
+	int sync_each;
+	size_t maxrec;
+	unsigned rejseq;
+};
+
+static double
+mono(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static void
+write_out(int fd, struct desk_buf *b, const char *what)
+{
+	if (b->len && desk_write_all(fd, b->p, b->len) < 0)
+		desk_die_errno(DESK_EX_IOERR, "%s", what);
+	b->len = 0;
+}
+
+/* Durable first, then acknowledged: the order DESIGN §4 promises. */
+static void
+commit(struct desk_loop *l)
+{
+	desk_store_commit(l->st);
+	write_out(1, &l->out, "stdout");
+	write_out(2, &l->err, "stderr");
+	l->nevents = 0;
+}
+
+void
+desk_emit(struct desk_loop *l, jv ev)
+{
+	desk_json_dump(&l->out, ev);
+	desk_buf_addc(&l->out, '\n');
+	jv_free(ev);
+}
+
+struct desk_store *
+desk_loop_store(struct desk_loop *l)
+{
+	return l->st;
+}
+
+/* Writes the record's bytes to rejects/; returns the file's name in the store. */
+static char *
+quarantine(struct desk_loop *l, const char *p, size_t n, jv errev)
+{
+	char stamp[32], name[96];
+	struct desk_buf b = DESK_BUF_INIT;
+
+	if (!l->st)
+		return NULL;
+	desk_time_fmt(desk_now(), stamp);
+	for (char *s = stamp, *d = stamp;; s++) {   /* 2026-11-21T09:30:00Z -> 20261121T093000Z */
+		if (*s != '-' && *s != ':')
+			*d++ = *s;
+		if (!*s)
+			break;
+	}
+	for (int tries = 0;; tries++) {
+		snprintf(name, sizeof name, "rejects/%s-%ld-%u.raw", stamp,
+		    (long)getpid(), l->rejseq++);
+		if (faccessat(desk_store_fd(l->st), name, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+			break;
+		if (tries > 1000)
+			desk_die(DESK_EX_IOERR, "rejects/: no free name");
+	}
+	if (desk_store_put(l->st, name, p, n, 0600) < 0)
+		desk_die_errno(DESK_EX_IOERR, "%s/%s", desk_store_root(l->st), name);
+	errev = desk_jset_str(errev, "reject", name);
+	desk_json_dump(&b, errev);
+	desk_buf_addc(&b, '\n');
+	strcpy(name + strlen(name) - 4, ".json");
+	if (desk_store_put(l->st, name, b.p, b.len, 0600) < 0)
+		desk_die_errno(DESK_EX_IOERR, "%s/%s", desk_store_root(l->st), name);
+	jv_free(errev);
+	desk_buf_free(&b);
+	strcpy(name + strlen(name) - 5, ".raw");
+	return desk_xstrdup(name);
+}
+
+static jv
+error_event(struct desk_loop *l, long line, long col, const char *field,
+    const char *reason)
+{
+	jv e = jv_object();
+
+	e = desk_jset_str(e, "type", "error");
+	e = desk_jset_str(e, "prog", desk_prog);
+	e = desk_jset_str(e, "input", l->name);
+	e = desk_jset_int(e, "line", line);
+	if (col > 0)
+		e = desk_jset_int(e, "column", col);
+	if (field)
+		e = desk_jset_str(e, "field", field);
+	return desk_jset_str(e, "reason", reason);
+}
+
+static void
+reject_bytes(struct desk_loop *l, const char *p, size_t n, long line, long col,
+    const char *field, const char *reason, jv ev)
+{
+	jv e = error_event(l, line, col, field, reason);
+	const char *id;
+	size_t idlen;
+
+	if (jv_get_kind(ev) == JV_KIND_OBJECT && desk_jstrn(ev, "id", &id, &idlen))
+		e = desk_jset(e, "id", desk_jstring(id, idlen));
+	char *where = quarantine(l, p, n, jv_copy(e));
+	e = desk_jset_str(e, "reject", where);
+	free(where);
+	desk_json_dump(&l->err, e);
+	desk_buf_addc(&l->err, '\n');
+	jv_free(e);
+	l->rejected = 1;
+}
+
+void
+desk_reject(struct desk_loop *l, jv ev, const char *field, const char *fmt, ...)
+{
+	char reason[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof reason, fmt, ap);
+	va_end(ap);
+	reject_bytes(l, l->rec, l->reclen, l->recline, 0, field, reason, ev);
+}
+
+static int
+input_ready(int fd)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+
+	return poll(&p, 1, 0) > 0;
+}
+
+/* Reads more input; compacts the buffer and grows it when a record needs room. */
+static void
+fill(struct desk_loop *l)
+{
+	if (l->start > 0 && (l->start == l->end || l->end + CHUNK > l->cap)) {
+		memmove(l->buf, l->buf + l->start, l->end - l->start);
+		l->end -= l->start;
+		l->start = 0;
+	}
+	if (l->end + CHUNK > l->cap) {
+		/* Doubling keeps a long record from being re-parsed too often. */
+		l->cap = l->cap ? l->cap * 2 : 4 * CHUNK;
+		l->buf = desk_xrealloc(l->buf, l->cap);
+	}
+	/* Before blocking for input, answer for what is done. */
+	if ((l->nevents || l->out.len || l->err.len) && !input_ready(l->fd))
+		commit(l);
+	for (;;) {
+		ssize_t r = read(l->fd, l->buf + l->end, l->cap - l->end);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			desk_die_errno(DESK_EX_IOERR, "%s", l->name);
+		if (r == 0)
+			l->eof = 1;
+		l->end += (size_t)r;
+		return;
+	}
+}
+
+static void
+advance(struct desk_loop *l, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (l->buf[l->start + i] == '\n') {
+			l->line++;
+			l->col = 0;
+		} else
+			l->col++;
+	}
+	l->start += n;
+}
+
+/*
+ * A record too big to hold: what is buffered, and the rest of the line it
+ * ends on, are streamed to the reject (keeping the first DESK_MAX_RECORD
+ * bytes plus a chunk; the error says how long it was).
+ */
+static void
+reject_oversize(struct desk_loop *l)
+{
+	struct desk_buf b = DESK_BUF_INIT;
+	char reason[128];
+	long line = l->line;
+	size_t total = 0, scan = l->end;
+
+	for (;;) {
+		char *nl = memchr(l->buf + scan, '\n', l->end - scan);
+		size_t n = (nl ? (size_t)(nl - l->buf) : l->end) - l->start;
+		if (b.len < l->maxrec + CHUNK)
+			desk_buf_add(&b, l->buf + l->start, n);
+		total += n;
+		l->start += n;
+		if (nl || l->eof)
+			break;
+		fill(l);
+		scan = l->start;
+	}
+	snprintf(reason, sizeof reason, "record longer than %zu bytes "
+	    "(DESK_MAX_RECORD); %zu bytes up to the end of its line", l->maxrec,
+	    total);
+	reject_bytes(l, b.p ? b.p : "", b.len, line, 0, NULL, reason, jv_invalid());
+	desk_buf_free(&b);
+	l->col = 0;
+	if (l->start < l->end)
+		advance(l, 1);
+}
+
+static void
+bad_json(struct desk_loop *l, const struct desk_jerr *err)
+{
+	size_t at = l->start + err->off;
+	char reason[160];
+
+	/* The error is at a fixed place: more input cannot change it. Resume at the next line. */
+	while (!memchr(l->buf + at, '\n', l->end - at) && !l->eof &&
+	    l->end - l->start < l->maxrec) {
+		size_t off = at - l->start;
+		fill(l);
+		at = l->start + off;
+	}
+	long line = l->line, col = l->col;
+	for (size_t i = l->start; i < at; i++) {
+		if (l->buf[i] == '\n') {
+			line++;
+			col = 0;
+		} else
+			col++;
+	}
+	char *nl = memchr(l->buf + at, '\n', l->end - at);
+	size_t n = (nl ? (size_t)(nl - l->buf) : l->end) - l->start;
+	snprintf(reason, sizeof reason, "invalid JSON: %s", err->msg);
+	reject_bytes(l, l->buf + l->start, n, line, col + 1, NULL, reason,
+	    jv_invalid());
+	advance(l, n + (nl != NULL));
+}
+
+static void
+one_input(struct desk_loop *l)
+{
+	for (;;) {
+		while (l->start < l->end) {
+			char c = l->buf[l->start];
+			if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+				break;
+			advance(l, 1);
+		}
+		if (l->start == l->end) {
+			if (l->eof)
+				return;
+			fill(l);
+			continue;
+		}
+		struct desk_jerr err;
+		size_t used;
+		jv v;
+		int r = desk_json_parse(l->buf + l->start, l->end - l->start,
+		    l->eof, &v, &used, &err);
+		if (r == DESK_JSON_INCOMPLETE) {
+			size_t have = l->end - l->start;
+			if (have >= l->maxrec) {
+				reject_oversize(l);
+				continue;
+			}
+			/* A big record is parsed again only once its bytes doubled. */
+			do
+				fill(l);
+			while (have > CHUNK && !l->eof && l->end - l->start < 2 * have &&
+			    l->end - l->start < l->maxrec);
+			continue;
+		}
+		if (r == DESK_JSON_ERROR) {
+			bad_json(l, &err);
+			continue;
+		}
+		l->rec = l->buf + l->start;
+		l->reclen = used;
+		l->recline = l->line;
+		if (used > l->maxrec) {
+			/* The same limit whether it came in one read or many. */
+			jv_free(v);
+			desk_reject(l, jv_invalid(), NULL, "record longer than %zu bytes "
+			    "(DESK_MAX_RECORD); %zu bytes", l->maxrec, used);
+		} else if (jv_get_kind(v) != JV_KIND_OBJECT) {
+			jv_free(v);
+			desk_reject(l, jv_invalid(), NULL, "an event must be a JSON "
+			    "object");
+		} else
+			l->h(l, v, l->ctx);
+		advance(l, used);
+		if (++l->nevents == 1)
+			l->t0 = mono();
+		if (l->sync_each || l->nevents >= BATCH_MAX ||
+		    l->out.len >= BATCH_BYTES || mono() - l->t0 > 1.0)
+			commit(l);
+	}
+}
+
+static size_t
+max_record(void)
+{
+	const char *s = getenv("DESK_MAX_RECORD");
+	uint64_t v;
+
+	if (!s || !*s)
+		return 16u << 20;
+	if (!desk_parse_u64(s, 64, (uint64_t)1 << 30, &v))
+		desk_die(DESK_EX_CONFIG, "DESK_MAX_RECORD: not a size in bytes: %s", s);
+	return (size_t)v;
+}
+
+static int
+sync_each(void)
+{
+	const char *s = getenv("DESK_SYNC");
+
+	if (!s || !*s || !strcmp(s, "batch"))
+		return 0;
+	if (!strcmp(s, "event"))
+		return 1;
+	desk_die(DESK_EX_CONFIG, "DESK_SYNC: must be batch or event: %s", s);
+}
+
+int
+desk_loop_run(struct desk_store *st, char **files, desk_handler h, void *ctx)
+{
+	static char *stdin_only[] = { "-", NULL };
+	struct desk_loop l;
+
+	memset(&l, 0, sizeof l);
+	l.st = st;
+	l.h = h;
+	l.ctx = ctx;
+	l.maxrec = max_record();
+	l.sync_each = sync_each();
+	if (!files || !*files)
+		files = stdin_only;
+	/* Fail before reading anything when an input cannot be opened. */
+	for (char **f = files; *f; f++)
+		if (strcmp(*f, "-") && access(*f, R_OK) < 0)
+			desk_die_errno(DESK_EX_USAGE, "%s", *f);
+	for (char **f = files; *f; f++) {
+		l.name = *f;
+		if (!strcmp(*f, "-"))
+			l.fd = 0;
+		else if ((l.fd = open(*f, O_RDONLY | O_CLOEXEC)) < 0)
+			desk_die_errno(DESK_EX_USAGE, "%s", *f);
+		l.start = l.end = 0;
+		l.eof = 0;
+		l.line = 1;
+		l.col = 0;
+		one_input(&l);
+		if (l.fd != 0)
+			close(l.fd);
+	}
+	commit(&l);
+	free(l.buf);
+	desk_buf_free(&l.out);
+	desk_buf_free(&l.err);
+	return l.rejected ? DESK_EX_DATA : DESK_EX_OK;
+}
+
+static struct desk_buf outbuf;
+
+void
+desk_out(jv v)
+{
+	desk_json_dump(&outbuf, v);
+	desk_buf_addc(&outbuf, '\n');
+	jv_free(v);
+	if (outbuf.len >= CHUNK)
+		desk_out_flush();
+}
+
+void
+desk_out_flush(void)
+{
+	write_out(1, &outbuf, "stdout");
+}

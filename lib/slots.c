@@ -1,0 +1,174 @@
+/*
+ * slots.c: index/TABLE.slots, one 64-byte slot per id holding where the
+ * latest version of a record is and the hot state derived from the log.
+ * Each slot carries a CRC: a reader racing a writer's pwrite, or a slot
+ * damaged on disk, is told apart from a good one.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store.h"
+
+const char *const desk_table_names[DESK_NTABLES] = {
+	"users", "cases", "messages", "codes", "outbox"
+};
+
+int
+desk_slot_create_file(struct desk_store *st, enum desk_table t, const char *rel)
+{
+	unsigned char head[DESK_SLOT_SIZE];
+	int fd = openat(st->dfd, rel, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, 0600);
+
+	if (fd < 0)
+		return -1;
+	memset(head, ' ', sizeof head);
+	int n = snprintf((char *)head, sizeof head, "desk slots %s %d",
+	    desk_table_names[t], DESK_STORE_FORMAT);
+	head[n] = ' ';
+	head[DESK_SLOT_SIZE - 1] = '\n';
+	if (pwrite(fd, head, sizeof head, 0) != (ssize_t)sizeof head) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	st->dirty = 1;
+	return fd;
+}
+
+int
+desk_slot_open(struct desk_store *st, enum desk_table t, int create)
+{
+	char rel[64];
+
+	if (st->slotfd[t] >= 0)
+		return 0;
+	snprintf(rel, sizeof rel, "index/%s.slots", desk_table_names[t]);
+	int fd = openat(st->dfd, rel, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == EACCES)
+		fd = openat(st->dfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT && create) {
+		fd = desk_slot_create_file(st, t, rel);
+		if (fd < 0 && errno == EEXIST)
+			fd = openat(st->dfd, rel, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	}
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return -1;
+		desk_die_errno(DESK_EX_IOERR, "%s/%s", st->root, rel);
+	}
+	st->slotfd[t] = fd;
+	return 0;
+}
+
+static void
+encode(unsigned char *p, const struct desk_slot *s)
+{
+	desk_le32(p + 4, (s->rec.len & 0xffffff) | (uint32_t)s->flags << 24);
+	desk_le64(p + 8, s->rec.pos);
+	desk_le64(p + 16, s->a);
+	desk_le64(p + 24, s->b);
+	desk_le64(p + 32, s->c);
+	desk_le64(p + 40, s->d);
+	desk_le64(p + 48, s->e);
+	desk_le32(p + 56, s->u);
+	desk_le32(p + 60, s->v);
+	desk_le32(p, desk_crc32(p + 4, DESK_SLOT_SIZE - 4));
+}
+
+static void
+decode(const unsigned char *p, struct desk_slot *s)
+{
+	uint32_t lf = desk_get32(p + 4);
+
+	s->rec.len = lf & 0xffffff;
+	s->flags = (uint8_t)(lf >> 24);
+	s->rec.pos = desk_get64(p + 8);
+	s->a = desk_get64(p + 16);
+	s->b = desk_get64(p + 24);
+	s->c = desk_get64(p + 32);
+	s->d = desk_get64(p + 40);
+	s->e = desk_get64(p + 48);
+	s->u = desk_get32(p + 56);
+	s->v = desk_get32(p + 60);
+}
+
+int
+desk_slot_read(struct desk_store *st, enum desk_table t, uint64_t id,
+    struct desk_slot *s)
+{
+	static const unsigned char zero[DESK_SLOT_SIZE];
+	unsigned char p[DESK_SLOT_SIZE];
+
+	if (id == 0 || id > ((uint64_t)1 << 53) || desk_slot_open(st, t, 0) < 0)
+		return 0;
+	for (int tries = 0; tries < 50; tries++) {
+		ssize_t r = desk_pread_all(st->slotfd[t], p, sizeof p,
+		    id * DESK_SLOT_SIZE);
+		if (r < 0)
+			desk_die_errno(DESK_EX_IOERR, "%s/index/%s.slots", st->root,
+			    desk_table_names[t]);
+		if (r < (ssize_t)sizeof p || !memcmp(p, zero, sizeof p))
+			return 0;
+		if (desk_get32(p) == desk_crc32(p + 4, DESK_SLOT_SIZE - 4)) {
+			decode(p, s);
+			return 1;
+		}
+		/* A writer may be halfway through this slot: look again. */
+		if (st->locked)
+			break;
+		usleep(1000);
+	}
+	return -1;
+}
+
+int
+desk_slot_get(struct desk_store *st, enum desk_table t, uint64_t id,
+    struct desk_slot *s)
+{
+	int r = desk_slot_read(st, t, id, s);
+
+	if (r < 0)
+		desk_die(DESK_EX_IOERR, "%s/index/%s.slots: slot %llu damaged "
+		    "(run desk-case fsck --repair)", st->root, desk_table_names[t],
+		    (unsigned long long)id);
+	return r;
+}
+
+void
+desk_slot_put(struct desk_store *st, enum desk_table t, uint64_t id,
+    const struct desk_slot *s)
+{
+	unsigned char p[DESK_SLOT_SIZE];
+
+	if (!st->locked && !st->repairing)
+		desk_die(DESK_EX_SOFTWARE, "internal: slot written without the lock");
+	if (desk_slot_open(st, t, 1) < 0)
+		desk_die_errno(DESK_EX_IOERR, "%s/index/%s.slots", st->root,
+		    desk_table_names[t]);
+	encode(p, s);
+	if (pwrite(st->slotfd[t], p, sizeof p, (off_t)(id * DESK_SLOT_SIZE)) !=
+	    (ssize_t)sizeof p)
+		desk_die_errno(DESK_EX_IOERR, "%s/index/%s.slots", st->root,
+		    desk_table_names[t]);
+	st->dirty = 1;
+}
+
+uint64_t
+desk_slot_end(struct desk_store *st, enum desk_table t)
+{
+	struct stat sb;
+
+	if (desk_slot_open(st, t, 0) < 0)
+		return 1;
+	if (fstat(st->slotfd[t], &sb) < 0)
+		desk_die_errno(DESK_EX_IOERR, "%s/index/%s.slots", st->root,
+		    desk_table_names[t]);
+	uint64_t n = (uint64_t)sb.st_size / DESK_SLOT_SIZE;
+	return n ? n : 1;
+}

@@ -1,0 +1,117 @@
+/*
+ * store.h: the store's internals, shared by store.c, slots.c, hx.c, apply.c
+ * and fsck.c only. Tools see struct desk_store as opaque (desk.h).
+ */
+#ifndef DESK_STORE_H
+#define DESK_STORE_H
+
+#include <sys/types.h>
+
+#include "desk.h"
+
+#define DESK_STORE_FORMAT 1
+#define DESK_STATE_SIZE 512
+#define DESK_SLOT_SIZE 64
+#define DESK_HX_BUCKET 4096
+#define DESK_HX_ENTRY 32
+#define DESK_HX_PER_BUCKET (DESK_HX_BUCKET / DESK_HX_ENTRY)
+#define DESK_HX_MIN_BUCKETS 16
+#define DESK_RFDS 8
+
+struct desk_state {
+	uint32_t seg;                 /* the log up to (seg, size) is committed */
+	uint64_t size;
+	uint64_t epoch;               /* bumped when fsck --repair rebuilds */
+	uint64_t next[DESK_NKINDS];
+};
+
+struct desk_store {
+	char *root;
+	int dfd, lockfd, statefd;
+	int locked, dirty, wrote_log;
+	struct desk_state clean;      /* as last read from or written to state */
+	uint64_t next[DESK_NKINDS];   /* counters as allocated */
+	uint64_t epoch;               /* epoch our derived fds belong to */
+
+	uint32_t seg;                 /* the segment being appended to */
+	int segfd;
+	uint64_t segsize;
+	uint64_t segmax;
+	struct { uint32_t seg; int fd; } rfd[DESK_RFDS];
+	unsigned rfd_next;
+
+	int slotfd[DESK_NTABLES];
+	int hxfd;
+	uint32_t hx_nb;               /* buckets */
+	uint64_t hx_count, hx_count_disk;
+	unsigned tmpseq;
+	int repairing;                /* fsck --repair: derived files are new */
+	char hxpath[64];              /* where the hash index lives (repair: tmp/) */
+	uint64_t rolled, cut;         /* records rolled forward, bytes cut at lock */
+	struct desk_buf enc;          /* scratch for records */
+};
+
+extern const char *const desk_table_names[DESK_NTABLES];
+extern const char *const desk_kind_names[DESK_NKINDS];
+
+/* store.c */
+int desk_store_tmp(struct desk_store *st, char *name, size_t n);
+void desk_store_seen_id(struct desk_store *st, enum desk_kind k, uint64_t id);
+int desk_log_fd(struct desk_store *st, uint32_t seg);
+void desk_log_rollforward(struct desk_store *st, uint32_t seg, uint64_t off,
+    int truncate_tail, void (*each)(struct desk_store *, jv, struct desk_loc, void *),
+    void *ctx);
+void desk_state_write(struct desk_store *st);
+/* Opens the log's last segment for appending, at its current end. */
+void desk_log_reopen(struct desk_store *st);
+void desk_derived_close(struct desk_store *st);
+
+/* slots.c */
+/* As desk_slot_get, but -1 for a damaged slot instead of dying. */
+int desk_slot_read(struct desk_store *st, enum desk_table t, uint64_t id,
+    struct desk_slot *s);
+/* apply.c */
+void desk_case_from_slot(const struct desk_slot *s, struct desk_case_slot *c);
+int desk_slot_open(struct desk_store *st, enum desk_table t, int create);
+int desk_slot_create_file(struct desk_store *st, enum desk_table t, const char *rel);
+
+/* hx.c */
+int desk_hx_open(struct desk_store *st, int create);
+int desk_hx_create_file(struct desk_store *st, const char *rel, uint32_t nb);
+/* Writes the entry count (at commit). */
+void desk_hx_flush(struct desk_store *st);
+/* Re-reads the header, reopening the file if another writer replaced it. */
+void desk_hx_refresh(struct desk_store *st);
+/* Calls f for every entry. */
+void desk_hx_each(struct desk_store *st,
+    void (*f)(const struct desk_key *, uint64_t, uint32_t, void *), void *ctx);
+
+/* little-endian encoding */
+static inline void
+desk_le64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+static inline uint64_t
+desk_get64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+static inline void
+desk_le32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+static inline uint32_t
+desk_get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+#endif

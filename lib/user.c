@@ -1,0 +1,367 @@
+/*
+ * user.c: users, found by (channel, user_custom_id), and the linking of
+ * their profiles by email and phone under the seed's rule: a contact is not
+ * linked when it already belongs to another user_custom_id of the same
+ * channel. desk-case, desk-identify and desk-reply all resolve users here.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+
+/* A record printed or stored: "rec" first, then the fields in rec's order. */
+static jv
+with_rec(const char *type, jv rec)
+{
+	jv out = jv_object_set(jv_object(), jv_string("rec"), jv_string(type));
+
+	rec = desk_jdel(rec, "rec");
+	return jv_object_merge(out, rec);
+}
+
+jv
+desk_user_get(struct desk_store *st, uint64_t id)
+{
+	struct desk_slot s;
+
+	if (!desk_slot_get(st, DESK_T_USER, id, &s))
+		return jv_invalid();
+	jv rec = desk_log_get(st, s.rec);
+	if (!jv_is_valid(rec))
+		desk_die(DESK_EX_IOERR, "%s: user %llu: %s (run desk-case fsck)",
+		    desk_store_root(st), (unsigned long long)id,
+		    jv_string_value(jv_invalid_get_msg(rec)));
+	return desk_jdel(rec, "rec");
+}
+
+uint64_t
+desk_user_by_custom_id(struct desk_store *st, const char *channel,
+    const char *ucid, size_t ucidlen)
+{
+	struct desk_key k;
+	struct desk_slot s;
+	uint64_t id;
+
+	desk_key(&k, "ucid", 2, channel, strlen(channel), ucid, ucidlen);
+	if (!desk_hx_get(st, &k, &id, NULL) ||
+	    !desk_slot_get(st, DESK_T_USER, id, &s))
+		return 0;
+	return id;
+}
+
+static int
+list_has(jv list, const char *s)
+{
+	int found = 0;
+
+	if (jv_get_kind(list) != JV_KIND_ARRAY)
+		return 0;
+	jv_array_foreach(list, i, e) {
+		if (jv_get_kind(e) == JV_KIND_STRING && !strcmp(jv_string_value(e), s))
+			found = 1;
+		jv_free(e);
+	}
+	return found;
+}
+
+static const char *
+plural(const char *kind)
+{
+	return !strcmp(kind, "email") ? "emails" : "phones";
+}
+
+uint64_t
+desk_user_by_contact(struct desk_store *st, const char *kind, const char *norm)
+{
+	struct desk_key k;
+	uint64_t id;
+
+	desk_key(&k, kind, 1, norm, strlen(norm));
+	if (!desk_hx_get(st, &k, &id, NULL))
+		return 0;
+	/* The entry may be stale: the contact may since have been unlinked. */
+	jv u = desk_user_get(st, id);
+	int ok = jv_is_valid(u) && list_has(desk_jget(u, plural(kind)), norm);
+	jv_free(u);
+	return ok ? id : 0;
+}
+
+int
+desk_email_norm(const char *in, struct desk_buf *out)
+{
+	const char *s = in, *e = in + strlen(in);
+
+	while (s < e && isspace((unsigned char)*s))
+		s++;
+	while (e > s && isspace((unsigned char)e[-1]))
+		e--;
+	const char *at = memchr(s, '@', (size_t)(e - s));
+	if (!at || at == s || at + 1 == e || e - s > 254 ||
+	    memchr(at + 1, '@', (size_t)(e - at - 1)) || !memchr(at, '.', (size_t)(e - at)))
+		return 0;
+	out->len = 0;
+	for (const char *p = s; p < e; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c <= 0x20 || c == 0x7f)
+			return 0;
+		desk_buf_addc(out, (char)tolower(c));
+	}
+	desk_buf_str(out);
+	return 1;
+}
+
+int
+desk_phone_norm(const char *in, struct desk_buf *out)
+{
+	size_t digits = 0;
+
+	out->len = 0;
+	for (const char *p = in; *p; p++) {
+		if (*p >= '0' && *p <= '9') {
+			desk_buf_addc(out, *p);
+			digits++;
+		} else if (!strchr(" +-().\t", *p))
+			return 0;
+	}
+	desk_buf_str(out);
+	return digits >= 5 && digits <= 20;
+}
+
+void
+desk_user_save(struct desk_store *st, jv rec, int64_t now)
+{
+	rec = desk_jset(rec, "updated_at", desk_jtime(now));
+	rec = with_rec("user", rec);
+	desk_log_add(st, rec);
+	jv_free(rec);
+}
+
+/* The channels on which a user has a user_custom_id other than ucid. */
+static int
+has_other_custom_id(jv user, const char *channel)
+{
+	int found = 0;
+	jv ids = desk_jget(user, "custom_ids");
+
+	if (jv_get_kind(ids) != JV_KIND_ARRAY)
+		return 0;
+	jv_array_foreach(ids, i, p) {
+		const char *ch = desk_jstr(p, "channel");
+		if (ch && !strcmp(ch, channel))
+			found = 1;
+		jv_free(p);
+	}
+	return found;
+}
+
+static int
+id_in(jv list, uint64_t id)
+{
+	int found = 0;
+
+	if (jv_get_kind(list) != JV_KIND_ARRAY)
+		return 0;
+	jv_array_foreach(list, i, e) {
+		if (jv_get_kind(e) == JV_KIND_NUMBER &&
+		    (uint64_t)jv_number_value(e) == id)
+			found = 1;
+		jv_free(e);
+	}
+	return found;
+}
+
+static jv
+add_id(jv user, uint64_t id)
+{
+	jv list = jv_copy(desk_jget(user, "linked_users"));
+
+	if (jv_get_kind(list) != JV_KIND_ARRAY) {
+		jv_free(list);
+		list = jv_array();
+	}
+	list = jv_array_append(list, jv_number((double)id));
+	return desk_jset(user, "linked_users", list);
+}
+
+/* Channels where both users have a user_custom_id: then they are two people. */
+static const char *
+shared_channel(jv a, jv b)
+{
+	const char *found = NULL;
+	jv ids = desk_jget(a, "custom_ids");
+
+	if (jv_get_kind(ids) != JV_KIND_ARRAY)
+		return NULL;
+	jv_array_foreach(ids, i, p) {
+		const char *ch = desk_jstr(p, "channel");
+		if (!found && ch && has_other_custom_id(b, ch))
+			found = desk_jstr(p, "channel");
+		jv_free(p);
+	}
+	return found;
+}
+
+int
+desk_user_link(struct desk_store *st, uint64_t a, uint64_t b, int64_t now,
+    const char **why)
+{
+	static char reason[160];
+
+	if (a == b) {
+		*why = "a user cannot be linked to itself";
+		return -1;
+	}
+	jv ua = desk_user_get(st, a), ub = desk_user_get(st, b);
+	if (!jv_is_valid(ua) || !jv_is_valid(ub)) {
+		*why = "no such user";
+		jv_free(ua);
+		jv_free(ub);
+		return -1;
+	}
+	const char *ch = shared_channel(ua, ub);
+	if (ch) {
+		snprintf(reason, sizeof reason, "both users have a user_custom_id "
+		    "of channel %s", ch);
+		*why = reason;
+		jv_free(ua);
+		jv_free(ub);
+		return -1;
+	}
+	if (!id_in(desk_jget(ua, "linked_users"), b))
+		desk_user_save(st, add_id(jv_copy(ua), b), now);
+	if (!id_in(desk_jget(ub, "linked_users"), a))
+		desk_user_save(st, add_id(jv_copy(ub), a), now);
+	jv_free(ua);
+	jv_free(ub);
+	return 0;
+}
+
+static jv
+new_user(uint64_t id, const struct desk_who *w, int64_t now)
+{
+	jv cid = jv_object();
+	cid = desk_jset_str(cid, "channel", w->channel);
+	cid = desk_jset(cid, "user_custom_id", desk_jstring(w->ucid, w->ucidlen));
+
+	jv u = jv_object();
+	u = desk_jset_int(u, "user_id", (int64_t)id);
+	u = desk_jset(u, "custom_ids", JV_ARRAY(cid));
+	u = desk_jset(u, "emails", jv_array());
+	u = desk_jset(u, "phones", jv_array());
+	u = desk_jset(u, "name", jv_null());
+	u = desk_jset(u, "company", jv_null());
+	u = desk_jset(u, "fields", jv_object());
+	u = desk_jset(u, "identified", jv_false());
+	u = desk_jset(u, "linked_users", jv_array());
+	u = desk_jset(u, "created_at", desk_jtime(now));
+	return desk_jset(u, "updated_at", desk_jtime(now));
+}
+
+static jv
+set_if_changed(jv u, const char *key, const char *val, int *dirty)
+{
+	const char *old = desk_jstr(u, key);
+
+	if (!val || (old && !strcmp(old, val)))
+		return u;
+	*dirty = 1;
+	return desk_jset_str(u, key, val);
+}
+
+static jv
+not_linked(jv report, const char *kind, uint64_t owner, const char *reason)
+{
+	jv nl = jv_copy(desk_jget(report, "not_linked"));
+	jv why = jv_object();
+
+	if (!jv_is_valid(nl))
+		nl = jv_object();
+	if (owner)
+		why = desk_jset_int(why, "user_id", (int64_t)owner);
+	why = desk_jset_str(why, "reason", reason);
+	return desk_jset(report, "not_linked", desk_jset(nl, kind, why));
+}
+
+/* Links one contact of user u (id uid) under the seed's rule. */
+static jv
+link_contact(struct desk_store *st, jv u, uint64_t uid, const char *kind,
+    const char *raw, const struct desk_who *w, int64_t now, int *dirty,
+    jv *report)
+{
+	struct desk_buf norm = DESK_BUF_INIT;
+	int ok = !strcmp(kind, "email") ? desk_email_norm(raw, &norm) :
+	    desk_phone_norm(raw, &norm);
+
+	if (!ok) {
+		*report = not_linked(*report, kind, 0, !strcmp(kind, "email") ?
+		    "not an email address" : "not a phone number");
+		desk_buf_free(&norm);
+		return u;
+	}
+	uint64_t owner = desk_user_by_contact(st, kind, norm.p);
+	if (!owner) {
+		jv list = jv_copy(desk_jget(u, plural(kind)));
+		if (jv_get_kind(list) != JV_KIND_ARRAY) {
+			jv_free(list);
+			list = jv_array();
+		}
+		u = desk_jset(u, plural(kind), jv_array_append(list, jv_string(norm.p)));
+		*dirty = 1;
+	} else if (owner != uid) {
+		jv o = desk_user_get(st, owner);
+		if (has_other_custom_id(o, w->channel)) {
+			char reason[160];
+			snprintf(reason, sizeof reason, "belongs to another "
+			    "user_custom_id of channel %s", w->channel);
+			*report = not_linked(*report, kind, owner, reason);
+		} else {
+			if (!id_in(desk_jget(u, "linked_users"), owner)) {
+				u = add_id(u, owner);
+				*dirty = 1;
+			}
+			if (!id_in(desk_jget(o, "linked_users"), uid))
+				desk_user_save(st, add_id(jv_copy(o), uid), now);
+			jv lu = jv_copy(desk_jget(*report, "linked_users"));
+			if (!jv_is_valid(lu))
+				lu = jv_array();
+			if (!id_in(lu, owner))
+				lu = jv_array_append(lu, jv_number((double)owner));
+			*report = desk_jset(*report, "linked_users", lu);
+		}
+		jv_free(o);
+	}
+	desk_buf_free(&norm);
+	return u;
+}
+
+uint64_t
+desk_user_resolve(struct desk_store *st, const struct desk_who *w,
+    int64_t now, jv *report)
+{
+	uint64_t uid = desk_user_by_custom_id(st, w->channel, w->ucid, w->ucidlen);
+	int dirty = 0;
+	jv u;
+
+	*report = jv_object();
+	if (!uid) {
+		uid = desk_store_newid(st, DESK_USER);
+		u = new_user(uid, w, now);
+		dirty = 1;
+	} else if (!w->email && !w->phone && !w->name && !w->company)
+		return uid;     /* the common case: nothing to read or change */
+	else
+		u = desk_user_get(st, uid);
+	u = set_if_changed(u, "name", w->name, &dirty);
+	u = set_if_changed(u, "company", w->company, &dirty);
+	if (w->email)
+		u = link_contact(st, u, uid, "email", w->email, w, now, &dirty, report);
+	if (w->phone)
+		u = link_contact(st, u, uid, "phone", w->phone, w, now, &dirty, report);
+	if (dirty)
+		desk_user_save(st, u, now);
+	else
+		jv_free(u);
+	return uid;
+}

@@ -1,0 +1,235 @@
+/* util.c: program name, errors, memory and byte buffers. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "desk.h"
+
+const char *desk_prog = "desk";
+
+void
+desk_setprog(const char *argv0)
+{
+	const char *s = argv0 ? strrchr(argv0, '/') : NULL;
+
+	if (argv0 && *argv0)
+		desk_prog = s ? s + 1 : argv0;
+}
+
+static void
+vmsg(const char *fmt, va_list ap, int err)
+{
+	char line[2048];
+	int n = snprintf(line, sizeof line, "%s: ", desk_prog);
+
+	if (n < 0)
+		n = 0;
+	if ((size_t)n < sizeof line)
+		n += vsnprintf(line + n, sizeof line - n, fmt, ap);
+	if ((size_t)n < sizeof line && err)
+		n += snprintf(line + n, sizeof line - n, ": %s", strerror(err));
+	if ((size_t)n >= sizeof line - 1)
+		n = sizeof line - 2;
+	line[n++] = '\n';
+	/* One write, so lines from parallel tools do not interleave. */
+	(void)desk_write_all(2, line, n);
+}
+
+void
+desk_die(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(fmt, ap, 0);
+	va_end(ap);
+	exit(code);
+}
+
+void
+desk_die_errno(int code, const char *fmt, ...)
+{
+	int err = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(fmt, ap, err);
+	va_end(ap);
+	exit(code);
+}
+
+void
+desk_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(fmt, ap, 0);
+	va_end(ap);
+}
+
+void *
+desk_xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (!p)
+		desk_die(DESK_EX_SOFTWARE, "out of memory");
+	return p;
+}
+
+void *
+desk_xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (!p)
+		desk_die(DESK_EX_SOFTWARE, "out of memory");
+	return p;
+}
+
+void *
+desk_xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		desk_die(DESK_EX_SOFTWARE, "out of memory");
+	return p;
+}
+
+char *
+desk_xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	return memcpy(desk_xmalloc(n), s, n);
+}
+
+int
+desk_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!s || !*s)
+		return 0;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return 0;
+		if (v > (UINT64_MAX - 9) / 10)
+			return 0;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	if (v < min || v > max)
+		return 0;
+	*out = v;
+	return 1;
+}
+
+void
+desk_buf_reserve(struct desk_buf *b, size_t extra)
+{
+	size_t want = b->len + extra + 1;
+
+	if (want <= b->cap)
+		return;
+	size_t cap = b->cap ? b->cap : 256;
+	while (cap < want)
+		cap *= 2;
+	b->p = desk_xrealloc(b->p, cap);
+	b->cap = cap;
+}
+
+void
+desk_buf_add(struct desk_buf *b, const void *p, size_t n)
+{
+	desk_buf_reserve(b, n);
+	if (n)
+		memcpy(b->p + b->len, p, n);
+	b->len += n;
+}
+
+void
+desk_buf_adds(struct desk_buf *b, const char *s)
+{
+	desk_buf_add(b, s, strlen(s));
+}
+
+void
+desk_buf_addc(struct desk_buf *b, char c)
+{
+	desk_buf_reserve(b, 1);
+	b->p[b->len++] = c;
+}
+
+void
+desk_buf_addf(struct desk_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		desk_die(DESK_EX_SOFTWARE, "bad format");
+	desk_buf_reserve(b, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+void
+desk_buf_free(struct desk_buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+char *
+desk_buf_str(struct desk_buf *b)
+{
+	desk_buf_reserve(b, 0);
+	b->p[b->len] = '\0';
+	return b->p;
+}
+
+int
+desk_write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n > 0) {
+		ssize_t w = write(fd, c, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+ssize_t
+desk_pread_all(int fd, void *p, size_t n, uint64_t off)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = pread(fd, (char *)p + got, n - got, (off_t)(off + got));
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}

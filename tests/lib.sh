@@ -1,0 +1,83 @@
+# tests/lib.sh: TAP helpers for desk's shell tests. Source it first thing.
+#
+#   run CMD...            runs CMD; sets $RC, and $OUT / $ERR (files)
+#   is GOT WANT DESC      string equality
+#   ok COND-STATUS DESC   ok 0 "desc" passes
+#   like FILE REGEX DESC  grep -E on a file
+#   json FILE JQ WANT DESC  jq -S -c JQ over FILE equals WANT
+#   done_testing          prints the plan; exits non-zero on any failure
+#
+# Every test gets a fresh directory $T with a store $DESK_STORE in it, the
+# clock pinned by DESK_NOW, and the freshly built tools first on PATH.
+set -u
+T_N=0
+T_FAIL=0
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+: "${DESK_BIN:=$TOP/build/bin}"
+PATH=$DESK_BIN:$PATH
+export PATH
+T=$(mktemp -d "${TMPDIR:-/tmp}/desk-test.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+DESK_STORE=$T/store
+DESK_NOW=2026-11-21T09:00:00Z
+export DESK_STORE DESK_NOW
+unset XDG_DATA_HOME DESK_SYNC DESK_LOCK_TIMEOUT DESK_SEGMENT_SIZE DESK_MAX_RECORD
+OUT=$T/out
+ERR=$T/err
+RC=0
+
+pass() { T_N=$((T_N + 1)); echo "ok $T_N - $1"; }
+fail() {
+	T_N=$((T_N + 1)); T_FAIL=$((T_FAIL + 1))
+	echo "not ok $T_N - $1"
+	shift
+	for line in "$@"; do printf '#   %s\n' "$line"; done
+}
+ok() { if [ "$1" -eq 0 ]; then pass "$2"; else fail "$2"; fi; }
+is() {
+	if [ "$1" = "$2" ]; then pass "$3"; else fail "$3" "got:  $1" "want: $2"; fi
+}
+isnt() {
+	if [ "$1" != "$2" ]; then pass "$3"; else fail "$3" "got:  $1" "want anything else"; fi
+}
+like() {
+	if grep -Eq -- "$2" "$1"; then pass "$3"
+	else fail "$3" "no line matches: $2" "in: $(head -c 600 "$1")"; fi
+}
+unlike() {
+	if grep -Eq -- "$2" "$1"; then fail "$3" "a line matches: $2"; else pass "$3"; fi
+}
+# json FILE FILTER WANT DESC: the compact, key-sorted output of jq.
+json() {
+	got=$(jq -S -c "$2" < "$1" 2>&1) || true
+	is "$got" "$3" "$4"
+}
+run() {
+	set +e
+	"$@" > "$OUT" 2> "$ERR"
+	RC=$?
+	set -e
+}
+# rc WANT DESC: the last run's exit status, with its stderr on failure.
+rc() {
+	if [ "$RC" -eq "$1" ]; then pass "$2"
+	else fail "$2" "exit status $RC, want $1" "stderr: $(head -c 600 "$ERR")"; fi
+}
+# runin INPUT CMD...: run with INPUT (a string) on stdin.
+runin() {
+	printf '%s\n' "$1" > "$T/stdin"
+	shift
+	run "$@" < "$T/stdin"
+}
+# q JQ FILE: jq -c over a file, into $T/q (never over $OUT in place).
+q() { jq -c "$1" "$2" > "$T/q"; cat "$T/q"; }
+lines() { wc -l < "$1" | tr -d ' '; }
+done_testing() {
+	echo "1..$T_N"
+	[ "$T_FAIL" -eq 0 ]
+}
+# A store with one custom channel, ready for messages.
+with_channel() { # with_channel NAME [TYPE]
+	desk-webhook channel add "$1" --type "${2:-async}" > /dev/null
+}
+set -e
