@@ -365,21 +365,33 @@ by_activity(const void *a, const void *b)
 	return x->activity < y->activity ? 1 : x->activity > y->activity ? -1 : 0;
 }
 
-/* Splits a comma list into a NULL-terminated array (strings point into a copy). */
+/* Splits a comma list into a NULL-terminated array; split_free frees it. */
 static char **
 split(const char *s)
 {
-	char *c = desk_xstrdup(s), **v = NULL;
+	char **v = desk_xcalloc(1, sizeof *v);
 	size_t n = 0;
 
-	for (char *t = strtok(c, ","); t; t = strtok(NULL, ",")) {
-		v = desk_xrealloc(v, (n + 2) * sizeof *v);
-		v[n++] = t;
+	while (*s) {
+		size_t len = strcspn(s, ",");
+		if (len) {
+			v = desk_xrealloc(v, (n + 2) * sizeof *v);
+			v[n] = desk_xmalloc(len + 1);
+			memcpy(v[n], s, len);
+			v[n++][len] = '\0';
+		}
+		s += len + (s[len] == ',');
 	}
-	if (!v)
-		v = desk_xcalloc(2, sizeof *v);
 	v[n] = NULL;
 	return v;
+}
+
+static void
+split_free(char **v)
+{
+	for (char **s = v; s && *s; s++)
+		free(*s);
+	free(v);
 }
 
 static int
@@ -395,7 +407,7 @@ cmd_list(int argc, char **argv)
 		{ "limit", required_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 } };
 	struct idset users = { 0 };
-	char **channels = NULL;
+	char **channels = NULL, **list;
 	const char *ucid = NULL;
 	int statuses = 0, active = 0, merged = 0, c, by_user = 0;
 	uint64_t limit = UINT64_MAX, v;
@@ -404,26 +416,31 @@ cmd_list(int argc, char **argv)
 		switch (c) {
 		case 'u':
 			by_user = 1;
-			for (char **s = split(optarg); *s; s++) {
+			list = split(optarg);
+			for (char **s = list; *s; s++) {
 				if (!desk_parse_u64(*s, 1, (uint64_t)1 << 53, &v))
 					desk_die(DESK_EX_USAGE, "--user: not a user id: %s", *s);
 				idset_add(&users, v);
 			}
+			split_free(list);
 			break;
 		case 'c':
+			split_free(channels);
 			channels = split(optarg);
 			break;
 		case 'x':
 			ucid = optarg;
 			break;
 		case 't':
-			for (char **s = split(optarg); *s; s++) {
+			list = split(optarg);
+			for (char **s = list; *s; s++) {
 				enum desk_status st;
 				if (!desk_status_parse(*s, &st))
 					desk_die(DESK_EX_USAGE, "--status: %s: must be open, "
 					    "pending or closed", *s);
 				statuses |= 1 << st;
 			}
+			split_free(list);
 			break;
 		case 'a':
 			active = 1;
@@ -519,6 +536,10 @@ cmd_list(int argc, char **argv)
 	}
 	desk_out_flush();
 	free(hits);
+	free(users.v);
+	free(want_chan.v);
+	free(sync_chan.v);
+	split_free(channels);
 	jv_free(all);
 	desk_store_close(st);
 	return printed ? DESK_EX_OK : DESK_EX_NO;

@@ -184,10 +184,13 @@ parse_string(struct jp *j)
 					return fail(j, j->p, "lone low surrogate \\u%04x in string", cp);
 				if (cp >= 0xd800 && cp <= 0xdbff) {
 					unsigned lo;
-					if (j->p + 12 > j->end)
+					/* Decide from the bytes there are; wait only if it could still be a pair. */
+					const char *q = j->p + 6;
+					int pair = (q >= j->end || *q == '\\') &&
+					    (q + 1 >= j->end || q[1] == 'u');
+					if (pair && q + 6 > j->end)
 						return short_input(j, "a string");
-					if (j->p[6] != '\\' || j->p[7] != 'u' ||
-					    !hex4(j->p + 8, &lo) || lo < 0xdc00 || lo > 0xdfff)
+					if (!pair || !hex4(q + 2, &lo) || lo < 0xdc00 || lo > 0xdfff)
 						return fail(j, j->p, "lone high surrogate \\u%04x in string", cp);
 					j->p += 12;
 				} else

@@ -1,0 +1,53 @@
+#!/bin/sh
+# Docs are part of the feature: every tool has a man page (lint clean) and
+# completions that work, and the usage text names what the page documents.
+. "$(dirname "$0")/lib.sh"
+
+run mandoc -Tlint -Wwarning "$TOP"/man/*.[1-8]
+rc 0 "mandoc -Tlint: no warnings"
+is "$(cat $OUT $ERR)" "" "mandoc -Tlint: silent"
+
+for tool in $(ls $DESK_BIN); do
+	test -f "$TOP/man/$tool.1"; ok $? "$tool has man/$tool.1"
+	test -f "$TOP/completions/$tool.bash"; ok $? "$tool has a bash completion"
+	test -f "$TOP/completions/_$tool"; ok $? "$tool has a zsh completion"
+	bash -n "$TOP/completions/$tool.bash"; ok $? "$tool: bash completion parses"
+	zsh -n "$TOP/completions/_$tool"; ok $? "$tool: zsh completion parses"
+	# Every command word in the SYNOPSIS appears in the usage text.
+	$tool -h > $T/usage
+	for w in $(awk '/^\.Sh SYNOPSIS/ { s = 1; next } /^\.Sh / { s = 0 } s && /^\.Cm / { print $2 }' "$TOP/man/$tool.1" | sort -u); do
+		grep -q -- "$w" $T/usage; ok $? "$tool: usage mentions '$w' like the man page"
+	done
+done
+
+# bash completion, driven as bash would.
+with_channel app
+with_channel forum
+complete_words() { # complete_words "desk-case list --sta" -> the candidates
+	(cd $T/empty-dir && bash -c '
+		source "$1/completions/desk-case.bash"
+		source "$1/completions/desk-webhook.bash"
+		COMP_WORDS=($2)
+		case "$2" in *" ") COMP_WORDS+=("") ;; esac
+		COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+		fn=$(complete -p "${COMP_WORDS[0]}" | sed "s/.*-F \([^ ]*\).*/\1/")
+		$fn
+		printf "%s\n" "${COMPREPLY[@]}" | sort | tr "\n" " "' _ "$TOP" "$1")
+}
+mkdir -p $T/empty-dir
+is "$(complete_words 'desk-case li')" "list " "bash: desk-case li<TAB>"
+is "$(complete_words 'desk-case list --sta')" "--status " "bash: an option of list"
+is "$(complete_words 'desk-case list --status p')" "pending " "bash: a status"
+is "$(complete_words 'desk-case list --channel ')" "app forum " "bash: channel names from the store"
+is "$(complete_words "desk-case -s $DESK_STORE list --channel f")" "forum " "bash: channel names from the -s store"
+is "$(complete_words 'desk-case fsck --')" "--help --repair --store --version " "bash: fsck options"
+is "$(complete_words 'desk-webhook channel ')" "add list rm show " "bash: desk-webhook channel commands"
+is "$(complete_words 'desk-webhook channel show ')" "app forum " "bash: desk-webhook channel names"
+is "$(complete_words 'desk-webhook channel add x --type ')" "async sync " "bash: channel types"
+
+# The README says how to start, and CI runs what the README says.
+like "$TOP/README.md" 'make demo' "README shows make demo"
+like "$TOP/README.md" 'make check' "README shows make check"
+like "$TOP/.ci/run" '^[^#]*make check' ".ci/run runs make check"
+
+done_testing

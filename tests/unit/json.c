@@ -1,0 +1,134 @@
+/* Unit tests for lib/json.c: the strict parser and the printer. */
+#include <stdlib.h>
+
+#include "desk.h"
+#include "tap.h"
+
+/* Parses s whole and prints it back compact, or "ERR: message". */
+static char *
+roundtrip(const char *s, size_t n)
+{
+	static char out[4096];
+	jv v = desk_json_parse_all(s, n);
+
+	if (!jv_is_valid(v)) {
+		jv m = jv_invalid_get_msg(v);
+		snprintf(out, sizeof out, "ERR: %s", jv_string_value(m));
+		jv_free(m);
+		return out;
+	}
+	char *t = desk_json_text(v);
+	snprintf(out, sizeof out, "%s", t);
+	free(t);
+	jv_free(v);
+	return out;
+}
+#define RT(s) roundtrip(s, sizeof(s) - 1)
+
+static void
+incomplete(const char *s)
+{
+	struct desk_jerr e;
+	size_t used;
+	jv v;
+
+	int r = desk_json_parse(s, strlen(s), 0, &v, &used, &e);
+	ok(r == DESK_JSON_INCOMPLETE, "incomplete without EOF: %s", s);
+	if (r == DESK_JSON_OK)
+		jv_free(v);
+}
+
+int
+main(void)
+{
+	/* Accepted, and printed back compact in key order. */
+	is_str(RT("{\"b\":1, \"a\" : [true,false,null]}"), "{\"b\":1,\"a\":[true,false,null]}", "object order kept");
+	is_str(RT(" 42 "), "42", "a bare number");
+	is_str(RT("-0.5e2"), "-50", "exponent");
+	is_str(RT("9007199254740993"), "9007199254740992", "2^53+1 is a double");
+	is_str(RT("0.1"), "0.1", "shortest form");
+	is_str(RT("1e300"), "1e+300", "big exponent");
+	is_str(RT("\"\\u00e9\\ud83d\\ude00\\n\\t\\\"\\\\\\/\""), "\"\xc3\xa9\xf0\x9f\x98\x80\\n\\t\\\"\\\\/\"", "escapes decoded, re-escaped minimally");
+	is_str(RT("\"a\\u0000b\""), "\"a\\u0000b\"", "NUL inside a string survives");
+	is_str(RT("\"\x7f\""), "\"\x7f\"", "DEL is not escaped");
+	is_str(RT("{\"a\":1,\"a\":2}"), "{\"a\":2}", "a repeated key: the last wins");
+	is_str(RT("[]"), "[]", "empty array");
+	is_str(RT("{}"), "{}", "empty object");
+
+	/* Rejected, with a reason. */
+	is_str(RT("nan"), "ERR: unexpected 'n'", "nan is not JSON");
+	is_str(RT("NaN"), "ERR: unexpected 'N'", "NaN is not JSON");
+	is_str(RT("[1,]"), "ERR: unexpected ']'", "trailing comma");
+	is_str(RT("{'a':1}"), "ERR: expected a string key in object, found '''", "single quotes");
+	is_str(RT("012"), "ERR: bad number: unexpected '1'", "leading zero");
+	is_str(RT("1."), "ERR: unexpected end of input in a number", "no digit after the point");
+	is_str(RT("1.e5"), "ERR: bad number: no digit after '.'", "no digit after the point, then e");
+	is_str(RT("1e999"), "ERR: number out of range", "infinite");
+	is_str(RT("truex"), "ERR: unexpected 't'", "a literal run on");
+	is_str(RT("\"a\nb\""), "ERR: unescaped control character 0x0a in string", "raw newline in a string");
+	is_str(RT("\"\\x\""), "ERR: bad escape 'x' after '\\' in string", "bad escape");
+	is_str(RT("\"\\ud800\""), "ERR: lone high surrogate \\ud800 in string", "lone high surrogate");
+	is_str(RT("\"\\udc00\""), "ERR: lone low surrogate \\udc00 in string", "lone low surrogate");
+	is_str(RT("\"\xc3\x28\""), "ERR: invalid UTF-8 in string", "bad continuation byte");
+	is_str(RT("\"\xc0\xaf\""), "ERR: invalid UTF-8 in string", "overlong encoding");
+	is_str(RT("\"\xed\xa0\x80\""), "ERR: invalid UTF-8 in string", "an encoded surrogate");
+	is_str(RT("\"\xf4\x90\x80\x80\""), "ERR: invalid UTF-8 in string", "above U+10FFFF");
+	is_str(RT("\xff"), "ERR: invalid UTF-8 outside a string", "a stray byte");
+	is_str(RT("{} x"), "ERR: trailing data after value", "trailing data");
+	is_str(RT(""), "ERR: unexpected end of input in a value", "nothing");
+
+	/* Depth: 256 levels are fine, 257 are not. */
+	char deep[1100];
+	memset(deep, '[', 256);
+	memset(deep + 256, ']', 256);
+	deep[512] = '\0';
+	is_str(roundtrip(deep, 512), deep, "256 levels deep");
+	memset(deep, '[', 257);
+	memset(deep + 257, ']', 257);
+	is_str(roundtrip(deep, 514), "ERR: nested deeper than 256 levels", "257 levels deep");
+
+	/* In a stream: where a value ends, and when more input is needed. */
+	incomplete("{\"a\":");
+	incomplete("\"abc");
+	incomplete("12");
+	incomplete("tru");
+	incomplete("\"\xc3");
+	incomplete("\"\\ud83d\\ude");
+	struct desk_jerr e;
+	size_t used;
+	jv v;
+	int r = desk_json_parse("  {\"a\":1}\n{\"b\"", 16, 0, &v, &used, &e);
+	ok(r == DESK_JSON_OK && used == 9, "a value followed by more: used %zu bytes", used);
+	if (r == DESK_JSON_OK)
+		jv_free(v);
+	r = desk_json_parse("[1, 2, x]", 9, 1, &v, &used, &e);
+	ok(r == DESK_JSON_ERROR && e.off == 7, "an error's offset (%zu)", e.off);
+
+	/* Getters and fields. */
+	jv o = desk_json_parse_all("{\"s\":\"x\",\"n\":3,\"f\":1.5,\"big\":1e20}", 34);
+	int64_t i;
+	ok(desk_jstr(o, "s") && !strcmp(desk_jstr(o, "s"), "x"), "desk_jstr");
+	ok(!desk_jstr(o, "n") && !desk_jstr(o, "none"), "desk_jstr: wrong type or absent");
+	ok(desk_jint(o, "n", &i) && i == 3, "desk_jint");
+	ok(!desk_jint(o, "f", &i) && !desk_jint(o, "big", &i), "desk_jint: not whole, or past 2^53");
+	jv_free(o);
+	jv fields = jv_object();
+	const char *err;
+	ok(desk_field_arg("tariff=VIP", &fields, &err) == 0, "KEY=VALUE");
+	ok(desk_field_arg("n:=[1,2]", &fields, &err) == 0, "KEY:=JSON");
+	ok(desk_field_arg("eq=a=b", &fields, &err) == 0, "a value with =");
+	ok(desk_field_arg("=x", &fields, &err) < 0, "no key");
+	ok(desk_field_arg("k:=nope", &fields, &err) < 0, "KEY:= that is not JSON");
+	char *t = desk_json_text(fields);
+	is_str(t, "{\"tariff\":\"VIP\",\"n\":[1,2],\"eq\":\"a=b\"}", "fields collected");
+	free(t);
+	jv changes = jv_object();
+	desk_field_arg("n:=null", &changes, &err);
+	desk_field_arg("new=1", &changes, &err);
+	fields = desk_fields_merge(fields, changes);
+	t = desk_json_text(fields);
+	is_str(t, "{\"tariff\":\"VIP\",\"eq\":\"a=b\",\"new\":\"1\"}", "merge: null removes");
+	free(t);
+	jv_free(fields);
+	return done_testing();
+}
