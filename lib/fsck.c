@@ -610,6 +610,12 @@ rebuild(struct fsck *f)
 	st->hx_count = st->hx_count_disk = 0;
 	desk_log_rollforward(st, 1, 0, 0, apply_one, NULL);
 	desk_hx_flush(st);
+	/* The new files are whole on disk before they replace the old ones. */
+	for (int t = 0; t < DESK_NTABLES; t++)
+		if (fdatasync(st->slotfd[t]) < 0)
+			desk_die_errno(DESK_EX_IOERR, "%s/%s", st->root, tmp[t]);
+	if (fdatasync(st->hxfd) < 0)
+		desk_die_errno(DESK_EX_IOERR, "%s/%s", st->root, st->hxpath);
 	for (int t = 0; t < DESK_NTABLES; t++) {
 		char rel[64];
 		snprintf(rel, sizeof rel, "index/%s.slots", desk_table_names[t]);

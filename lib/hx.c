@@ -336,6 +336,7 @@ grow(struct desk_store *st)
 	head_encode(h, nb2, count);
 	if (pwrite(fd, h, sizeof h, 0) != (ssize_t)sizeof h ||
 	    ftruncate(fd, (off_t)DESK_HX_BUCKET * (nb2 + 1)) < 0 ||
+	    fdatasync(fd) < 0 ||
 	    renameat(st->dfd, tmp, st->dfd, HXPATH(st)) < 0) {
 		int e = errno;
 		unlinkat(st->dfd, tmp, 0);

@@ -72,7 +72,9 @@ desk_store_put(struct desk_store *st, const char *rel, const void *p,
 
 	if (fd < 0)
 		return -1;
-	if (desk_write_all(fd, p, n) < 0 || fchmod(fd, (mode_t)mode) < 0) {
+	/* fsync before rename: a crash must leave the old file or the new, never an empty one. */
+	if (desk_write_all(fd, p, n) < 0 || fchmod(fd, (mode_t)mode) < 0 ||
+	    fsync(fd) < 0) {
 		int e = errno;
 		close(fd);
 		unlinkat(st->dfd, tmp, 0);
