@@ -197,7 +197,8 @@ on_message(struct desk_loop *l, jv ev)
 	m = desk_jset_int(m, "user_id", (int64_t)uid);
 	m = desk_jset_int(m, "staff_id", 0);
 	m = desk_jset_str(m, "channel", w.channel);
-	m = desk_jset_str(m, "content", content ? content : "");
+	/* An identification code is a secret: the store keeps it masked. */
+	m = desk_jset(m, "content", desk_code_mask_jv(jv_string(content ? content : "")));
 	if (attach)
 		m = desk_jset(m, "attachments", jv_copy(desk_jget(ev, "attachments")));
 	m = desk_jset_int(m, "sent_via_rule", 0);

@@ -10,7 +10,10 @@
  *             message id; d = activity (log position of the latest change);
  *             e = updated_at; u = message count; v = hash of the channel
  *   messages: rec; a = case_id; b = the case's previous message id
+ *   codes:    rec; flags bit 0 = used; a = expires_at; b = attempts;
+ *             c = the user who used it; d = created_at
  */
+#include <sodium.h>
 #include <string.h>
 
 #include "store.h"
@@ -213,6 +216,63 @@ apply_message(struct desk_store *st, jv rec, struct desk_loc loc)
 	apply_event_key(st, rec, loc);
 }
 
+static void
+apply_code(struct desk_store *st, jv rec, struct desk_loc loc)
+{
+	unsigned char h[32];
+	struct desk_slot s;
+	struct desk_key k;
+	const char *hex = desk_jstr(rec, "hash");
+	int64_t id, exp = 0, created = 0;
+	size_t n;
+
+	if (!desk_jint(rec, "code_id", &id) || id < 1 || !hex ||
+	    sodium_hex2bin(h, sizeof h, hex, strlen(hex), NULL, &n, NULL) != 0 ||
+	    n != sizeof h)
+		return;
+	desk_store_seen_id(st, DESK_CODE, (uint64_t)id);
+	int have = desk_slot_get(st, DESK_T_CODE, (uint64_t)id, &s);
+	if (!have || s.rec.pos < loc.pos) {
+		if (!have)
+			memset(&s, 0, sizeof s);
+		s.rec = loc;
+		exp = rec_time(rec, "expires_at");
+		created = rec_time(rec, "created_at");
+		s.a = (uint64_t)exp;
+		s.d = (uint64_t)created;
+		desk_slot_put(st, DESK_T_CODE, (uint64_t)id, &s);
+	}
+	desk_key(&k, "code", 1, h, sizeof h);
+	desk_hx_put(st, &k, (uint64_t)id, 0);
+}
+
+static void
+apply_ident(struct desk_store *st, jv rec, struct desk_loc loc)
+{
+	struct desk_slot s;
+	int64_t cid, attempt = 0, uid = 0;
+	const char *result = desk_jstr(rec, "result");
+
+	if (desk_jint(rec, "code_id", &cid) && cid > 0 &&
+	    desk_slot_get(st, DESK_T_CODE, (uint64_t)cid, &s)) {
+		int changed = 0;
+		desk_jint(rec, "attempt", &attempt);
+		desk_jint(rec, "user_id", &uid);
+		if (attempt > 0 && (uint64_t)attempt > s.b) {
+			s.b = (uint64_t)attempt;
+			changed = 1;
+		}
+		if (result && !strcmp(result, "valid") && !(s.flags & 1)) {
+			s.flags |= 1;
+			s.c = (uint64_t)uid;
+			changed = 1;
+		}
+		if (changed)
+			desk_slot_put(st, DESK_T_CODE, (uint64_t)cid, &s);
+	}
+	apply_event_key(st, rec, loc);
+}
+
 void
 desk_apply(struct desk_store *st, jv rec, struct desk_loc loc)
 {
@@ -226,4 +286,8 @@ desk_apply(struct desk_store *st, jv rec, struct desk_loc loc)
 		apply_case(st, rec, loc);
 	else if (!strcmp(type, "user"))
 		apply_user(st, rec, loc);
+	else if (!strcmp(type, "code"))
+		apply_code(st, rec, loc);
+	else if (!strcmp(type, "ident"))
+		apply_ident(st, rec, loc);
 }

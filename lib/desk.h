@@ -312,6 +312,23 @@ uint64_t desk_user_resolve(struct desk_store *st, const struct desk_who *w,
     int64_t now, jv *report);
 /* Writes a new version of a user record (consumes rec). */
 void desk_user_save(struct desk_store *st, jv rec, int64_t now);
+/* A new user record, with w's channel and user_custom_id when w is given. */
+jv desk_user_new(uint64_t id, const struct desk_who *w, int64_t now);
+/*
+ * Applies changes (borrowed: "fields" merged with null removing, "name",
+ * "company", and "email" and "phone" linked by the rule) to u (consumed,
+ * the record of uid), without saving u; sets *dirty when u changed. *report
+ * (owned) gets "linked_users" and "not_linked".
+ */
+jv desk_user_change(struct desk_store *st, uint64_t uid, jv u, jv changes,
+    int64_t now, jv *report, int *dirty);
+/* desk_user_change on the stored user, saved; the user as now stored. */
+jv desk_user_update(struct desk_store *st, uint64_t uid, jv changes, int64_t now,
+    jv *report);
+/* The user sel names by user_id, channel + user_custom_id, email or phone; 0 with *why. */
+uint64_t desk_user_find(struct desk_store *st, jv sel, const char **why);
+int desk_user_unlink(struct desk_store *st, uint64_t a, uint64_t b,
+    int64_t now, const char **why);
 /* Links two users' profiles (both ways); 0 or -1 with *why. */
 int desk_user_link(struct desk_store *st, uint64_t a, uint64_t b,
     int64_t now, const char **why);
@@ -347,6 +364,40 @@ jv desk_message_get(struct desk_store *st, uint64_t id);
 /* An event id already processed: the record that processed it, or invalid. */
 jv desk_event_seen(struct desk_store *st, const char *scope,
     const char *channel, const char *id, size_t idlen);
+
+/* ---- code.c: identification codes ---- */
+
+#define DESK_CODE_LEN 11          /* d_XXXXXX_xx */
+#define DESK_CODE_TTL 300         /* seconds */
+#define DESK_CODE_ATTEMPTS 5      /* presentations of one code */
+#define DESK_USER_FAILURES 5      /* invalid codes in a row before a lockout */
+
+/* The first code-shaped token in s[0..n): 1 and its offset, or 0. */
+int desk_code_find(const char *s, size_t n, size_t *off);
+/* Masks every code-shaped token in place (d_******_**); how many. */
+size_t desk_code_mask(char *s, size_t n);
+/* The same on a jv string (consumed). */
+jv desk_code_mask_jv(jv s);
+/* The canonical form of a code-shaped token (case folded); 0 if it cannot be a code. */
+int desk_code_norm(const char *tok, char out[DESK_CODE_LEN + 1]);
+/*
+ * Issues a code bound to bind (borrowed: email | phone | channel and
+ * user_custom_id, with name, company, fields), valid ttl seconds from now.
+ * Only its keyed hash is stored. Returns the code's id.
+ */
+uint64_t desk_code_issue(struct desk_store *st, jv bind, int64_t ttl,
+    int64_t now, char code[DESK_CODE_LEN + 1], int64_t *expires);
+/*
+ * User uid presents token (a code-shaped token, DESK_CODE_LEN bytes).
+ * Records the attempt (under the lock); on a valid code links uid to the
+ * account user, copies the bound data and marks uid identified. Returns
+ * {"identification": "valid"|"invalid", "account_user_id"?, "not_linked"?}.
+ * With event_id, a replay of the same event can find this answer.
+ */
+jv desk_code_present(struct desk_store *st, uint64_t uid, const char *token,
+    const char *scope, const char *event_id, int64_t now);
+/* Wipes the store secret from memory. */
+void desk_code_forget(void);
 
 /* ---- loop.c: the per-event loop every filter shares ---- */
 

@@ -25,6 +25,12 @@ struct xcase {
 	uint8_t status, seen;
 };
 
+struct xcode {
+	struct desk_loc rec;
+	uint64_t attempts, by;
+	int used;
+};
+
 struct fsck {
 	struct desk_store *st;
 	uint64_t records, damage, notes;
@@ -35,6 +41,9 @@ struct fsck {
 	size_t cases_cap;
 	unsigned char *msgs;          /* bitmap of message ids seen */
 	size_t msgs_cap;
+	struct xcode *codes;
+	size_t codes_cap;
+	uint64_t ncode;
 	uint64_t maxid[DESK_NKINDS];
 	/* repair: damaged lines by segment */
 	struct { uint32_t seg; uint64_t off; uint32_t len; } *bad;
@@ -233,6 +242,59 @@ pass_message(struct fsck *f, jv rec, struct desk_loc loc)
 }
 
 static void
+pass_code(struct fsck *f, jv rec, struct desk_loc loc)
+{
+	int64_t id;
+	const char *hex = desk_jstr(rec, "hash");
+
+	if (!desk_jint(rec, "code_id", &id) || id < 1 || !hex || strlen(hex) != 64) {
+		finding(f, 1, "log/%08u.jsonl: offset %llu: code record without "
+		    "code_id or hash", DESK_POS_SEG(loc.pos),
+		    (unsigned long long)DESK_POS_OFF(loc.pos));
+		mark_bad(f, loc);
+		return;
+	}
+	seen_id(f, DESK_CODE, (uint64_t)id);
+	f->codes = grow(f->codes, &f->codes_cap, (size_t)id, sizeof *f->codes);
+	f->codes[id].rec = loc;
+	f->ncode++;
+}
+
+static void
+pass_ident(struct fsck *f, jv rec, struct desk_loc loc)
+{
+	int64_t cid, attempt = 0, uid;
+	const char *result = desk_jstr(rec, "result");
+
+	if (!desk_jint(rec, "user_id", &uid) || !result) {
+		finding(f, 1, "log/%08u.jsonl: offset %llu: ident record without "
+		    "user_id or result", DESK_POS_SEG(loc.pos),
+		    (unsigned long long)DESK_POS_OFF(loc.pos));
+		mark_bad(f, loc);
+		return;
+	}
+	if (desk_jint(rec, "code_id", &cid) && cid > 0) {
+		if ((size_t)cid >= f->codes_cap || !f->codes[cid].rec.pos) {
+			finding(f, 1, "ident at %u:%llu names code %lld, which does not "
+			    "exist before it", DESK_POS_SEG(loc.pos),
+			    (unsigned long long)DESK_POS_OFF(loc.pos), (long long)cid);
+			return;
+		}
+		struct xcode *c = &f->codes[cid];
+		desk_jint(rec, "attempt", &attempt);
+		if ((uint64_t)attempt > c->attempts)
+			c->attempts = (uint64_t)attempt;
+		if (!strcmp(result, "valid")) {
+			if (c->used)
+				finding(f, 1, "code %lld was used twice", (long long)cid);
+			c->used = 1;
+			c->by = (uint64_t)uid;
+		}
+	}
+	check_event(f, rec, loc);
+}
+
+static void
 pass_one(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx)
 {
 	struct fsck *f = ctx;
@@ -260,6 +322,10 @@ pass_one(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx)
 		pass_case(f, rec, loc);
 	else if (!strcmp(type, "message"))
 		pass_message(f, rec, loc);
+	else if (!strcmp(type, "code"))
+		pass_code(f, rec, loc);
+	else if (!strcmp(type, "ident"))
+		pass_ident(f, rec, loc);
 	else
 		finding(f, 0, "log %u:%llu: record type \"%s\" is not known to "
 		    "this version", DESK_POS_SEG(loc.pos),
@@ -420,6 +486,32 @@ check_messages(struct fsck *f)
 }
 
 static void
+check_codes(struct fsck *f)
+{
+	uint64_t end = desk_slot_end(f->st, DESK_T_CODE);
+	struct desk_slot s;
+
+	if (end < f->codes_cap)
+		end = f->codes_cap;
+	for (uint64_t id = 1; id < end; id++) {
+		struct xcode *c = id < f->codes_cap && f->codes[id].rec.pos ?
+		    &f->codes[id] : NULL;
+		int have = desk_slot_read(f->st, DESK_T_CODE, id, &s);
+		if (have < 0)
+			finding(f, 1, "code %llu: slot damaged", (unsigned long long)id);
+		else if (!c && have)
+			finding(f, 1, "code %llu has a slot but no record",
+			    (unsigned long long)id);
+		else if (c && !have)
+			finding(f, 1, "code %llu has no slot", (unsigned long long)id);
+		else if (c && (s.rec.pos != c->rec.pos || s.b != c->attempts ||
+		    (s.flags & 1) != c->used || (c->used && s.c != c->by)))
+			finding(f, 1, "code %llu: slot disagrees with the log",
+			    (unsigned long long)id);
+	}
+}
+
+static void
 count_entry(const struct desk_key *k, uint64_t v, uint32_t aux, void *ctx)
 {
 	uint64_t *n = ctx;
@@ -514,6 +606,7 @@ verify(struct fsck *f)
 	check_users(f);
 	check_cases(f);
 	check_messages(f);
+	check_codes(f);
 	check_index(f);
 	check_state(f);
 	check_channels(f);
@@ -525,6 +618,7 @@ fsck_reset(struct fsck *f)
 	free(f->users);
 	free(f->cases);
 	free(f->msgs);
+	free(f->codes);
 	struct desk_store *st = f->st;
 	void *bad = f->bad;
 	size_t nbad = f->nbad;

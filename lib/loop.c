@@ -116,8 +116,13 @@ quarantine(struct desk_loop *l, const char *p, size_t n, jv errev)
 		if (tries > 1000)
 			desk_die(DESK_EX_IOERR, "rejects/: no free name");
 	}
-	if (desk_store_put(l->st, name, p, n, 0600) < 0)
+	/* The bytes as they came, but for identification codes, which are secrets. */
+	char *copy = desk_xmalloc(n ? n : 1);
+	memcpy(copy, p, n);
+	desk_code_mask(copy, n);
+	if (desk_store_put(l->st, name, copy, n, 0600) < 0)
 		desk_die_errno(DESK_EX_IOERR, "%s/%s", desk_store_root(l->st), name);
+	free(copy);
 	errev = desk_jset_str(errev, "reject", name);
 	desk_json_dump(&b, errev);
 	desk_buf_addc(&b, '\n');

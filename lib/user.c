@@ -238,16 +238,20 @@ desk_user_link(struct desk_store *st, uint64_t a, uint64_t b, int64_t now,
 	return 0;
 }
 
-static jv
-new_user(uint64_t id, const struct desk_who *w, int64_t now)
+jv
+desk_user_new(uint64_t id, const struct desk_who *w, int64_t now)
 {
-	jv cid = jv_object();
-	cid = desk_jset_str(cid, "channel", w->channel);
-	cid = desk_jset(cid, "user_custom_id", desk_jstring(w->ucid, w->ucidlen));
+	jv ids = jv_array();
 
+	if (w) {
+		jv cid = jv_object();
+		cid = desk_jset_str(cid, "channel", w->channel);
+		cid = desk_jset(cid, "user_custom_id", desk_jstring(w->ucid, w->ucidlen));
+		ids = jv_array_append(ids, cid);
+	}
 	jv u = jv_object();
 	u = desk_jset_int(u, "user_id", (int64_t)id);
-	u = desk_jset(u, "custom_ids", JV_ARRAY(cid));
+	u = desk_jset(u, "custom_ids", ids);
 	u = desk_jset(u, "emails", jv_array());
 	u = desk_jset(u, "phones", jv_array());
 	u = desk_jset(u, "name", jv_null());
@@ -287,8 +291,7 @@ not_linked(jv report, const char *kind, uint64_t owner, const char *reason)
 /* Links one contact of user u (id uid) under the seed's rule. */
 static jv
 link_contact(struct desk_store *st, jv u, uint64_t uid, const char *kind,
-    const char *raw, const struct desk_who *w, int64_t now, int *dirty,
-    jv *report)
+    const char *raw, int64_t now, int *dirty, jv *report)
 {
 	struct desk_buf norm = DESK_BUF_INIT;
 	int ok = !strcmp(kind, "email") ? desk_email_norm(raw, &norm) :
@@ -311,10 +314,11 @@ link_contact(struct desk_store *st, jv u, uint64_t uid, const char *kind,
 		*dirty = 1;
 	} else if (owner != uid) {
 		jv o = desk_user_get(st, owner);
-		if (has_other_custom_id(o, w->channel)) {
+		const char *ch = shared_channel(u, o);
+		if (ch) {
 			char reason[160];
 			snprintf(reason, sizeof reason, "belongs to another "
-			    "user_custom_id of channel %s", w->channel);
+			    "user_custom_id of channel %s", ch);
 			*report = not_linked(*report, kind, owner, reason);
 		} else {
 			if (!id_in(desk_jget(u, "linked_users"), owner)) {
@@ -347,7 +351,7 @@ desk_user_resolve(struct desk_store *st, const struct desk_who *w,
 	*report = jv_object();
 	if (!uid) {
 		uid = desk_store_newid(st, DESK_USER);
-		u = new_user(uid, w, now);
+		u = desk_user_new(uid, w, now);
 		dirty = 1;
 	} else if (!w->email && !w->phone && !w->name && !w->company)
 		return uid;     /* the common case: nothing to read or change */
@@ -356,12 +360,144 @@ desk_user_resolve(struct desk_store *st, const struct desk_who *w,
 	u = set_if_changed(u, "name", w->name, &dirty);
 	u = set_if_changed(u, "company", w->company, &dirty);
 	if (w->email)
-		u = link_contact(st, u, uid, "email", w->email, w, now, &dirty, report);
+		u = link_contact(st, u, uid, "email", w->email, now, &dirty, report);
 	if (w->phone)
-		u = link_contact(st, u, uid, "phone", w->phone, w, now, &dirty, report);
+		u = link_contact(st, u, uid, "phone", w->phone, now, &dirty, report);
 	if (dirty)
 		desk_user_save(st, u, now);
 	else
 		jv_free(u);
 	return uid;
+}
+
+jv
+desk_user_change(struct desk_store *st, uint64_t uid, jv u, jv changes,
+    int64_t now, jv *report, int *dirty)
+{
+	jv f = desk_jget(changes, "fields");
+
+	*report = jv_object();
+	if (jv_get_kind(f) == JV_KIND_OBJECT && jv_object_length(jv_copy(f)) > 0) {
+		jv cur = jv_copy(desk_jget(u, "fields"));
+		if (jv_get_kind(cur) != JV_KIND_OBJECT) {
+			jv_free(cur);
+			cur = jv_object();
+		}
+		jv merged = desk_fields_merge(jv_copy(cur), jv_copy(f));
+		if (!jv_equal(jv_copy(merged), cur)) {
+			u = desk_jset(u, "fields", merged);
+			*dirty = 1;
+		} else
+			jv_free(merged);
+	}
+	static const char *const text[] = { "name", "company" };
+	for (int i = 0; i < 2; i++) {
+		jv v = desk_jget(changes, text[i]);
+		if (!jv_is_valid(v))
+			continue;
+		if (jv_get_kind(v) == JV_KIND_STRING && *jv_string_value(v))
+			u = set_if_changed(u, text[i], jv_string_value(v), dirty);
+		else if (jv_get_kind(desk_jget(u, text[i])) != JV_KIND_NULL) {
+			u = desk_jset(u, text[i], jv_null());    /* null or "" clears */
+			*dirty = 1;
+		}
+	}
+	const char *e;
+	if ((e = desk_jstr(changes, "email")))
+		u = link_contact(st, u, uid, "email", e, now, dirty, report);
+	if ((e = desk_jstr(changes, "phone")))
+		u = link_contact(st, u, uid, "phone", e, now, dirty, report);
+	return u;
+}
+
+jv
+desk_user_update(struct desk_store *st, uint64_t uid, jv changes, int64_t now,
+    jv *report)
+{
+	jv u = desk_user_get(st, uid);
+	int dirty = 0;
+
+	if (!jv_is_valid(u)) {
+		*report = jv_object();
+		return u;
+	}
+	u = desk_user_change(st, uid, u, changes, now, report, &dirty);
+	if (dirty) {
+		desk_user_save(st, jv_copy(u), now);
+		jv_free(u);
+		u = desk_user_get(st, uid);
+	}
+	return u;
+}
+
+uint64_t
+desk_user_find(struct desk_store *st, jv sel, const char **why)
+{
+	struct desk_buf norm = DESK_BUF_INIT;
+	const char *ch, *u, *s;
+	size_t ulen;
+	int64_t id;
+	uint64_t found = 0;
+
+	*why = NULL;
+	if (desk_jhas(sel, "user_id")) {
+		if (!desk_jint(sel, "user_id", &id) || id < 1)
+			*why = "user_id: not a user id";
+		else if (!desk_slot_get(st, DESK_T_USER, (uint64_t)id, &(struct desk_slot){ 0 }))
+			*why = "user_id: no such user";
+		else
+			found = (uint64_t)id;
+	} else if ((ch = desk_jstr(sel, "channel")) &&
+	    desk_jstrn(sel, "user_custom_id", &u, &ulen)) {
+		if (!(found = desk_user_by_custom_id(st, ch, u, ulen)))
+			*why = "user_custom_id: no such user on that channel";
+	} else if ((s = desk_jstr(sel, "email"))) {
+		if (!desk_email_norm(s, &norm) ||
+		    !(found = desk_user_by_contact(st, "email", norm.p)))
+			*why = "email: no user has it";
+	} else if ((s = desk_jstr(sel, "phone"))) {
+		if (!desk_phone_norm(s, &norm) ||
+		    !(found = desk_user_by_contact(st, "phone", norm.p)))
+			*why = "phone: no user has it";
+	} else
+		*why = "user_id, channel and user_custom_id, email or phone: none given";
+	desk_buf_free(&norm);
+	return found;
+}
+
+static jv
+drop_id(jv user, uint64_t id)
+{
+	jv out = jv_array(), list = desk_jget(user, "linked_users");
+
+	if (jv_get_kind(list) == JV_KIND_ARRAY)
+		jv_array_foreach(list, i, e) {
+			if (jv_get_kind(e) == JV_KIND_NUMBER && (uint64_t)jv_number_value(e) == id)
+				jv_free(e);
+			else
+				out = jv_array_append(out, e);
+		}
+	return desk_jset(user, "linked_users", out);
+}
+
+int
+desk_user_unlink(struct desk_store *st, uint64_t a, uint64_t b, int64_t now,
+    const char **why)
+{
+	jv ua = desk_user_get(st, a), ub = desk_user_get(st, b);
+	int r = -1;
+
+	if (!jv_is_valid(ua) || !jv_is_valid(ub))
+		*why = "no such user";
+	else if (!id_in(desk_jget(ua, "linked_users"), b) &&
+	    !id_in(desk_jget(ub, "linked_users"), a))
+		*why = "the users are not linked";
+	else {
+		desk_user_save(st, drop_id(jv_copy(ua), b), now);
+		desk_user_save(st, drop_id(jv_copy(ub), a), now);
+		r = 0;
+	}
+	jv_free(ua);
+	jv_free(ub);
+	return r;
 }

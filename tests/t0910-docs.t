@@ -27,6 +27,7 @@ complete_words() { # complete_words "desk-case list --sta" -> the candidates
 	(cd $T/empty-dir && bash -c '
 		source "$1/completions/desk-case.bash"
 		source "$1/completions/desk-webhook.bash"
+		source "$1/completions/desk-identify.bash"
 		COMP_WORDS=($2)
 		case "$2" in *" ") COMP_WORDS+=("") ;; esac
 		COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
@@ -44,6 +45,10 @@ is "$(complete_words 'desk-case fsck --')" "--help --repair --store --version " 
 is "$(complete_words 'desk-webhook channel ')" "add list rm show " "bash: desk-webhook channel commands"
 is "$(complete_words 'desk-webhook channel show ')" "app forum " "bash: desk-webhook channel names"
 is "$(complete_words 'desk-webhook channel add x --type ')" "async sync " "bash: channel types"
+is "$(complete_words 'desk-identify us')" "user " "bash: desk-identify us<TAB>"
+is "$(complete_words 'desk-identify user ')" "link show unlink update " "bash: desk-identify user commands"
+is "$(complete_words 'desk-identify code --channel ')" "app forum " "bash: desk-identify --channel"
+is "$(complete_words 'desk-identify user update 3 --f')" "--field " "bash: desk-identify user update options"
 
 # The README says how to start, and CI runs what the README says.
 like "$TOP/README.md" 'make demo' "README shows make demo"

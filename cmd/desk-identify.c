@@ -1,0 +1,569 @@
+/*
+ * desk-identify: issues identification codes, recognises them in chat
+ * messages and links the messenger user to the customer's account; shows,
+ * updates and links users.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "desk.h"
+
+static const char usage_text[] =
+    "desk-identify [-s DIR] [FILE...]\n"
+    "       desk-identify code (--email E | --phone P | --channel C --user-custom-id U)\n"
+    "                      [--name N] [--company C] [--field K=V]... [--ttl SECONDS]\n"
+    "       desk-identify code [FILE...]\n"
+    "       desk-identify verify --channel C --user-custom-id U CODE\n"
+    "       desk-identify user show USER\n"
+    "       desk-identify user update USER [--email E] [--phone P] [--name N]\n"
+    "                      [--company C] [--field K=V | --field K:=JSON]...\n"
+    "       desk-identify user link USER OTHER\n"
+    "       desk-identify user unlink USER OTHER\n"
+    "Common options: -s, --store DIR; -h, --help; -V, --version.\n";
+
+/* ---- checks shared by events and options ---- */
+
+/*
+ * The binding of a code, checked: email, phone or channel + user_custom_id,
+ * with name, company, fields. NULL and *why when it will not do.
+ */
+static const char *
+check_bind(struct desk_store *st, jv b, const char **field)
+{
+	static char why[160];
+	struct desk_buf norm = DESK_BUF_INIT;
+	const char *s, *ch = desk_jstr(b, "channel");
+	static const char *const strings[] = { "email", "phone", "channel",
+		"user_custom_id", "name", "company" };
+
+	for (size_t i = 0; i < sizeof strings / sizeof *strings; i++) {
+		jv v = desk_jget(b, strings[i]);
+		if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_STRING) {
+			*field = strings[i];
+			return "must be a string";
+		}
+	}
+	jv f = desk_jget(b, "fields");
+	if (jv_is_valid(f) && jv_get_kind(f) != JV_KIND_OBJECT) {
+		*field = "fields";
+		return "must be an object";
+	}
+	if (!!ch != desk_jhas(b, "user_custom_id")) {
+		*field = ch ? "user_custom_id" : "channel";
+		return "channel and user_custom_id go together";
+	}
+	if (!ch && !desk_jhas(b, "email") && !desk_jhas(b, "phone")) {
+		*field = "email";
+		return "a code must be bound to an email, a phone, or a channel "
+		    "and user_custom_id";
+	}
+	if ((s = desk_jstr(b, "email")) && !desk_email_norm(s, &norm)) {
+		*field = "email";
+		desk_buf_free(&norm);
+		return "not an email address";
+	}
+	if ((s = desk_jstr(b, "phone")) && !desk_phone_norm(s, &norm)) {
+		*field = "phone";
+		desk_buf_free(&norm);
+		return "not a phone number";
+	}
+	desk_buf_free(&norm);
+	if (ch) {
+		jv c = desk_channel_get(st, ch);
+		if (!jv_is_valid(c)) {
+			*field = "channel";
+			snprintf(why, sizeof why, "unknown channel \"%s\"", ch);
+			return why;
+		}
+		jv_free(c);
+		const char *u = desk_jstr(b, "user_custom_id");
+		if (!*u) {
+			*field = "user_custom_id";
+			return "empty";
+		}
+	}
+	return NULL;
+}
+
+/* The binding alone, in a fixed order. */
+static jv
+bind_of(jv ev)
+{
+	static const char *const keys[] = { "email", "phone", "channel",
+		"user_custom_id", "name", "company", "fields" };
+	jv b = jv_object();
+
+	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+		jv v = desk_jget(ev, keys[i]);
+		if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_NULL)
+			b = desk_jset(b, keys[i], jv_copy(v));
+	}
+	return b;
+}
+
+static jv
+issue(struct desk_store *st, jv bind, int64_t ttl)
+{
+	char code[DESK_CODE_LEN + 1];
+	int64_t expires;
+
+	desk_store_lock(st);
+	desk_code_issue(st, bind, ttl, desk_now(), code, &expires);
+	jv a = desk_jset_str(jv_object(), "code", code);
+	memset(code, 0, sizeof code);
+	return desk_jset(a, "expires_at", desk_jtime(expires));
+}
+
+/* ---- the filter ---- */
+
+static void
+on_request(struct desk_loop *l, jv ev)
+{
+	struct desk_store *st = desk_loop_store(l);
+	const char *field, *why;
+	int64_t ttl = DESK_CODE_TTL;
+
+	if (desk_jhas(ev, "ttl") && (!desk_jint(ev, "ttl", &ttl) || ttl < 1 ||
+	    ttl > 86400)) {
+		desk_reject(l, ev, "ttl", "must be a whole number of seconds, 1 to 86400");
+		jv_free(ev);
+		return;
+	}
+	jv b = bind_of(ev);
+	if ((why = check_bind(st, b, &field))) {
+		desk_reject(l, ev, field, "%s", why);
+		jv_free(b);
+		jv_free(ev);
+		return;
+	}
+	jv a = issue(st, b, ttl);
+	jv out = desk_jset_str(jv_object(), "type", "ident.code");
+	if (desk_jhas(ev, "id"))
+		out = desk_jset(out, "id", jv_copy(desk_jget(ev, "id")));
+	desk_emit(l, jv_object_merge(out, a));
+	jv_free(b);
+	jv_free(ev);
+}
+
+static void
+on_update(struct desk_loop *l, jv ev)
+{
+	struct desk_store *st = desk_loop_store(l);
+	const char *why, *field = NULL;
+
+	jv f = desk_jget(ev, "fields");
+	if (jv_is_valid(f) && jv_get_kind(f) != JV_KIND_OBJECT)
+		field = "fields";
+	static const char *const strings[] = { "email", "phone", "name", "company",
+		"channel", "user_custom_id" };
+	for (size_t i = 0; !field && i < sizeof strings / sizeof *strings; i++) {
+		jv v = desk_jget(ev, strings[i]);
+		if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_STRING &&
+		    jv_get_kind(v) != JV_KIND_NULL)
+			field = strings[i];
+	}
+	if (field) {
+		desk_reject(l, ev, field, "%s", !strcmp(field, "fields") ?
+		    "must be an object" : "must be a string");
+		jv_free(ev);
+		return;
+	}
+	desk_store_lock(st);
+	uint64_t uid = desk_user_find(st, ev, &why);
+	if (!uid) {
+		desk_reject(l, ev, NULL, "%s", why);
+		jv_free(ev);
+		return;
+	}
+	/* A contact that picked the user is not also a change to it. */
+	jv changes = jv_copy(ev);
+	if (!desk_jhas(ev, "user_id") && !desk_jstr(ev, "user_custom_id")) {
+		if (desk_jhas(ev, "email"))
+			changes = desk_jdel(changes, "email");
+		else
+			changes = desk_jdel(changes, "phone");
+	}
+	jv report;
+	jv u = desk_user_update(st, uid, changes, desk_now(), &report);
+	jv_free(changes);
+	jv_free(u);
+	ev = desk_jset_int(ev, "user_id", (int64_t)uid);
+	desk_emit(l, jv_object_merge(ev, report));
+}
+
+static void
+on_message(struct desk_loop *l, jv ev)
+{
+	struct desk_store *st = desk_loop_store(l);
+	struct desk_slot s;
+	int64_t uid, mid;
+	const char *content;
+	size_t n, off;
+
+	if (!desk_jhas(ev, "user_id")) {
+		desk_emit(l, ev);     /* not stored by desk-case: not ours */
+		return;
+	}
+	if (!desk_jint(ev, "user_id", &uid) || uid < 1) {
+		desk_reject(l, ev, "user_id", "not a user id");
+		jv_free(ev);
+		return;
+	}
+	if (!desk_slot_get(st, DESK_T_USER, (uint64_t)uid, &s)) {
+		desk_reject(l, ev, "user_id", "no such user");
+		jv_free(ev);
+		return;
+	}
+	int shaped = desk_jstrn(ev, "content", &content, &n) &&
+	    desk_code_find(content, n, &off);
+	if (shaped) {
+		char tok[DESK_CODE_LEN + 1], key[32];
+		memcpy(tok, content + off, DESK_CODE_LEN);
+		tok[DESK_CODE_LEN] = '\0';
+		/* Whatever happens next, the code does not travel further in clear. */
+		ev = desk_jset(ev, "content", desk_code_mask_jv(jv_copy(desk_jget(ev, "content"))));
+		int keyed = desk_jint(ev, "message_id", &mid) && mid > 0;
+		snprintf(key, sizeof key, "%lld", keyed ? (long long)mid : 0LL);
+		desk_store_lock(st);
+		/* A replay gets the answer the first run gave. */
+		jv a = keyed ? desk_event_seen(st, "ident", NULL, key, strlen(key)) :
+		    jv_invalid();
+		if (jv_is_valid(a)) {
+			jv seen = a;
+			a = desk_jset(jv_object(), "identification",
+			    jv_copy(desk_jget(seen, "result")));
+			static const char *const keep[] = { "account_user_id", "not_linked" };
+			for (int i = 0; i < 2; i++)
+				if (desk_jhas(seen, keep[i]))
+					a = desk_jset(a, keep[i], jv_copy(desk_jget(seen, keep[i])));
+			jv_free(seen);
+		} else if (desk_slot_get(st, DESK_T_USER, (uint64_t)uid, &s) &&
+		    !(s.flags & 1))
+			a = desk_code_present(st, (uint64_t)uid, tok, "ident",
+			    keyed ? key : NULL, desk_now());
+		memset(tok, 0, sizeof tok);
+		if (jv_is_valid(a)) {
+			const char *r = desk_jstr(a, "identification");
+			ev = desk_jset(ev, "user_identified", jv_bool(r && !strcmp(r, "valid")));
+			desk_emit(l, jv_object_merge(ev, a));
+			return;
+		}
+	}
+	if (s.flags & 1)
+		ev = desk_jset(ev, "user_identified", jv_true());
+	else {
+		ev = desk_jset(ev, "user_identified", jv_false());
+		ev = desk_jset_str(ev, "identification", "not_sent");
+	}
+	desk_emit(l, ev);
+}
+
+static void
+handle(struct desk_loop *l, jv ev, void *ctx)
+{
+	int codes_only = ctx != NULL;
+	jv t = desk_jget(ev, "type");
+	const char *type = jv_get_kind(t) == JV_KIND_STRING ? jv_string_value(t) : NULL;
+
+	if (jv_is_valid(t) && !type) {
+		desk_reject(l, ev, "type", "must be a string");
+		jv_free(ev);
+	} else if (type && !strcmp(type, "ident.request"))
+		on_request(l, ev);
+	else if (codes_only) {
+		desk_reject(l, ev, "type", "desk-identify code reads ident.request "
+		    "events only");
+		jv_free(ev);
+	} else if (type && !strcmp(type, "user.update"))
+		on_update(l, ev);
+	else if (!type || !strcmp(type, "message"))
+		on_message(l, ev);
+	else
+		desk_emit(l, ev);
+}
+
+static int
+filter(char **files, int codes_only)
+{
+	struct desk_store *st = desk_store_open(DESK_ST_CREATE);
+	int r = desk_loop_run(st, files, handle, codes_only ? (void *)1 : NULL);
+
+	desk_code_forget();
+	desk_store_close(st);
+	return r;
+}
+
+/* ---- subcommands ---- */
+
+static uint64_t
+user_arg(const char *s)
+{
+	uint64_t id;
+
+	if (!s || !desk_parse_u64(s, 1, (uint64_t)1 << 53, &id))
+		desk_die(DESK_EX_USAGE, "%s: not a user id", s ? s : "(none)");
+	return id;
+}
+
+static int
+cmd_code(int argc, char **argv)
+{
+	static const struct option lo[] = { DESK_LONGOPTS,
+		{ "email", required_argument, NULL, 'e' },
+		{ "phone", required_argument, NULL, 'p' },
+		{ "channel", required_argument, NULL, 'c' },
+		{ "user-custom-id", required_argument, NULL, 'u' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "company", required_argument, NULL, 'C' },
+		{ "field", required_argument, NULL, 'f' },
+		{ "ttl", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 } };
+	jv b = jv_object(), fields = jv_object();
+	uint64_t ttl = DESK_CODE_TTL;
+	const char *err, *field, *why;
+	int c, given = 0;
+
+	while ((c = desk_getopt(argc, argv, DESK_OPTS "e:p:c:u:n:C:f:t:", lo)) != -1) {
+		given = 1;
+		switch (c) {
+		case 'e': b = desk_jset_str(b, "email", optarg); break;
+		case 'p': b = desk_jset_str(b, "phone", optarg); break;
+		case 'c': b = desk_jset_str(b, "channel", optarg); break;
+		case 'u': b = desk_jset_str(b, "user_custom_id", optarg); break;
+		case 'n': b = desk_jset_str(b, "name", optarg); break;
+		case 'C': b = desk_jset_str(b, "company", optarg); break;
+		case 'f':
+			if (desk_field_arg(optarg, &fields, &err) < 0)
+				desk_die(DESK_EX_USAGE, "--field: %s: %s", optarg, err);
+			break;
+		case 't':
+			if (!desk_parse_u64(optarg, 1, 86400, &ttl))
+				desk_die(DESK_EX_USAGE, "--ttl: seconds from 1 to 86400: %s",
+				    optarg);
+			break;
+		}
+	}
+	if (!given) {
+		jv_free(b);
+		jv_free(fields);
+		return filter(argv + optind, 1);
+	}
+	if (optind != argc)
+		desk_usage(DESK_EX_USAGE);
+	if (jv_object_length(jv_copy(fields)))
+		b = desk_jset(b, "fields", fields);
+	else
+		jv_free(fields);
+	struct desk_store *st = desk_store_open(DESK_ST_CREATE);
+	if ((why = check_bind(st, b, &field)))
+		desk_die(DESK_EX_USAGE, "%s: %s", field, why);
+	jv a = issue(st, b, (int64_t)ttl);
+	desk_store_commit(st);
+	desk_out(a);
+	desk_out_flush();
+	jv_free(b);
+	desk_code_forget();
+	desk_store_close(st);
+	return DESK_EX_OK;
+}
+
+static int
+cmd_verify(int argc, char **argv)
+{
+	static const struct option lo[] = { DESK_LONGOPTS,
+		{ "channel", required_argument, NULL, 'c' },
+		{ "user-custom-id", required_argument, NULL, 'u' },
+		{ NULL, 0, NULL, 0 } };
+	const char *ch = NULL, *ucid = NULL;
+	int c;
+	size_t off;
+
+	while ((c = desk_getopt(argc, argv, DESK_OPTS "c:u:", lo)) != -1) {
+		if (c == 'c')
+			ch = optarg;
+		else
+			ucid = optarg;
+	}
+	if (!ch || !ucid || !*ucid || optind != argc - 1)
+		desk_usage(DESK_EX_USAGE);
+	const char *code = argv[optind];
+	struct desk_store *st = desk_store_open(DESK_ST_CREATE);
+	jv chj = desk_channel_get(st, ch);
+	if (!jv_is_valid(chj))
+		desk_die(DESK_EX_CONFIG, "%s: unknown channel", ch);
+	jv_free(chj);
+	desk_store_lock(st);
+	struct desk_who w = { ch, ucid, strlen(ucid), NULL, NULL, NULL, NULL };
+	jv report;
+	int64_t now = desk_now();
+	uint64_t uid = desk_user_resolve(st, &w, now, &report);
+	jv_free(report);
+	struct desk_slot s;
+	desk_slot_get(st, DESK_T_USER, uid, &s);
+	jv a = desk_jset_int(jv_object(), "user_id", (int64_t)uid);
+	int ok;
+	if (s.flags & 1) {
+		a = desk_jset(a, "user_identified", jv_true());
+		ok = 1;
+	} else if (strlen(code) != DESK_CODE_LEN || !desk_code_find(code, DESK_CODE_LEN, &off)) {
+		a = desk_jset(a, "user_identified", jv_false());
+		a = desk_jset_str(a, "identification", "not_sent");
+		ok = 0;
+	} else {
+		jv r = desk_code_present(st, uid, code, "ident", NULL, now);
+		const char *res = desk_jstr(r, "identification");
+		ok = res && !strcmp(res, "valid");
+		a = desk_jset(a, "user_identified", jv_bool(ok));
+		a = jv_object_merge(a, r);
+	}
+	desk_store_commit(st);
+	desk_out(a);
+	desk_out_flush();
+	desk_code_forget();
+	desk_store_close(st);
+	return ok ? DESK_EX_OK : DESK_EX_NO;
+}
+
+static int
+user_show(int argc, char **argv)
+{
+	static const struct option lo[] = { DESK_LONGOPTS, { NULL, 0, NULL, 0 } };
+
+	if (desk_getopt(argc, argv, DESK_OPTS, lo) != -1 || optind != argc - 1)
+		desk_usage(DESK_EX_USAGE);
+	uint64_t id = user_arg(argv[optind]);
+	struct desk_store *st = desk_store_open(0);
+	jv u = desk_user_get(st, id);
+	if (!jv_is_valid(u))
+		desk_die(DESK_EX_NO, "user %llu: no such user", (unsigned long long)id);
+	desk_out(u);
+	desk_out_flush();
+	desk_store_close(st);
+	return DESK_EX_OK;
+}
+
+static int
+user_update(int argc, char **argv)
+{
+	static const struct option lo[] = { DESK_LONGOPTS,
+		{ "email", required_argument, NULL, 'e' },
+		{ "phone", required_argument, NULL, 'p' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "company", required_argument, NULL, 'C' },
+		{ "field", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 } };
+	jv changes = jv_object(), fields = jv_object();
+	const char *err;
+	int c, nf = 0;
+	struct desk_buf norm = DESK_BUF_INIT;
+
+	while ((c = desk_getopt(argc, argv, DESK_OPTS "e:p:n:C:f:", lo)) != -1) {
+		switch (c) {
+		case 'e':
+			if (!desk_email_norm(optarg, &norm))
+				desk_die(DESK_EX_USAGE, "--email: not an email address: %s", optarg);
+			changes = desk_jset_str(changes, "email", optarg);
+			break;
+		case 'p':
+			if (!desk_phone_norm(optarg, &norm))
+				desk_die(DESK_EX_USAGE, "--phone: not a phone number: %s", optarg);
+			changes = desk_jset_str(changes, "phone", optarg);
+			break;
+		case 'n': changes = desk_jset_str(changes, "name", optarg); break;
+		case 'C': changes = desk_jset_str(changes, "company", optarg); break;
+		case 'f':
+			if (desk_field_arg(optarg, &fields, &err) < 0)
+				desk_die(DESK_EX_USAGE, "--field: %s: %s", optarg, err);
+			nf++;
+			break;
+		}
+	}
+	desk_buf_free(&norm);
+	if (optind != argc - 1 || (!nf && !jv_object_length(jv_copy(changes))))
+		desk_usage(DESK_EX_USAGE);
+	changes = desk_jset(changes, "fields", fields);
+	uint64_t id = user_arg(argv[optind]);
+	struct desk_store *st = desk_store_open(0);
+	desk_store_lock(st);
+	jv report;
+	jv u = desk_user_update(st, id, changes, desk_now(), &report);
+	if (!jv_is_valid(u))
+		desk_die(DESK_EX_NO, "user %llu: no such user", (unsigned long long)id);
+	desk_store_commit(st);
+	desk_out(jv_object_merge(u, report));
+	desk_out_flush();
+	jv_free(changes);
+	desk_store_close(st);
+	return DESK_EX_OK;
+}
+
+static int
+user_link(int argc, char **argv, int link)
+{
+	static const struct option lo[] = { DESK_LONGOPTS, { NULL, 0, NULL, 0 } };
+	const char *why;
+
+	if (desk_getopt(argc, argv, DESK_OPTS, lo) != -1 || optind != argc - 2)
+		desk_usage(DESK_EX_USAGE);
+	uint64_t a = user_arg(argv[optind]), b = user_arg(argv[optind + 1]);
+	struct desk_store *st = desk_store_open(0);
+	desk_store_lock(st);
+	int64_t now = desk_now();
+	if ((link ? desk_user_link(st, a, b, now, &why) :
+	    desk_user_unlink(st, a, b, now, &why)) < 0)
+		desk_die(DESK_EX_NO, "cannot %s users %llu and %llu: %s",
+		    link ? "link" : "unlink", (unsigned long long)a,
+		    (unsigned long long)b, why);
+	desk_store_commit(st);
+	desk_out(desk_user_get(st, a));
+	desk_out_flush();
+	desk_store_close(st);
+	return DESK_EX_OK;
+}
+
+static int
+cmd_user(int argc, char **argv)
+{
+	if (argc < 2)
+		desk_usage(DESK_EX_USAGE);
+	argc--;
+	argv++;
+	optind = 0;
+	if (!strcmp(argv[0], "show"))
+		return user_show(argc, argv);
+	if (!strcmp(argv[0], "update"))
+		return user_update(argc, argv);
+	if (!strcmp(argv[0], "link"))
+		return user_link(argc, argv, 1);
+	if (!strcmp(argv[0], "unlink"))
+		return user_link(argc, argv, 0);
+	desk_warn("user %s: unknown command", argv[0]);
+	desk_usage(DESK_EX_USAGE);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option lo[] = { DESK_LONGOPTS, { NULL, 0, NULL, 0 } };
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} cmds[] = { { "code", cmd_code }, { "verify", cmd_verify },
+		{ "user", cmd_user } };
+
+	desk_setprog(argv[0]);
+	desk_usage_text = usage_text;
+	if (desk_getopt(argc, argv, "+" DESK_OPTS, lo) != -1)
+		desk_usage(DESK_EX_USAGE);
+	if (optind < argc)
+		for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
+			if (!strcmp(argv[optind], cmds[i].name)) {
+				argc -= optind;
+				argv += optind;
+				optind = 0;
+				return cmds[i].fn(argc, argv);
+			}
+	return filter(argv + optind, 0);
+}

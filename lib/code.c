@@ -1,0 +1,387 @@
+/*
+ * code.c: identification codes.
+ *
+ * A code looks like d_7KQ2MX_vh: "d_", six characters from an alphabet of
+ * 32 (A-Z and 2-9 without I and O), "_", two lowercase letters (a-z without
+ * i, l and o): 30 + 9 = 39 bits from randombytes_uniform, nothing easy to
+ * misread (no 0/O, no 1/l/I), and a shape no ordinary word has. Matching
+ * folds case, so a code read aloud and typed back still works.
+ *
+ * The store keeps only a BLAKE2b hash of a code keyed with a secret of the
+ * store (secrets/ident.key, 0600), compares hashes in constant time, and
+ * masks code-shaped text in what it stores and quarantines.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store.h"
+
+static const char upper[] = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";   /* 32 */
+static const char lower[] = "abcdefghjkmnpqrstuvwxyz";            /* 23 */
+
+#define KEY_PATH "secrets/ident.key"
+
+static int
+is_alnum(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+	    (c >= 'A' && c <= 'Z');
+}
+
+static int
+is_alpha(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* The loose shape, so that a mistyped code is still told apart from chat. */
+static int
+shaped(const unsigned char *p, size_t n, size_t i)
+{
+	if (i + DESK_CODE_LEN > n || (p[i] != 'd' && p[i] != 'D') || p[i + 1] != '_' ||
+	    p[i + 8] != '_' || (i > 0 && (is_alnum(p[i - 1]) || p[i - 1] == '_')) ||
+	    (i + DESK_CODE_LEN < n && (is_alnum(p[i + DESK_CODE_LEN]) ||
+	    p[i + DESK_CODE_LEN] == '_')))
+		return 0;
+	for (size_t k = 2; k < 8; k++)
+		if (!is_alnum(p[i + k]))
+			return 0;
+	return is_alpha(p[i + 9]) && is_alpha(p[i + 10]);
+}
+
+int
+desk_code_find(const char *s, size_t n, size_t *off)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (size_t i = 0; i + DESK_CODE_LEN <= n; i++)
+		if (shaped(p, n, i)) {
+			*off = i;
+			return 1;
+		}
+	return 0;
+}
+
+size_t
+desk_code_mask(char *s, size_t n)
+{
+	size_t count = 0;
+
+	for (size_t i = 0; i + DESK_CODE_LEN <= n; i++)
+		if (shaped((unsigned char *)s, n, i)) {
+			memset(s + i + 2, '*', 6);
+			memset(s + i + 9, '*', 2);
+			count++;
+			i += DESK_CODE_LEN - 1;
+		}
+	return count;
+}
+
+jv
+desk_code_mask_jv(jv s)
+{
+	if (jv_get_kind(s) != JV_KIND_STRING)
+		return s;
+	size_t n = (size_t)jv_string_length_bytes(jv_copy(s));
+	size_t off;
+	if (!desk_code_find(jv_string_value(s), n, &off))
+		return s;
+	char *c = desk_xmalloc(n + 1);
+	memcpy(c, jv_string_value(s), n);
+	desk_code_mask(c, n);
+	jv out = jv_string_sized(c, (int)n);
+	free(c);
+	jv_free(s);
+	return out;
+}
+
+/* Folds a code-shaped token to the canonical form; 0 if it cannot be a code. */
+int
+desk_code_norm(const char *tok, char out[DESK_CODE_LEN + 1])
+{
+	out[0] = 'd';
+	out[1] = '_';
+	out[8] = '_';
+	for (int k = 2; k < 8; k++) {
+		char c = tok[k];
+		if (c >= 'a' && c <= 'z')
+			c = (char)(c - 'a' + 'A');
+		if (!strchr(upper, c) || !c)
+			return 0;
+		out[k] = c;
+	}
+	for (int k = 9; k < 11; k++) {
+		char c = tok[k];
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (!strchr(lower, c) || !c)
+			return 0;
+		out[k] = c;
+	}
+	out[DESK_CODE_LEN] = '\0';
+	return 1;
+}
+
+/* The store's secret for code hashes, made on first use. */
+static unsigned char secret[32];
+static int have_secret;
+
+static void
+load_secret(struct desk_store *st)
+{
+	if (have_secret)
+		return;
+	int fd = openat(st->dfd, KEY_PATH, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT) {
+		if (!st->locked)
+			desk_die(DESK_EX_SOFTWARE, "internal: secret made without the lock");
+		unsigned char k[32];
+		char tmp[64];
+		randombytes_buf(k, sizeof k);
+		int w = desk_store_tmp(st, tmp, sizeof tmp);
+		if (w < 0 || desk_write_all(w, k, sizeof k) < 0 || fsync(w) < 0 ||
+		    close(w) < 0 || linkat(st->dfd, tmp, st->dfd, KEY_PATH, 0) < 0) {
+			/* linkat, not rename: never replace a key that exists. */
+			if (errno != EEXIST)
+				desk_die_errno(DESK_EX_IOERR, "%s/" KEY_PATH, st->root);
+		}
+		unlinkat(st->dfd, tmp, 0);
+		sodium_memzero(k, sizeof k);
+		st->dirty = 1;
+		fd = openat(st->dfd, KEY_PATH, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	}
+	if (fd < 0)
+		desk_die_errno(DESK_EX_IOERR, "%s/" KEY_PATH, st->root);
+	ssize_t r = desk_pread_all(fd, secret, sizeof secret, 0);
+	close(fd);
+	if (r != (ssize_t)sizeof secret)
+		desk_die(DESK_EX_IOERR, "%s/" KEY_PATH ": not a 32-byte key", st->root);
+	have_secret = 1;
+}
+
+void
+desk_code_forget(void)
+{
+	sodium_memzero(secret, sizeof secret);
+	have_secret = 0;
+}
+
+static void
+code_hash(struct desk_store *st, const char *norm, unsigned char h[32])
+{
+	load_secret(st);
+	crypto_generichash(h, 32, (const unsigned char *)norm, DESK_CODE_LEN,
+	    secret, sizeof secret);
+}
+
+uint64_t
+desk_code_issue(struct desk_store *st, jv bind, int64_t ttl, int64_t now,
+    char code[DESK_CODE_LEN + 1], int64_t *expires)
+{
+	unsigned char h[32];
+	char hex[65];
+
+	code[0] = 'd';
+	code[1] = '_';
+	for (int k = 2; k < 8; k++)
+		code[k] = upper[randombytes_uniform(sizeof upper - 1)];
+	code[8] = '_';
+	for (int k = 9; k < 11; k++)
+		code[k] = lower[randombytes_uniform(sizeof lower - 1)];
+	code[DESK_CODE_LEN] = '\0';
+	code_hash(st, code, h);
+	desk_hex(h, sizeof h, hex);
+	*expires = now + ttl;
+
+	uint64_t id = desk_store_newid(st, DESK_CODE);
+	jv r = jv_object();
+	r = desk_jset_str(r, "rec", "code");
+	r = desk_jset_int(r, "code_id", (int64_t)id);
+	r = desk_jset_str(r, "hash", hex);
+	r = desk_jset(r, "bind", jv_copy(bind));
+	r = desk_jset(r, "created_at", desk_jtime(now));
+	r = desk_jset(r, "expires_at", desk_jtime(*expires));
+	desk_log_add(st, r);
+	jv_free(r);
+	sodium_memzero(h, sizeof h);
+	return id;
+}
+
+/*
+ * Looks a code up: its id and slot, or 0. The index is keyed by the keyed
+ * hash; the record's hash is compared again, in constant time.
+ */
+static uint64_t
+code_lookup(struct desk_store *st, const char *norm, struct desk_slot *s,
+    jv *rec)
+{
+	unsigned char h[32], want[32];
+	struct desk_key k;
+	uint64_t id;
+	size_t n;
+
+	code_hash(st, norm, h);
+	desk_key(&k, "code", 1, h, sizeof h);
+	if (!desk_hx_get(st, &k, &id, NULL) || !desk_slot_get(st, DESK_T_CODE, id, s)) {
+		sodium_memzero(h, sizeof h);
+		return 0;
+	}
+	*rec = desk_log_get(st, s->rec);
+	const char *hex = desk_jstr(*rec, "hash");
+	int same = hex && strlen(hex) == 64 &&
+	    sodium_hex2bin(want, sizeof want, hex, 64, NULL, &n, NULL) == 0 &&
+	    n == sizeof want && sodium_memcmp(want, h, sizeof h) == 0;
+	sodium_memzero(h, sizeof h);
+	if (!same) {
+		jv_free(*rec);
+		*rec = jv_invalid();
+		return 0;
+	}
+	return id;
+}
+
+/* The account user a code was bound to: found by its key, or created. */
+static uint64_t
+account_user(struct desk_store *st, jv bind, int64_t now)
+{
+	const char *ch = desk_jstr(bind, "channel"), *u, *email, *phone;
+	size_t ulen;
+	struct desk_buf norm = DESK_BUF_INIT;
+	uint64_t id = 0;
+
+	if (ch && desk_jstrn(bind, "user_custom_id", &u, &ulen)) {
+		struct desk_who w = { ch, u, ulen, NULL, NULL, NULL, NULL };
+		jv report;
+		id = desk_user_resolve(st, &w, now, &report);
+		jv_free(report);
+	} else if ((email = desk_jstr(bind, "email")) && desk_email_norm(email, &norm))
+		id = desk_user_by_contact(st, "email", norm.p);
+	else if ((phone = desk_jstr(bind, "phone")) && desk_phone_norm(phone, &norm))
+		id = desk_user_by_contact(st, "phone", norm.p);
+	desk_buf_free(&norm);
+	if (!id)
+		id = desk_store_newid(st, DESK_USER);
+	/* The site's current data about its user, contacts included. */
+	jv acct = desk_user_get(st, id);
+	if (!jv_is_valid(acct))
+		acct = desk_user_new(id, NULL, now);
+	jv changes = desk_jdel(desk_jdel(jv_copy(bind), "channel"), "user_custom_id");
+	jv report;
+	int dirty = 1;
+	acct = desk_user_change(st, id, acct, changes, now, &report, &dirty);
+	desk_user_save(st, acct, now);
+	jv_free(changes);
+	jv_free(report);
+	return id;
+}
+
+static const char *
+reason_of(struct desk_store *st, uint64_t code_id, const struct desk_slot *s,
+    jv code, jv user, int64_t now)
+{
+	const char *t;
+	int64_t created = 0, locked = 0, failures = 0;
+
+	if (!code_id)
+		return "unknown";
+	if (s->flags & 1)
+		return "used";
+	if (now >= (int64_t)s->a)
+		return "expired";
+	if (s->b + 1 > DESK_CODE_ATTEMPTS)
+		return "attempts";
+	desk_jint(user, "ident_failures", &failures);
+	if ((t = desk_jstr(user, "ident_locked_at")) && desk_time_parse(t, &locked) &&
+	    failures >= DESK_USER_FAILURES && (t = desk_jstr(code, "created_at")) &&
+	    desk_time_parse(t, &created) && created <= locked)
+		return "locked";
+	(void)st;
+	return NULL;
+}
+
+jv
+desk_code_present(struct desk_store *st, uint64_t uid, const char *token,
+    const char *scope, const char *event_id, int64_t now)
+{
+	char norm[DESK_CODE_LEN + 1];
+	struct desk_slot s;
+	jv code = jv_invalid();
+	uint64_t cid = desk_code_norm(token, norm) ? code_lookup(st, norm, &s, &code) : 0;
+	sodium_memzero(norm, sizeof norm);
+
+	jv user = desk_user_get(st, uid);
+	if (!jv_is_valid(user)) {
+		jv_free(code);
+		return jv_invalid_with_msg(jv_string("no such user"));
+	}
+	const char *why = reason_of(st, cid, &s, code, user, now);
+	jv answer = jv_object();
+	answer = desk_jset_str(answer, "identification", why ? "invalid" : "valid");
+	jv r = jv_object();
+	r = desk_jset_str(r, "rec", "ident");
+	r = desk_jset_int(r, "user_id", (int64_t)uid);
+	r = desk_jset(r, "code_id", cid ? jv_number((double)cid) : jv_null());
+	if (cid)
+		r = desk_jset_int(r, "attempt", (int64_t)s.b + 1);
+	r = desk_jset_str(r, "result", why ? "invalid" : "valid");
+	if (why)
+		r = desk_jset_str(r, "reason", why);
+	r = desk_jset(r, "at", desk_jtime(now));
+
+	/*
+	 * The user's side first, the attempt record last: it consumes the code
+	 * and makes a replay of the event answer the same. A crash between them
+	 * leaves an identified user with an unused code, never the reverse.
+	 */
+	int64_t failures = 0;
+	desk_jint(user, "ident_failures", &failures);
+	if (why) {
+		user = desk_jset_int(user, "ident_failures", failures + 1);
+		if (failures + 1 >= DESK_USER_FAILURES && !desk_jstr(user, "ident_locked_at"))
+			user = desk_jset(user, "ident_locked_at", desk_jtime(now));
+		desk_user_save(st, user, now);
+	} else {
+		jv bind = desk_jget(code, "bind");
+		uint64_t acct = account_user(st, bind, now);
+		const char *nowhy;
+		if (acct != uid && desk_user_link(st, uid, acct, now, &nowhy) < 0) {
+			jv nl = jv_object();
+			nl = desk_jset_int(nl, "user_id", (int64_t)acct);
+			nl = desk_jset_str(nl, "reason", nowhy);
+			nl = desk_jset(jv_object(), "account", nl);
+			answer = desk_jset(answer, "not_linked", jv_copy(nl));
+			r = desk_jset(r, "not_linked", nl);
+		}
+		/* The bound data is the user's now; the user is identified. */
+		jv_free(user);
+		user = desk_user_get(st, uid);
+		jv changes = jv_copy(bind);
+		changes = desk_jdel(desk_jdel(changes, "channel"), "user_custom_id");
+		changes = desk_jdel(desk_jdel(changes, "email"), "phone");
+		int dirty = 0;
+		jv report;
+		user = desk_user_change(st, uid, user, changes, now, &report, &dirty);
+		jv_free(changes);
+		jv_free(report);
+		user = desk_jset(user, "identified", jv_true());
+		user = desk_jset(user, "identified_at", desk_jtime(now));
+		user = desk_jset_int(user, "account_user_id", (int64_t)acct);
+		user = desk_jset_int(user, "ident_failures", 0);
+		user = desk_jset(user, "ident_locked_at", jv_null());
+		desk_user_save(st, user, now);
+		answer = desk_jset_int(answer, "account_user_id", (int64_t)acct);
+		r = desk_jset_int(r, "account_user_id", (int64_t)acct);
+	}
+	if (event_id) {
+		r = desk_jset_str(r, "event_scope", scope);
+		r = desk_jset_str(r, "event_id", event_id);
+	}
+	desk_log_add(st, r);
+	jv_free(r);
+	jv_free(code);
+	return answer;
+}
