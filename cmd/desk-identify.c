@@ -357,8 +357,12 @@ cmd_code(int argc, char **argv)
 	else
 		jv_free(fields);
 	struct desk_store *st = desk_store_open(DESK_ST_CREATE);
-	if ((why = check_bind(st, b, &field)))
-		desk_die(DESK_EX_USAGE, "%s: %s", field, why);
+	if ((why = check_bind(st, b, &field))) {
+		desk_warn("%s: %s", field, why);
+		jv_free(b);
+		desk_store_close(st);
+		return DESK_EX_USAGE;
+	}
 	jv a = issue(st, b, (int64_t)ttl);
 	desk_store_commit(st);
 	desk_out(a);
