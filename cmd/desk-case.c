@@ -89,6 +89,32 @@ check_channel(struct desk_loop *l, jv ev, const char **name)
 	return 1;
 }
 
+/* External conversation ids (a Chat2Desk dialog, a Blip ticket): strings. */
+static int
+check_external(struct desk_loop *l, jv ev)
+{
+	jv x = desk_jget(ev, "external");
+	char field[96];
+	int ok = 1;
+
+	if (!jv_is_valid(x) || jv_get_kind(x) == JV_KIND_NULL)
+		return 1;
+	if (jv_get_kind(x) != JV_KIND_OBJECT) {
+		desk_reject(l, ev, "external", "must be an object of ids");
+		return 0;
+	}
+	jv_object_foreach(x, k, v) {
+		if (ok && jv_get_kind(v) != JV_KIND_STRING) {
+			snprintf(field, sizeof field, "external.%.80s", jv_string_value(k));
+			desk_reject(l, ev, field, "must be a string");
+			ok = 0;
+		}
+		jv_free(k);
+		jv_free(v);
+	}
+	return ok;
+}
+
 static int
 check_attachments(struct desk_loop *l, jv ev, int *have)
 {
@@ -168,7 +194,7 @@ on_message(struct desk_loop *l, jv ev)
 	    !opt_str(l, ev, "phone", &w.phone) ||
 	    !opt_str(l, ev, "name", &w.name) ||
 	    !opt_str(l, ev, "company", &w.company) ||
-	    !check_attachments(l, ev, &attach))
+	    !check_attachments(l, ev, &attach) || !check_external(l, ev))
 		goto out;
 	if ((!content || !*content) && !attach) {
 		desk_reject(l, ev, "content", content ? "empty, and no attachments" :
@@ -188,34 +214,21 @@ on_message(struct desk_loop *l, jv ev)
 	int64_t now = desk_now();
 	jv report;
 	uint64_t uid = desk_user_resolve(st, &w, now, &report);
-	int created;
-	uint64_t cid = desk_case_for(st, uid, w.channel, subject, now, &created);
-	struct desk_case_slot cs;
-	desk_case_slot(st, cid, &cs);
-
 	jv m = jv_object();
-	m = desk_jset_int(m, "user_id", (int64_t)uid);
-	m = desk_jset_int(m, "staff_id", 0);
-	m = desk_jset_str(m, "channel", w.channel);
 	/* An identification code is a secret: the store keeps it masked. */
 	m = desk_jset(m, "content", desk_code_mask_jv(jv_string(content ? content : "")));
 	if (attach)
 		m = desk_jset(m, "attachments", jv_copy(desk_jget(ev, "attachments")));
-	m = desk_jset_int(m, "sent_via_rule", 0);
 	m = desk_jset_int(m, "b_from_api", 0);
 	if (id) {
 		m = desk_jset(m, "event_id", desk_jstring(id, idlen));
 		m = desk_jset_str(m, "event_scope", "message");
 	}
-	m = desk_jset_str(m, "trigger", created ? "new" : "updated");
-	m = desk_jset_str(m, "case_status", desk_status_name(cs.status));
-	m = jv_object_merge(m, jv_copy(report));
-	uint64_t mid = desk_message_add(st, cid, jv_copy(m), now);
-	m = desk_jset_int(m, "message_id", (int64_t)mid);
-	m = desk_jset_int(m, "case_id", (int64_t)cid);
-	desk_emit(l, enrich(ev, m, 0));
-	jv_free(m);
-	jv_free(report);
+	m = jv_object_merge(m, report);
+	jv added = desk_user_message(st, uid, w.channel, subject,
+	    desk_jget(ev, "external"), m, now);
+	desk_emit(l, enrich(ev, added, 0));
+	jv_free(added);
 	return;
 out:
 	jv_free(ev);

@@ -12,6 +12,8 @@
  *   messages: rec; a = case_id; b = the case's previous message id
  *   codes:    rec; flags bit 0 = used; a = expires_at; b = attempts;
  *             c = the user who used it; d = created_at
+ *   outbox:   rec (the reply's message record); flags 0 = pending;
+ *             c = message id
  */
 #include <sodium.h>
 #include <string.h>
@@ -84,17 +86,13 @@ rec_time(jv rec, const char *key)
 static void
 apply_event_key(struct desk_store *st, jv rec, struct desk_loc loc)
 {
-	const char *scope = desk_jstr(rec, "event_scope");
-	const char *ch = desk_jstr(rec, "channel");
-	const char *id;
+	const char *scope = desk_jstr(rec, "event_scope"), *id;
 	size_t idlen;
 	struct desk_key k;
 
 	if (!scope || !desk_jstrn(rec, "event_id", &id, &idlen))
 		return;
-	if (!ch)
-		ch = "";
-	desk_key(&k, "event", 3, scope, strlen(scope), ch, strlen(ch), id, idlen);
+	desk_event_key(&k, scope, desk_jstr(rec, "channel"), id, idlen);
 	desk_hx_put(st, &k, loc.pos, loc.len);
 }
 
@@ -212,6 +210,18 @@ apply_message(struct desk_store *st, jv rec, struct desk_loc loc)
 		if (t > c.updated_at)
 			c.updated_at = t;
 		case_slot_put(st, (uint64_t)cid, &c);
+	}
+	/* A reply is queued for delivery by the same record. */
+	int64_t oid;
+	struct desk_slot o;
+	if (desk_jint(rec, "out_id", &oid) && oid > 0) {
+		desk_store_seen_id(st, DESK_OUT, (uint64_t)oid);
+		if (!desk_slot_get(st, DESK_T_OUT, (uint64_t)oid, &o)) {
+			memset(&o, 0, sizeof o);
+			o.rec = loc;
+			o.c = (uint64_t)id;
+			desk_slot_put(st, DESK_T_OUT, (uint64_t)oid, &o);
+		}
 	}
 	apply_event_key(st, rec, loc);
 }

@@ -114,6 +114,52 @@ desk_case_for(struct desk_store *st, uint64_t user_id, const char *channel,
 	return case_new(st, user_id, channel, subject, now);
 }
 
+/* Records a conversation's external ids on the case when they are news. */
+static void
+note_external(struct desk_store *st, uint64_t cid, jv x, int64_t now)
+{
+	if (jv_get_kind(x) != JV_KIND_OBJECT || !jv_object_length(jv_copy(x)))
+		return;
+	jv rec = desk_case_record(st, cid);
+	jv cur = jv_copy(desk_jget(rec, "external"));
+	if (jv_get_kind(cur) != JV_KIND_OBJECT) {
+		jv_free(cur);
+		cur = jv_object();
+	}
+	jv merged = jv_object_merge(jv_copy(cur), jv_copy(x));
+	if (jv_equal(jv_copy(merged), cur)) {
+		jv_free(merged);
+		jv_free(rec);
+		return;
+	}
+	rec = desk_jset(rec, "external", merged);
+	rec = desk_jdel(desk_jdel(rec, "event_id"), "event_scope");
+	desk_case_save(st, rec, now);
+}
+
+jv
+desk_user_message(struct desk_store *st, uint64_t uid, const char *channel,
+    const char *subject, jv external, jv msg, int64_t now)
+{
+	int created;
+	struct desk_case_slot cs;
+	uint64_t cid = desk_case_for(st, uid, channel, subject, now, &created);
+
+	note_external(st, cid, external, now);
+	desk_case_slot(st, cid, &cs);
+	jv m = jv_object();
+	m = desk_jset_int(m, "user_id", (int64_t)uid);
+	m = desk_jset_int(m, "staff_id", 0);
+	m = desk_jset_str(m, "channel", channel);
+	m = desk_jset_int(m, "sent_via_rule", 0);
+	m = jv_object_merge(m, msg);
+	m = desk_jset_str(m, "trigger", created ? "new" : "updated");
+	m = desk_jset_str(m, "case_status", desk_status_name(cs.status));
+	uint64_t mid = desk_message_add(st, cid, jv_copy(m), now);
+	m = desk_jset_int(m, "message_id", (int64_t)mid);
+	return desk_jset_int(m, "case_id", (int64_t)cid);
+}
+
 uint64_t
 desk_message_add(struct desk_store *st, uint64_t case_id, jv msg, int64_t now)
 {
@@ -203,30 +249,39 @@ desk_case_messages(struct desk_store *st, uint64_t id)
 	return out;
 }
 
+void
+desk_event_key(struct desk_key *k, const char *scope, const char *channel,
+    const char *id, size_t idlen)
+{
+	if (strcmp(scope, "message") && strcmp(scope, "status"))
+		channel = "";
+	if (!channel)
+		channel = "";
+	desk_key(k, "event", 3, scope, strlen(scope), channel, strlen(channel),
+	    id, idlen);
+}
+
 jv
 desk_event_seen(struct desk_store *st, const char *scope, const char *channel,
     const char *id, size_t idlen)
 {
-	struct desk_key k;
+	struct desk_key k, rk;
 	uint64_t pos;
 	uint32_t len;
-	const char *rid, *rscope, *rch;
+	const char *rid, *rscope;
 	size_t ridlen;
 
-	if (!channel)
-		channel = "";
-	desk_key(&k, "event", 3, scope, strlen(scope), channel, strlen(channel),
-	    id, idlen);
+	desk_event_key(&k, scope, channel, id, idlen);
 	if (!desk_hx_get(st, &k, &pos, &len))
 		return jv_invalid();
 	jv rec = desk_log_get(st, (struct desk_loc){ pos, len });
 	/* Check that the record really is this event's: never trust a pointer. */
-	if (!jv_is_valid(rec) || !desk_jstrn(rec, "event_id", &rid, &ridlen) ||
-	    ridlen != idlen || memcmp(rid, id, idlen) ||
-	    !(rscope = desk_jstr(rec, "event_scope")) || strcmp(rscope, scope) ||
-	    strcmp((rch = desk_jstr(rec, "channel")) ? rch : "", channel)) {
-		jv_free(rec);
-		return jv_invalid();
+	if (jv_is_valid(rec) && desk_jstrn(rec, "event_id", &rid, &ridlen) &&
+	    (rscope = desk_jstr(rec, "event_scope"))) {
+		desk_event_key(&rk, rscope, desk_jstr(rec, "channel"), rid, ridlen);
+		if (!memcmp(rk.h, k.h, sizeof k.h))
+			return rec;
 	}
-	return rec;
+	jv_free(rec);
+	return jv_invalid();
 }

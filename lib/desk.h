@@ -360,7 +360,23 @@ jv desk_case_record(struct desk_store *st, uint64_t id);
 uint64_t desk_message_add(struct desk_store *st, uint64_t case_id, jv msg,
     int64_t now);
 jv desk_message_get(struct desk_store *st, uint64_t id);
+/*
+ * Stores a message from user uid on channel in the case the last-chat rule
+ * picks, recording external (borrowed: the conversation's ids outside) on
+ * the case. msg (consumed) has content, attachments, flags and event id.
+ * Returns the stored message with user_id, case_id, message_id, trigger and
+ * case_status.
+ */
+jv desk_user_message(struct desk_store *st, uint64_t uid, const char *channel,
+    const char *subject, jv external, jv msg, int64_t now);
 
+/*
+ * The index key of an event id. Ids of inbound events (scopes "message" and
+ * "status") are the channel's own, so they are keyed per channel; other
+ * scopes ignore channel.
+ */
+void desk_event_key(struct desk_key *k, const char *scope, const char *channel,
+    const char *id, size_t idlen);
 /* An event id already processed: the record that processed it, or invalid. */
 jv desk_event_seen(struct desk_store *st, const char *scope,
     const char *channel, const char *id, size_t idlen);
@@ -398,6 +414,22 @@ jv desk_code_present(struct desk_store *st, uint64_t uid, const char *token,
     const char *scope, const char *event_id, int64_t now);
 /* Wipes the store secret from memory. */
 void desk_code_forget(void);
+
+/* ---- reply.c: replies and the outbox ---- */
+
+/*
+ * Adds a reply (r borrowed: case_id, content, attachments, staff_id, via,
+ * rule, source_id, id, reopen; already checked for types) under the lock,
+ * and returns its message.out event; a replay returns the first one with
+ * "duplicate": true. On refusal: invalid, with *field, *code (65, 1, 78)
+ * and why.
+ */
+jv desk_reply_add(struct desk_store *st, jv r, int64_t now, const char **field,
+    int *code, char *why, size_t whylen);
+/* The message.out event of a reply's message record (borrowed). */
+jv desk_message_out(jv m);
+/* The queued message.out events; with all, the delivered too. */
+jv desk_outbox(struct desk_store *st, int all);
 
 /* ---- loop.c: the per-event loop every filter shares ---- */
 

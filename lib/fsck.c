@@ -44,6 +44,9 @@ struct fsck {
 	struct xcode *codes;
 	size_t codes_cap;
 	uint64_t ncode;
+	struct desk_loc *outs;        /* the message record of each out_id */
+	size_t outs_cap;
+	uint64_t nout;
 	uint64_t maxid[DESK_NKINDS];
 	/* repair: damaged lines by segment */
 	struct { uint32_t seg; uint64_t off; uint32_t len; } *bad;
@@ -106,7 +109,6 @@ static void
 check_event(struct fsck *f, jv rec, struct desk_loc loc)
 {
 	const char *scope = desk_jstr(rec, "event_scope"), *id;
-	const char *ch = desk_jstr(rec, "channel");
 	size_t idlen;
 	struct desk_key k;
 	uint64_t pos;
@@ -114,9 +116,7 @@ check_event(struct fsck *f, jv rec, struct desk_loc loc)
 
 	if (!scope || !desk_jstrn(rec, "event_id", &id, &idlen))
 		return;
-	if (!ch)
-		ch = "";
-	desk_key(&k, "event", 3, scope, strlen(scope), ch, strlen(ch), id, idlen);
+	desk_event_key(&k, scope, desk_jstr(rec, "channel"), id, idlen);
 	if (!desk_hx_get(f->st, &k, &pos, &len))
 		finding(f, 1, "index: no entry for %s event at log position %u:%llu",
 		    scope, DESK_POS_SEG(loc.pos), (unsigned long long)DESK_POS_OFF(loc.pos));
@@ -238,6 +238,15 @@ pass_message(struct fsck *f, jv rec, struct desk_loc loc)
 	c->activity = loc.pos;
 	if (t && desk_time_parse(t, &at) && at > c->updated)
 		c->updated = at;
+	int64_t oid;
+	if (desk_jint(rec, "out_id", &oid) && oid > 0) {
+		seen_id(f, DESK_OUT, (uint64_t)oid);
+		f->outs = grow(f->outs, &f->outs_cap, (size_t)oid, sizeof *f->outs);
+		if (f->outs[oid].pos)
+			finding(f, 1, "outbox %lld is claimed by two messages", (long long)oid);
+		f->outs[oid] = loc;
+		f->nout++;
+	}
 	check_event(f, rec, loc);
 }
 
@@ -512,6 +521,32 @@ check_codes(struct fsck *f)
 }
 
 static void
+check_outbox(struct fsck *f)
+{
+	uint64_t end = desk_slot_end(f->st, DESK_T_OUT);
+	struct desk_slot s;
+
+	if (end < f->outs_cap)
+		end = f->outs_cap;
+	for (uint64_t id = 1; id < end; id++) {
+		struct desk_loc *want = id < f->outs_cap && f->outs[id].pos ?
+		    &f->outs[id] : NULL;
+		int have = desk_slot_read(f->st, DESK_T_OUT, id, &s);
+		if (have < 0)
+			finding(f, 1, "outbox %llu: slot damaged", (unsigned long long)id);
+		else if (!want && have)
+			finding(f, 1, "outbox %llu has a slot but no message",
+			    (unsigned long long)id);
+		else if (want && !have)
+			finding(f, 1, "outbox %llu has no slot: the reply is not queued",
+			    (unsigned long long)id);
+		else if (want && (s.rec.pos != want->pos || s.rec.len != want->len))
+			finding(f, 1, "outbox %llu: slot does not point at its message",
+			    (unsigned long long)id);
+	}
+}
+
+static void
 count_entry(const struct desk_key *k, uint64_t v, uint32_t aux, void *ctx)
 {
 	uint64_t *n = ctx;
@@ -607,6 +642,7 @@ verify(struct fsck *f)
 	check_cases(f);
 	check_messages(f);
 	check_codes(f);
+	check_outbox(f);
 	check_index(f);
 	check_state(f);
 	check_channels(f);
@@ -619,6 +655,7 @@ fsck_reset(struct fsck *f)
 	free(f->cases);
 	free(f->msgs);
 	free(f->codes);
+	free(f->outs);
 	struct desk_store *st = f->st;
 	void *bad = f->bad;
 	size_t nbad = f->nbad;
@@ -661,6 +698,7 @@ drop_bad_lines(struct fsck *f)
 		free(text);
 		desk_buf_free(&keep);
 	}
+	desk_log_forget(f->st);
 	free(f->bad);
 	f->bad = NULL;
 	f->nbad = 0;
@@ -683,6 +721,7 @@ rebuild(struct fsck *f)
 	char tmp[DESK_NTABLES][64];
 
 	desk_derived_close(st);
+	desk_slot_forget(st);
 	st->repairing = 1;
 	for (int t = 0; t < DESK_NTABLES; t++) {
 		int fd = desk_store_tmp(st, tmp[t], sizeof tmp[t]);

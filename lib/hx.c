@@ -106,6 +106,7 @@ desk_hx_refresh(struct desk_store *st)
 {
 	struct stat a, b;
 
+	st->hx_miss.valid = 0;
 	if (st->hxfd < 0)
 		return;
 	if (fstat(st->hxfd, &a) < 0)
@@ -223,7 +224,16 @@ desk_hx_get(struct desk_store *st, const struct desk_key *k, uint64_t *val,
 		return 0;
 	uint32_t probes;
 	for (int tries = 0; tries < 50; tries++) {
-		if (find(st, k, &b, &e, buf, &probes) != 1)
+		int r = find(st, k, &b, &e, buf, &probes);
+		if (r == 0 && st->locked && probes <= MAX_PROBE) {
+			/* A lookup that misses is often followed by a put of the key. */
+			memcpy(st->hx_miss.key, k->h, 16);
+			st->hx_miss.bucket = b;
+			st->hx_miss.slot = e;
+			st->hx_miss.writes = st->hx_writes;
+			st->hx_miss.valid = 1;
+		}
+		if (r != 1)
 			return 0;
 		unsigned char *ent = buf + e * DESK_HX_ENTRY;
 		if (entry_ok(ent)) {
@@ -345,6 +355,7 @@ grow(struct desk_store *st)
 	}
 	close(st->hxfd);
 	st->hxfd = fd;
+	st->hx_writes++;
 	st->hx_nb = nb2;
 	st->hx_count = st->hx_count_disk = count;
 	st->dirty = 1;
@@ -362,8 +373,18 @@ desk_hx_put(struct desk_store *st, const struct desk_key *k, uint64_t val,
 		desk_die(DESK_EX_SOFTWARE, "internal: index written without the lock");
 	if (desk_hx_open(st, 1) < 0)
 		die_io(st);
-	uint32_t probes;
-	int found = find(st, k, &b, &e, buf, &probes);
+	uint32_t probes = 1;
+	int found;
+	if (st->hx_miss.valid && st->hx_miss.writes == st->hx_writes &&
+	    !memcmp(st->hx_miss.key, k->h, 16)) {
+		/* Nothing was written since that lookup missed: its room is still free. */
+		found = 0;
+		b = st->hx_miss.bucket;
+		e = st->hx_miss.slot;
+	} else
+		found = find(st, k, &b, &e, buf, &probes);
+	st->hx_miss.valid = 0;
+	st->hx_writes++;
 	/*
 	 * The header's count is written at commit, so after a crash it can be
 	 * low; long probes, or no room at all, say the table is full whatever

@@ -98,6 +98,26 @@ decode(const unsigned char *p, struct desk_slot *s)
 	s->v = desk_get32(p + 60);
 }
 
+#define CACHE_SLOTS 8192
+
+static struct slot_cache *
+cached(struct desk_store *st, enum desk_table t, uint64_t id)
+{
+	if (!st->locked)
+		return NULL;
+	if (!st->cache)
+		st->cache = desk_xcalloc(CACHE_SLOTS, sizeof *st->cache);
+	return &st->cache[(id * 7 + (uint64_t)t) % CACHE_SLOTS];
+}
+
+void
+desk_slot_forget(struct desk_store *st)
+{
+	if (st->cache)
+		memset(st->cache, 0, CACHE_SLOTS * sizeof *st->cache);
+	memset(st->slot_end, 0, sizeof st->slot_end);
+}
+
 int
 desk_slot_read(struct desk_store *st, enum desk_table t, uint64_t id,
     struct desk_slot *s)
@@ -107,16 +127,32 @@ desk_slot_read(struct desk_store *st, enum desk_table t, uint64_t id,
 
 	if (id == 0 || id > ((uint64_t)1 << 53) || desk_slot_open(st, t, 0) < 0)
 		return 0;
+	struct slot_cache *c = cached(st, t, id);
+	if (c && c->valid && c->table == t && c->id == id) {
+		if (c->present)
+			*s = c->s;
+		return c->present;
+	}
+	/* A new id, past the end of the file: no read needed. */
+	if (st->locked && !st->slot_end[t])
+		desk_slot_end(st, t);
+	if (st->locked && id >= st->slot_end[t])
+		return 0;
 	for (int tries = 0; tries < 50; tries++) {
 		ssize_t r = desk_pread_all(st->slotfd[t], p, sizeof p,
 		    id * DESK_SLOT_SIZE);
 		if (r < 0)
 			desk_die_errno(DESK_EX_IOERR, "%s/index/%s.slots", st->root,
 			    desk_table_names[t]);
-		if (r < (ssize_t)sizeof p || !memcmp(p, zero, sizeof p))
+		if (r < (ssize_t)sizeof p || !memcmp(p, zero, sizeof p)) {
+			if (c)
+				*c = (struct slot_cache){ id, (uint8_t)t, 1, 0, { { 0, 0 }, 0, 0, 0, 0, 0, 0, 0, 0 } };
 			return 0;
+		}
 		if (desk_get32(p) == desk_crc32(p + 4, DESK_SLOT_SIZE - 4)) {
 			decode(p, s);
+			if (c)
+				*c = (struct slot_cache){ id, (uint8_t)t, 1, 1, *s };
 			return 1;
 		}
 		/* A writer may be halfway through this slot: look again. */
@@ -157,6 +193,11 @@ desk_slot_put(struct desk_store *st, enum desk_table t, uint64_t id,
 		desk_die_errno(DESK_EX_IOERR, "%s/index/%s.slots", st->root,
 		    desk_table_names[t]);
 	st->dirty = 1;
+	struct slot_cache *c = cached(st, t, id);
+	if (c)
+		*c = (struct slot_cache){ id, (uint8_t)t, 1, 1, *s };
+	if (st->slot_end[t] && id >= st->slot_end[t])
+		st->slot_end[t] = id + 1;
 }
 
 uint64_t
@@ -170,5 +211,7 @@ desk_slot_end(struct desk_store *st, enum desk_table t)
 		desk_die_errno(DESK_EX_IOERR, "%s/index/%s.slots", st->root,
 		    desk_table_names[t]);
 	uint64_t n = (uint64_t)sb.st_size / DESK_SLOT_SIZE;
+	if (st->locked)
+		st->slot_end[t] = n ? n : 1;
 	return n ? n : 1;
 }

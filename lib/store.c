@@ -399,6 +399,27 @@ desk_log_rollforward(struct desk_store *st, uint32_t seg, uint64_t off,
 	desk_buf_free(&b);
 }
 
+#define REC_CACHE 2048
+#define REC_CACHE_MAX 2048      /* longer records are not kept */
+
+static void
+rec_cache_clear(struct desk_store *st)
+{
+	if (!st->recs)
+		return;
+	for (unsigned i = 0; i < REC_CACHE; i++)
+		if (st->recs[i].pos)
+			jv_free(st->recs[i].rec);
+	free(st->recs);
+	st->recs = NULL;
+}
+
+void
+desk_log_forget(struct desk_store *st)
+{
+	rec_cache_clear(st);
+}
+
 void
 desk_log_reopen(struct desk_store *st)
 {
@@ -460,7 +481,12 @@ desk_store_lock(struct desk_store *st)
 	lock_wait(st);
 	st->locked = 1;
 	state_read(st);
+	/* Cached slots hold only if nobody has written since our last commit. */
+	if (!st->have_mine || memcmp(&st->mine, &st->clean, sizeof st->mine))
+		desk_slot_forget(st);
 	if (st->epoch != st->clean.epoch) {
+		/* fsck --repair may have rewritten segments: positions moved. */
+		rec_cache_clear(st);
 		desk_derived_close(st);
 		if (st->segfd >= 0)
 			close(st->segfd);
@@ -475,6 +501,7 @@ desk_store_lock(struct desk_store *st)
 		if (st->segsize < st->clean.size)
 			desk_die(DESK_EX_IOERR, "%s/log/%08u.jsonl: shorter than "
 			    "committed (run desk-case fsck)", st->root, st->seg);
+		desk_slot_forget(st);
 		desk_log_rollforward(st, st->clean.seg, st->clean.size, 1,
 		    rollforward_one, NULL);
 		desk_log_reopen(st);
@@ -509,6 +536,8 @@ desk_store_commit(struct desk_store *st)
 			desk_die_errno(DESK_EX_IOERR, "%s: sync", st->root);
 	}
 	if (st->locked) {
+		st->mine = st->clean;
+		st->have_mine = 1;
 		if (flock(st->lockfd, LOCK_UN) < 0)
 			desk_die_errno(DESK_EX_IOERR, "%s/lock", st->root);
 		st->locked = 0;
@@ -572,6 +601,15 @@ log_parse(struct desk_store *st, const char *p, size_t n, uint64_t pos)
 jv
 desk_log_get(struct desk_store *st, struct desk_loc loc)
 {
+	struct rec_cache *c = NULL;
+
+	if (loc.len <= REC_CACHE_MAX) {
+		if (!st->recs)
+			st->recs = desk_xcalloc(REC_CACHE, sizeof *st->recs);
+		c = &st->recs[(loc.pos ^ (loc.pos >> 17)) % REC_CACHE];
+		if (c->pos == loc.pos && c->len == loc.len)
+			return jv_copy(c->rec);
+	}
 	int fd = desk_log_fd(st, DESK_POS_SEG(loc.pos));
 	char small[4096], *p = small;
 
@@ -585,6 +623,13 @@ desk_log_get(struct desk_store *st, struct desk_loc loc)
 	    log_parse(st, p, (size_t)r == loc.len ? loc.len : 0, loc.pos);
 	if (p != small)
 		free(p);
+	if (c && jv_is_valid(v)) {
+		if (c->pos)
+			jv_free(c->rec);
+		c->pos = loc.pos;
+		c->len = loc.len;
+		c->rec = jv_copy(v);
+	}
 	return v;
 }
 
@@ -713,6 +758,8 @@ desk_store_close(struct desk_store *st)
 		close(st->lockfd);
 	close(st->dfd);
 	desk_buf_free(&st->enc);
+	rec_cache_clear(st);
+	free(st->cache);
 	free(st->root);
 	free(st);
 }

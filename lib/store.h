@@ -44,10 +44,37 @@ struct desk_store {
 	int hxfd;
 	uint32_t hx_nb;               /* buckets */
 	uint64_t hx_count, hx_count_disk;
+	uint64_t hx_writes;           /* puts and grows so far */
+	struct {                      /* where the last failed lookup found room */
+		unsigned char key[16];
+		uint32_t bucket;
+		int slot;
+		uint64_t writes;
+		int valid;
+	} hx_miss;
 	unsigned tmpseq;
 	int repairing;                /* fsck --repair: derived files are new */
 	char hxpath[64];              /* where the hash index lives (repair: tmp/) */
 	uint64_t rolled, cut;         /* records rolled forward, bytes cut at lock */
+	/*
+	 * Slots this process read or wrote, valid while nobody else writes:
+	 * kept across batches only when the state file still says what our
+	 * last commit wrote there.
+	 */
+	struct slot_cache {
+		uint64_t id;
+		uint8_t table, valid, present;
+		struct desk_slot s;
+	} *cache;
+	uint64_t slot_end[DESK_NTABLES];   /* file size in slots; 0: unknown */
+	struct desk_state mine;            /* the state our last commit wrote */
+	/* Parsed records by log position: a record never changes where it is. */
+	struct rec_cache {
+		uint64_t pos;
+		uint32_t len;
+		jv rec;
+	} *recs;
+	int have_mine;
 	struct desk_buf enc;          /* scratch for records */
 };
 
@@ -62,11 +89,14 @@ void desk_log_rollforward(struct desk_store *st, uint32_t seg, uint64_t off,
     int truncate_tail, void (*each)(struct desk_store *, jv, struct desk_loc, void *),
     void *ctx);
 void desk_state_write(struct desk_store *st);
+/* Drops parsed records kept by position (after segments are rewritten). */
+void desk_log_forget(struct desk_store *st);
 /* Opens the log's last segment for appending, at its current end. */
 void desk_log_reopen(struct desk_store *st);
 void desk_derived_close(struct desk_store *st);
 
 /* slots.c */
+void desk_slot_forget(struct desk_store *st);
 /* As desk_slot_get, but -1 for a damaged slot instead of dying. */
 int desk_slot_read(struct desk_store *st, enum desk_table t, uint64_t id,
     struct desk_slot *s);

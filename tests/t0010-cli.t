@@ -28,11 +28,11 @@ like $ERR "^desk-case: -x: unknown option" "names it"
 
 # stdout that cannot be written: 74, for subcommands too
 with_channel app
-set +e; desk-webhook channel list > /dev/full 2> $ERR; RC=$?; set -e
+desk-webhook channel list > /dev/full 2> $ERR; RC=$?
 rc 74 "desk-webhook channel list > /dev/full: exit 74"
-set +e; desk-case -V > /dev/full 2> $ERR; RC=$?; set -e
+desk-case -V > /dev/full 2> $ERR; RC=$?
 rc 74 "desk-case -V > /dev/full: exit 74"
-set +e; desk-case -h > /dev/full 2> $ERR; RC=$?; set -e
+desk-case -h > /dev/full 2> $ERR; RC=$?
 rc 74 "desk-case -h > /dev/full: exit 74"
 
 # the channel registry

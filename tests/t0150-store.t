@@ -49,7 +49,7 @@ is "$(lines $OUT)" 1 "the message is stored once"
 
 # --- acknowledged only when durable: stdout full ---
 msg u3 "to /dev/full" '"id":"full-1"' > $T/in
-set +e; desk-case < $T/in > /dev/full 2> $ERR; RC=$?; set -e
+desk-case < $T/in > /dev/full 2> $ERR; RC=$?
 rc 74 "stdout cannot be written: exit 74"
 like $ERR "stdout: No space left on device" "and says so"
 run desk-case $T/in

@@ -28,6 +28,7 @@ complete_words() { # complete_words "desk-case list --sta" -> the candidates
 		source "$1/completions/desk-case.bash"
 		source "$1/completions/desk-webhook.bash"
 		source "$1/completions/desk-identify.bash"
+		source "$1/completions/desk-reply.bash"
 		COMP_WORDS=($2)
 		case "$2" in *" ") COMP_WORDS+=("") ;; esac
 		COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
@@ -49,6 +50,10 @@ is "$(complete_words 'desk-identify us')" "user " "bash: desk-identify us<TAB>"
 is "$(complete_words 'desk-identify user ')" "link show unlink update " "bash: desk-identify user commands"
 is "$(complete_words 'desk-identify code --channel ')" "app forum " "bash: desk-identify --channel"
 is "$(complete_words 'desk-identify user update 3 --f')" "--field " "bash: desk-identify user update options"
+is "$(complete_words 'desk-reply out')" "outbox " "bash: desk-reply out<TAB>"
+is "$(complete_words 'desk-reply outbox --')" "--all --help --store --version " "bash: desk-reply outbox options"
+is "$(complete_words 'desk-reply --as-user --user 3 --channel ')" "app forum " "bash: desk-reply --channel"
+is "$(complete_words 'desk-reply --re')" "--reopen " "bash: desk-reply options"
 
 # The README says how to start, and CI runs what the README says.
 like "$TOP/README.md" 'make demo' "README shows make demo"

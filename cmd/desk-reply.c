@@ -1,0 +1,386 @@
+/*
+ * desk-reply: adds agent, API and rule replies to cases and queues them for
+ * delivery; adds messages on behalf of a user.
+ */
+#include <ctype.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "desk.h"
+
+static const char usage_text[] =
+    "desk-reply [-s DIR] [FILE...]\n"
+    "       desk-reply CASE TEXT\n"
+    "       desk-reply --case CASE [--staff ID] [--api] [--attach URL]... [--reopen]\n"
+    "                  [TEXT]\n"
+    "       desk-reply --as-user --user USER --channel NAME [TEXT]\n"
+    "       desk-reply outbox [--all]\n"
+    "TEXT is read from standard input when it is not given.\n"
+    "Common options: -s, --store DIR; -h, --help; -V, --version.\n";
+
+/* ---- checks shared by the filter and the command ---- */
+
+static const char *
+check_staff(jv v)
+{
+	double d;
+
+	if (!jv_is_valid(v) || jv_get_kind(v) == JV_KIND_NULL)
+		return NULL;
+	if (jv_get_kind(v) == JV_KIND_STRING)
+		return *jv_string_value(v) ? NULL : "empty";
+	if (jv_get_kind(v) == JV_KIND_NUMBER && (d = jv_number_value(v)) >= 1 &&
+	    d == (double)(int64_t)d && d < 9007199254740992.0)
+		return NULL;
+	return "must be an agent's id: a positive whole number or a string";
+}
+
+/*
+ * Checks a reply event; NULL when it will do, else the reason, with *field.
+ * "via" defaults to agent.
+ */
+static const char *
+check_reply(jv r, const char **field)
+{
+	int64_t cid;
+	const char *via, *why;
+	jv v;
+
+	*field = "case_id";
+	if (!desk_jint(r, "case_id", &cid) || cid < 1)
+		return desk_jhas(r, "case_id") ? "must be a case id" : "missing";
+	*field = "via";
+	v = desk_jget(r, "via");
+	if (jv_is_valid(v)) {
+		via = jv_get_kind(v) == JV_KIND_STRING ? jv_string_value(v) : "";
+		if (strcmp(via, "agent") && strcmp(via, "api") && strcmp(via, "rule"))
+			return "must be agent, api or rule";
+	} else
+		via = "agent";
+	*field = "content";
+	v = desk_jget(r, "content");
+	if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_STRING)
+		return "must be a string";
+	int text = jv_is_valid(v) && *jv_string_value(v);
+	*field = "attachments";
+	v = desk_jget(r, "attachments");
+	int files = 0;
+	if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_NULL) {
+		if (jv_get_kind(v) != JV_KIND_ARRAY)
+			return "must be an array";
+		jv_array_foreach(v, i, a) {
+			const char *u = desk_jstr(a, "url");
+			int ok = u && *u;
+			jv_free(a);
+			if (!ok)
+				return "each needs a url";
+			files++;
+		}
+	}
+	if (!text && !files) {
+		*field = "content";
+		return "nothing to send: no content and no attachments";
+	}
+	*field = "staff_id";
+	if ((why = check_staff(desk_jget(r, "staff_id"))))
+		return why;
+	*field = "rule";
+	v = desk_jget(r, "rule");
+	if (jv_is_valid(v) && (jv_get_kind(v) != JV_KIND_STRING || !*jv_string_value(v)))
+		return "must be the rule's name";
+	if (!strcmp(via, "rule") && !jv_is_valid(v))
+		return "a rule reply names its rule";
+	static const char *const ids[] = { "id", "source_id" };
+	for (int i = 0; i < 2; i++) {
+		const char *s;
+		size_t n;
+		*field = ids[i];
+		v = desk_jget(r, ids[i]);
+		if (!jv_is_valid(v) || jv_get_kind(v) == JV_KIND_NULL)
+			continue;
+		if (!desk_jstrn(r, ids[i], &s, &n) || !n || memchr(s, '\0', n))
+			return "must be a non-empty string";
+	}
+	*field = "reopen";
+	v = desk_jget(r, "reopen");
+	if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_TRUE &&
+	    jv_get_kind(v) != JV_KIND_FALSE)
+		return "must be true or false";
+	return NULL;
+}
+
+/* ---- the filter ---- */
+
+static void
+on_reply(struct desk_loop *l, jv ev)
+{
+	struct desk_store *st = desk_loop_store(l);
+	const char *field, *why;
+	char reason[256];
+	int code;
+
+	if ((why = check_reply(ev, &field))) {
+		desk_reject(l, ev, field, "%s", why);
+		jv_free(ev);
+		return;
+	}
+	if (!desk_jhas(ev, "via"))
+		ev = desk_jset_str(ev, "via", "agent");
+	desk_store_lock(st);
+	jv out = desk_reply_add(st, ev, desk_now(), &field, &code, reason,
+	    sizeof reason);
+	if (!jv_is_valid(out))
+		desk_reject(l, ev, field, "%s", reason);
+	else
+		desk_emit(l, out);
+	jv_free(ev);
+}
+
+static void
+handle(struct desk_loop *l, jv ev, void *ctx)
+{
+	(void)ctx;
+	jv t = desk_jget(ev, "type");
+
+	if (jv_is_valid(t) && jv_get_kind(t) != JV_KIND_STRING) {
+		desk_reject(l, ev, "type", "must be a string");
+		jv_free(ev);
+	} else if (jv_is_valid(t) && !strcmp(jv_string_value(t), "reply"))
+		on_reply(l, ev);
+	else
+		desk_emit(l, ev);
+}
+
+/* ---- the command ---- */
+
+/* TEXT from standard input, without its trailing newlines. */
+static jv
+read_text(void)
+{
+	struct desk_buf b = DESK_BUF_INIT;
+	char chunk[65536];
+	ssize_t r;
+
+	while ((r = read(0, chunk, sizeof chunk)) != 0) {
+		if (r < 0)
+			desk_die_errno(DESK_EX_IOERR, "stdin");
+		desk_buf_add(&b, chunk, (size_t)r);
+	}
+	while (b.len && (b.p[b.len - 1] == '\n' || b.p[b.len - 1] == '\r'))
+		b.len--;
+	jv s = desk_jstring(b.p ? b.p : "", b.len);
+	desk_buf_free(&b);
+	return s;
+}
+
+/* The text as a JSON string, refusing bytes that are not UTF-8. */
+static jv
+text_arg(const char *s)
+{
+	struct desk_buf q = DESK_BUF_INIT;
+
+	desk_json_dump_str(&q, s, strlen(s));
+	jv v = desk_json_parse_all(q.p, q.len);
+	desk_buf_free(&q);
+	if (!jv_is_valid(v))
+		desk_die(DESK_EX_DATA, "TEXT: invalid UTF-8");
+	return v;
+}
+
+static int
+as_user(uint64_t uid, const char *channel, jv text)
+{
+	struct desk_store *st = desk_store_open(0);
+	jv ch = desk_channel_get(st, channel);
+
+	if (!jv_is_valid(ch))
+		desk_die(DESK_EX_CONFIG, "%s: unknown channel", channel);
+	jv_free(ch);
+	desk_store_lock(st);
+	jv u = desk_user_get(st, uid);
+	if (!jv_is_valid(u))
+		desk_die(DESK_EX_NO, "user %llu: no such user", (unsigned long long)uid);
+	int64_t now = desk_now();
+	jv m = desk_jset(jv_object(), "content", desk_code_mask_jv(text));
+	m = desk_jset_int(m, "b_from_api", 1);
+	jv stored = desk_user_message(st, uid, channel, NULL, jv_invalid(), m, now);
+	desk_store_commit(st);
+	/* Written like desk-case writes an inbound message, for the next filter. */
+	jv ev = desk_jset_str(jv_object(), "channel", channel);
+	jv ucid = jv_null();
+	jv ids = desk_jget(u, "custom_ids");
+	if (jv_get_kind(ids) == JV_KIND_ARRAY)
+		jv_array_foreach(ids, i, p) {
+			const char *pc = desk_jstr(p, "channel");
+			if (jv_get_kind(ucid) == JV_KIND_NULL && pc && !strcmp(pc, channel))
+				ucid = jv_copy(desk_jget(p, "user_custom_id"));
+			jv_free(p);
+		}
+	ev = desk_jset(ev, "user_custom_id", ucid);
+	static const char *const keys[] = { "content", "b_from_api", "user_id",
+		"case_id", "message_id", "trigger", "case_status" };
+	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+		ev = desk_jset(ev, keys[i], jv_copy(desk_jget(stored, keys[i])));
+	desk_out(ev);
+	desk_out_flush();
+	jv_free(stored);
+	jv_free(u);
+	desk_store_close(st);
+	return DESK_EX_OK;
+}
+
+static int
+reply(jv r)
+{
+	const char *field, *why;
+	char reason[256];
+	int code;
+
+	if ((why = check_reply(r, &field)))
+		desk_die(field && !strcmp(field, "content") ? DESK_EX_USAGE : DESK_EX_DATA,
+		    "%s: %s", field, why);
+	struct desk_store *st = desk_store_open(0);
+	desk_store_lock(st);
+	jv out = desk_reply_add(st, r, desk_now(), &field, &code, reason, sizeof reason);
+	if (!jv_is_valid(out))
+		desk_die(code, "%s", reason);
+	desk_store_commit(st);
+	desk_out(out);
+	desk_out_flush();
+	jv_free(r);
+	desk_store_close(st);
+	return DESK_EX_OK;
+}
+
+static int
+cmd_outbox(int all)
+{
+	struct desk_store *st = desk_store_open(0);
+	jv list = desk_outbox(st, all);
+	int n = jv_array_length(jv_copy(list));
+	jv_array_foreach(list, i, o)
+		desk_out(o);
+	desk_out_flush();
+	jv_free(list);
+	desk_store_close(st);
+	return n ? DESK_EX_OK : DESK_EX_NO;
+}
+
+static int
+is_number(const char *s)
+{
+	uint64_t v;
+
+	return desk_parse_u64(s, 1, (uint64_t)1 << 53, &v);
+}
+
+static jv
+id_value(const char *s)
+{
+	uint64_t v;
+
+	return desk_parse_u64(s, 1, (uint64_t)1 << 53, &v) ? jv_number((double)v) :
+	    jv_string(s);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option lo[] = { DESK_LONGOPTS,
+		{ "case", required_argument, NULL, 'c' },
+		{ "staff", required_argument, NULL, 'S' },
+		{ "api", no_argument, NULL, 'a' },
+		{ "attach", required_argument, NULL, 'A' },
+		{ "reopen", no_argument, NULL, 'r' },
+		{ "as-user", no_argument, NULL, 'U' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "channel", required_argument, NULL, 'C' },
+		{ "all", no_argument, NULL, 'L' },
+		{ NULL, 0, NULL, 0 } };
+	const char *kase = NULL, *staff = NULL, *user = NULL, *channel = NULL;
+	int api = 0, reopen = 0, asuser = 0, c, replyopts = 0, all = 0;
+	jv attach = jv_array();
+
+	desk_setprog(argv[0]);
+	desk_usage_text = usage_text;
+	while ((c = desk_getopt(argc, argv, DESK_OPTS "c:S:aA:rUu:C:", lo)) != -1) {
+		switch (c) {
+		case 'c': kase = optarg; replyopts = 1; break;
+		case 'S': staff = optarg; replyopts = 1; break;
+		case 'a': api = 1; replyopts = 1; break;
+		case 'r': reopen = 1; replyopts = 1; break;
+		case 'A': {
+			const char *base = strrchr(optarg, '/');
+			jv a = desk_jset_str(jv_object(), "url", optarg);
+			if (base && base[1])
+				a = desk_jset_str(a, "file_name", base + 1);
+			attach = jv_array_append(attach, a);
+			replyopts = 1;
+			break;
+		}
+		case 'U': asuser = 1; break;
+		case 'u': user = optarg; break;
+		case 'C': channel = optarg; break;
+		case 'L': all = 1; break;
+		}
+	}
+	int nargs = argc - optind;
+	char **args = argv + optind;
+
+	if (nargs && !strcmp(args[0], "outbox")) {
+		if (nargs != 1 || replyopts || asuser || user || channel)
+			desk_usage(DESK_EX_USAGE);
+		jv_free(attach);
+		return cmd_outbox(all);
+	}
+	if (all)
+		desk_usage(DESK_EX_USAGE);
+
+	if (asuser) {
+		uint64_t uid;
+		if (!user || !channel || nargs > 1 || replyopts)
+			desk_usage(DESK_EX_USAGE);
+		if (!desk_parse_u64(user, 1, (uint64_t)1 << 53, &uid))
+			desk_die(DESK_EX_USAGE, "--user: not a user id: %s", user);
+		jv_free(attach);
+		jv text = nargs ? text_arg(args[0]) : read_text();
+		if (!jv_string_length_bytes(jv_copy(text)))
+			desk_die(DESK_EX_USAGE, "nothing to send: the text is empty");
+		return as_user(uid, channel, text);
+	}
+	if (user || channel)
+		desk_usage(DESK_EX_USAGE);
+	if (!kase && nargs == 2 && is_number(args[0])) {
+		kase = args[0];
+		args++;
+		nargs--;
+	}
+	if (!kase) {
+		if (replyopts)
+			desk_usage(DESK_EX_USAGE);
+		jv_free(attach);
+		struct desk_store *st = desk_store_open(DESK_ST_CREATE);
+		int r = desk_loop_run(st, args, handle, NULL);
+		desk_store_close(st);
+		return r;
+	}
+	if (nargs > 1 || !is_number(kase))
+		desk_usage(DESK_EX_USAGE);
+	jv text = nargs ? text_arg(args[0]) : read_text();
+	jv r = desk_jset_str(jv_object(), "type", "reply");
+	r = desk_jset(r, "case_id", id_value(kase));
+	r = desk_jset(r, "content", text);
+	if (jv_array_length(jv_copy(attach)))
+		r = desk_jset(r, "attachments", attach);
+	else
+		jv_free(attach);
+	r = desk_jset_str(r, "via", api ? "api" : "agent");
+	if (staff)
+		r = desk_jset(r, "staff_id", id_value(staff));
+	if (reopen)
+		r = desk_jset(r, "reopen", jv_true());
+	return reply(r);
+}

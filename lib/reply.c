@@ -1,0 +1,298 @@
+/*
+ * reply.c: agent, API and rule replies. A reply is one message record that
+ * also carries its outbox entry (out_id and the recipient), so the message
+ * and its queued delivery appear together or not at all. The message.out
+ * event a connector needs is built from that record alone, so a replay
+ * writes exactly what the first run wrote.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+
+/* Rule replies a case may get: DESK_REPLY_LIMITS, or Zammad's defaults. */
+struct limit {
+	int count, seconds;
+};
+
+static int
+limits(struct limit *l, int max)
+{
+	const char *s = getenv("DESK_REPLY_LIMITS");
+	int n = 0;
+
+	if (!s || !*s)
+		s = "10/10,25/60,100/600";
+	while (*s && n < max) {
+		char *end;
+		long c = strtol(s, &end, 10);
+		if (end == s || *end != '/' || c < 1 || c > 100000)
+			goto bad;
+		s = end + 1;
+		long t = strtol(s, &end, 10);
+		if (end == s || t < 1 || t > 86400 || (*end && *end != ','))
+			goto bad;
+		l[n].count = (int)c;
+		l[n++].seconds = (int)t;
+		s = *end ? end + 1 : end;
+	}
+	if (!*s)
+		return n;
+bad:
+	desk_die(DESK_EX_CONFIG, "DESK_REPLY_LIMITS: want COUNT/SECONDS,... "
+	    "such as 10/10,25/60: %s", getenv("DESK_REPLY_LIMITS"));
+}
+
+/*
+ * Whether one more rule reply to case id would pass a limit; *why says
+ * which. Walks the case's messages back through the longest window.
+ */
+static int
+over_limit(struct desk_store *st, uint64_t id, int64_t now, char *why, size_t n)
+{
+	struct limit l[8];
+	int nl = limits(l, 8), longest = 0, seen[8] = { 0 };
+	struct desk_case_slot c;
+	struct desk_slot m;
+
+	for (int i = 0; i < nl; i++)
+		if (l[i].seconds > longest)
+			longest = l[i].seconds;
+	if (!desk_case_slot(st, id, &c))
+		return 0;
+	for (uint64_t mid = c.head; mid && desk_slot_get(st, DESK_T_MESSAGE, mid, &m);
+	    mid = m.b) {
+		jv rec = desk_log_get(st, m.rec);
+		const char *t = desk_jstr(rec, "created_at");
+		int64_t at, rule = 0;
+		int old = !t || !desk_time_parse(t, &at) || now - at >= longest;
+		desk_jint(rec, "sent_via_rule", &rule);
+		jv_free(rec);
+		if (old)
+			break;
+		if (rule)
+			for (int i = 0; i < nl; i++)
+				if (now - at < l[i].seconds)
+					seen[i]++;
+	}
+	for (int i = 0; i < nl; i++)
+		if (seen[i] + 1 > l[i].count) {
+			snprintf(why, n, "rule reply limit for case %llu reached: %d in "
+			    "%d s (DESK_REPLY_LIMITS); dropped", (unsigned long long)id,
+			    l[i].count, l[i].seconds);
+			return 1;
+		}
+	return 0;
+}
+
+/* The recipient: the case's user, their key on the case's channel, the
+ * connector and the conversation's ids outside. */
+static jv
+recipient(struct desk_store *st, jv kase, jv channel)
+{
+	int64_t uid = 0;
+	const char *ch = desk_jstr(kase, "channel");
+	jv to = jv_object();
+
+	desk_jint(kase, "user_id", &uid);
+	to = desk_jset_int(to, "user_id", uid);
+	jv u = desk_user_get(st, (uint64_t)uid);
+	jv ucid = jv_null();
+	jv ids = desk_jget(u, "custom_ids");
+	if (jv_get_kind(ids) == JV_KIND_ARRAY)
+		jv_array_foreach(ids, i, p) {
+			const char *pc = desk_jstr(p, "channel");
+			if (jv_get_kind(ucid) == JV_KIND_NULL && pc && ch && !strcmp(pc, ch))
+				ucid = jv_copy(desk_jget(p, "user_custom_id"));
+			jv_free(p);
+		}
+	jv_free(u);
+	to = desk_jset(to, "user_custom_id", ucid);
+	to = desk_jset_str(to, "connector", desk_jstr(channel, "connector"));
+	jv ext = desk_jget(kase, "external");
+	to = desk_jset(to, "external", jv_get_kind(ext) == JV_KIND_OBJECT ?
+	    jv_copy(ext) : jv_object());
+	return to;
+}
+
+jv
+desk_message_out(jv m)
+{
+	static const char *const keys[] = { "case_id", "message_id" };
+	jv to = desk_jget(m, "to");
+	jv o = desk_jset_str(jv_object(), "type", "message.out");
+
+	o = desk_jset(o, "out_id", jv_copy(desk_jget(m, "out_id")));
+	for (int i = 0; i < 2; i++)
+		o = desk_jset(o, keys[i], jv_copy(desk_jget(m, keys[i])));
+	o = desk_jset(o, "user_id", jv_copy(desk_jget(to, "user_id")));
+	o = desk_jset(o, "user_custom_id", jv_copy(desk_jget(to, "user_custom_id")));
+	o = desk_jset(o, "channel", jv_copy(desk_jget(m, "channel")));
+	o = desk_jset(o, "connector", jv_copy(desk_jget(to, "connector")));
+	o = desk_jset(o, "external", jv_copy(desk_jget(to, "external")));
+	o = desk_jset(o, "content", jv_copy(desk_jget(m, "content")));
+	jv a = desk_jget(m, "attachments");
+	o = desk_jset(o, "attachments", jv_is_valid(a) ? jv_copy(a) : jv_array());
+	static const char *const rest[] = { "staff_id", "sent_via_rule",
+		"b_from_api", "via", "rule", "created_at" };
+	for (size_t i = 0; i < sizeof rest / sizeof *rest; i++) {
+		jv v = desk_jget(m, rest[i]);
+		if (jv_is_valid(v))
+			o = desk_jset(o, rest[i], jv_copy(v));
+	}
+	return o;
+}
+
+/* The idempotency key of a reply: its id, or a rule's name and source event. */
+static int
+reply_key(jv r, struct desk_buf *key)
+{
+	const char *id, *rule, *src;
+	size_t n;
+
+	key->len = 0;
+	if (desk_jstrn(r, "id", &id, &n)) {
+		desk_buf_add(key, "id:", 3);
+		desk_buf_add(key, id, n);
+	} else if ((rule = desk_jstr(r, "rule")) && desk_jstrn(r, "source_id", &src, &n)) {
+		desk_buf_adds(key, "rule:");
+		desk_buf_adds(key, rule);
+		desk_buf_addc(key, '\0');
+		desk_buf_add(key, src, n);
+	} else
+		return 0;
+	return 1;
+}
+
+jv
+desk_reply_add(struct desk_store *st, jv r, int64_t now, const char **field,
+    int *code, char *why, size_t whylen)
+{
+	struct desk_buf key = DESK_BUF_INIT;
+	const char *via = desk_jstr(r, "via");
+	int64_t cid;
+
+	*field = NULL;
+	*code = DESK_EX_DATA;
+	desk_jint(r, "case_id", &cid);
+	int keyed = reply_key(r, &key);
+	if (keyed) {
+		jv seen = desk_event_seen(st, "reply", NULL, key.p, key.len);
+		if (jv_is_valid(seen)) {
+			desk_buf_free(&key);
+			jv o = desk_message_out(seen);
+			jv_free(seen);
+			return desk_jset(o, "duplicate", jv_true());
+		}
+	}
+	uint64_t id = desk_case_survivor(st, (uint64_t)cid);
+	jv kase = desk_case_record(st, id);
+	jv ch = jv_invalid();
+	jv out = jv_invalid();
+	char *chname = NULL;
+	if (!jv_is_valid(kase)) {
+		*field = "case_id";
+		snprintf(why, whylen, "no case %lld", (long long)cid);
+		*code = DESK_EX_NO;
+		goto done;
+	}
+	/* A copy: kase is replaced below when the case changes. */
+	chname = desk_xstrdup(desk_jstr(kase, "channel") ? desk_jstr(kase, "channel") : "");
+	ch = desk_channel_get(st, chname);
+	if (!jv_is_valid(ch) || jv_get_kind(desk_jget(ch, "active")) == JV_KIND_FALSE) {
+		*field = "case_id";
+		snprintf(why, whylen, "case %llu is on channel %s, which is %s",
+		    (unsigned long long)id, chname,
+		    jv_is_valid(ch) ? "inactive" : "gone");
+		*code = DESK_EX_CONFIG;
+		goto done;
+	}
+	const char *status = desk_jstr(kase, "status");
+	int closed = status && !strcmp(status, "closed");
+	int reopen = jv_get_kind(desk_jget(r, "reopen")) == JV_KIND_TRUE;
+	if (closed && !reopen) {
+		*field = "case_id";
+		snprintf(why, whylen, "case %llu is closed (reopen it to reply)",
+		    (unsigned long long)id);
+		goto done;
+	}
+	int rule = !strcmp(via, "rule");
+	if (rule && over_limit(st, id, now, why, whylen)) {
+		*field = "rule";
+		goto done;
+	}
+
+	/* The case first, the message last: the message is the commit point. */
+	jv staff = desk_jget(r, "staff_id");
+	int assign = !strcmp(via, "agent") && jv_is_valid(staff) &&
+	    jv_get_kind(desk_jget(kase, "assignee")) == JV_KIND_NULL;
+	if (closed || assign) {
+		jv k2 = jv_copy(kase);
+		if (closed)
+			k2 = desk_jset_str(k2, "status", "open");
+		if (assign)
+			k2 = desk_jset(k2, "assignee", jv_get_kind(staff) == JV_KIND_STRING ?
+			    jv_copy(staff) : jv_string_fmt("%lld",
+			    (long long)jv_number_value(staff)));
+		k2 = desk_jdel(desk_jdel(k2, "event_id"), "event_scope");
+		desk_case_save(st, k2, now);
+		jv_free(kase);
+		kase = desk_case_record(st, id);
+	}
+	jv m = jv_object();
+	m = desk_jset_int(m, "user_id", 0);
+	m = desk_jset(m, "staff_id", jv_is_valid(staff) ? jv_copy(staff) : jv_number(0));
+	m = desk_jset_str(m, "channel", chname);
+	m = desk_jset(m, "content", jv_copy(desk_jget(r, "content")));
+	jv att = desk_jget(r, "attachments");
+	if (jv_get_kind(att) == JV_KIND_ARRAY && jv_array_length(jv_copy(att)) > 0)
+		m = desk_jset(m, "attachments", jv_copy(att));
+	m = desk_jset_int(m, "sent_via_rule", rule);
+	m = desk_jset_int(m, "b_from_api", !strcmp(via, "api"));
+	m = desk_jset_str(m, "via", via);
+	if (rule)
+		m = desk_jset(m, "rule", jv_copy(desk_jget(r, "rule")));
+	if (keyed) {
+		m = desk_jset(m, "event_id", desk_jstring(key.p, key.len));
+		m = desk_jset_str(m, "event_scope", "reply");
+	}
+	uint64_t oid = desk_store_newid(st, DESK_OUT);
+	m = desk_jset_int(m, "out_id", (int64_t)oid);
+	m = desk_jset(m, "to", recipient(st, kase, ch));
+	uint64_t mid = desk_message_add(st, id, jv_copy(m), now);
+	m = desk_jset_int(m, "message_id", (int64_t)mid);
+	m = desk_jset_int(m, "case_id", (int64_t)id);
+	m = desk_jset(m, "created_at", desk_jtime(now));
+	out = desk_message_out(m);
+	jv_free(m);
+done:
+	free(chname);
+	jv_free(kase);
+	jv_free(ch);
+	desk_buf_free(&key);
+	return out;
+}
+
+jv
+desk_outbox(struct desk_store *st, int all)
+{
+	uint64_t end = desk_slot_end(st, DESK_T_OUT);
+	struct desk_slot s;
+	jv list = jv_array();
+
+	for (uint64_t id = 1; id < end; id++) {
+		if (!desk_slot_get(st, DESK_T_OUT, id, &s) || (!all && s.flags))
+			continue;
+		jv m = desk_log_get(st, s.rec);
+		if (!jv_is_valid(m))
+			desk_die(DESK_EX_IOERR, "%s: outbox %llu: %s (run desk-case fsck)",
+			    desk_store_root(st), (unsigned long long)id,
+			    jv_string_value(jv_invalid_get_msg(m)));
+		jv o = desk_message_out(m);
+		o = desk_jset_str(o, "state", s.flags ? "done" : "pending");
+		list = jv_array_append(list, o);
+		jv_free(m);
+	}
+	return list;
+}
