@@ -103,12 +103,13 @@ install: all
 	for t in $(TOOLS); do install -m 755 $(O)/bin/$$t $(DESTDIR)$(BINDIR)/$$t; done
 	for m in $(MAN); do s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
 	for t in $(TOOLS); do \
-		install -m 644 completions/$$t.bash $(DESTDIR)$(BASHCOMPDIR)/$$t; \
-		install -m 644 completions/_$$t $(DESTDIR)$(ZSHCOMPDIR)/_$$t; done
+		install -m 644 completions/desk.bash $(DESTDIR)$(BASHCOMPDIR)/$$t; done
+	install -m 644 completions/_desk $(DESTDIR)$(ZSHCOMPDIR)/_desk
 
 uninstall:
 	for t in $(TOOLS); do rm -f $(DESTDIR)$(BINDIR)/$$t \
-		$(DESTDIR)$(BASHCOMPDIR)/$$t $(DESTDIR)$(ZSHCOMPDIR)/_$$t; done
+		$(DESTDIR)$(BASHCOMPDIR)/$$t; done
+	rm -f $(DESTDIR)$(ZSHCOMPDIR)/_desk
 	for m in $(MAN); do s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
 
 clean:

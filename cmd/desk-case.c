@@ -334,16 +334,6 @@ handle(struct desk_loop *l, jv ev, void *ctx)
 
 /* ---- subcommands ---- */
 
-static uint64_t
-case_arg(const char *s)
-{
-	uint64_t id;
-
-	if (!s || !desk_parse_u64(s, 1, (uint64_t)1 << 53, &id))
-		desk_die(DESK_EX_USAGE, "%s: not a case id", s ? s : "(none)");
-	return id;
-}
-
 struct idset {
 	uint64_t *v;
 	size_t n;
@@ -424,18 +414,15 @@ cmd_list(int argc, char **argv)
 	char **channels = NULL, **list;
 	const char *ucid = NULL;
 	int statuses = 0, active = 0, merged = 0, c, by_user = 0;
-	uint64_t limit = UINT64_MAX, v;
+	uint64_t limit = UINT64_MAX;
 
 	while ((c = desk_getopt(argc, argv, DESK_OPTS "u:c:x:t:amn:", lo)) != -1) {
 		switch (c) {
 		case 'u':
 			by_user = 1;
 			list = split(optarg);
-			for (char **s = list; *s; s++) {
-				if (!desk_parse_u64(*s, 1, (uint64_t)1 << 53, &v))
-					desk_die(DESK_EX_USAGE, "--user: not a user id: %s", *s);
-				idset_add(&users, v);
-			}
+			for (char **s = list; *s; s++)
+				idset_add(&users, desk_id_arg(*s, "user"));
 			split_free(list);
 			break;
 		case 'c':
@@ -566,7 +553,7 @@ cmd_show(int argc, char **argv)
 
 	if (desk_getopt(argc, argv, DESK_OPTS, lo) != -1 || optind != argc - 1)
 		desk_usage(DESK_EX_USAGE);
-	uint64_t id = case_arg(argv[optind]);
+	uint64_t id = desk_id_arg(argv[optind], "case");
 	struct desk_store *st = desk_store_open(0);
 	jv c = desk_case_get(st, id);
 	if (!jv_is_valid(c))
@@ -618,7 +605,7 @@ cmd_set(int argc, char **argv)
 	}
 	if (optind != argc - 1 || (jv_object_length(jv_copy(changes)) == 0 && !nfields))
 		desk_usage(DESK_EX_USAGE);
-	uint64_t id = case_arg(argv[optind]);
+	uint64_t id = desk_id_arg(argv[optind], "case");
 	struct desk_store *st = desk_store_open(0);
 	desk_store_lock(st);
 	jv rec = desk_case_record(st, id);
@@ -665,7 +652,7 @@ cmd_merge(int argc, char **argv)
 
 	if (desk_getopt(argc, argv, DESK_OPTS, lo) != -1 || optind != argc - 2)
 		desk_usage(DESK_EX_USAGE);
-	uint64_t from = case_arg(argv[optind]), into = case_arg(argv[optind + 1]);
+	uint64_t from = desk_id_arg(argv[optind], "case"), into = desk_id_arg(argv[optind + 1], "case");
 	struct desk_store *st = desk_store_open(0);
 	desk_store_lock(st);
 	jv f = desk_case_record(st, from);

@@ -297,16 +297,6 @@ filter(char **files, int codes_only)
 
 /* ---- subcommands ---- */
 
-static uint64_t
-user_arg(const char *s)
-{
-	uint64_t id;
-
-	if (!s || !desk_parse_u64(s, 1, (uint64_t)1 << 53, &id))
-		desk_die(DESK_EX_USAGE, "%s: not a user id", s ? s : "(none)");
-	return id;
-}
-
 static int
 cmd_code(int argc, char **argv)
 {
@@ -437,7 +427,7 @@ user_show(int argc, char **argv)
 
 	if (desk_getopt(argc, argv, DESK_OPTS, lo) != -1 || optind != argc - 1)
 		desk_usage(DESK_EX_USAGE);
-	uint64_t id = user_arg(argv[optind]);
+	uint64_t id = desk_id_arg(argv[optind], "user");
 	struct desk_store *st = desk_store_open(0);
 	jv u = desk_user_get(st, id);
 	if (!jv_is_valid(u))
@@ -488,7 +478,7 @@ user_update(int argc, char **argv)
 	if (optind != argc - 1 || (!nf && !jv_object_length(jv_copy(changes))))
 		desk_usage(DESK_EX_USAGE);
 	changes = desk_jset(changes, "fields", fields);
-	uint64_t id = user_arg(argv[optind]);
+	uint64_t id = desk_id_arg(argv[optind], "user");
 	struct desk_store *st = desk_store_open(0);
 	desk_store_lock(st);
 	jv report;
@@ -511,7 +501,7 @@ user_link(int argc, char **argv, int link)
 
 	if (desk_getopt(argc, argv, DESK_OPTS, lo) != -1 || optind != argc - 2)
 		desk_usage(DESK_EX_USAGE);
-	uint64_t a = user_arg(argv[optind]), b = user_arg(argv[optind + 1]);
+	uint64_t a = desk_id_arg(argv[optind], "user"), b = desk_id_arg(argv[optind + 1], "user");
 	struct desk_store *st = desk_store_open(0);
 	desk_store_lock(st);
 	int64_t now = desk_now();

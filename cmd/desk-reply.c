@@ -277,13 +277,11 @@ is_number(const char *s)
 	return desk_parse_u64(s, 1, (uint64_t)1 << 53, &v);
 }
 
+/* An agent's id: a number when it looks like one, else the string. */
 static jv
-id_value(const char *s)
+staff_value(const char *s)
 {
-	uint64_t v;
-
-	return desk_parse_u64(s, 1, (uint64_t)1 << 53, &v) ? jv_number((double)v) :
-	    jv_string(s);
+	return is_number(s) ? jv_number((double)desk_id_arg(s, "staff")) : jv_string(s);
 }
 
 int
@@ -340,11 +338,9 @@ main(int argc, char **argv)
 		desk_usage(DESK_EX_USAGE);
 
 	if (asuser) {
-		uint64_t uid;
 		if (!user || !channel || nargs > 1 || replyopts)
 			desk_usage(DESK_EX_USAGE);
-		if (!desk_parse_u64(user, 1, (uint64_t)1 << 53, &uid))
-			desk_die(DESK_EX_USAGE, "--user: not a user id: %s", user);
+		uint64_t uid = desk_id_arg(user, "user");
 		jv_free(attach);
 		jv text = nargs ? text_arg(args[0]) : read_text();
 		if (!jv_string_length_bytes(jv_copy(text)))
@@ -367,11 +363,12 @@ main(int argc, char **argv)
 		desk_store_close(st);
 		return r;
 	}
-	if (nargs > 1 || !is_number(kase))
+	if (nargs > 1)
 		desk_usage(DESK_EX_USAGE);
+	uint64_t cid = desk_id_arg(kase, "case");
 	jv text = nargs ? text_arg(args[0]) : read_text();
 	jv r = desk_jset_str(jv_object(), "type", "reply");
-	r = desk_jset(r, "case_id", id_value(kase));
+	r = desk_jset_int(r, "case_id", (int64_t)cid);
 	r = desk_jset(r, "content", text);
 	if (jv_array_length(jv_copy(attach)))
 		r = desk_jset(r, "attachments", attach);
@@ -379,7 +376,7 @@ main(int argc, char **argv)
 		jv_free(attach);
 	r = desk_jset_str(r, "via", api ? "api" : "agent");
 	if (staff)
-		r = desk_jset(r, "staff_id", id_value(staff));
+		r = desk_jset(r, "staff_id", staff_value(staff));
 	if (reopen)
 		r = desk_jset(r, "reopen", jv_true());
 	return reply(r);

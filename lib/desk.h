@@ -156,6 +156,8 @@ int desk_getopt(int argc, char **argv, const char *opts, const struct option *lo
 int desk_field_arg(const char *arg, jv *fields, const char **err);
 /* Merges changes into fields, removing keys set to null; consumes both. */
 jv desk_fields_merge(jv fields, jv changes);
+/* A store id given as an argument (a case, a user): dies 64 naming what. */
+uint64_t desk_id_arg(const char *s, const char *what);
 /* The store directory: -s, else $DESK_STORE, $XDG_DATA_HOME/desk, ~/.local/share/desk. */
 const char *desk_store_dir(void);
 void desk_set_store_dir(const char *dir);

@@ -123,3 +123,13 @@ desk_field_arg(const char *arg, jv *fields, const char **err)
 	*fields = jv_object_set(*fields, jv_string_sized(arg, (int)klen), v);
 	return 0;
 }
+
+uint64_t
+desk_id_arg(const char *s, const char *what)
+{
+	uint64_t id;
+
+	if (!s || !desk_parse_u64(s, 1, (uint64_t)1 << 53, &id))
+		desk_die(DESK_EX_USAGE, "%s: not a %s id", s ? s : "(none)", what);
+	return id;
+}

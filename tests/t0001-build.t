@@ -15,4 +15,35 @@ done
 ldd "$T/b/bin/desk-case" > $T/ldd
 unlike $T/ldd 'libcurl|libmicrohttpd' "desk-case does not link libcurl or libmicrohttpd"
 
+# make install / uninstall with PREFIX and DESTDIR
+run make -s -C "$TOP" O="$T/b" CFLAGS="-O2" PREFIX=/usr DESTDIR="$T/root" install
+rc 0 "make install: exit 0"
+for f in bin/desk-case bin/desk-identify bin/desk-reply bin/desk-webhook \
+    share/man/man1/desk-case.1 share/man/man5/desk-store.5 share/man/man7/desk-events.7 \
+    share/bash-completion/completions/desk-reply share/zsh/site-functions/_desk; do
+	test -e "$T/root/usr/$f"; ok $? "installed /usr/$f"
+done
+"$T/root/usr/bin/desk-case" -V > $T/v; ok $? "the installed tool runs"
+run make -s -C "$TOP" O="$T/b" PREFIX=/usr DESTDIR="$T/root" uninstall
+rc 0 "make uninstall: exit 0"
+is "$(find "$T/root" -type f | wc -l | tr -d ' ')" 0 "uninstall removes every file install made"
+
+# scripts/deps on a machine without the packages, not as root: it names the
+# exact command and exits 69 (as root it would run apt-get itself).
+if command -v runuser > /dev/null && [ "$(id -u)" -eq 0 ]; then
+	# A PATH with apt-get and id, and none of the tools it looks for.
+	mkdir -p $T/fakebin
+	ln -s "$(command -v apt-get)" "$(command -v id)" $T/fakebin/
+	chmod 755 $T $T/fakebin
+	runuser -u nobody -- /usr/bin/env PATH=$T/fakebin /bin/sh "$TOP/scripts/deps" > $OUT 2> $ERR
+	RC=$?
+	rc 69 "deps, missing packages, not root: exit 69"
+	like $ERR "install them with: sudo apt-get install -y --no-install-recommends pkg-config libsodium-dev libcurl4-openssl-dev libmicrohttpd-dev jq mandoc zsh\$" \
+		"and prints the exact apt-get line"
+else
+	env PATH=/nonexistent /bin/sh "$TOP/scripts/deps" > $OUT 2> $ERR
+	RC=$?
+	[ "$RC" -eq 69 ] || [ "$RC" -eq 0 ]; ok $? "deps without its tools: 69, or 0 after installing as root"
+fi
+
 done_testing

@@ -9,10 +9,10 @@ is "$(cat $OUT $ERR)" "" "mandoc -Tlint: silent"
 
 for tool in $(ls $DESK_BIN); do
 	test -f "$TOP/man/$tool.1"; ok $? "$tool has man/$tool.1"
-	test -f "$TOP/completions/$tool.bash"; ok $? "$tool has a bash completion"
-	test -f "$TOP/completions/_$tool"; ok $? "$tool has a zsh completion"
-	bash -n "$TOP/completions/$tool.bash"; ok $? "$tool: bash completion parses"
-	zsh -n "$TOP/completions/_$tool"; ok $? "$tool: zsh completion parses"
+	grep -q "^complete -F _[a-z_]* $tool\$" "$TOP/completions/desk.bash"
+	ok $? "$tool has a bash completion"
+	grep -q "^#compdef.* $tool\( \|\$\)" "$TOP/completions/_desk"
+	ok $? "$tool has a zsh completion"
 	# Every command word in the SYNOPSIS appears in the usage text.
 	$tool -h > $T/usage
 	for w in $(awk '/^\.Sh SYNOPSIS/ { s = 1; next } /^\.Sh / { s = 0 } s && /^\.Cm / { print $2 }' "$TOP/man/$tool.1" | sort -u); do
@@ -20,15 +20,20 @@ for tool in $(ls $DESK_BIN); do
 	done
 done
 
+bash -n "$TOP/completions/desk.bash"; ok $? "the bash completions parse"
+zsh -n "$TOP/completions/_desk"; ok $? "the zsh completions parse"
+# zsh, driven through its completion system: the function for each tool loads.
+run zsh -f -c "fpath=($TOP/completions \$fpath); autoload -Uz compinit; compinit -u -d $T/zcomp;
+	for t in desk-case desk-identify desk-reply desk-webhook; do print \$t=\${_comps[\$t]}; done"
+is "$(tr '\n' ' ' < $OUT)" "desk-case=_desk desk-identify=_desk desk-reply=_desk desk-webhook=_desk " \
+	"zsh: compinit binds every tool to _desk"
+
 # bash completion, driven as bash would.
 with_channel app
 with_channel forum
 complete_words() { # complete_words "desk-case list --sta" -> the candidates
 	(cd $T/empty-dir && bash -c '
-		source "$1/completions/desk-case.bash"
-		source "$1/completions/desk-webhook.bash"
-		source "$1/completions/desk-identify.bash"
-		source "$1/completions/desk-reply.bash"
+		source "$1/completions/desk.bash"
 		COMP_WORDS=($2)
 		case "$2" in *" ") COMP_WORDS+=("") ;; esac
 		COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
