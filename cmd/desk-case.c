@@ -720,37 +720,20 @@ cmd_fsck(int argc, char **argv)
 	return r;
 }
 
-static int
-filter(char **files)
-{
-	struct desk_store *st = desk_store_open(DESK_ST_CREATE);
-	int r = desk_loop_run(st, files, handle, NULL);
-
-	desk_store_close(st);
-	return r;
-}
-
 int
 main(int argc, char **argv)
 {
 	static const struct option lo[] = { DESK_LONGOPTS, { NULL, 0, NULL, 0 } };
-	static const struct {
-		const char *name;
-		int (*fn)(int, char **);
-	} cmds[] = { { "list", cmd_list }, { "show", cmd_show }, { "set", cmd_set },
-		{ "merge", cmd_merge }, { "fsck", cmd_fsck } };
+	static const struct desk_cmd cmds[] = { { "list", cmd_list },
+		{ "show", cmd_show }, { "set", cmd_set }, { "merge", cmd_merge },
+		{ "fsck", cmd_fsck } };
+	int status;
 
 	desk_setprog(argv[0]);
 	desk_usage_text = usage_text;
 	if (desk_getopt(argc, argv, "+" DESK_OPTS, lo) != -1)
 		desk_usage(DESK_EX_USAGE);
-	if (optind < argc)
-		for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
-			if (!strcmp(argv[optind], cmds[i].name)) {
-				argc -= optind;
-				argv += optind;
-				optind = 0;    /* glibc: start over, in the default mode */
-				return cmds[i].fn(argc, argv);
-			}
-	return filter(argv + optind);
+	if (desk_subcommand(argc, argv, cmds, sizeof cmds / sizeof *cmds, &status))
+		return status;
+	return desk_filter(argv + optind, handle, NULL);
 }

@@ -284,17 +284,6 @@ handle(struct desk_loop *l, jv ev, void *ctx)
 		desk_emit(l, ev);
 }
 
-static int
-filter(char **files, int codes_only)
-{
-	struct desk_store *st = desk_store_open(DESK_ST_CREATE);
-	int r = desk_loop_run(st, files, handle, codes_only ? (void *)1 : NULL);
-
-	desk_code_forget();
-	desk_store_close(st);
-	return r;
-}
-
 /* ---- subcommands ---- */
 
 static int
@@ -338,7 +327,7 @@ cmd_code(int argc, char **argv)
 	if (!given) {
 		jv_free(b);
 		jv_free(fields);
-		return filter(argv + optind, 1);
+		return desk_filter(argv + optind, handle, (void *)1);
 	}
 	if (optind != argc)
 		desk_usage(DESK_EX_USAGE);
@@ -358,7 +347,6 @@ cmd_code(int argc, char **argv)
 	desk_out(a);
 	desk_out_flush();
 	jv_free(b);
-	desk_code_forget();
 	desk_store_close(st);
 	return DESK_EX_OK;
 }
@@ -415,7 +403,6 @@ cmd_verify(int argc, char **argv)
 	desk_store_commit(st);
 	desk_out(a);
 	desk_out_flush();
-	desk_code_forget();
 	desk_store_close(st);
 	return ok ? DESK_EX_OK : DESK_EX_NO;
 }
@@ -518,22 +505,30 @@ user_link(int argc, char **argv, int link)
 }
 
 static int
+user_link_cmd(int argc, char **argv)
+{
+	return user_link(argc, argv, 1);
+}
+
+static int
+user_unlink_cmd(int argc, char **argv)
+{
+	return user_link(argc, argv, 0);
+}
+
+static int
 cmd_user(int argc, char **argv)
 {
-	if (argc < 2)
-		desk_usage(DESK_EX_USAGE);
-	argc--;
-	argv++;
-	optind = 0;
-	if (!strcmp(argv[0], "show"))
-		return user_show(argc, argv);
-	if (!strcmp(argv[0], "update"))
-		return user_update(argc, argv);
-	if (!strcmp(argv[0], "link"))
-		return user_link(argc, argv, 1);
-	if (!strcmp(argv[0], "unlink"))
-		return user_link(argc, argv, 0);
-	desk_warn("user %s: unknown command", argv[0]);
+	static const struct desk_cmd cmds[] = { { "show", user_show },
+		{ "update", user_update }, { "link", user_link_cmd },
+		{ "unlink", user_unlink_cmd } };
+	int status;
+
+	optind = 1;
+	if (desk_subcommand(argc, argv, cmds, sizeof cmds / sizeof *cmds, &status))
+		return status;
+	if (argc > 1)
+		desk_warn("user %s: unknown command", argv[1]);
 	desk_usage(DESK_EX_USAGE);
 }
 
@@ -541,23 +536,15 @@ int
 main(int argc, char **argv)
 {
 	static const struct option lo[] = { DESK_LONGOPTS, { NULL, 0, NULL, 0 } };
-	static const struct {
-		const char *name;
-		int (*fn)(int, char **);
-	} cmds[] = { { "code", cmd_code }, { "verify", cmd_verify },
-		{ "user", cmd_user } };
+	static const struct desk_cmd cmds[] = { { "code", cmd_code },
+		{ "verify", cmd_verify }, { "user", cmd_user } };
+	int status;
 
 	desk_setprog(argv[0]);
 	desk_usage_text = usage_text;
 	if (desk_getopt(argc, argv, "+" DESK_OPTS, lo) != -1)
 		desk_usage(DESK_EX_USAGE);
-	if (optind < argc)
-		for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
-			if (!strcmp(argv[optind], cmds[i].name)) {
-				argc -= optind;
-				argv += optind;
-				optind = 0;
-				return cmds[i].fn(argc, argv);
-			}
-	return filter(argv + optind, 0);
+	if (desk_subcommand(argc, argv, cmds, sizeof cmds / sizeof *cmds, &status))
+		return status;
+	return desk_filter(argv + optind, handle, NULL);
 }

@@ -358,10 +358,7 @@ main(int argc, char **argv)
 		if (replyopts)
 			desk_usage(DESK_EX_USAGE);
 		jv_free(attach);
-		struct desk_store *st = desk_store_open(DESK_ST_CREATE);
-		int r = desk_loop_run(st, args, handle, NULL);
-		desk_store_close(st);
-		return r;
+		return desk_filter(args, handle, NULL);
 	}
 	if (nargs > 1)
 		desk_usage(DESK_EX_USAGE);

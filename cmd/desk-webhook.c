@@ -144,22 +144,29 @@ channel_show_rm(int argc, char **argv, int rm)
 }
 
 static int
+channel_show(int argc, char **argv)
+{
+	return channel_show_rm(argc, argv, 0);
+}
+
+static int
+channel_rm(int argc, char **argv)
+{
+	return channel_show_rm(argc, argv, 1);
+}
+
+static int
 cmd_channel(int argc, char **argv)
 {
-	if (argc < 2)
-		desk_usage(DESK_EX_USAGE);
-	argc--;
-	argv++;
-	optind = 0;
-	if (!strcmp(argv[0], "add"))
-		return channel_add(argc, argv);
-	if (!strcmp(argv[0], "list"))
-		return channel_list(argc, argv);
-	if (!strcmp(argv[0], "show"))
-		return channel_show_rm(argc, argv, 0);
-	if (!strcmp(argv[0], "rm"))
-		return channel_show_rm(argc, argv, 1);
-	desk_warn("channel %s: unknown command", argv[0]);
+	static const struct desk_cmd cmds[] = { { "add", channel_add },
+		{ "list", channel_list }, { "show", channel_show }, { "rm", channel_rm } };
+	int status;
+
+	optind = 1;
+	if (desk_subcommand(argc, argv, cmds, sizeof cmds / sizeof *cmds, &status))
+		return status;
+	if (argc > 1)
+		desk_warn("channel %s: unknown command", argv[1]);
 	desk_usage(DESK_EX_USAGE);
 }
 
@@ -168,14 +175,15 @@ main(int argc, char **argv)
 {
 	static const struct option lo[] = { DESK_LONGOPTS, { NULL, 0, NULL, 0 } };
 
+	static const struct desk_cmd cmds[] = { { "channel", cmd_channel } };
+	int status;
+
 	desk_setprog(argv[0]);
 	desk_usage_text = usage_text;
 	if (desk_getopt(argc, argv, "+" DESK_OPTS, lo) != -1 || optind >= argc)
 		desk_usage(DESK_EX_USAGE);
-	argc -= optind;
-	argv += optind;
-	if (!strcmp(argv[0], "channel"))
-		return cmd_channel(argc, argv);
-	desk_warn("%s: unknown command", argv[0]);
+	if (desk_subcommand(argc, argv, cmds, sizeof cmds / sizeof *cmds, &status))
+		return status;
+	desk_warn("%s: unknown command", argv[optind]);
 	desk_usage(DESK_EX_USAGE);
 }

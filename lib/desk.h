@@ -156,6 +156,18 @@ int desk_getopt(int argc, char **argv, const char *opts, const struct option *lo
 int desk_field_arg(const char *arg, jv *fields, const char **err);
 /* Merges changes into fields, removing keys set to null; consumes both. */
 jv desk_fields_merge(jv fields, jv changes);
+/* A subcommand: its name and its main. */
+struct desk_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+};
+/*
+ * When argv[optind] names one of cmds, runs it with argv from there (its
+ * name as argv[0], getopt reset) and stores its status in *status; returns
+ * 0 when no command matched.
+ */
+int desk_subcommand(int argc, char **argv, const struct desk_cmd *cmds,
+    size_t n, int *status);
 /* A store id given as an argument (a case, a user): dies 64 naming what. */
 uint64_t desk_id_arg(const char *s, const char *what);
 /* The store directory: -s, else $DESK_STORE, $XDG_DATA_HOME/desk, ~/.local/share/desk. */
@@ -458,6 +470,8 @@ void desk_emit(struct desk_loop *l, jv ev);
 void desk_reject(struct desk_loop *l, jv ev, const char *field,
     const char *fmt, ...) DESK_PRINTF(4, 5);
 struct desk_store *desk_loop_store(struct desk_loop *l);
+/* The whole filter: opens (creating) the store, runs the loop, closes. */
+int desk_filter(char **files, desk_handler h, void *ctx);
 /* Output for subcommands: v (consumed) as one line; dies 74 on a write error. */
 void desk_out(jv v);
 void desk_out_flush(void);

@@ -440,3 +440,13 @@ desk_out_flush(void)
 {
 	write_out(1, &outbuf, "stdout");
 }
+
+int
+desk_filter(char **files, desk_handler h, void *ctx)
+{
+	struct desk_store *st = desk_store_open(DESK_ST_CREATE);
+	int r = desk_loop_run(st, files, h, ctx);
+
+	desk_store_close(st);
+	return r;
+}

@@ -133,3 +133,19 @@ desk_id_arg(const char *s, const char *what)
 		desk_die(DESK_EX_USAGE, "%s: not a %s id", s ? s : "(none)", what);
 	return id;
 }
+
+int
+desk_subcommand(int argc, char **argv, const struct desk_cmd *cmds, size_t n,
+    int *status)
+{
+	if (optind >= argc)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(argv[optind], cmds[i].name)) {
+			int first = optind;
+			optind = 0;    /* glibc: start over, in the default mode */
+			*status = cmds[i].fn(argc - first, argv + first);
+			return 1;
+		}
+	return 0;
+}

@@ -749,6 +749,7 @@ desk_store_close(struct desk_store *st)
 		return;
 	if (opened == st)
 		opened = NULL;
+	desk_code_forget();     /* the code secret, if this tool loaded it */
 	desk_derived_close(st);
 	if (st->segfd >= 0)
 		close(st->segfd);
