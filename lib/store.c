@@ -713,9 +713,11 @@ desk_store_open(int flags)
 	    !desk_parse_u64(seg, 4096, (uint64_t)1 << 39, &st->segmax))
 		desk_die(DESK_EX_CONFIG, "DESK_SEGMENT_SIZE: not a size in bytes "
 		    "(4096 or more): %s", seg);
-	if (flags & DESK_ST_CREATE)
-		mkdirs(dir);
 	st->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (st->dfd < 0 && errno == ENOENT && (flags & DESK_ST_CREATE)) {
+		mkdirs(dir);
+		st->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
 	if (st->dfd < 0) {
 		if (errno == ENOENT)
 			desk_die(DESK_EX_CONFIG, "%s: no store here (the first "

@@ -98,14 +98,35 @@ desk_time_parse(const char *s, int64_t *t)
 	return 1;
 }
 
+/* The date of a day count since 1970-01-01 (Howard Hinnant). */
+static void
+civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	z += 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
 char *
 desk_time_fmt(int64_t t, char *out)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
+	/* Not gmtime_r or strftime: glibc reads /etc/localtime for either. */
+	int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+	int64_t secs = t - days * 86400, y;
+	unsigned m, d;
+	char buf[96];
 
-	if (!gmtime_r(&tt, &tm) || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, 32, "%lld", (long long)t);
+	civil_from_days(days, &y, &m, &d);
+	snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02dZ", (long long)y,
+	    m, d, (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
+	memcpy(out, buf, 31);
+	out[31] = '\0';
 	return out;
 }
 

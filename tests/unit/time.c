@@ -45,5 +45,16 @@ main(void)
 	refuses("12abc");
 	is_str(desk_time_fmt(1795253400, buf), "2026-11-21T09:30:00Z", "formats RFC 3339 UTC");
 	is_str(desk_time_fmt(0, buf), "1970-01-01T00:00:00Z", "the epoch");
+	is_str(desk_time_fmt(951782400, buf), "2000-02-29T00:00:00Z", "a leap day");
+	is_str(desk_time_fmt(-1, buf), "1969-12-31T23:59:59Z", "before the epoch");
+	is_str(desk_time_fmt(253402300799, buf), "9999-12-31T23:59:59Z", "the last second of 9999");
+	/* Formatting and parsing agree, every 7919 s for 70 years. */
+	int bad = 0;
+	for (int64_t t = 0; t < 2208988800; t += 7919) {
+		int64_t back;
+		if (!desk_time_parse(desk_time_fmt(t, buf), &back) || back != t)
+			bad++;
+	}
+	ok(bad == 0, "fmt and parse round-trip (%d bad)", bad);
 	return done_testing();
 }
