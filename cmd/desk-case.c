@@ -575,9 +575,10 @@ cmd_set(int argc, char **argv)
 		{ "subject", required_argument, NULL, 'S' },
 		{ "field", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 } };
-	jv changes = jv_object(), fields = jv_object();
-	int c, nfields = 0;
-	const char *err;
+	const char *status = NULL, *assignee = NULL, *team = NULL, *subject = NULL;
+	char **fieldargs = desk_xcalloc((size_t)argc, sizeof *fieldargs);
+	size_t nfields = 0;
+	int c;
 
 	while ((c = desk_getopt(argc, argv, DESK_OPTS "t:a:T:S:f:", lo)) != -1) {
 		enum desk_status s;
@@ -586,26 +587,30 @@ cmd_set(int argc, char **argv)
 			if (!desk_status_parse(optarg, &s))
 				desk_die(DESK_EX_USAGE, "--status: must be open, pending "
 				    "or closed: %s", optarg);
-			changes = desk_jset_str(changes, "status", optarg);
+			status = optarg;
 			break;
-		case 'a':
-		case 'T':
-		case 'S':
-			/* An empty value clears the field. */
-			changes = desk_jset(changes, c == 'a' ? "assignee" :
-			    c == 'T' ? "team" : "subject",
-			    *optarg ? jv_string(optarg) : jv_null());
-			break;
-		case 'f':
-			if (desk_field_arg(optarg, &fields, &err) < 0)
-				desk_die(DESK_EX_USAGE, "--field: %s: %s", optarg, err);
-			nfields++;
-			break;
+		case 'a': assignee = optarg; break;
+		case 'T': team = optarg; break;
+		case 'S': subject = optarg; break;
+		case 'f': fieldargs[nfields++] = optarg; break;
 		}
 	}
-	if (optind != argc - 1 || (jv_object_length(jv_copy(changes)) == 0 && !nfields))
+	if (optind != argc - 1 || (!status && !assignee && !team && !subject && !nfields))
 		desk_usage(DESK_EX_USAGE);
 	uint64_t id = desk_id_arg(argv[optind], "case");
+	/* Only now, with every option checked, the values are built. */
+	jv fields = desk_fields_args(fieldargs, nfields);
+	free(fieldargs);
+	jv changes = jv_object();
+	if (status)
+		changes = desk_jset_str(changes, "status", status);
+	/* An empty value clears the field. */
+	static const char *const keys[] = { "assignee", "team", "subject" };
+	const char *vals[] = { assignee, team, subject };
+	for (int i = 0; i < 3; i++)
+		if (vals[i])
+			changes = desk_jset(changes, keys[i], *vals[i] ?
+			    jv_string(vals[i]) : jv_null());
 	struct desk_store *st = desk_store_open(0);
 	desk_store_lock(st);
 	jv rec = desk_case_record(st, id);

@@ -154,6 +154,12 @@ int desk_getopt(int argc, char **argv, const char *opts, const struct option *lo
  * (null removes the field). Adds to *fields (an object); -1 with *err.
  */
 int desk_field_arg(const char *arg, jv *fields, const char **err);
+/*
+ * The fields of n --field arguments (desk_field_arg), owned; dies 64 naming
+ * a bad one. Call it after the options are checked, so nothing else is
+ * allocated when it dies.
+ */
+jv desk_fields_args(char *const *args, size_t n);
 /* Merges changes into fields, removing keys set to null; consumes both. */
 jv desk_fields_merge(jv fields, jv changes);
 /* A subcommand: its name and its main. */

@@ -149,3 +149,17 @@ desk_subcommand(int argc, char **argv, const struct desk_cmd *cmds, size_t n,
 		}
 	return 0;
 }
+
+jv
+desk_fields_args(char *const *args, size_t n)
+{
+	jv fields = jv_object();
+	const char *err;
+
+	for (size_t i = 0; i < n; i++)
+		if (desk_field_arg(args[i], &fields, &err) < 0) {
+			jv_free(fields);
+			desk_die(DESK_EX_USAGE, "--field: %s: %s", args[i], err);
+		}
+	return fields;
+}
