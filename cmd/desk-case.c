@@ -242,6 +242,7 @@ on_status(struct desk_loop *l, jv ev)
 	size_t ucidlen = 0, idlen;
 	enum desk_status want = DESK_CLOSED;
 	int64_t cid = 0;
+	jv named = jv_invalid();
 
 	if (desk_jhas(ev, "case_id")) {
 		if (!desk_jint(ev, "case_id", &cid) || cid < 1) {
@@ -263,6 +264,11 @@ on_status(struct desk_loop *l, jv ev)
 	}
 
 	desk_store_lock(st);
+	/* A status id is its channel's: with only a case_id, the case's channel. */
+	if (cid && !channel)
+		named = desk_case_record(st, desk_case_survivor(st, (uint64_t)cid));
+	if (jv_is_valid(named))
+		channel = desk_jstr(named, "channel");
 	if (id) {
 		jv seen = desk_event_seen(st, "status", channel, id, idlen);
 		if (jv_is_valid(seen)) {
@@ -272,6 +278,7 @@ on_status(struct desk_loop *l, jv ev)
 			ev = desk_jset(ev, "duplicate", jv_true());
 			desk_emit(l, ev);
 			jv_free(seen);
+			jv_free(named);
 			return;
 		}
 	}
@@ -309,9 +316,11 @@ on_status(struct desk_loop *l, jv ev)
 	ev = desk_jset_int(ev, "case_id", (int64_t)sid);
 	ev = desk_jset_str(ev, "case_status", desk_status_name(want));
 	jv_free(rec);
+	jv_free(named);
 	desk_emit(l, ev);
 	return;
 out:
+	jv_free(named);
 	jv_free(ev);
 }
 

@@ -99,8 +99,13 @@ runin "$(printf '{"type":"status","channel":"app","user_custom_id":"u30","id":"s
 json $OUT '[.case_id,.duplicate]' "[$cid,true]" "replayed status event does not close the new case"
 run desk-case show $newcid
 json $OUT '.status' '"open"' "the new case stays open"
-runin "$(printf '{"type":"status","case_id":%s,"status":"pending"}' $newcid)" desk-case
+runin "$(printf '{"type":"status","case_id":%s,"status":"pending","id":"s2"}' $newcid)" desk-case
 json $OUT '.case_status' '"pending"' "status event by case_id with an explicit status"
+desk-case set $newcid --status open > /dev/null
+runin "$(printf '{"type":"status","case_id":%s,"status":"pending","id":"s2"}' $newcid)" desk-case
+json $OUT '[.case_status,.duplicate]' '["pending",true]' "a replayed status event by case_id is recognised"
+run desk-case show $newcid
+json $OUT '.status' '"open"' "and changes nothing"
 runin "$(printf '{"type":"status","channel":"app","user_custom_id":"nobody"}')" desk-case
 rc 65 "status event for an unknown user: 65"
 like $ERR '"reason":"no case for this user_custom_id on channel app"' "and says why"
