@@ -112,7 +112,7 @@ issue(struct desk_store *st, jv bind, int64_t ttl)
 	desk_store_lock(st);
 	desk_code_issue(st, bind, ttl, desk_now(), code, &expires);
 	jv a = desk_jset_str(jv_object(), "code", code);
-	memset(code, 0, sizeof code);
+	desk_wipe(code, sizeof code);
 	return desk_jset(a, "expires_at", desk_jtime(expires));
 }
 
@@ -243,7 +243,7 @@ on_message(struct desk_loop *l, jv ev)
 		    !(s.flags & 1))
 			a = desk_code_present(st, (uint64_t)uid, tok, "ident",
 			    keyed ? key : NULL, desk_now());
-		memset(tok, 0, sizeof tok);
+		desk_wipe(tok, sizeof tok);
 		if (jv_is_valid(a)) {
 			const char *r = desk_jstr(a, "identification");
 			ev = desk_jset(ev, "user_identified", jv_bool(r && !strcmp(r, "valid")));

@@ -193,6 +193,8 @@ struct desk_key {
 void desk_key(struct desk_key *k, const char *kind, int nparts, ...);
 void desk_key_id(struct desk_key *k, const char *kind, uint64_t id, const char *s);
 uint32_t desk_crc32(const void *p, size_t n);
+/* Wipes a secret from memory (sodium_memzero: not optimised away). */
+void desk_wipe(void *p, size_t n);
 uint32_t desk_hash32(const char *s, size_t n);
 void desk_hex(const unsigned char *p, size_t n, char *out);
 

@@ -53,6 +53,12 @@ desk_key_id(struct desk_key *k, const char *kind, uint64_t id, const char *s)
 	desk_key(k, kind, 2, b, (size_t)8, s ? s : "", s ? strlen(s) : (size_t)0);
 }
 
+void
+desk_wipe(void *p, size_t n)
+{
+	sodium_memzero(p, n);
+}
+
 uint32_t
 desk_crc32(const void *p, size_t n)
 {
