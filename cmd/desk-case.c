@@ -558,11 +558,8 @@ cmd_list(int argc, char **argv)
 static int
 cmd_show(int argc, char **argv)
 {
-	static const struct option lo[] = { DESK_LONGOPTS, { NULL, 0, NULL, 0 } };
-
-	if (desk_getopt(argc, argv, DESK_OPTS, lo) != -1 || optind != argc - 1)
-		desk_usage(DESK_EX_USAGE);
-	uint64_t id = desk_id_arg(argv[optind], "case");
+	char **arg = desk_operands(argc, argv, 1);
+	uint64_t id = desk_id_arg(arg[0], "case");
 	struct desk_store *st = desk_store_open(0);
 	jv c = desk_case_get(st, id);
 	if (!jv_is_valid(c))
@@ -662,11 +659,8 @@ append_id(jv list, uint64_t id)
 static int
 cmd_merge(int argc, char **argv)
 {
-	static const struct option lo[] = { DESK_LONGOPTS, { NULL, 0, NULL, 0 } };
-
-	if (desk_getopt(argc, argv, DESK_OPTS, lo) != -1 || optind != argc - 2)
-		desk_usage(DESK_EX_USAGE);
-	uint64_t from = desk_id_arg(argv[optind], "case"), into = desk_id_arg(argv[optind + 1], "case");
+	char **arg = desk_operands(argc, argv, 2);
+	uint64_t from = desk_id_arg(arg[0], "case"), into = desk_id_arg(arg[1], "case");
 	struct desk_store *st = desk_store_open(0);
 	desk_store_lock(st);
 	jv f = desk_case_record(st, from);

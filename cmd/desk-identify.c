@@ -410,11 +410,8 @@ cmd_verify(int argc, char **argv)
 static int
 user_show(int argc, char **argv)
 {
-	static const struct option lo[] = { DESK_LONGOPTS, { NULL, 0, NULL, 0 } };
-
-	if (desk_getopt(argc, argv, DESK_OPTS, lo) != -1 || optind != argc - 1)
-		desk_usage(DESK_EX_USAGE);
-	uint64_t id = desk_id_arg(argv[optind], "user");
+	char **arg = desk_operands(argc, argv, 1);
+	uint64_t id = desk_id_arg(arg[0], "user");
 	struct desk_store *st = desk_store_open(0);
 	jv u = desk_user_get(st, id);
 	if (!jv_is_valid(u))
@@ -483,12 +480,9 @@ user_update(int argc, char **argv)
 static int
 user_link(int argc, char **argv, int link)
 {
-	static const struct option lo[] = { DESK_LONGOPTS, { NULL, 0, NULL, 0 } };
 	const char *why;
-
-	if (desk_getopt(argc, argv, DESK_OPTS, lo) != -1 || optind != argc - 2)
-		desk_usage(DESK_EX_USAGE);
-	uint64_t a = desk_id_arg(argv[optind], "user"), b = desk_id_arg(argv[optind + 1], "user");
+	char **arg = desk_operands(argc, argv, 2);
+	uint64_t a = desk_id_arg(arg[0], "user"), b = desk_id_arg(arg[1], "user");
 	struct desk_store *st = desk_store_open(0);
 	desk_store_lock(st);
 	int64_t now = desk_now();

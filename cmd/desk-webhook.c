@@ -100,10 +100,7 @@ channel_add(int argc, char **argv)
 static int
 channel_list(int argc, char **argv)
 {
-	static const struct option lo[] = { DESK_LONGOPTS, { NULL, 0, NULL, 0 } };
-
-	if (desk_getopt(argc, argv, DESK_OPTS, lo) != -1 || optind != argc)
-		desk_usage(DESK_EX_USAGE);
+	desk_operands(argc, argv, 0);
 	struct desk_store *st = desk_store_open(0);
 	jv all = desk_channel_list(st);
 	int n = jv_array_length(jv_copy(all));
@@ -118,11 +115,8 @@ channel_list(int argc, char **argv)
 static int
 channel_show_rm(int argc, char **argv, int rm)
 {
-	static const struct option lo[] = { DESK_LONGOPTS, { NULL, 0, NULL, 0 } };
-
-	if (desk_getopt(argc, argv, DESK_OPTS, lo) != -1 || optind != argc - 1)
-		desk_usage(DESK_EX_USAGE);
-	const char *name = name_arg(argv[optind]);
+	char **arg = desk_operands(argc, argv, 1);
+	const char *name = name_arg(arg[0]);
 	struct desk_store *st = desk_store_open(0);
 	if (rm)
 		desk_store_lock(st);

@@ -174,6 +174,8 @@ struct desk_cmd {
  */
 int desk_subcommand(int argc, char **argv, const struct desk_cmd *cmds,
     size_t n, int *status);
+/* For a command with only the common options: its n operands, else usage. */
+char **desk_operands(int argc, char **argv, int n);
 /* A store id given as an argument (a case, a user): dies 64 naming what. */
 uint64_t desk_id_arg(const char *s, const char *what);
 /* The store directory: -s, else $DESK_STORE, $XDG_DATA_HOME/desk, ~/.local/share/desk. */

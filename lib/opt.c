@@ -163,3 +163,13 @@ desk_fields_args(char *const *args, size_t n)
 		}
 	return fields;
 }
+
+char **
+desk_operands(int argc, char **argv, int n)
+{
+	static const struct option lo[] = { DESK_LONGOPTS, { NULL, 0, NULL, 0 } };
+
+	if (desk_getopt(argc, argv, DESK_OPTS, lo) != -1 || optind != argc - n)
+		desk_usage(DESK_EX_USAGE);
+	return argv + optind;
+}
