@@ -32,7 +32,9 @@ rc 78 "--store=DIR works too"
 # --- the writer lock: bounded wait, then 75 ---
 flock $DESK_STORE/lock sleep 3 &
 holder=$!
-sleep 0.3
+# Wait until the holder really has it (a slow machine may take a while).
+i=0
+while flock -n $DESK_STORE/lock true && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
 msg u2 "waits" > $T/in
 start=$(date +%s%N)
 DESK_LOCK_TIMEOUT=0.5 run desk-case $T/in
