@@ -138,9 +138,9 @@ desk_user_save(struct desk_store *st, jv rec, int64_t now)
 	jv_free(rec);
 }
 
-/* The channels on which a user has a user_custom_id other than ucid. */
+/* Whether the user has a user_custom_id on channel. */
 static int
-has_other_custom_id(jv user, const char *channel)
+has_custom_id_on(jv user, const char *channel)
 {
 	int found = 0;
 	jv ids = desk_jget(user, "custom_ids");
@@ -196,7 +196,7 @@ shared_channel(jv a, jv b)
 		return NULL;
 	jv_array_foreach(ids, i, p) {
 		const char *ch = desk_jstr(p, "channel");
-		if (!found && ch && has_other_custom_id(b, ch))
+		if (!found && ch && has_custom_id_on(b, ch))
 			found = desk_jstr(p, "channel");
 		jv_free(p);
 	}
