@@ -342,6 +342,36 @@ pass_one(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx)
 	jv_free(rec);
 }
 
+/* The ids to check in table t: every slot, and every id the log has. */
+static uint64_t
+id_end(struct fsck *f, enum desk_table t, size_t cap)
+{
+	uint64_t end = desk_slot_end(f->st, t);
+
+	return end < cap ? cap : end;
+}
+
+/*
+ * Reads the slot of id in table t and holds it against whether the log has
+ * the record (logged): reports a damaged slot, a slot without a record and
+ * a record without a slot. 1 when both are there to be compared.
+ */
+static int
+slot_vs_log(struct fsck *f, enum desk_table t, const char *what, uint64_t id,
+    int logged, struct desk_slot *s)
+{
+	int have = desk_slot_read(f->st, t, id, s);
+
+	if (have < 0)
+		finding(f, 1, "%s %llu: slot damaged", what, (unsigned long long)id);
+	else if (have && !logged)
+		finding(f, 1, "%s %llu has a slot but no record", what,
+		    (unsigned long long)id);
+	else if (!have && logged)
+		finding(f, 1, "%s %llu has no slot", what, (unsigned long long)id);
+	return have > 0 && logged;
+}
+
 static void
 check_key(struct fsck *f, const struct desk_key *k, uint64_t want,
     const char *what, uint64_t id)
@@ -359,30 +389,15 @@ check_key(struct fsck *f, const struct desk_key *k, uint64_t want,
 static void
 check_users(struct fsck *f)
 {
-	uint64_t end = desk_slot_end(f->st, DESK_T_USER);
+	uint64_t end = id_end(f, DESK_T_USER, f->users_cap);
 	struct desk_slot s;
 	struct desk_key k;
 
-	if (end < f->users_cap)
-		end = f->users_cap;
 	for (uint64_t id = 1; id < end; id++) {
 		struct desk_loc want = id < f->users_cap ? f->users[id] :
 		    (struct desk_loc){ 0, 0 };
-		int have = desk_slot_read(f->st, DESK_T_USER, id, &s);
-		if (have < 0) {
-			finding(f, 1, "user %llu: slot damaged", (unsigned long long)id);
+		if (!slot_vs_log(f, DESK_T_USER, "user", id, want.pos != 0, &s))
 			continue;
-		}
-		if (!want.pos) {
-			if (have)
-				finding(f, 1, "user %llu has a slot but no record",
-				    (unsigned long long)id);
-			continue;
-		}
-		if (!have) {
-			finding(f, 1, "user %llu has no slot", (unsigned long long)id);
-			continue;
-		}
 		if (s.rec.pos != want.pos || s.rec.len != want.len) {
 			finding(f, 1, "user %llu: slot is not the latest version",
 			    (unsigned long long)id);
@@ -421,32 +436,17 @@ check_users(struct fsck *f)
 static void
 check_cases(struct fsck *f)
 {
-	uint64_t end = desk_slot_end(f->st, DESK_T_CASE);
+	uint64_t end = id_end(f, DESK_T_CASE, f->cases_cap);
 	struct desk_case_slot s;
 	struct desk_slot raw;
 	struct desk_key k;
 
-	if (end < f->cases_cap)
-		end = f->cases_cap;
 	for (uint64_t id = 1; id < end; id++) {
 		struct xcase *c = id < f->cases_cap && f->cases[id].seen ?
 		    &f->cases[id] : NULL;
-		int have = desk_slot_read(f->st, DESK_T_CASE, id, &raw);
-		if (have < 0) {
-			finding(f, 1, "case %llu: slot damaged", (unsigned long long)id);
+		if (!slot_vs_log(f, DESK_T_CASE, "case", id, c != NULL, &raw))
 			continue;
-		}
 		desk_case_from_slot(&raw, &s);
-		if (!c) {
-			if (have)
-				finding(f, 1, "case %llu has a slot but no record",
-				    (unsigned long long)id);
-			continue;
-		}
-		if (!have) {
-			finding(f, 1, "case %llu has no slot", (unsigned long long)id);
-			continue;
-		}
 		if (s.rec.pos != c->rec.pos || s.rec.len != c->rec.len ||
 		    s.status != c->status || s.user_id != c->user ||
 		    s.merged_into != c->merged || s.chan != c->chan)
@@ -483,37 +483,23 @@ check_messages(struct fsck *f)
 	uint64_t end = desk_slot_end(f->st, DESK_T_MESSAGE);
 	struct desk_slot s;
 
-	for (uint64_t id = 1; id < end; id++) {
-		int known = id / 8 < f->msgs_cap && (f->msgs[id / 8] & (1 << (id % 8)));
-		int have = known ? 0 : desk_slot_read(f->st, DESK_T_MESSAGE, id, &s);
-		if (have < 0)
-			finding(f, 1, "message %llu: slot damaged", (unsigned long long)id);
-		else if (have)
-			finding(f, 1, "message %llu has a slot but no record",
-			    (unsigned long long)id);
-	}
+	/* Slots of messages in the log were checked as the log was read. */
+	for (uint64_t id = 1; id < end; id++)
+		if (!(id / 8 < f->msgs_cap && (f->msgs[id / 8] & (1 << (id % 8)))))
+			slot_vs_log(f, DESK_T_MESSAGE, "message", id, 0, &s);
 }
 
 static void
 check_codes(struct fsck *f)
 {
-	uint64_t end = desk_slot_end(f->st, DESK_T_CODE);
+	uint64_t end = id_end(f, DESK_T_CODE, f->codes_cap);
 	struct desk_slot s;
 
-	if (end < f->codes_cap)
-		end = f->codes_cap;
 	for (uint64_t id = 1; id < end; id++) {
 		struct xcode *c = id < f->codes_cap && f->codes[id].rec.pos ?
 		    &f->codes[id] : NULL;
-		int have = desk_slot_read(f->st, DESK_T_CODE, id, &s);
-		if (have < 0)
-			finding(f, 1, "code %llu: slot damaged", (unsigned long long)id);
-		else if (!c && have)
-			finding(f, 1, "code %llu has a slot but no record",
-			    (unsigned long long)id);
-		else if (c && !have)
-			finding(f, 1, "code %llu has no slot", (unsigned long long)id);
-		else if (c && (s.rec.pos != c->rec.pos || s.b != c->attempts ||
+		if (slot_vs_log(f, DESK_T_CODE, "code", id, c != NULL, &s) &&
+		    (s.rec.pos != c->rec.pos || s.b != c->attempts ||
 		    (s.flags & 1) != c->used || (c->used && s.c != c->by)))
 			finding(f, 1, "code %llu: slot disagrees with the log",
 			    (unsigned long long)id);
@@ -523,24 +509,14 @@ check_codes(struct fsck *f)
 static void
 check_outbox(struct fsck *f)
 {
-	uint64_t end = desk_slot_end(f->st, DESK_T_OUT);
+	uint64_t end = id_end(f, DESK_T_OUT, f->outs_cap);
 	struct desk_slot s;
 
-	if (end < f->outs_cap)
-		end = f->outs_cap;
 	for (uint64_t id = 1; id < end; id++) {
 		struct desk_loc *want = id < f->outs_cap && f->outs[id].pos ?
 		    &f->outs[id] : NULL;
-		int have = desk_slot_read(f->st, DESK_T_OUT, id, &s);
-		if (have < 0)
-			finding(f, 1, "outbox %llu: slot damaged", (unsigned long long)id);
-		else if (!want && have)
-			finding(f, 1, "outbox %llu has a slot but no message",
-			    (unsigned long long)id);
-		else if (want && !have)
-			finding(f, 1, "outbox %llu has no slot: the reply is not queued",
-			    (unsigned long long)id);
-		else if (want && (s.rec.pos != want->pos || s.rec.len != want->len))
+		if (slot_vs_log(f, DESK_T_OUT, "outbox", id, want != NULL, &s) &&
+		    (s.rec.pos != want->pos || s.rec.len != want->len))
 			finding(f, 1, "outbox %llu: slot does not point at its message",
 			    (unsigned long long)id);
 	}

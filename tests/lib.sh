@@ -74,6 +74,17 @@ done_testing() {
 	echo "1..$T_N"
 	[ "$T_FAIL" -eq 0 ]
 }
+# killed DELAY OUT CMD... < INPUT: runs CMD in the background (stdout to OUT,
+# stderr to OUT.err), kills it with SIGKILL after DELAY seconds, waits for it.
+killed() {
+	k_delay=$1 k_out=$2
+	shift 2
+	"$@" > "$k_out" 2> "$k_out.err" &
+	k_pid=$!
+	sleep "$k_delay"
+	kill -9 $k_pid 2> /dev/null
+	wait $k_pid 2> /dev/null
+}
 # A store with one custom channel, ready for messages.
 with_channel() { # with_channel NAME [TYPE]
 	desk-webhook channel add "$1" --type "${2:-async}" > /dev/null

@@ -13,11 +13,7 @@ for d in $delays; do
 	i=$((i + 1))
 	# Half the runs commit every event, so the kill lands in every phase.
 	if [ $((i % 2)) -eq 0 ]; then sync=event; else sync=batch; fi
-	DESK_SYNC=$sync desk-case < $T/in > $T/out.$i 2> $T/err.$i &
-	pid=$!
-	sleep $d
-	kill -9 $pid 2> /dev/null || true
-	wait $pid 2> /dev/null || true
+	killed $d $T/out.$i env DESK_SYNC=$sync desk-case < $T/in
 	run desk-case fsck
 	rc 0 "run $i (DESK_SYNC=$sync, killed after ${d}s): fsck exit 0"
 	json $OUT '.damage' '0' "run $i: no damage"

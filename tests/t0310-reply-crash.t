@@ -11,11 +11,7 @@ i=0
 for d in 0.05 0.15 0.02 0.3 0.1; do
 	i=$((i + 1))
 	if [ $((i % 2)) -eq 0 ]; then sync=event; else sync=batch; fi
-	DESK_SYNC=$sync desk-reply < $T/in > $T/out.$i 2> $T/err.$i &
-	pid=$!
-	sleep $d
-	kill -9 $pid 2> /dev/null || true
-	wait $pid 2> /dev/null || true
+	killed $d $T/out.$i env DESK_SYNC=$sync desk-reply < $T/in
 	run desk-case fsck
 	rc 0 "run $i (DESK_SYNC=$sync, killed after ${d}s): fsck exit 0"
 	json $OUT '.damage' 0 "run $i: every reply in a case is in the outbox and the other way round"
