@@ -98,6 +98,15 @@ mark_bad(struct fsck *f, struct desk_loc loc)
 	f->bad[f->nbad++].len = loc.len;
 }
 
+/* A record that lacks what its kind needs: damage, moved aside by --repair. */
+static void
+bad_record(struct fsck *f, struct desk_loc loc, const char *what)
+{
+	finding(f, 1, "log/%08u.jsonl: offset %llu: %s", DESK_POS_SEG(loc.pos),
+	    (unsigned long long)DESK_POS_OFF(loc.pos), what);
+	mark_bad(f, loc);
+}
+
 static void
 seen_id(struct fsck *f, enum desk_kind k, uint64_t id)
 {
@@ -140,10 +149,7 @@ pass_user(struct fsck *f, jv rec, struct desk_loc loc)
 	int64_t id;
 
 	if (!desk_jint(rec, "user_id", &id) || id < 1) {
-		finding(f, 1, "log/%08u.jsonl: offset %llu: user record without "
-		    "a user_id", DESK_POS_SEG(loc.pos),
-		    (unsigned long long)DESK_POS_OFF(loc.pos));
-		mark_bad(f, loc);
+		bad_record(f, loc, "user record without a user_id");
 		return;
 	}
 	f->users = grow(f->users, &f->users_cap, (size_t)id, sizeof *f->users);
@@ -164,10 +170,8 @@ pass_case(struct fsck *f, jv rec, struct desk_loc loc)
 	if (!desk_jint(rec, "case_id", &id) || id < 1 || !ch ||
 	    !desk_jint(rec, "user_id", &user) ||
 	    !desk_status_parse(desk_jstr(rec, "status"), &status)) {
-		finding(f, 1, "log/%08u.jsonl: offset %llu: case record without "
-		    "case_id, user_id, channel or a valid status", DESK_POS_SEG(loc.pos),
-		    (unsigned long long)DESK_POS_OFF(loc.pos));
-		mark_bad(f, loc);
+		bad_record(f, loc, "case record without case_id, user_id, channel "
+		    "or a valid status");
 		return;
 	}
 	desk_jint(rec, "merged_into", &merged);
@@ -198,10 +202,7 @@ pass_message(struct fsck *f, jv rec, struct desk_loc loc)
 
 	if (!desk_jint(rec, "message_id", &id) || id < 1 ||
 	    !desk_jint(rec, "case_id", &cid) || cid < 1) {
-		finding(f, 1, "log/%08u.jsonl: offset %llu: message record without "
-		    "message_id or case_id", DESK_POS_SEG(loc.pos),
-		    (unsigned long long)DESK_POS_OFF(loc.pos));
-		mark_bad(f, loc);
+		bad_record(f, loc, "message record without message_id or case_id");
 		return;
 	}
 	seen_id(f, DESK_MESSAGE, (uint64_t)id);
@@ -257,10 +258,7 @@ pass_code(struct fsck *f, jv rec, struct desk_loc loc)
 	const char *hex = desk_jstr(rec, "hash");
 
 	if (!desk_jint(rec, "code_id", &id) || id < 1 || !hex || strlen(hex) != 64) {
-		finding(f, 1, "log/%08u.jsonl: offset %llu: code record without "
-		    "code_id or hash", DESK_POS_SEG(loc.pos),
-		    (unsigned long long)DESK_POS_OFF(loc.pos));
-		mark_bad(f, loc);
+		bad_record(f, loc, "code record without code_id or hash");
 		return;
 	}
 	seen_id(f, DESK_CODE, (uint64_t)id);
@@ -276,10 +274,7 @@ pass_ident(struct fsck *f, jv rec, struct desk_loc loc)
 	const char *result = desk_jstr(rec, "result");
 
 	if (!desk_jint(rec, "user_id", &uid) || !result) {
-		finding(f, 1, "log/%08u.jsonl: offset %llu: ident record without "
-		    "user_id or result", DESK_POS_SEG(loc.pos),
-		    (unsigned long long)DESK_POS_OFF(loc.pos));
-		mark_bad(f, loc);
+		bad_record(f, loc, "ident record without user_id or result");
 		return;
 	}
 	if (desk_jint(rec, "code_id", &cid) && cid > 0) {
@@ -312,19 +307,14 @@ pass_one(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx)
 	f->records++;
 	if (!jv_is_valid(rec)) {
 		jv msg = jv_invalid_get_msg(rec);
-		finding(f, 1, "log/%08u.jsonl: offset %llu: %s", DESK_POS_SEG(loc.pos),
-		    (unsigned long long)DESK_POS_OFF(loc.pos),
-		    jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "bad record");
+		bad_record(f, loc, jv_get_kind(msg) == JV_KIND_STRING ?
+		    jv_string_value(msg) : "bad record");
 		jv_free(msg);
-		mark_bad(f, loc);
 		return;
 	}
 	const char *type = desk_jstr(rec, "rec");
-	if (!type) {
-		finding(f, 1, "log/%08u.jsonl: offset %llu: record without \"rec\"",
-		    DESK_POS_SEG(loc.pos), (unsigned long long)DESK_POS_OFF(loc.pos));
-		mark_bad(f, loc);
-	}
+	if (!type)
+		bad_record(f, loc, "record without \"rec\"");
 	else if (!strcmp(type, "user"))
 		pass_user(f, rec, loc);
 	else if (!strcmp(type, "case"))
