@@ -12,7 +12,8 @@
 static const char usage_text[] =
     "desk-case [-s DIR] [FILE...]\n"
     "       desk-case list [--user ID] [--channel NAME] [--user-custom-id X]\n"
-    "                      [--status S,...] [--active-chats] [--merged] [--limit N]\n"
+    "                      [--status S,...] [--active-chats | --active-only] [--merged]\n"
+    "                      [--limit N]\n"
     "       desk-case show CASE\n"
     "       desk-case set CASE [--status S] [--assignee A] [--team T]\n"
     "                      [--subject S] [--field K=V | --field K:=JSON]...\n"
@@ -35,8 +36,26 @@ opt_str(struct desk_loop *l, jv ev, const char *key, const char **out)
 		desk_reject(l, ev, key, "must be a string");
 		return 0;
 	}
+	/* Read as a C string, a NUL would cut it short without a word. */
+	if (memchr(jv_string_value(v), '\0',
+	    (size_t)jv_string_length_bytes(jv_copy(v)))) {
+		desk_reject(l, ev, key, "contains a NUL character");
+		return 0;
+	}
 	*out = jv_string_value(v);
 	return 1;
+}
+
+/* The limits on what an event may bring into the store (limits.c). */
+static int
+check_sizes(struct desk_loop *l, jv ev)
+{
+	char why[160];
+	const char *field, *r = desk_check_sizes(ev, &field, why, sizeof why);
+
+	if (r)
+		desk_reject(l, ev, field, "%s", r);
+	return !r;
 }
 
 /* An id from outside: a non-empty string without NUL. */
@@ -155,6 +174,36 @@ check_attachments(struct desk_loop *l, jv ev, int *have)
 	return ok;
 }
 
+/* The text of a message: a string, kept whole (NUL and all); invalid when absent. */
+static int
+opt_content(struct desk_loop *l, jv ev, jv *content)
+{
+	*content = desk_jget(ev, "content");
+	if (jv_get_kind(*content) == JV_KIND_NULL)
+		*content = jv_invalid();
+	if (jv_is_valid(*content) && jv_get_kind(*content) != JV_KIND_STRING) {
+		desk_reject(l, ev, "content", "must be a string");
+		return 0;
+	}
+	return 1;
+}
+
+/* User data the message brings: an object of fields (borrowed), or invalid. */
+static int
+opt_fields(struct desk_loop *l, jv ev, jv *fields)
+{
+	*fields = desk_jget(ev, "fields");
+	if (!jv_is_valid(*fields) || jv_get_kind(*fields) == JV_KIND_NULL) {
+		*fields = jv_invalid();
+		return 1;
+	}
+	if (jv_get_kind(*fields) != JV_KIND_OBJECT) {
+		desk_reject(l, ev, "fields", "must be an object");
+		return 0;
+	}
+	return 1;
+}
+
 /* The fields desk-case adds, as recorded with the message. */
 static jv
 enrich(jv ev, jv rec, int duplicate)
@@ -177,7 +226,7 @@ on_message(struct desk_loop *l, jv ev)
 {
 	struct desk_store *st = desk_loop_store(l);
 	struct desk_who w = { 0 };
-	const char *content, *subject, *id;
+	const char *subject, *id;
 	size_t idlen;
 	int attach;
 
@@ -185,20 +234,23 @@ on_message(struct desk_loop *l, jv ev)
 		desk_emit(l, ev);    /* stored by an earlier desk-case */
 		return;
 	}
-	if (!check_channel(l, ev, &w.channel) ||
+	jv content = desk_jget(ev, "content");
+	if (!check_sizes(l, ev) || !check_channel(l, ev, &w.channel) ||
 	    !ext_id(l, ev, "user_custom_id", 1, &w.ucid, &w.ucidlen) ||
 	    !ext_id(l, ev, "id", 0, &id, &idlen) ||
-	    !opt_str(l, ev, "content", &content) ||
+	    !opt_content(l, ev, &content) ||
 	    !opt_str(l, ev, "subject", &subject) ||
 	    !opt_str(l, ev, "email", &w.email) ||
 	    !opt_str(l, ev, "phone", &w.phone) ||
 	    !opt_str(l, ev, "name", &w.name) ||
 	    !opt_str(l, ev, "company", &w.company) ||
-	    !check_attachments(l, ev, &attach) || !check_external(l, ev))
+	    !check_attachments(l, ev, &attach) || !check_external(l, ev) ||
+	    !opt_fields(l, ev, &w.fields))
 		goto out;
-	if ((!content || !*content) && !attach) {
-		desk_reject(l, ev, "content", content ? "empty, and no attachments" :
-		    "missing, and no attachments");
+	if ((!jv_is_valid(content) || !jv_string_length_bytes(jv_copy(content))) &&
+	    !attach) {
+		desk_reject(l, ev, "content", jv_is_valid(content) ?
+		    "empty, and no attachments" : "missing, and no attachments");
 		goto out;
 	}
 
@@ -214,9 +266,16 @@ on_message(struct desk_loop *l, jv ev)
 	int64_t now = desk_now();
 	jv report;
 	uint64_t uid = desk_user_resolve(st, &w, now, &report);
+	if (!uid) {
+		desk_reject(l, ev, desk_jstr(report, "field"), "%s",
+		    desk_jstr(report, "reason"));
+		jv_free(report);
+		goto out;
+	}
 	jv m = jv_object();
 	/* An identification code is a secret: the store keeps it masked. */
-	m = desk_jset(m, "content", desk_code_mask_jv(jv_string(content ? content : "")));
+	m = desk_jset(m, "content", desk_code_mask_jv(jv_is_valid(content) ?
+	    jv_copy(content) : jv_string("")));
 	if (attach)
 		m = desk_jset(m, "attachments", jv_copy(desk_jget(ev, "attachments")));
 	m = desk_jset_int(m, "b_from_api", 0);
@@ -242,7 +301,6 @@ on_status(struct desk_loop *l, jv ev)
 	size_t ucidlen = 0, idlen;
 	enum desk_status want = DESK_CLOSED;
 	int64_t cid = 0;
-	jv named = jv_invalid();
 
 	if (desk_jhas(ev, "case_id")) {
 		if (!desk_jint(ev, "case_id", &cid) || cid < 1) {
@@ -264,13 +322,16 @@ on_status(struct desk_loop *l, jv ev)
 	}
 
 	desk_store_lock(st);
-	/* A status id is its channel's: with only a case_id, the case's channel. */
-	if (cid && !channel)
-		named = desk_case_record(st, desk_case_survivor(st, (uint64_t)cid));
-	if (jv_is_valid(named))
-		channel = desk_jstr(named, "channel");
+	/*
+	 * A status id is the channel's own, so it is keyed by what the event
+	 * named: its channel, or else its case_id as given. Not by the case's
+	 * channel, which a merge can change.
+	 */
+	char keych[32];
+	snprintf(keych, sizeof keych, "#case:%lld", (long long)cid);
+	const char *key = channel ? channel : keych;
 	if (id) {
-		jv seen = desk_event_seen(st, "status", channel, id, idlen);
+		jv seen = desk_event_seen(st, "status", key, id, idlen);
 		if (jv_is_valid(seen)) {
 			ev = desk_jset(ev, "user_id", jv_copy(desk_jget(seen, "user_id")));
 			ev = desk_jset(ev, "case_id", jv_copy(desk_jget(seen, "case_id")));
@@ -278,7 +339,6 @@ on_status(struct desk_loop *l, jv ev)
 			ev = desk_jset(ev, "duplicate", jv_true());
 			desk_emit(l, ev);
 			jv_free(seen);
-			jv_free(named);
 			return;
 		}
 	}
@@ -306,6 +366,7 @@ on_status(struct desk_loop *l, jv ev)
 		if (id) {
 			rec = desk_jset(rec, "event_id", desk_jstring(id, idlen));
 			rec = desk_jset_str(rec, "event_scope", "status");
+			rec = desk_jset_str(rec, "event_channel", key);
 		} else {
 			rec = desk_jdel(rec, "event_id");
 			rec = desk_jdel(rec, "event_scope");
@@ -316,11 +377,9 @@ on_status(struct desk_loop *l, jv ev)
 	ev = desk_jset_int(ev, "case_id", (int64_t)sid);
 	ev = desk_jset_str(ev, "case_status", desk_status_name(want));
 	jv_free(rec);
-	jv_free(named);
 	desk_emit(l, ev);
 	return;
 out:
-	jv_free(named);
 	jv_free(ev);
 }
 
@@ -415,7 +474,8 @@ cmd_list(int argc, char **argv)
 		{ "channel", required_argument, NULL, 'c' },
 		{ "user-custom-id", required_argument, NULL, 'x' },
 		{ "status", required_argument, NULL, 't' },
-		{ "active-chats", no_argument, NULL, 'a' },
+		{ "active-chats", no_argument, NULL, 'A' },
+		{ "active-only", no_argument, NULL, 'a' },
 		{ "merged", no_argument, NULL, 'm' },
 		{ "limit", required_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 } };
@@ -425,7 +485,7 @@ cmd_list(int argc, char **argv)
 	int statuses = 0, active = 0, merged = 0, c, by_user = 0;
 	uint64_t limit = UINT64_MAX;
 
-	while ((c = desk_getopt(argc, argv, DESK_OPTS "u:c:x:t:amn:", lo)) != -1) {
+	while ((c = desk_getopt(argc, argv, DESK_OPTS "u:c:x:t:aAmn:", lo)) != -1) {
 		switch (c) {
 		case 'u':
 			by_user = 1;
@@ -455,6 +515,12 @@ cmd_list(int argc, char **argv)
 		case 'a':
 			active = 1;
 			break;
+		case 'A':
+			/*
+			 * The API's show_active_chats=true: chats in progress are
+			 * listed with the rest, which desk always does.
+			 */
+			break;
 		case 'm':
 			merged = 1;
 			break;
@@ -470,9 +536,12 @@ cmd_list(int argc, char **argv)
 	struct desk_store *st = desk_store_open(0);
 	jv all = desk_channel_list(st);
 	if (channels)
-		for (char **s = channels; *s; s++)
-			if (!desk_channel_name_ok(*s))
-				desk_die(DESK_EX_USAGE, "--channel: bad channel name: %s", *s);
+		for (char **s = channels; *s; s++) {
+			jv ch = desk_channel_get(st, *s);
+			if (!jv_is_valid(ch))
+				desk_die(DESK_EX_CONFIG, "--channel: %s: unknown channel", *s);
+			jv_free(ch);
+		}
 	if (ucid) {
 		struct idset found = { 0 };
 		jv_array_foreach(all, i, ch) {
@@ -633,7 +702,12 @@ cmd_set(int argc, char **argv)
 			jv_free(cur);
 			cur = jv_object();
 		}
-		rec = desk_jset(rec, "fields", desk_fields_merge(cur, fields));
+		jv merged = desk_fields_merge(cur, fields);
+		char why[120];
+		const char *over = desk_check_fields(merged, why, sizeof why);
+		if (over)
+			desk_die(DESK_EX_DATA, "--field: %s", over);
+		rec = desk_jset(rec, "fields", merged);
 	} else
 		jv_free(fields);
 	rec = desk_jdel(rec, "event_id");
@@ -697,7 +771,16 @@ cmd_merge(int argc, char **argv)
 			    (unsigned long long)from, (unsigned long long)to,
 			    (long long)fu, (long long)tu);
 	}
+	jv mf = desk_jget(t, "merged_from");
+	if (jv_get_kind(mf) == JV_KIND_ARRAY &&
+	    jv_array_length(jv_copy(mf)) >= DESK_MAX_MERGES)
+		desk_die(DESK_EX_DATA, "case %llu has %d cases merged into it "
+		    "already", (unsigned long long)to, DESK_MAX_MERGES);
 	int64_t now = desk_now();
+	/* The conversation goes on in the survivor: a live chat keeps it open. */
+	const char *fs = desk_jstr(f, "status"), *ts = desk_jstr(t, "status");
+	if (fs && ts && strcmp(fs, "closed") && !strcmp(ts, "closed"))
+		t = desk_jset_str(t, "status", fs);
 	f = desk_jdel(desk_jdel(f, "event_id"), "event_scope");
 	t = desk_jdel(desk_jdel(t, "event_id"), "event_scope");
 	desk_case_save(st, desk_jset_int(f, "merged_into", (int64_t)to), now);

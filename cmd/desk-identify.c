@@ -377,7 +377,7 @@ cmd_verify(int argc, char **argv)
 		desk_die(DESK_EX_CONFIG, "%s: unknown channel", ch);
 	jv_free(chj);
 	desk_store_lock(st);
-	struct desk_who w = { ch, ucid, strlen(ucid), NULL, NULL, NULL, NULL };
+	struct desk_who w = { .channel = ch, .ucid = ucid, .ucidlen = strlen(ucid) };
 	jv report;
 	int64_t now = desk_now();
 	uint64_t uid = desk_user_resolve(st, &w, now, &report);

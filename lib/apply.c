@@ -86,14 +86,10 @@ rec_time(jv rec, const char *key)
 static void
 apply_event_key(struct desk_store *st, jv rec, struct desk_loc loc)
 {
-	const char *scope = desk_jstr(rec, "event_scope"), *id;
-	size_t idlen;
 	struct desk_key k;
 
-	if (!scope || !desk_jstrn(rec, "event_id", &id, &idlen))
-		return;
-	desk_event_key(&k, scope, desk_jstr(rec, "channel"), id, idlen);
-	desk_hx_put(st, &k, loc.pos, loc.len);
+	if (desk_event_rec_key(&k, rec))
+		desk_hx_put(st, &k, loc.pos, loc.len);
 }
 
 static void

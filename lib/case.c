@@ -55,6 +55,7 @@ desk_case_get(struct desk_store *st, uint64_t id)
 	jv rec = desk_jdel(desk_case_record(st, id), "rec");
 	rec = desk_jdel(rec, "event_id");
 	rec = desk_jdel(rec, "event_scope");
+	rec = desk_jdel(rec, "event_channel");
 	rec = desk_jset(rec, "updated_at", desk_jtime(c.updated_at));
 	rec = desk_jset_int(rec, "message_count", c.count);
 	return desk_jset(rec, "last_message_id",
@@ -64,6 +65,8 @@ desk_case_get(struct desk_store *st, uint64_t id)
 void
 desk_case_save(struct desk_store *st, jv rec, int64_t now)
 {
+	if (!desk_jhas(rec, "event_id"))
+		rec = desk_jdel(rec, "event_channel");
 	rec = desk_jset(rec, "updated_at", desk_jtime(now));
 	rec = with_rec("case", rec);
 	desk_log_add(st, rec);
@@ -261,6 +264,19 @@ desk_event_key(struct desk_key *k, const char *scope, const char *channel,
 	    id, idlen);
 }
 
+int
+desk_event_rec_key(struct desk_key *k, jv rec)
+{
+	const char *scope = desk_jstr(rec, "event_scope"), *id;
+	const char *ch = desk_jstr(rec, "event_channel");
+	size_t idlen;
+
+	if (!scope || !desk_jstrn(rec, "event_id", &id, &idlen))
+		return 0;
+	desk_event_key(k, scope, ch ? ch : desk_jstr(rec, "channel"), id, idlen);
+	return 1;
+}
+
 jv
 desk_event_seen(struct desk_store *st, const char *scope, const char *channel,
     const char *id, size_t idlen)
@@ -268,20 +284,15 @@ desk_event_seen(struct desk_store *st, const char *scope, const char *channel,
 	struct desk_key k, rk;
 	uint64_t pos;
 	uint32_t len;
-	const char *rid, *rscope;
-	size_t ridlen;
 
 	desk_event_key(&k, scope, channel, id, idlen);
 	if (!desk_hx_get(st, &k, &pos, &len))
 		return jv_invalid();
 	jv rec = desk_log_get(st, (struct desk_loc){ pos, len });
 	/* Check that the record really is this event's: never trust a pointer. */
-	if (jv_is_valid(rec) && desk_jstrn(rec, "event_id", &rid, &ridlen) &&
-	    (rscope = desk_jstr(rec, "event_scope"))) {
-		desk_event_key(&rk, rscope, desk_jstr(rec, "channel"), rid, ridlen);
-		if (!memcmp(rk.h, k.h, sizeof k.h))
-			return rec;
-	}
+	if (jv_is_valid(rec) && desk_event_rec_key(&rk, rec) &&
+	    !memcmp(rk.h, k.h, sizeof k.h))
+		return rec;
 	jv_free(rec);
 	return jv_invalid();
 }

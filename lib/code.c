@@ -254,7 +254,7 @@ account_user(struct desk_store *st, jv bind, int64_t now)
 	uint64_t id = 0;
 
 	if (ch && desk_jstrn(bind, "user_custom_id", &u, &ulen)) {
-		struct desk_who w = { ch, u, ulen, NULL, NULL, NULL, NULL };
+		struct desk_who w = { .channel = ch, .ucid = u, .ucidlen = ulen };
 		jv report;
 		id = desk_user_resolve(st, &w, now, &report);
 		jv_free(report);

@@ -120,6 +120,35 @@ jv desk_jstring(const char *s, size_t n);
 /* Compact text of v (borrowed), malloc'd, NUL-terminated. */
 char *desk_json_text(jv v);
 
+/* ---- limits.c: how big what desk stores may grow (desk-store(5)) ---- */
+
+/* A slot holds a record's length in 24 bits: no record reaches 16 MiB. */
+#define DESK_REC_MAX ((1u << 24) - 1)
+/* An input record; its stored message stays under DESK_REC_MAX. */
+#define DESK_MAX_INPUT (15u << 20)
+#define DESK_MAX_ID 16384             /* id, user_custom_id, source_id */
+#define DESK_MAX_NAME 4096            /* name, company, email, phone, rule */
+#define DESK_MAX_SUBJECT 4096
+#define DESK_MAX_FIELDS 100           /* keys in a user's or case's fields */
+#define DESK_MAX_FIELDS_SIZE 65536
+#define DESK_MAX_EXTERNAL_SIZE 16384
+#define DESK_MAX_ATTACHMENTS 100
+#define DESK_MAX_ATTACHMENTS_SIZE 262144
+#define DESK_MAX_CONTACTS 16          /* emails, and phones, of one user */
+#define DESK_MAX_LINKS 64             /* linked_users of one user */
+#define DESK_MAX_MERGES 1000          /* cases merged into one */
+
+/* The stored (compact JSON) size of v (borrowed). */
+size_t desk_json_size(jv v);
+/*
+ * Checks the fields of an event that desk copies into records against the
+ * limits above (and for NUL bytes in the strings used as keys or names):
+ * NULL when they will do, else the reason (in why, or static) and *field.
+ */
+const char *desk_check_sizes(jv ev, const char **field, char *why, size_t n);
+/* The same for one object of fields (borrowed). */
+const char *desk_check_fields(jv f, char *why, size_t n);
+
 /* ---- time.c: the clock ---- */
 
 /* Now, in Unix seconds: $DESK_NOW (RFC 3339 or Unix seconds) when set. */
@@ -325,12 +354,16 @@ struct desk_who {
 	const char *ucid;
 	size_t ucidlen;
 	const char *email, *phone, *name, *company;
+	jv fields;       /* borrowed: fields to record on the user, or invalid */
 };
 /*
- * Finds the user by channel + user_custom_id or creates one, records name
- * and company, and links email and phone unless they belong to another
- * user_custom_id of the same channel. *report (owned, may be an empty
- * object) gets "linked_users" and "not_linked" as desk-events(7) says.
+ * Finds the user by channel + user_custom_id or creates one, records name,
+ * company and fields, and links email and phone unless they belong to
+ * another user_custom_id of the same channel, directly or through a linked
+ * profile. *report (owned, may be an empty object) gets "linked_users" and
+ * "not_linked" as desk-events(7) says. Returns 0, having written nothing,
+ * when the user's fields would grow past their limit; *report is then an
+ * object with "field" and "reason".
  */
 uint64_t desk_user_resolve(struct desk_store *st, const struct desk_who *w,
     int64_t now, jv *report);
@@ -346,7 +379,13 @@ jv desk_user_new(uint64_t id, const struct desk_who *w, int64_t now);
  */
 jv desk_user_change(struct desk_store *st, uint64_t uid, jv u, jv changes,
     int64_t now, jv *report, int *dirty);
-/* desk_user_change on the stored user, saved; the user as now stored. */
+/*
+ * desk_user_change on the stored user, saved, and its name, company and
+ * fields copied to every profile linked to it (directly or through earlier
+ * links), so that linked users see one set of bound data; the user as now
+ * stored. Invalid when there is no such user, or with a message (and
+ * nothing written) when the fields would grow past their limit.
+ */
 jv desk_user_update(struct desk_store *st, uint64_t uid, jv changes, int64_t now,
     jv *report);
 /* The user sel names by user_id, channel + user_custom_id, email or phone; 0 with *why. */
@@ -401,6 +440,12 @@ jv desk_user_message(struct desk_store *st, uint64_t uid, const char *channel,
  */
 void desk_event_key(struct desk_key *k, const char *scope, const char *channel,
     const char *id, size_t idlen);
+/*
+ * The index key of the event a record (borrowed) processed: its
+ * event_scope and event_id, keyed by its event_channel when it has one
+ * (what the event itself named), else its channel. 0 when it has none.
+ */
+int desk_event_rec_key(struct desk_key *k, jv rec);
 /* An event id already processed: the record that processed it, or invalid. */
 jv desk_event_seen(struct desk_store *st, const char *scope,
     const char *channel, const char *id, size_t idlen);

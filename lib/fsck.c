@@ -123,9 +123,9 @@ check_event(struct fsck *f, jv rec, struct desk_loc loc)
 	uint64_t pos;
 	uint32_t len;
 
-	if (!scope || !desk_jstrn(rec, "event_id", &id, &idlen))
+	if (!desk_event_rec_key(&k, rec))
 		return;
-	desk_event_key(&k, scope, desk_jstr(rec, "channel"), id, idlen);
+	desk_jstrn(rec, "event_id", &id, &idlen);
 	if (!desk_hx_get(f->st, &k, &pos, &len))
 		finding(f, 1, "index: no entry for %s event at log position %u:%llu",
 		    scope, DESK_POS_SEG(loc.pos), (unsigned long long)DESK_POS_OFF(loc.pos));
@@ -313,7 +313,10 @@ pass_one(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx)
 		return;
 	}
 	const char *type = desk_jstr(rec, "rec");
-	if (!type)
+	if (loc.len > DESK_REC_MAX)
+		bad_record(f, loc, "record longer than a slot can point at "
+		    "(16 MiB)");
+	else if (!type)
 		bad_record(f, loc, "record without \"rec\"");
 	else if (!strcmp(type, "user"))
 		pass_user(f, rec, loc);
@@ -760,10 +763,15 @@ desk_fsck(struct desk_store *st, int repair)
 		fsck_reset(&f);
 		verify(&f);
 		f.notes += notes;
-		repaired = found > 0;
-		if (found)
+		/* Only a store that now passes is repaired, whatever was done. */
+		repaired = found > 0 && f.damage == 0;
+		if (found && !f.damage)
 			desk_warn("fsck: repaired: rebuilt the index from %llu records",
 			    (unsigned long long)f.records);
+		else if (f.damage)
+			desk_warn("fsck: not repaired: %llu problems remain after "
+			    "rebuilding the index from the log",
+			    (unsigned long long)f.damage);
 	}
 	desk_store_commit(st);
 	jv sum = jv_object();

@@ -187,6 +187,12 @@ desk_slot_put(struct desk_store *st, enum desk_table t, uint64_t id,
 	if (desk_slot_open(st, t, 1) < 0)
 		desk_die_errno(DESK_EX_IOERR, "%s/index/%s.slots", st->root,
 		    desk_table_names[t]);
+	/* A length the slot cannot hold would point at part of a record. */
+	if (s->rec.len > DESK_REC_MAX)
+		desk_die(DESK_EX_IOERR, "%s/log/%08u.jsonl: the record at offset "
+		    "%llu is %u bytes, over the store's limit (run desk-case fsck "
+		    "--repair)", st->root, DESK_POS_SEG(s->rec.pos),
+		    (unsigned long long)DESK_POS_OFF(s->rec.pos), s->rec.len);
 	encode(p, s);
 	if (pwrite(st->slotfd[t], p, sizeof p, (off_t)(id * DESK_SLOT_SIZE)) !=
 	    (ssize_t)sizeof p)

@@ -576,6 +576,16 @@ desk_log_add(struct desk_store *st, jv rec)
 	b->len = 0;
 	desk_json_dump(b, rec);
 	desk_buf_addc(b, '\n');
+	/*
+	 * The limits on input (limits.c) keep every record under this; one
+	 * that is not would be acknowledged and then unreadable, so it is
+	 * never written.
+	 */
+	if (b->len > DESK_REC_MAX)
+		desk_die(DESK_EX_SOFTWARE, "internal: a %s record of %zu bytes is "
+		    "over the store's limit of %u bytes; nothing written",
+		    desk_jstr(rec, "rec") ? desk_jstr(rec, "rec") : "?", b->len,
+		    DESK_REC_MAX);
 	if (st->segsize > 0 && st->segsize + b->len > st->segmax)
 		seg_switch(st, st->seg + 1, 1);
 	if (desk_write_all(st->segfd, b->p, b->len) < 0)

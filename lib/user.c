@@ -203,12 +203,95 @@ shared_channel(jv a, jv b)
 	return found;
 }
 
+#define GROUP_MAX 256
+
+/* User id's record, owned: self (borrowed) when id is self_id, which may not be saved yet. */
+static jv
+record_of(struct desk_store *st, uint64_t id, uint64_t self_id, jv self)
+{
+	return id == self_id && jv_is_valid(self) ? jv_copy(self) :
+	    desk_user_get(st, id);
+}
+
+/*
+ * The users linked to id directly or through earlier links, id first: the
+ * profiles of one person. self (borrowed, or invalid) is id's record as it
+ * is about to be saved. Returns how many (at most GROUP_MAX) in ids.
+ */
+static size_t
+group_of(struct desk_store *st, uint64_t id, jv self, uint64_t *ids)
+{
+	size_t n = 0;
+
+	ids[n++] = id;
+	for (size_t i = 0; i < n; i++) {
+		jv u = record_of(st, ids[i], id, self);
+		jv list = desk_jget(u, "linked_users");
+		if (jv_get_kind(list) == JV_KIND_ARRAY)
+			jv_array_foreach(list, k, e) {
+				uint64_t x = jv_get_kind(e) == JV_KIND_NUMBER ?
+				    (uint64_t)jv_number_value(e) : 0;
+				int known = !x;
+				for (size_t j = 0; j < n && !known; j++)
+					known = ids[j] == x;
+				if (!known && n < GROUP_MAX)
+					ids[n++] = x;
+				jv_free(e);
+			}
+		jv_free(u);
+	}
+	return n;
+}
+
+/*
+ * Why the profiles of a (record self, borrowed, or invalid) and b must not
+ * be linked: the seed's rule, that a contact is not linked when it belongs
+ * to another user_custom_id of the same channel, applied to both people's
+ * linked profiles, so that a link made earlier cannot carry a contact
+ * across that line. NULL when they may be linked (also when they are).
+ */
+static const char *
+link_conflict(struct desk_store *st, uint64_t a, jv self, uint64_t b, int users)
+{
+	static char why[200];
+	uint64_t ga[GROUP_MAX], gb[GROUP_MAX];
+	size_t na = group_of(st, a, self, ga), nb = group_of(st, b, jv_invalid(), gb);
+	const char *found = NULL;
+
+	for (size_t i = 0; i < na; i++)
+		for (size_t j = 0; j < nb; j++)
+			if (ga[i] == gb[j])
+				return NULL;
+	if (na + nb > DESK_MAX_LINKS) {
+		snprintf(why, sizeof why, "linking them would join more than %d "
+		    "profiles", DESK_MAX_LINKS);
+		return why;
+	}
+	for (size_t i = 0; i < na && !found; i++) {
+		jv ua = record_of(st, ga[i], a, self);
+		for (size_t j = 0; j < nb && !found; j++) {
+			jv ub = desk_user_get(st, gb[j]);
+			const char *ch = shared_channel(ua, ub);
+			if (ch && users)
+				snprintf(why, sizeof why, "%s a user_custom_id of "
+				    "channel %s", i || j ? "profiles linked to them have" :
+				    "both users have", ch);
+			else if (ch)
+				snprintf(why, sizeof why, "belongs to another "
+				    "user_custom_id of channel %s%s", ch, i || j ?
+				    " (through a linked profile)" : "");
+			found = ch ? why : NULL;
+			jv_free(ub);
+		}
+		jv_free(ua);
+	}
+	return found;
+}
+
 int
 desk_user_link(struct desk_store *st, uint64_t a, uint64_t b, int64_t now,
     const char **why)
 {
-	static char reason[160];
-
 	if (a == b) {
 		*why = "a user cannot be linked to itself";
 		return -1;
@@ -220,11 +303,7 @@ desk_user_link(struct desk_store *st, uint64_t a, uint64_t b, int64_t now,
 		jv_free(ub);
 		return -1;
 	}
-	const char *ch = shared_channel(ua, ub);
-	if (ch) {
-		snprintf(reason, sizeof reason, "both users have a user_custom_id "
-		    "of channel %s", ch);
-		*why = reason;
+	if ((*why = link_conflict(st, a, jv_invalid(), b, 1))) {
 		jv_free(ua);
 		jv_free(ub);
 		return -1;
@@ -304,8 +383,15 @@ link_contact(struct desk_store *st, jv u, uint64_t uid, const char *kind,
 		return u;
 	}
 	uint64_t owner = desk_user_by_contact(st, kind, norm.p);
-	if (!owner) {
-		jv list = jv_copy(desk_jget(u, plural(kind)));
+	jv list = desk_jget(u, plural(kind));
+	if (!owner && jv_get_kind(list) == JV_KIND_ARRAY &&
+	    jv_array_length(jv_copy(list)) >= DESK_MAX_CONTACTS) {
+		char reason[80];
+		snprintf(reason, sizeof reason, "the user has %d %s already",
+		    DESK_MAX_CONTACTS, plural(kind));
+		*report = not_linked(*report, kind, 0, reason);
+	} else if (!owner) {
+		list = jv_copy(list);
 		if (jv_get_kind(list) != JV_KIND_ARRAY) {
 			jv_free(list);
 			list = jv_array();
@@ -314,12 +400,9 @@ link_contact(struct desk_store *st, jv u, uint64_t uid, const char *kind,
 		*dirty = 1;
 	} else if (owner != uid) {
 		jv o = desk_user_get(st, owner);
-		const char *ch = shared_channel(u, o);
-		if (ch) {
-			char reason[160];
-			snprintf(reason, sizeof reason, "belongs to another "
-			    "user_custom_id of channel %s", ch);
-			*report = not_linked(*report, kind, owner, reason);
+		const char *why = link_conflict(st, uid, u, owner, 0);
+		if (why) {
+			*report = not_linked(*report, kind, owner, why);
 		} else {
 			if (!id_in(desk_jget(u, "linked_users"), owner)) {
 				u = add_id(u, owner);
@@ -349,14 +432,37 @@ desk_user_resolve(struct desk_store *st, const struct desk_who *w,
 	jv u;
 
 	*report = jv_object();
+	int fields = jv_get_kind(w->fields) == JV_KIND_OBJECT &&
+	    jv_object_length(jv_copy(w->fields)) > 0;
+	if (uid && !w->email && !w->phone && !w->name && !w->company && !fields)
+		return uid;     /* the common case: nothing to read or change */
+	u = uid ? desk_user_get(st, uid) : desk_user_new(0, w, now);
+	if (fields) {
+		/* Checked before anything is written: the event is then refused. */
+		char why[120];
+		const char *r;
+		jv cur = desk_jget(u, "fields");
+		jv merged = desk_fields_merge(jv_get_kind(cur) == JV_KIND_OBJECT ?
+		    jv_copy(cur) : jv_object(), jv_copy(w->fields));
+		if ((r = desk_check_fields(merged, why, sizeof why))) {
+			jv_free(merged);
+			jv_free(u);
+			jv_free(*report);
+			*report = desk_jset_str(jv_object(), "field", "fields");
+			*report = desk_jset_str(*report, "reason", r);
+			return 0;
+		}
+		if (!jv_equal(jv_copy(merged), jv_copy(cur))) {
+			u = desk_jset(u, "fields", merged);
+			dirty = 1;
+		} else
+			jv_free(merged);
+	}
 	if (!uid) {
 		uid = desk_store_newid(st, DESK_USER);
-		u = desk_user_new(uid, w, now);
+		u = desk_jset_int(u, "user_id", (int64_t)uid);
 		dirty = 1;
-	} else if (!w->email && !w->phone && !w->name && !w->company)
-		return uid;     /* the common case: nothing to read or change */
-	else
-		u = desk_user_get(st, uid);
+	}
 	u = set_if_changed(u, "name", w->name, &dirty);
 	u = set_if_changed(u, "company", w->company, &dirty);
 	if (w->email)
@@ -410,24 +516,71 @@ desk_user_change(struct desk_store *st, uint64_t uid, jv u, jv changes,
 	return u;
 }
 
+/* The fields u (borrowed) would have after changes (borrowed); NULL if they fit. */
+static const char *
+fields_over(jv u, jv changes, char *why, size_t n)
+{
+	jv f = desk_jget(changes, "fields"), cur = desk_jget(u, "fields");
+
+	if (jv_get_kind(f) != JV_KIND_OBJECT)
+		return NULL;
+	jv merged = desk_fields_merge(jv_get_kind(cur) == JV_KIND_OBJECT ?
+	    jv_copy(cur) : jv_object(), jv_copy(f));
+	const char *r = desk_check_fields(merged, why, n);
+	jv_free(merged);
+	return r;
+}
+
 jv
 desk_user_update(struct desk_store *st, uint64_t uid, jv changes, int64_t now,
     jv *report)
 {
+	uint64_t group[GROUP_MAX];
+	char why[120];
+	const char *over;
 	jv u = desk_user_get(st, uid);
 	int dirty = 0;
 
-	if (!jv_is_valid(u)) {
-		*report = jv_object();
+	*report = jv_object();
+	if (!jv_is_valid(u))
 		return u;
+	size_t n = group_of(st, uid, jv_invalid(), group);
+	/* Every profile must take the change, or none does. */
+	for (size_t i = 0; i < n; i++) {
+		jv x = i ? desk_user_get(st, group[i]) : jv_copy(u);
+		over = fields_over(x, changes, why, sizeof why);
+		jv_free(x);
+		if (over) {
+			jv_free(u);
+			return jv_invalid_with_msg(jv_string_fmt("fields: %s", over));
+		}
 	}
+	jv_free(*report);
 	u = desk_user_change(st, uid, u, changes, now, report, &dirty);
-	if (dirty) {
+	if (dirty)
 		desk_user_save(st, jv_copy(u), now);
-		jv_free(u);
-		u = desk_user_get(st, uid);
+	jv_free(u);
+	/* The bound data, not the contacts: those stay each profile's own. */
+	jv shared = jv_object();
+	static const char *const keys[] = { "name", "company", "fields" };
+	for (int i = 0; i < 3; i++)
+		if (desk_jhas(changes, keys[i]))
+			shared = desk_jset(shared, keys[i],
+			    jv_copy(desk_jget(changes, keys[i])));
+	for (size_t i = 1; i < n && jv_object_length(jv_copy(shared)); i++) {
+		jv x = desk_user_get(st, group[i]), rep;
+		int d = 0;
+		if (!jv_is_valid(x))
+			continue;
+		x = desk_user_change(st, group[i], x, shared, now, &rep, &d);
+		jv_free(rep);
+		if (d)
+			desk_user_save(st, x, now);
+		else
+			jv_free(x);
 	}
-	return u;
+	jv_free(shared);
+	return desk_user_get(st, uid);
 }
 
 uint64_t

@@ -35,8 +35,13 @@ run desk-case list --status pending
 is "$(ids)" "2 " "--status"
 run desk-case list --status open,pending --limit 2
 is "$(ids)" "2 1 " "--status with a list, --limit"
+run desk-case list --active-only
+is "$(ids)" "2 1 " "--active-only: open or pending on sync channels only"
 run desk-case list --active-chats
-is "$(ids)" "2 1 " "--active-chats: open or pending on sync channels only"
+is "$(ids)" "$(desk-case list | jq -r .case_id | tr '\n' ' ')" \
+	"--active-chats (the API's show_active_chats=true): chats in progress are listed with the rest"
+run desk-case list --channel nope
+rc 78 "list --channel of an unknown channel: exit 78"
 run desk-case list --user-custom-id nobody
 rc 1 "nothing matched: exit 1"
 is "$(wc -c < $OUT | tr -d ' ')" 0 "and no output"

@@ -89,8 +89,11 @@ say tg-2 "hi"
 c2=$(code --email ANN@example.org --field tariff=Standard)
 say tg-2 "$c2"
 json $OUT '[.identification,.account_user_id]' '["valid",2]' "a code bound to a known email finds that user"
+json $OUT '.not_linked.account.reason' '"profiles linked to them have a user_custom_id of channel tg"' \
+	"the account is linked to another tg profile already: not linked, and why"
 run desk-identify user show 2
-json $OUT '[.fields.tariff,.linked_users]' '["Standard",[1,3]]' "and brings its data up to date"
+json $OUT '[.fields.tariff,.linked_users]' '["Standard",[1]]' \
+	"and brings its data up to date, without linking a second tg profile to it"
 say tg-3 "hi"
 c3=$(code --channel site --user-custom-id acct-9 --name "Site user")
 say tg-3 "code $c3"
@@ -201,32 +204,44 @@ rc 65 "an unknown user_id: exit 65"
 run desk-identify user update 1 --field 'tariff=Standard' --field 'score:=7' --company "ACME Ltd"
 rc 0 "user update: exit 0"
 json $OUT '[.fields,.company]' '[{"score":7,"tariff":"Standard"},"ACME Ltd"]' "user update sets fields"
-say other "hi"
-other=$(jq .user_id $OUT)
+site() { # site UCID: a message on channel site; its user_id
+	printf '{"channel":"site","user_custom_id":"%s","content":"hi"}\n' "$1" > $T/msg
+	desk-case < $T/msg | jq .user_id
+}
+other=$(site other)
 run desk-identify user update $other --email ann@example.org
 json $OUT '.linked_users' '[2]' "an email of a user of another channel: linked"
+say tg-20 "hi"; tg7=$(jq .user_id $OUT)
+run desk-identify user update $tg7 --email ann@example.org
+json $OUT '[.linked_users,.not_linked.email.reason]' \
+	'[[],"belongs to another user_custom_id of channel tg (through a linked profile)"]' \
+	"an email whose owner is linked to another user_custom_id of the same channel: not linked"
 run desk-identify user update $other --phone '+44 20 7946 0000'
 say third "hi"; third=$(jq .user_id $OUT)
 run desk-identify user update $third --phone '+44 20 7946 0000'
-json $OUT '.not_linked.phone.reason' '"belongs to another user_custom_id of channel tg"' \
-	"a phone of another user_custom_id of the same channel: not linked, and why"
-run desk-identify user link $third $other
+json $OUT '.not_linked.phone.reason' '"belongs to another user_custom_id of channel tg (through a linked profile)"' \
+	"a phone of a user linked to another user_custom_id of the same channel: not linked, and why"
+run desk-identify user link $third $tg7
 rc 1 "link of two users with user_custom_ids on the same channel: exit 1"
 like $ERR "both users have a user_custom_id of channel tg" "and says why"
-run desk-identify user link $third 2
+run desk-identify user link $third $other
+rc 1 "link to a user linked to another user_custom_id of the same channel: exit 1"
+like $ERR "profiles linked to them have a user_custom_id of channel tg" "and says why"
+solo=$(site solo)
+run desk-identify user link $third $solo
 rc 0 "link: exit 0"
-json $OUT '.linked_users | index(2) != null' 'true' "linked"
-run desk-identify user unlink $third 2
+json $OUT ".linked_users | index($solo) != null" 'true' "linked"
+run desk-identify user unlink $third $solo
 rc 0 "unlink: exit 0"
-json $OUT '.linked_users | index(2)' 'null' "unlinked"
-run desk-identify user unlink $third 2
+json $OUT ".linked_users | index($solo)" 'null' "unlinked"
+run desk-identify user unlink $third $solo
 rc 1 "unlink of users not linked: exit 1"
 run desk-identify user show 99999
 rc 1 "user show of no such user: exit 1"
 
 # user.update events, in bulk
 cat > $T/upd <<'IN'
-{"type":"user.update","user_id":1,"fields":{"tariff":"VIP"}}
+{"type":"user.update","user_id":3,"fields":{"tariff":"VIP"}}
 {"type":"user.update","channel":"site","user_custom_id":"acct-9","fields":{"tariff":"Gold"},"name":"Renamed"}
 {"type":"user.update","email":"ann@example.org","fields":{"tariff":"Platinum"}}
 {"type":"user.update","email":"nobody@example.org","fields":{"tariff":"x"}}
@@ -234,7 +249,7 @@ cat > $T/upd <<'IN'
 IN
 run desk-identify $T/upd
 rc 65 "user.update stream with two bad events: exit 65"
-json $OUT '[.user_id, .fields.tariff]' '[1,"VIP"]
+json $OUT '[.user_id, .fields.tariff]' '[3,"VIP"]
 [5,"Gold"]
 [2,"Platinum"]' "updates by user_id, by channel and user_custom_id, by email"
 json $ERR '[.line,.reason]' '[4,"email: no user has it"]

@@ -1,0 +1,146 @@
+#!/bin/sh
+# What an accepted record may hold, and the seeds' rules where desk-case
+# once got them wrong: nothing acknowledged is unreadable, NULs are refused,
+# status replays survive merges, user data and links follow the seed.
+. "$(dirname "$0")/lib.sh"
+
+with_channel app sync
+with_channel mail async
+msg() { # msg UCID CONTENT [EXTRA-JSON]: one message event
+	printf '{"channel":"app","user_custom_id":"%s","content":"%s"%s}\n' "$1" "$2" "${3:+,$3}"
+}
+mega() { head -c "$1" /dev/zero | tr '\0' "${2:-x}"; }
+
+# --- every acknowledged record can be read back (item 5) ---
+# Two 10 MiB names (or a name and a company) once made a 20 MiB user record.
+{ msg big hi "\"name\":\"$(mega 10485760)\""; msg big hi "\"company\":\"$(mega 10485760 y)\""; } > $T/in
+run desk-case $T/in
+rc 65 "10 MiB names: exit 65"
+json $ERR '[.line,.field]' '[1,"name"]
+[2,"company"]' "each rejected, naming the field"
+like $ERR 'longer than 4096 bytes' "with the limit"
+is "$(ls $DESK_STORE/rejects/*.raw | wc -l | tr -d ' ')" 2 "both quarantined"
+# Two 10 MiB messages to one user are fine: each message is its own record.
+{ msg ten "$(mega 10485760)"; msg ten "$(mega 10485760 z)"; } > $T/in
+run desk-case $T/in
+rc 0 "two 10 MiB messages: exit 0"
+uid=$(jq -s '.[0].user_id' $OUT) cid=$(jq -s '.[1].case_id' $OUT)
+run desk-identify user show "$uid"
+rc 0 "the user reads back"
+run desk-case show "$cid"
+rc 0 "the case reads back"
+json $OUT '[.messages[].content | length]' '[10485760,10485760]' "with both messages whole"
+# Fields and attachments whose stored form would grow past the limit.
+nums=$(awk 'BEGIN { for (i = 0; i < 20000; i++) printf "%s1e15", i ? "," : ""; }')
+msg att hi "\"attachments\":[{\"url\":\"https://x/a\",\"sizes\":[$nums]}]" > $T/in
+run desk-case $T/in
+rc 65 "attachments that grow past their limit when stored: exit 65"
+json $ERR '.field' '"attachments"' "named"
+fields=$(awk 'BEGIN { for (i = 0; i < 150; i++) printf "%s\"f%d\":1", i ? "," : "", i }')
+msg fld hi "\"fields\":{$fields}" > $T/in
+run desk-case $T/in
+rc 65 "150 fields: exit 65"
+json $ERR '[.field,.reason]' '["fields","more than 100 fields"]' "named"
+# Fields that accumulate: each message's fit, but together they would not.
+awk 'BEGIN { for (i = 0; i < 30; i++) printf "{\"channel\":\"app\",\"user_custom_id\":\"acc\",\"content\":\"m\",\"fields\":{\"f%d\":\"%04000d\",\"g%d\":1}}\n", i, 0, i }' > $T/in
+run desk-case $T/in
+rc 65 "fields that accumulate past the limit: exit 65"
+is "$(jq -s 'length' $OUT) $(jq -s 'length' $ERR)" "16 14" "the messages that fit are stored, the rest refused"
+json $ERR '.field' "$(jq -n '"fields"' | awk '{ for (i = 0; i < 14; i++) print }')" "each naming fields"
+run desk-identify user show "$(jq -s '.[0].user_id' $OUT)"
+json $OUT '.fields | length' 32 "the user holds what was accepted"
+# user.update that would grow the fields past the limit: refused whole.
+run desk-case fsck
+rc 0 "fsck is clean after all of that"
+
+# --- fsck --repair never says repaired when the store still fails (item 5) ---
+cp -r $DESK_STORE $T/broken
+# A message of a case that does not exist: rebuilding the index cannot mend it.
+printf '{"rec":"message","message_id":999999,"case_id":888888,"content":"x"}\n' >> $T/broken/log/00000001.jsonl
+DESK_STORE=$T/broken run desk-case fsck --repair
+rc 1 "fsck --repair of damage it cannot mend: exit 1"
+json $OUT '[.repaired, .damage > 0]' '[false,true]' "and it does not say repaired"
+like $ERR 'not repaired' "and says so"
+DESK_STORE=$T/broken run desk-case fsck
+rc 1 "the next fsck still fails, as --repair said"
+
+# --- NUL in keys and names (item 13) ---
+for f in channel email phone name company subject; do
+	case $f in channel) ch='"app\u0000x"' ;; *) ch='"app"' ;; esac
+	printf '{"channel":%s,"user_custom_id":"nul","content":"hi","%s":"a\\u0000b"}\n' "$ch" "$f" > $T/in
+	[ $f = channel ] && printf '{"channel":"app\\u0000x","user_custom_id":"nul","content":"hi"}\n' > $T/in
+	run desk-case $T/in
+	rc 65 "a NUL in $f: exit 65"
+	json $ERR '[.field,.reason]' "[\"$f\",\"contains a NUL character\"]" "a NUL in $f: refused, named"
+done
+printf '{"channel":"app","user_custom_id":"nul","content":"a\\u0000b"}\n' > $T/in
+run desk-case $T/in
+rc 0 "a NUL in content: kept"
+json $OUT '.content' '"a\u0000b"' "whole"
+run desk-case show "$(jq .case_id $OUT)"
+json $OUT '.messages[-1].content' '"a\u0000b"' "and stored whole"
+
+# --- a status replay after a merge across channels (item 12) ---
+msg st1 "first" > $T/in; run desk-case $T/in; c1=$(jq .case_id $OUT); u=$(jq .user_id $OUT)
+printf '{"type":"status","case_id":%s,"id":"close-1"}\n' "$c1" > $T/close
+run desk-case $T/close
+json $OUT '.case_status' '"closed"' "a status event closes the case"
+printf '{"channel":"mail","user_custom_id":"st1m","content":"mail","email":"st1@example.org"}\n' > $T/in
+desk-case $T/in > /dev/null
+msg st1 "link me" '"email":"st1@example.org"' > $T/in; desk-case $T/in > /dev/null
+printf '{"channel":"mail","user_custom_id":"st1m","content":"again"}\n' > $T/in
+run desk-case $T/in; c2=$(jq .case_id $OUT)
+run desk-case merge "$c1" "$c2"
+rc 0 "merge across channels: exit 0"
+run desk-case set "$c2" --status open
+run desk-case $T/close
+json $OUT '[.duplicate, .case_status]' '[true,"closed"]' "the replayed status event is a duplicate"
+run desk-case show "$c2"
+json $OUT '.status' '"open"' "and changes nothing"
+run desk-case fsck
+json $OUT '.damage' 0 "fsck agrees with the status event's key"
+
+# --- a merged active chat goes on in a closed survivor (item 21) ---
+msg mg "old chat" > $T/in; run desk-case $T/in; old=$(jq .case_id $OUT)
+printf '{"type":"status","case_id":%s}\n' "$old" > $T/in; desk-case $T/in > /dev/null
+msg mg "new chat" > $T/in; run desk-case $T/in; new=$(jq .case_id $OUT)
+isnt "$new" "$old" "a closed chat: the next message opens a new one"
+run desk-case merge "$new" "$old"
+json $OUT '[.case_id,.status]' "[$old,\"open\"]" "merged into the closed one: the survivor takes the open status"
+msg mg "after the merge" > $T/in; run desk-case $T/in
+json $OUT '[.case_id,.trigger]' "[$old,\"updated\"]" "the next message goes to the survivor, not to a new case"
+
+# --- user data that comes with a message is recorded (item 18) ---
+msg ud hi '"name":"Ann","company":"ACME","fields":{"tariff":"VIP","plan":"x"}' > $T/in
+run desk-case $T/in
+run desk-identify user show "$(jq .user_id $OUT)"
+json $OUT '[.name,.company,.fields]' '["Ann","ACME",{"plan":"x","tariff":"VIP"}]' "name, company and fields are recorded"
+msg ud again '"fields":{"plan":null,"tariff":"Standard"}' > $T/in
+desk-case $T/in > /dev/null
+run desk-identify user show "$(jq .user_id $OUT)"
+json $OUT '.fields' '{"tariff":"Standard"}' "fields merge, null removes"
+msg ud bad '"fields":"VIP"' > $T/in
+run desk-case $T/in
+json $ERR '[.field,.reason]' '["fields","must be an object"]' "fields that are not an object: refused"
+
+# --- linked users see one set of bound data (item 17) ---
+code=$(desk-identify code --email vip@example.org --field tariff=VIP | jq -r .code)
+msg chat "hi" > $T/in; desk-case $T/in > /dev/null
+msg chat "$code" > $T/in
+run sh -c "desk-case < $T/in | desk-identify"
+chat=$(jq .user_id $OUT); acct=$(jq .account_user_id $OUT)
+json $OUT '.identification' '"valid"' "the chat user is identified"
+printf '{"type":"user.update","email":"vip@example.org","fields":{"tariff":"Standard"}}\n' > $T/in
+run desk-identify $T/in
+rc 0 "user.update of the account: exit 0"
+run desk-identify user show "$chat"
+json $OUT '.fields.tariff' '"Standard"' "the chat user sees the account's new tariff"
+run desk-identify user update "$chat" --name "Chat Name"
+run desk-identify user show "$acct"
+json $OUT '.name' '"Chat Name"' "and an update of the chat user reaches the account"
+json $OUT '.emails' '["vip@example.org"]' "contacts stay each profile's own"
+
+run desk-case fsck
+json $OUT '.damage' 0 "fsck is clean at the end"
+
+done_testing
