@@ -686,6 +686,10 @@ cmd_set(int argc, char **argv)
 		if (vals[i])
 			changes = desk_jset(changes, keys[i], *vals[i] ?
 			    jv_string(vals[i]) : jv_null());
+	char why[160];
+	const char *field, *over = desk_check_sizes(changes, &field, why, sizeof why);
+	if (over)
+		desk_die(DESK_EX_DATA, "--%s: %s", field, over);
 	struct desk_store *st = desk_store_open(0);
 	desk_store_lock(st);
 	jv rec = desk_case_record(st, id);
@@ -703,9 +707,7 @@ cmd_set(int argc, char **argv)
 			cur = jv_object();
 		}
 		jv merged = desk_fields_merge(cur, fields);
-		char why[120];
-		const char *over = desk_check_fields(merged, why, sizeof why);
-		if (over)
+		if ((over = desk_check_fields(merged, why, sizeof why)))
 			desk_die(DESK_EX_DATA, "--field: %s", over);
 		rec = desk_jset(rec, "fields", merged);
 	} else

@@ -188,6 +188,15 @@ on_update(struct desk_loop *l, jv ev)
 	jv report;
 	jv u = desk_user_update(st, uid, changes, desk_now(), &report);
 	jv_free(changes);
+	if (!jv_is_valid(u)) {
+		jv msg = jv_invalid_get_msg(u);
+		desk_reject(l, ev, NULL, "%s", jv_get_kind(msg) == JV_KIND_STRING ?
+		    jv_string_value(msg) : "no such user");
+		jv_free(msg);
+		jv_free(report);
+		jv_free(ev);
+		return;
+	}
 	jv_free(u);
 	ev = desk_jset_int(ev, "user_id", (int64_t)uid);
 	desk_emit(l, jv_object_merge(ev, report));
@@ -467,8 +476,13 @@ user_update(int argc, char **argv)
 	desk_store_lock(st);
 	jv report;
 	jv u = desk_user_update(st, id, changes, desk_now(), &report);
-	if (!jv_is_valid(u))
+	if (!jv_is_valid(u)) {
+		jv msg = jv_invalid_get_msg(u);
+		if (jv_get_kind(msg) == JV_KIND_STRING)
+			desk_die(DESK_EX_DATA, "user %llu: %s", (unsigned long long)id,
+			    jv_string_value(msg));
 		desk_die(DESK_EX_NO, "user %llu: no such user", (unsigned long long)id);
+	}
 	desk_store_commit(st);
 	desk_out(jv_object_merge(u, report));
 	desk_out_flush();

@@ -109,7 +109,8 @@ check_reply(jv r, const char **field)
 	if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_TRUE &&
 	    jv_get_kind(v) != JV_KIND_FALSE)
 		return "must be true or false";
-	return NULL;
+	static char sizewhy[160];
+	return desk_check_sizes(r, field, sizewhy, sizeof sizewhy);
 }
 
 /* ---- the filter ---- */
@@ -345,6 +346,8 @@ main(int argc, char **argv)
 		jv text = nargs ? text_arg(args[0]) : read_text();
 		if (!jv_string_length_bytes(jv_copy(text)))
 			desk_die(DESK_EX_USAGE, "nothing to send: the text is empty");
+		if ((size_t)jv_string_length_bytes(jv_copy(text)) > DESK_MAX_INPUT)
+			desk_die(DESK_EX_DATA, "TEXT: longer than %u bytes", DESK_MAX_INPUT);
 		return as_user(uid, channel, text);
 	}
 	if (user || channel)

@@ -130,6 +130,11 @@ note_external(struct desk_store *st, uint64_t cid, jv x, int64_t now)
 		cur = jv_object();
 	}
 	jv merged = jv_object_merge(jv_copy(cur), jv_copy(x));
+	/* Ids pile up over a long conversation: past the limit, the latest win. */
+	if (desk_json_size(merged) > DESK_MAX_EXTERNAL_SIZE) {
+		jv_free(merged);
+		merged = jv_copy(x);
+	}
 	if (jv_equal(jv_copy(merged), cur)) {
 		jv_free(merged);
 		jv_free(rec);

@@ -85,6 +85,10 @@ desk_check_sizes(jv ev, const char **field, char *why, size_t n)
 		{ "subject", DESK_MAX_SUBJECT, 0 },
 		{ "rule", DESK_MAX_NAME, 0 },
 		{ "status", DESK_MAX_NAME, 0 },
+		{ "assignee", DESK_MAX_NAME, 0 },
+		{ "team", DESK_MAX_NAME, 0 },
+		{ "staff_id", DESK_MAX_ID, 0 },
+		{ "content", DESK_MAX_INPUT, 1 },
 	};
 	const char *r;
 

@@ -544,6 +544,11 @@ desk_user_update(struct desk_store *st, uint64_t uid, jv changes, int64_t now,
 	*report = jv_object();
 	if (!jv_is_valid(u))
 		return u;
+	const char *field;
+	if ((over = desk_check_sizes(changes, &field, why, sizeof why))) {
+		jv_free(u);
+		return jv_invalid_with_msg(jv_string_fmt("%s: %s", field, over));
+	}
 	size_t n = group_of(st, uid, jv_invalid(), group);
 	/* Every profile must take the change, or none does. */
 	for (size_t i = 0; i < n; i++) {

@@ -50,6 +50,22 @@ json $ERR '.field' "$(jq -n '"fields"' | awk '{ for (i = 0; i < 14; i++) print }
 run desk-identify user show "$(jq -s '.[0].user_id' $OUT)"
 json $OUT '.fields | length' 32 "the user holds what was accepted"
 # user.update that would grow the fields past the limit: refused whole.
+acc=$(jq -s '.[0].user_id' $OUT)
+cp $DESK_STORE/log/00000001.jsonl $T/before
+fields=$(awk 'BEGIN { for (i = 0; i < 80; i++) printf "%s\"u%d\":1", i ? "," : "", i }')
+printf '{"type":"user.update","user_id":%s,"fields":{%s}}\n' "$acc" "$fields" > $T/in
+run desk-identify $T/in
+rc 65 "a user.update past the fields limit: exit 65"
+like $ERR '"reason":"fields: more than 100 fields"' "and says why"
+cmp -s $T/before $DESK_STORE/log/00000001.jsonl; ok $? "nothing written"
+run desk-identify user update "$acc" --name "$(mega 5000)"
+rc 65 "user update --name of 5,000 bytes: exit 65"
+like $ERR 'name: longer than 4096 bytes' "named"
+run desk-case set "$cid" --subject "$(mega 5000)"
+rc 65 "case set --subject of 5,000 bytes: exit 65"
+mega 16777216 > $T/text
+run desk-reply --as-user --user "$uid" --channel app < $T/text
+rc 65 "a 16 MiB reply text: exit 65, not an unreadable record"
 run desk-case fsck
 rc 0 "fsck is clean after all of that"
 
@@ -139,6 +155,20 @@ run desk-identify user update "$chat" --name "Chat Name"
 run desk-identify user show "$acct"
 json $OUT '.name' '"Chat Name"' "and an update of the chat user reaches the account"
 json $OUT '.emails' '["vip@example.org"]' "contacts stay each profile's own"
+
+# --- what accumulates on a case stays bounded; replies are bounded too ---
+awk 'BEGIN { for (i = 0; i < 40; i++) printf "{\"channel\":\"app\",\"user_custom_id\":\"ext\",\"content\":\"m\",\"external\":{\"k%d\":\"%0500d\"}}\n", i, 0 }' > $T/in
+run desk-case $T/in
+rc 0 "40 messages, each with new external ids: exit 0"
+xc=$(jq -s '.[0].case_id' $OUT)
+run desk-case show "$xc"
+test "$(jq -c .external $OUT | wc -c)" -le 16385; ok $? "the case's external ids stay under 16 KiB"
+json $OUT '.external.k39 | length' 500 "and hold the latest"
+att=$(awk 'BEGIN { for (i = 0; i < 101; i++) printf "%s{\"url\":\"https://x/%d\"}", i ? "," : "", i }')
+printf '{"type":"reply","case_id":%s,"content":"x","attachments":[%s]}\n' "$xc" "$att" > $T/in
+run desk-reply $T/in
+rc 65 "a reply with 101 attachments: exit 65"
+json $ERR '[.field,.reason]' '["attachments","more than 100 attachments"]' "named"
 
 run desk-case fsck
 json $OUT '.damage' 0 "fsck is clean at the end"
