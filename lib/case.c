@@ -272,12 +272,14 @@ desk_event_key(struct desk_key *k, const char *scope, const char *channel,
 int
 desk_event_rec_key(struct desk_key *k, jv rec)
 {
-	const char *scope = desk_jstr(rec, "event_scope"), *id;
-	const char *ch = desk_jstr(rec, "event_channel");
+	const char *scope = desk_jstr(rec, "event_scope"), *id, *ch = NULL;
 	size_t idlen;
 
 	if (!scope || !desk_jstrn(rec, "event_id", &id, &idlen))
 		return 0;
+	/* Only status events name something other than the record's channel. */
+	if (!strcmp(scope, "status"))
+		ch = desk_jstr(rec, "event_channel");
 	desk_event_key(k, scope, ch ? ch : desk_jstr(rec, "channel"), id, idlen);
 	return 1;
 }

@@ -66,59 +66,73 @@ desk_check_fields(jv f, char *why, size_t n)
 	return NULL;
 }
 
-const char *
-desk_check_sizes(jv ev, const char **field, char *why, size_t n)
-{
-	static const struct {
-		const char *key;
-		size_t max;
-		int nul_ok;
-	} strings[] = {
-		{ "id", DESK_MAX_ID, 0 },
-		{ "user_custom_id", DESK_MAX_ID, 0 },
-		{ "source_id", DESK_MAX_ID, 0 },
-		{ "channel", DESK_MAX_ID, 0 },
-		{ "email", DESK_MAX_NAME, 0 },
-		{ "phone", DESK_MAX_NAME, 0 },
-		{ "name", DESK_MAX_NAME, 0 },
-		{ "company", DESK_MAX_NAME, 0 },
-		{ "subject", DESK_MAX_SUBJECT, 0 },
-		{ "rule", DESK_MAX_NAME, 0 },
-		{ "status", DESK_MAX_NAME, 0 },
-		{ "assignee", DESK_MAX_NAME, 0 },
-		{ "team", DESK_MAX_NAME, 0 },
-		{ "staff_id", DESK_MAX_ID, 0 },
-		{ "content", DESK_MAX_INPUT, 1 },
-	};
-	const char *r;
+/* The string fields an event may bring, and their limits. */
+static const struct {
+	const char *key;
+	size_t max;
+	int nul_ok;
+} strings[] = {
+	{ "id", DESK_MAX_ID, 0 },
+	{ "user_custom_id", DESK_MAX_ID, 0 },
+	{ "source_id", DESK_MAX_ID, 0 },
+	{ "channel", DESK_MAX_ID, 0 },
+	{ "staff_id", DESK_MAX_ID, 0 },
+	{ "email", DESK_MAX_NAME, 0 },
+	{ "phone", DESK_MAX_NAME, 0 },
+	{ "name", DESK_MAX_NAME, 0 },
+	{ "company", DESK_MAX_NAME, 0 },
+	{ "rule", DESK_MAX_NAME, 0 },
+	{ "status", DESK_MAX_NAME, 0 },
+	{ "assignee", DESK_MAX_NAME, 0 },
+	{ "team", DESK_MAX_NAME, 0 },
+	{ "subject", DESK_MAX_SUBJECT, 0 },
+	{ "content", DESK_MAX_INPUT, 1 },
+};
 
-	for (size_t i = 0; i < sizeof strings / sizeof *strings; i++) {
-		*field = strings[i].key;
-		if ((r = check_str(desk_jget(ev, strings[i].key), strings[i].max,
-		    strings[i].nul_ok, why, n)))
-			return r;
-	}
-	*field = "fields";
-	if ((r = desk_check_fields(desk_jget(ev, "fields"), why, n)))
-		return r;
-	jv x = desk_jget(ev, "external");
-	*field = "external";
-	if (jv_get_kind(x) == JV_KIND_OBJECT &&
-	    desk_json_size(x) > DESK_MAX_EXTERNAL_SIZE)
+/* Checks the field key of an event; *name is its name, for the error. */
+static const char *
+check_one(const char *key, jv v, const char **name, char *why, size_t n)
+{
+	for (size_t i = 0; i < sizeof strings / sizeof *strings; i++)
+		if (!strcmp(key, strings[i].key)) {
+			*name = strings[i].key;
+			return check_str(v, strings[i].max, strings[i].nul_ok, why, n);
+		}
+	*name = !strcmp(key, "fields") ? "fields" : !strcmp(key, "external") ?
+	    "external" : "attachments";
+	if (!strcmp(key, "fields"))
+		return desk_check_fields(v, why, n);
+	if (!strcmp(key, "external") && jv_get_kind(v) == JV_KIND_OBJECT &&
+	    desk_json_size(v) > DESK_MAX_EXTERNAL_SIZE)
 		return too_big(why, n, "all external ids together",
 		    DESK_MAX_EXTERNAL_SIZE);
-	jv a = desk_jget(ev, "attachments");
-	*field = "attachments";
-	if (jv_get_kind(a) == JV_KIND_ARRAY) {
-		if (jv_array_length(jv_copy(a)) > DESK_MAX_ATTACHMENTS) {
+	if (!strcmp(key, "attachments") && jv_get_kind(v) == JV_KIND_ARRAY) {
+		if (jv_array_length(jv_copy(v)) > DESK_MAX_ATTACHMENTS) {
 			snprintf(why, n, "more than %d attachments",
 			    DESK_MAX_ATTACHMENTS);
 			return why;
 		}
-		if (desk_json_size(a) > DESK_MAX_ATTACHMENTS_SIZE)
+		if (desk_json_size(v) > DESK_MAX_ATTACHMENTS_SIZE)
 			return too_big(why, n, "all attachments together",
 			    DESK_MAX_ATTACHMENTS_SIZE);
 	}
-	*field = NULL;
 	return NULL;
+}
+
+const char *
+desk_check_sizes(jv ev, const char **field, char *why, size_t n)
+{
+	const char *r = NULL, *name;
+
+	/* One pass over what the event has: most events have few keys. */
+	*field = NULL;
+	if (jv_get_kind(ev) != JV_KIND_OBJECT)
+		return NULL;
+	jv_object_foreach(ev, k, v) {
+		if (!r && (r = check_one(jv_string_value(k), v, &name, why, n)))
+			*field = name;
+		jv_free(k);
+		jv_free(v);
+	}
+	return r;
 }
