@@ -207,20 +207,6 @@ on_alarm(int sig)
 }
 
 static double
-lock_timeout(void)
-{
-	const char *s = getenv("DESK_LOCK_TIMEOUT");
-	char *end;
-
-	if (!s || !*s)
-		return 10;
-	double d = strtod(s, &end);
-	if (*end || d < 0 || d > 86400)
-		desk_die(DESK_EX_CONFIG, "DESK_LOCK_TIMEOUT: not a number of seconds: %s", s);
-	return d;
-}
-
-static double
 mono(void)
 {
 	struct timespec t;
@@ -238,7 +224,7 @@ lock_wait(struct desk_store *st)
 	if (errno != EWOULDBLOCK)
 		desk_die_errno(DESK_EX_IOERR, "%s/lock", st->root);
 
-	double limit = lock_timeout(), deadline = mono() + limit;
+	double limit = desk_env()->lock_timeout, deadline = mono() + limit;
 	struct sigaction sa, old;
 	struct itimerval it = { { 0, 20000 }, { 0, 20000 } }, off = { { 0, 0 }, { 0, 0 } };
 	int r, e;
@@ -699,7 +685,6 @@ desk_store_open(int flags)
 {
 	const char *dir = desk_store_dir();
 	struct desk_store *st = opened = desk_xcalloc(1, sizeof *st);
-	const char *seg;
 	size_t n;
 
 	st->root = desk_xstrdup(dir);
@@ -708,11 +693,7 @@ desk_store_open(int flags)
 		st->slotfd[t] = -1;
 	for (unsigned i = 0; i < DESK_RFDS; i++)
 		st->rfd[i].fd = -1;
-	st->segmax = 64 << 20;
-	if ((seg = getenv("DESK_SEGMENT_SIZE")) && *seg &&
-	    !desk_parse_u64(seg, 4096, (uint64_t)1 << 39, &st->segmax))
-		desk_die(DESK_EX_CONFIG, "DESK_SEGMENT_SIZE: not a size in bytes "
-		    "(4096 or more): %s", seg);
+	st->segmax = desk_env()->segment_size;
 	st->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (st->dfd < 0 && errno == ENOENT && (flags & DESK_ST_CREATE)) {
 		mkdirs(dir);
