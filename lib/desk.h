@@ -245,10 +245,17 @@ enum desk_kind {  /* id counters */
 
 enum {
 	DESK_ST_CREATE = 1,   /* create the store when it does not exist */
+	DESK_ST_LAZY = 2,     /* ... but only once something is written */
 };
 
-/* Opens the store at desk_store_dir(); dies with 78 when it is missing. */
+/*
+ * Opens the store at desk_store_dir(); dies with 78 when it is missing, and
+ * 77 when it, or a directory in it, is a symbolic link, belongs to another
+ * user or is writable by group or others.
+ */
 struct desk_store *desk_store_open(int flags);
+/* Creates a store opened DESK_ST_LAZY if it does not exist yet. */
+void desk_store_create(struct desk_store *st);
 void desk_store_close(struct desk_store *st);
 const char *desk_store_root(struct desk_store *st);
 int desk_store_fd(struct desk_store *st);

@@ -429,11 +429,30 @@ desk_out_flush(void)
 	write_out(1, &outbuf, "stdout");
 }
 
+struct filter {
+	desk_handler h;
+	void *ctx;
+};
+
+static void
+filter_one(struct desk_loop *l, jv ev, void *ctx)
+{
+	struct filter *f = ctx;
+
+	desk_store_create(l->st);
+	f->h(l, ev, f->ctx);
+}
+
+/*
+ * The store is created by the first record, handled or quarantined: a
+ * mistyped command, a missing input file or empty input leaves none behind.
+ */
 int
 desk_filter(char **files, desk_handler h, void *ctx)
 {
-	struct desk_store *st = desk_store_open(DESK_ST_CREATE);
-	int r = desk_loop_run(st, files, h, ctx);
+	struct filter f = { h, ctx };
+	struct desk_store *st = desk_store_open(DESK_ST_LAZY);
+	int r = desk_loop_run(st, files, filter_one, &f);
 
 	desk_store_close(st);
 	return r;

@@ -23,19 +23,29 @@ DESK_REPLY_LIMITS 10/0
 DESK_NOW yesterday
 DESK_NOW 2026-13-01T00:00:00Z
 EOF
+# One line per command: its exit status, and whether it named the variable.
+try() { # try VAR VAL CMD...: runs CMD with VAR=VAL, stdin /dev/null
+	t_var=$1 t_val=$2
+	shift 2
+	env "$t_var=$t_val" "$@" < /dev/null > $OUT 2> $ERR; t_rc=$?
+	if head -n 1 $ERR | grep -q "^$1: $t_var: "; then t_named=named; else t_named=silent; fi
+	echo "$* $t_rc $t_named"
+}
 while read -r var val; do
-	env "$var=$val" desk-case list > $OUT 2> $ERR; RC=$?
-	rc 78 "$var=$val: desk-case list on an empty store exits 78"
-	like $ERR "^desk-case: $var: " "... naming $var"
-	env "$var=$val" desk-identify < /dev/null > $OUT 2> $ERR; RC=$?
-	rc 78 "$var=$val: desk-identify < /dev/null exits 78"
-	env "$var=$val" desk-webhook -V > $OUT 2> $ERR; RC=$?
-	rc 78 "$var=$val: checked before anything, even -V"
+	{ try $var "$val" desk-case list
+	  try $var "$val" desk-identify
+	  try $var "$val" desk-webhook -V; } > $T/got
+	printf '%s\n' "desk-case list 78 named" "desk-identify 78 named" \
+		"desk-webhook -V 78 named" > $T/want
+	is "$(cat $T/got)" "$(cat $T/want)" \
+		"$var=$val: 78 naming it from a reader, from a filter with no input, even from -V"
 done < $T/bad
 
-DESK_STORE= run desk-case list
+mkdir $T/home
+DESK_STORE= HOME=$T/home run desk-webhook channel add other --type async
 rc 78 "an empty DESK_STORE (set but empty) exits 78"
-like $ERR "^desk-case: DESK_STORE: " "... naming it"
+like $ERR "^desk-webhook: DESK_STORE: " "... naming it"
+test -z "$(ls -A $T/home)"; ok $? "... and no store was made in the default place"
 
 # Good values still work, and an empty one means the default.
 DESK_LOCK_TIMEOUT=0.25 DESK_SEGMENT_SIZE=4096 DESK_MAX_RECORD=1000 DESK_SYNC=event \
