@@ -131,6 +131,8 @@ if command -v strace > /dev/null; then
 	f=$DESK_STORE/log/00000001.jsonl
 	line=$(grep -n '"rec":"message"' $f | sed -n 2p | cut -d: -f1)
 	awk -v n=$line 'NR == n { gsub(/"/, "#") } { print }' $f > $T/f && cat $T/f > $f
+	# LeakSanitizer cannot run under ptrace (make check-san).
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
 	strace -f -y -o $T/trace -e trace=fsync,fdatasync,rename,renameat,renameat2,syncfs \
 		desk-case fsck --repair > $OUT 2> $ERR
 	RC=$?
