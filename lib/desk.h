@@ -70,6 +70,32 @@ int desk_write_all(int fd, const void *p, size_t n);
 /* Reads up to n bytes at off, retrying short reads; bytes read or -1. */
 ssize_t desk_pread_all(int fd, void *p, size_t n, uint64_t off);
 
+/* ---- env.c: the DESK_* environment, checked once at start-up ---- */
+
+struct desk_limit {               /* at most count in seconds */
+	int count, seconds;
+};
+#define DESK_MAX_LIMITS 8
+struct desk_env {
+	const char *store;        /* DESK_STORE, or NULL */
+	int now_fixed;            /* DESK_NOW is set: now */
+	int64_t now;
+	int sync_each;            /* DESK_SYNC=event */
+	double lock_timeout;      /* DESK_LOCK_TIMEOUT, seconds (10) */
+	uint64_t segment_size;    /* DESK_SEGMENT_SIZE (64 MiB) */
+	size_t max_record;        /* DESK_MAX_RECORD (16 MiB) */
+	int nlimits;              /* DESK_REPLY_LIMITS */
+	struct desk_limit limits[DESK_MAX_LIMITS];
+};
+/*
+ * Every DESK_* variable, parsed at the first call (desk_setprog makes that
+ * start-up); dies 78 naming a variable with a bad value. An empty value
+ * means the default, but for DESK_STORE.
+ */
+const struct desk_env *desk_env(void);
+/* "COUNT/SECONDS,...": how many limits (at most max), or -1. */
+int desk_limits_parse(const char *s, struct desk_limit *l, int max);
+
 /* ---- json.c: a strict RFC 8259 parser and a compact printer over jv ---- */
 
 #define DESK_JSON_MAXDEPTH 256
@@ -248,10 +274,17 @@ enum desk_kind {  /* id counters */
 
 enum {
 	DESK_ST_CREATE = 1,   /* create the store when it does not exist */
+	DESK_ST_LAZY = 2,     /* ... but only once something is written */
 };
 
-/* Opens the store at desk_store_dir(); dies with 78 when it is missing. */
+/*
+ * Opens the store at desk_store_dir(); dies with 78 when it is missing, and
+ * 77 when it, or a directory in it, is a symbolic link, belongs to another
+ * user or is writable by group or others.
+ */
 struct desk_store *desk_store_open(int flags);
+/* Creates a store opened DESK_ST_LAZY if it does not exist yet. */
+void desk_store_create(struct desk_store *st);
 void desk_store_close(struct desk_store *st);
 const char *desk_store_root(struct desk_store *st);
 int desk_store_fd(struct desk_store *st);

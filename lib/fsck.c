@@ -640,7 +640,7 @@ drop_bad_lines(struct fsck *f)
 {
 	for (size_t i = 0; i < f->nbad;) {
 		uint32_t seg = f->bad[i].seg;
-		char rel[32], tmp[64], rej[96];
+		char rel[32], rej[96];
 		snprintf(rel, sizeof rel, "log/%08u.jsonl", seg);
 		size_t n;
 		char *text = desk_store_get(f->st, rel, &n);
@@ -660,13 +660,15 @@ drop_bad_lines(struct fsck *f)
 			at = off + len;
 		}
 		desk_buf_add(&keep, text + at, n - at);
-		int fd = desk_store_tmp(f->st, tmp, sizeof tmp);
-		if (fd < 0 || desk_write_all(fd, keep.p ? keep.p : "", keep.len) < 0 ||
-		    close(fd) < 0 || renameat(f->st->dfd, tmp, f->st->dfd, rel) < 0)
+		/* The log is the truth: replaced whole, fsynced before the rename. */
+		if (desk_store_put(f->st, rel, keep.p ? keep.p : "", keep.len, 0600) < 0)
 			desk_die_errno(DESK_EX_IOERR, "%s/%s", f->st->root, rel);
 		free(text);
 		desk_buf_free(&keep);
 	}
+	/* The index is rebuilt over the new offsets: the segments are in place first. */
+	if (syncfs(f->st->dfd) < 0)
+		desk_die_errno(DESK_EX_IOERR, "%s: sync", f->st->root);
 	desk_log_forget(f->st);
 	free(f->bad);
 	f->bad = NULL;

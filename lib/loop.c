@@ -359,29 +359,17 @@ one_input(struct desk_loop *l)
 	}
 }
 
+/* DESK_MAX_RECORD and DESK_SYNC, checked at start-up (env.c). */
 static size_t
 max_record(void)
 {
-	const char *s = getenv("DESK_MAX_RECORD");
-	uint64_t v;
-
-	if (!s || !*s)
-		return 16u << 20;
-	if (!desk_parse_u64(s, 64, (uint64_t)1 << 30, &v))
-		desk_die(DESK_EX_CONFIG, "DESK_MAX_RECORD: not a size in bytes: %s", s);
-	return (size_t)v;
+	return desk_env()->max_record;
 }
 
 static int
 sync_each(void)
 {
-	const char *s = getenv("DESK_SYNC");
-
-	if (!s || !*s || !strcmp(s, "batch"))
-		return 0;
-	if (!strcmp(s, "event"))
-		return 1;
-	desk_die(DESK_EX_CONFIG, "DESK_SYNC: must be batch or event: %s", s);
+	return desk_env()->sync_each;
 }
 
 int
@@ -441,11 +429,30 @@ desk_out_flush(void)
 	write_out(1, &outbuf, "stdout");
 }
 
+struct filter {
+	desk_handler h;
+	void *ctx;
+};
+
+static void
+filter_one(struct desk_loop *l, jv ev, void *ctx)
+{
+	struct filter *f = ctx;
+
+	desk_store_create(l->st);
+	f->h(l, ev, f->ctx);
+}
+
+/*
+ * The store is created by the first record, handled or quarantined: a
+ * mistyped command, a missing input file or empty input leaves none behind.
+ */
 int
 desk_filter(char **files, desk_handler h, void *ctx)
 {
-	struct desk_store *st = desk_store_open(DESK_ST_CREATE);
-	int r = desk_loop_run(st, files, h, ctx);
+	struct filter f = { h, ctx };
+	struct desk_store *st = desk_store_open(DESK_ST_LAZY);
+	int r = desk_loop_run(st, files, filter_one, &f);
 
 	desk_store_close(st);
 	return r;

@@ -87,7 +87,7 @@ desk_store_dir(void)
 		return store_dir;
 	if (store_opt)
 		return store_dir = desk_xstrdup(store_opt);
-	if ((s = getenv("DESK_STORE")) && *s)
+	if ((s = desk_env()->store))
 		return store_dir = desk_xstrdup(s);
 	struct desk_buf b = DESK_BUF_INIT;
 	if ((s = getenv("XDG_DATA_HOME")) && *s == '/')

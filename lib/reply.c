@@ -19,29 +19,14 @@ struct limit {
 static int
 limits(struct limit *l, int max)
 {
-	const char *s = getenv("DESK_REPLY_LIMITS");
-	int n = 0;
+	const struct desk_env *e = desk_env();   /* checked at start-up */
+	int n = e->nlimits < max ? e->nlimits : max;
 
-	if (!s || !*s)
-		s = "10/10,25/60,100/600";
-	while (*s && n < max) {
-		char *end;
-		long c = strtol(s, &end, 10);
-		if (end == s || *end != '/' || c < 1 || c > 100000)
-			goto bad;
-		s = end + 1;
-		long t = strtol(s, &end, 10);
-		if (end == s || t < 1 || t > 86400 || (*end && *end != ','))
-			goto bad;
-		l[n].count = (int)c;
-		l[n++].seconds = (int)t;
-		s = *end ? end + 1 : end;
+	for (int i = 0; i < n; i++) {
+		l[i].count = e->limits[i].count;
+		l[i].seconds = e->limits[i].seconds;
 	}
-	if (!*s)
-		return n;
-bad:
-	desk_die(DESK_EX_CONFIG, "DESK_REPLY_LIMITS: want COUNT/SECONDS,... "
-	    "such as 10/10,25/60: %s", getenv("DESK_REPLY_LIMITS"));
+	return n;
 }
 
 /*

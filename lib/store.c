@@ -28,10 +28,14 @@ const char *const desk_kind_names[DESK_NKINDS] = {
 	"user", "case", "message", "code", "out"
 };
 
-static const char *const subdirs[] = {
+/* In the order of enum desk_subdir. */
+static const char *const subdirs[DESK_NSUBDIRS] = {
 	"log", "index", "channels", "secrets", "rejects", "tmp"
 };
 
+static void store_need(struct desk_store *);
+
+/* Missing directories on the way to the store are as private as the store. */
 static void
 mkdirs(const char *path)
 {
@@ -41,7 +45,7 @@ mkdirs(const char *path)
 		if (*s != '/')
 			continue;
 		*s = '\0';
-		if (mkdir(p, 0777) < 0 && errno != EEXIST)
+		if (mkdir(p, 0700) < 0 && errno != EEXIST)
 			desk_die_errno(DESK_EX_IOERR, "%s", p);
 		*s = '/';
 	}
@@ -50,12 +54,83 @@ mkdirs(const char *path)
 	free(p);
 }
 
+/*
+ * Whoever else can write to a directory of the store can swap what is in it
+ * (a symbolic link for rejects/, and root writes where they choose), so such
+ * a store is refused, as ssh refuses a ~/.ssh others can write.
+ */
+static void
+dir_check(struct desk_store *st, int fd, const char *sub)
+{
+	struct stat sb;
+
+	if (fstat(fd, &sb) < 0)
+		desk_die_errno(DESK_EX_IOERR, "%s%s%s", st->root, *sub ? "/" : "", sub);
+	if (sb.st_uid != geteuid())
+		desk_die(DESK_EX_NOPERM, "%s%s%s: owned by uid %u, not by uid %u "
+		    "that runs %s: refused", st->root, *sub ? "/" : "", sub,
+		    (unsigned)sb.st_uid, (unsigned)geteuid(), desk_prog);
+	if (sb.st_mode & (S_IWGRP | S_IWOTH))
+		desk_die(DESK_EX_NOPERM, "%s%s%s: writable by group or others "
+		    "(mode %03o): refused", st->root, *sub ? "/" : "", sub,
+		    (unsigned)(sb.st_mode & 07777));
+}
+
+/*
+ * Holds every subdirectory open, opened without following a link and
+ * checked, so what is below them is reached through these fds and never
+ * through a name another process could have replaced.
+ */
+static void
+subdirs_open(struct desk_store *st)
+{
+	for (int i = 0; i < DESK_NSUBDIRS; i++) {
+		if (st->subfd[i] >= 0)
+			continue;
+		int fd = openat(st->dfd, subdirs[i],
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT &&
+		    (mkdirat(st->dfd, subdirs[i], 0700) == 0 || errno == EEXIST))
+			fd = openat(st->dfd, subdirs[i],
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			struct stat sb;
+			if ((errno == ELOOP || errno == ENOTDIR) &&
+			    fstatat(st->dfd, subdirs[i], &sb, AT_SYMLINK_NOFOLLOW) == 0)
+				desk_die(DESK_EX_NOPERM, "%s/%s: %s: refused", st->root,
+				    subdirs[i], S_ISLNK(sb.st_mode) ?
+				    "a symbolic link, not a directory" : "not a directory");
+			desk_die_errno(DESK_EX_IOERR, "%s/%s", st->root, subdirs[i]);
+		}
+		st->subfd[i] = fd;
+		dir_check(st, fd, subdirs[i]);
+	}
+}
+
 int
-desk_store_tmp(struct desk_store *st, char *name, size_t n)
+desk_store_at(struct desk_store *st, const char *rel, const char **name)
+{
+	const char *slash = strchr(rel, '/');
+
+	*name = rel;
+	if (!slash || strchr(slash + 1, '/'))
+		return st->dfd;
+	for (int i = 0; i < DESK_NSUBDIRS; i++)
+		if (st->subfd[i] >= 0 && !strncmp(rel, subdirs[i], (size_t)(slash - rel)) &&
+		    !subdirs[i][slash - rel]) {
+			*name = slash + 1;
+			return st->subfd[i];
+		}
+	return st->dfd;
+}
+
+/* name gets "tmp/N.M", the name in the store; the file is in tmp/ as "N.M". */
+static int
+tmp_open(struct desk_store *st, char *name, size_t n)
 {
 	for (int tries = 0; tries < 100; tries++) {
 		snprintf(name, n, "tmp/%ld.%u", (long)getpid(), st->tmpseq++);
-		int fd = openat(st->dfd, name,
+		int fd = openat(st->subfd[DESK_D_TMP], name + 4,
 		    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (fd >= 0 || errno != EEXIST)
 			return fd;
@@ -64,11 +139,20 @@ desk_store_tmp(struct desk_store *st, char *name, size_t n)
 }
 
 int
-desk_store_put(struct desk_store *st, const char *rel, const void *p,
-    size_t n, int mode)
+desk_store_tmp(struct desk_store *st, char *name, size_t n)
+{
+	store_need(st);
+	return tmp_open(st, name, n);
+}
+
+static int
+put(struct desk_store *st, const char *rel, const void *p, size_t n, int mode)
 {
 	char tmp[64];
-	int fd = desk_store_tmp(st, tmp, sizeof tmp);
+	const char *name;
+	int dir = desk_store_at(st, rel, &name);
+	int tmpdir = st->subfd[DESK_D_TMP];
+	int fd = tmp_open(st, tmp, sizeof tmp);
 
 	if (fd < 0)
 		return -1;
@@ -77,26 +161,41 @@ desk_store_put(struct desk_store *st, const char *rel, const void *p,
 	    fsync(fd) < 0) {
 		int e = errno;
 		close(fd);
-		unlinkat(st->dfd, tmp, 0);
+		unlinkat(tmpdir, tmp + 4, 0);
 		errno = e;
 		return -1;
 	}
-	if (close(fd) < 0 || renameat(st->dfd, tmp, st->dfd, rel) < 0) {
+	if (close(fd) < 0 || renameat(tmpdir, tmp + 4, dir, name) < 0) {
 		int e = errno;
-		unlinkat(st->dfd, tmp, 0);
+		unlinkat(tmpdir, tmp + 4, 0);
 		errno = e;
 		return -1;
 	}
+	/* The rename is durable at the commit's sync. */
 	st->dirty = 1;
 	return 0;
+}
+
+int
+desk_store_put(struct desk_store *st, const char *rel, const void *p,
+    size_t n, int mode)
+{
+	store_need(st);
+	return put(st, rel, p, n, mode);
 }
 
 char *
 desk_store_get(struct desk_store *st, const char *rel, size_t *np)
 {
-	int fd = openat(st->dfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	const char *name;
+	int dir = desk_store_at(st, rel, &name);
 	struct stat sb;
 
+	if (dir < 0) {
+		errno = ENOENT;     /* a store not created yet holds nothing */
+		return NULL;
+	}
+	int fd = openat(dir, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return NULL;
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
@@ -207,20 +306,6 @@ on_alarm(int sig)
 }
 
 static double
-lock_timeout(void)
-{
-	const char *s = getenv("DESK_LOCK_TIMEOUT");
-	char *end;
-
-	if (!s || !*s)
-		return 10;
-	double d = strtod(s, &end);
-	if (*end || d < 0 || d > 86400)
-		desk_die(DESK_EX_CONFIG, "DESK_LOCK_TIMEOUT: not a number of seconds: %s", s);
-	return d;
-}
-
-static double
 mono(void)
 {
 	struct timespec t;
@@ -238,7 +323,7 @@ lock_wait(struct desk_store *st)
 	if (errno != EWOULDBLOCK)
 		desk_die_errno(DESK_EX_IOERR, "%s/lock", st->root);
 
-	double limit = lock_timeout(), deadline = mono() + limit;
+	double limit = desk_env()->lock_timeout, deadline = mono() + limit;
 	struct sigaction sa, old;
 	struct itimerval it = { { 0, 20000 }, { 0, 20000 } }, off = { { 0, 0 }, { 0, 0 } };
 	int r, e;
@@ -269,10 +354,11 @@ lock_wait(struct desk_store *st)
 static int
 seg_open(struct desk_store *st, uint32_t seg, int flags)
 {
-	char rel[32];
+	char name[32];
 
-	snprintf(rel, sizeof rel, "log/%08u.jsonl", seg);
-	return openat(st->dfd, rel, flags | O_CLOEXEC | O_NOFOLLOW, 0600);
+	snprintf(name, sizeof name, "%08u.jsonl", seg);
+	return openat(st->subfd[DESK_D_LOG], name, flags | O_CLOEXEC | O_NOFOLLOW,
+	    0600);
 }
 
 int
@@ -321,10 +407,10 @@ seg_switch(struct desk_store *st, uint32_t seg, int create)
 static int
 seg_exists(struct desk_store *st, uint32_t seg)
 {
-	char rel[32];
+	char name[32];
 
-	snprintf(rel, sizeof rel, "log/%08u.jsonl", seg);
-	return faccessat(st->dfd, rel, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+	snprintf(name, sizeof name, "%08u.jsonl", seg);
+	return faccessat(st->subfd[DESK_D_LOG], name, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 /*
@@ -385,11 +471,10 @@ desk_log_rollforward(struct desk_store *st, uint32_t seg, uint64_t off,
 				each(st, jv_invalid_with_msg(jv_string(
 				    "record without its newline")), loc, ctx);
 			} else if (truncate_tail) {
-				char rel[32];
-				snprintf(rel, sizeof rel, "log/%08u.jsonl", seg);
-				int wfd = openat(st->dfd, rel, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+				int wfd = seg_open(st, seg, O_WRONLY);
 				if (wfd < 0 || ftruncate(wfd, (off_t)base) < 0)
-					desk_die_errno(DESK_EX_IOERR, "%s/%s", st->root, rel);
+					desk_die_errno(DESK_EX_IOERR, "%s/log/%08u.jsonl",
+					    st->root, seg);
 				close(wfd);
 				st->cut += b.len;
 				st->dirty = 1;
@@ -472,6 +557,7 @@ desk_store_lock(struct desk_store *st)
 {
 	if (st->locked)
 		return;
+	store_need(st);
 	if (st->lockfd < 0) {
 		st->lockfd = openat(st->dfd, "lock",
 		    O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -681,21 +767,88 @@ store_init(struct desk_store *st)
 		flock(st->lockfd, LOCK_UN);
 		return;
 	}
-	for (size_t i = 0; i < sizeof subdirs / sizeof *subdirs; i++)
-		if (mkdirat(st->dfd, subdirs[i], 0700) < 0 && errno != EEXIST)
-			desk_die_errno(DESK_EX_IOERR, "%s/%s", st->root, subdirs[i]);
+	subdirs_open(st);
 	for (int k = 0; k < DESK_NKINDS; k++)
 		s.next[k] = 1;
 	state_format(&s, buf);
 	int fd = seg_open(st, 1, O_WRONLY | O_CREAT);
 	if (fd < 0 || close(fd) < 0 ||
-	    desk_store_put(st, "state", buf, DESK_STATE_SIZE, 0600) < 0 ||
-	    desk_store_put(st, "VERSION", VERSION_TEXT, strlen(VERSION_TEXT), 0600) < 0)
+	    put(st, "state", buf, DESK_STATE_SIZE, 0600) < 0 ||
+	    put(st, "VERSION", VERSION_TEXT, strlen(VERSION_TEXT), 0600) < 0)
 		desk_die_errno(DESK_EX_IOERR, "%s: cannot create the store", st->root);
 	if (syncfs(st->dfd) < 0)
 		desk_die_errno(DESK_EX_IOERR, "%s: sync", st->root);
 	st->dirty = 0;
 	flock(st->lockfd, LOCK_UN);
+}
+
+/*
+ * Opens the store's directory, without following a link, and checks it:
+ * 1 when it holds a store, 0 when it is missing or has no VERSION yet.
+ */
+static int
+store_attach(struct desk_store *st)
+{
+	size_t n;
+
+	st->dfd = open(st->root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (st->dfd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		struct stat sb;
+		if ((errno == ELOOP || errno == ENOTDIR) &&
+		    lstat(st->root, &sb) == 0 && S_ISLNK(sb.st_mode))
+			desk_die(DESK_EX_NOPERM, "%s: a symbolic link: refused (name "
+			    "the directory it points to)", st->root);
+		desk_die_errno(DESK_EX_IOERR, "%s", st->root);
+	}
+	dir_check(st, st->dfd, "");
+	char *v = desk_store_get(st, "VERSION", &n);
+	if (!v) {
+		if (errno != ENOENT)
+			desk_die_errno(DESK_EX_IOERR, "%s/VERSION", st->root);
+		return 0;
+	}
+	if (strcmp(v, VERSION_TEXT) != 0)
+		desk_die(DESK_EX_CONFIG, "%s: unsupported store format: %.*s",
+		    st->root, (int)strcspn(v, "\n"), v);
+	free(v);
+	subdirs_open(st);
+	st->present = 1;
+	return 1;
+}
+
+static void
+store_create(struct desk_store *st)
+{
+	if (st->dfd < 0) {
+		mkdirs(st->root);
+		if (store_attach(st))
+			return;         /* another process made it meanwhile */
+		if (st->dfd < 0)
+			desk_die_errno(DESK_EX_IOERR, "%s", st->root);
+	}
+	st->lockfd = openat(st->dfd, "lock",
+	    O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (st->lockfd < 0)
+		desk_die_errno(DESK_EX_IOERR, "%s/lock", st->root);
+	store_init(st);
+	subdirs_open(st);
+	st->present = 1;
+}
+
+/* A store opened DESK_ST_LAZY comes into being when first written to. */
+static void
+store_need(struct desk_store *st)
+{
+	if (!st->present)
+		store_create(st);
+}
+
+void
+desk_store_create(struct desk_store *st)
+{
+	store_need(st);
 }
 
 /*
@@ -707,50 +860,31 @@ static struct desk_store *opened;
 struct desk_store *
 desk_store_open(int flags)
 {
-	const char *dir = desk_store_dir();
 	struct desk_store *st = opened = desk_xcalloc(1, sizeof *st);
-	const char *seg;
-	size_t n;
+	size_t len;
 
-	st->root = desk_xstrdup(dir);
-	st->lockfd = st->statefd = st->segfd = st->hxfd = -1;
+	st->root = desk_xstrdup(desk_store_dir());
+	/* "store/" would follow a link where "store" does not. */
+	for (len = strlen(st->root); len > 1 && st->root[len - 1] == '/'; len--)
+		st->root[len - 1] = '\0';
+	st->dfd = st->lockfd = st->statefd = st->segfd = st->hxfd = -1;
 	for (int t = 0; t < DESK_NTABLES; t++)
 		st->slotfd[t] = -1;
 	for (unsigned i = 0; i < DESK_RFDS; i++)
 		st->rfd[i].fd = -1;
-	st->segmax = 64 << 20;
-	if ((seg = getenv("DESK_SEGMENT_SIZE")) && *seg &&
-	    !desk_parse_u64(seg, 4096, (uint64_t)1 << 39, &st->segmax))
-		desk_die(DESK_EX_CONFIG, "DESK_SEGMENT_SIZE: not a size in bytes "
-		    "(4096 or more): %s", seg);
-	st->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (st->dfd < 0 && errno == ENOENT && (flags & DESK_ST_CREATE)) {
-		mkdirs(dir);
-		st->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	}
-	if (st->dfd < 0) {
-		if (errno == ENOENT)
-			desk_die(DESK_EX_CONFIG, "%s: no store here (the first "
-			    "desk-case or desk-webhook channel add creates it)", dir);
-		desk_die_errno(DESK_EX_IOERR, "%s", dir);
-	}
-	char *v = desk_store_get(st, "VERSION", &n);
-	if (!v) {
-		if (errno != ENOENT)
-			desk_die_errno(DESK_EX_IOERR, "%s/VERSION", dir);
-		if (!(flags & DESK_ST_CREATE))
-			desk_die(DESK_EX_CONFIG, "%s: not a desk store (no VERSION)", dir);
-		st->lockfd = openat(st->dfd, "lock",
-		    O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (st->lockfd < 0)
-			desk_die_errno(DESK_EX_IOERR, "%s/lock", dir);
-		store_init(st);
-	} else {
-		if (strcmp(v, VERSION_TEXT) != 0)
-			desk_die(DESK_EX_CONFIG, "%s: unsupported store format: %.*s",
-			    dir, (int)strcspn(v, "\n"), v);
-		free(v);
-	}
+	for (int i = 0; i < DESK_NSUBDIRS; i++)
+		st->subfd[i] = -1;
+	st->segmax = desk_env()->segment_size;
+	if (store_attach(st) || (flags & DESK_ST_LAZY))
+		return st;
+	if (flags & DESK_ST_CREATE)
+		store_create(st);
+	else if (st->dfd < 0)
+		desk_die(DESK_EX_CONFIG, "%s: no store here (the first "
+		    "desk-case or desk-webhook channel add creates it)", st->root);
+	else
+		desk_die(DESK_EX_CONFIG, "%s: not a desk store (no VERSION)",
+		    st->root);
 	return st;
 }
 
@@ -769,7 +903,11 @@ desk_store_close(struct desk_store *st)
 		close(st->statefd);
 	if (st->lockfd >= 0)
 		close(st->lockfd);
-	close(st->dfd);
+	for (int i = 0; i < DESK_NSUBDIRS; i++)
+		if (st->subfd[i] >= 0)
+			close(st->subfd[i]);
+	if (st->dfd >= 0)
+		close(st->dfd);
 	desk_buf_free(&st->enc);
 	rec_cache_clear(st);
 	free(st->cache);
@@ -786,5 +924,6 @@ desk_store_root(struct desk_store *st)
 int
 desk_store_fd(struct desk_store *st)
 {
+	store_need(st);
 	return st->dfd;
 }

@@ -18,6 +18,12 @@
 #define DESK_HX_MIN_BUCKETS 16
 #define DESK_RFDS 8
 
+/* The store's subdirectories, each held open (store.c). */
+enum desk_subdir {
+	DESK_D_LOG, DESK_D_INDEX, DESK_D_CHANNELS, DESK_D_SECRETS,
+	DESK_D_REJECTS, DESK_D_TMP, DESK_NSUBDIRS
+};
+
 struct desk_state {
 	uint32_t seg;                 /* the log up to (seg, size) is committed */
 	uint64_t size;
@@ -28,6 +34,8 @@ struct desk_state {
 struct desk_store {
 	char *root;
 	int dfd, lockfd, statefd;
+	int subfd[DESK_NSUBDIRS];     /* checked at open: see subdirs_open */
+	int present;                  /* 0: opened DESK_ST_LAZY, not created yet */
 	int locked, dirty, wrote_log;
 	struct desk_state clean;      /* as last read from or written to state */
 	uint64_t next[DESK_NKINDS];   /* counters as allocated */
@@ -82,7 +90,17 @@ extern const char *const desk_table_names[DESK_NTABLES];
 extern const char *const desk_kind_names[DESK_NKINDS];
 
 /* store.c */
+/*
+ * A new file in tmp/, its name in the store ("tmp/N.M") in name; rename it
+ * into place with renameat(st->subfd[DESK_D_TMP], name + 4, ...).
+ */
 int desk_store_tmp(struct desk_store *st, char *name, size_t n);
+/*
+ * The directory fd to reach STORE/rel through, and rel's name in it: the
+ * subdirectory's own fd for "sub/file", so no name but the last is
+ * resolved again after the store was opened and checked.
+ */
+int desk_store_at(struct desk_store *st, const char *rel, const char **name);
 void desk_store_seen_id(struct desk_store *st, enum desk_kind k, uint64_t id);
 int desk_log_fd(struct desk_store *st, uint32_t seg);
 void desk_log_rollforward(struct desk_store *st, uint32_t seg, uint64_t off,

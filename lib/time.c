@@ -141,17 +141,7 @@ desk_jtime(int64_t t)
 int64_t
 desk_now(void)
 {
-	static int fixed = -1;
-	static int64_t now;
+	const struct desk_env *e = desk_env();
 
-	if (fixed < 0) {
-		const char *s = getenv("DESK_NOW");
-		fixed = s && *s;
-		if (fixed && !desk_time_parse(s, &now))
-			desk_die(DESK_EX_CONFIG, "DESK_NOW: not an RFC 3339 time "
-			    "or Unix seconds: %s", s);
-	}
-	if (fixed)
-		return now;
-	return (int64_t)time(NULL);
+	return e->now_fixed ? e->now : (int64_t)time(NULL);
 }

@@ -16,6 +16,8 @@ desk_setprog(const char *argv0)
 
 	if (argv0 && *argv0)
 		desk_prog = s ? s + 1 : argv0;
+	/* Every tool calls this first: a bad DESK_* variable stops it here. */
+	(void)desk_env();
 }
 
 static void
