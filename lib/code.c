@@ -556,6 +556,8 @@ desk_code_present(struct desk_store *st, uint64_t uid, const char *channel,
 
 	if (!desk_slot_get(st, DESK_T_USER, uid, &us))
 		return jv_invalid_with_msg(jv_string("no such user"));
+	if (!channel)
+		channel = "";     /* a bucket of its own, never the store's */
 	jv user = desk_user_get(st, uid);
 	user_failures(&us, user, &failures, &locked);
 	jv_free(user);
@@ -575,8 +577,7 @@ desk_code_present(struct desk_store *st, uint64_t uid, const char *channel,
 	jv r = jv_object();
 	r = desk_jset_str(r, "rec", "ident");
 	r = desk_jset_int(r, "user_id", (int64_t)uid);
-	if (channel)
-		r = desk_jset_str(r, "channel", channel);
+	r = desk_jset_str(r, "channel", channel);
 	r = desk_jset(r, "code_id", cid ? jv_number((double)cid) : jv_null());
 	if (cid)
 		r = desk_jset_int(r, "attempt", (int64_t)s.b + 1);

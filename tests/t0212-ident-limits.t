@@ -74,16 +74,27 @@ json $OUT '[.ident_failures,.ident_locked_at]' '[6,"2026-11-21T13:00:00Z"]' \
 is "$(idents 'map(select(.user_id == '$uid')) | map([.failures, .locked_at != null])')" \
 	'[[1,false],[2,false],[3,false],[4,false],[5,true],[6,true]]' \
 	"each failure records the count and, once locked, the lockout"
+run desk-identify user update $uid --name "Renamed"
+json $OUT '[.name,.ident_failures,.ident_locked_at]' '["Renamed",6,"2026-11-21T13:00:00Z"]' \
+	"a new version of the user keeps them"
+say lock l7 "$good"
+is "$(idents '.[-1] | [.reason, .failures]')" '["used",7]' "and the next failure counts on"
 
 # --- fsck checks the derived state against the log; --repair rebuilds it ---
 run desk-case fsck
 json $OUT '.damage' 0 "fsck is clean"
 cp $DESK_STORE/index/users.slots $T/slots
-sed -i 's/"failures":6,/"failures":4,/' $DESK_STORE/log/00000001.jsonl
+sed -i 's/"reason":"used","failures":7,/"reason":"used","failures":4,/' $DESK_STORE/log/00000001.jsonl
 run desk-case fsck
-rc 1 "a log that says 4 failures where the slot has 6: fsck finds damage"
+rc 1 "a log that says 4 failures where the slot has 7: fsck finds damage"
 like $ERR "user $uid: .*failures" "naming the user and the failures"
-sed -i 's/"failures":4,/"failures":6,/' $DESK_STORE/log/00000001.jsonl
+sed -i 's/"reason":"used","failures":4,/"reason":"used","failures":7,/' $DESK_STORE/log/00000001.jsonl
+cp $DESK_STORE/log/00000001.jsonl $T/log
+sed -i '/"reason":"used"/s/\("tat_store":[0-9]*\)[0-9],/\19,/' $DESK_STORE/log/00000001.jsonl
+cmp -s $T/log $DESK_STORE/log/00000001.jsonl; ok $((!$?)) "(a throttle's time changed in the log)"
+run desk-case fsck
+like $ERR "throttle of the store disagrees" "fsck finds a throttle that disagrees with the log"
+cp $T/log $DESK_STORE/log/00000001.jsonl
 rm $DESK_STORE/index/users.slots
 run desk-case fsck --repair
 json $OUT '.repaired' true "fsck --repair rebuilds a lost users.slots"
@@ -93,5 +104,29 @@ json $OUT '.damage' 0 "and fsck is clean after it"
 DESK_NOW=2026-11-21T09:00:10Z say fresh2 f3 "d_ABCDEF_gh"
 json $OUT '.identification' '"invalid"' "the throttle state survives a rebuild"
 is "$(idents '.[-1].reason')" '"throttled"' "(throttled, at 09:00:10)"
+
+# --- a store written before ident records counted: failures on the user ---
+DESK_NOW=2026-11-21T14:00:00Z; export DESK_NOW
+run desk-identify code --email legacy@example.org
+old=$(jq -r .code $OUT)
+say legacy lg0 "hi"
+luid=$(jq .user_id $OUT)
+seg=$(ls $DESK_STORE/log/*.jsonl | tail -n 1)
+grep -h '"rec":"user"' $DESK_STORE/log/*.jsonl | jq -c "select(.user_id == $luid)" | tail -n 1 |
+	jq -c '. + {ident_failures: 5, ident_locked_at: "2026-11-21T14:00:00Z"}' > $T/legacy
+cat $T/legacy >> $seg
+say legacy lg1 "$old"
+json $OUT '.identification' '"invalid"' "an old store's lockout on the user record still holds"
+is "$(idents '.[-1] | [.reason, .failures]')" '["locked",6]' "and its count goes on from there"
+DESK_NOW=2026-11-21T14:00:01Z
+run desk-identify code --email legacy@example.org
+DESK_NOW=2026-11-21T14:00:01Z say legacy lg2 "$(jq -r .code $OUT)"
+json $OUT '.identification' '"valid"' "a code issued after it works"
+run desk-identify user show $luid
+json $OUT '[.ident_failures,.ident_locked_at,.identified]' '[0,null,true]' "and the lockout is lifted"
+grep -h '"rec":"user"' $DESK_STORE/log/*.jsonl | jq -c "select(.user_id == $luid)" | tail -n 1 > $T/u
+json $T/u 'has("ident_failures")' false "the old fields leave the user record"
+run desk-case fsck
+json $OUT '.damage' 0 "fsck is clean"
 
 done_testing
