@@ -27,10 +27,12 @@ static const char usage_text[] =
 
 /*
  * The binding of a code, checked: email, phone or channel + user_custom_id,
- * with name, company, fields. NULL and *why when it will not do.
+ * with name, company, fields. NULL, or why it will not do with *field and
+ * the exit status a command gives for it (*status: 64, or 78 for an
+ * unknown channel).
  */
 static const char *
-check_bind(struct desk_store *st, jv b, const char **field)
+check_bind(struct desk_store *st, jv b, const char **field, int *status)
 {
 	static char why[160];
 	struct desk_buf norm = DESK_BUF_INIT;
@@ -38,6 +40,7 @@ check_bind(struct desk_store *st, jv b, const char **field)
 	static const char *const strings[] = { "email", "phone", "channel",
 		"user_custom_id", "name", "company" };
 
+	*status = DESK_EX_USAGE;
 	for (size_t i = 0; i < sizeof strings / sizeof *strings; i++) {
 		jv v = desk_jget(b, strings[i]);
 		if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_STRING) {
@@ -74,6 +77,7 @@ check_bind(struct desk_store *st, jv b, const char **field)
 		jv c = desk_channel_get(st, ch);
 		if (!jv_is_valid(c)) {
 			*field = "channel";
+			*status = DESK_EX_CONFIG;
 			snprintf(why, sizeof why, "unknown channel \"%s\"", ch);
 			return why;
 		}
@@ -118,12 +122,35 @@ issue(struct desk_store *st, jv bind, int64_t ttl)
 
 /* ---- the filter ---- */
 
+/*
+ * The help desk API's names and its {"user":{...}} body, as desk's; on a
+ * conflict the event is rejected and invalid returned. Consumes ev.
+ */
+static jv
+api_names(struct desk_loop *l, jv ev)
+{
+	const char *field;
+	jv a = desk_api_aliases(jv_copy(ev), "user", &field);
+
+	if (!jv_is_valid(a)) {
+		jv msg = jv_invalid_get_msg(a);
+		desk_reject(l, ev, field, "%s", jv_string_value(msg));
+		jv_free(msg);
+	}
+	jv_free(ev);
+	return a;
+}
+
 static void
 on_request(struct desk_loop *l, jv ev)
 {
 	struct desk_store *st = desk_loop_store(l);
 	const char *field, *why;
 	int64_t ttl = DESK_CODE_TTL;
+	int status;
+
+	if (!jv_is_valid(ev = api_names(l, ev)))
+		return;
 
 	if (desk_jhas(ev, "ttl") && (!desk_jint(ev, "ttl", &ttl) || ttl < 1 ||
 	    ttl > 86400)) {
@@ -131,8 +158,9 @@ on_request(struct desk_loop *l, jv ev)
 		jv_free(ev);
 		return;
 	}
-	jv b = bind_of(ev);
-	if ((why = check_bind(st, b, &field))) {
+	/* What is stored with the code is masked, but for the identifiers. */
+	jv b = desk_code_mask_event(bind_of(ev));
+	if ((why = check_bind(st, b, &field, &status))) {
 		desk_reject(l, ev, field, "%s", why);
 		jv_free(b);
 		jv_free(ev);
@@ -153,6 +181,9 @@ on_update(struct desk_loop *l, jv ev)
 	struct desk_store *st = desk_loop_store(l);
 	const char *why, *field = NULL;
 
+	if (!jv_is_valid(ev = api_names(l, ev)))
+		return;
+	ev = desk_code_mask_event(ev);
 	jv f = desk_jget(ev, "fields");
 	if (jv_is_valid(f) && jv_get_kind(f) != JV_KIND_OBJECT)
 		field = "fields";
@@ -202,6 +233,21 @@ on_update(struct desk_loop *l, jv ev)
 	desk_emit(l, jv_object_merge(ev, report));
 }
 
+/* A replay's answer: what the attempt record of its first run says. */
+static jv
+answer_of(jv seen)
+{
+	static const char *const keep[] = { "account_user_id", "not_linked" };
+	jv a = desk_jset(jv_object(), "identification",
+	    jv_copy(desk_jget(seen, "result")));
+
+	for (int i = 0; i < 2; i++)
+		if (desk_jhas(seen, keep[i]))
+			a = desk_jset(a, keep[i], jv_copy(desk_jget(seen, keep[i])));
+	jv_free(seen);
+	return a;
+}
+
 static void
 on_message(struct desk_loop *l, jv ev)
 {
@@ -209,55 +255,50 @@ on_message(struct desk_loop *l, jv ev)
 	struct desk_slot s;
 	int64_t uid, mid;
 	const char *content;
+	char tok[DESK_CODE_LEN + 1];
 	size_t n, off;
 
+	int shaped = desk_jstrn(ev, "content", &content, &n) &&
+	    desk_code_find(content, n, &off);
+	if (shaped) {
+		memcpy(tok, content + off, DESK_CODE_LEN);
+		tok[DESK_CODE_LEN] = '\0';
+	}
+	/* Whatever happens next, no code travels further in clear. */
+	ev = desk_code_mask_event(ev);
 	if (!desk_jhas(ev, "user_id")) {
 		desk_emit(l, ev);     /* not stored by desk-case: not ours */
-		return;
+		goto out;
 	}
 	if (!desk_jint(ev, "user_id", &uid) || uid < 1) {
 		desk_reject(l, ev, "user_id", "not a user id");
 		jv_free(ev);
-		return;
+		goto out;
 	}
 	if (!desk_slot_get(st, DESK_T_USER, (uint64_t)uid, &s)) {
 		desk_reject(l, ev, "user_id", "no such user");
 		jv_free(ev);
-		return;
+		goto out;
 	}
-	int shaped = desk_jstrn(ev, "content", &content, &n) &&
-	    desk_code_find(content, n, &off);
 	if (shaped) {
-		char tok[DESK_CODE_LEN + 1], key[32];
-		memcpy(tok, content + off, DESK_CODE_LEN);
-		tok[DESK_CODE_LEN] = '\0';
-		/* Whatever happens next, the code does not travel further in clear. */
-		ev = desk_jset(ev, "content", desk_code_mask_jv(jv_copy(desk_jget(ev, "content"))));
+		char key[32];
 		int keyed = desk_jint(ev, "message_id", &mid) && mid > 0;
 		snprintf(key, sizeof key, "%lld", keyed ? (long long)mid : 0LL);
 		desk_store_lock(st);
-		/* A replay gets the answer the first run gave. */
+		/* A replay gets the answer the first run gave, and spends nothing. */
 		jv a = keyed ? desk_event_seen(st, "ident", NULL, key, strlen(key)) :
 		    jv_invalid();
-		if (jv_is_valid(a)) {
-			jv seen = a;
-			a = desk_jset(jv_object(), "identification",
-			    jv_copy(desk_jget(seen, "result")));
-			static const char *const keep[] = { "account_user_id", "not_linked" };
-			for (int i = 0; i < 2; i++)
-				if (desk_jhas(seen, keep[i]))
-					a = desk_jset(a, keep[i], jv_copy(desk_jget(seen, keep[i])));
-			jv_free(seen);
-		} else if (desk_slot_get(st, DESK_T_USER, (uint64_t)uid, &s) &&
+		if (jv_is_valid(a))
+			a = answer_of(a);
+		else if (desk_slot_get(st, DESK_T_USER, (uint64_t)uid, &s) &&
 		    !(s.flags & 1))
-			a = desk_code_present(st, (uint64_t)uid, tok, "ident",
-			    keyed ? key : NULL, desk_now());
-		desk_wipe(tok, sizeof tok);
+			a = desk_code_present(st, (uint64_t)uid, desk_jstr(ev, "channel"),
+			    tok, "ident", keyed ? key : NULL, desk_now());
 		if (jv_is_valid(a)) {
 			const char *r = desk_jstr(a, "identification");
 			ev = desk_jset(ev, "user_identified", jv_bool(r && !strcmp(r, "valid")));
 			desk_emit(l, jv_object_merge(ev, a));
-			return;
+			goto out;
 		}
 	}
 	if (s.flags & 1)
@@ -267,6 +308,8 @@ on_message(struct desk_loop *l, jv ev)
 		ev = desk_jset_str(ev, "identification", "not_sent");
 	}
 	desk_emit(l, ev);
+out:
+	desk_wipe(tok, sizeof tok);
 }
 
 static void
@@ -311,7 +354,7 @@ cmd_code(int argc, char **argv)
 	jv b = jv_object(), fields = jv_object();
 	uint64_t ttl = DESK_CODE_TTL;
 	const char *err, *field, *why;
-	int c, given = 0;
+	int c, given = 0, status;
 
 	while ((c = desk_getopt(argc, argv, DESK_OPTS "e:p:c:u:n:C:f:t:", lo)) != -1) {
 		given = 1;
@@ -344,12 +387,13 @@ cmd_code(int argc, char **argv)
 		b = desk_jset(b, "fields", fields);
 	else
 		jv_free(fields);
+	b = desk_code_mask_event(b);
 	struct desk_store *st = desk_store_open(DESK_ST_CREATE);
-	if ((why = check_bind(st, b, &field))) {
+	if ((why = check_bind(st, b, &field, &status))) {
 		desk_warn("%s: %s", field, why);
 		jv_free(b);
 		desk_store_close(st);
-		return DESK_EX_USAGE;
+		return status;
 	}
 	jv a = issue(st, b, (int64_t)ttl);
 	desk_store_commit(st);
@@ -403,7 +447,7 @@ cmd_verify(int argc, char **argv)
 		a = desk_jset_str(a, "identification", "not_sent");
 		ok = 0;
 	} else {
-		jv r = desk_code_present(st, uid, code, "ident", NULL, now);
+		jv r = desk_code_present(st, uid, ch, code, "ident", NULL, now);
 		const char *res = desk_jstr(r, "identification");
 		ok = res && !strcmp(res, "valid");
 		a = desk_jset(a, "user_identified", jv_bool(ok));
@@ -425,7 +469,7 @@ user_show(int argc, char **argv)
 	jv u = desk_user_get(st, id);
 	if (!jv_is_valid(u))
 		desk_die(DESK_EX_NO, "user %llu: no such user", (unsigned long long)id);
-	desk_out(u);
+	desk_out(desk_code_user_view(st, id, u));
 	desk_out_flush();
 	desk_store_close(st);
 	return DESK_EX_OK;
@@ -470,7 +514,7 @@ user_update(int argc, char **argv)
 	desk_buf_free(&norm);
 	if (optind != argc - 1 || (!nf && !jv_object_length(jv_copy(changes))))
 		desk_usage(DESK_EX_USAGE);
-	changes = desk_jset(changes, "fields", fields);
+	changes = desk_code_mask_event(desk_jset(changes, "fields", fields));
 	uint64_t id = desk_id_arg(argv[optind], "user");
 	struct desk_store *st = desk_store_open(0);
 	desk_store_lock(st);
@@ -484,7 +528,7 @@ user_update(int argc, char **argv)
 		desk_die(DESK_EX_NO, "user %llu: no such user", (unsigned long long)id);
 	}
 	desk_store_commit(st);
-	desk_out(jv_object_merge(u, report));
+	desk_out(jv_object_merge(desk_code_user_view(st, id, u), report));
 	desk_out_flush();
 	jv_free(changes);
 	desk_store_close(st);
@@ -506,7 +550,7 @@ user_link(int argc, char **argv, int link)
 		    link ? "link" : "unlink", (unsigned long long)a,
 		    (unsigned long long)b, why);
 	desk_store_commit(st);
-	desk_out(desk_user_get(st, a));
+	desk_out(desk_code_user_view(st, a, desk_user_get(st, a)));
 	desk_out_flush();
 	desk_store_close(st);
 	return DESK_EX_OK;

@@ -5,7 +5,9 @@
  * disagree. Applying a record twice changes nothing.
  *
  * Slot fields by table:
- *   users:    rec; flags bit 0 = identified
+ *   users:    rec; flags bit 0 = identified; c = invalid codes in a row;
+ *             d = locked out at (Unix seconds, 0 for not): from ident
+ *             records, so kept across new versions of the user record
  *   cases:    rec; flags = status; a = user_id; b = merged_into; c = last
  *             message id; d = activity (log position of the latest change);
  *             e = updated_at; u = message count; v = hash of the channel
@@ -106,9 +108,12 @@ apply_user(struct desk_store *st, jv rec, struct desk_loc loc)
 	if (have && s.rec.pos > loc.pos)
 		return;    /* superseded by a later version */
 	if (!have || s.rec.pos != loc.pos) {
+		uint64_t failures = have ? s.c : 0, locked = have ? s.d : 0;
 		memset(&s, 0, sizeof s);
 		s.rec = loc;
 		s.flags = jv_get_kind(desk_jget(rec, "identified")) == JV_KIND_TRUE;
+		s.c = failures;
+		s.d = locked;
 		desk_slot_put(st, DESK_T_USER, (uint64_t)id, &s);
 	}
 	jv ids = desk_jget(rec, "custom_ids");
@@ -252,8 +257,9 @@ apply_code(struct desk_store *st, jv rec, struct desk_loc loc)
 	desk_hx_put(st, &k, (uint64_t)id, 0);
 }
 
+/* The code an attempt named: its attempts, and whether it is used up. */
 static void
-apply_ident(struct desk_store *st, jv rec, struct desk_loc loc)
+apply_code_attempt(struct desk_store *st, jv rec)
 {
 	struct desk_slot s;
 	int64_t cid, attempt = 0, uid = 0;
@@ -276,6 +282,59 @@ apply_ident(struct desk_store *st, jv rec, struct desk_loc loc)
 		if (changed)
 			desk_slot_put(st, DESK_T_CODE, (uint64_t)cid, &s);
 	}
+}
+
+int
+desk_ident_effect(jv rec, uint64_t *failures, uint64_t *locked)
+{
+	const char *result = desk_jstr(rec, "result");
+	int64_t n;
+
+	*failures = *locked = 0;
+	if (result && !strcmp(result, "valid"))
+		return 1;
+	if (!result || !desk_jint(rec, "failures", &n) || n < 0)
+		return 0;
+	*failures = (uint64_t)n;
+	*locked = (uint64_t)rec_time(rec, "locked_at");
+	return 1;
+}
+
+/* A throttle's time only moves forward, so replaying changes nothing. */
+static void
+throttle_put(struct desk_store *st, const char *channel, jv rec, const char *key)
+{
+	struct desk_key k;
+	int64_t tat;
+	uint64_t have;
+
+	if (!desk_jint(rec, key, &tat) || tat < 1)
+		return;
+	desk_code_throttle_key(&k, channel);
+	if (!desk_hx_get(st, &k, &have, NULL) || have < (uint64_t)tat)
+		desk_hx_put(st, &k, (uint64_t)tat, 0);
+}
+
+static void
+apply_ident(struct desk_store *st, jv rec, struct desk_loc loc)
+{
+	uint64_t failures, locked;
+	struct desk_slot us;
+	const char *ch = desk_jstr(rec, "channel");
+	int64_t user;
+
+	if (desk_jint(rec, "user_id", &user) && user > 0 &&
+	    desk_ident_effect(rec, &failures, &locked) &&
+	    desk_slot_get(st, DESK_T_USER, (uint64_t)user, &us) &&
+	    (us.c != failures || us.d != locked)) {
+		us.c = failures;
+		us.d = locked;
+		desk_slot_put(st, DESK_T_USER, (uint64_t)user, &us);
+	}
+	if (ch)
+		throttle_put(st, ch, rec, "tat_channel");
+	throttle_put(st, NULL, rec, "tat_store");
+	apply_code_attempt(st, rec);
 	apply_event_key(st, rec, loc);
 }
 

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -96,6 +97,98 @@ desk_code_mask_jv(jv s)
 	jv out = jv_string_sized(c, (int)n);
 	free(c);
 	jv_free(s);
+	return out;
+}
+
+/* Every string in v (consumed), keys included, masked: see desk.h. */
+static jv
+mask_deep(jv v)
+{
+	switch (jv_get_kind(v)) {
+	case JV_KIND_STRING:
+		return desk_code_mask_jv(v);
+	case JV_KIND_ARRAY: {
+		int n = jv_array_length(jv_copy(v));
+		for (int i = 0; i < n; i++)
+			v = jv_array_set(v, i, mask_deep(jv_array_get(jv_copy(v), i)));
+		return v;
+	}
+	case JV_KIND_OBJECT: {
+		jv out = jv_object();
+		jv_object_foreach(v, k, x)
+			out = jv_object_set(out, desk_code_mask_jv(k), mask_deep(x));
+		jv_free(v);
+		return out;
+	}
+	default:
+		return v;
+	}
+}
+
+/* Identifiers: keys and ids that must stay exact (desk.h says which). */
+static int
+is_identifier(const char *key)
+{
+	static const char *const ids[] = { "type", "id", "channel",
+		"user_custom_id", "user_custom_channel", "email", "phone",
+		"user_email", "user_phone", "source_id", "rule", "via", "staff_id",
+		"status", "case_status", "trigger", "connector", "event_id",
+		"event_scope", "user_id", "case_id", "message_id", "out_id",
+		"account_user_id" };
+
+	for (size_t i = 0; i < sizeof ids / sizeof *ids; i++)
+		if (!strcmp(key, ids[i]))
+			return 1;
+	return 0;
+}
+
+/* Whether v (borrowed) holds a code-shaped token anywhere masking looks. */
+static int
+has_code(jv v, int top)
+{
+	size_t off;
+	int found = 0;
+
+	switch (jv_get_kind(v)) {
+	case JV_KIND_STRING:
+		return desk_code_find(jv_string_value(v),
+		    (size_t)jv_string_length_bytes(jv_copy(v)), &off);
+	case JV_KIND_ARRAY:
+		jv_array_foreach(v, i, x) {
+			found = found || has_code(x, 0);
+			jv_free(x);
+		}
+		return found;
+	case JV_KIND_OBJECT:
+		jv_object_foreach(v, k, x) {
+			found = found || (!(top && is_identifier(jv_string_value(k))) &&
+			    (has_code(k, 0) || has_code(x, 0)));
+			jv_free(k);
+			jv_free(x);
+		}
+		return found;
+	default:
+		return 0;
+	}
+}
+
+jv
+desk_code_mask_event(jv ev)
+{
+	/* Most events hold no code: look before building anything. */
+	if (!has_code(ev, 1))
+		return ev;
+	if (jv_get_kind(ev) != JV_KIND_OBJECT)
+		return mask_deep(ev);
+	jv out = jv_object();
+	jv_object_foreach(ev, k, v) {
+		if (!is_identifier(jv_string_value(k))) {
+			k = desk_code_mask_jv(k);
+			v = mask_deep(v);
+		}
+		out = jv_object_set(out, k, v);
+	}
+	jv_free(ev);
 	return out;
 }
 
@@ -279,12 +372,103 @@ account_user(struct desk_store *st, jv bind, int64_t now)
 	return id;
 }
 
+/*
+ * The throttles: a GCRA (a token bucket kept as one time) per channel and
+ * one for the store, spent by failed attempts only. DESK_IDENT_LIMITS is
+ * COUNT/SECONDS for a channel, then for the store: COUNT failures at once,
+ * then one every SECONDS/COUNT. The state is each bucket's theoretical
+ * arrival time in milliseconds, carried by the ident record of every
+ * failure (tat_channel, tat_store) and derived into the index from there.
+ */
+struct limit {
+	int64_t period, tolerance;   /* ms between failures; burst allowance */
+};
+
+static struct limit
+limit_of(const struct desk_limit *l)
+{
+	struct limit g;
+
+	g.period = (int64_t)l->seconds * 1000 / l->count;
+	if (g.period < 1)
+		g.period = 1;
+	g.tolerance = (int64_t)(l->count - 1) * g.period;
+	return g;
+}
+
+void
+desk_code_throttle_key(struct desk_key *k, const char *channel)
+{
+	if (channel)
+		desk_key(k, "ithrottle", 1, channel, strlen(channel));
+	else
+		desk_key(k, "ithrottle", 0);
+}
+
+/*
+ * Whether one more failure on channel would conform to both limits; tat[]
+ * gets the buckets' times after such a failure.
+ */
+static int
+within_limits(struct desk_store *st, const char *channel, int64_t now,
+    int64_t tat[2])
+{
+	int ok = 1;
+
+	for (int i = 0; i < 2; i++) {
+		struct limit g = limit_of(&desk_env()->ident_limits[i]);
+		struct desk_key k;
+		uint64_t v = 0;
+		int64_t ms = now * 1000;
+		desk_code_throttle_key(&k, i ? NULL : channel);
+		if (!desk_hx_get(st, &k, &v, NULL) || v > INT64_MAX / 2)
+			v = 0;
+		if ((int64_t)v > ms + g.tolerance)
+			ok = 0;
+		tat[i] = ((int64_t)v > ms ? (int64_t)v : ms) + g.period;
+	}
+	return ok;
+}
+
+/*
+ * The user's invalid codes in a row and the time of the lockout: from the
+ * slot (apply_ident), or from the user record of a store written before
+ * the ident records carried them, whichever says more.
+ */
+static void
+user_failures(const struct desk_slot *us, jv user, int64_t *failures,
+    int64_t *locked)
+{
+	int64_t old = 0;
+	const char *t;
+
+	*failures = (int64_t)us->c;
+	*locked = (int64_t)us->d;
+	if (desk_jint(user, "ident_failures", &old) && old > *failures)
+		*failures = old;
+	if (!*locked && (t = desk_jstr(user, "ident_locked_at")))
+		desk_time_parse(t, locked);
+}
+
+jv
+desk_code_user_view(struct desk_store *st, uint64_t uid, jv user)
+{
+	struct desk_slot us;
+	int64_t failures, locked;
+
+	if (!jv_is_valid(user) || !desk_slot_get(st, DESK_T_USER, uid, &us))
+		return user;
+	user_failures(&us, user, &failures, &locked);
+	user = desk_jset_int(user, "ident_failures", failures);
+	return desk_jset(user, "ident_locked_at", locked ? desk_jtime(locked) : jv_null());
+}
+
 static const char *
-reason_of(struct desk_store *st, uint64_t code_id, const struct desk_slot *s,
-    jv code, jv user, int64_t now)
+reason_of(uint64_t code_id, const struct desk_slot *s, jv code,
+    int64_t failures, int64_t locked, int64_t now)
 {
 	const char *t;
-	int64_t created = 0, locked = 0, failures = 0;
+	int64_t created = 0;
 
 	if (!code_id)
 		return "unknown";
@@ -294,42 +478,102 @@ reason_of(struct desk_store *st, uint64_t code_id, const struct desk_slot *s,
 		return "expired";
 	if (s->b + 1 > DESK_CODE_ATTEMPTS)
 		return "attempts";
-	desk_jint(user, "ident_failures", &failures);
-	if ((t = desk_jstr(user, "ident_locked_at")) && desk_time_parse(t, &locked) &&
-	    failures >= DESK_USER_FAILURES && (t = desk_jstr(code, "created_at")) &&
-	    desk_time_parse(t, &created) && created <= locked)
+	if (locked && failures >= DESK_USER_FAILURES &&
+	    (t = desk_jstr(code, "created_at")) && desk_time_parse(t, &created) &&
+	    created <= locked)
 		return "locked";
-	(void)st;
 	return NULL;
 }
 
+/* A valid code: uid is linked to the account and identified; the answer. */
+static jv
+identify(struct desk_store *st, uint64_t uid, jv code, jv r, jv *answer,
+    int64_t now)
+{
+	jv bind = desk_jget(code, "bind");
+	uint64_t acct = account_user(st, bind, now);
+	const char *nowhy;
+
+	if (acct != uid && desk_user_link(st, uid, acct, now, &nowhy) < 0) {
+		jv nl = jv_object();
+		nl = desk_jset_int(nl, "user_id", (int64_t)acct);
+		nl = desk_jset_str(nl, "reason", nowhy);
+		nl = desk_jset(jv_object(), "account", nl);
+		*answer = desk_jset(*answer, "not_linked", jv_copy(nl));
+		r = desk_jset(r, "not_linked", nl);
+	}
+	/* The bound data is the user's now; the user is identified. */
+	jv user = desk_user_get(st, uid);
+	jv changes = jv_copy(bind);
+	changes = desk_jdel(desk_jdel(changes, "channel"), "user_custom_id");
+	changes = desk_jdel(desk_jdel(changes, "email"), "phone");
+	int dirty = 0;
+	jv report;
+	user = desk_user_change(st, uid, user, changes, now, &report, &dirty);
+	jv_free(changes);
+	jv_free(report);
+	user = desk_jset(user, "identified", jv_true());
+	user = desk_jset(user, "identified_at", desk_jtime(now));
+	user = desk_jset_int(user, "account_user_id", (int64_t)acct);
+	/* Where older versions counted failures; the ident records do now. */
+	user = desk_jdel(desk_jdel(user, "ident_failures"), "ident_locked_at");
+	desk_user_save(st, user, now);
+	*answer = desk_jset_int(*answer, "account_user_id", (int64_t)acct);
+	return desk_jset_int(r, "account_user_id", (int64_t)acct);
+}
+
 jv
-desk_code_present(struct desk_store *st, uint64_t uid, const char *token,
-    const char *scope, const char *event_id, int64_t now)
+desk_code_present(struct desk_store *st, uint64_t uid, const char *channel,
+    const char *token, const char *scope, const char *event_id, int64_t now)
 {
 	char norm[DESK_CODE_LEN + 1];
-	struct desk_slot s;
+	struct desk_slot s, us;
 	jv code = jv_invalid();
-	uint64_t cid = desk_code_norm(token, norm) ? code_lookup(st, norm, &s, &code) : 0;
+	int64_t tat[2], failures, locked;
+	uint64_t cid = 0;
+	const char *why;
+
+	if (!desk_slot_get(st, DESK_T_USER, uid, &us))
+		return jv_invalid_with_msg(jv_string("no such user"));
+	if (!channel)
+		channel = "";     /* a bucket of its own, never the store's */
+	jv user = desk_user_get(st, uid);
+	user_failures(&us, user, &failures, &locked);
+	jv_free(user);
+	/* Over the limits, the code is not even looked up, nor spent. */
+	int throttled = !within_limits(st, channel, now, tat);
+	if (throttled)
+		why = "throttled";
+	else {
+		if (desk_code_norm(token, norm))
+			cid = code_lookup(st, norm, &s, &code);
+		why = reason_of(cid, &s, code, failures, locked, now);
+	}
 	sodium_memzero(norm, sizeof norm);
 
-	jv user = desk_user_get(st, uid);
-	if (!jv_is_valid(user)) {
-		jv_free(code);
-		return jv_invalid_with_msg(jv_string("no such user"));
-	}
-	const char *why = reason_of(st, cid, &s, code, user, now);
 	jv answer = jv_object();
 	answer = desk_jset_str(answer, "identification", why ? "invalid" : "valid");
 	jv r = jv_object();
 	r = desk_jset_str(r, "rec", "ident");
 	r = desk_jset_int(r, "user_id", (int64_t)uid);
+	r = desk_jset_str(r, "channel", channel);
 	r = desk_jset(r, "code_id", cid ? jv_number((double)cid) : jv_null());
 	if (cid)
 		r = desk_jset_int(r, "attempt", (int64_t)s.b + 1);
 	r = desk_jset_str(r, "result", why ? "invalid" : "valid");
 	if (why)
 		r = desk_jset_str(r, "reason", why);
+	if (why && !throttled) {
+		/* One small record per failure: never a new copy of the user. */
+		failures++;
+		if (!locked && failures >= DESK_USER_FAILURES)
+			locked = now;
+		r = desk_jset_int(r, "failures", failures);
+		if (locked)
+			r = desk_jset(r, "locked_at", desk_jtime(locked));
+		r = desk_jset_int(r, "tat_channel", tat[0]);
+		r = desk_jset_int(r, "tat_store", tat[1]);
+	}
 	r = desk_jset(r, "at", desk_jtime(now));
 
 	/*
@@ -337,45 +581,8 @@ desk_code_present(struct desk_store *st, uint64_t uid, const char *token,
 	 * and makes a replay of the event answer the same. A crash between them
 	 * leaves an identified user with an unused code, never the reverse.
 	 */
-	int64_t failures = 0;
-	desk_jint(user, "ident_failures", &failures);
-	if (why) {
-		user = desk_jset_int(user, "ident_failures", failures + 1);
-		if (failures + 1 >= DESK_USER_FAILURES && !desk_jstr(user, "ident_locked_at"))
-			user = desk_jset(user, "ident_locked_at", desk_jtime(now));
-		desk_user_save(st, user, now);
-	} else {
-		jv bind = desk_jget(code, "bind");
-		uint64_t acct = account_user(st, bind, now);
-		const char *nowhy;
-		if (acct != uid && desk_user_link(st, uid, acct, now, &nowhy) < 0) {
-			jv nl = jv_object();
-			nl = desk_jset_int(nl, "user_id", (int64_t)acct);
-			nl = desk_jset_str(nl, "reason", nowhy);
-			nl = desk_jset(jv_object(), "account", nl);
-			answer = desk_jset(answer, "not_linked", jv_copy(nl));
-			r = desk_jset(r, "not_linked", nl);
-		}
-		/* The bound data is the user's now; the user is identified. */
-		jv_free(user);
-		user = desk_user_get(st, uid);
-		jv changes = jv_copy(bind);
-		changes = desk_jdel(desk_jdel(changes, "channel"), "user_custom_id");
-		changes = desk_jdel(desk_jdel(changes, "email"), "phone");
-		int dirty = 0;
-		jv report;
-		user = desk_user_change(st, uid, user, changes, now, &report, &dirty);
-		jv_free(changes);
-		jv_free(report);
-		user = desk_jset(user, "identified", jv_true());
-		user = desk_jset(user, "identified_at", desk_jtime(now));
-		user = desk_jset_int(user, "account_user_id", (int64_t)acct);
-		user = desk_jset_int(user, "ident_failures", 0);
-		user = desk_jset(user, "ident_locked_at", jv_null());
-		desk_user_save(st, user, now);
-		answer = desk_jset_int(answer, "account_user_id", (int64_t)acct);
-		r = desk_jset_int(r, "account_user_id", (int64_t)acct);
-	}
+	if (!why)
+		r = identify(st, uid, code, r, &answer, now);
 	if (event_id) {
 		r = desk_jset_str(r, "event_scope", scope);
 		r = desk_jset_str(r, "event_id", event_id);

@@ -83,9 +83,10 @@ struct desk_env {
 	int sync_each;            /* DESK_SYNC=event */
 	double lock_timeout;      /* DESK_LOCK_TIMEOUT, seconds (10) */
 	uint64_t segment_size;    /* DESK_SEGMENT_SIZE (64 MiB) */
-	size_t max_record;        /* DESK_MAX_RECORD (16 MiB) */
+	size_t max_record;        /* DESK_MAX_RECORD (DESK_MAX_INPUT) */
 	int nlimits;              /* DESK_REPLY_LIMITS */
 	struct desk_limit limits[DESK_MAX_LIMITS];
+	struct desk_limit ident_limits[2];   /* DESK_IDENT_LIMITS: channel, store */
 };
 /*
  * Every DESK_* variable, parsed at the first call (desk_setprog makes that
@@ -346,6 +347,13 @@ void desk_hx_put(struct desk_store *st, const struct desk_key *k,
 /* Applies rec (borrowed) at loc to slots and index; idempotent. */
 void desk_apply(struct desk_store *st, jv rec, struct desk_loc loc);
 
+/*
+ * What an ident record (borrowed) sets on its user's slot: 1 with the
+ * user's invalid codes in a row and the time of the lockout (0 for none)
+ * after it, or 0 when it sets nothing (a throttled attempt, an old record).
+ */
+int desk_ident_effect(jv rec, uint64_t *failures, uint64_t *locked);
+
 /* The hot state of a case (its slot). */
 enum desk_status { DESK_OPEN = 1, DESK_PENDING = 2, DESK_CLOSED = 3 };
 struct desk_case_slot {
@@ -496,6 +504,19 @@ int desk_code_find(const char *s, size_t n, size_t *off);
 size_t desk_code_mask(char *s, size_t n);
 /* The same on a jv string (consumed). */
 jv desk_code_mask_jv(jv s);
+/*
+ * ev (consumed) with every code-shaped token masked in every string it
+ * holds, object keys included, through nested objects and arrays, except
+ * the values of the top-level keys that are identifiers and must stay
+ * exact: type, id, channel, user_custom_id, user_custom_channel, email,
+ * phone, user_email, user_phone, source_id, rule, via, staff_id, status,
+ * case_status, trigger, connector, event_id, event_scope, and the ids desk
+ * adds (user_id, case_id, message_id, out_id, account_user_id). A value
+ * that is not an object is masked throughout. Call it after
+ * desk_api_aliases: a wrapper's members are masked as free text. An event
+ * without a code-shaped token is returned as it is, without a copy.
+ */
+jv desk_code_mask_event(jv ev);
 /* The canonical form of a code-shaped token (case folded); 0 if it cannot be a code. */
 int desk_code_norm(const char *tok, char out[DESK_CODE_LEN + 1]);
 /*
@@ -506,16 +527,41 @@ int desk_code_norm(const char *tok, char out[DESK_CODE_LEN + 1]);
 uint64_t desk_code_issue(struct desk_store *st, jv bind, int64_t ttl,
     int64_t now, char code[DESK_CODE_LEN + 1], int64_t *expires);
 /*
- * User uid presents token (a code-shaped token, DESK_CODE_LEN bytes).
- * Records the attempt (under the lock); on a valid code links uid to the
- * account user, copies the bound data and marks uid identified. Returns
- * {"identification": "valid"|"invalid", "account_user_id"?, "not_linked"?}.
- * With event_id, a replay of the same event can find this answer.
+ * User uid presents token (a code-shaped token, DESK_CODE_LEN bytes) on
+ * channel. Records the attempt (under the lock); on a valid code links uid
+ * to the account user, copies the bound data and marks uid identified.
+ * Over DESK_IDENT_LIMITS the answer is invalid without a look at the code
+ * (reason "throttled"). Returns {"identification": "valid"|"invalid",
+ * "account_user_id"?, "not_linked"?}. With event_id, a replay of the same
+ * event can find this answer.
  */
-jv desk_code_present(struct desk_store *st, uint64_t uid, const char *token,
-    const char *scope, const char *event_id, int64_t now);
+jv desk_code_present(struct desk_store *st, uint64_t uid, const char *channel,
+    const char *token, const char *scope, const char *event_id, int64_t now);
+/* Failures per channel, then per store: COUNT/SECONDS,COUNT/SECONDS. */
+#define DESK_IDENT_LIMITS_DEFAULT "30/60,120/60"
+/* The index key of a throttle: channel's, or with NULL the store's. */
+void desk_code_throttle_key(struct desk_key *k, const char *channel);
+/* user (consumed) with ident_failures and ident_locked_at as they stand. */
+jv desk_code_user_view(struct desk_store *st, uint64_t uid, jv user);
 /* Wipes the store secret from memory. */
 void desk_code_forget(void);
+
+/* ---- api.c: the help desk API's field names ---- */
+
+/*
+ * Renames the help desk API's fields in ev (consumed) to desk's:
+ * user_email -> email, user_phone -> phone, user_full_name -> name,
+ * company_name -> company, custom_fields -> fields, user_custom_channel ->
+ * channel. With wrapper (such as "user" or "case"), an object under that
+ * key is unwrapped first: its members, in either spelling, join the top
+ * level and the wrapper key goes. Both spellings with equal values are
+ * one; with different values the result is invalid with a message
+ * ("differs from email") and *field names the field at fault
+ * ("user_email", "user.email"; static storage). A wrapper that is not an
+ * object is invalid too ("must be an object", *field = wrapper). Non-object
+ * ev comes back unchanged.
+ */
+jv desk_api_aliases(jv ev, const char *wrapper, const char **field);
 
 /* ---- reply.c: replies and the outbox ---- */
 

@@ -13,7 +13,7 @@
 static struct desk_env env = {
 	.lock_timeout = 10,
 	.segment_size = 64 << 20,
-	.max_record = 16u << 20,
+	.max_record = DESK_MAX_INPUT,
 };
 
 static int
@@ -66,7 +66,8 @@ set_max_record(const char *s, struct desk_env *e)
 {
 	uint64_t v;
 
-	if (!desk_parse_u64(s, 64, (uint64_t)1 << 30, &v))
+	/* Bigger would let a message outgrow what a slot can point at. */
+	if (!desk_parse_u64(s, 64, DESK_MAX_INPUT, &v))
 		return 0;
 	e->max_record = (size_t)v;
 	return 1;
@@ -81,7 +82,7 @@ desk_limits_parse(const char *s, struct desk_limit *l, int max)
 		char *end;
 		long c = strtol(s, &end, 10);
 		if (end == s || *s < '0' || *s > '9' || *end != '/' ||
-		    c < 1 || c > 100000)
+		    c < 1 || c > 1000000)
 			return -1;
 		s = end + 1;
 		long t = strtol(s, &end, 10);
@@ -106,6 +107,12 @@ set_reply_limits(const char *s, struct desk_env *e)
 	return 1;
 }
 
+static int
+set_ident_limits(const char *s, struct desk_env *e)
+{
+	return desk_limits_parse(s, e->ident_limits, 2) == 2;
+}
+
 /* Every DESK_* variable a tool reads: name, parser, what a good value is. */
 static const struct var {
 	const char *name;
@@ -122,7 +129,9 @@ static const struct var {
 	{ "DESK_SEGMENT_SIZE", set_segment_size, "not a size in bytes "
 	    "(4096 or more)", 1 },
 	{ "DESK_MAX_RECORD", set_max_record, "not a size in bytes "
-	    "(64 to 1073741824)", 1 },
+	    "(64 to 15728640)", 1 },
+	{ "DESK_IDENT_LIMITS", set_ident_limits, "want COUNT/SECONDS,COUNT/SECONDS "
+	    "(per channel, per store), such as " DESK_IDENT_LIMITS_DEFAULT, 1 },
 	{ "DESK_REPLY_LIMITS", set_reply_limits, "want COUNT/SECONDS,... "
 	    "such as 10/10,25/60", 1 },
 };
@@ -137,6 +146,7 @@ desk_env(void)
 	loaded = 1;
 	/* Zammad's defaults for rule replies. */
 	set_reply_limits("10/10,25/60,100/600", &env);
+	set_ident_limits(DESK_IDENT_LIMITS_DEFAULT, &env);
 	for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
 		const char *s = getenv(vars[i].name);
 		if (!s || (!*s && vars[i].empty_is_default))

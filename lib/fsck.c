@@ -31,6 +31,17 @@ struct xcode {
 	int used;
 };
 
+/* What the ident records say of a user: the slot's c and d. */
+struct xfail {
+	uint64_t failures, locked;
+};
+
+/* The latest time of a throttle (NULL channel: the store's). */
+struct xthrottle {
+	char *channel;
+	int64_t tat;
+};
+
 struct fsck {
 	struct desk_store *st;
 	uint64_t records, damage, notes;
@@ -44,6 +55,10 @@ struct fsck {
 	struct xcode *codes;
 	size_t codes_cap;
 	uint64_t ncode;
+	struct xfail *fails;          /* by user id */
+	size_t fails_cap;
+	struct xthrottle *throttles;
+	size_t nthrottle;
 	struct desk_loc *outs;        /* the message record of each out_id */
 	size_t outs_cap;
 	uint64_t nout;
@@ -268,15 +283,46 @@ pass_code(struct fsck *f, jv rec, struct desk_loc loc)
 }
 
 static void
+throttle_seen(struct fsck *f, const char *channel, jv rec, const char *key)
+{
+	int64_t tat;
+	size_t i;
+
+	if (!desk_jint(rec, key, &tat) || tat < 1)
+		return;
+	for (i = 0; i < f->nthrottle; i++)
+		if (!f->throttles[i].channel == !channel && (!channel ||
+		    !strcmp(f->throttles[i].channel, channel)))
+			break;
+	if (i == f->nthrottle) {
+		f->throttles = desk_xrealloc(f->throttles, (i + 1) * sizeof *f->throttles);
+		f->throttles[i].channel = channel ? desk_xstrdup(channel) : NULL;
+		f->throttles[i].tat = 0;
+		f->nthrottle++;
+	}
+	if (tat > f->throttles[i].tat)
+		f->throttles[i].tat = tat;
+}
+
+static void
 pass_ident(struct fsck *f, jv rec, struct desk_loc loc)
 {
 	int64_t cid, attempt = 0, uid;
-	const char *result = desk_jstr(rec, "result");
+	const char *result = desk_jstr(rec, "result"), *ch = desk_jstr(rec, "channel");
+	uint64_t failures, locked;
 
-	if (!desk_jint(rec, "user_id", &uid) || !result) {
+	if (!desk_jint(rec, "user_id", &uid) || uid < 1 || !result) {
 		bad_record(f, loc, "ident record without user_id or result");
 		return;
 	}
+	if (desk_ident_effect(rec, &failures, &locked)) {
+		f->fails = grow(f->fails, &f->fails_cap, (size_t)uid, sizeof *f->fails);
+		f->fails[uid].failures = failures;
+		f->fails[uid].locked = locked;
+	}
+	if (ch)
+		throttle_seen(f, ch, rec, "tat_channel");
+	throttle_seen(f, NULL, rec, "tat_store");
 	if (desk_jint(rec, "code_id", &cid) && cid > 0) {
 		if ((size_t)cid >= f->codes_cap || !f->codes[cid].rec.pos) {
 			finding(f, 1, "ident at %u:%llu names code %lld, which does not "
@@ -396,6 +442,13 @@ check_users(struct fsck *f)
 			    (unsigned long long)id);
 			continue;
 		}
+		struct xfail xf = id < f->fails_cap ? f->fails[id] : (struct xfail){ 0, 0 };
+		if (s.c != xf.failures || s.d != xf.locked)
+			finding(f, 1, "user %llu: slot says %llu failures locked at %llu, "
+			    "the ident records say %llu failures locked at %llu",
+			    (unsigned long long)id, (unsigned long long)s.c,
+			    (unsigned long long)s.d, (unsigned long long)xf.failures,
+			    (unsigned long long)xf.locked);
 		jv u = desk_log_get(f->st, want);
 		jv ids = desk_jget(u, "custom_ids");
 		if (jv_get_kind(ids) == JV_KIND_ARRAY)
@@ -496,6 +549,22 @@ check_codes(struct fsck *f)
 		    (s.flags & 1) != c->used || (c->used && s.c != c->by)))
 			finding(f, 1, "code %llu: slot disagrees with the log",
 			    (unsigned long long)id);
+	}
+}
+
+/* Each throttle's time in the index is the latest an ident record gave. */
+static void
+check_throttles(struct fsck *f)
+{
+	for (size_t i = 0; i < f->nthrottle; i++) {
+		struct xthrottle *t = &f->throttles[i];
+		struct desk_key k;
+		uint64_t v;
+		desk_code_throttle_key(&k, t->channel);
+		if (!desk_hx_get(f->st, &k, &v, NULL) || v != (uint64_t)t->tat)
+			finding(f, 1, "index: the identification throttle of %s%s "
+			    "disagrees with the ident records", t->channel ?
+			    "channel " : "the store", t->channel ? t->channel : "");
 	}
 }
 
@@ -611,6 +680,7 @@ verify(struct fsck *f)
 	check_cases(f);
 	check_messages(f);
 	check_codes(f);
+	check_throttles(f);
 	check_outbox(f);
 	check_index(f);
 	check_state(f);
@@ -624,6 +694,10 @@ fsck_reset(struct fsck *f)
 	free(f->cases);
 	free(f->msgs);
 	free(f->codes);
+	free(f->fails);
+	for (size_t i = 0; i < f->nthrottle; i++)
+		free(f->throttles[i].channel);
+	free(f->throttles);
 	free(f->outs);
 	struct desk_store *st = f->st;
 	void *bad = f->bad;
