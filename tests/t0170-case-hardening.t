@@ -139,6 +139,25 @@ msg ud bad '"fields":"VIP"' > $T/in
 run desk-case $T/in
 json $ERR '[.field,.reason]' '["fields","must be an object"]' "fields that are not an object: refused"
 
+# --- the help desk API's field names, and its create-case body (item 19) ---
+printf '%s\n' '{"channel":"app","user_custom_id":"api1","content":"hi","user_email":"api1@example.org","user_phone":"+1 555 0142","user_full_name":"Api One","company_name":"ACME","custom_fields":{"tariff":"VIP"}}' \
+	'{"channel":"app","case":{"user_custom_id":"api2","subject":"Order","content":"hello","user_email":"api2@example.org","user_full_name":"Api Two"}}' > $T/in
+run desk-case $T/in
+rc 0 "API field names: exit 0"
+u1=$(jq -s '.[0].user_id' $OUT) u2=$(jq -s '.[1].user_id' $OUT) c2=$(jq -s '.[1].case_id' $OUT)
+run desk-identify user show "$u1"
+json $OUT '[.emails,.phones,.name,.company,.fields]' '[["api1@example.org"],["15550142"],"Api One","ACME",{"tariff":"VIP"}]' \
+	"user_email, user_phone, user_full_name, company_name, custom_fields are recorded"
+run desk-identify user show "$u2"
+json $OUT '[.custom_ids[0].user_custom_id,.emails,.name]' '["api2",["api2@example.org"],"Api Two"]' \
+	"the API's create-case body {\"case\":{...}} is taken whole"
+run desk-case show "$c2"
+json $OUT '[.subject,.messages[0].content]' '["Order","hello"]' "with its subject and content"
+msg api3 hi '"email":"a@example.org","user_email":"b@example.org"' > $T/in
+run desk-case $T/in
+rc 65 "two spellings, two values: exit 65"
+json $ERR '.field' '"user_email"' "named"
+
 # --- linked users see one set of bound data (item 17) ---
 code=$(desk-identify code --email vip@example.org --field tariff=VIP | jq -r .code)
 msg chat "hi" > $T/in; desk-case $T/in > /dev/null

@@ -7,7 +7,7 @@
 # desk-case's side (name, company, subject, external, attachments of an
 # inbound message, stored by desk-case) is the lead's change to
 # cmd/desk-case.c: set to yes once desk-case calls desk_code_mask_event.
-case_masks=no
+case_masks=yes
 
 with_channel tg sync
 secret=$(desk-identify code --email owner@example.org | jq -r .code)
