@@ -7,7 +7,9 @@
  * more ready (so one event at a time is answered at once, and a bulk stream
  * pays one sync per batch), or at DESK_BATCH_MAX events, 4 MiB of output or
  * one second. What cannot be parsed, and what the tool rejects, becomes an
- * "error" event on stderr and a file in rejects/: nothing is dropped.
+ * "error" event on stderr and a file in rejects/: nothing is dropped. A
+ * record that is not JSON, or reaches past byte DESK_MAX_RECORD of its line,
+ * takes the rest of that line with it: reading resumes at the next newline.
  */
 #include <errno.h>
 #include <fcntl.h>
