@@ -72,7 +72,7 @@ is "$(jq -r .user_custom_id $OUT | tr '\n' ' ')" "ok1 ok2 after-evil4 " \
 	"the values within the limit are taken, the rest of the line is not"
 
 # --- the line count goes on after a rejected line ---
-{ z 3000; echo; printf '{"oops"}\n'; } > $T/in
+{ z 262144; echo; printf '{"oops"}\n'; } > $T/in
 run env DESK_MAX_RECORD=1000 sh -c 'cat "$1" | desk-case' _ $T/in
 json $ERR '.line' '1
 2' "the line after a long rejected line is line 2"
