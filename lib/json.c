@@ -338,7 +338,8 @@ parse_literal(struct jp *j, const char *word, jv val)
 
 	if (memcmp(j->p, word, have < n ? have : n) != 0)
 		return fail(j, j->p, "unexpected %s", show((unsigned char)*j->p, sh));
-	if (have < n)
+	/* A literal ends only where the next byte says so: "nullx" is no null. */
+	if (have < n || (have == n && !j->eof))
 		return short_input(j, word);
 	if (have > n && !is_delim(j->p[n]))
 		return fail(j, j->p, "unexpected %s", show((unsigned char)*j->p, sh));
@@ -488,10 +489,15 @@ parse_value(struct jp *j)
 	default:
 		if (*j->p == '-' || (*j->p >= '0' && *j->p <= '9'))
 			return parse_number(j);
-		if ((unsigned char)*j->p >= 0x80 &&
-		    utf8_len((const unsigned char *)j->p,
-		    (const unsigned char *)j->end) == 0)
-			return fail(j, j->p, "invalid UTF-8 outside a string");
+		if ((unsigned char)*j->p >= 0x80) {
+			int n = utf8_len((const unsigned char *)j->p,
+			    (const unsigned char *)j->end);
+			/* A sequence cut by the read is judged whole, as in one read. */
+			if (n < 0 && !j->eof)
+				return short_input(j, "a value");
+			if (n <= 0)
+				return fail(j, j->p, "invalid UTF-8 outside a string");
+		}
 		return fail(j, j->p, "unexpected %s", show((unsigned char)*j->p, sh));
 	}
 }

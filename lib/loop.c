@@ -7,7 +7,9 @@
  * more ready (so one event at a time is answered at once, and a bulk stream
  * pays one sync per batch), or at DESK_BATCH_MAX events, 4 MiB of output or
  * one second. What cannot be parsed, and what the tool rejects, becomes an
- * "error" event on stderr and a file in rejects/: nothing is dropped.
+ * "error" event on stderr and a file in rejects/: nothing is dropped. A
+ * record that is not JSON, or reaches past byte DESK_MAX_RECORD of its line,
+ * takes the rest of that line with it: reading resumes at the next newline.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -234,68 +236,77 @@ advance(struct desk_loop *l, size_t n)
 	l->start += n;
 }
 
-/*
- * A record too big to hold: what is buffered, and the rest of the line it
- * ends on, are streamed to the reject (keeping the first DESK_MAX_RECORD
- * bytes plus a chunk; the error says how long it was).
- */
+/* Keeps the next n bytes for the quarantine, up to DESK_MAX_RECORD in all. */
 static void
-reject_oversize(struct desk_loop *l)
+keep(struct desk_loop *l, struct desk_buf *b, size_t n)
 {
-	struct desk_buf b = DESK_BUF_INIT;
-	char reason[128];
-	long line = l->line;
-	size_t total = 0, scan = l->end;
+	size_t room = b->len < l->maxrec ? l->maxrec - b->len : 0;
 
-	for (;;) {
-		char *nl = memchr(l->buf + scan, '\n', l->end - scan);
-		size_t n = (nl ? (size_t)(nl - l->buf) : l->end) - l->start;
-		if (b.len < l->maxrec + CHUNK)
-			desk_buf_add(&b, l->buf + l->start, n);
-		total += n;
-		l->start += n;
-		if (nl || l->eof)
-			break;
-		fill(l);
-		scan = l->start;
-	}
-	snprintf(reason, sizeof reason, "record longer than %zu bytes "
-	    "(DESK_MAX_RECORD); %zu bytes up to the end of its line", l->maxrec,
-	    total);
-	reject_bytes(l, b.p ? b.p : "", b.len, line, 0, NULL, reason, jv_invalid());
-	desk_buf_free(&b);
-	l->col = 0;
-	if (l->start < l->end)
-		advance(l, 1);
+	desk_buf_add(b, l->buf + l->start, n < room ? n : room);
 }
 
-static void
-bad_json(struct desk_loop *l, const struct desk_jerr *err)
+/*
+ * Consumes the rest of the line, however long, up to its newline (left in
+ * the buffer, so that l->col is the line's length); keeps what keep() will.
+ * Returns the bytes consumed. Memory stays bounded: what is read is dropped.
+ */
+static size_t
+skip_line(struct desk_loop *l, struct desk_buf *b)
 {
-	size_t at = l->start + err->off;
-	char reason[160];
+	size_t total = 0;
 
-	/* The error is at a fixed place: more input cannot change it. Resume at the next line. */
-	while (!memchr(l->buf + at, '\n', l->end - at) && !l->eof &&
-	    l->end - l->start < l->maxrec) {
-		size_t off = at - l->start;
+	for (;;) {
+		char *nl = memchr(l->buf + l->start, '\n', l->end - l->start);
+		size_t n = (nl ? (size_t)(nl - l->buf) : l->end) - l->start;
+		keep(l, b, n);
+		total += n;
+		l->start += n;
+		l->col += (long)n;
+		if (nl || l->eof)
+			return total;
 		fill(l);
-		at = l->start + off;
 	}
-	long line = l->line, col = l->col;
-	for (size_t i = l->start; i < at; i++) {
-		if (l->buf[i] == '\n') {
-			line++;
-			col = 0;
-		} else
-			col++;
+}
+
+/*
+ * Rejects the record at buf[start], whose first n bytes are buffered, with
+ * the rest of the line it reaches: JSON Lines resynchronise at a newline, so
+ * nothing inside a rejected line is ever taken. err is the JSON error at
+ * byte n, or NULL for a record that reaches past byte DESK_MAX_RECORD of its
+ * line. The reason says how long the line was when the copy is cut.
+ */
+static void
+reject_line(struct desk_loop *l, size_t n, const struct desk_jerr *err)
+{
+	struct desk_buf b = DESK_BUF_INIT, why = DESK_BUF_INIT;
+	long line = l->line, before = l->col;
+
+	keep(l, &b, n);
+	advance(l, n);
+	long eline = l->line, ecol = l->col + 1;
+	size_t total = n + skip_line(l, &b);
+	if (err) {
+		desk_buf_addf(&why, "invalid JSON: %s", err->msg);
+		if (b.len < total)
+			desk_buf_addf(&why, "; a line of %ld bytes, the reject keeps "
+			    "its first %zu", l->col, b.len);
+	} else {
+		desk_buf_addf(&why, "record longer than %zu bytes (DESK_MAX_RECORD)",
+		    l->maxrec);
+		if (before > 0)
+			desk_buf_addf(&why, " counting the %ld before it on its line",
+			    before);
+		desk_buf_addf(&why, "; %zu bytes up to the end of its line, a line "
+		    "of %ld bytes", total, l->col);
+		if (b.len < total)
+			desk_buf_addf(&why, "; the reject keeps its first %zu", b.len);
 	}
-	char *nl = memchr(l->buf + at, '\n', l->end - at);
-	size_t n = (nl ? (size_t)(nl - l->buf) : l->end) - l->start;
-	snprintf(reason, sizeof reason, "invalid JSON: %s", err->msg);
-	reject_bytes(l, l->buf + l->start, n, line, col + 1, NULL, reason,
-	    jv_invalid());
-	advance(l, n + (nl != NULL));
+	reject_bytes(l, b.p ? b.p : "", b.len, err ? eline : line,
+	    err ? ecol : 0, NULL, desk_buf_str(&why), jv_invalid());
+	desk_buf_free(&b);
+	desk_buf_free(&why);
+	if (l->start < l->end)
+		advance(l, 1);
 }
 
 static void
@@ -314,37 +325,48 @@ one_input(struct desk_loop *l)
 			fill(l);
 			continue;
 		}
+		/*
+		 * The limit counts from the start of the line, and the parser sees
+		 * one byte past it and no more: whether a record fits depends on
+		 * its bytes only, never on how the reads cut them.
+		 */
+		if ((size_t)l->col >= l->maxrec) {
+			reject_line(l, 0, NULL);
+			continue;
+		}
+		size_t lim = l->maxrec - (size_t)l->col;
+		size_t have = l->end - l->start;
+		size_t view = have > lim ? lim + 1 : have;
 		struct desk_jerr err;
 		size_t used;
 		jv v;
-		int r = desk_json_parse(l->buf + l->start, l->end - l->start,
-		    l->eof, &v, &used, &err);
+		int r = desk_json_parse(l->buf + l->start, view, l->eof && view == have,
+		    &v, &used, &err);
 		if (r == DESK_JSON_INCOMPLETE) {
-			size_t have = l->end - l->start;
-			if (have >= l->maxrec) {
-				reject_oversize(l);
+			if (view > lim) {
+				reject_line(l, view, NULL);
 				continue;
 			}
 			/* A big record is parsed again only once its bytes doubled. */
 			do
 				fill(l);
 			while (have > CHUNK && !l->eof && l->end - l->start < 2 * have &&
-			    l->end - l->start < l->maxrec);
+			    l->end - l->start <= lim);
 			continue;
 		}
 		if (r == DESK_JSON_ERROR) {
-			bad_json(l, &err);
+			reject_line(l, err.off, &err);
+			continue;
+		}
+		if (used > lim) {
+			jv_free(v);
+			reject_line(l, used, NULL);
 			continue;
 		}
 		l->rec = l->buf + l->start;
 		l->reclen = used;
 		l->recline = l->line;
-		if (used > l->maxrec) {
-			/* The same limit whether it came in one read or many. */
-			jv_free(v);
-			desk_reject(l, jv_invalid(), NULL, "record longer than %zu bytes "
-			    "(DESK_MAX_RECORD); %zu bytes", l->maxrec, used);
-		} else if (jv_get_kind(v) != JV_KIND_OBJECT) {
+		if (jv_get_kind(v) != JV_KIND_OBJECT) {
 			jv_free(v);
 			desk_reject(l, jv_invalid(), NULL, "an event must be a JSON "
 			    "object");
