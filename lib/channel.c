@@ -86,7 +86,7 @@ desk_channel_get(struct desk_store *st, const char *name)
 		if (!strcmp(cache[i].name, name) && now - cache[i].checked < 1.0)
 			return jv_copy(cache[i].ch);
 	rel_path(rel, sizeof rel, name);
-	if (fstatat(desk_store_fd(st), rel, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+	if (desk_store_stat(st, rel, &sb) < 0) {
 		if (errno == ENOENT)
 			return jv_invalid();
 		desk_die_errno(DESK_EX_IOERR, "%s/%s", desk_store_root(st), rel);
@@ -153,7 +153,7 @@ desk_channel_rm(struct desk_store *st, const char *name)
 	}
 	rel_path(rel, sizeof rel, name);
 	forget(name);
-	if (unlinkat(desk_store_fd(st), rel, 0) < 0)
+	if (desk_store_unlink(st, rel) < 0)
 		return -1;
 	desk_store_dirty(st);
 	return 0;
@@ -168,8 +168,7 @@ by_name(const void *a, const void *b)
 jv
 desk_channel_list(struct desk_store *st)
 {
-	int fd = openat(desk_store_fd(st), "channels",
-	    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = dup(desk_store_dir_fd(st, "channels"));
 	char **names = NULL;
 	size_t n = 0;
 	jv out = jv_array();

@@ -228,7 +228,7 @@ load_secret(struct desk_store *st)
 {
 	if (have_secret)
 		return;
-	int fd = openat(st->dfd, KEY_PATH, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = desk_store_open_file(st, KEY_PATH, O_RDONLY, 0);
 	if (fd < 0 && errno == ENOENT) {
 		if (!st->locked)
 			desk_die(DESK_EX_SOFTWARE, "internal: secret made without the lock");
@@ -237,15 +237,15 @@ load_secret(struct desk_store *st)
 		randombytes_buf(k, sizeof k);
 		int w = desk_store_tmp(st, tmp, sizeof tmp);
 		if (w < 0 || desk_write_all(w, k, sizeof k) < 0 || fsync(w) < 0 ||
-		    close(w) < 0 || linkat(st->dfd, tmp, st->dfd, KEY_PATH, 0) < 0) {
+		    close(w) < 0 || desk_store_link(st, tmp, KEY_PATH) < 0) {
 			/* linkat, not rename: never replace a key that exists. */
 			if (errno != EEXIST)
 				desk_die_errno(DESK_EX_IOERR, "%s/" KEY_PATH, st->root);
 		}
-		unlinkat(st->dfd, tmp, 0);
+		desk_store_unlink(st, tmp);
 		sodium_memzero(k, sizeof k);
 		st->dirty = 1;
-		fd = openat(st->dfd, KEY_PATH, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		fd = desk_store_open_file(st, KEY_PATH, O_RDONLY, 0);
 	}
 	if (fd < 0)
 		desk_die_errno(DESK_EX_IOERR, "%s/" KEY_PATH, st->root);

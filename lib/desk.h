@@ -309,6 +309,19 @@ uint64_t desk_store_nextid(struct desk_store *st, enum desk_kind kind);
  */
 int desk_store_put(struct desk_store *st, const char *rel, const void *p,
     size_t n, int mode);
+/*
+ * openat, unlinkat, renameat, linkat and fstatat (not following a last
+ * link) of STORE/rel, through the store's checked directory fds; -1 with
+ * errno as those calls set it.
+ */
+struct stat;
+int desk_store_open_file(struct desk_store *st, const char *rel, int flags, int mode);
+int desk_store_unlink(struct desk_store *st, const char *rel);
+int desk_store_rename(struct desk_store *st, const char *from, const char *to);
+int desk_store_link(struct desk_store *st, const char *from, const char *to);
+int desk_store_stat(struct desk_store *st, const char *rel, struct stat *sb);
+/* The open directory fd of a subdirectory ("channels", "tmp", ...), or -1. */
+int desk_store_dir_fd(struct desk_store *st, const char *sub);
 /* Reads STORE/rel whole; malloc'd (NUL-terminated), or NULL with errno. */
 char *desk_store_get(struct desk_store *st, const char *rel, size_t *n);
 

@@ -624,8 +624,7 @@ check_state(struct fsck *f)
 static void
 check_channels(struct fsck *f)
 {
-	DIR *d = fdopendir(openat(f->st->dfd, "channels", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC));
+	DIR *d = fdopendir(dup(desk_store_dir_fd(f->st, "channels")));
 
 	if (!d) {
 		finding(f, 1, "channels/: %s", strerror(errno));
@@ -651,8 +650,7 @@ check_channels(struct fsck *f)
 static void
 check_tmp(struct fsck *f, int repair)
 {
-	DIR *d = fdopendir(openat(f->st->dfd, "tmp", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC));
+	DIR *d = fdopendir(dup(desk_store_dir_fd(f->st, "tmp")));
 
 	if (!d)
 		return;
@@ -663,7 +661,7 @@ check_tmp(struct fsck *f, int repair)
 		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)))
 			continue;
 		snprintf(rel, sizeof rel, "tmp/%s", e->d_name);
-		if (repair && unlinkat(f->st->dfd, rel, 0) == 0) {
+		if (repair && desk_store_unlink(f->st, rel) == 0) {
 			desk_warn("fsck: removed %s, left by a process that is gone", rel);
 			f->st->dirty = 1;
 		} else
@@ -773,7 +771,7 @@ rebuild(struct fsck *f)
 		if (fd < 0)
 			desk_die_errno(DESK_EX_IOERR, "%s/tmp", st->root);
 		close(fd);
-		unlinkat(st->dfd, tmp[t], 0);
+		desk_store_unlink(st, tmp[t]);
 		if ((st->slotfd[t] = desk_slot_create_file(st, t, tmp[t])) < 0)
 			desk_die_errno(DESK_EX_IOERR, "%s/%s", st->root, tmp[t]);
 	}
@@ -781,7 +779,7 @@ rebuild(struct fsck *f)
 	if (fd < 0)
 		desk_die_errno(DESK_EX_IOERR, "%s/tmp", st->root);
 	close(fd);
-	unlinkat(st->dfd, st->hxpath, 0);
+	desk_store_unlink(st, st->hxpath);
 	if ((st->hxfd = desk_hx_create_file(st, st->hxpath, DESK_HX_MIN_BUCKETS)) < 0)
 		desk_die_errno(DESK_EX_IOERR, "%s/%s", st->root, st->hxpath);
 	st->hx_nb = DESK_HX_MIN_BUCKETS;
@@ -797,10 +795,10 @@ rebuild(struct fsck *f)
 	for (int t = 0; t < DESK_NTABLES; t++) {
 		char rel[64];
 		snprintf(rel, sizeof rel, "index/%s.slots", desk_table_names[t]);
-		if (renameat(st->dfd, tmp[t], st->dfd, rel) < 0)
+		if (desk_store_rename(st, tmp[t], rel) < 0)
 			desk_die_errno(DESK_EX_IOERR, "%s/%s", st->root, rel);
 	}
-	if (renameat(st->dfd, st->hxpath, st->dfd, "index/keys.hx") < 0)
+	if (desk_store_rename(st, st->hxpath, "index/keys.hx") < 0)
 		desk_die_errno(DESK_EX_IOERR, "%s/index/keys.hx", st->root);
 	st->hxpath[0] = '\0';
 	st->repairing = 0;

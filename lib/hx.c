@@ -42,8 +42,7 @@ int
 desk_hx_create_file(struct desk_store *st, const char *rel, uint32_t nb)
 {
 	unsigned char h[DESK_HX_BUCKET];
-	int fd = openat(st->dfd, rel, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC |
-	    O_NOFOLLOW, 0600);
+	int fd = desk_store_open_file(st, rel, O_RDWR | O_CREAT | O_EXCL, 0600);
 
 	if (fd < 0)
 		return -1;
@@ -80,13 +79,13 @@ desk_hx_open(struct desk_store *st, int create)
 {
 	if (st->hxfd >= 0)
 		return 0;
-	int fd = openat(st->dfd, HXPATH(st), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	int fd = desk_store_open_file(st, HXPATH(st), O_RDWR, 0);
 	if (fd < 0 && errno == EACCES)
-		fd = openat(st->dfd, HXPATH(st), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		fd = desk_store_open_file(st, HXPATH(st), O_RDONLY, 0);
 	if (fd < 0 && errno == ENOENT && create) {
 		fd = desk_hx_create_file(st, HXPATH(st), DESK_HX_MIN_BUCKETS);
 		if (fd < 0 && errno == EEXIST)
-			fd = openat(st->dfd, HXPATH(st), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+			fd = desk_store_open_file(st, HXPATH(st), O_RDWR, 0);
 	}
 	if (fd < 0) {
 		if (errno == ENOENT)
@@ -111,7 +110,7 @@ desk_hx_refresh(struct desk_store *st)
 		return;
 	if (fstat(st->hxfd, &a) < 0)
 		die_io(st);
-	if (fstatat(st->dfd, HX_PATH, &b, AT_SYMLINK_NOFOLLOW) < 0 ||
+	if (desk_store_stat(st, HX_PATH, &b) < 0 ||
 	    a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
 		close(st->hxfd);
 		st->hxfd = -1;
@@ -347,9 +346,9 @@ grow(struct desk_store *st)
 	if (pwrite(fd, h, sizeof h, 0) != (ssize_t)sizeof h ||
 	    ftruncate(fd, (off_t)DESK_HX_BUCKET * (nb2 + 1)) < 0 ||
 	    fdatasync(fd) < 0 ||
-	    renameat(st->dfd, tmp, st->dfd, HXPATH(st)) < 0) {
+	    desk_store_rename(st, tmp, HXPATH(st)) < 0) {
 		int e = errno;
-		unlinkat(st->dfd, tmp, 0);
+		desk_store_unlink(st, tmp);
 		errno = e;
 		die_io(st);
 	}

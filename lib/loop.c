@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -113,7 +114,7 @@ quarantine(struct desk_loop *l, const char *p, size_t n, jv errev)
 	for (int tries = 0;; tries++) {
 		snprintf(name, sizeof name, "rejects/%s-%ld-%u.raw", stamp,
 		    (long)getpid(), l->rejseq++);
-		if (faccessat(desk_store_fd(l->st), name, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+		if (desk_store_stat(l->st, name, &(struct stat){ 0 }) < 0)
 			break;
 		if (tries > 1000)
 			desk_die(DESK_EX_IOERR, "rejects/: no free name");

@@ -21,8 +21,7 @@ int
 desk_slot_create_file(struct desk_store *st, enum desk_table t, const char *rel)
 {
 	unsigned char head[DESK_SLOT_SIZE];
-	int fd = openat(st->dfd, rel, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC |
-	    O_NOFOLLOW, 0600);
+	int fd = desk_store_open_file(st, rel, O_RDWR | O_CREAT | O_EXCL, 0600);
 
 	if (fd < 0)
 		return -1;
@@ -49,13 +48,13 @@ desk_slot_open(struct desk_store *st, enum desk_table t, int create)
 	if (st->slotfd[t] >= 0)
 		return 0;
 	snprintf(rel, sizeof rel, "index/%s.slots", desk_table_names[t]);
-	int fd = openat(st->dfd, rel, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	int fd = desk_store_open_file(st, rel, O_RDWR, 0);
 	if (fd < 0 && errno == EACCES)
-		fd = openat(st->dfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		fd = desk_store_open_file(st, rel, O_RDONLY, 0);
 	if (fd < 0 && errno == ENOENT && create) {
 		fd = desk_slot_create_file(st, t, rel);
 		if (fd < 0 && errno == EEXIST)
-			fd = openat(st->dfd, rel, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+			fd = desk_store_open_file(st, rel, O_RDWR, 0);
 	}
 	if (fd < 0) {
 		if (errno == ENOENT)

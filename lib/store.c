@@ -124,6 +124,65 @@ desk_store_at(struct desk_store *st, const char *rel, const char **name)
 	return st->dfd;
 }
 
+/*
+ * The file calls of everything below the store go through the directory
+ * fds checked at open, never by a path from the root: a subdirectory
+ * swapped for a link afterwards is not followed.
+ */
+int
+desk_store_open_file(struct desk_store *st, const char *rel, int flags, int mode)
+{
+	const char *name;
+	int dir = desk_store_at(st, rel, &name);
+
+	return openat(dir, name, flags | O_CLOEXEC | O_NOFOLLOW, mode);
+}
+
+int
+desk_store_unlink(struct desk_store *st, const char *rel)
+{
+	const char *name;
+	int dir = desk_store_at(st, rel, &name);
+
+	return unlinkat(dir, name, 0);
+}
+
+int
+desk_store_rename(struct desk_store *st, const char *from, const char *to)
+{
+	const char *fname, *tname;
+	int fdir = desk_store_at(st, from, &fname), tdir = desk_store_at(st, to, &tname);
+
+	return renameat(fdir, fname, tdir, tname);
+}
+
+int
+desk_store_link(struct desk_store *st, const char *from, const char *to)
+{
+	const char *fname, *tname;
+	int fdir = desk_store_at(st, from, &fname), tdir = desk_store_at(st, to, &tname);
+
+	return linkat(fdir, fname, tdir, tname, 0);
+}
+
+int
+desk_store_stat(struct desk_store *st, const char *rel, struct stat *sb)
+{
+	const char *name;
+	int dir = desk_store_at(st, rel, &name);
+
+	return fstatat(dir, name, sb, AT_SYMLINK_NOFOLLOW);
+}
+
+int
+desk_store_dir_fd(struct desk_store *st, const char *sub)
+{
+	for (int i = 0; i < DESK_NSUBDIRS; i++)
+		if (!strcmp(sub, subdirs[i]))
+			return st->subfd[i];
+	return -1;
+}
+
 /* name gets "tmp/N.M", the name in the store; the file is in tmp/ as "N.M". */
 static int
 tmp_open(struct desk_store *st, char *name, size_t n)
