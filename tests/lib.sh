@@ -74,16 +74,27 @@ done_testing() {
 	echo "1..$T_N"
 	[ "$T_FAIL" -eq 0 ]
 }
-# killed DELAY OUT CMD... < INPUT: runs CMD in the background (stdout to OUT,
-# stderr to OUT.err), kills it with SIGKILL after DELAY seconds, waits for it.
+# killed DELAY OUT INPUT CMD...: runs CMD < INPUT in the background (stdout
+# to OUT, stderr to OUT.err), kills it with SIGKILL DELAY seconds after its
+# first answer (so the kill lands while it is acknowledging, on a fast box as
+# on a loaded one), waits for it and sets K_RC to its wait status: 137 when
+# the kill took it. INPUT is redirected here, explicitly: sh gives a command
+# it starts in the background /dev/null as stdin.
 killed() {
-	k_delay=$1 k_out=$2
-	shift 2
-	"$@" > "$k_out" 2> "$k_out.err" &
+	k_delay=$1 k_out=$2 k_in=$3
+	shift 3
+	"$@" < "$k_in" > "$k_out" 2> "$k_out.err" &
 	k_pid=$!
+	k_n=0
+	# At most a minute, and not past its end: kill -0 fails once sh reaped it.
+	while [ ! -s "$k_out" ] && [ $k_n -lt 5000 ] && kill -0 $k_pid 2> /dev/null; do
+		sleep 0.01
+		k_n=$((k_n + 1))
+	done
 	sleep "$k_delay"
 	kill -9 $k_pid 2> /dev/null
 	wait $k_pid 2> /dev/null
+	K_RC=$?
 }
 # A store with one custom channel, ready for messages.
 with_channel() { # with_channel NAME [TYPE]
