@@ -1,6 +1,8 @@
 # tests/lib.sh: TAP helpers for desk's shell tests. Source it first thing.
 #
 #   run CMD...            runs CMD; sets $RC, and $OUT / $ERR (files)
+#   runin STRING CMD...   the same, STRING on stdin (from a file)
+#   runpipe FILE CMD...   the same, FILE on stdin through a pipe
 #   is GOT WANT DESC      string equality
 #   ok COND-STATUS DESC   ok 0 "desc" passes
 #   like FILE REGEX DESC  grep -E on a file
@@ -66,6 +68,14 @@ runin() {
 	printf '%s\n' "$1" > "$T/stdin"
 	shift
 	run "$@" < "$T/stdin"
+}
+# runpipe FILE CMD...: run with FILE on stdin through a pipe (read in pieces,
+# no size to see). Never "cat FILE | run CMD": that sets RC in a subshell.
+runpipe() {
+	p_in=$1
+	shift
+	cat "$p_in" | "$@" > "$OUT" 2> "$ERR"
+	RC=$?
 }
 # q JQ FILE: jq -c over a file, into $T/q (never over $OUT in place).
 q() { jq -c "$1" "$2" > "$T/q"; cat "$T/q"; }
