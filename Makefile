@@ -39,7 +39,8 @@ CURL_LIBS = $(shell pkg-config --libs libcurl)
 MHD_LIBS = $(shell pkg-config --libs libmicrohttpd)
 JQ_LIBS = -ljq
 
-BASE_LIBS = $(JQ_LIBS) $(SODIUM_LIBS)
+# -lm: json.c calls floor(), which only an optimised build inlines.
+BASE_LIBS = $(JQ_LIBS) $(SODIUM_LIBS) -lm
 LDFLAGS_ALL = $(LDFLAGS) $(SANLD) -Wl,--as-needed
 
 TOOLS = $(patsubst cmd/%.c,%,$(wildcard cmd/desk-*.c))

@@ -6,8 +6,15 @@
 run make -s -C "$TOP" O="$T/b" CFLAGS="-O2 -Werror" all
 rc 0 "make with -Werror: exit 0"
 is "$(grep -ci warning $ERR $OUT | awk -F: '{ s += $NF } END { print s + 0 }')" 0 "no warnings"
-run make -n -C "$TOP" O="$T/b2" CFLAGS="-O0" "$T/b2/lib/util.o"
-like $OUT '-O0 .*-Wall -Wextra' "a user's CFLAGS come first; -Wall -Wextra after them"
+# A debug build for real: at -O0 nothing is inlined, so every library the
+# code needs must be on the link line.
+run make -C "$TOP" O="$T/b0" CFLAGS="-O0 -g" all
+rc 0 'make CFLAGS="-O0 -g": builds and links'
+"$T/b0/bin/desk-case" -V > /dev/null 2>&1; ok $? "the -O0 desk-case runs"
+grep -E ' -c -o ' $OUT > $T/cc
+[ "$(lines $T/cc)" -gt 0 ] &&
+	[ "$(grep -cE ' -O0 -g .*-Wall -Wextra ' $T/cc)" -eq "$(lines $T/cc)" ]
+ok $? "a user's CFLAGS come first on every compile line; -Wall -Wextra after them"
 for t in $(ls "$T/b/bin"); do
 	test -x "$T/b/bin/$t"; ok $? "built $t"
 done
