@@ -38,11 +38,15 @@ is "$(find "$T/root" -type f | wc -l | tr -d ' ')" 0 "uninstall removes every fi
 # scripts/deps on a machine without the packages, not as root: it names the
 # exact command and exits 69 (as root it would run apt-get itself).
 if command -v runuser > /dev/null && [ "$(id -u)" -eq 0 ]; then
-	# A PATH with apt-get and id, and none of the tools it looks for.
+	# A PATH with apt-get and id, and none of the tools it looks for; and a
+	# copy of the script nobody can read wherever the checkout is (a clone
+	# in /root is not).
 	mkdir -p $T/fakebin
 	ln -s "$(command -v apt-get)" "$(command -v id)" $T/fakebin/
+	cp "$TOP/scripts/deps" $T/fakebin/deps
 	chmod 755 $T $T/fakebin
-	runuser -u nobody -- /usr/bin/env PATH=$T/fakebin /bin/sh "$TOP/scripts/deps" > $OUT 2> $ERR
+	chmod 644 $T/fakebin/deps
+	runuser -u nobody -- /usr/bin/env PATH=$T/fakebin /bin/sh $T/fakebin/deps > $OUT 2> $ERR
 	RC=$?
 	rc 69 "deps, missing packages, not root: exit 69"
 	like $ERR "install them with: sudo apt-get install -y --no-install-recommends pkg-config libsodium-dev libcurl4-openssl-dev libmicrohttpd-dev jq mandoc zsh\$" \
