@@ -578,7 +578,8 @@ dump_number(struct desk_buf *b, double d)
 		desk_buf_add(b, "null", 4);
 		return;
 	}
-	if (d == (double)(int64_t)d && fabs(d) < 9007199254740992.0) {
+	/* The range first: casting a double int64_t cannot hold is undefined. */
+	if (fabs(d) < 9007199254740992.0 && d == (double)(int64_t)d) {
 		char t[24];
 		int n = snprintf(t, sizeof t, "%lld", (long long)d);
 		if (d == 0 && signbit(d))

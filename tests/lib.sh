@@ -1,6 +1,8 @@
 # tests/lib.sh: TAP helpers for desk's shell tests. Source it first thing.
 #
 #   run CMD...            runs CMD; sets $RC, and $OUT / $ERR (files)
+#   runin STRING CMD...   the same, STRING on stdin (from a file)
+#   runpipe FILE CMD...   the same, FILE on stdin through a pipe
 #   is GOT WANT DESC      string equality
 #   ok COND-STATUS DESC   ok 0 "desc" passes
 #   like FILE REGEX DESC  grep -E on a file
@@ -67,6 +69,14 @@ runin() {
 	shift
 	run "$@" < "$T/stdin"
 }
+# runpipe FILE CMD...: run with FILE on stdin through a pipe (read in pieces,
+# no size to see). Never "cat FILE | run CMD": that sets RC in a subshell.
+runpipe() {
+	p_in=$1
+	shift
+	cat "$p_in" | "$@" > "$OUT" 2> "$ERR"
+	RC=$?
+}
 # q JQ FILE: jq -c over a file, into $T/q (never over $OUT in place).
 q() { jq -c "$1" "$2" > "$T/q"; cat "$T/q"; }
 lines() { wc -l < "$1" | tr -d ' '; }
@@ -74,16 +84,27 @@ done_testing() {
 	echo "1..$T_N"
 	[ "$T_FAIL" -eq 0 ]
 }
-# killed DELAY OUT CMD... < INPUT: runs CMD in the background (stdout to OUT,
-# stderr to OUT.err), kills it with SIGKILL after DELAY seconds, waits for it.
+# killed DELAY OUT INPUT CMD...: runs CMD < INPUT in the background (stdout
+# to OUT, stderr to OUT.err), kills it with SIGKILL DELAY seconds after its
+# first answer (so the kill lands while it is acknowledging, on a fast box as
+# on a loaded one), waits for it and sets K_RC to its wait status: 137 when
+# the kill took it. INPUT is redirected here, explicitly: sh gives a command
+# it starts in the background /dev/null as stdin.
 killed() {
-	k_delay=$1 k_out=$2
-	shift 2
-	"$@" > "$k_out" 2> "$k_out.err" &
+	k_delay=$1 k_out=$2 k_in=$3
+	shift 3
+	"$@" < "$k_in" > "$k_out" 2> "$k_out.err" &
 	k_pid=$!
+	k_n=0
+	# At most a minute, and not past its end: kill -0 fails once sh reaped it.
+	while [ ! -s "$k_out" ] && [ $k_n -lt 5000 ] && kill -0 $k_pid 2> /dev/null; do
+		sleep 0.01
+		k_n=$((k_n + 1))
+	done
 	sleep "$k_delay"
 	kill -9 $k_pid 2> /dev/null
 	wait $k_pid 2> /dev/null
+	K_RC=$?
 }
 # A store with one custom channel, ready for messages.
 with_channel() { # with_channel NAME [TYPE]

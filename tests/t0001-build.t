@@ -6,8 +6,15 @@
 run make -s -C "$TOP" O="$T/b" CFLAGS="-O2 -Werror" all
 rc 0 "make with -Werror: exit 0"
 is "$(grep -ci warning $ERR $OUT | awk -F: '{ s += $NF } END { print s + 0 }')" 0 "no warnings"
-run make -n -C "$TOP" O="$T/b2" CFLAGS="-O0" "$T/b2/lib/util.o"
-like $OUT '-O0 .*-Wall -Wextra' "a user's CFLAGS come first; -Wall -Wextra after them"
+# A debug build for real: at -O0 nothing is inlined, so every library the
+# code needs must be on the link line.
+run make -C "$TOP" O="$T/b0" CFLAGS="-O0 -g" all
+rc 0 'make CFLAGS="-O0 -g": builds and links'
+"$T/b0/bin/desk-case" -V > /dev/null 2>&1; ok $? "the -O0 desk-case runs"
+grep -E ' -c -o ' $OUT > $T/cc
+[ "$(lines $T/cc)" -gt 0 ] &&
+	[ "$(grep -cE ' -O0 -g .*-Wall -Wextra ' $T/cc)" -eq "$(lines $T/cc)" ]
+ok $? "a user's CFLAGS come first on every compile line; -Wall -Wextra after them"
 for t in $(ls "$T/b/bin"); do
 	test -x "$T/b/bin/$t"; ok $? "built $t"
 done
@@ -31,11 +38,15 @@ is "$(find "$T/root" -type f | wc -l | tr -d ' ')" 0 "uninstall removes every fi
 # scripts/deps on a machine without the packages, not as root: it names the
 # exact command and exits 69 (as root it would run apt-get itself).
 if command -v runuser > /dev/null && [ "$(id -u)" -eq 0 ]; then
-	# A PATH with apt-get and id, and none of the tools it looks for.
+	# A PATH with apt-get and id, and none of the tools it looks for; and a
+	# copy of the script nobody can read wherever the checkout is (a clone
+	# in /root is not).
 	mkdir -p $T/fakebin
 	ln -s "$(command -v apt-get)" "$(command -v id)" $T/fakebin/
+	cp "$TOP/scripts/deps" $T/fakebin/deps
 	chmod 755 $T $T/fakebin
-	runuser -u nobody -- /usr/bin/env PATH=$T/fakebin /bin/sh "$TOP/scripts/deps" > $OUT 2> $ERR
+	chmod 644 $T/fakebin/deps
+	runuser -u nobody -- /usr/bin/env PATH=$T/fakebin /bin/sh $T/fakebin/deps > $OUT 2> $ERR
 	RC=$?
 	rc 69 "deps, missing packages, not root: exit 69"
 	like $ERR "install them with: sudo apt-get install -y --no-install-recommends pkg-config libsodium-dev libcurl4-openssl-dev libmicrohttpd-dev jq mandoc zsh\$" \

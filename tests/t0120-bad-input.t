@@ -136,16 +136,19 @@ json $OUT '.user_custom_id' '"after-big"' "the next line is processed"
 # ... and one that streams in through a pipe, bigger than any buffer
 huge=$(awk 'BEGIN { for (i = 0; i < 300000; i++) printf "z" }')
 { good "$huge"; good after-huge; } > $T/in
-cat $T/in | DESK_MAX_RECORD=100000 desk-case > $OUT 2> $ERR && RC=0 || RC=$?
+runpipe $T/in env DESK_MAX_RECORD=100000 desk-case
 rc 65 "an oversized record read in pieces: exit 65"
 like $ERR 'record longer than 100000 bytes .* 300.* bytes up to the end of its line' "named, with its length"
 json $OUT '.user_custom_id' '"after-huge"' "the next line is processed"
 
 # --- empty input and only white space ---
-printf '' | run desk-case
-: > $T/empty; run desk-case $T/empty
-rc 0 "empty input: exit 0"
-is "$(wc -c < $OUT | tr -d ' ')" 0 "empty input: no output"
+: > $T/empty
+runpipe $T/empty desk-case
+rc 0 "empty input through a pipe: exit 0"
+is "$(cat $OUT $ERR | wc -c | tr -d ' ')" 0 "empty input through a pipe: no output"
+run desk-case $T/empty
+rc 0 "an empty file: exit 0"
+is "$(cat $OUT $ERR | wc -c | tr -d ' ')" 0 "an empty file: no output"
 printf '\n \t\n' > $T/ws; run desk-case $T/ws
 rc 0 "white space only: exit 0"
 

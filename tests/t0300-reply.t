@@ -171,7 +171,8 @@ rc 0 "--as-user: exit 0"
 json $OUT '[.channel,.user_custom_id,.user_id,.case_id,.trigger,.b_from_api,.content]' \
 	"[\"app\",\"u5\",$u5,$c5,\"updated\",1,\"added by the integrator\"]" "an open case: the same case"
 desk-case set $c5 --status closed > /dev/null
-echo "after close" | run desk-reply --as-user --user $u5 --channel app
+runin "after close" desk-reply --as-user --user $u5 --channel app
+rc 0 "--as-user on a closed case: exit 0"
 json $OUT '[.trigger,.case_id > '$c5']' '["new",true]' "a closed case: a new case"
 new5=$(jq .case_id $OUT)
 desk-case set $new5 --status pending > /dev/null

@@ -1,4 +1,5 @@
 /* Unit tests for lib/json.c: the strict parser and the printer. */
+#include <math.h>
 #include <stdlib.h>
 
 #include "desk.h"
@@ -48,6 +49,17 @@ main(void)
 	is_str(RT("9007199254740993"), "9007199254740992", "2^53+1 is a double");
 	is_str(RT("0.1"), "0.1", "shortest form");
 	is_str(RT("1e300"), "1e+300", "big exponent");
+	/* Beyond int64: printed in jq's form, never cast to an integer. */
+	is_str(RT("-1e300"), "-1e+300", "-1e300");
+	is_str(RT("9.3e18"), "9.3e+18", "9.3e18, above 2^63");
+	is_str(RT("-1e19"), "-1e+19", "-1e19, below -2^63");
+	is_str(RT("9223372036854775808"), "9223372036854776000", "2^63");
+	is_str(RT("-9223372036854775808"), "-9223372036854776000", "-2^63");
+	is_str(RT("9007199254740991"), "9007199254740991", "2^53-1 is still an integer");
+	is_str(RT("-9007199254740991"), "-9007199254740991", "and -(2^53-1)");
+	char *inf = desk_json_text(jv_number(INFINITY));
+	is_str(inf, "1.7976931348623157e+308", "infinity (made in code, never parsed): jq's form");
+	free(inf);
 	is_str(RT("\"\\u00e9\\ud83d\\ude00\\n\\t\\\"\\\\\\/\""), "\"\xc3\xa9\xf0\x9f\x98\x80\\n\\t\\\"\\\\/\"", "escapes decoded, re-escaped minimally");
 	is_str(RT("\"a\\u0000b\""), "\"a\\u0000b\"", "NUL inside a string survives");
 	is_str(RT("\"\x7f\""), "\"\x7f\"", "DEL is not escaped");
