@@ -66,7 +66,7 @@ _desk_case() {
 				$(compgen -f -- "$cur"))
 		fi ;;
 	list) COMPREPLY=($(compgen -W "--user --channel --user-custom-id --status
-		--active-chats --merged --limit $_desk_common" -- "$cur")) ;;
+		--active-chats --active-only --merged --limit $_desk_common" -- "$cur")) ;;
 	set) COMPREPLY=($(compgen -W "--status --assignee --team --subject --field
 		$_desk_common" -- "$cur")) ;;
 	fsck) COMPREPLY=($(compgen -W "--repair $_desk_common" -- "$cur")) ;;

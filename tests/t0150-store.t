@@ -19,6 +19,7 @@ is "$bad" 0 "every file in the store is 0600, whatever the umask"
 ( unset DESK_STORE; export XDG_DATA_HOME=$T/xdg
   runin "$(msg x y)" desk-case; echo "$RC" > $T/rc1 ) || true
 like $T/err "unknown channel" "XDG_DATA_HOME/desk is used when DESK_STORE is unset"
+is "$(cat $T/rc1)" 65 "the record naming an unknown channel is rejected: exit 65"
 test -f $T/xdg/desk/VERSION; ok $? "... and created there"
 ( unset DESK_STORE XDG_DATA_HOME; export HOME=$T/home
   runin "$(msg x y)" desk-case ) || true
