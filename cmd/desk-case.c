@@ -238,9 +238,7 @@ on_message(struct desk_loop *l, jv ev)
 	const char *field;
 	jv named = desk_api_aliases(jv_copy(ev), "case", &field);
 	if (!jv_is_valid(named)) {
-		jv msg = jv_invalid_get_msg(named);
-		desk_reject(l, ev, field, "%s", jv_string_value(msg));
-		jv_free(msg);
+		desk_reject_invalid(l, ev, field, named);
 		goto out;
 	}
 	jv_free(ev);

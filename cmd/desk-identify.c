@@ -132,11 +132,8 @@ api_names(struct desk_loop *l, jv ev)
 	const char *field;
 	jv a = desk_api_aliases(jv_copy(ev), "user", &field);
 
-	if (!jv_is_valid(a)) {
-		jv msg = jv_invalid_get_msg(a);
-		desk_reject(l, ev, field, "%s", jv_string_value(msg));
-		jv_free(msg);
-	}
+	if (!jv_is_valid(a))
+		desk_reject_invalid(l, ev, field, jv_copy(a));
 	jv_free(ev);
 	return a;
 }
@@ -220,10 +217,7 @@ on_update(struct desk_loop *l, jv ev)
 	jv u = desk_user_update(st, uid, changes, desk_now(), &report);
 	jv_free(changes);
 	if (!jv_is_valid(u)) {
-		jv msg = jv_invalid_get_msg(u);
-		desk_reject(l, ev, NULL, "%s", jv_get_kind(msg) == JV_KIND_STRING ?
-		    jv_string_value(msg) : "no such user");
-		jv_free(msg);
+		desk_reject_invalid(l, ev, NULL, u);
 		jv_free(report);
 		jv_free(ev);
 		return;

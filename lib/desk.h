@@ -616,6 +616,8 @@ void desk_emit(struct desk_loop *l, jv ev);
  */
 void desk_reject(struct desk_loop *l, jv ev, const char *field,
     const char *fmt, ...) DESK_PRINTF(4, 5);
+/* desk_reject with the message of an invalid jv (consumed) as the reason. */
+void desk_reject_invalid(struct desk_loop *l, jv ev, const char *field, jv why);
 struct desk_store *desk_loop_store(struct desk_loop *l);
 /* The whole filter: opens (creating) the store, runs the loop, closes. */
 int desk_filter(char **files, desk_handler h, void *ctx);

@@ -89,6 +89,16 @@ desk_emit(struct desk_loop *l, jv ev)
 	jv_free(ev);
 }
 
+void
+desk_reject_invalid(struct desk_loop *l, jv ev, const char *field, jv why)
+{
+	jv msg = jv_invalid_get_msg(why);
+
+	desk_reject(l, ev, field, "%s", jv_get_kind(msg) == JV_KIND_STRING ?
+	    jv_string_value(msg) : "rejected");
+	jv_free(msg);
+}
+
 struct desk_store *
 desk_loop_store(struct desk_loop *l)
 {
