@@ -247,13 +247,17 @@ on_message(struct desk_loop *l, jv ev)
 	 * every free-text field, but for the content, which desk-identify
 	 * must still read (the store keeps the content masked, below).
 	 */
-	jv text = jv_copy(desk_jget(named, "content"));
-	ev = desk_code_mask_event(named);
-	if (jv_is_valid(text))
-		ev = desk_jset(ev, "content", text);
-	else
-		jv_free(text);
-	jv content = desk_jget(ev, "content");
+	jv masked = desk_code_mask_event(jv_copy(named));
+	if (jv_identical(jv_copy(masked), jv_copy(named))) {
+		jv_free(masked);    /* the common case: no code anywhere */
+		ev = named;
+	} else {
+		jv text = desk_jget(named, "content");
+		ev = jv_is_valid(text) ? desk_jset(masked, "content", jv_copy(text)) :
+		    masked;
+		jv_free(named);
+	}
+	jv content;
 	if (!check_sizes(l, ev) || !check_channel(l, ev, &w.channel) ||
 	    !ext_id(l, ev, "user_custom_id", 1, &w.ucid, &w.ucidlen) ||
 	    !ext_id(l, ev, "id", 0, &id, &idlen) ||

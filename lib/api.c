@@ -46,13 +46,28 @@ put(jv ev, const char *key, jv v, char *why, size_t n)
 	return desk_jset(ev, name, v);
 }
 
+/* Whether ev (borrowed) has an API name or the wrapper: most events have neither. */
+static int
+has_api_names(jv ev, const char *wrapper)
+{
+	int found = 0;
+
+	jv_object_foreach(ev, k, v) {
+		const char *s = jv_string_value(k);
+		found = found || (wrapper && !strcmp(s, wrapper)) || canon(s) != s;
+		jv_free(k);
+		jv_free(v);
+	}
+	return found;
+}
+
 jv
 desk_api_aliases(jv ev, const char *wrapper, const char **field)
 {
 	static char path[128];
 	char why[64];
 
-	if (jv_get_kind(ev) != JV_KIND_OBJECT)
+	if (jv_get_kind(ev) != JV_KIND_OBJECT || !has_api_names(ev, wrapper))
 		return ev;
 	for (size_t i = 0; i < sizeof aliases / sizeof *aliases; i++) {
 		jv v = desk_jget(ev, aliases[i][0]);

@@ -161,8 +161,9 @@ has_code(jv v, int top)
 		return found;
 	case JV_KIND_OBJECT:
 		jv_object_foreach(v, k, x) {
-			found = found || (!(top && is_identifier(jv_string_value(k))) &&
-			    (has_code(k, 0) || has_code(x, 0)));
+			/* Codes are rare: the list of identifiers only when one is found. */
+			found = found || ((has_code(k, 0) || has_code(x, 0)) &&
+			    !(top && is_identifier(jv_string_value(k))));
 			jv_free(k);
 			jv_free(x);
 		}

@@ -71,11 +71,12 @@ static const struct {
 	const char *key;
 	size_t max;
 	int nul_ok;
-} strings[] = {
-	{ "id", DESK_MAX_ID, 0 },
-	{ "user_custom_id", DESK_MAX_ID, 0 },
-	{ "source_id", DESK_MAX_ID, 0 },
+} strings[] = {    /* what most events have, first */
+	{ "content", DESK_MAX_INPUT, 1 },
 	{ "channel", DESK_MAX_ID, 0 },
+	{ "user_custom_id", DESK_MAX_ID, 0 },
+	{ "id", DESK_MAX_ID, 0 },
+	{ "source_id", DESK_MAX_ID, 0 },
 	{ "staff_id", DESK_MAX_ID, 0 },
 	{ "email", DESK_MAX_NAME, 0 },
 	{ "phone", DESK_MAX_NAME, 0 },
@@ -86,7 +87,6 @@ static const struct {
 	{ "assignee", DESK_MAX_NAME, 0 },
 	{ "team", DESK_MAX_NAME, 0 },
 	{ "subject", DESK_MAX_SUBJECT, 0 },
-	{ "content", DESK_MAX_INPUT, 1 },
 };
 
 /* Checks the field key of an event; *name is its name, for the error. */
