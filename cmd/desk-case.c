@@ -786,7 +786,7 @@ cmd_merge(int argc, char **argv)
 		if (jv_get_kind(lu) == JV_KIND_ARRAY)
 			jv_array_foreach(lu, i, x) {
 				linked |= jv_get_kind(x) == JV_KIND_NUMBER &&
-				    (int64_t)jv_number_value(x) == tu;
+				    jv_number_value(x) == (double)tu;
 				jv_free(x);
 			}
 		jv_free(u);

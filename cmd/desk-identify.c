@@ -53,6 +53,12 @@ check_bind(struct desk_store *st, jv b, const char **field, int *status)
 		*field = "fields";
 		return "must be an object";
 	}
+	/* What is bound is copied onto users later: it must fit there. */
+	const char *over = desk_check_sizes(b, field, why, sizeof why);
+	if (over) {
+		*status = DESK_EX_DATA;
+		return over;
+	}
 	if (!!ch != desk_jhas(b, "user_custom_id")) {
 		*field = ch ? "user_custom_id" : "channel";
 		return "channel and user_custom_id go together";
@@ -195,6 +201,12 @@ on_update(struct desk_loop *l, jv ev)
 	if (field) {
 		desk_reject(l, ev, field, "%s", !strcmp(field, "fields") ?
 		    "must be an object" : "must be a string");
+		jv_free(ev);
+		return;
+	}
+	char sz[160];
+	if ((why = desk_check_sizes(ev, &field, sz, sizeof sz))) {
+		desk_reject(l, ev, field, "%s", why);
 		jv_free(ev);
 		return;
 	}

@@ -231,7 +231,8 @@ collect(struct desk_store *st, uint64_t id, uint64_t **ids, size_t *n,
 	jv from = desk_jget(rec, "merged_from");
 	if (jv_get_kind(from) == JV_KIND_ARRAY)
 		jv_array_foreach(from, i, f) {
-			if (jv_get_kind(f) == JV_KIND_NUMBER)
+			if (jv_get_kind(f) == JV_KIND_NUMBER && jv_number_value(f) >= 1 &&
+			    jv_number_value(f) < 9007199254740992.0)
 				collect(st, (uint64_t)jv_number_value(f), ids, n, cap,
 				    depth + 1);
 			jv_free(f);

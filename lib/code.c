@@ -340,7 +340,7 @@ code_lookup(struct desk_store *st, const char *norm, struct desk_slot *s,
 
 /* The account user a code was bound to: found by its key, or created. */
 static uint64_t
-account_user(struct desk_store *st, jv bind, int64_t now)
+account_user(struct desk_store *st, jv bind, int64_t now, jv *answer)
 {
 	const char *ch = desk_jstr(bind, "channel"), *u, *email, *phone;
 	size_t ulen;
@@ -367,7 +367,11 @@ account_user(struct desk_store *st, jv bind, int64_t now)
 	jv report;
 	int dirty = 1;
 	acct = desk_user_change(st, id, acct, changes, now, &report, &dirty);
+	if (desk_jhas(report, "not_recorded"))
+		*answer = desk_jset(*answer, "not_recorded",
+		    jv_copy(desk_jget(report, "not_recorded")));
 	desk_user_save(st, acct, now);
+	desk_user_share(st, id, changes, now);
 	jv_free(changes);
 	jv_free(report);
 	return id;
@@ -492,7 +496,7 @@ identify(struct desk_store *st, uint64_t uid, jv code, jv r, jv *answer,
     int64_t now)
 {
 	jv bind = desk_jget(code, "bind");
-	uint64_t acct = account_user(st, bind, now);
+	uint64_t acct = account_user(st, bind, now, answer);
 	const char *nowhy;
 
 	if (acct != uid && desk_user_link(st, uid, acct, now, &nowhy) < 0) {
@@ -511,7 +515,9 @@ identify(struct desk_store *st, uint64_t uid, jv code, jv r, jv *answer,
 	int dirty = 0;
 	jv report;
 	user = desk_user_change(st, uid, user, changes, now, &report, &dirty);
-	jv_free(changes);
+	if (desk_jhas(report, "not_recorded"))
+		*answer = desk_jset(*answer, "not_recorded",
+		    jv_copy(desk_jget(report, "not_recorded")));
 	jv_free(report);
 	user = desk_jset(user, "identified", jv_true());
 	user = desk_jset(user, "identified_at", desk_jtime(now));
@@ -519,6 +525,9 @@ identify(struct desk_store *st, uint64_t uid, jv code, jv r, jv *answer,
 	/* Where older versions counted failures; the ident records do now. */
 	user = desk_jdel(desk_jdel(user, "ident_failures"), "ident_locked_at");
 	desk_user_save(st, user, now);
+	/* Every profile linked to this one sees the account's data too. */
+	desk_user_share(st, uid, changes, now);
+	jv_free(changes);
 	*answer = desk_jset_int(*answer, "account_user_id", (int64_t)acct);
 	return desk_jset_int(r, "account_user_id", (int64_t)acct);
 }

@@ -442,6 +442,13 @@ jv desk_user_change(struct desk_store *st, uint64_t uid, jv u, jv changes,
  */
 jv desk_user_update(struct desk_store *st, uint64_t uid, jv changes, int64_t now,
     jv *report);
+/*
+ * Copies the bound data in changes (borrowed: name, company, fields) to
+ * every profile linked to uid, directly or through earlier links, so that
+ * linked users see one set of it. A profile whose fields would pass their
+ * limit keeps its fields.
+ */
+void desk_user_share(struct desk_store *st, uint64_t uid, jv changes, int64_t now);
 /* The user sel names by user_id, channel + user_custom_id, email or phone; 0 with *why. */
 uint64_t desk_user_find(struct desk_store *st, jv sel, const char **why);
 int desk_user_unlink(struct desk_store *st, uint64_t a, uint64_t b,

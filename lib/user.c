@@ -165,7 +165,7 @@ id_in(jv list, uint64_t id)
 		return 0;
 	jv_array_foreach(list, i, e) {
 		if (jv_get_kind(e) == JV_KIND_NUMBER &&
-		    (uint64_t)jv_number_value(e) == id)
+		    jv_number_value(e) == (double)id)
 			found = 1;
 		jv_free(e);
 	}
@@ -229,8 +229,10 @@ group_of(struct desk_store *st, uint64_t id, jv self, uint64_t *ids)
 		jv list = desk_jget(u, "linked_users");
 		if (jv_get_kind(list) == JV_KIND_ARRAY)
 			jv_array_foreach(list, k, e) {
-				uint64_t x = jv_get_kind(e) == JV_KIND_NUMBER ?
-				    (uint64_t)jv_number_value(e) : 0;
+				double d = jv_get_kind(e) == JV_KIND_NUMBER ?
+				    jv_number_value(e) : 0;
+				/* A damaged record must not make the cast undefined. */
+				uint64_t x = d >= 1 && d < 9007199254740992.0 ? (uint64_t)d : 0;
 				int known = !x;
 				for (size_t j = 0; j < n && !known; j++)
 					known = ids[j] == x;
@@ -423,6 +425,29 @@ link_contact(struct desk_store *st, jv u, uint64_t uid, const char *kind,
 	return u;
 }
 
+/* The fields u (borrowed) has once changes' (borrowed) are merged in; invalid if none. */
+static jv
+merged_fields(jv u, jv changes)
+{
+	jv f = desk_jget(changes, "fields"), cur = desk_jget(u, "fields");
+
+	if (jv_get_kind(f) != JV_KIND_OBJECT)
+		return jv_invalid();
+	return desk_fields_merge(jv_get_kind(cur) == JV_KIND_OBJECT ?
+	    jv_copy(cur) : jv_object(), jv_copy(f));
+}
+
+/* Why u (borrowed) cannot take changes' (borrowed) fields; NULL if they fit. */
+static const char *
+fields_over(jv u, jv changes, char *why, size_t n)
+{
+	jv merged = merged_fields(u, changes);
+	const char *r = jv_is_valid(merged) ? desk_check_fields(merged, why, n) : NULL;
+
+	jv_free(merged);
+	return r;
+}
+
 uint64_t
 desk_user_resolve(struct desk_store *st, const struct desk_who *w,
     int64_t now, jv *report)
@@ -437,24 +462,29 @@ desk_user_resolve(struct desk_store *st, const struct desk_who *w,
 	if (uid && !w->email && !w->phone && !w->name && !w->company && !fields)
 		return uid;     /* the common case: nothing to read or change */
 	u = uid ? desk_user_get(st, uid) : desk_user_new(0, w, now);
+	int changed = 0;           /* the user's bound data */
+	jv data = jv_object();     /* the bound data the message brings */
+	if (w->name)
+		data = desk_jset_str(data, "name", w->name);
+	if (w->company)
+		data = desk_jset_str(data, "company", w->company);
 	if (fields) {
+		data = desk_jset(data, "fields", jv_copy(w->fields));
 		/* Checked before anything is written: the event is then refused. */
 		char why[120];
-		const char *r;
-		jv cur = desk_jget(u, "fields");
-		jv merged = desk_fields_merge(jv_get_kind(cur) == JV_KIND_OBJECT ?
-		    jv_copy(cur) : jv_object(), jv_copy(w->fields));
-		if ((r = desk_check_fields(merged, why, sizeof why))) {
-			jv_free(merged);
+		const char *r = fields_over(u, data, why, sizeof why);
+		if (r) {
+			jv_free(data);
 			jv_free(u);
 			jv_free(*report);
 			*report = desk_jset_str(jv_object(), "field", "fields");
 			*report = desk_jset_str(*report, "reason", r);
 			return 0;
 		}
-		if (!jv_equal(jv_copy(merged), jv_copy(cur))) {
+		jv merged = merged_fields(u, data);
+		if (!jv_equal(jv_copy(merged), jv_copy(desk_jget(u, "fields")))) {
 			u = desk_jset(u, "fields", merged);
-			dirty = 1;
+			changed = 1;
 		} else
 			jv_free(merged);
 	}
@@ -463,8 +493,9 @@ desk_user_resolve(struct desk_store *st, const struct desk_who *w,
 		u = desk_jset_int(u, "user_id", (int64_t)uid);
 		dirty = 1;
 	}
-	u = set_if_changed(u, "name", w->name, &dirty);
-	u = set_if_changed(u, "company", w->company, &dirty);
+	u = set_if_changed(u, "name", w->name, &changed);
+	u = set_if_changed(u, "company", w->company, &changed);
+	dirty |= changed;
 	if (w->email)
 		u = link_contact(st, u, uid, "email", w->email, now, &dirty, report);
 	if (w->phone)
@@ -473,6 +504,10 @@ desk_user_resolve(struct desk_store *st, const struct desk_who *w,
 		desk_user_save(st, u, now);
 	else
 		jv_free(u);
+	/* What the user's profiles share, they see alike (desk_user_update). */
+	if (changed)
+		desk_user_share(st, uid, data, now);
+	jv_free(data);
 	return uid;
 }
 
@@ -484,13 +519,15 @@ desk_user_change(struct desk_store *st, uint64_t uid, jv u, jv changes,
 
 	*report = jv_object();
 	if (jv_get_kind(f) == JV_KIND_OBJECT && jv_object_length(jv_copy(f)) > 0) {
-		jv cur = jv_copy(desk_jget(u, "fields"));
-		if (jv_get_kind(cur) != JV_KIND_OBJECT) {
-			jv_free(cur);
-			cur = jv_object();
-		}
-		jv merged = desk_fields_merge(jv_copy(cur), jv_copy(f));
-		if (!jv_equal(jv_copy(merged), cur)) {
+		char why[120];
+		const char *over = fields_over(u, changes, why, sizeof why);
+		jv merged = over ? jv_invalid() : merged_fields(u, changes);
+		if (over) {
+			/* Never a record too big to read back: the fields stay. */
+			jv nr = desk_jset_str(jv_object(), "reason", over);
+			*report = desk_jset(*report, "not_recorded",
+			    desk_jset(jv_object(), "fields", nr));
+		} else if (!jv_equal(jv_copy(merged), jv_copy(desk_jget(u, "fields")))) {
 			u = desk_jset(u, "fields", merged);
 			*dirty = 1;
 		} else
@@ -516,19 +553,33 @@ desk_user_change(struct desk_store *st, uint64_t uid, jv u, jv changes,
 	return u;
 }
 
-/* The fields u (borrowed) would have after changes (borrowed); NULL if they fit. */
-static const char *
-fields_over(jv u, jv changes, char *why, size_t n)
+void
+desk_user_share(struct desk_store *st, uint64_t uid, jv changes, int64_t now)
 {
-	jv f = desk_jget(changes, "fields"), cur = desk_jget(u, "fields");
+	uint64_t group[GROUP_MAX];
+	jv shared = jv_object();
+	static const char *const keys[] = { "name", "company", "fields" };
 
-	if (jv_get_kind(f) != JV_KIND_OBJECT)
-		return NULL;
-	jv merged = desk_fields_merge(jv_get_kind(cur) == JV_KIND_OBJECT ?
-	    jv_copy(cur) : jv_object(), jv_copy(f));
-	const char *r = desk_check_fields(merged, why, n);
-	jv_free(merged);
-	return r;
+	/* The bound data, not the contacts: those stay each profile's own. */
+	for (int i = 0; i < 3; i++)
+		if (desk_jhas(changes, keys[i]))
+			shared = desk_jset(shared, keys[i],
+			    jv_copy(desk_jget(changes, keys[i])));
+	size_t n = jv_object_length(jv_copy(shared)) ?
+	    group_of(st, uid, jv_invalid(), group) : 0;
+	for (size_t i = 1; i < n; i++) {
+		jv x = desk_user_get(st, group[i]), rep;
+		int d = 0;
+		if (!jv_is_valid(x))
+			continue;
+		x = desk_user_change(st, group[i], x, shared, now, &rep, &d);
+		jv_free(rep);
+		if (d)
+			desk_user_save(st, x, now);
+		else
+			jv_free(x);
+	}
+	jv_free(shared);
 }
 
 jv
@@ -565,26 +616,7 @@ desk_user_update(struct desk_store *st, uint64_t uid, jv changes, int64_t now,
 	if (dirty)
 		desk_user_save(st, jv_copy(u), now);
 	jv_free(u);
-	/* The bound data, not the contacts: those stay each profile's own. */
-	jv shared = jv_object();
-	static const char *const keys[] = { "name", "company", "fields" };
-	for (int i = 0; i < 3; i++)
-		if (desk_jhas(changes, keys[i]))
-			shared = desk_jset(shared, keys[i],
-			    jv_copy(desk_jget(changes, keys[i])));
-	for (size_t i = 1; i < n && jv_object_length(jv_copy(shared)); i++) {
-		jv x = desk_user_get(st, group[i]), rep;
-		int d = 0;
-		if (!jv_is_valid(x))
-			continue;
-		x = desk_user_change(st, group[i], x, shared, now, &rep, &d);
-		jv_free(rep);
-		if (d)
-			desk_user_save(st, x, now);
-		else
-			jv_free(x);
-	}
-	jv_free(shared);
+	desk_user_share(st, uid, changes, now);
 	return desk_user_get(st, uid);
 }
 
@@ -598,6 +630,14 @@ desk_user_find(struct desk_store *st, jv sel, const char **why)
 	uint64_t found = 0;
 
 	*why = NULL;
+	static const char *const keys[] = { "channel", "user_custom_id", "email",
+		"phone" };
+	for (int i = 0; i < 4; i++)
+		if (desk_jstrn(sel, keys[i], &s, &ulen) && memchr(s, '\0', ulen)) {
+			/* Read as a C string, it would name someone else. */
+			*why = "a selector contains a NUL character";
+			return 0;
+		}
 	if (desk_jhas(sel, "user_id")) {
 		if (!desk_jint(sel, "user_id", &id) || id < 1)
 			*why = "user_id: not a user id";
@@ -630,7 +670,7 @@ drop_id(jv user, uint64_t id)
 
 	if (jv_get_kind(list) == JV_KIND_ARRAY)
 		jv_array_foreach(list, i, e) {
-			if (jv_get_kind(e) == JV_KIND_NUMBER && (uint64_t)jv_number_value(e) == id)
+			if (jv_get_kind(e) == JV_KIND_NUMBER && jv_number_value(e) == (double)id)
 				jv_free(e);
 			else
 				out = jv_array_append(out, e);

@@ -189,6 +189,41 @@ run desk-reply $T/in
 rc 65 "a reply with 101 attachments: exit 65"
 json $ERR '[.field,.reason]' '["attachments","more than 100 attachments"]' "named"
 
+# --- what a code binds is bounded too, and copied to every linked profile ---
+f60() { awk -v p="$1" 'BEGIN { for (i = 0; i < 60; i++) printf "%s\"%s%d\":1", i ? "," : "", p, i }'; }
+printf '{"type":"ident.request","email":"many@example.org","fields":{%s,%s}}\n' "$(f60 a)" "$(f60 b)" > $T/in
+run desk-identify $T/in
+rc 65 "an ident.request binding 120 fields: exit 65"
+json $ERR '[.field,.reason]' '["fields","more than 100 fields"]' "named"
+printf '{"type":"ident.request","email":"many@example.org","fields":{%s}}\n{"type":"ident.request","email":"many@example.org","fields":{%s}}\n' "$(f60 a)" "$(f60 b)" > $T/in
+run desk-identify $T/in
+k1=$(jq -rs '.[0].code' $OUT) k2=$(jq -rs '.[1].code' $OUT)
+msg m1 "$k1" > $T/in; desk-case $T/in > $T/c1; run desk-identify $T/c1
+json $OUT '.identification' '"valid"' "the first code: valid"
+printf '{"channel":"mail","user_custom_id":"m2","content":"%s"}\n' "$k2" > $T/in
+desk-case $T/in > $T/c2; run desk-identify $T/c2
+rc 0 "a second code whose fields would not fit with the first's: exit 0, not a dead stream"
+json $OUT '[.identification,.not_recorded.fields.reason]' '["valid","more than 100 fields"]' \
+	"valid, and the event says the fields were not recorded"
+printf '{"type":"user.update","email":"many@example.org\u0000junk","name":"Evil"}\n' > $T/in
+run desk-identify $T/in
+rc 65 "a user.update selecting by an email with a NUL: exit 65"
+printf '{"type":"ident.request","email":"ann@example.org\u0000zzz"}\n' > $T/in
+run desk-identify $T/in
+rc 65 "an ident.request binding an email with a NUL: exit 65"
+# A second identification, and data that comes with a message, reach every linked profile.
+k3=$(desk-identify code --email share@example.org --field tariff=VIP | jq -r .code)
+msg s1 "$k3" > $T/in; desk-case $T/in | desk-identify > $T/o1
+k4=$(desk-identify code --email share@example.org --field tariff=Gold | jq -r .code)
+printf '{"channel":"mail","user_custom_id":"s2","content":"%s"}\n' "$k4" > $T/in
+desk-case $T/in | desk-identify > $T/o2
+s1=$(jq .user_id $T/o1) s2=$(jq .user_id $T/o2) sa=$(jq .account_user_id $T/o2)
+is "$(for u in $s1 $s2 $sa; do desk-identify user show $u | jq -r .fields.tariff; done | tr '\n' ' ')" \
+	"Gold Gold Gold " "a second identification: every linked profile has the new tariff"
+msg s1 hi '"company":"Shared Ltd"' > $T/in; desk-case $T/in > /dev/null
+run desk-identify user show "$sa"
+json $OUT '.company' '"Shared Ltd"' "a company that comes with a message reaches the linked account"
+
 run desk-case fsck
 json $OUT '.damage' 0 "fsck is clean at the end"
 
