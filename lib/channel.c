@@ -168,14 +168,11 @@ by_name(const void *a, const void *b)
 jv
 desk_channel_list(struct desk_store *st)
 {
-	int fd = dup(desk_store_dir_fd(st, "channels"));
+	DIR *d = desk_store_opendir(st, "channels");
 	char **names = NULL;
 	size_t n = 0;
 	jv out = jv_array();
 
-	if (fd < 0)
-		desk_die_errno(DESK_EX_IOERR, "%s/channels", desk_store_root(st));
-	DIR *d = fdopendir(fd);
 	if (!d)
 		desk_die_errno(DESK_EX_IOERR, "%s/channels", desk_store_root(st));
 	for (struct dirent *e; (e = readdir(d));) {

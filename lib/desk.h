@@ -11,6 +11,7 @@
 #ifndef DESK_H
 #define DESK_H
 
+#include <dirent.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -320,6 +321,8 @@ int desk_store_unlink(struct desk_store *st, const char *rel);
 int desk_store_rename(struct desk_store *st, const char *from, const char *to);
 int desk_store_link(struct desk_store *st, const char *from, const char *to);
 int desk_store_stat(struct desk_store *st, const char *rel, struct stat *sb);
+/* A subdirectory ("channels", "tmp", ...) to read, from its start; NULL with errno. */
+DIR *desk_store_opendir(struct desk_store *st, const char *sub);
 /* The open directory fd of a subdirectory ("channels", "tmp", ...), or -1. */
 int desk_store_dir_fd(struct desk_store *st, const char *sub);
 /* Reads STORE/rel whole; malloc'd (NUL-terminated), or NULL with errno. */

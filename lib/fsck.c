@@ -624,7 +624,7 @@ check_state(struct fsck *f)
 static void
 check_channels(struct fsck *f)
 {
-	DIR *d = fdopendir(dup(desk_store_dir_fd(f->st, "channels")));
+	DIR *d = desk_store_opendir(f->st, "channels");
 
 	if (!d) {
 		finding(f, 1, "channels/: %s", strerror(errno));
@@ -650,7 +650,7 @@ check_channels(struct fsck *f)
 static void
 check_tmp(struct fsck *f, int repair)
 {
-	DIR *d = fdopendir(dup(desk_store_dir_fd(f->st, "tmp")));
+	DIR *d = desk_store_opendir(f->st, "tmp");
 
 	if (!d)
 		return;
@@ -723,14 +723,18 @@ drop_bad_lines(struct fsck *f)
 		for (; i < f->nbad && f->bad[i].seg == seg; i++) {
 			uint64_t off = f->bad[i].off, len = f->bad[i].len;
 			desk_buf_add(&keep, text + at, off - at);
-			snprintf(rej, sizeof rej, "rejects/log-%08u-%llu.raw", seg,
-			    (unsigned long long)off);
+			/* The epoch too: a later repair may find damage at the same offset. */
+			snprintf(rej, sizeof rej, "rejects/log-%08u-%llu-%llu.raw", seg,
+			    (unsigned long long)off, (unsigned long long)f->st->clean.epoch);
 			if (desk_store_put(f->st, rej, text + off, len, 0600) < 0)
 				desk_die_errno(DESK_EX_IOERR, "%s/%s", f->st->root, rej);
 			desk_warn("fsck: moved the damaged record at %s offset %llu to %s",
 			    rel, (unsigned long long)off, rej);
 			at = off + len;
 		}
+		/* The quarantined copies are on disk before the segment loses them. */
+		if (syncfs(f->st->dfd) < 0)
+			desk_die_errno(DESK_EX_IOERR, "%s: sync", f->st->root);
 		desk_buf_add(&keep, text + at, n - at);
 		/* The log is the truth: replaced whole, fsynced before the rename. */
 		if (desk_store_put(f->st, rel, keep.p ? keep.p : "", keep.len, 0600) < 0)
@@ -751,7 +755,7 @@ static void
 apply_one(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx)
 {
 	(void)ctx;
-	if (jv_is_valid(rec))
+	if (jv_is_valid(rec) && loc.len <= DESK_REC_MAX)
 		desk_apply(st, rec, loc);
 	jv_free(rec);
 }
@@ -818,6 +822,8 @@ desk_fsck(struct desk_store *st, int repair)
 
 	memset(&f, 0, sizeof f);
 	f.st = st;
+	/* Damage past the committed point is what fsck is for: never die of it. */
+	st->tolerant = 1;
 	desk_store_lock(st);
 	if (st->rolled || st->cut)
 		finding(&f, 0, "a writer stopped mid-batch: applied %llu records "

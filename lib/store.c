@@ -8,6 +8,7 @@
  * that (its predecessor died mid-batch) rolls the rest forward before it
  * writes. See desk-store(5).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -172,6 +173,19 @@ desk_store_stat(struct desk_store *st, const char *rel, struct stat *sb)
 	int dir = desk_store_at(st, rel, &name);
 
 	return fstatat(dir, name, sb, AT_SYMLINK_NOFOLLOW);
+}
+
+DIR *
+desk_store_opendir(struct desk_store *st, const char *sub)
+{
+	int dir = desk_store_dir_fd(st, sub);
+	/* Its own fd: a dup would share, and leave at the end, the offset. */
+	int fd = dir < 0 ? -1 : openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+
+	if (!d && fd >= 0)
+		close(fd);
+	return d;
 }
 
 int
@@ -582,6 +596,10 @@ rollforward_one(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx)
 {
 	(void)ctx;
 	st->rolled++;
+	if (!jv_is_valid(rec) && st->tolerant) {
+		jv_free(rec);     /* fsck reports it, and --repair moves it aside */
+		return;
+	}
 	if (!jv_is_valid(rec)) {
 		jv msg = jv_invalid_get_msg(rec);
 		desk_die(DESK_EX_IOERR, "%s/log/%08u.jsonl: damaged record at "
@@ -589,7 +607,17 @@ rollforward_one(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx)
 		    DESK_POS_SEG(loc.pos), (unsigned long long)DESK_POS_OFF(loc.pos),
 		    jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "?");
 	}
-	desk_apply(st, rec, loc);
+	/*
+	 * Too long for a slot (only an older version could have written it):
+	 * it was never acknowledged, so it is left for fsck --repair to move
+	 * aside rather than make the store unopenable.
+	 */
+	if (loc.len > DESK_REC_MAX)
+		desk_warn("%s/log/%08u.jsonl: the record at offset %llu is over "
+		    "16 MiB: not applied (run desk-case fsck --repair)", st->root,
+		    DESK_POS_SEG(loc.pos), (unsigned long long)DESK_POS_OFF(loc.pos));
+	else
+		desk_apply(st, rec, loc);
 	jv_free(rec);
 }
 

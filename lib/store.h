@@ -62,6 +62,7 @@ struct desk_store {
 	} hx_miss;
 	unsigned tmpseq;
 	int repairing;                /* fsck --repair: derived files are new */
+	int tolerant;                 /* fsck: roll forward past damage, to report it */
 	char hxpath[64];              /* where the hash index lives (repair: tmp/) */
 	uint64_t rolled, cut;         /* records rolled forward, bytes cut at lock */
 	/*

@@ -80,6 +80,31 @@ like $ERR 'not repaired' "and says so"
 DESK_STORE=$T/broken run desk-case fsck
 rc 1 "the next fsck still fails, as --repair said"
 
+# Damage past the committed point: writers and fsck go on, --repair mends it.
+cp -r $DESK_STORE $T/tail
+echo 'garbage' >> $T/tail/log/00000001.jsonl
+DESK_STORE=$T/tail run desk-case fsck
+rc 1 "garbage past the committed point: fsck reports it (exit 1), not dies"
+DESK_STORE=$T/tail run desk-case fsck --repair
+json $OUT '.repaired' 'true' "and --repair mends it"
+python3 -c "
+import json; print(json.dumps({'rec':'user','user_id':424242,'custom_ids':[],'name':'x'*(17<<20)},separators=(',',':')))" >> $T/tail/log/00000001.jsonl
+msg tail hi > $T/in
+DESK_STORE=$T/tail run desk-case $T/in
+rc 0 "a record over 16 MiB past the committed point (an older version's): a writer still works"
+like $ERR 'over 16 MiB: not applied' "and says so"
+DESK_STORE=$T/tail run desk-case fsck --repair
+rc 0 "fsck --repair moves it aside"
+DESK_STORE=$T/tail run desk-case fsck
+rc 0 "and the store passes"
+is "$(ls $T/tail/rejects/log-* | wc -l | tr -d ' ')" 2 "both damaged records are kept in rejects/, neither overwritten"
+echo 'not json' > $T/tail/channels/bad.json
+DESK_STORE=$T/tail run desk-case fsck --repair
+json $OUT '.repaired' 'false' "a bad channel file: --repair cannot mend it and does not say it did"
+rc 1 "exit 1"
+DESK_STORE=$T/tail run desk-case fsck
+rc 1 "the next fsck still fails, as --repair said"
+
 # --- NUL in keys and names (item 13) ---
 for f in channel email phone name company subject; do
 	case $f in channel) ch='"app\u0000x"' ;; *) ch='"app"' ;; esac
