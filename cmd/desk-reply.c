@@ -346,8 +346,8 @@ main(int argc, char **argv)
 		jv text = nargs ? text_arg(args[0]) : read_text();
 		if (!jv_string_length_bytes(jv_copy(text)))
 			desk_die(DESK_EX_USAGE, "nothing to send: the text is empty");
-		if ((size_t)jv_string_length_bytes(jv_copy(text)) > DESK_MAX_INPUT)
-			desk_die(DESK_EX_DATA, "TEXT: longer than %u bytes", DESK_MAX_INPUT);
+		if ((size_t)jv_string_length_bytes(jv_copy(text)) > DESK_MAX_CONTENT)
+			desk_die(DESK_EX_DATA, "TEXT: longer than %u bytes", DESK_MAX_CONTENT);
 		return as_user(uid, channel, text);
 	}
 	if (user || channel)

@@ -154,6 +154,12 @@ char *desk_json_text(jv v);
 #define DESK_REC_MAX ((1u << 24) - 1)
 /* An input record; its stored message stays under DESK_REC_MAX. */
 #define DESK_MAX_INPUT (15u << 20)
+/*
+ * A message's text: 1 MiB under the input limit, so that a message with
+ * everything else at its limit, and what each tool of a pipeline adds to
+ * it, is still a record the next tool reads.
+ */
+#define DESK_MAX_CONTENT (14u << 20)
 #define DESK_MAX_ID 16384             /* id, user_custom_id, source_id */
 #define DESK_MAX_NAME 4096            /* name, company, email, phone, rule */
 #define DESK_MAX_SUBJECT 4096

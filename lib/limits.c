@@ -72,7 +72,7 @@ static const struct {
 	size_t max;
 	int nul_ok;
 } strings[] = {    /* what most events have, first */
-	{ "content", DESK_MAX_INPUT, 1 },
+	{ "content", DESK_MAX_CONTENT, 1 },
 	{ "channel", DESK_MAX_ID, 0 },
 	{ "user_custom_id", DESK_MAX_ID, 0 },
 	{ "id", DESK_MAX_ID, 0 },

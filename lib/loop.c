@@ -291,6 +291,26 @@ reject_line(struct desk_loop *l, size_t n, const struct desk_jerr *err)
 {
 	struct desk_buf b = DESK_BUF_INIT, why = DESK_BUF_INIT;
 	long line = l->line, before = l->col;
+	struct desk_jerr cut;
+	const char *nl = err ? memchr(l->buf + l->start, '\n', n) : NULL;
+
+	/*
+	 * JSON Lines: a record ends with its line. An error found on a later
+	 * line means this line was cut short; it is rejected alone (with the
+	 * error its bytes give alone) and the next line is read, so a broken
+	 * line never takes a whole one with it.
+	 */
+	if (nl) {
+		size_t len = (size_t)(nl - (l->buf + l->start)), used;
+		jv v;
+		if (desk_json_parse(l->buf + l->start, len, 1, &v, &used, &cut) ==
+		    DESK_JSON_OK) {
+			jv_free(v);     /* cannot happen: it would have ended there */
+			snprintf(cut.msg, sizeof cut.msg, "the line ends inside a record");
+		}
+		n = len;
+		err = &cut;
+	}
 
 	keep(l, &b, n);
 	advance(l, n);

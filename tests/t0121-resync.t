@@ -12,7 +12,13 @@ z() { head -c "$1" /dev/zero | tr '\0' "${2:-z}"; }
 reject() { echo "$DESK_STORE/$(head -n 1 $ERR | jq -r .reject)"; }
 size() { wc -c < "$1" | tr -d ' '; }
 # stored NAME: how many cases user_custom_id NAME has (0 when none).
-stored() { desk-case list --user-custom-id "$1" 2> /dev/null | wc -l | tr -d ' '; }
+# A list that fails says so, rather than look like "none".
+stored() {
+	desk-case list --user-custom-id "$1" > $T/stored 2> /dev/null
+	s_rc=$?
+	if [ $s_rc -gt 1 ]; then echo "desk-case list failed: $s_rc"
+	else wc -l < $T/stored | tr -d ' '; fi
+}
 counts() { desk-case fsck | jq -c '[.damage,.users,.messages]'; }
 
 # check NAME FEED MAX DESC: the line in $T/in (a rejected line hiding "NAME"
@@ -105,5 +111,16 @@ is "$1" 65 "a 100 MiB line: exit 65"
 [ "$2" -lt 65536 ]; ok $? "a 100 MiB line: the peak RSS stays under 64 MiB ($2 KiB)"
 is "$(stored evil6)" 0 "a 100 MiB line: the event after it is not stored"
 like $ERR 'a line of 104857664 bytes' "a 100 MiB line: its length is told"
+
+# --- a line cut short does not take the whole line after it ---
+for feed in file pipe; do
+	{ printf '{"channel":"app","user_custom_id":"cut-%s",\n' $feed; ev whole-$feed; echo; ev next-$feed; echo; } > $T/in
+	if [ $feed = pipe ]; then run sh -c 'cat "$1" | desk-case' _ $T/in; else run desk-case $T/in; fi
+	rc 65 "a line cut short ($feed): exit 65"
+	json $ERR '[.line,.reason]' '[1,"invalid JSON: unexpected end of input in an object"]' \
+		"a line cut short ($feed): the error is its own, on its own line"
+	is "$(stored whole-$feed) $(stored next-$feed) $(stored cut-$feed)" "1 1 0" \
+		"a line cut short ($feed): the whole line after it is stored, and the next"
+done
 
 done_testing

@@ -30,6 +30,17 @@ rc 0 "the user reads back"
 run desk-case show "$cid"
 rc 0 "the case reads back"
 json $OUT '[.messages[].content | length]' '[10485760,10485760]' "with both messages whole"
+# A message the next stage of a pipeline could not read is not accepted.
+msg long "$(mega 14680065)" > $T/in
+run desk-case $T/in
+rc 65 "content over 14 MiB: exit 65"
+json $ERR '[.field,.reason]' '["content","longer than 14680064 bytes (the limit for this field)"]' "named"
+msg long "$(mega 14679000)" '"name":"'"$(mega 4000)"'","subject":"'"$(mega 4000)"'"' > $T/in
+run sh -c "desk-case $T/in > $T/long.out"
+rc 0 "content just under 14 MiB with a long name and subject: stored"
+run desk-identify $T/long.out
+rc 0 "and desk-identify reads what desk-case wrote"
+json $OUT '.content | length' 14679000 "whole"
 # Fields and attachments whose stored form would grow past the limit.
 nums=$(awk 'BEGIN { for (i = 0; i < 20000; i++) printf "%s1e15", i ? "," : ""; }')
 msg att hi "\"attachments\":[{\"url\":\"https://x/a\",\"sizes\":[$nums]}]" > $T/in
