@@ -122,7 +122,7 @@ channel_show_rm(int argc, char **argv, int rm)
 		desk_store_lock(st);
 	jv ch = desk_channel_get(st, name);
 	if (!jv_is_valid(ch))
-		desk_die(DESK_EX_NO, "channel %s: no such channel", name);
+		desk_die(DESK_EX_CONFIG, "channel %s: unknown channel", name);
 	if (rm) {
 		if (desk_channel_rm(st, name) < 0)
 			desk_die_errno(DESK_EX_IOERR, "%s/channels/%s.json",

@@ -87,7 +87,10 @@ desk_store_dir(void)
 		return store_dir;
 	if (store_opt)
 		return store_dir = desk_xstrdup(store_opt);
-	if ((s = desk_env()->store))
+	if ((s = desk_env()->store) && !*s)
+		desk_die(DESK_EX_CONFIG, "DESK_STORE: empty (name a directory, or "
+		    "unset it for the default store)");
+	if (s)
 		return store_dir = desk_xstrdup(s);
 	struct desk_buf b = DESK_BUF_INIT;
 	if ((s = getenv("XDG_DATA_HOME")) && *s == '/')

@@ -58,13 +58,13 @@ is "$(jq -r .name $OUT | tr '\n' ' ')" "app chat off " "channel list, by name"
 run desk-webhook channel show chat
 json $OUT '.type' '"sync"' "channel show"
 run desk-webhook channel show nope
-rc 1 "channel show of an unknown channel: exit 1"
+rc 78 "channel show of an unknown channel: exit 78, as everywhere"
 run desk-webhook channel rm off
 rc 0 "channel rm: exit 0"
 run desk-webhook channel show off
-rc 1 "and it is gone"
+rc 78 "and it is gone"
 run desk-webhook channel rm off
-rc 1 "channel rm of an unknown channel: exit 1"
+rc 78 "channel rm of an unknown channel: exit 78, as everywhere"
 run desk-webhook channel frobnicate
 rc 64 "an unknown channel command: exit 64"
 run desk-webhook nothing

@@ -44,6 +44,9 @@ while read -r var val; do
 		"$var=$val: 78 naming it from a reader, from a filter with no input, even from -V"
 done < $T/bad
 
+DESK_STORE= run desk-case -s $DESK_STORE list
+rc 1 "an empty DESK_STORE does not matter when -s names the store (exit 1: no cases)"
+is "$(wc -c < $ERR | tr -d ' ')" 0 "and nothing is said about it"
 mkdir $T/home
 DESK_STORE= HOME=$T/home run desk-webhook channel add other --type async
 rc 78 "an empty DESK_STORE (set but empty) exits 78"

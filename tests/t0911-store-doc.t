@@ -17,7 +17,8 @@ tables=$(sed -n '/desk_table_names\[DESK_NTABLES\] = {/,/};/p' $TOP/lib/slots.c 
 index=$(for t in $tables; do echo index/$t.slots; done
 	cat $src | grep -o '"index/[a-z_]*\.[a-z]*"' | tr -d '"' | sort -u)
 # The store's directories, its top-level files, and fixed paths inside them.
-dirs=$(sed -n '/subdirs\[\] = {/,/};/p' $TOP/lib/store.c | grep -o '"[a-z_]*"' | tr -d '"')
+dirs=$(sed -n '/subdirs\[[A-Z_]*\] = {/,/};/p' $TOP/lib/store.c | grep -o '"[a-z_]*"' | tr -d '"')
+is "$(echo $dirs)" "log index channels secrets rejects tmp" "the store's directories are found in the code"
 files=$(cat $src | grep -o '\(openat\|desk_store_put\|desk_store_get\)([a-z>-]*, "[A-Za-z_]*"' |
 	sed 's/.*"\([A-Za-z_]*\)"/\1/' | sort -u)
 paths=$(cat $src | grep -o '"[a-z]*/[a-z_]*\.[a-z]*"' | tr -d '"' | grep -v '^index/' | sort -u)
