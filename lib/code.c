@@ -101,6 +101,25 @@ desk_code_mask_jv(jv s)
 }
 
 /* Every string in v (consumed), keys included, masked: see desk.h. */
+/*
+ * k (consumed), or k~2, k~3... when out (borrowed) has it: two keys that
+ * mask alike must not make one value vanish.
+ */
+static jv
+unique_key(jv out, jv k)
+{
+	if (!jv_object_has(jv_copy(out), jv_copy(k)))
+		return k;
+	for (int n = 2;; n++) {
+		jv t = jv_string_fmt("%s~%d", jv_string_value(k), n);
+		if (!jv_object_has(jv_copy(out), jv_copy(t))) {
+			jv_free(k);
+			return t;
+		}
+		jv_free(t);
+	}
+}
+
 static jv
 mask_deep(jv v)
 {
@@ -116,7 +135,8 @@ mask_deep(jv v)
 	case JV_KIND_OBJECT: {
 		jv out = jv_object();
 		jv_object_foreach(v, k, x)
-			out = jv_object_set(out, desk_code_mask_jv(k), mask_deep(x));
+			out = jv_object_set(out, unique_key(out, desk_code_mask_jv(k)),
+			    mask_deep(x));
 		jv_free(v);
 		return out;
 	}
@@ -184,7 +204,7 @@ desk_code_mask_event(jv ev)
 	jv out = jv_object();
 	jv_object_foreach(ev, k, v) {
 		if (!is_identifier(jv_string_value(k))) {
-			k = desk_code_mask_jv(k);
+			k = unique_key(out, desk_code_mask_jv(k));
 			v = mask_deep(v);
 		}
 		out = jv_object_set(out, k, v);

@@ -95,6 +95,12 @@ run desk-identify user show "$(jq .user_id $OUT)"
 rc 0 "user show of the user desk-case recorded: exit 0"
 grep -Fq -- "$secret" $OUT; ok $((!$?)) "the user desk-case recorded"
 
+# Two keys that mask alike: both values kept.
+printf '{"channel":"tg","user_custom_id":"u4","content":"hi","fields":{"d_ABCDEF_gh":1,"d_ABCDEF_GH":2}}\n' > $T/msg
+run desk-case $T/msg
+run desk-identify user show "$(jq .user_id $OUT)"
+json $OUT '.fields' '{"d_******_**":1,"d_******_**~2":2}' "two code-shaped keys that mask alike: both values kept"
+
 run desk-case fsck
 json $OUT '.damage' 0 "fsck is clean"
 done_testing
