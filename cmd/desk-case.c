@@ -618,7 +618,8 @@ cmd_list(int argc, char **argv)
 		}
 		hits[n++] = (struct hit){ cs.activity, id };
 	}
-	qsort(hits, n, sizeof *hits, by_activity);
+	if (n)
+		qsort(hits, n, sizeof *hits, by_activity);
 	uint64_t printed = 0;
 	for (size_t i = 0; i < n && printed < limit; i++) {
 		jv cj = desk_case_get(st, hits[i].id);

@@ -138,8 +138,10 @@ api_names(struct desk_loop *l, jv ev)
 	const char *field;
 	jv a = desk_api_aliases(jv_copy(ev), "user", &field);
 
-	if (!jv_is_valid(a))
-		desk_reject_invalid(l, ev, field, jv_copy(a));
+	if (!jv_is_valid(a)) {
+		desk_reject_invalid(l, ev, field, a);
+		a = jv_invalid();
+	}
 	jv_free(ev);
 	return a;
 }

@@ -248,7 +248,8 @@ desk_case_messages(struct desk_store *st, uint64_t id)
 	jv out = jv_array();
 
 	collect(st, id, &ids, &n, &cap, 0);
-	qsort(ids, n, sizeof *ids, cmp_u64);
+	if (n)    /* qsort must not be given NULL, even for nothing */
+		qsort(ids, n, sizeof *ids, cmp_u64);
 	for (size_t i = 0; i < n; i++) {
 		jv m = desk_message_get(st, ids[i]);
 		if (jv_is_valid(m))

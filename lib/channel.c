@@ -184,7 +184,8 @@ desk_channel_list(struct desk_store *st)
 		names[n++][len - 5] = '\0';
 	}
 	closedir(d);
-	qsort(names, n, sizeof *names, by_name);
+	if (n)
+		qsort(names, n, sizeof *names, by_name);
 	for (size_t i = 0; i < n; i++) {
 		jv ch = desk_channel_get(st, names[i]);
 		if (jv_is_valid(ch))
