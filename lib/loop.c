@@ -21,7 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "desk.h"
+#include "loop.h"
+#include "domain/domain.h"
 
 #define CHUNK 65536
 #define BATCH_MAX 4096

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "desk.h"
+#include "base/base.h"
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant). */
 static int64_t

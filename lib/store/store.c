@@ -20,7 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store.h"
+#include "store/engine.h"
+#include "schema/schema.h"
+#include "domain/domain.h"
 
 #define VERSION_TEXT "desk store 1\n"
 

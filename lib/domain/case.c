@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store.h"
+#include "domain/domain.h"
 
 static jv
 with_rec(const char *type, jv rec)

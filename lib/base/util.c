@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "desk.h"
+#include "base/base.h"
 
 const char *desk_prog = "desk";
 

@@ -20,7 +20,9 @@
 #include <sodium.h>
 #include <string.h>
 
-#include "store.h"
+#include "store/engine.h"
+#include "schema/schema.h"
+#include "domain/domain.h"
 
 static const char *const status_names[] = { "", "open", "pending", "closed" };
 

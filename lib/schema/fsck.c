@@ -15,7 +15,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "store.h"
+#include "store/engine.h"
+#include "schema/schema.h"
+#include "domain/domain.h"
+#include "loop.h"
 
 struct xcase {
 	struct desk_loc rec;

@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "desk.h"
+#include "domain/domain.h"
 
 #define CACHE 32
 

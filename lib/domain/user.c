@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store.h"
+#include "domain/domain.h"
 
 /* A record printed or stored: "rec" first, then the fields in rec's order. */
 static jv

@@ -19,7 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "store.h"
+#include "store/engine.h"
+#include "domain/domain.h"
 
 static const char upper[] = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";   /* 32 */
 static const char lower[] = "abcdefghjkmnpqrstuvwxyz";            /* 23 */
@@ -100,7 +101,7 @@ desk_code_mask_jv(jv s)
 	return out;
 }
 
-/* Every string in v (consumed), keys included, masked: see desk.h. */
+/* Every string in v (consumed), keys included, masked: see domain/domain.h. */
 static jv
 mask_deep(jv v)
 {
@@ -125,7 +126,7 @@ mask_deep(jv v)
 	}
 }
 
-/* Identifiers: keys and ids that must stay exact (desk.h says which). */
+/* Identifiers: keys and ids that must stay exact (domain/domain.h says which). */
 static int
 is_identifier(const char *key)
 {

@@ -1,13 +1,14 @@
 /*
- * store.h: the store's internals, shared by store.c, slots.c, hx.c, apply.c
- * and fsck.c only. Tools see struct desk_store as opaque (desk.h).
+ * engine.h: the storage engine's internals, shared by store.c, slots.c and
+ * hx.c, and by the schema's apply.c and fsck.c only (tests/t0920-layers.t).
+ * Everyone else sees struct desk_store as opaque (store/store.h).
  */
-#ifndef DESK_STORE_H
-#define DESK_STORE_H
+#ifndef DESK_STORE_ENGINE_H
+#define DESK_STORE_ENGINE_H
 
 #include <sys/types.h>
 
-#include "desk.h"
+#include "store/store.h"
 
 #define DESK_STORE_FORMAT 1
 #define DESK_STATE_SIZE 512
@@ -118,8 +119,6 @@ void desk_slot_forget(struct desk_store *st);
 /* As desk_slot_get, but -1 for a damaged slot instead of dying. */
 int desk_slot_read(struct desk_store *st, enum desk_table t, uint64_t id,
     struct desk_slot *s);
-/* apply.c */
-void desk_case_from_slot(const struct desk_slot *s, struct desk_case_slot *c);
 int desk_slot_open(struct desk_store *st, enum desk_table t, int create);
 int desk_slot_create_file(struct desk_store *st, enum desk_table t, const char *rel);
 

@@ -1,0 +1,43 @@
+/*
+ * schema.h: the format of the store's records (lib/README): how each
+ * record type sets slots and index keys (apply), what slots hold, and the
+ * checker that rebuilds them (fsck).
+ */
+#ifndef DESK_SCHEMA_H
+#define DESK_SCHEMA_H
+
+#include "store/store.h"
+
+/* ---- apply.c: the derived state of each record ---- */
+
+/* Applies rec (borrowed) at loc to slots and index; idempotent. */
+void desk_apply(struct desk_store *st, jv rec, struct desk_loc loc);
+
+/*
+ * What an ident record (borrowed) sets on its user's slot: 1 with the
+ * user's invalid codes in a row and the time of the lockout (0 for none)
+ * after it, or 0 when it sets nothing (a throttled attempt, an old record).
+ */
+int desk_ident_effect(jv rec, uint64_t *failures, uint64_t *locked);
+
+/* The hot state of a case (its slot). */
+enum desk_status { DESK_OPEN = 1, DESK_PENDING = 2, DESK_CLOSED = 3 };
+struct desk_case_slot {
+	struct desk_loc rec;
+	enum desk_status status;
+	uint64_t user_id, merged_into, head, activity;
+	int64_t updated_at;
+	uint32_t count, chan;
+};
+int desk_case_slot(struct desk_store *st, uint64_t id, struct desk_case_slot *c);
+/* The same from a slot already read. */
+void desk_case_from_slot(const struct desk_slot *s, struct desk_case_slot *c);
+const char *desk_status_name(enum desk_status s);
+int desk_status_parse(const char *s, enum desk_status *out);
+
+/* ---- fsck.c ---- */
+
+/* Verifies (and with repair rebuilds) the store; returns the exit status. */
+int desk_fsck(struct desk_store *st, int repair);
+
+#endif

@@ -1,0 +1,110 @@
+/*
+ * store.h: the storage engine's interface (lib/README): the store
+ * directory, its lock and commit, the log, slots and the hash index. It
+ * knows records, positions and keys; what a record means is the schema's.
+ */
+#ifndef DESK_STORE_STORE_H
+#define DESK_STORE_STORE_H
+
+#include "base/base.h"
+
+/* ---- store.c, log.c, slots.c, hx.c: the store (desk-store(5)) ---- */
+
+struct desk_store;
+
+/* A record's place in the log: segment << 40 | offset, and its length. */
+struct desk_loc {
+	uint64_t pos;
+	uint32_t len;
+};
+#define DESK_POS(seg, off) (((uint64_t)(seg) << 40) | (uint64_t)(off))
+#define DESK_POS_SEG(pos) ((uint32_t)((pos) >> 40))
+#define DESK_POS_OFF(pos) ((pos) & (((uint64_t)1 << 40) - 1))
+
+enum desk_kind {  /* id counters */
+	DESK_USER, DESK_CASE, DESK_MESSAGE, DESK_CODE, DESK_OUT, DESK_NKINDS
+};
+
+enum {
+	DESK_ST_CREATE = 1,   /* create the store when it does not exist */
+	DESK_ST_LAZY = 2,     /* ... but only once something is written */
+};
+
+/*
+ * Opens the store at desk_store_dir(); dies with 78 when it is missing, and
+ * 77 when it, or a directory in it, is a symbolic link, belongs to another
+ * user or is writable by group or others.
+ */
+struct desk_store *desk_store_open(int flags);
+/* Creates a store opened DESK_ST_LAZY if it does not exist yet. */
+void desk_store_create(struct desk_store *st);
+void desk_store_close(struct desk_store *st);
+const char *desk_store_root(struct desk_store *st);
+int desk_store_fd(struct desk_store *st);
+/*
+ * The writer lock, taken for a whole batch: waits at most $DESK_LOCK_TIMEOUT
+ * seconds (default 10) and then exits 75. Rolls forward what a writer that
+ * died left in the log. Idempotent within a batch.
+ */
+void desk_store_lock(struct desk_store *st);
+int desk_store_locked(struct desk_store *st);
+/* Makes everything written so far durable (one syncfs), then unlocks. */
+void desk_store_commit(struct desk_store *st);
+/* Notes a write outside the log (rejects/, channels/) for the next commit. */
+void desk_store_dirty(struct desk_store *st);
+/* Allocates an id of the kind (under the lock). */
+uint64_t desk_store_newid(struct desk_store *st, enum desk_kind kind);
+uint64_t desk_store_nextid(struct desk_store *st, enum desk_kind kind);
+/*
+ * Replaces STORE/rel whole (tmp/, rename), mode applied; durable at commit.
+ * Returns 0, or -1 with errno (the old file is intact).
+ */
+int desk_store_put(struct desk_store *st, const char *rel, const void *p,
+    size_t n, int mode);
+/*
+ * openat, unlinkat, renameat, linkat and fstatat (not following a last
+ * link) of STORE/rel, through the store's checked directory fds; -1 with
+ * errno as those calls set it.
+ */
+struct stat;
+int desk_store_open_file(struct desk_store *st, const char *rel, int flags, int mode);
+int desk_store_unlink(struct desk_store *st, const char *rel);
+int desk_store_rename(struct desk_store *st, const char *from, const char *to);
+int desk_store_link(struct desk_store *st, const char *from, const char *to);
+int desk_store_stat(struct desk_store *st, const char *rel, struct stat *sb);
+/* The open directory fd of a subdirectory ("channels", "tmp", ...), or -1. */
+int desk_store_dir_fd(struct desk_store *st, const char *sub);
+/* Reads STORE/rel whole; malloc'd (NUL-terminated), or NULL with errno. */
+char *desk_store_get(struct desk_store *st, const char *rel, size_t *n);
+
+/* Appends rec (borrowed) to the log and applies it; dies 74 on I/O error. */
+struct desk_loc desk_log_add(struct desk_store *st, jv rec);
+/* The record at loc, owned; invalid with a message when damaged. */
+jv desk_log_get(struct desk_store *st, struct desk_loc loc);
+/* The record at pos when its length is not known. */
+jv desk_log_get_at(struct desk_store *st, uint64_t pos);
+
+/* Slots: fixed 64-byte entries by id, the derived state of a record kind. */
+enum desk_table { DESK_T_USER, DESK_T_CASE, DESK_T_MESSAGE, DESK_T_CODE,
+	DESK_T_OUT, DESK_NTABLES };
+struct desk_slot {
+	struct desk_loc rec;  /* the latest version of the record */
+	uint8_t flags;        /* meaning per table */
+	uint64_t a, b, c, d, e;
+	uint32_t u, v;
+};
+/* 1 with *s filled, 0 when the id has no slot; dies 74 on damage. */
+int desk_slot_get(struct desk_store *st, enum desk_table t, uint64_t id,
+    struct desk_slot *s);
+void desk_slot_put(struct desk_store *st, enum desk_table t, uint64_t id,
+    const struct desk_slot *s);
+/* One more than the highest id that has a slot file entry. */
+uint64_t desk_slot_end(struct desk_store *st, enum desk_table t);
+
+/* The hash index: key -> (value, aux). */
+int desk_hx_get(struct desk_store *st, const struct desk_key *k,
+    uint64_t *val, uint32_t *aux);
+void desk_hx_put(struct desk_store *st, const struct desk_key *k,
+    uint64_t val, uint32_t aux);
+
+#endif
