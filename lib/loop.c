@@ -64,21 +64,13 @@ mono(void)
 	return (double)t.tv_sec + t.tv_nsec / 1e9;
 }
 
-static void
-write_out(int fd, struct desk_buf *b, const char *what)
-{
-	if (b->len && desk_write_all(fd, b->p, b->len) < 0)
-		desk_die_errno(DESK_EX_IOERR, "%s", what);
-	b->len = 0;
-}
-
 /* Durable first, then acknowledged: the order DESIGN §4 promises. */
 static void
 commit(struct desk_loop *l)
 {
 	desk_store_commit(l->st);
-	write_out(1, &l->out, "stdout");
-	write_out(2, &l->err, "stderr");
+	desk_buf_write(&l->out, 1, "stdout");
+	desk_buf_write(&l->err, 2, "stderr");
 	l->nevents = 0;
 }
 
@@ -433,24 +425,6 @@ desk_loop_run(struct desk_store *st, char **files, desk_handler h, void *ctx)
 	desk_buf_free(&l.out);
 	desk_buf_free(&l.err);
 	return l.rejected ? DESK_EX_DATA : DESK_EX_OK;
-}
-
-static struct desk_buf outbuf;
-
-void
-desk_out(jv v)
-{
-	desk_json_dump(&outbuf, v);
-	desk_buf_addc(&outbuf, '\n');
-	jv_free(v);
-	if (outbuf.len >= CHUNK)
-		desk_out_flush();
-}
-
-void
-desk_out_flush(void)
-{
-	write_out(1, &outbuf, "stdout");
 }
 
 struct filter {

@@ -33,8 +33,5 @@ void desk_reject(struct desk_loop *l, jv ev, const char *field,
 struct desk_store *desk_loop_store(struct desk_loop *l);
 /* The whole filter: opens (creating) the store, runs the loop, closes. */
 int desk_filter(char **files, desk_handler h, void *ctx);
-/* Output for subcommands: v (consumed) as one line; dies 74 on a write error. */
-void desk_out(jv v);
-void desk_out_flush(void);
 
 #endif

@@ -24,11 +24,8 @@ include lib/schema/apply.c domain/domain.h  # event and throttle keys are define
 call lib/schema/apply.c desk_event_rec_key  # defined in case.c
 call lib/schema/apply.c desk_code_throttle_key  # defined in code.c
 include lib/schema/fsck.c domain/domain.h   # event and throttle keys are defined in case.c, code.c
-include lib/schema/fsck.c loop.h            # desk_out, the subcommands' output, lives in loop.c
 call lib/schema/fsck.c desk_event_rec_key   # defined in case.c
 call lib/schema/fsck.c desk_code_throttle_key  # defined in code.c
-call lib/schema/fsck.c desk_out             # defined in loop.c
-call lib/schema/fsck.c desk_out_flush       # defined in loop.c
 include lib/domain/code.c store/engine.h    # the secret: st->locked, st->dirty, desk_store_tmp
 include lib/loop.c domain/domain.h          # desk_code_mask
 call lib/loop.c desk_code_mask              # the loop masks codes in what it quarantines

@@ -71,6 +71,8 @@ char *desk_buf_str(struct desk_buf *b);
 int desk_write_all(int fd, const void *p, size_t n);
 /* Reads up to n bytes at off, retrying short reads; bytes read or -1. */
 ssize_t desk_pread_all(int fd, void *p, size_t n, uint64_t off);
+/* Writes b whole to fd and empties it; dies 74 naming what on error. */
+void desk_buf_write(struct desk_buf *b, int fd, const char *what);
 
 /* ---- env.c: the DESK_* environment, checked once at start-up ---- */
 
@@ -150,6 +152,12 @@ jv desk_jdel(jv o, const char *key);
 jv desk_jstring(const char *s, size_t n);
 /* Compact text of v (borrowed), malloc'd, NUL-terminated. */
 char *desk_json_text(jv v);
+
+/* ---- out.c: what subcommands print ---- */
+
+/* Output for subcommands: v (consumed) as one line; dies 74 on a write error. */
+void desk_out(jv v);
+void desk_out_flush(void);
 
 /* ---- limits.c: how big what desk stores may grow (desk-store(5)) ---- */
 

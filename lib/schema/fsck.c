@@ -18,7 +18,6 @@
 #include "store/engine.h"
 #include "schema/schema.h"
 #include "domain/domain.h"
-#include "loop.h"
 
 struct xcase {
 	struct desk_loc rec;
