@@ -397,14 +397,6 @@ limit_of(const struct desk_limit *l)
 	return g;
 }
 
-void
-desk_code_throttle_key(struct desk_key *k, const char *channel)
-{
-	if (channel)
-		desk_key(k, "ithrottle", 1, channel, strlen(channel));
-	else
-		desk_key(k, "ithrottle", 0);
-}
 
 /*
  * Whether one more failure on channel would conform to both limits; tat[]

@@ -115,22 +115,6 @@ jv desk_message_get(struct desk_store *st, uint64_t id);
 jv desk_user_message(struct desk_store *st, uint64_t uid, const char *channel,
     const char *subject, jv external, jv msg, int64_t now);
 
-/*
- * The index key of an event id. Ids of inbound events (scopes "message" and
- * "status") are the channel's own, so they are keyed per channel; other
- * scopes ignore channel.
- */
-void desk_event_key(struct desk_key *k, const char *scope, const char *channel,
-    const char *id, size_t idlen);
-/*
- * The index key of the event a record (borrowed) processed: its
- * event_scope and event_id, keyed by its event_channel when it has one
- * (what the event itself named), else its channel. 0 when it has none.
- */
-int desk_event_rec_key(struct desk_key *k, jv rec);
-/* An event id already processed: the record that processed it, or invalid. */
-jv desk_event_seen(struct desk_store *st, const char *scope,
-    const char *channel, const char *id, size_t idlen);
 
 /* ---- code.c: identification codes ---- */
 
@@ -178,8 +162,6 @@ uint64_t desk_code_issue(struct desk_store *st, jv bind, int64_t ttl,
  */
 jv desk_code_present(struct desk_store *st, uint64_t uid, const char *channel,
     const char *token, const char *scope, const char *event_id, int64_t now);
-/* The index key of a throttle: channel's, or with NULL the store's. */
-void desk_code_throttle_key(struct desk_key *k, const char *channel);
 /* user (consumed) with ident_failures and ident_locked_at as they stand. */
 jv desk_code_user_view(struct desk_store *st, uint64_t uid, jv user);
 /* Wipes the store secret from memory. */

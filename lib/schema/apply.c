@@ -22,7 +22,6 @@
 
 #include "store/engine.h"
 #include "schema/schema.h"
-#include "domain/domain.h"
 
 static const char *const status_names[] = { "", "open", "pending", "closed" };
 

@@ -17,7 +17,6 @@
 
 #include "store/engine.h"
 #include "schema/schema.h"
-#include "domain/domain.h"
 
 struct xcase {
 	struct desk_loc rec;

@@ -35,6 +35,27 @@ void desk_case_from_slot(const struct desk_slot *s, struct desk_case_slot *c);
 const char *desk_status_name(enum desk_status s);
 int desk_status_parse(const char *s, enum desk_status *out);
 
+/* ---- keys.c: index keys the schema defines, and lookups by them ---- */
+
+/*
+ * The index key of an event id. Ids of inbound events (scopes "message" and
+ * "status") are the channel's own, so they are keyed per channel; other
+ * scopes ignore channel.
+ */
+void desk_event_key(struct desk_key *k, const char *scope, const char *channel,
+    const char *id, size_t idlen);
+/*
+ * The index key of the event a record (borrowed) processed: its
+ * event_scope and event_id, keyed by its event_channel when it has one
+ * (what the event itself named), else its channel. 0 when it has none.
+ */
+int desk_event_rec_key(struct desk_key *k, jv rec);
+/* An event id already processed: the record that processed it, or invalid. */
+jv desk_event_seen(struct desk_store *st, const char *scope,
+    const char *channel, const char *id, size_t idlen);
+/* The index key of a throttle: channel's, or with NULL the store's. */
+void desk_code_throttle_key(struct desk_key *k, const char *channel);
+
 /* ---- fsck.c ---- */
 
 /* Verifies (and with repair rebuilds) the store; returns the exit status. */
