@@ -20,7 +20,6 @@ include lib/store/store.c schema/schema.h   # desk_apply: the engine applies rec
 include lib/store/store.c domain/domain.h   # desk_code_forget on close
 call lib/store/store.c desk_apply           # the engine applies records itself
 call lib/store/store.c desk_code_forget     # the engine wipes the domain's secret
-include lib/domain/code.c store/engine.h    # the secret: st->locked, st->dirty, desk_store_tmp
 include lib/loop.c domain/domain.h          # desk_code_mask
 call lib/loop.c desk_code_mask              # the loop masks codes in what it quarantines
 EOF

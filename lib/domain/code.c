@@ -19,7 +19,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "store/engine.h"
 #include "domain/domain.h"
 
 static const char upper[] = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";   /* 32 */
@@ -231,7 +230,7 @@ load_secret(struct desk_store *st)
 		return;
 	int fd = desk_store_open_file(st, KEY_PATH, O_RDONLY, 0);
 	if (fd < 0 && errno == ENOENT) {
-		if (!st->locked)
+		if (!desk_store_locked(st))
 			desk_die(DESK_EX_SOFTWARE, "internal: secret made without the lock");
 		unsigned char k[32];
 		char tmp[64];
@@ -241,19 +240,19 @@ load_secret(struct desk_store *st)
 		    close(w) < 0 || desk_store_link(st, tmp, KEY_PATH) < 0) {
 			/* linkat, not rename: never replace a key that exists. */
 			if (errno != EEXIST)
-				desk_die_errno(DESK_EX_IOERR, "%s/" KEY_PATH, st->root);
+				desk_die_errno(DESK_EX_IOERR, "%s/" KEY_PATH, desk_store_root(st));
 		}
 		desk_store_unlink(st, tmp);
 		sodium_memzero(k, sizeof k);
-		st->dirty = 1;
+		desk_store_dirty(st);
 		fd = desk_store_open_file(st, KEY_PATH, O_RDONLY, 0);
 	}
 	if (fd < 0)
-		desk_die_errno(DESK_EX_IOERR, "%s/" KEY_PATH, st->root);
+		desk_die_errno(DESK_EX_IOERR, "%s/" KEY_PATH, desk_store_root(st));
 	ssize_t r = desk_pread_all(fd, secret, sizeof secret, 0);
 	close(fd);
 	if (r != (ssize_t)sizeof secret)
-		desk_die(DESK_EX_IOERR, "%s/" KEY_PATH ": not a 32-byte key", st->root);
+		desk_die(DESK_EX_IOERR, "%s/" KEY_PATH ": not a 32-byte key", desk_store_root(st));
 	have_secret = 1;
 }
 

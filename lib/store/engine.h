@@ -92,11 +92,6 @@ extern const char *const desk_kind_names[DESK_NKINDS];
 
 /* store.c */
 /*
- * A new file in tmp/, its name in the store ("tmp/N.M") in name; rename it
- * into place with renameat(st->subfd[DESK_D_TMP], name + 4, ...).
- */
-int desk_store_tmp(struct desk_store *st, char *name, size_t n);
-/*
  * The directory fd to reach STORE/rel through, and rel's name in it: the
  * subdirectory's own fd for "sub/file", so no name but the last is
  * resolved again after the store was opened and checked.

@@ -74,6 +74,12 @@ int desk_store_link(struct desk_store *st, const char *from, const char *to);
 int desk_store_stat(struct desk_store *st, const char *rel, struct stat *sb);
 /* The open directory fd of a subdirectory ("channels", "tmp", ...), or -1. */
 int desk_store_dir_fd(struct desk_store *st, const char *sub);
+/*
+ * A new file in tmp/, open for writing, its name in the store ("tmp/N.M")
+ * in name: link or rename it into place (desk_store_link, _rename), or
+ * unlink it. The fd, or -1 with errno.
+ */
+int desk_store_tmp(struct desk_store *st, char *name, size_t n);
 /* Reads STORE/rel whole; malloc'd (NUL-terminated), or NULL with errno. */
 char *desk_store_get(struct desk_store *st, const char *rel, size_t *n);
 
