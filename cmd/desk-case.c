@@ -554,7 +554,7 @@ cmd_list(int argc, char **argv)
 	if (optind != argc)
 		desk_usage(DESK_EX_USAGE);
 
-	struct desk_store *st = desk_store_open(0);
+	struct desk_store *st = desk_open(0);
 	jv all = desk_channel_list(st);
 	if (channels)
 		for (char **s = channels; *s; s++) {
@@ -650,7 +650,7 @@ cmd_show(int argc, char **argv)
 {
 	char **arg = desk_operands(argc, argv, 1);
 	uint64_t id = desk_id_arg(arg[0], "case");
-	struct desk_store *st = desk_store_open(0);
+	struct desk_store *st = desk_open(0);
 	jv c = desk_case_get(st, id);
 	if (!jv_is_valid(c))
 		desk_die(DESK_EX_NO, "case %llu: no such case", (unsigned long long)id);
@@ -711,7 +711,7 @@ cmd_set(int argc, char **argv)
 	const char *field, *over = desk_check_sizes(changes, &field, why, sizeof why);
 	if (over)
 		desk_die(DESK_EX_DATA, "--%s: %s", field, over);
-	struct desk_store *st = desk_store_open(0);
+	struct desk_store *st = desk_open(0);
 	desk_store_lock(st);
 	jv rec = desk_case_record(st, id);
 	if (!jv_is_valid(rec))
@@ -758,7 +758,7 @@ cmd_merge(int argc, char **argv)
 {
 	char **arg = desk_operands(argc, argv, 2);
 	uint64_t from = desk_id_arg(arg[0], "case"), into = desk_id_arg(arg[1], "case");
-	struct desk_store *st = desk_store_open(0);
+	struct desk_store *st = desk_open(0);
 	desk_store_lock(st);
 	jv f = desk_case_record(st, from);
 	if (!jv_is_valid(f))
@@ -828,7 +828,7 @@ cmd_fsck(int argc, char **argv)
 		repair = 1;
 	if (optind != argc)
 		desk_usage(DESK_EX_USAGE);
-	struct desk_store *st = desk_store_open(0);
+	struct desk_store *st = desk_open(0);
 	int r = desk_fsck(st, repair);
 	desk_store_close(st);
 	return r;

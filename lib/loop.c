@@ -449,7 +449,7 @@ int
 desk_filter(char **files, desk_handler h, void *ctx)
 {
 	struct filter f = { h, ctx };
-	struct desk_store *st = desk_store_open(DESK_ST_LAZY);
+	struct desk_store *st = desk_open(DESK_ST_LAZY);
 	int r = desk_loop_run(st, files, filter_one, &f);
 
 	desk_store_close(st);

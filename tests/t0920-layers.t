@@ -16,12 +16,9 @@ command -v nm > /dev/null; ok $? "nm is there to read the objects with"
 #   include FILE HEADER   # why
 #   call FILE SYMBOL      # why
 cat > "$T/allow" <<'EOF'
-include lib/store/store.c schema/schema.h   # desk_apply: the engine applies records itself
-include lib/store/store.c domain/domain.h   # desk_code_forget on close
-call lib/store/store.c desk_apply           # the engine applies records itself
-call lib/store/store.c desk_code_forget     # the engine wipes the domain's secret
 include lib/loop.c domain/domain.h          # desk_code_mask
 call lib/loop.c desk_code_mask              # the loop masks codes in what it quarantines
+call lib/loop.c desk_open                   # desk_filter opens the store with the schema
 EOF
 sed 's/[[:space:]]*#.*//' "$T/allow" | grep . > "$T/allowed"
 

@@ -223,6 +223,15 @@ desk_code_norm(const char *tok, char out[DESK_CODE_LEN + 1])
 static unsigned char secret[32];
 static int have_secret;
 
+/* Wipes the secret when the store it came from is closed. */
+static void
+forget_secret(void *ctx)
+{
+	(void)ctx;
+	sodium_memzero(secret, sizeof secret);
+	have_secret = 0;
+}
+
 static void
 load_secret(struct desk_store *st)
 {
@@ -254,14 +263,9 @@ load_secret(struct desk_store *st)
 	if (r != (ssize_t)sizeof secret)
 		desk_die(DESK_EX_IOERR, "%s/" KEY_PATH ": not a 32-byte key", desk_store_root(st));
 	have_secret = 1;
+	desk_store_on_close(st, forget_secret, NULL);
 }
 
-void
-desk_code_forget(void)
-{
-	sodium_memzero(secret, sizeof secret);
-	have_secret = 0;
-}
 
 static void
 code_hash(struct desk_store *st, const char *norm, unsigned char h[32])

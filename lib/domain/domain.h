@@ -164,8 +164,6 @@ jv desk_code_present(struct desk_store *st, uint64_t uid, const char *channel,
     const char *token, const char *scope, const char *event_id, int64_t now);
 /* user (consumed) with ident_failures and ident_locked_at as they stand. */
 jv desk_code_user_view(struct desk_store *st, uint64_t uid, jv user);
-/* Wipes the store secret from memory. */
-void desk_code_forget(void);
 
 /* ---- api.c: the help desk API's field names ---- */
 

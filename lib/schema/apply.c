@@ -357,3 +357,11 @@ desk_apply(struct desk_store *st, jv rec, struct desk_loc loc)
 	else if (!strcmp(type, "ident"))
 		apply_ident(st, rec, loc);
 }
+
+const struct desk_schema desk_store_schema = { desk_apply };
+
+struct desk_store *
+desk_open(int flags)
+{
+	return desk_store_open(desk_store_dir(), flags, &desk_store_schema);
+}

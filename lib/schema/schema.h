@@ -12,6 +12,14 @@
 
 /* Applies rec (borrowed) at loc to slots and index; idempotent. */
 void desk_apply(struct desk_store *st, jv rec, struct desk_loc loc);
+/* desk_apply, as the engine is handed it. */
+extern const struct desk_schema desk_store_schema;
+/*
+ * Opens the store the command line or the environment names
+ * (desk_store_dir()) with desk's schema: desk_store_open's flags and
+ * deaths.
+ */
+struct desk_store *desk_open(int flags);
 
 /*
  * What an ident record (borrowed) sets on its user's slot: 1 with the

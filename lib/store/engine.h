@@ -34,6 +34,9 @@ struct desk_state {
 
 struct desk_store {
 	char *root;
+	const struct desk_schema *schema;
+	struct { void (*fn)(void *); void *ctx; } hook[DESK_ST_HOOKS];
+	int nhooks;
 	int dfd, lockfd, statefd;
 	int subfd[DESK_NSUBDIRS];     /* checked at open: see subdirs_open */
 	int present;                  /* 0: opened DESK_ST_LAZY, not created yet */

@@ -21,8 +21,6 @@
 #include <unistd.h>
 
 #include "store/engine.h"
-#include "schema/schema.h"
-#include "domain/domain.h"
 
 #define VERSION_TEXT "desk store 1\n"
 
@@ -591,7 +589,7 @@ rollforward_one(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx)
 		    DESK_POS_SEG(loc.pos), (unsigned long long)DESK_POS_OFF(loc.pos),
 		    jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "?");
 	}
-	desk_apply(st, rec, loc);
+	st->schema->apply(st, rec, loc);
 	jv_free(rec);
 }
 
@@ -740,7 +738,7 @@ desk_log_add(struct desk_store *st, jv rec)
 	struct desk_loc loc = { DESK_POS(st->seg, st->segsize), (uint32_t)b->len };
 	st->segsize += b->len;
 	st->wrote_log = st->dirty = 1;
-	desk_apply(st, rec, loc);
+	st->schema->apply(st, rec, loc);
 	return loc;
 }
 
@@ -919,12 +917,15 @@ desk_store_create(struct desk_store *st)
 static struct desk_store *opened;
 
 struct desk_store *
-desk_store_open(int flags)
+desk_store_open(const char *dir, int flags, const struct desk_schema *schema)
 {
 	struct desk_store *st = opened = desk_xcalloc(1, sizeof *st);
 	size_t len;
 
-	st->root = desk_xstrdup(desk_store_dir());
+	if (!schema || !schema->apply)
+		desk_die(DESK_EX_SOFTWARE, "internal: a store opened without a schema");
+	st->schema = schema;
+	st->root = desk_xstrdup(dir);
 	/* "store/" would follow a link where "store" does not. */
 	for (len = strlen(st->root); len > 1 && st->root[len - 1] == '/'; len--)
 		st->root[len - 1] = '\0';
@@ -956,7 +957,10 @@ desk_store_close(struct desk_store *st)
 		return;
 	if (opened == st)
 		opened = NULL;
-	desk_code_forget();     /* the code secret, if this tool loaded it */
+	while (st->nhooks > 0) {
+		st->nhooks--;
+		st->hook[st->nhooks].fn(st->hook[st->nhooks].ctx);
+	}
 	desk_derived_close(st);
 	if (st->segfd >= 0)
 		close(st->segfd);
@@ -974,6 +978,17 @@ desk_store_close(struct desk_store *st)
 	free(st->cache);
 	free(st->root);
 	free(st);
+}
+
+void
+desk_store_on_close(struct desk_store *st, void (*fn)(void *), void *ctx)
+{
+	if (st->nhooks == DESK_ST_HOOKS)
+		desk_die(DESK_EX_SOFTWARE, "internal: more than %d close hooks",
+		    DESK_ST_HOOKS);
+	st->hook[st->nhooks].fn = fn;
+	st->hook[st->nhooks].ctx = ctx;
+	st->nhooks++;
 }
 
 const char *

@@ -31,14 +31,32 @@ enum {
 };
 
 /*
- * Opens the store at desk_store_dir(); dies with 78 when it is missing, and
- * 77 when it, or a directory in it, is a symbolic link, belongs to another
- * user or is writable by group or others.
+ * What the layer above hands the engine at open: what a record means for
+ * the derived state. The engine calls apply (rec borrowed; it must be
+ * idempotent) for every record it appends and every record it rolls
+ * forward, and knows nothing else of what records hold.
  */
-struct desk_store *desk_store_open(int flags);
+struct desk_schema {
+	void (*apply)(struct desk_store *st, jv rec, struct desk_loc loc);
+};
+
+/*
+ * Opens the store in dir, its records applied by schema (not NULL); dies
+ * with 78 when it is missing, and 77 when it, or a directory in it, is a
+ * symbolic link, belongs to another user or is writable by group or others.
+ */
+struct desk_store *desk_store_open(const char *dir, int flags,
+    const struct desk_schema *schema);
 /* Creates a store opened DESK_ST_LAZY if it does not exist yet. */
 void desk_store_create(struct desk_store *st);
+/* Closes st, first calling what desk_store_on_close registered, newest first. */
 void desk_store_close(struct desk_store *st);
+/*
+ * Has fn(ctx) called when st is closed: for a layer above to wipe what it
+ * loaded from this store (a secret). At most DESK_ST_HOOKS of them.
+ */
+#define DESK_ST_HOOKS 4
+void desk_store_on_close(struct desk_store *st, void (*fn)(void *), void *ctx);
 const char *desk_store_root(struct desk_store *st);
 int desk_store_fd(struct desk_store *st);
 /*
