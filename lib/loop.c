@@ -22,7 +22,6 @@
 #include <unistd.h>
 
 #include "loop.h"
-#include "domain/domain.h"
 
 #define CHUNK 65536
 #define BATCH_MAX 4096
@@ -31,6 +30,7 @@
 struct desk_loop {
 	struct desk_store *st;
 	desk_handler h;
+	desk_scrub scrub;
 	void *ctx;
 
 	const char *name;       /* input name as the user gave it */
@@ -112,10 +112,11 @@ quarantine(struct desk_loop *l, const char *p, size_t n, jv errev)
 		if (tries > 1000)
 			desk_die(DESK_EX_IOERR, "rejects/: no free name");
 	}
-	/* The bytes as they came, but for identification codes, which are secrets. */
+	/* The bytes as they came, but for what the tool says is secret. */
 	char *copy = desk_xmalloc(n ? n : 1);
 	memcpy(copy, p, n);
-	desk_code_mask(copy, n);
+	if (l->scrub)
+		l->scrub(copy, n);
 	if (desk_store_put(l->st, name, copy, n, 0600) < 0)
 		desk_die_errno(DESK_EX_IOERR, "%s/%s", desk_store_root(l->st), name);
 	free(copy);
@@ -389,7 +390,8 @@ sync_each(void)
 }
 
 int
-desk_loop_run(struct desk_store *st, char **files, desk_handler h, void *ctx)
+desk_loop_run(struct desk_store *st, char **files, desk_handler h,
+    desk_scrub scrub, void *ctx)
 {
 	static char *stdin_only[] = { "-", NULL };
 	struct desk_loop l;
@@ -397,6 +399,7 @@ desk_loop_run(struct desk_store *st, char **files, desk_handler h, void *ctx)
 	memset(&l, 0, sizeof l);
 	l.st = st;
 	l.h = h;
+	l.scrub = scrub;
 	l.ctx = ctx;
 	l.maxrec = max_record();
 	l.sync_each = sync_each();
@@ -425,33 +428,4 @@ desk_loop_run(struct desk_store *st, char **files, desk_handler h, void *ctx)
 	desk_buf_free(&l.out);
 	desk_buf_free(&l.err);
 	return l.rejected ? DESK_EX_DATA : DESK_EX_OK;
-}
-
-struct filter {
-	desk_handler h;
-	void *ctx;
-};
-
-static void
-filter_one(struct desk_loop *l, jv ev, void *ctx)
-{
-	struct filter *f = ctx;
-
-	desk_store_create(l->st);
-	f->h(l, ev, f->ctx);
-}
-
-/*
- * The store is created by the first record, handled or quarantined: a
- * mistyped command, a missing input file or empty input leaves none behind.
- */
-int
-desk_filter(char **files, desk_handler h, void *ctx)
-{
-	struct filter f = { h, ctx };
-	struct desk_store *st = desk_open(DESK_ST_LAZY);
-	int r = desk_loop_run(st, files, filter_one, &f);
-
-	desk_store_close(st);
-	return r;
 }

@@ -12,15 +12,19 @@ struct desk_loop;
 /* Called once per input value; consumes ev. */
 typedef void (*desk_handler)(struct desk_loop *l, jv ev, void *ctx);
 
+/* Masks what is secret in p[0..n) in place; returns how much it masked. */
+typedef size_t (*desk_scrub)(char *p, size_t n);
+
 /*
  * Reads every JSON value from files (NULL or empty: stdin; "-": stdin),
  * calls h for each, writes what h emits once its store writes are durable
  * (group commit: whenever input has nothing more buffered), and quarantines
- * what cannot be parsed or what h rejects. Returns the exit status: 0, or 65
- * when anything was rejected. st may be NULL for tools without a store.
+ * what cannot be parsed or what h rejects, its bytes passed through scrub
+ * first (unless NULL). Returns the exit status: 0, or 65 when anything was
+ * rejected. st may be NULL for tools without a store.
  */
 int desk_loop_run(struct desk_store *st, char **files, desk_handler h,
-    void *ctx);
+    desk_scrub scrub, void *ctx);
 /* Queues ev (consumed) for stdout at the next commit. */
 void desk_emit(struct desk_loop *l, jv ev);
 /*
@@ -31,7 +35,13 @@ void desk_emit(struct desk_loop *l, jv ev);
 void desk_reject(struct desk_loop *l, jv ev, const char *field,
     const char *fmt, ...) DESK_PRINTF(4, 5);
 struct desk_store *desk_loop_store(struct desk_loop *l);
-/* The whole filter: opens (creating) the store, runs the loop, closes. */
+/* ---- filter.c: the loop over desk's store ---- */
+
+/*
+ * The whole filter: opens the store (desk_open, created by the first
+ * record), runs the loop with identification codes masked in what it
+ * quarantines, closes.
+ */
 int desk_filter(char **files, desk_handler h, void *ctx);
 
 #endif
