@@ -6,7 +6,7 @@
  *   store/    the storage engine: log, slots, hash index       store/store.h
  *   schema/   record types, slots, index keys; apply, fsck     schema/schema.h
  *   domain/   channels, users, cases, codes, replies           domain/domain.h
- *   loop.c    the per-event loop                               loop.h
+ *   loop.c    the per-event loop; filter.c, a desk filter      loop.h
  *
  * lib/ files include their own layer's header, never this one. What each
  * function does with the jv values it is given: see base/base.h.
