@@ -367,7 +367,7 @@ on_status(struct desk_loop *l, jv ev)
 		uint64_t uid = desk_user_by_custom_id(st, channel, ucid, ucidlen);
 		struct desk_key k;
 		uint64_t last;
-		desk_key_id(&k, "last", uid, channel);
+		desk_key_last(&k, uid, channel);
 		if (!uid || !desk_hx_get(st, &k, &last, NULL)) {
 			desk_reject(l, ev, "user_custom_id", "no case for this "
 			    "user_custom_id on channel %s", channel);

@@ -322,7 +322,7 @@ code_lookup(struct desk_store *st, const char *norm, struct desk_slot *s,
 	size_t n;
 
 	code_hash(st, norm, h);
-	desk_key(&k, "code", 1, h, sizeof h);
+	desk_key_code(&k, h);
 	if (!desk_hx_get(st, &k, &id, NULL) || !desk_slot_get(st, DESK_T_CODE, id, s)) {
 		sodium_memzero(h, sizeof h);
 		return 0;

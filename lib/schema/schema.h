@@ -61,6 +61,22 @@ int desk_event_rec_key(struct desk_key *k, jv rec);
 /* An event id already processed: the record that processed it, or invalid. */
 jv desk_event_seen(struct desk_store *st, const char *scope,
     const char *channel, const char *id, size_t idlen);
+/* A user's by channel and user_custom_id. */
+void desk_key_ucid(struct desk_key *k, const char *channel, const char *ucid,
+    size_t ucidlen);
+/* A user's by a contact in normal form: kind is "email" or "phone". */
+void desk_key_contact(struct desk_key *k, const char *kind, const char *norm);
+/* The last case of a user on a channel. */
+void desk_key_last(struct desk_key *k, uint64_t user_id, const char *channel);
+/* A code's, by its keyed hash. */
+void desk_key_code(struct desk_key *k, const unsigned char h[32]);
+/*
+ * Calls each(key, what, ctx) for every index key that a user record
+ * (borrowed) points at the user: its user_custom_ids ("a user_custom_id")
+ * and its contacts ("email", "phone"). Used by apply and fsck alike.
+ */
+void desk_user_keys(jv rec, void (*each)(const struct desk_key *k,
+    const char *what, void *ctx), void *ctx);
 /* The index key of a throttle: channel's, or with NULL the store's. */
 void desk_code_throttle_key(struct desk_key *k, const char *channel);
 
