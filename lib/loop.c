@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "loop.h"
@@ -54,15 +53,6 @@ struct desk_loop {
 	size_t maxrec;
 	unsigned rejseq;
 };
-
-static double
-mono(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + t.tv_nsec / 1e9;
-}
 
 /* Durable first, then acknowledged: the order DESIGN §4 promises. */
 static void
@@ -369,9 +359,9 @@ one_input(struct desk_loop *l)
 			l->h(l, v, l->ctx);
 		advance(l, used);
 		if (++l->nevents == 1)
-			l->t0 = mono();
+			l->t0 = desk_mono();
 		if (l->sync_each || l->nevents >= BATCH_MAX ||
-		    l->out.len >= BATCH_BYTES || mono() - l->t0 > 1.0)
+		    l->out.len >= BATCH_BYTES || desk_mono() - l->t0 > 1.0)
 			commit(l);
 	}
 }

@@ -197,6 +197,8 @@ int desk_time_parse(const char *s, int64_t *t);
 /* "YYYY-MM-DDTHH:MM:SSZ"; out must hold 32 bytes. */
 char *desk_time_fmt(int64_t t, char *out);
 jv desk_jtime(int64_t t);
+/* Seconds on the monotonic clock, for deadlines and ages (not DESK_NOW's). */
+double desk_mono(void);
 
 /* ---- opt.c: the options every tool shares ---- */
 

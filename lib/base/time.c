@@ -145,3 +145,12 @@ desk_now(void)
 
 	return e->now_fixed ? e->now : (int64_t)time(NULL);
 }
+
+double
+desk_mono(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + t.tv_nsec / 1e9;
+}

@@ -17,7 +17,6 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "store/engine.h"
@@ -364,15 +363,6 @@ on_alarm(int sig)
 	alarmed = 1;
 }
 
-static double
-mono(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + t.tv_nsec / 1e9;
-}
-
 /* flock with a deadline; a repeating timer interrupts the blocking call. */
 static void
 lock_wait(struct desk_store *st)
@@ -382,7 +372,7 @@ lock_wait(struct desk_store *st)
 	if (errno != EWOULDBLOCK)
 		desk_die_errno(DESK_EX_IOERR, "%s/lock", st->root);
 
-	double limit = desk_env()->lock_timeout, deadline = mono() + limit;
+	double limit = desk_env()->lock_timeout, deadline = desk_mono() + limit;
 	struct sigaction sa, old;
 	struct itimerval it = { { 0, 20000 }, { 0, 20000 } }, off = { { 0, 0 }, { 0, 0 } };
 	int r, e;
@@ -394,9 +384,9 @@ lock_wait(struct desk_store *st)
 	setitimer(ITIMER_REAL, &it, NULL);
 	for (;;) {
 		alarmed = 0;
-		r = flock(st->lockfd, LOCK_EX | (mono() >= deadline ? LOCK_NB : 0));
+		r = flock(st->lockfd, LOCK_EX | (desk_mono() >= deadline ? LOCK_NB : 0));
 		e = errno;
-		if (r == 0 || (e != EINTR && e != EWOULDBLOCK) || mono() >= deadline)
+		if (r == 0 || (e != EINTR && e != EWOULDBLOCK) || desk_mono() >= deadline)
 			break;
 	}
 	setitimer(ITIMER_REAL, &off, NULL);
