@@ -161,9 +161,10 @@ void desk_out_flush(void);
 
 /* ---- limits.c: how big what desk stores may grow (desk-store(5)) ---- */
 
-/* A slot holds a record's length in 24 bits: no record reaches 16 MiB. */
-#define DESK_REC_MAX ((1u << 24) - 1)
-/* An input record; its stored message stays under DESK_REC_MAX. */
+/*
+ * An input record; its stored message stays under the store's limit on a
+ * record (DESK_REC_MAX, store/store.h, which checks that it does).
+ */
 #define DESK_MAX_INPUT (15u << 20)
 #define DESK_MAX_ID 16384             /* id, user_custom_id, source_id */
 #define DESK_MAX_NAME 4096            /* name, company, email, phone, rule */

@@ -12,6 +12,11 @@
 
 struct desk_store;
 
+/* A slot holds a record's length in 24 bits: no record reaches 16 MiB. */
+#define DESK_REC_MAX ((1u << 24) - 1)
+_Static_assert(DESK_MAX_INPUT < DESK_REC_MAX,
+    "an input record fits in a stored record (limits.c bounds the rest)");
+
 /* A record's place in the log: segment << 40 | offset, and its length. */
 struct desk_loc {
 	uint64_t pos;
