@@ -1,7 +1,7 @@
 /*
  * schema.h: the format of the store's records (lib/README): how each
- * record type sets slots and index keys (apply), what slots hold, and the
- * checker that rebuilds them (fsck).
+ * record type sets slots and index keys (apply), what slots hold, every
+ * index key (keys), and the checker that rebuilds them (fsck).
  */
 #ifndef DESK_SCHEMA_H
 #define DESK_SCHEMA_H

@@ -8,7 +8,7 @@
 
 #include "base/base.h"
 
-/* ---- store.c, log.c, slots.c, hx.c: the store (desk-store(5)) ---- */
+/* ---- store.c, slots.c, hx.c: the store (desk-store(5)) ---- */
 
 struct desk_store;
 
