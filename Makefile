@@ -47,7 +47,7 @@ BASE_LIBS = $(JQ_LIBS) $(SODIUM_LIBS) -lm
 LDFLAGS_ALL = $(LDFLAGS) $(SANLD) -Wl,--as-needed
 
 TOOLS = $(patsubst cmd/%.c,%,$(wildcard cmd/desk-*.c))
-LIBSRC = $(wildcard lib/*.c)
+LIBSRC = $(wildcard lib/*/*.c lib/*.c)
 LIBOBJ = $(LIBSRC:%.c=$(O)/%.o)
 UNITSRC = $(wildcard tests/unit/*.c)
 UNITBIN = $(UNITSRC:tests/unit/%.c=$(O)/unit/%)

@@ -369,7 +369,7 @@ on_status(struct desk_loop *l, jv ev)
 		uint64_t uid = desk_user_by_custom_id(st, channel, ucid, ucidlen);
 		struct desk_key k;
 		uint64_t last;
-		desk_key_id(&k, "last", uid, channel);
+		desk_key_last(&k, uid, channel);
 		if (!uid || !desk_hx_get(st, &k, &last, NULL)) {
 			desk_reject(l, ev, "user_custom_id", "no case for this "
 			    "user_custom_id on channel %s", channel);
@@ -556,7 +556,7 @@ cmd_list(int argc, char **argv)
 	if (optind != argc)
 		desk_usage(DESK_EX_USAGE);
 
-	struct desk_store *st = desk_store_open(0);
+	struct desk_store *st = desk_open(0);
 	jv all = desk_channel_list(st);
 	if (channels)
 		for (char **s = channels; *s; s++) {
@@ -653,7 +653,7 @@ cmd_show(int argc, char **argv)
 {
 	char **arg = desk_operands(argc, argv, 1);
 	uint64_t id = desk_id_arg(arg[0], "case");
-	struct desk_store *st = desk_store_open(0);
+	struct desk_store *st = desk_open(0);
 	jv c = desk_case_get(st, id);
 	if (!jv_is_valid(c))
 		desk_die(DESK_EX_NO, "case %llu: no such case", (unsigned long long)id);
@@ -714,7 +714,7 @@ cmd_set(int argc, char **argv)
 	const char *field, *over = desk_check_sizes(changes, &field, why, sizeof why);
 	if (over)
 		desk_die(DESK_EX_DATA, "--%s: %s", field, over);
-	struct desk_store *st = desk_store_open(0);
+	struct desk_store *st = desk_open(0);
 	desk_store_lock(st);
 	jv rec = desk_case_record(st, id);
 	if (!jv_is_valid(rec))
@@ -761,7 +761,7 @@ cmd_merge(int argc, char **argv)
 {
 	char **arg = desk_operands(argc, argv, 2);
 	uint64_t from = desk_id_arg(arg[0], "case"), into = desk_id_arg(arg[1], "case");
-	struct desk_store *st = desk_store_open(0);
+	struct desk_store *st = desk_open(0);
 	desk_store_lock(st);
 	jv f = desk_case_record(st, from);
 	if (!jv_is_valid(f))
@@ -831,7 +831,7 @@ cmd_fsck(int argc, char **argv)
 		repair = 1;
 	if (optind != argc)
 		desk_usage(DESK_EX_USAGE);
-	struct desk_store *st = desk_store_open(0);
+	struct desk_store *st = desk_open(0);
 	int r = desk_fsck(st, repair);
 	desk_store_close(st);
 	return r;

@@ -396,7 +396,7 @@ cmd_code(int argc, char **argv)
 	else
 		jv_free(fields);
 	b = desk_code_mask_event(b);
-	struct desk_store *st = desk_store_open(DESK_ST_CREATE);
+	struct desk_store *st = desk_open(DESK_ST_CREATE);
 	if ((why = check_bind(st, b, &field, &status))) {
 		desk_warn("%s: %s", field, why);
 		jv_free(b);
@@ -432,7 +432,7 @@ cmd_verify(int argc, char **argv)
 	if (!ch || !ucid || !*ucid || optind != argc - 1)
 		desk_usage(DESK_EX_USAGE);
 	const char *code = argv[optind];
-	struct desk_store *st = desk_store_open(DESK_ST_CREATE);
+	struct desk_store *st = desk_open(DESK_ST_CREATE);
 	jv chj = desk_channel_get(st, ch);
 	if (!jv_is_valid(chj))
 		desk_die(DESK_EX_CONFIG, "%s: unknown channel", ch);
@@ -473,7 +473,7 @@ user_show(int argc, char **argv)
 {
 	char **arg = desk_operands(argc, argv, 1);
 	uint64_t id = desk_id_arg(arg[0], "user");
-	struct desk_store *st = desk_store_open(0);
+	struct desk_store *st = desk_open(0);
 	jv u = desk_user_get(st, id);
 	if (!jv_is_valid(u))
 		desk_die(DESK_EX_NO, "user %llu: no such user", (unsigned long long)id);
@@ -524,7 +524,7 @@ user_update(int argc, char **argv)
 		desk_usage(DESK_EX_USAGE);
 	changes = desk_code_mask_event(desk_jset(changes, "fields", fields));
 	uint64_t id = desk_id_arg(argv[optind], "user");
-	struct desk_store *st = desk_store_open(0);
+	struct desk_store *st = desk_open(0);
 	desk_store_lock(st);
 	jv report;
 	jv u = desk_user_update(st, id, changes, desk_now(), &report);
@@ -549,7 +549,7 @@ user_link(int argc, char **argv, int link)
 	const char *why;
 	char **arg = desk_operands(argc, argv, 2);
 	uint64_t a = desk_id_arg(arg[0], "user"), b = desk_id_arg(arg[1], "user");
-	struct desk_store *st = desk_store_open(0);
+	struct desk_store *st = desk_open(0);
 	desk_store_lock(st);
 	int64_t now = desk_now();
 	if ((link ? desk_user_link(st, a, b, now, &why) :

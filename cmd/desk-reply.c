@@ -194,7 +194,7 @@ text_arg(const char *s)
 static int
 as_user(uint64_t uid, const char *channel, jv text)
 {
-	struct desk_store *st = desk_store_open(0);
+	struct desk_store *st = desk_open(0);
 	jv ch = desk_channel_get(st, channel);
 
 	if (!jv_is_valid(ch))
@@ -243,7 +243,7 @@ reply(jv r)
 	if ((why = check_reply(r, &field)))
 		desk_die(field && !strcmp(field, "content") ? DESK_EX_USAGE : DESK_EX_DATA,
 		    "%s: %s", field, why);
-	struct desk_store *st = desk_store_open(0);
+	struct desk_store *st = desk_open(0);
 	desk_store_lock(st);
 	jv out = desk_reply_add(st, r, desk_now(), &field, &code, reason, sizeof reason);
 	if (!jv_is_valid(out))
@@ -259,7 +259,7 @@ reply(jv r)
 static int
 cmd_outbox(int all)
 {
-	struct desk_store *st = desk_store_open(0);
+	struct desk_store *st = desk_open(0);
 	jv list = desk_outbox(st, all);
 	int n = jv_array_length(jv_copy(list));
 	jv_array_foreach(list, i, o)

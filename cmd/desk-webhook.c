@@ -71,7 +71,7 @@ channel_add(int argc, char **argv)
 	if (optind != argc - 1)
 		desk_usage(DESK_EX_USAGE);
 	const char *name = name_arg(argv[optind]);
-	struct desk_store *st = desk_store_open(DESK_ST_CREATE);
+	struct desk_store *st = desk_open(DESK_ST_CREATE);
 	desk_store_lock(st);
 	jv old = desk_channel_get(st, name);
 	if (jv_is_valid(old))
@@ -101,7 +101,7 @@ static int
 channel_list(int argc, char **argv)
 {
 	desk_operands(argc, argv, 0);
-	struct desk_store *st = desk_store_open(0);
+	struct desk_store *st = desk_open(0);
 	jv all = desk_channel_list(st);
 	int n = jv_array_length(jv_copy(all));
 	jv_array_foreach(all, i, ch)
@@ -117,7 +117,7 @@ channel_show_rm(int argc, char **argv, int rm)
 {
 	char **arg = desk_operands(argc, argv, 1);
 	const char *name = name_arg(arg[0]);
-	struct desk_store *st = desk_store_open(0);
+	struct desk_store *st = desk_open(0);
 	if (rm)
 		desk_store_lock(st);
 	jv ch = desk_channel_get(st, name);

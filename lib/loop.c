@@ -18,10 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "desk.h"
+#include "loop.h"
 
 #define CHUNK 65536
 #define BATCH_MAX 4096
@@ -30,6 +29,7 @@
 struct desk_loop {
 	struct desk_store *st;
 	desk_handler h;
+	desk_scrub scrub;
 	void *ctx;
 
 	const char *name;       /* input name as the user gave it */
@@ -54,30 +54,13 @@ struct desk_loop {
 	unsigned rejseq;
 };
 
-static double
-mono(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + t.tv_nsec / 1e9;
-}
-
-static void
-write_out(int fd, struct desk_buf *b, const char *what)
-{
-	if (b->len && desk_write_all(fd, b->p, b->len) < 0)
-		desk_die_errno(DESK_EX_IOERR, "%s", what);
-	b->len = 0;
-}
-
 /* Durable first, then acknowledged: the order DESIGN §4 promises. */
 static void
 commit(struct desk_loop *l)
 {
 	desk_store_commit(l->st);
-	write_out(1, &l->out, "stdout");
-	write_out(2, &l->err, "stderr");
+	desk_buf_write(&l->out, 1, "stdout");
+	desk_buf_write(&l->err, 2, "stderr");
 	l->nevents = 0;
 }
 
@@ -129,10 +112,11 @@ quarantine(struct desk_loop *l, const char *p, size_t n, jv errev)
 		if (tries > 1000)
 			desk_die(DESK_EX_IOERR, "rejects/: no free name");
 	}
-	/* The bytes as they came, but for identification codes, which are secrets. */
+	/* The bytes as they came, but for what the tool says is secret. */
 	char *copy = desk_xmalloc(n ? n : 1);
 	memcpy(copy, p, n);
-	desk_code_mask(copy, n);
+	if (l->scrub)
+		l->scrub(copy, n);
 	if (desk_store_put(l->st, name, copy, n, 0600) < 0)
 		desk_die_errno(DESK_EX_IOERR, "%s/%s", desk_store_root(l->st), name);
 	free(copy);
@@ -405,9 +389,9 @@ one_input(struct desk_loop *l)
 			l->h(l, v, l->ctx);
 		advance(l, used);
 		if (++l->nevents == 1)
-			l->t0 = mono();
+			l->t0 = desk_mono();
 		if (l->sync_each || l->nevents >= BATCH_MAX ||
-		    l->out.len >= BATCH_BYTES || mono() - l->t0 > 1.0)
+		    l->out.len >= BATCH_BYTES || desk_mono() - l->t0 > 1.0)
 			commit(l);
 	}
 }
@@ -426,7 +410,8 @@ sync_each(void)
 }
 
 int
-desk_loop_run(struct desk_store *st, char **files, desk_handler h, void *ctx)
+desk_loop_run(struct desk_store *st, char **files, desk_handler h,
+    desk_scrub scrub, void *ctx)
 {
 	static char *stdin_only[] = { "-", NULL };
 	struct desk_loop l;
@@ -434,6 +419,7 @@ desk_loop_run(struct desk_store *st, char **files, desk_handler h, void *ctx)
 	memset(&l, 0, sizeof l);
 	l.st = st;
 	l.h = h;
+	l.scrub = scrub;
 	l.ctx = ctx;
 	l.maxrec = max_record();
 	l.sync_each = sync_each();
@@ -462,51 +448,4 @@ desk_loop_run(struct desk_store *st, char **files, desk_handler h, void *ctx)
 	desk_buf_free(&l.out);
 	desk_buf_free(&l.err);
 	return l.rejected ? DESK_EX_DATA : DESK_EX_OK;
-}
-
-static struct desk_buf outbuf;
-
-void
-desk_out(jv v)
-{
-	desk_json_dump(&outbuf, v);
-	desk_buf_addc(&outbuf, '\n');
-	jv_free(v);
-	if (outbuf.len >= CHUNK)
-		desk_out_flush();
-}
-
-void
-desk_out_flush(void)
-{
-	write_out(1, &outbuf, "stdout");
-}
-
-struct filter {
-	desk_handler h;
-	void *ctx;
-};
-
-static void
-filter_one(struct desk_loop *l, jv ev, void *ctx)
-{
-	struct filter *f = ctx;
-
-	desk_store_create(l->st);
-	f->h(l, ev, f->ctx);
-}
-
-/*
- * The store is created by the first record, handled or quarantined: a
- * mistyped command, a missing input file or empty input leaves none behind.
- */
-int
-desk_filter(char **files, desk_handler h, void *ctx)
-{
-	struct filter f = { h, ctx };
-	struct desk_store *st = desk_store_open(DESK_ST_LAZY);
-	int r = desk_loop_run(st, files, filter_one, &f);
-
-	desk_store_close(st);
-	return r;
 }

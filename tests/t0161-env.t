@@ -74,13 +74,13 @@ rc 75 "DESK_LOCK_TIMEOUT=0: a held lock gives up at once"
 wait $holder
 
 # Every DESK_ variable the code reads is in this test and in a man page.
-grep -oE '"DESK_[A-Z_]+"' $TOP/lib/env.c 2>/dev/null | tr -d '"' | sort -u > $T/vars
-test -s $T/vars; ok $? "lib/env.c names the variables"
+grep -oE '"DESK_[A-Z_]+"' $TOP/lib/base/env.c 2>/dev/null | tr -d '"' | sort -u > $T/vars
+test -s $T/vars; ok $? "lib/base/env.c names the variables"
 for v in $(cat $T/vars); do
 	grep -q "$v" $0; ok $? "$v is tested here"
 	grep -q "Ev $v" $TOP/man/*.[1-8]; ok $? "$v is documented"
 done
-n=$(grep -rn 'getenv("DESK_' $TOP/lib $TOP/cmd | grep -v 'lib/env.c' | wc -l | tr -d ' ')
-is "$n" 0 "no DESK_ variable is read outside lib/env.c"
+n=$(grep -rn 'getenv("DESK_' $TOP/lib $TOP/cmd | grep -v "lib/base/env.c" | wc -l | tr -d ' ')
+is "$n" 0 "no DESK_ variable is read outside lib/base/env.c"
 
 done_testing

@@ -5,25 +5,27 @@
 . "$(dirname "$0")/lib.sh"
 
 man=$TOP/man/desk-store.5
-src="$TOP/lib/*.c $TOP/cmd/*.c"
+src="$TOP/lib/*.c $TOP/lib/*/*.c $TOP/cmd/*.c"
+# The sources' text, but for #include lines ("base/base.h" is no store path).
+sources() { cat $src | grep -v '^#include'; }
 # documented MACRO WORD: WORD is an argument of MACRO (Ql, Pa) in the page.
 documented() { grep -Eq "^\..*$1 (.* )?$(printf '%s' "$2" | sed 's/[.]/\\./g')( |\$)" "$man"; }
 
 # Record types: what a "rec" is set to, and what apply and fsck dispatch on.
-recs=$(cat $src | grep -o '"rec", "[a-z_]*"\|with_rec("[a-z_]*"\|strcmp(type, "[a-z_]*")' |
+recs=$(sources | grep -o '"rec", "[a-z_]*"\|with_rec("[a-z_]*"\|strcmp(type, "[a-z_]*")' |
 	sed 's/.*"\([a-z_]*\)".*/\1/' | sort -u)
 # The slot files, one per table, and the other index files.
-tables=$(sed -n '/desk_table_names\[DESK_NTABLES\] = {/,/};/p' $TOP/lib/slots.c | grep -o '"[a-z_]*"' | tr -d '"')
+tables=$(sed -n '/desk_table_names\[DESK_NTABLES\] = {/,/};/p' $TOP/lib/store/slots.c | grep -o '"[a-z_]*"' | tr -d '"')
 index=$(for t in $tables; do echo index/$t.slots; done
-	cat $src | grep -o '"index/[a-z_]*\.[a-z]*"' | tr -d '"' | sort -u)
+	sources | grep -o '"index/[a-z_]*\.[a-z]*"' | tr -d '"' | sort -u)
 # The store's directories, its top-level files, and fixed paths inside them.
-dirs=$(sed -n '/subdirs\[[A-Z_]*\] = {/,/};/p' $TOP/lib/store.c | grep -o '"[a-z_]*"' | tr -d '"')
+dirs=$(sed -n '/subdirs\[[A-Z_]*\] = {/,/};/p' $TOP/lib/store/store.c | grep -o '"[a-z_]*"' | tr -d '"')
 is "$(echo $dirs)" "log index channels secrets rejects tmp" "the store's directories are found in the code"
-files=$(cat $src | grep -o '\(openat\|desk_store_put\|desk_store_get\)([a-z>-]*, "[A-Za-z_]*"' |
+files=$(sources | grep -o '\(openat\|desk_store_put\|desk_store_get\|desk_store_open_file\)([a-z>-]*, "[A-Za-z_]*"' |
 	sed 's/.*"\([A-Za-z_]*\)"/\1/' | sort -u)
-paths=$(cat $src | grep -o '"[a-z]*/[a-z_]*\.[a-z]*"' | tr -d '"' | grep -v '^index/' | sort -u)
+paths=$(sources | grep -o '"[a-z]*/[a-z_]*\.[a-z]*"' | tr -d '"' | grep -v '^index/' | sort -u)
 # Names made with a format (log/%08u.jsonl): their directory and extension.
-parts=$(cat $src | grep -o '"[a-z]*/[^" ]*%[^" ]*\.[a-z]*"' | tr -d '"' | grep -v '^index/' |
+parts=$(sources | grep -o '"[a-z]*/[^" ]*%[^" ]*\.[a-z]*"' | tr -d '"' | grep -v '^index/' |
 	sed 's|^\([a-z]*/\).*\(\.[a-z]*\)$|\1 \2|' | tr ' ' '\n' | sort -u)
 
 # The extraction itself must find what is known to be there.

@@ -24,7 +24,7 @@ main(void)
 	char store[64];
 	snprintf(store, sizeof store, "%s/store", dir);
 	desk_set_store_dir(store);
-	struct desk_store *st = desk_store_open(DESK_ST_CREATE);
+	struct desk_store *st = desk_open(DESK_ST_CREATE);
 	desk_store_lock(st);
 	for (uint64_t i = 0; i < N; i++) {
 		desk_key_id(&k, "test", i, "x");
@@ -46,7 +46,7 @@ main(void)
 	desk_store_commit(st);
 
 	/* A reader that opens the store afresh sees the same. */
-	struct desk_store *r = desk_store_open(0);
+	struct desk_store *r = desk_open(0);
 	bad = 0;
 	for (uint64_t i = 0; i < N; i += 7) {
 		desk_key_id(&k, "test", i, "x");

@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "desk.h"
+#include "domain/domain.h"
 
 #define CACHE 32
 
@@ -30,14 +30,6 @@ static struct {
 	jv ch;
 } cache[CACHE];
 
-static double
-mono(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + t.tv_nsec / 1e9;
-}
 static unsigned cache_next;
 
 int
@@ -81,7 +73,7 @@ desk_channel_get(struct desk_store *st, const char *name)
 
 	if (!desk_channel_name_ok(name))
 		return jv_invalid();
-	double now = mono();
+	double now = desk_mono();
 	for (unsigned i = 0; i < CACHE; i++)
 		if (!strcmp(cache[i].name, name) && now - cache[i].checked < 1.0)
 			return jv_copy(cache[i].ch);

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store.h"
+#include "domain/domain.h"
 
 /* Rule replies a case may get: DESK_REPLY_LIMITS, or Zammad's defaults. */
 struct limit {

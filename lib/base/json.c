@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "desk.h"
+#include "base/base.h"
 
 struct jp {
 	const char *p, *end, *start;

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "desk.h"
+#include "base/base.h"
 
 const char *desk_usage_text = "";
 static const char *store_opt;

@@ -1,13 +1,14 @@
 /*
- * store.h: the store's internals, shared by store.c, slots.c, hx.c, apply.c
- * and fsck.c only. Tools see struct desk_store as opaque (desk.h).
+ * engine.h: the storage engine's internals, shared by store.c, slots.c and
+ * hx.c, and by the schema's apply.c and fsck.c only (tests/t0920-layers.t).
+ * Everyone else sees struct desk_store as opaque (store/store.h).
  */
-#ifndef DESK_STORE_H
-#define DESK_STORE_H
+#ifndef DESK_STORE_ENGINE_H
+#define DESK_STORE_ENGINE_H
 
 #include <sys/types.h>
 
-#include "desk.h"
+#include "store/store.h"
 
 #define DESK_STORE_FORMAT 1
 #define DESK_STATE_SIZE 512
@@ -33,6 +34,9 @@ struct desk_state {
 
 struct desk_store {
 	char *root;
+	const struct desk_schema *schema;
+	struct { void (*fn)(void *); void *ctx; } hook[DESK_ST_HOOKS];
+	int nhooks;
 	int dfd, lockfd, statefd;
 	int subfd[DESK_NSUBDIRS];     /* checked at open: see subdirs_open */
 	int present;                  /* 0: opened DESK_ST_LAZY, not created yet */
@@ -92,11 +96,6 @@ extern const char *const desk_kind_names[DESK_NKINDS];
 
 /* store.c */
 /*
- * A new file in tmp/, its name in the store ("tmp/N.M") in name; rename it
- * into place with renameat(st->subfd[DESK_D_TMP], name + 4, ...).
- */
-int desk_store_tmp(struct desk_store *st, char *name, size_t n);
-/*
  * The directory fd to reach STORE/rel through, and rel's name in it: the
  * subdirectory's own fd for "sub/file", so no name but the last is
  * resolved again after the store was opened and checked.
@@ -119,8 +118,6 @@ void desk_slot_forget(struct desk_store *st);
 /* As desk_slot_get, but -1 for a damaged slot instead of dying. */
 int desk_slot_read(struct desk_store *st, enum desk_table t, uint64_t id,
     struct desk_slot *s);
-/* apply.c */
-void desk_case_from_slot(const struct desk_slot *s, struct desk_case_slot *c);
 int desk_slot_open(struct desk_store *st, enum desk_table t, int create);
 int desk_slot_create_file(struct desk_store *st, enum desk_table t, const char *rel);
 

@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "store.h"
+#include "store/engine.h"
 
 #define HX_PATH "index/keys.hx"
 #define HXPATH(st) ((st)->hxpath[0] ? (st)->hxpath : HX_PATH)

@@ -2,7 +2,7 @@
 #include <sodium.h>
 #include <string.h>
 
-#include "desk.h"
+#include "base/base.h"
 
 static void
 le32(unsigned char *p, uint32_t v)

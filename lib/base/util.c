@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "desk.h"
+#include "base/base.h"
 
 const char *desk_prog = "desk";
 
@@ -239,4 +239,12 @@ desk_pread_all(int fd, void *p, size_t n, uint64_t off)
 		got += (size_t)r;
 	}
 	return (ssize_t)got;
+}
+
+void
+desk_buf_write(struct desk_buf *b, int fd, const char *what)
+{
+	if (b->len && desk_write_all(fd, b->p, b->len) < 0)
+		desk_die_errno(DESK_EX_IOERR, "%s", what);
+	b->len = 0;
 }

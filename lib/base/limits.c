@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "desk.h"
+#include "base/base.h"
 
 /* The stored size of v (borrowed): its compact JSON, as the log holds it. */
 size_t

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "store.h"
+#include "store/engine.h"
 
 const char *const desk_table_names[DESK_NTABLES] = {
 	"users", "cases", "messages", "codes", "outbox"

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "desk.h"
+#include "base/base.h"
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant). */
 static int64_t
@@ -144,4 +144,13 @@ desk_now(void)
 	const struct desk_env *e = desk_env();
 
 	return e->now_fixed ? e->now : (int64_t)time(NULL);
+}
+
+double
+desk_mono(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + t.tv_nsec / 1e9;
 }

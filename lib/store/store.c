@@ -18,10 +18,9 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "store.h"
+#include "store/engine.h"
 
 #define VERSION_TEXT "desk store 1\n"
 
@@ -378,15 +377,6 @@ on_alarm(int sig)
 	alarmed = 1;
 }
 
-static double
-mono(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + t.tv_nsec / 1e9;
-}
-
 /* flock with a deadline; a repeating timer interrupts the blocking call. */
 static void
 lock_wait(struct desk_store *st)
@@ -396,7 +386,7 @@ lock_wait(struct desk_store *st)
 	if (errno != EWOULDBLOCK)
 		desk_die_errno(DESK_EX_IOERR, "%s/lock", st->root);
 
-	double limit = desk_env()->lock_timeout, deadline = mono() + limit;
+	double limit = desk_env()->lock_timeout, deadline = desk_mono() + limit;
 	struct sigaction sa, old;
 	struct itimerval it = { { 0, 20000 }, { 0, 20000 } }, off = { { 0, 0 }, { 0, 0 } };
 	int r, e;
@@ -408,9 +398,9 @@ lock_wait(struct desk_store *st)
 	setitimer(ITIMER_REAL, &it, NULL);
 	for (;;) {
 		alarmed = 0;
-		r = flock(st->lockfd, LOCK_EX | (mono() >= deadline ? LOCK_NB : 0));
+		r = flock(st->lockfd, LOCK_EX | (desk_mono() >= deadline ? LOCK_NB : 0));
 		e = errno;
-		if (r == 0 || (e != EINTR && e != EWOULDBLOCK) || mono() >= deadline)
+		if (r == 0 || (e != EINTR && e != EWOULDBLOCK) || desk_mono() >= deadline)
 			break;
 	}
 	setitimer(ITIMER_REAL, &off, NULL);
@@ -617,7 +607,7 @@ rollforward_one(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx)
 		    "16 MiB: not applied (run desk-case fsck --repair)", st->root,
 		    DESK_POS_SEG(loc.pos), (unsigned long long)DESK_POS_OFF(loc.pos));
 	else
-		desk_apply(st, rec, loc);
+		st->schema->apply(st, rec, loc);
 	jv_free(rec);
 }
 
@@ -766,7 +756,7 @@ desk_log_add(struct desk_store *st, jv rec)
 	struct desk_loc loc = { DESK_POS(st->seg, st->segsize), (uint32_t)b->len };
 	st->segsize += b->len;
 	st->wrote_log = st->dirty = 1;
-	desk_apply(st, rec, loc);
+	st->schema->apply(st, rec, loc);
 	return loc;
 }
 
@@ -945,12 +935,15 @@ desk_store_create(struct desk_store *st)
 static struct desk_store *opened;
 
 struct desk_store *
-desk_store_open(int flags)
+desk_store_open(const char *dir, int flags, const struct desk_schema *schema)
 {
 	struct desk_store *st = opened = desk_xcalloc(1, sizeof *st);
 	size_t len;
 
-	st->root = desk_xstrdup(desk_store_dir());
+	if (!schema || !schema->apply)
+		desk_die(DESK_EX_SOFTWARE, "internal: a store opened without a schema");
+	st->schema = schema;
+	st->root = desk_xstrdup(dir);
 	/* "store/" would follow a link where "store" does not. */
 	for (len = strlen(st->root); len > 1 && st->root[len - 1] == '/'; len--)
 		st->root[len - 1] = '\0';
@@ -982,7 +975,10 @@ desk_store_close(struct desk_store *st)
 		return;
 	if (opened == st)
 		opened = NULL;
-	desk_code_forget();     /* the code secret, if this tool loaded it */
+	while (st->nhooks > 0) {
+		st->nhooks--;
+		st->hook[st->nhooks].fn(st->hook[st->nhooks].ctx);
+	}
 	desk_derived_close(st);
 	if (st->segfd >= 0)
 		close(st->segfd);
@@ -1000,6 +996,17 @@ desk_store_close(struct desk_store *st)
 	free(st->cache);
 	free(st->root);
 	free(st);
+}
+
+void
+desk_store_on_close(struct desk_store *st, void (*fn)(void *), void *ctx)
+{
+	if (st->nhooks == DESK_ST_HOOKS)
+		desk_die(DESK_EX_SOFTWARE, "internal: more than %d close hooks",
+		    DESK_ST_HOOKS);
+	st->hook[st->nhooks].fn = fn;
+	st->hook[st->nhooks].ctx = ctx;
+	st->nhooks++;
 }
 
 const char *

@@ -20,7 +20,8 @@
 #include <sodium.h>
 #include <string.h>
 
-#include "store.h"
+#include "store/engine.h"
+#include "schema/schema.h"
 
 static const char *const status_names[] = { "", "open", "pending", "closed" };
 
@@ -94,11 +95,24 @@ apply_event_key(struct desk_store *st, jv rec, struct desk_loc loc)
 		desk_hx_put(st, &k, loc.pos, loc.len);
 }
 
+struct user_keys {
+	struct desk_store *st;
+	uint64_t id;
+};
+
+static void
+user_key_put(const struct desk_key *k, const char *what, void *ctx)
+{
+	struct user_keys *u = ctx;
+
+	(void)what;
+	desk_hx_put(u->st, k, u->id, 0);
+}
+
 static void
 apply_user(struct desk_store *st, jv rec, struct desk_loc loc)
 {
 	struct desk_slot s;
-	struct desk_key k;
 	int64_t id;
 
 	if (!desk_jint(rec, "user_id", &id) || id < 1)
@@ -116,31 +130,7 @@ apply_user(struct desk_store *st, jv rec, struct desk_loc loc)
 		s.d = locked;
 		desk_slot_put(st, DESK_T_USER, (uint64_t)id, &s);
 	}
-	jv ids = desk_jget(rec, "custom_ids");
-	if (jv_get_kind(ids) == JV_KIND_ARRAY)
-		jv_array_foreach(ids, i, p) {
-			const char *ch = desk_jstr(p, "channel"), *u;
-			size_t ulen;
-			if (ch && desk_jstrn(p, "user_custom_id", &u, &ulen)) {
-				desk_key(&k, "ucid", 2, ch, strlen(ch), u, ulen);
-				desk_hx_put(st, &k, (uint64_t)id, 0);
-			}
-			jv_free(p);
-		}
-	static const char *const contacts[] = { "emails", "email", "phones", "phone" };
-	for (int c = 0; c < 4; c += 2) {
-		jv list = desk_jget(rec, contacts[c]);
-		if (jv_get_kind(list) != JV_KIND_ARRAY)
-			continue;
-		jv_array_foreach(list, i, e) {
-			if (jv_get_kind(e) == JV_KIND_STRING) {
-				const char *v = jv_string_value(e);
-				desk_key(&k, contacts[c + 1], 1, v, strlen(v));
-				desk_hx_put(st, &k, (uint64_t)id, 0);
-			}
-			jv_free(e);
-		}
-	}
+	desk_user_keys(rec, user_key_put, &(struct user_keys){ st, (uint64_t)id });
 }
 
 static void
@@ -175,7 +165,7 @@ apply_case(struct desk_store *st, jv rec, struct desk_loc loc)
 		c.chan = desk_hash32(ch, strlen(ch));
 		case_slot_put(st, (uint64_t)id, &c);
 	}
-	desk_key_id(&k, "last", (uint64_t)user, ch);
+	desk_key_last(&k, (uint64_t)user, ch);
 	if (!desk_hx_get(st, &k, &last, NULL) || last < (uint64_t)id)
 		desk_hx_put(st, &k, (uint64_t)id, 0);
 	apply_event_key(st, rec, loc);
@@ -253,7 +243,7 @@ apply_code(struct desk_store *st, jv rec, struct desk_loc loc)
 		s.d = (uint64_t)created;
 		desk_slot_put(st, DESK_T_CODE, (uint64_t)id, &s);
 	}
-	desk_key(&k, "code", 1, h, sizeof h);
+	desk_key_code(&k, h);
 	desk_hx_put(st, &k, (uint64_t)id, 0);
 }
 
@@ -355,4 +345,12 @@ desk_apply(struct desk_store *st, jv rec, struct desk_loc loc)
 		apply_code(st, rec, loc);
 	else if (!strcmp(type, "ident"))
 		apply_ident(st, rec, loc);
+}
+
+const struct desk_schema desk_store_schema = { desk_apply };
+
+struct desk_store *
+desk_open(int flags)
+{
+	return desk_store_open(desk_store_dir(), flags, &desk_store_schema);
 }

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "store.h"
+#include "domain/domain.h"
 
 static const char upper[] = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";   /* 32 */
 static const char lower[] = "abcdefghjkmnpqrstuvwxyz";            /* 23 */
@@ -100,7 +100,6 @@ desk_code_mask_jv(jv s)
 	return out;
 }
 
-/* Every string in v (consumed), keys included, masked: see desk.h. */
 /*
  * k (consumed), or k~2, k~3... when out (borrowed) has it: two keys that
  * mask alike must not make one value vanish.
@@ -120,6 +119,7 @@ unique_key(jv out, jv k)
 	}
 }
 
+/* Every string in v (consumed), keys included, masked: see domain/domain.h. */
 static jv
 mask_deep(jv v)
 {
@@ -145,7 +145,7 @@ mask_deep(jv v)
 	}
 }
 
-/* Identifiers: keys and ids that must stay exact (desk.h says which). */
+/* Identifiers: keys and ids that must stay exact (domain/domain.h says which). */
 static int
 is_identifier(const char *key)
 {
@@ -244,6 +244,15 @@ desk_code_norm(const char *tok, char out[DESK_CODE_LEN + 1])
 static unsigned char secret[32];
 static int have_secret;
 
+/* Wipes the secret when the store it came from is closed. */
+static void
+forget_secret(void *ctx)
+{
+	(void)ctx;
+	sodium_memzero(secret, sizeof secret);
+	have_secret = 0;
+}
+
 static void
 load_secret(struct desk_store *st)
 {
@@ -251,7 +260,7 @@ load_secret(struct desk_store *st)
 		return;
 	int fd = desk_store_open_file(st, KEY_PATH, O_RDONLY, 0);
 	if (fd < 0 && errno == ENOENT) {
-		if (!st->locked)
+		if (!desk_store_locked(st))
 			desk_die(DESK_EX_SOFTWARE, "internal: secret made without the lock");
 		unsigned char k[32];
 		char tmp[64];
@@ -261,28 +270,23 @@ load_secret(struct desk_store *st)
 		    close(w) < 0 || desk_store_link(st, tmp, KEY_PATH) < 0) {
 			/* linkat, not rename: never replace a key that exists. */
 			if (errno != EEXIST)
-				desk_die_errno(DESK_EX_IOERR, "%s/" KEY_PATH, st->root);
+				desk_die_errno(DESK_EX_IOERR, "%s/" KEY_PATH, desk_store_root(st));
 		}
 		desk_store_unlink(st, tmp);
 		sodium_memzero(k, sizeof k);
-		st->dirty = 1;
+		desk_store_dirty(st);
 		fd = desk_store_open_file(st, KEY_PATH, O_RDONLY, 0);
 	}
 	if (fd < 0)
-		desk_die_errno(DESK_EX_IOERR, "%s/" KEY_PATH, st->root);
+		desk_die_errno(DESK_EX_IOERR, "%s/" KEY_PATH, desk_store_root(st));
 	ssize_t r = desk_pread_all(fd, secret, sizeof secret, 0);
 	close(fd);
 	if (r != (ssize_t)sizeof secret)
-		desk_die(DESK_EX_IOERR, "%s/" KEY_PATH ": not a 32-byte key", st->root);
+		desk_die(DESK_EX_IOERR, "%s/" KEY_PATH ": not a 32-byte key", desk_store_root(st));
 	have_secret = 1;
+	desk_store_on_close(st, forget_secret, NULL);
 }
 
-void
-desk_code_forget(void)
-{
-	sodium_memzero(secret, sizeof secret);
-	have_secret = 0;
-}
 
 static void
 code_hash(struct desk_store *st, const char *norm, unsigned char h[32])
@@ -339,7 +343,7 @@ code_lookup(struct desk_store *st, const char *norm, struct desk_slot *s,
 	size_t n;
 
 	code_hash(st, norm, h);
-	desk_key(&k, "code", 1, h, sizeof h);
+	desk_key_code(&k, h);
 	if (!desk_hx_get(st, &k, &id, NULL) || !desk_slot_get(st, DESK_T_CODE, id, s)) {
 		sodium_memzero(h, sizeof h);
 		return 0;
@@ -421,14 +425,6 @@ limit_of(const struct desk_limit *l)
 	return g;
 }
 
-void
-desk_code_throttle_key(struct desk_key *k, const char *channel)
-{
-	if (channel)
-		desk_key(k, "ithrottle", 1, channel, strlen(channel));
-	else
-		desk_key(k, "ithrottle", 0);
-}
 
 /*
  * Whether one more failure on channel would conform to both limits; tat[]

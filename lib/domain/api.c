@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "desk.h"
+#include "domain/domain.h"
 
 static const char *const aliases[][2] = {
 	{ "user_email", "email" },

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store.h"
+#include "domain/domain.h"
 
 /* A record printed or stored: "rec" first, then the fields in rec's order. */
 static jv
@@ -44,7 +44,7 @@ desk_user_by_custom_id(struct desk_store *st, const char *channel,
 	struct desk_slot s;
 	uint64_t id;
 
-	desk_key(&k, "ucid", 2, channel, strlen(channel), ucid, ucidlen);
+	desk_key_ucid(&k, channel, ucid, ucidlen);
 	if (!desk_hx_get(st, &k, &id, NULL) ||
 	    !desk_slot_get(st, DESK_T_USER, id, &s))
 		return 0;
@@ -78,7 +78,7 @@ desk_user_by_contact(struct desk_store *st, const char *kind, const char *norm)
 	struct desk_key k;
 	uint64_t id;
 
-	desk_key(&k, kind, 1, norm, strlen(norm));
+	desk_key_contact(&k, kind, norm);
 	if (!desk_hx_get(st, &k, &id, NULL))
 		return 0;
 	/* The entry may be stale: the contact may since have been unlinked. */

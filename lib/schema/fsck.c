@@ -15,7 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "store.h"
+#include "store/engine.h"
+#include "schema/schema.h"
 
 struct xcase {
 	struct desk_loc rec;
@@ -411,18 +412,24 @@ slot_vs_log(struct fsck *f, enum desk_table t, const char *what, uint64_t id,
 	return have > 0 && logged;
 }
 
+struct user_check {
+	struct fsck *f;
+	uint64_t id;
+};
+
+/* A key a user record points at the user must point at it in the index. */
 static void
-check_key(struct fsck *f, const struct desk_key *k, uint64_t want,
-    const char *what, uint64_t id)
+user_key_check(const struct desk_key *k, const char *what, void *ctx)
 {
+	struct user_check *u = ctx;
 	uint64_t v;
 
-	if (!desk_hx_get(f->st, k, &v, NULL))
-		finding(f, 1, "index: %s of user %llu is missing", what,
-		    (unsigned long long)id);
-	else if (v != want)
-		finding(f, 1, "index: %s of user %llu points to %llu", what,
-		    (unsigned long long)id, (unsigned long long)v);
+	if (!desk_hx_get(u->f->st, k, &v, NULL))
+		finding(u->f, 1, "index: %s of user %llu is missing", what,
+		    (unsigned long long)u->id);
+	else if (v != u->id)
+		finding(u->f, 1, "index: %s of user %llu points to %llu", what,
+		    (unsigned long long)u->id, (unsigned long long)v);
 }
 
 static void
@@ -430,7 +437,6 @@ check_users(struct fsck *f)
 {
 	uint64_t end = id_end(f, DESK_T_USER, f->users_cap);
 	struct desk_slot s;
-	struct desk_key k;
 
 	for (uint64_t id = 1; id < end; id++) {
 		struct desk_loc want = id < f->users_cap ? f->users[id] :
@@ -450,31 +456,7 @@ check_users(struct fsck *f)
 			    (unsigned long long)s.d, (unsigned long long)xf.failures,
 			    (unsigned long long)xf.locked);
 		jv u = desk_log_get(f->st, want);
-		jv ids = desk_jget(u, "custom_ids");
-		if (jv_get_kind(ids) == JV_KIND_ARRAY)
-			jv_array_foreach(ids, i, p) {
-				const char *ch = desk_jstr(p, "channel"), *x;
-				size_t xl;
-				if (ch && desk_jstrn(p, "user_custom_id", &x, &xl)) {
-					desk_key(&k, "ucid", 2, ch, strlen(ch), x, xl);
-					check_key(f, &k, id, "a user_custom_id", id);
-				}
-				jv_free(p);
-			}
-		static const char *const lists[] = { "emails", "email", "phones", "phone" };
-		for (int c = 0; c < 4; c += 2) {
-			jv l = desk_jget(u, lists[c]);
-			if (jv_get_kind(l) != JV_KIND_ARRAY)
-				continue;
-			jv_array_foreach(l, i, e) {
-				if (jv_get_kind(e) == JV_KIND_STRING) {
-					const char *v = jv_string_value(e);
-					desk_key(&k, lists[c + 1], 1, v, strlen(v));
-					check_key(f, &k, id, lists[c + 1], id);
-				}
-				jv_free(e);
-			}
-		}
+		desk_user_keys(u, user_key_check, &(struct user_check){ f, id });
 		jv_free(u);
 	}
 }
@@ -512,7 +494,7 @@ check_cases(struct fsck *f)
 		jv rec = desk_log_get(f->st, c->rec);
 		const char *ch = desk_jstr(rec, "channel");
 		uint64_t last;
-		desk_key_id(&k, "last", c->user, ch ? ch : "");
+		desk_key_last(&k, c->user, ch ? ch : "");
 		if (!desk_hx_get(f->st, &k, &last, NULL) || last < id ||
 		    last >= f->cases_cap || !f->cases[last].seen ||
 		    f->cases[last].user != c->user || f->cases[last].chan != c->chan)

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "desk.h"
+#include "base/base.h"
 
 static struct desk_env env = {
 	.lock_timeout = 10,

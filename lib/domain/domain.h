@@ -1,0 +1,207 @@
+/*
+ * domain.h: the help desk's objects (lib/README): channels, users, cases
+ * and their messages, identification codes, the API's field names,
+ * replies and the outbox.
+ */
+#ifndef DESK_DOMAIN_H
+#define DESK_DOMAIN_H
+
+#include "schema/schema.h"
+
+/* ---- channel.c: the channel registry (channels/NAME.json) ---- */
+
+int desk_channel_name_ok(const char *name);
+/* The channel's configuration, owned; invalid when there is none. */
+jv desk_channel_get(struct desk_store *st, const char *name);
+int desk_channel_put(struct desk_store *st, jv ch);   /* borrows */
+int desk_channel_rm(struct desk_store *st, const char *name);
+/* Every channel, sorted by name. */
+jv desk_channel_list(struct desk_store *st);
+int desk_channel_is_sync(jv ch);
+
+/* ---- user.c: users and profile linking ---- */
+
+jv desk_user_get(struct desk_store *st, uint64_t id);
+uint64_t desk_user_by_custom_id(struct desk_store *st, const char *channel,
+    const char *ucid, size_t ucidlen);
+uint64_t desk_user_by_contact(struct desk_store *st, const char *kind,
+    const char *norm);
+/* Contact normal forms; 0 when the value is not usable. */
+int desk_email_norm(const char *in, struct desk_buf *out);
+int desk_phone_norm(const char *in, struct desk_buf *out);
+
+/* Who a message is from, as an inbound event says. */
+struct desk_who {
+	const char *channel;
+	const char *ucid;
+	size_t ucidlen;
+	const char *email, *phone, *name, *company;
+	jv fields;       /* borrowed: fields to record on the user, or invalid */
+};
+/*
+ * Finds the user by channel + user_custom_id or creates one, records name,
+ * company and fields, and links email and phone unless they belong to
+ * another user_custom_id of the same channel, directly or through a linked
+ * profile. *report (owned, may be an empty object) gets "linked_users" and
+ * "not_linked" as desk-events(7) says. Returns 0, having written nothing,
+ * when the user's fields would grow past their limit; *report is then an
+ * object with "field" and "reason".
+ */
+uint64_t desk_user_resolve(struct desk_store *st, const struct desk_who *w,
+    int64_t now, jv *report);
+/* Writes a new version of a user record (consumes rec). */
+void desk_user_save(struct desk_store *st, jv rec, int64_t now);
+/* A new user record, with w's channel and user_custom_id when w is given. */
+jv desk_user_new(uint64_t id, const struct desk_who *w, int64_t now);
+/*
+ * Applies changes (borrowed: "fields" merged with null removing, "name",
+ * "company", and "email" and "phone" linked by the rule) to u (consumed,
+ * the record of uid), without saving u; sets *dirty when u changed. *report
+ * (owned) gets "linked_users" and "not_linked".
+ */
+jv desk_user_change(struct desk_store *st, uint64_t uid, jv u, jv changes,
+    int64_t now, jv *report, int *dirty);
+/*
+ * Copies the bound data in changes (borrowed: name, company, fields) to
+ * every profile linked to uid, directly or through earlier links, so that
+ * linked users see one set of it. A profile whose fields would pass their
+ * limit keeps its fields.
+ */
+void desk_user_share(struct desk_store *st, uint64_t uid, jv changes, int64_t now);
+/*
+ * desk_user_change on the stored user, saved, and its name, company and
+ * fields copied to every profile linked to it (desk_user_share); the user
+ * as now stored. Invalid when there is no such user, or with a message
+ * (and nothing written) when the fields would grow past their limit.
+ */
+jv desk_user_update(struct desk_store *st, uint64_t uid, jv changes, int64_t now,
+    jv *report);
+/* The user sel names by user_id, channel + user_custom_id, email or phone; 0 with *why. */
+uint64_t desk_user_find(struct desk_store *st, jv sel, const char **why);
+int desk_user_unlink(struct desk_store *st, uint64_t a, uint64_t b,
+    int64_t now, const char **why);
+/* Links two users' profiles (both ways); 0 or -1 with *why. */
+int desk_user_link(struct desk_store *st, uint64_t a, uint64_t b,
+    int64_t now, const char **why);
+
+/* ---- case.c: cases and their messages ---- */
+
+/*
+ * The case a user's message on channel goes to, by the seed's last-chat rule:
+ * the user's last case there; closed -> a new case; open or pending -> that
+ * case; merged -> the case it was merged into. *created says which.
+ */
+uint64_t desk_case_for(struct desk_store *st, uint64_t user_id,
+    const char *channel, const char *subject, int64_t now, int *created);
+/* Follows merged_into to the surviving case. */
+uint64_t desk_case_survivor(struct desk_store *st, uint64_t id);
+/* The case as printed (record plus hot state), owned; invalid if none. */
+jv desk_case_get(struct desk_store *st, uint64_t id);
+/* The case's messages, oldest first (merged-in cases' too). */
+jv desk_case_messages(struct desk_store *st, uint64_t id);
+/* Writes a new version of a case record (consumes rec). */
+void desk_case_save(struct desk_store *st, jv rec, int64_t now);
+/* The raw record (owned). */
+jv desk_case_record(struct desk_store *st, uint64_t id);
+/*
+ * Appends a message record (consumes msg: content, attachments, staff_id,
+ * event data...) to case_id, filling message_id, case_id, created_at.
+ * Returns the message id.
+ */
+uint64_t desk_message_add(struct desk_store *st, uint64_t case_id, jv msg,
+    int64_t now);
+jv desk_message_get(struct desk_store *st, uint64_t id);
+/*
+ * Stores a message from user uid on channel in the case the last-chat rule
+ * picks, recording external (borrowed: the conversation's ids outside) on
+ * the case. msg (consumed) has content, attachments, flags and event id.
+ * Returns the stored message with user_id, case_id, message_id, trigger and
+ * case_status.
+ */
+jv desk_user_message(struct desk_store *st, uint64_t uid, const char *channel,
+    const char *subject, jv external, jv msg, int64_t now);
+
+
+/* ---- code.c: identification codes ---- */
+
+#define DESK_CODE_LEN 11          /* d_XXXXXX_xx */
+#define DESK_CODE_TTL 300         /* seconds */
+#define DESK_CODE_ATTEMPTS 5      /* presentations of one code */
+#define DESK_USER_FAILURES 5      /* invalid codes in a row before a lockout */
+
+/* The first code-shaped token in s[0..n): 1 and its offset, or 0. */
+int desk_code_find(const char *s, size_t n, size_t *off);
+/* Masks every code-shaped token in place (d_******_**); how many. */
+size_t desk_code_mask(char *s, size_t n);
+/* The same on a jv string (consumed). */
+jv desk_code_mask_jv(jv s);
+/*
+ * ev (consumed) with every code-shaped token masked in every string it
+ * holds, object keys included, through nested objects and arrays, except
+ * the values of the top-level keys that are identifiers and must stay
+ * exact: type, id, channel, user_custom_id, user_custom_channel, email,
+ * phone, user_email, user_phone, source_id, rule, via, staff_id, status,
+ * case_status, trigger, connector, event_id, event_scope, and the ids desk
+ * adds (user_id, case_id, message_id, out_id, account_user_id). A value
+ * that is not an object is masked throughout. Call it after
+ * desk_api_aliases: a wrapper's members are masked as free text. An event
+ * without a code-shaped token is returned as it is, without a copy.
+ */
+jv desk_code_mask_event(jv ev);
+/* The canonical form of a code-shaped token (case folded); 0 if it cannot be a code. */
+int desk_code_norm(const char *tok, char out[DESK_CODE_LEN + 1]);
+/*
+ * Issues a code bound to bind (borrowed: email | phone | channel and
+ * user_custom_id, with name, company, fields), valid ttl seconds from now.
+ * Only its keyed hash is stored. Returns the code's id.
+ */
+uint64_t desk_code_issue(struct desk_store *st, jv bind, int64_t ttl,
+    int64_t now, char code[DESK_CODE_LEN + 1], int64_t *expires);
+/*
+ * User uid presents token (a code-shaped token, DESK_CODE_LEN bytes) on
+ * channel. Records the attempt (under the lock); on a valid code links uid
+ * to the account user, copies the bound data and marks uid identified.
+ * Over DESK_IDENT_LIMITS the answer is invalid without a look at the code
+ * (reason "throttled"). Returns {"identification": "valid"|"invalid",
+ * "account_user_id"?, "not_linked"?}. With event_id, a replay of the same
+ * event can find this answer.
+ */
+jv desk_code_present(struct desk_store *st, uint64_t uid, const char *channel,
+    const char *token, const char *scope, const char *event_id, int64_t now);
+/* user (consumed) with ident_failures and ident_locked_at as they stand. */
+jv desk_code_user_view(struct desk_store *st, uint64_t uid, jv user);
+
+/* ---- api.c: the help desk API's field names ---- */
+
+/*
+ * Renames the help desk API's fields in ev (consumed) to desk's:
+ * user_email -> email, user_phone -> phone, user_full_name -> name,
+ * company_name -> company, custom_fields -> fields, user_custom_channel ->
+ * channel. With wrapper (such as "user" or "case"), an object under that
+ * key is unwrapped first: its members, in either spelling, join the top
+ * level and the wrapper key goes. Both spellings with equal values are
+ * one; with different values the result is invalid with a message
+ * ("differs from email") and *field names the field at fault
+ * ("user_email", "user.email"; static storage). A wrapper that is not an
+ * object is invalid too ("must be an object", *field = wrapper). Non-object
+ * ev comes back unchanged.
+ */
+jv desk_api_aliases(jv ev, const char *wrapper, const char **field);
+
+/* ---- reply.c: replies and the outbox ---- */
+
+/*
+ * Adds a reply (r borrowed: case_id, content, attachments, staff_id, via,
+ * rule, source_id, id, reopen; already checked for types) under the lock,
+ * and returns its message.out event; a replay returns the first one with
+ * "duplicate": true. On refusal: invalid, with *field, *code (65, 1, 78)
+ * and why.
+ */
+jv desk_reply_add(struct desk_store *st, jv r, int64_t now, const char **field,
+    int *code, char *why, size_t whylen);
+/* The message.out event of a reply's message record (borrowed). */
+jv desk_message_out(jv m);
+/* The queued message.out events; with all, the delivered too. */
+jv desk_outbox(struct desk_store *st, int all);
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * filter.c: a desk filter, the loop over desk's store: opened with desk's
+ * schema, created by the first record, and identification codes (secrets)
+ * masked in what is quarantined.
+ */
+#include "loop.h"
+#include "domain/domain.h"
+
+struct filter {
+	desk_handler h;
+	void *ctx;
+};
+
+static void
+filter_one(struct desk_loop *l, jv ev, void *ctx)
+{
+	struct filter *f = ctx;
+
+	desk_store_create(desk_loop_store(l));
+	f->h(l, ev, f->ctx);
+}
+
+/*
+ * The store is created by the first record, handled or quarantined: a
+ * mistyped command, a missing input file or empty input leaves none behind.
+ */
+int
+desk_filter(char **files, desk_handler h, void *ctx)
+{
+	struct filter f = { h, ctx };
+	struct desk_store *st = desk_open(DESK_ST_LAZY);
+	int r = desk_loop_run(st, files, filter_one, desk_code_mask, &f);
+
+	desk_store_close(st);
+	return r;
+}

@@ -1,0 +1,49 @@
+/*
+ * loop.h: the per-event loop every filter shares (lib/README).
+ */
+#ifndef DESK_LOOP_H
+#define DESK_LOOP_H
+
+#include "store/store.h"
+
+/* ---- loop.c: the per-event loop every filter shares ---- */
+
+struct desk_loop;
+/* Called once per input value; consumes ev. */
+typedef void (*desk_handler)(struct desk_loop *l, jv ev, void *ctx);
+
+/* Masks what is secret in p[0..n) in place; returns how much it masked. */
+typedef size_t (*desk_scrub)(char *p, size_t n);
+
+/*
+ * Reads every JSON value from files (NULL or empty: stdin; "-": stdin),
+ * calls h for each, writes what h emits once its store writes are durable
+ * (group commit: whenever input has nothing more buffered), and quarantines
+ * what cannot be parsed or what h rejects, its bytes passed through scrub
+ * first (unless NULL). Returns the exit status: 0, or 65 when anything was
+ * rejected. st may be NULL for tools without a store.
+ */
+int desk_loop_run(struct desk_store *st, char **files, desk_handler h,
+    desk_scrub scrub, void *ctx);
+/* Queues ev (consumed) for stdout at the next commit. */
+void desk_emit(struct desk_loop *l, jv ev);
+/*
+ * Rejects the current record: an "error" event on stderr naming the input,
+ * line, field and reason, the record's bytes quarantined in rejects/.
+ * ev (borrowed, may be invalid) supplies the record's id if it has one.
+ */
+/* desk_reject with the message of an invalid jv (consumed) as the reason. */
+void desk_reject_invalid(struct desk_loop *l, jv ev, const char *field, jv why);
+void desk_reject(struct desk_loop *l, jv ev, const char *field,
+    const char *fmt, ...) DESK_PRINTF(4, 5);
+struct desk_store *desk_loop_store(struct desk_loop *l);
+/* ---- filter.c: the loop over desk's store ---- */
+
+/*
+ * The whole filter: opens the store (desk_open, created by the first
+ * record), runs the loop with identification codes masked in what it
+ * quarantines, closes.
+ */
+int desk_filter(char **files, desk_handler h, void *ctx);
+
+#endif

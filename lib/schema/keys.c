@@ -1,0 +1,121 @@
+/*
+ * keys.c: every key of the hash index (desk-store(5)), defined once for
+ * apply, fsck, the domain and the tools, and the lookup of a processed
+ * event by its key.
+ */
+#include <string.h>
+
+#include "schema/schema.h"
+
+void
+desk_event_key(struct desk_key *k, const char *scope, const char *channel,
+    const char *id, size_t idlen)
+{
+	if (strcmp(scope, "message") && strcmp(scope, "status"))
+		channel = "";
+	if (!channel)
+		channel = "";
+	desk_key(k, "event", 3, scope, strlen(scope), channel, strlen(channel),
+	    id, idlen);
+}
+
+int
+desk_event_rec_key(struct desk_key *k, jv rec)
+{
+	const char *scope = desk_jstr(rec, "event_scope"), *id, *ch = NULL;
+	size_t idlen;
+
+	if (!scope || !desk_jstrn(rec, "event_id", &id, &idlen))
+		return 0;
+	/* Only status events name something other than the record's channel. */
+	if (!strcmp(scope, "status"))
+		ch = desk_jstr(rec, "event_channel");
+	desk_event_key(k, scope, ch ? ch : desk_jstr(rec, "channel"), id, idlen);
+	return 1;
+}
+
+jv
+desk_event_seen(struct desk_store *st, const char *scope, const char *channel,
+    const char *id, size_t idlen)
+{
+	struct desk_key k, rk;
+	uint64_t pos;
+	uint32_t len;
+
+	desk_event_key(&k, scope, channel, id, idlen);
+	if (!desk_hx_get(st, &k, &pos, &len))
+		return jv_invalid();
+	jv rec = desk_log_get(st, (struct desk_loc){ pos, len });
+	/* Check that the record really is this event's: never trust a pointer. */
+	if (jv_is_valid(rec) && desk_event_rec_key(&rk, rec) &&
+	    !memcmp(rk.h, k.h, sizeof k.h))
+		return rec;
+	jv_free(rec);
+	return jv_invalid();
+}
+
+void
+desk_key_ucid(struct desk_key *k, const char *channel, const char *ucid,
+    size_t ucidlen)
+{
+	desk_key(k, "ucid", 2, channel, strlen(channel), ucid, ucidlen);
+}
+
+void
+desk_key_contact(struct desk_key *k, const char *kind, const char *norm)
+{
+	desk_key(k, kind, 1, norm, strlen(norm));
+}
+
+void
+desk_key_last(struct desk_key *k, uint64_t user_id, const char *channel)
+{
+	desk_key_id(k, "last", user_id, channel);
+}
+
+void
+desk_key_code(struct desk_key *k, const unsigned char h[32])
+{
+	desk_key(k, "code", 1, h, (size_t)32);
+}
+
+void
+desk_user_keys(jv rec, void (*each)(const struct desk_key *, const char *,
+    void *), void *ctx)
+{
+	static const char *const contacts[] = { "emails", "email", "phones", "phone" };
+	struct desk_key k;
+	jv ids = desk_jget(rec, "custom_ids");
+
+	if (jv_get_kind(ids) == JV_KIND_ARRAY)
+		jv_array_foreach(ids, i, p) {
+			const char *ch = desk_jstr(p, "channel"), *u;
+			size_t ulen;
+			if (ch && desk_jstrn(p, "user_custom_id", &u, &ulen)) {
+				desk_key_ucid(&k, ch, u, ulen);
+				each(&k, "a user_custom_id", ctx);
+			}
+			jv_free(p);
+		}
+	for (int c = 0; c < 4; c += 2) {
+		jv list = desk_jget(rec, contacts[c]);
+		if (jv_get_kind(list) != JV_KIND_ARRAY)
+			continue;
+		jv_array_foreach(list, i, e) {
+			if (jv_get_kind(e) == JV_KIND_STRING) {
+				desk_key_contact(&k, contacts[c + 1], jv_string_value(e));
+				each(&k, contacts[c + 1], ctx);
+			}
+			jv_free(e);
+		}
+	}
+}
+
+void
+desk_code_throttle_key(struct desk_key *k, const char *channel)
+{
+	if (channel)
+		desk_key(k, "ithrottle", 1, channel, strlen(channel));
+	else
+		desk_key(k, "ithrottle", 0);
+}

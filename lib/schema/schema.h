@@ -1,0 +1,88 @@
+/*
+ * schema.h: the format of the store's records (lib/README): how each
+ * record type sets slots and index keys (apply), what slots hold, every
+ * index key (keys), and the checker that rebuilds them (fsck).
+ */
+#ifndef DESK_SCHEMA_H
+#define DESK_SCHEMA_H
+
+#include "store/store.h"
+
+/* ---- apply.c: the derived state of each record ---- */
+
+/* Applies rec (borrowed) at loc to slots and index; idempotent. */
+void desk_apply(struct desk_store *st, jv rec, struct desk_loc loc);
+/* desk_apply, as the engine is handed it. */
+extern const struct desk_schema desk_store_schema;
+/*
+ * Opens the store the command line or the environment names
+ * (desk_store_dir()) with desk's schema: desk_store_open's flags and
+ * deaths.
+ */
+struct desk_store *desk_open(int flags);
+
+/*
+ * What an ident record (borrowed) sets on its user's slot: 1 with the
+ * user's invalid codes in a row and the time of the lockout (0 for none)
+ * after it, or 0 when it sets nothing (a throttled attempt, an old record).
+ */
+int desk_ident_effect(jv rec, uint64_t *failures, uint64_t *locked);
+
+/* The hot state of a case (its slot). */
+enum desk_status { DESK_OPEN = 1, DESK_PENDING = 2, DESK_CLOSED = 3 };
+struct desk_case_slot {
+	struct desk_loc rec;
+	enum desk_status status;
+	uint64_t user_id, merged_into, head, activity;
+	int64_t updated_at;
+	uint32_t count, chan;
+};
+int desk_case_slot(struct desk_store *st, uint64_t id, struct desk_case_slot *c);
+/* The same from a slot already read. */
+void desk_case_from_slot(const struct desk_slot *s, struct desk_case_slot *c);
+const char *desk_status_name(enum desk_status s);
+int desk_status_parse(const char *s, enum desk_status *out);
+
+/* ---- keys.c: index keys the schema defines, and lookups by them ---- */
+
+/*
+ * The index key of an event id. Ids of inbound events (scopes "message" and
+ * "status") are the channel's own, so they are keyed per channel; other
+ * scopes ignore channel.
+ */
+void desk_event_key(struct desk_key *k, const char *scope, const char *channel,
+    const char *id, size_t idlen);
+/*
+ * The index key of the event a record (borrowed) processed: its
+ * event_scope and event_id, keyed by its event_channel when it has one
+ * (what the event itself named), else its channel. 0 when it has none.
+ */
+int desk_event_rec_key(struct desk_key *k, jv rec);
+/* An event id already processed: the record that processed it, or invalid. */
+jv desk_event_seen(struct desk_store *st, const char *scope,
+    const char *channel, const char *id, size_t idlen);
+/* A user's by channel and user_custom_id. */
+void desk_key_ucid(struct desk_key *k, const char *channel, const char *ucid,
+    size_t ucidlen);
+/* A user's by a contact in normal form: kind is "email" or "phone". */
+void desk_key_contact(struct desk_key *k, const char *kind, const char *norm);
+/* The last case of a user on a channel. */
+void desk_key_last(struct desk_key *k, uint64_t user_id, const char *channel);
+/* A code's, by its keyed hash. */
+void desk_key_code(struct desk_key *k, const unsigned char h[32]);
+/*
+ * Calls each(key, what, ctx) for every index key that a user record
+ * (borrowed) points at the user: its user_custom_ids ("a user_custom_id")
+ * and its contacts ("email", "phone"). Used by apply and fsck alike.
+ */
+void desk_user_keys(jv rec, void (*each)(const struct desk_key *k,
+    const char *what, void *ctx), void *ctx);
+/* The index key of a throttle: channel's, or with NULL the store's. */
+void desk_code_throttle_key(struct desk_key *k, const char *channel);
+
+/* ---- fsck.c ---- */
+
+/* Verifies (and with repair rebuilds) the store; returns the exit status. */
+int desk_fsck(struct desk_store *st, int repair);
+
+#endif

@@ -1,0 +1,143 @@
+/*
+ * store.h: the storage engine's interface (lib/README): the store
+ * directory, its lock and commit, the log, slots and the hash index. It
+ * knows records, positions and keys; what a record means is the schema's.
+ */
+#ifndef DESK_STORE_STORE_H
+#define DESK_STORE_STORE_H
+
+#include <dirent.h>
+
+#include "base/base.h"
+
+/* ---- store.c, slots.c, hx.c: the store (desk-store(5)) ---- */
+
+struct desk_store;
+
+/* A slot holds a record's length in 24 bits: no record reaches 16 MiB. */
+#define DESK_REC_MAX ((1u << 24) - 1)
+_Static_assert(DESK_MAX_INPUT < DESK_REC_MAX,
+    "an input record fits in a stored record (limits.c bounds the rest)");
+
+/* A record's place in the log: segment << 40 | offset, and its length. */
+struct desk_loc {
+	uint64_t pos;
+	uint32_t len;
+};
+#define DESK_POS(seg, off) (((uint64_t)(seg) << 40) | (uint64_t)(off))
+#define DESK_POS_SEG(pos) ((uint32_t)((pos) >> 40))
+#define DESK_POS_OFF(pos) ((pos) & (((uint64_t)1 << 40) - 1))
+
+enum desk_kind {  /* id counters */
+	DESK_USER, DESK_CASE, DESK_MESSAGE, DESK_CODE, DESK_OUT, DESK_NKINDS
+};
+
+enum {
+	DESK_ST_CREATE = 1,   /* create the store when it does not exist */
+	DESK_ST_LAZY = 2,     /* ... but only once something is written */
+};
+
+/*
+ * What the layer above hands the engine at open: what a record means for
+ * the derived state. The engine calls apply (rec borrowed; it must be
+ * idempotent) for every record it appends and every record it rolls
+ * forward, and knows nothing else of what records hold.
+ */
+struct desk_schema {
+	void (*apply)(struct desk_store *st, jv rec, struct desk_loc loc);
+};
+
+/*
+ * Opens the store in dir, its records applied by schema (not NULL); dies
+ * with 78 when it is missing, and 77 when it, or a directory in it, is a
+ * symbolic link, belongs to another user or is writable by group or others.
+ */
+struct desk_store *desk_store_open(const char *dir, int flags,
+    const struct desk_schema *schema);
+/* Creates a store opened DESK_ST_LAZY if it does not exist yet. */
+void desk_store_create(struct desk_store *st);
+/* Closes st, first calling what desk_store_on_close registered, newest first. */
+void desk_store_close(struct desk_store *st);
+/*
+ * Has fn(ctx) called when st is closed: for a layer above to wipe what it
+ * loaded from this store (a secret). At most DESK_ST_HOOKS of them.
+ */
+#define DESK_ST_HOOKS 4
+void desk_store_on_close(struct desk_store *st, void (*fn)(void *), void *ctx);
+const char *desk_store_root(struct desk_store *st);
+int desk_store_fd(struct desk_store *st);
+/*
+ * The writer lock, taken for a whole batch: waits at most $DESK_LOCK_TIMEOUT
+ * seconds (default 10) and then exits 75. Rolls forward what a writer that
+ * died left in the log. Idempotent within a batch.
+ */
+void desk_store_lock(struct desk_store *st);
+int desk_store_locked(struct desk_store *st);
+/* Makes everything written so far durable (one syncfs), then unlocks. */
+void desk_store_commit(struct desk_store *st);
+/* Notes a write outside the log (rejects/, channels/) for the next commit. */
+void desk_store_dirty(struct desk_store *st);
+/* Allocates an id of the kind (under the lock). */
+uint64_t desk_store_newid(struct desk_store *st, enum desk_kind kind);
+uint64_t desk_store_nextid(struct desk_store *st, enum desk_kind kind);
+/*
+ * Replaces STORE/rel whole (tmp/, rename), mode applied; durable at commit.
+ * Returns 0, or -1 with errno (the old file is intact).
+ */
+int desk_store_put(struct desk_store *st, const char *rel, const void *p,
+    size_t n, int mode);
+/*
+ * openat, unlinkat, renameat, linkat and fstatat (not following a last
+ * link) of STORE/rel, through the store's checked directory fds; -1 with
+ * errno as those calls set it.
+ */
+struct stat;
+int desk_store_open_file(struct desk_store *st, const char *rel, int flags, int mode);
+int desk_store_unlink(struct desk_store *st, const char *rel);
+int desk_store_rename(struct desk_store *st, const char *from, const char *to);
+int desk_store_link(struct desk_store *st, const char *from, const char *to);
+int desk_store_stat(struct desk_store *st, const char *rel, struct stat *sb);
+/* The open directory fd of a subdirectory ("channels", "tmp", ...), or -1. */
+int desk_store_dir_fd(struct desk_store *st, const char *sub);
+/* A subdirectory ("channels", "tmp", ...) to read, from its start; NULL with errno. */
+DIR *desk_store_opendir(struct desk_store *st, const char *sub);
+/*
+ * A new file in tmp/, open for writing, its name in the store ("tmp/N.M")
+ * in name: link or rename it into place (desk_store_link, _rename), or
+ * unlink it. The fd, or -1 with errno.
+ */
+int desk_store_tmp(struct desk_store *st, char *name, size_t n);
+/* Reads STORE/rel whole; malloc'd (NUL-terminated), or NULL with errno. */
+char *desk_store_get(struct desk_store *st, const char *rel, size_t *n);
+
+/* Appends rec (borrowed) to the log and applies it; dies 74 on I/O error. */
+struct desk_loc desk_log_add(struct desk_store *st, jv rec);
+/* The record at loc, owned; invalid with a message when damaged. */
+jv desk_log_get(struct desk_store *st, struct desk_loc loc);
+/* The record at pos when its length is not known. */
+jv desk_log_get_at(struct desk_store *st, uint64_t pos);
+
+/* Slots: fixed 64-byte entries by id, the derived state of a record kind. */
+enum desk_table { DESK_T_USER, DESK_T_CASE, DESK_T_MESSAGE, DESK_T_CODE,
+	DESK_T_OUT, DESK_NTABLES };
+struct desk_slot {
+	struct desk_loc rec;  /* the latest version of the record */
+	uint8_t flags;        /* meaning per table */
+	uint64_t a, b, c, d, e;
+	uint32_t u, v;
+};
+/* 1 with *s filled, 0 when the id has no slot; dies 74 on damage. */
+int desk_slot_get(struct desk_store *st, enum desk_table t, uint64_t id,
+    struct desk_slot *s);
+void desk_slot_put(struct desk_store *st, enum desk_table t, uint64_t id,
+    const struct desk_slot *s);
+/* One more than the highest id that has a slot file entry. */
+uint64_t desk_slot_end(struct desk_store *st, enum desk_table t);
+
+/* The hash index: key -> (value, aux). */
+int desk_hx_get(struct desk_store *st, const struct desk_key *k,
+    uint64_t *val, uint32_t *aux);
+void desk_hx_put(struct desk_store *st, const struct desk_key *k,
+    uint64_t val, uint32_t aux);
+
+#endif
