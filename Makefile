@@ -111,7 +111,7 @@ $(FO)/lib/%.o: lib/%.c Makefile | $(O)/.deps
 $(FO)/bin/fuzz-%: tests/fuzz/%.c $(FUZZ_LIBOBJ) Makefile | $(O)/.deps
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DESK_CFLAGS) $(FUZZ_INC) $(FUZZ_SAN) \
-		-fsanitize=fuzzer -o $@ $< $(FUZZ_LIBOBJ) $(BASE_LIBS) -lpthread
+		-fsanitize=fuzzer -MMD -MP -o $@ $< $(FUZZ_LIBOBJ) $(BASE_LIBS) -lpthread
 
 fuzz-bins: $(FUZZ_BINS)
 .SECONDARY: $(FUZZ_LIBOBJ)
@@ -170,4 +170,5 @@ clean:
 
 .PHONY: all check check-san fuzz fuzz-bins demo bench install uninstall clean
 
--include $(LIBOBJ:.o=.d) $(TOOLS:%=$(O)/cmd/%.d) $(FUZZ_LIBOBJ:.o=.d)
+-include $(LIBOBJ:.o=.d) $(TOOLS:%=$(O)/cmd/%.d) $(FUZZ_LIBOBJ:.o=.d) \
+	$(FUZZ_BINS:=.d)

@@ -55,19 +55,30 @@ member(const char *s, const char *const *list, size_t n)
 	return 0;
 }
 
-static const char *
-canon(const char *k)
+/* k (borrowed) is s, all of it: a key with a NUL inside is no name. */
+static int
+key_is(jv k, const char *s)
+{
+	return jv_equal(jv_copy(k), jv_string(s));
+}
+
+/* desk's name for k (borrowed), owned: the API's names renamed. */
+static jv
+canon(jv k)
 {
 	for (size_t i = 0; i < NELEM(api_names); i++)
-		if (!strcmp(k, api_names[i][0]))
-			return api_names[i][1];
-	return k;
+		if (key_is(k, api_names[i][0]))
+			return jv_string(api_names[i][1]);
+	return jv_copy(k);
 }
 
 static int
-is_api_name(const char *k)
+is_api_name(jv k)
 {
-	return canon(k) != k;
+	for (size_t i = 0; i < NELEM(api_names); i++)
+		if (key_is(k, api_names[i][0]))
+			return 1;
+	return 0;
 }
 
 /* The compact text of v (borrowed), to see that a borrower left it alone. */
@@ -303,9 +314,9 @@ check_sizes(jv ev)
  * object, is a refusal. Invalid (without a message) for a refusal.
  */
 static jv
-model_put(jv e, const char *key, jv v)
+model_put(jv e, jv key, jv v)
 {
-	jv have = jv_object_get(jv_copy(e), jv_string(canon(key)));
+	jv have = jv_object_get(jv_copy(e), canon(key));
 
 	if (jv_is_valid(have) && !jv_equal(jv_copy(have), jv_copy(v))) {
 		jv_free(have);
@@ -314,7 +325,7 @@ model_put(jv e, const char *key, jv v)
 		return jv_invalid();
 	}
 	jv_free(have);
-	return jv_object_set(e, jv_string(canon(key)), v);
+	return jv_object_set(e, canon(key), v);
 }
 
 static jv
@@ -324,21 +335,23 @@ model_aliases(jv ev, const char *wrapper)
 		return ev;
 	jv e = jv_object(), w = jv_invalid();
 	jv_object_foreach(ev, k, x) {
-		if (wrapper && !strcmp(jv_string_value(k), wrapper)) {
+		if (wrapper && key_is(k, wrapper)) {
 			jv_free(w);
 			w = x;
-		} else if (!is_api_name(jv_string_value(k)))
+		} else if (!is_api_name(k))
 			e = jv_object_set(e, jv_copy(k), x);
 		else
 			jv_free(x);
 		jv_free(k);
 	}
 	for (size_t i = 0; i < NELEM(api_names) && jv_is_valid(e); i++) {
-		jv x = jv_object_get(jv_copy(ev), jv_string(api_names[i][0]));
+		jv k = jv_string(api_names[i][0]);
+		jv x = jv_object_get(jv_copy(ev), jv_copy(k));
 		if (jv_is_valid(x))
-			e = model_put(e, api_names[i][0], x);
+			e = model_put(e, k, x);
 		else
 			jv_free(x);
+		jv_free(k);
 	}
 	jv_free(ev);
 	if (!jv_is_valid(e) || !jv_is_valid(w)) {
@@ -352,7 +365,7 @@ model_aliases(jv ev, const char *wrapper)
 	}
 	jv_object_foreach(w, k, x) {
 		if (jv_is_valid(e))
-			e = model_put(e, jv_string_value(k), x);
+			e = model_put(e, k, x);
 		else
 			jv_free(x);
 		jv_free(k);
@@ -385,7 +398,7 @@ check_aliases(jv ev, const char *wrapper)
 		abort();
 	if (jv_get_kind(got) == JV_KIND_OBJECT) {
 		jv_object_foreach(got, k, x) {
-			if (is_api_name(jv_string_value(k)))
+			if (is_api_name(k))
 				abort();
 			jv_free(k);
 			jv_free(x);
