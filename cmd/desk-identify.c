@@ -124,7 +124,8 @@ issue(struct desk_store *st, jv bind, int64_t ttl)
 
 /*
  * The help desk API's names and its {"user":{...}} body, as desk's; on a
- * conflict the event is rejected and invalid returned. Consumes ev.
+ * conflict the event is rejected and a plain invalid returned (nothing to
+ * free: the callers only test it). Consumes ev.
  */
 static jv
 api_names(struct desk_loop *l, jv ev)
@@ -132,8 +133,10 @@ api_names(struct desk_loop *l, jv ev)
 	const char *field;
 	jv a = desk_api_aliases(jv_copy(ev), "user", &field);
 
-	if (!jv_is_valid(a))
-		desk_reject_invalid(l, ev, field, jv_copy(a));
+	if (!jv_is_valid(a)) {
+		desk_reject_invalid(l, ev, field, a);
+		a = jv_invalid();
+	}
 	jv_free(ev);
 	return a;
 }
