@@ -3,6 +3,7 @@
 #   make            build everything into $(O)/
 #   make check      build, then run the test suite
 #   make check-san  the same suite against an ASan+UBSan build (in build-san/)
+#   make fuzz       the libFuzzer targets (tests/fuzz/), FUZZ_TIME seconds each
 #   make demo       run the main job on a throw-away store
 #   make install    PREFIX=/usr/local DESTDIR=
 #
@@ -46,6 +47,21 @@ JQ_LIBS = -ljq
 BASE_LIBS = $(JQ_LIBS) $(SODIUM_LIBS) -lm
 LDFLAGS_ALL = $(LDFLAGS) $(SANLD) -Wl,--as-needed
 
+# libFuzzer targets (tests/fuzz/*.c), built with clang into $(FO)/ against
+# the library sources wherever they sit under lib/.
+FUZZ_CC ?= clang
+FUZZ_CFLAGS ?= -O1 -g
+FUZZ_TIME ?= 60
+FO = build-fuzz
+FUZZ_SAN = -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_INC = $(addprefix -I,$(sort $(dir $(wildcard lib/*/*.h))))
+FUZZ_LIBSRC = $(wildcard lib/*.c lib/*/*.c)
+FUZZ_LIBOBJ = $(FUZZ_LIBSRC:%.c=$(FO)/%.o)
+FUZZ_TARGETS = $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/*.c))
+FUZZ_BINS = $(FUZZ_TARGETS:%=$(FO)/bin/fuzz-%)
+# -close_fd_mask=3: what the code under test prints is not libFuzzer's report.
+FUZZ_FLAGS = -close_fd_mask=3 -dict=tests/fuzz/json.dict
+
 TOOLS = $(patsubst cmd/%.c,%,$(wildcard cmd/desk-*.c))
 LIBSRC = $(wildcard lib/*/*.c lib/*.c)
 LIBOBJ = $(LIBSRC:%.c=$(O)/%.o)
@@ -87,8 +103,41 @@ $(O)/unit/%: tests/unit/%.c $(O)/libdesk.a Makefile | $(O)/.deps
 	$(CC) $(CFLAGS) $(DESK_CFLAGS) $(LDFLAGS_ALL) -o $@ $< $(O)/libdesk.a \
 		$(BASE_LIBS)
 
+$(FO)/lib/%.o: lib/%.c Makefile | $(O)/.deps
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DESK_CFLAGS) $(FUZZ_INC) $(FUZZ_SAN) \
+		-fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+$(FO)/bin/fuzz-%: tests/fuzz/%.c $(FUZZ_LIBOBJ) Makefile | $(O)/.deps
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DESK_CFLAGS) $(FUZZ_INC) $(FUZZ_SAN) \
+		-fsanitize=fuzzer -MMD -MP -o $@ $< $(FUZZ_LIBOBJ) $(BASE_LIBS) -lpthread
+
+fuzz-bins: $(FUZZ_BINS)
+.SECONDARY: $(FUZZ_LIBOBJ)
+
+# Each target from its seeds, copied to a scratch corpus that keeps what a
+# run finds (the committed seeds stay as they are); crashes go to
+# $(FO)/artifacts/, the log to $(FO)/fuzz-TARGET.log.
+fuzz: fuzz-bins
+	@mkdir -p $(FO)/artifacts
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FO)/corpus/$$t && cp tests/fuzz/corpus/$$t/* $(FO)/corpus/$$t/ && \
+		echo "fuzz-$$t: $(FUZZ_TIME) s, log in $(FO)/fuzz-$$t.log" && \
+		$(FO)/bin/fuzz-$$t $(FUZZ_FLAGS) -max_total_time=$(FUZZ_TIME) \
+			-print_final_stats=1 -artifact_prefix=$(FO)/artifacts/$$t- \
+			$(FO)/corpus/$$t > $(FO)/fuzz-$$t.log 2>&1 || \
+			{ tail -n 40 $(FO)/fuzz-$$t.log; exit 1; }; \
+		grep -E '^Done [0-9]+ runs' $(FO)/fuzz-$$t.log; \
+	done
+
+# The fuzz targets are smoke-tested too (t0950) when clang is there, which
+# scripts/deps sees to: asked when the recipe runs, after it did.
 check: all $(UNITBIN)
+	@if command -v $(FUZZ_CC) > /dev/null 2>&1; then \
+		$(MAKE) --no-print-directory O=$(O) fuzz-bins; fi
 	@DESK_BIN=$(CURDIR)/$(O)/bin DESK_UNIT=$(CURDIR)/$(O)/unit \
+		DESK_FUZZ=$$(command -v $(FUZZ_CC) > /dev/null 2>&1 && echo $(CURDIR)/$(FO)/bin) \
 		DESK_SAN=$(SAN) sh tests/run
 
 check-san:
@@ -117,8 +166,9 @@ uninstall:
 	for m in $(MAN); do s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
-.PHONY: all check check-san demo bench install uninstall clean
+.PHONY: all check check-san fuzz fuzz-bins demo bench install uninstall clean
 
--include $(LIBOBJ:.o=.d) $(TOOLS:%=$(O)/cmd/%.d)
+-include $(LIBOBJ:.o=.d) $(TOOLS:%=$(O)/cmd/%.d) $(FUZZ_LIBOBJ:.o=.d) \
+	$(FUZZ_BINS:=.d)

@@ -130,7 +130,8 @@ issue(struct desk_store *st, jv bind, int64_t ttl)
 
 /*
  * The help desk API's names and its {"user":{...}} body, as desk's; on a
- * conflict the event is rejected and invalid returned. Consumes ev.
+ * conflict the event is rejected and a plain invalid returned (nothing to
+ * free: the callers only test it). Consumes ev.
  */
 static jv
 api_names(struct desk_loop *l, jv ev)

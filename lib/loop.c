@@ -88,15 +88,20 @@ desk_loop_store(struct desk_loop *l)
 	return l->st;
 }
 
-/* Writes the record's bytes to rejects/; returns the file's name in the store. */
+/*
+ * Writes the record's bytes to rejects/; returns the file's name in the
+ * store (NULL without a store). Consumes errev either way.
+ */
 static char *
 quarantine(struct desk_loop *l, const char *p, size_t n, jv errev)
 {
 	char stamp[32], name[96];
 	struct desk_buf b = DESK_BUF_INIT;
 
-	if (!l->st)
+	if (!l->st) {
+		jv_free(errev);
 		return NULL;
+	}
 	desk_time_fmt(desk_now(), stamp);
 	for (char *s = stamp, *d = stamp;; s++) {   /* 2026-11-21T09:30:00Z -> 20261121T093000Z */
 		if (*s != '-' && *s != ':')

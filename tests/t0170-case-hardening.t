@@ -131,6 +131,12 @@ rc 0 "a NUL in content: kept"
 json $OUT '.content' '"a\u0000b"' "whole"
 run desk-case show "$(jq .case_id $OUT)"
 json $OUT '.messages[-1].content' '"a\u0000b"' "and stored whole"
+# A key is a field's only when all of it is (fuzz-events): "name\u0000" is
+# no name, and a NUL in its value is nothing to refuse.
+printf '{"channel":"app","user_custom_id":"nul","content":"hi","name\\u0000":"a\\u0000b"}\n' > $T/in
+run desk-case $T/in
+rc 0 'a NUL under the key "name\u0000": exit 0'
+json $OUT '[.name, .["name\u0000"]]' '[null,"a\u0000b"]' "it passes through, and is no name"
 
 # --- a status replay after a merge across channels (item 12) ---
 msg st1 "first" > $T/in; run desk-case $T/in; c1=$(jq .case_id $OUT); u=$(jq .user_id $OUT)

@@ -90,4 +90,16 @@ for page in "$TOP"/man/desk-*.1; do
 	is "$(codes $page)" "$all" "$(basename $page): EXIT STATUS lists the same codes"
 done
 
+# --- a key is a name only when all of it is: no cut at a NUL (fuzz-events) ---
+# "channel\u0000x" in a wrapper was taken as "channel": here it clashed
+# with the real one, elsewhere it would have set it.
+runin '{"case":{"channel":"tg","user_custom_id":"nul-1","content":"hi","channel\u0000x":"site"}}' desk-case
+rc 0 'a wrapper member "channel\u0000x" is not channel: exit 0'
+json $OUT '[.channel, .["channel\u0000x"]]' '["tg","site"]' "it passes through as it came"
+runin '{"type":"ident.request","id":"nul-2","user":{"user_email\u0000":"n@example.org"},"email":"m@example.org"}' desk-identify code
+rc 0 '"user_email\u0000" is not user_email: exit 0'
+present tg-nul "$(jq -r .code $OUT)"
+run desk-identify user show "$(jq .account_user_id $OUT)"
+json $OUT '.emails' '["m@example.org"]' "the code is for email only"
+
 done_testing

@@ -89,10 +89,17 @@ static const struct {
 	{ "subject", DESK_MAX_SUBJECT, 0 },
 };
 
-/* Checks the field key of an event; *name is its name, for the error. */
+/*
+ * Checks the field k (borrowed) of an event; *name is its name, for the
+ * error. A key is a field's only when all of it is: "name\u0000" is none.
+ */
 static const char *
-check_one(const char *key, jv v, const char **name, char *why, size_t n)
+check_one(jv k, jv v, const char **name, char *why, size_t n)
 {
+	const char *key = jv_string_value(k);
+
+	if (strlen(key) != (size_t)jv_string_length_bytes(jv_copy(k)))
+		return NULL;
 	for (size_t i = 0; i < sizeof strings / sizeof *strings; i++)
 		if (!strcmp(key, strings[i].key)) {
 			*name = strings[i].key;
@@ -129,7 +136,7 @@ desk_check_sizes(jv ev, const char **field, char *why, size_t n)
 	if (jv_get_kind(ev) != JV_KIND_OBJECT)
 		return NULL;
 	jv_object_foreach(ev, k, v) {
-		if (!r && (r = check_one(jv_string_value(k), v, &name, why, n)))
+		if (!r && (r = check_one(k, v, &name, why, n)))
 			*field = name;
 		jv_free(k);
 		jv_free(v);

@@ -17,33 +17,46 @@ static const char *const aliases[][2] = {
 	{ "user_custom_channel", "channel" },
 };
 
-/* desk's name for a field of the API, or the name itself. */
+/*
+ * Whether the key k (borrowed) is s, all of it: a key with a NUL inside is
+ * no name of ours ("user_email\u0000x" is not user_email).
+ */
+static int
+key_is(jv k, const char *s)
+{
+	return !strcmp(jv_string_value(k), s) &&
+	    (size_t)jv_string_length_bytes(jv_copy(k)) == strlen(s);
+}
+
+/* desk's name for a field of the API, or NULL. */
 static const char *
-canon(const char *key)
+canon(jv k)
 {
 	for (size_t i = 0; i < sizeof aliases / sizeof *aliases; i++)
-		if (!strcmp(key, aliases[i][0]))
+		if (key_is(k, aliases[i][0]))
 			return aliases[i][1];
-	return key;
+	return NULL;
 }
 
 /*
- * Sets ev's field desk calls canon(key) to v (consumed); invalid with *why
- * when ev has it already with another value.
+ * Sets ev's field desk calls key (borrowed) to v (consumed); invalid with
+ * *why when ev has it already with another value.
  */
 static jv
-put(jv ev, const char *key, jv v, char *why, size_t n)
+put(jv ev, jv key, jv v, char *why, size_t n)
 {
-	const char *name = canon(key);
-	jv have = desk_jget(ev, name);
+	const char *c = canon(key);
+	jv name = c ? jv_string(c) : jv_copy(key);
+	jv have = jv_object_get(jv_copy(ev), jv_copy(name));
 
-	if (jv_is_valid(have) && !jv_equal(jv_copy(have), jv_copy(v))) {
-		snprintf(why, n, "differs from %s", name);
+	if (jv_is_valid(have) && !jv_equal(have, jv_copy(v))) {
+		snprintf(why, n, "differs from %s", jv_string_value(name));
+		jv_free(name);
 		jv_free(v);
 		jv_free(ev);
 		return jv_invalid_with_msg(jv_string(why));
 	}
-	return desk_jset(ev, name, v);
+	return jv_object_set(ev, name, v);
 }
 
 /* Whether ev (borrowed) has an API name or the wrapper: most events have neither. */
@@ -53,8 +66,7 @@ has_api_names(jv ev, const char *wrapper)
 	int found = 0;
 
 	jv_object_foreach(ev, k, v) {
-		const char *s = jv_string_value(k);
-		found = found || (wrapper && !strcmp(s, wrapper)) || canon(s) != s;
+		found = found || (wrapper && key_is(k, wrapper)) || canon(k);
 		jv_free(k);
 		jv_free(v);
 	}
@@ -73,8 +85,10 @@ desk_api_aliases(jv ev, const char *wrapper, const char **field)
 		jv v = desk_jget(ev, aliases[i][0]);
 		if (!jv_is_valid(v))
 			continue;
-		v = jv_copy(v);
-		ev = put(desk_jdel(ev, aliases[i][0]), aliases[i][0], v, why, sizeof why);
+		jv k = jv_string(aliases[i][0]);
+		v = jv_copy(v);    /* before the delete drops ev's reference */
+		ev = put(desk_jdel(ev, aliases[i][0]), k, v, why, sizeof why);
+		jv_free(k);
 		if (!jv_is_valid(ev)) {
 			*field = aliases[i][0];
 			return ev;
@@ -93,7 +107,7 @@ desk_api_aliases(jv ev, const char *wrapper, const char **field)
 	ev = desk_jdel(ev, wrapper);
 	jv_object_foreach(w, k, v) {
 		if (jv_is_valid(ev)) {
-			ev = put(ev, jv_string_value(k), v, why, sizeof why);
+			ev = put(ev, k, v, why, sizeof why);
 			if (!jv_is_valid(ev)) {
 				snprintf(path, sizeof path, "%s.%s", wrapper,
 				    jv_string_value(k));

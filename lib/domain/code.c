@@ -145,10 +145,15 @@ mask_deep(jv v)
 	}
 }
 
-/* Identifiers: keys and ids that must stay exact (domain/domain.h says which). */
+/*
+ * Identifiers: keys and ids that must stay exact (domain/domain.h says which). The
+ * key k (borrowed) must be the name, all of it: "id\u0000x" is free text.
+ */
 static int
-is_identifier(const char *key)
+is_identifier(jv k)
 {
+	const char *key = jv_string_value(k);
+
 	static const char *const ids[] = { "type", "id", "channel",
 		"user_custom_id", "user_custom_channel", "email", "phone",
 		"user_email", "user_phone", "source_id", "rule", "via", "staff_id",
@@ -158,7 +163,8 @@ is_identifier(const char *key)
 
 	for (size_t i = 0; i < sizeof ids / sizeof *ids; i++)
 		if (!strcmp(key, ids[i]))
-			return 1;
+			return (size_t)jv_string_length_bytes(jv_copy(k)) ==
+			    strlen(ids[i]);
 	return 0;
 }
 
@@ -183,7 +189,7 @@ has_code(jv v, int top)
 		jv_object_foreach(v, k, x) {
 			/* Codes are rare: the list of identifiers only when one is found. */
 			found = found || ((has_code(k, 0) || has_code(x, 0)) &&
-			    !(top && is_identifier(jv_string_value(k))));
+			    !(top && is_identifier(k)));
 			jv_free(k);
 			jv_free(x);
 		}
@@ -203,7 +209,7 @@ desk_code_mask_event(jv ev)
 		return mask_deep(ev);
 	jv out = jv_object();
 	jv_object_foreach(ev, k, v) {
-		if (!is_identifier(jv_string_value(k))) {
+		if (!is_identifier(k)) {
 			k = unique_key(out, desk_code_mask_jv(k));
 			v = mask_deep(v);
 		}
