@@ -222,7 +222,7 @@ enrich(jv ev, jv rec, int duplicate)
 }
 
 static void
-on_message(struct desk_loop *l, jv ev)
+on_message(struct desk_loop *l, jv ev, void *ctx)
 {
 	struct desk_store *st = desk_loop_store(l);
 	struct desk_who w = { 0 };
@@ -230,6 +230,7 @@ on_message(struct desk_loop *l, jv ev)
 	size_t idlen;
 	int attach;
 
+	(void)ctx;
 	if (desk_jhas(ev, "message_id")) {
 		desk_emit(l, ev);    /* stored by an earlier desk-case */
 		return;
@@ -317,7 +318,7 @@ out:
 }
 
 static void
-on_status(struct desk_loop *l, jv ev)
+on_status(struct desk_loop *l, jv ev, void *ctx)
 {
 	struct desk_store *st = desk_loop_store(l);
 	const char *channel = NULL, *ucid = NULL, *id, *status;
@@ -325,6 +326,7 @@ on_status(struct desk_loop *l, jv ev)
 	enum desk_status want = DESK_CLOSED;
 	int64_t cid = 0;
 
+	(void)ctx;
 	if (desk_jhas(ev, "case_id")) {
 		if (!desk_jint(ev, "case_id", &cid) || cid < 1) {
 			desk_reject(l, ev, "case_id", "must be a case id (a positive "
@@ -406,22 +408,10 @@ out:
 	jv_free(ev);
 }
 
-static void
-handle(struct desk_loop *l, jv ev, void *ctx)
-{
-	(void)ctx;
-	jv t = desk_jget(ev, "type");
-
-	if (jv_is_valid(t) && jv_get_kind(t) != JV_KIND_STRING) {
-		desk_reject(l, ev, "type", "must be a string");
-		jv_free(ev);
-	} else if (!jv_is_valid(t) || !strcmp(jv_string_value(t), "message"))
-		on_message(l, ev);
-	else if (!strcmp(jv_string_value(t), "status"))
-		on_status(l, ev);
-	else
-		desk_emit(l, ev);
-}
+static const struct desk_on on[] = { { "message", on_message },
+	{ "status", on_status } };
+static const struct desk_dispatch filter = { on, sizeof on / sizeof *on, NULL,
+	NULL };
 
 /* ---- subcommands ---- */
 
@@ -852,5 +842,5 @@ main(int argc, char **argv)
 		desk_usage(DESK_EX_USAGE);
 	if (desk_subcommand(argc, argv, cmds, sizeof cmds / sizeof *cmds, &status))
 		return status;
-	return desk_filter(argv + optind, handle, NULL);
+	return desk_filter(argv + optind, desk_dispatch, (void *)&filter);
 }

@@ -147,13 +147,14 @@ api_names(struct desk_loop *l, jv ev)
 }
 
 static void
-on_request(struct desk_loop *l, jv ev)
+on_request(struct desk_loop *l, jv ev, void *ctx)
 {
 	struct desk_store *st = desk_loop_store(l);
 	const char *field, *why;
 	int64_t ttl = DESK_CODE_TTL;
 	int status;
 
+	(void)ctx;
 	if (!jv_is_valid(ev = api_names(l, ev)))
 		return;
 
@@ -181,11 +182,12 @@ on_request(struct desk_loop *l, jv ev)
 }
 
 static void
-on_update(struct desk_loop *l, jv ev)
+on_update(struct desk_loop *l, jv ev, void *ctx)
 {
 	struct desk_store *st = desk_loop_store(l);
 	const char *why, *field = NULL;
 
+	(void)ctx;
 	if (!jv_is_valid(ev = api_names(l, ev)))
 		return;
 	ev = desk_code_mask_event(ev);
@@ -257,7 +259,7 @@ answer_of(jv seen)
 }
 
 static void
-on_message(struct desk_loop *l, jv ev)
+on_message(struct desk_loop *l, jv ev, void *ctx)
 {
 	struct desk_store *st = desk_loop_store(l);
 	struct desk_slot s;
@@ -266,6 +268,7 @@ on_message(struct desk_loop *l, jv ev)
 	char tok[DESK_CODE_LEN + 1];
 	size_t n, off;
 
+	(void)ctx;
 	int shaped = desk_jstrn(ev, "content", &content, &n) &&
 	    desk_code_find(content, n, &off);
 	if (shaped) {
@@ -320,29 +323,22 @@ out:
 	desk_wipe(tok, sizeof tok);
 }
 
-static void
-handle(struct desk_loop *l, jv ev, void *ctx)
-{
-	int codes_only = ctx != NULL;
-	jv t = desk_jget(ev, "type");
-	const char *type = jv_get_kind(t) == JV_KIND_STRING ? jv_string_value(t) : NULL;
+static const struct desk_on on[] = { { "ident.request", on_request },
+	{ "user.update", on_update }, { "message", on_message } };
+static const struct desk_dispatch filter = { on, sizeof on / sizeof *on, NULL,
+	NULL };
 
-	if (jv_is_valid(t) && !type) {
-		desk_reject(l, ev, "type", "must be a string");
-		jv_free(ev);
-	} else if (type && !strcmp(type, "ident.request"))
-		on_request(l, ev);
-	else if (codes_only) {
-		desk_reject(l, ev, "type", "desk-identify code reads ident.request "
-		    "events only");
-		jv_free(ev);
-	} else if (type && !strcmp(type, "user.update"))
-		on_update(l, ev);
-	else if (!type || !strcmp(type, "message"))
-		on_message(l, ev);
-	else
-		desk_emit(l, ev);
+/* desk-identify code reads ident.request events only. */
+static void
+not_request(struct desk_loop *l, jv ev, void *ctx)
+{
+	(void)ctx;
+	desk_reject(l, ev, "type", "desk-identify code reads ident.request "
+	    "events only");
+	jv_free(ev);
 }
+
+static const struct desk_dispatch codes_only = { on, 1, not_request, NULL };
 
 /* ---- subcommands ---- */
 
@@ -387,7 +383,8 @@ cmd_code(int argc, char **argv)
 	if (!given) {
 		jv_free(b);
 		jv_free(fields);
-		return desk_filter(argv + optind, handle, (void *)1);
+		return desk_filter(argv + optind, desk_dispatch,
+		    (void *)&codes_only);
 	}
 	if (optind != argc)
 		desk_usage(DESK_EX_USAGE);
@@ -606,5 +603,5 @@ main(int argc, char **argv)
 		desk_usage(DESK_EX_USAGE);
 	if (desk_subcommand(argc, argv, cmds, sizeof cmds / sizeof *cmds, &status))
 		return status;
-	return desk_filter(argv + optind, handle, NULL);
+	return desk_filter(argv + optind, desk_dispatch, (void *)&filter);
 }

@@ -116,13 +116,14 @@ check_reply(jv r, const char **field)
 /* ---- the filter ---- */
 
 static void
-on_reply(struct desk_loop *l, jv ev)
+on_reply(struct desk_loop *l, jv ev, void *ctx)
 {
 	struct desk_store *st = desk_loop_store(l);
 	const char *field, *why;
 	char reason[256];
 	int code;
 
+	(void)ctx;
 	if ((why = check_reply(ev, &field))) {
 		desk_reject(l, ev, field, "%s", why);
 		jv_free(ev);
@@ -140,20 +141,8 @@ on_reply(struct desk_loop *l, jv ev)
 	jv_free(ev);
 }
 
-static void
-handle(struct desk_loop *l, jv ev, void *ctx)
-{
-	(void)ctx;
-	jv t = desk_jget(ev, "type");
-
-	if (jv_is_valid(t) && jv_get_kind(t) != JV_KIND_STRING) {
-		desk_reject(l, ev, "type", "must be a string");
-		jv_free(ev);
-	} else if (jv_is_valid(t) && !strcmp(jv_string_value(t), "reply"))
-		on_reply(l, ev);
-	else
-		desk_emit(l, ev);
-}
+static const struct desk_on on[] = { { "reply", on_reply } };
+static const struct desk_dispatch filter = { on, 1, NULL, NULL };
 
 /* ---- the command ---- */
 
@@ -361,7 +350,7 @@ main(int argc, char **argv)
 		if (replyopts)
 			desk_usage(DESK_EX_USAGE);
 		jv_free(attach);
-		return desk_filter(args, handle, NULL);
+		return desk_filter(args, desk_dispatch, (void *)&filter);
 	}
 	if (nargs > 1)
 		desk_usage(DESK_EX_USAGE);

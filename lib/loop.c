@@ -88,6 +88,32 @@ desk_loop_store(struct desk_loop *l)
 	return l->st;
 }
 
+void
+desk_dispatch(struct desk_loop *l, jv ev, void *dispatch)
+{
+	const struct desk_dispatch *d = dispatch;
+	jv t = desk_jget(ev, "type");
+	const char *type = "message";
+
+	if (jv_is_valid(t)) {
+		if (jv_get_kind(t) != JV_KIND_STRING) {
+			desk_reject(l, ev, "type", "must be a string");
+			jv_free(ev);
+			return;
+		}
+		type = jv_string_value(t);
+	}
+	for (size_t i = 0; i < d->n; i++)
+		if (!strcmp(d->on[i].type, type)) {
+			d->on[i].h(l, ev, d->ctx);
+			return;
+		}
+	if (d->other)
+		d->other(l, ev, d->ctx);
+	else
+		desk_emit(l, ev);
+}
+
 /* Writes the record's bytes to rejects/; returns the file's name in the store. */
 static char *
 quarantine(struct desk_loop *l, const char *p, size_t n, jv errev)

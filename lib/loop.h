@@ -37,6 +37,25 @@ void desk_reject_invalid(struct desk_loop *l, jv ev, const char *field, jv why);
 void desk_reject(struct desk_loop *l, jv ev, const char *field,
     const char *fmt, ...) DESK_PRINTF(4, 5);
 struct desk_store *desk_loop_store(struct desk_loop *l);
+
+/*
+ * The dispatch by event type a tool fills: one handler per type it
+ * handles. An event without a type is a "message"; a type that is not a
+ * string is rejected ("must be a string"); a type without an entry goes to
+ * other, or when other is NULL passes through unchanged.
+ */
+struct desk_on {
+	const char *type;
+	desk_handler h;
+};
+struct desk_dispatch {
+	const struct desk_on *on;
+	size_t n;
+	desk_handler other;
+	void *ctx;          /* handed to each handler */
+};
+/* A desk_handler whose ctx is a const struct desk_dispatch *. */
+void desk_dispatch(struct desk_loop *l, jv ev, void *dispatch);
 /* ---- filter.c: the loop over desk's store ---- */
 
 /*
