@@ -387,16 +387,9 @@ on_status(struct desk_loop *l, jv ev, void *ctx)
 	}
 	const char *cur = desk_jstr(rec, "status");
 	if (id || !cur || strcmp(cur, desk_status_name(want))) {
+		struct desk_evid e = { "status", key, id, idlen };
 		rec = desk_jset_str(rec, "status", desk_status_name(want));
-		if (id) {
-			rec = desk_jset(rec, "event_id", desk_jstring(id, idlen));
-			rec = desk_jset_str(rec, "event_scope", "status");
-			rec = desk_jset_str(rec, "event_channel", key);
-		} else {
-			rec = desk_jdel(rec, "event_id");
-			rec = desk_jdel(rec, "event_scope");
-		}
-		desk_case_save(st, jv_copy(rec), desk_now());
+		desk_case_save(st, jv_copy(rec), id ? &e : NULL, desk_now());
 	}
 	ev = desk_jset(ev, "user_id", jv_copy(desk_jget(rec, "user_id")));
 	ev = desk_jset_int(ev, "case_id", (int64_t)sid);
@@ -726,9 +719,7 @@ cmd_set(int argc, char **argv)
 		rec = desk_jset(rec, "fields", merged);
 	} else
 		jv_free(fields);
-	rec = desk_jdel(rec, "event_id");
-	rec = desk_jdel(rec, "event_scope");
-	desk_case_save(st, rec, desk_now());
+	desk_case_save(st, rec, NULL, desk_now());
 	desk_store_commit(st);
 	desk_out(desk_case_get(st, id));
 	desk_out_flush();
@@ -797,12 +788,10 @@ cmd_merge(int argc, char **argv)
 	const char *fs = desk_jstr(f, "status"), *ts = desk_jstr(t, "status");
 	if (fs && ts && strcmp(fs, "closed") && !strcmp(ts, "closed"))
 		t = desk_jset_str(t, "status", fs);
-	f = desk_jdel(desk_jdel(f, "event_id"), "event_scope");
-	t = desk_jdel(desk_jdel(t, "event_id"), "event_scope");
-	desk_case_save(st, desk_jset_int(f, "merged_into", (int64_t)to), now);
+	desk_case_save(st, desk_jset_int(f, "merged_into", (int64_t)to), NULL, now);
 	t = desk_jset(t, "merged_from",
 	    append_id(jv_copy(desk_jget(t, "merged_from")), from));
-	desk_case_save(st, t, now);
+	desk_case_save(st, t, NULL, now);
 	desk_store_commit(st);
 	desk_out(desk_case_get(st, to));
 	desk_out_flush();

@@ -33,40 +33,45 @@ desk_case_survivor(struct desk_store *st, uint64_t id)
 jv
 desk_case_record(struct desk_store *st, uint64_t id)
 {
-	struct desk_case_slot c;
-
-	if (!desk_case_slot(st, id, &c))
-		return jv_invalid();
-	jv rec = desk_log_get(st, c.rec);
-	if (!jv_is_valid(rec))
-		desk_die(DESK_EX_IOERR, "%s: case %llu: %s (run desk-case fsck)",
-		    desk_store_root(st), (unsigned long long)id,
-		    jv_string_value(jv_invalid_get_msg(rec)));
-	return rec;
+	return desk_record(st, DESK_T_CASE, id, NULL);
 }
 
 jv
 desk_case_get(struct desk_store *st, uint64_t id)
 {
 	struct desk_case_slot c;
+	struct desk_slot s;
+	jv rec = desk_record(st, DESK_T_CASE, id, &s);
 
-	if (!desk_case_slot(st, id, &c))
-		return jv_invalid();
-	jv rec = desk_jdel(desk_case_record(st, id), "rec");
-	rec = desk_jdel(rec, "event_id");
-	rec = desk_jdel(rec, "event_scope");
-	rec = desk_jdel(rec, "event_channel");
+	if (!jv_is_valid(rec))
+		return rec;
+	desk_case_from_slot(&s, &c);
+	rec = desk_event_strip(rec);
 	rec = desk_jset(rec, "updated_at", desk_jtime(c.updated_at));
 	rec = desk_jset_int(rec, "message_count", c.count);
 	return desk_jset(rec, "last_message_id",
 	    c.head ? jv_number((double)c.head) : jv_null());
 }
 
-void
-desk_case_save(struct desk_store *st, jv rec, int64_t now)
+jv
+desk_event_strip(jv rec)
 {
-	if (!desk_jhas(rec, "event_id"))
-		rec = desk_jdel(rec, "event_channel");
+	rec = desk_jdel(rec, "event_id");
+	rec = desk_jdel(rec, "event_scope");
+	return desk_jdel(rec, "event_channel");
+}
+
+void
+desk_case_save(struct desk_store *st, jv rec, const struct desk_evid *ev,
+    int64_t now)
+{
+	if (ev) {
+		rec = desk_jset(rec, "event_id", desk_jstring(ev->id, ev->idlen));
+		rec = desk_jset_str(rec, "event_scope", ev->scope);
+		rec = ev->channel ? desk_jset_str(rec, "event_channel", ev->channel) :
+		    desk_jdel(rec, "event_channel");
+	} else
+		rec = desk_event_strip(rec);
 	rec = desk_jset(rec, "updated_at", desk_jtime(now));
 	rec = with_rec("case", rec);
 	desk_log_add(st, rec);
@@ -141,8 +146,7 @@ note_external(struct desk_store *st, uint64_t cid, jv x, int64_t now)
 		return;
 	}
 	rec = desk_jset(rec, "external", merged);
-	rec = desk_jdel(desk_jdel(rec, "event_id"), "event_scope");
-	desk_case_save(st, rec, now);
+	desk_case_save(st, rec, NULL, now);
 }
 
 jv
@@ -187,16 +191,7 @@ desk_message_add(struct desk_store *st, uint64_t case_id, jv msg, int64_t now)
 jv
 desk_message_get(struct desk_store *st, uint64_t id)
 {
-	struct desk_slot s;
-
-	if (!desk_slot_get(st, DESK_T_MESSAGE, id, &s))
-		return jv_invalid();
-	jv rec = desk_log_get(st, s.rec);
-	if (!jv_is_valid(rec))
-		desk_die(DESK_EX_IOERR, "%s: message %llu: %s (run desk-case fsck)",
-		    desk_store_root(st), (unsigned long long)id,
-		    jv_string_value(jv_invalid_get_msg(rec)));
-	return desk_jdel(rec, "rec");
+	return desk_record(st, DESK_T_MESSAGE, id, NULL);
 }
 
 static int

@@ -99,9 +99,22 @@ uint64_t desk_case_survivor(struct desk_store *st, uint64_t id);
 jv desk_case_get(struct desk_store *st, uint64_t id);
 /* The case's messages, oldest first (merged-in cases' too). */
 jv desk_case_messages(struct desk_store *st, uint64_t id);
-/* Writes a new version of a case record (consumes rec). */
-void desk_case_save(struct desk_store *st, jv rec, int64_t now);
-/* The raw record (owned). */
+/* The event a record is written for: the parts of its idempotency key. */
+struct desk_evid {
+	const char *scope, *channel;    /* channel: what the event named, or NULL */
+	const char *id;
+	size_t idlen;
+};
+/* rec (consumed) without the event data of the record it was read from. */
+jv desk_event_strip(jv rec);
+/*
+ * Writes a new version of a case record (consumes rec), for the event ev
+ * (its event_id, event_scope and event_channel) or, with NULL, for none:
+ * the event data of the version before is not carried over.
+ */
+void desk_case_save(struct desk_store *st, jv rec, const struct desk_evid *ev,
+    int64_t now);
+/* The record (owned), without "rec"; invalid if none. */
 jv desk_case_record(struct desk_store *st, uint64_t id);
 /*
  * Appends a message record (consumes msg: content, attachments, staff_id,

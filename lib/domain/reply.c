@@ -220,8 +220,7 @@ desk_reply_add(struct desk_store *st, jv r, int64_t now, const char **field,
 			k2 = desk_jset(k2, "assignee", jv_get_kind(staff) == JV_KIND_STRING ?
 			    jv_copy(staff) : jv_string_fmt("%lld",
 			    (long long)jv_number_value(staff)));
-		k2 = desk_jdel(desk_jdel(k2, "event_id"), "event_scope");
-		desk_case_save(st, k2, now);
+		desk_case_save(st, k2, NULL, now);
 		jv_free(kase);
 		kase = desk_case_record(st, id);
 	}
@@ -269,11 +268,7 @@ desk_outbox(struct desk_store *st, int all)
 	for (uint64_t id = 1; id < end; id++) {
 		if (!desk_slot_get(st, DESK_T_OUT, id, &s) || (!all && s.flags))
 			continue;
-		jv m = desk_log_get(st, s.rec);
-		if (!jv_is_valid(m))
-			desk_die(DESK_EX_IOERR, "%s: outbox %llu: %s (run desk-case fsck)",
-			    desk_store_root(st), (unsigned long long)id,
-			    jv_string_value(jv_invalid_get_msg(m)));
+		jv m = desk_record(st, DESK_T_OUT, id, NULL);
 		jv o = desk_message_out(m);
 		o = desk_jset_str(o, "state", s.flags ? "done" : "pending");
 		list = jv_array_append(list, o);

@@ -24,16 +24,7 @@ with_rec(const char *type, jv rec)
 jv
 desk_user_get(struct desk_store *st, uint64_t id)
 {
-	struct desk_slot s;
-
-	if (!desk_slot_get(st, DESK_T_USER, id, &s))
-		return jv_invalid();
-	jv rec = desk_log_get(st, s.rec);
-	if (!jv_is_valid(rec))
-		desk_die(DESK_EX_IOERR, "%s: user %llu: %s (run desk-case fsck)",
-		    desk_store_root(st), (unsigned long long)id,
-		    jv_string_value(jv_invalid_get_msg(rec)));
-	return desk_jdel(rec, "rec");
+	return desk_record(st, DESK_T_USER, id, NULL);
 }
 
 uint64_t
