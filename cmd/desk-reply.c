@@ -21,121 +21,18 @@ static const char usage_text[] =
     "TEXT is read from standard input when it is not given.\n"
     "Common options: -s, --store DIR; -h, --help; -V, --version.\n";
 
-/* ---- checks shared by the filter and the command ---- */
-
-static const char *
-check_staff(jv v)
-{
-	double d;
-
-	if (!jv_is_valid(v) || jv_get_kind(v) == JV_KIND_NULL)
-		return NULL;
-	if (jv_get_kind(v) == JV_KIND_STRING)
-		return *jv_string_value(v) ? NULL : "empty";
-	if (jv_get_kind(v) == JV_KIND_NUMBER && (d = jv_number_value(v)) >= 1 &&
-	    d == (double)(int64_t)d && d < 9007199254740992.0)
-		return NULL;
-	return "must be an agent's id: a positive whole number or a string";
-}
-
-/*
- * Checks a reply event; NULL when it will do, else the reason, with *field.
- * "via" defaults to agent.
- */
-static const char *
-check_reply(jv r, const char **field)
-{
-	int64_t cid;
-	const char *via, *why;
-	jv v;
-
-	*field = "case_id";
-	if (!desk_jint(r, "case_id", &cid) || cid < 1)
-		return desk_jhas(r, "case_id") ? "must be a case id" : "missing";
-	*field = "via";
-	v = desk_jget(r, "via");
-	if (jv_is_valid(v)) {
-		via = jv_get_kind(v) == JV_KIND_STRING ? jv_string_value(v) : "";
-		if (strcmp(via, "agent") && strcmp(via, "api") && strcmp(via, "rule"))
-			return "must be agent, api or rule";
-	} else
-		via = "agent";
-	*field = "content";
-	v = desk_jget(r, "content");
-	if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_STRING)
-		return "must be a string";
-	int text = jv_is_valid(v) && *jv_string_value(v);
-	*field = "attachments";
-	v = desk_jget(r, "attachments");
-	int files = 0;
-	if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_NULL) {
-		if (jv_get_kind(v) != JV_KIND_ARRAY)
-			return "must be an array";
-		jv_array_foreach(v, i, a) {
-			const char *u = desk_jstr(a, "url");
-			int ok = u && *u;
-			jv_free(a);
-			if (!ok)
-				return "each needs a url";
-			files++;
-		}
-	}
-	if (!text && !files) {
-		*field = "content";
-		return "nothing to send: no content and no attachments";
-	}
-	*field = "staff_id";
-	if ((why = check_staff(desk_jget(r, "staff_id"))))
-		return why;
-	*field = "rule";
-	v = desk_jget(r, "rule");
-	if (jv_is_valid(v) && (jv_get_kind(v) != JV_KIND_STRING || !*jv_string_value(v)))
-		return "must be the rule's name";
-	if (!strcmp(via, "rule") && !jv_is_valid(v))
-		return "a rule reply names its rule";
-	static const char *const ids[] = { "id", "source_id" };
-	for (int i = 0; i < 2; i++) {
-		const char *s;
-		size_t n;
-		*field = ids[i];
-		v = desk_jget(r, ids[i]);
-		if (!jv_is_valid(v) || jv_get_kind(v) == JV_KIND_NULL)
-			continue;
-		if (!desk_jstrn(r, ids[i], &s, &n) || !n || memchr(s, '\0', n))
-			return "must be a non-empty string";
-	}
-	*field = "reopen";
-	v = desk_jget(r, "reopen");
-	if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_TRUE &&
-	    jv_get_kind(v) != JV_KIND_FALSE)
-		return "must be true or false";
-	static char sizewhy[160];
-	return desk_check_sizes(r, field, sizewhy, sizeof sizewhy);
-}
-
 /* ---- the filter ---- */
 
 static void
 on_reply(struct desk_loop *l, jv ev, void *ctx)
 {
 	struct desk_store *st = desk_loop_store(l);
-	const char *field, *why;
-	char reason[256];
-	int code;
+	struct desk_err e;
 
 	(void)ctx;
-	if ((why = check_reply(ev, &field))) {
-		desk_reject(l, ev, field, "%s", why);
-		jv_free(ev);
-		return;
-	}
-	if (!desk_jhas(ev, "via"))
-		ev = desk_jset_str(ev, "via", "agent");
-	desk_store_lock(st);
-	jv out = desk_reply_add(st, ev, desk_now(), &field, &code, reason,
-	    sizeof reason);
+	jv out = desk_reply_add(st, ev, desk_now(), &e);
 	if (!jv_is_valid(out))
-		desk_reject(l, ev, field, "%s", reason);
+		desk_reject_err(l, ev, &e);
 	else
 		desk_emit(l, out);
 	jv_free(ev);
@@ -225,18 +122,16 @@ as_user(uint64_t uid, const char *channel, jv text)
 static int
 reply(jv r)
 {
-	const char *field, *why;
-	char reason[256];
-	int code;
+	struct desk_err e;
 
-	if ((why = check_reply(r, &field)))
-		desk_die(field && !strcmp(field, "content") ? DESK_EX_USAGE : DESK_EX_DATA,
-		    "%s: %s", field, why);
+	/* Checked before the store is opened: a bad TEXT creates none. */
+	if (desk_reply_check(r, &e) < 0)
+		desk_die(e.field && !strcmp(e.field, "content") ? DESK_EX_USAGE :
+		    e.code, "%s: %s", e.field, e.msg);
 	struct desk_store *st = desk_open(0);
-	desk_store_lock(st);
-	jv out = desk_reply_add(st, r, desk_now(), &field, &code, reason, sizeof reason);
+	jv out = desk_reply_add(st, r, desk_now(), &e);
 	if (!jv_is_valid(out))
-		desk_die(code, "%s", reason);
+		desk_die(e.code, "%s", e.msg);
 	desk_store_commit(st);
 	desk_out(out);
 	desk_out_flush();

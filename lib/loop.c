@@ -82,6 +82,12 @@ desk_reject_invalid(struct desk_loop *l, jv ev, const char *field, jv why)
 	jv_free(msg);
 }
 
+void
+desk_reject_err(struct desk_loop *l, jv ev, const struct desk_err *e)
+{
+	desk_reject(l, ev, e->field, "%s", e->msg);
+}
+
 struct desk_store *
 desk_loop_store(struct desk_loop *l)
 {

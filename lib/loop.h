@@ -36,6 +36,8 @@ void desk_emit(struct desk_loop *l, jv ev);
 void desk_reject_invalid(struct desk_loop *l, jv ev, const char *field, jv why);
 void desk_reject(struct desk_loop *l, jv ev, const char *field,
     const char *fmt, ...) DESK_PRINTF(4, 5);
+/* desk_reject with the field and reason of a library function's refusal. */
+void desk_reject_err(struct desk_loop *l, jv ev, const struct desk_err *e);
 struct desk_store *desk_loop_store(struct desk_loop *l);
 
 /*

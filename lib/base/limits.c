@@ -136,3 +136,17 @@ desk_check_sizes(jv ev, const char **field, char *why, size_t n)
 	}
 	return r;
 }
+
+int
+desk_err_sizes(jv ev, struct desk_err *e)
+{
+	const char *field, *r = desk_check_sizes(ev, &field, e->msg, sizeof e->msg);
+
+	if (!r)
+		return 0;
+	if (r != e->msg)
+		snprintf(e->msg, sizeof e->msg, "%s", r);
+	e->code = DESK_EX_DATA;
+	e->field = field;
+	return -1;
+}

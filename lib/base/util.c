@@ -77,6 +77,20 @@ desk_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
+int
+desk_err_set(struct desk_err *e, int code, const char *field,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	e->code = code;
+	e->field = field;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
 void *
 desk_xmalloc(size_t n)
 {

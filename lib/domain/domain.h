@@ -204,14 +204,19 @@ jv desk_api_aliases(jv ev, const char *wrapper, const char **field);
 /* ---- reply.c: replies and the outbox ---- */
 
 /*
- * Adds a reply (r borrowed: case_id, content, attachments, staff_id, via,
- * rule, source_id, id, reopen; already checked for types) under the lock,
- * and returns its message.out event; a replay returns the first one with
- * "duplicate": true. On refusal: invalid, with *field, *code (65, 1, 78)
- * and why.
+ * Checks a reply (borrowed: case_id, content, attachments, staff_id, via
+ * (agent, api or rule; agent when absent), rule, source_id, id, reopen)
+ * for types and sizes: 0, or -1 with *e (65).
  */
-jv desk_reply_add(struct desk_store *st, jv r, int64_t now, const char **field,
-    int *code, char *why, size_t whylen);
+int desk_reply_check(jv r, struct desk_err *e);
+/*
+ * Adds the reply r (borrowed, checked by desk_reply_check) under the
+ * store's lock, which it takes, and returns its message.out event; a
+ * replay returns the first one with "duplicate": true. On refusal:
+ * invalid, with *e (65, 1 for no such case, 78 for a gone or inactive
+ * channel).
+ */
+jv desk_reply_add(struct desk_store *st, jv r, int64_t now, struct desk_err *e);
 /* The message.out event of a reply's message record (borrowed). */
 jv desk_message_out(jv m);
 /* The queued message.out events; with all, the delivered too. */
