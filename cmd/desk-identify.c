@@ -23,80 +23,6 @@ static const char usage_text[] =
     "       desk-identify user unlink USER OTHER\n"
     "Common options: -s, --store DIR; -h, --help; -V, --version.\n";
 
-/* ---- checks shared by events and options ---- */
-
-/*
- * The binding of a code, checked: email, phone or channel + user_custom_id,
- * with name, company, fields. NULL, or why it will not do with *field and
- * the exit status a command gives for it (*status: 64, or 78 for an
- * unknown channel).
- */
-static const char *
-check_bind(struct desk_store *st, jv b, const char **field, int *status)
-{
-	static char why[160];
-	struct desk_buf norm = DESK_BUF_INIT;
-	const char *s, *ch = desk_jstr(b, "channel");
-	static const char *const strings[] = { "email", "phone", "channel",
-		"user_custom_id", "name", "company" };
-
-	*status = DESK_EX_USAGE;
-	for (size_t i = 0; i < sizeof strings / sizeof *strings; i++) {
-		jv v = desk_jget(b, strings[i]);
-		if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_STRING) {
-			*field = strings[i];
-			return "must be a string";
-		}
-	}
-	jv f = desk_jget(b, "fields");
-	if (jv_is_valid(f) && jv_get_kind(f) != JV_KIND_OBJECT) {
-		*field = "fields";
-		return "must be an object";
-	}
-	/* What is bound is copied onto users later: it must fit there. */
-	const char *over = desk_check_sizes(b, field, why, sizeof why);
-	if (over) {
-		*status = DESK_EX_DATA;
-		return over;
-	}
-	if (!!ch != desk_jhas(b, "user_custom_id")) {
-		*field = ch ? "user_custom_id" : "channel";
-		return "channel and user_custom_id go together";
-	}
-	if (!ch && !desk_jhas(b, "email") && !desk_jhas(b, "phone")) {
-		*field = "email";
-		return "a code must be bound to an email, a phone, or a channel "
-		    "and user_custom_id";
-	}
-	if ((s = desk_jstr(b, "email")) && !desk_email_norm(s, &norm)) {
-		*field = "email";
-		desk_buf_free(&norm);
-		return "not an email address";
-	}
-	if ((s = desk_jstr(b, "phone")) && !desk_phone_norm(s, &norm)) {
-		*field = "phone";
-		desk_buf_free(&norm);
-		return "not a phone number";
-	}
-	desk_buf_free(&norm);
-	if (ch) {
-		jv c = desk_channel_get(st, ch);
-		if (!jv_is_valid(c)) {
-			*field = "channel";
-			*status = DESK_EX_CONFIG;
-			snprintf(why, sizeof why, "unknown channel \"%s\"", ch);
-			return why;
-		}
-		jv_free(c);
-		const char *u = desk_jstr(b, "user_custom_id");
-		if (!*u) {
-			*field = "user_custom_id";
-			return "empty";
-		}
-	}
-	return NULL;
-}
-
 /* The binding alone, in a fixed order. */
 static jv
 bind_of(jv ev)
@@ -150,9 +76,8 @@ static void
 on_request(struct desk_loop *l, jv ev, void *ctx)
 {
 	struct desk_store *st = desk_loop_store(l);
-	const char *field, *why;
+	struct desk_err e;
 	int64_t ttl = DESK_CODE_TTL;
-	int status;
 
 	(void)ctx;
 	if (!jv_is_valid(ev = api_names(l, ev)))
@@ -166,8 +91,8 @@ on_request(struct desk_loop *l, jv ev, void *ctx)
 	}
 	/* What is stored with the code is masked, but for the identifiers. */
 	jv b = desk_code_mask_event(bind_of(ev));
-	if ((why = check_bind(st, b, &field, &status))) {
-		desk_reject(l, ev, field, "%s", why);
+	if (desk_code_bind_check(st, b, &e) < 0) {
+		desk_reject_err(l, ev, &e);
 		jv_free(b);
 		jv_free(ev);
 		return;
@@ -357,8 +282,8 @@ cmd_code(int argc, char **argv)
 		{ NULL, 0, NULL, 0 } };
 	jv b = jv_object(), fields = jv_object();
 	uint64_t ttl = DESK_CODE_TTL;
-	const char *err, *field, *why;
-	int c, given = 0, status;
+	const char *err;
+	int c, given = 0;
 
 	while ((c = desk_getopt(argc, argv, DESK_OPTS "e:p:c:u:n:C:f:t:", lo)) != -1) {
 		given = 1;
@@ -394,11 +319,12 @@ cmd_code(int argc, char **argv)
 		jv_free(fields);
 	b = desk_code_mask_event(b);
 	struct desk_store *st = desk_open(DESK_ST_CREATE);
-	if ((why = check_bind(st, b, &field, &status))) {
-		desk_warn("%s: %s", field, why);
+	struct desk_err e;
+	if (desk_code_bind_check(st, b, &e) < 0) {
+		desk_warn("%s: %s", e.field, e.msg);
 		jv_free(b);
 		desk_store_close(st);
-		return status;
+		return e.code;
 	}
 	jv a = issue(st, b, (int64_t)ttl);
 	desk_store_commit(st);

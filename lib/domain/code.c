@@ -296,6 +296,90 @@ code_hash(struct desk_store *st, const char *norm, unsigned char h[32])
 	    secret, sizeof secret);
 }
 
+/* desk_code_bind_check: NULL, or why with *field and *status. */
+static const char *
+check_bind(struct desk_store *st, jv b, const char **field, int *status,
+    char *why, size_t whylen)
+{
+	struct desk_buf norm = DESK_BUF_INIT;
+	const char *s, *ch = desk_jstr(b, "channel");
+	static const char *const strings[] = { "email", "phone", "channel",
+		"user_custom_id", "name", "company" };
+
+	*status = DESK_EX_USAGE;
+	for (size_t i = 0; i < sizeof strings / sizeof *strings; i++) {
+		jv v = desk_jget(b, strings[i]);
+		if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_STRING) {
+			*field = strings[i];
+			return "must be a string";
+		}
+	}
+	jv f = desk_jget(b, "fields");
+	if (jv_is_valid(f) && jv_get_kind(f) != JV_KIND_OBJECT) {
+		*field = "fields";
+		return "must be an object";
+	}
+	/* What is bound is copied onto users later: it must fit there. */
+	const char *over = desk_check_sizes(b, field, why, whylen);
+	if (over) {
+		*status = DESK_EX_DATA;
+		return over;
+	}
+	if (!!ch != desk_jhas(b, "user_custom_id")) {
+		*field = ch ? "user_custom_id" : "channel";
+		return "channel and user_custom_id go together";
+	}
+	if (!ch && !desk_jhas(b, "email") && !desk_jhas(b, "phone")) {
+		*field = "email";
+		return "a code must be bound to an email, a phone, or a channel "
+		    "and user_custom_id";
+	}
+	if ((s = desk_jstr(b, "email")) && !desk_email_norm(s, &norm)) {
+		*field = "email";
+		desk_buf_free(&norm);
+		return "not an email address";
+	}
+	if ((s = desk_jstr(b, "phone")) && !desk_phone_norm(s, &norm)) {
+		*field = "phone";
+		desk_buf_free(&norm);
+		return "not a phone number";
+	}
+	desk_buf_free(&norm);
+	if (ch) {
+		jv c = desk_channel_get(st, ch);
+		if (!jv_is_valid(c)) {
+			*field = "channel";
+			*status = DESK_EX_CONFIG;
+			snprintf(why, whylen, "unknown channel \"%s\"", ch);
+			return why;
+		}
+		jv_free(c);
+		const char *u = desk_jstr(b, "user_custom_id");
+		if (!*u) {
+			*field = "user_custom_id";
+			return "empty";
+		}
+	}
+	return NULL;
+}
+
+int
+desk_code_bind_check(struct desk_store *st, jv bind, struct desk_err *e)
+{
+	const char *field = NULL;
+	int status;
+	const char *why = check_bind(st, bind, &field, &status, e->msg,
+	    sizeof e->msg);
+
+	if (!why)
+		return 0;
+	if (why != e->msg)
+		snprintf(e->msg, sizeof e->msg, "%s", why);
+	e->code = status;
+	e->field = field;
+	return -1;
+}
+
 uint64_t
 desk_code_issue(struct desk_store *st, jv bind, int64_t ttl, int64_t now,
     char code[DESK_CODE_LEN + 1], int64_t *expires)

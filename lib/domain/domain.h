@@ -164,8 +164,17 @@ jv desk_code_mask_event(jv ev);
 /* The canonical form of a code-shaped token (case folded); 0 if it cannot be a code. */
 int desk_code_norm(const char *tok, char out[DESK_CODE_LEN + 1]);
 /*
+ * Checks the binding of a code (borrowed): email, phone, or channel (a
+ * known one) and user_custom_id, strings, with name, company (strings) and
+ * fields (an object), within the limits of what users may hold. 0, or -1
+ * with *e: 64 (a field of the wrong type or shape), 65 (too big), 78 (an
+ * unknown channel).
+ */
+int desk_code_bind_check(struct desk_store *st, jv bind, struct desk_err *e);
+/*
  * Issues a code bound to bind (borrowed: email | phone | channel and
- * user_custom_id, with name, company, fields), valid ttl seconds from now.
+ * user_custom_id, with name, company, fields; checked by
+ * desk_code_bind_check), valid ttl seconds from now.
  * Only its keyed hash is stored. Returns the code's id.
  */
 uint64_t desk_code_issue(struct desk_store *st, jv bind, int64_t ttl,
