@@ -647,6 +647,16 @@ cmd_show(int argc, char **argv)
 	return DESK_EX_OK;
 }
 
+/* A refusal of desk_case_set, named by the option that caused it. */
+static _Noreturn void
+die_opt(const struct desk_err *e)
+{
+	if (!e->field || !strcmp(e->field, "case_id"))
+		desk_die(e->code, "%s", e->msg);
+	desk_die(e->code, "--%s: %s", strcmp(e->field, "fields") ? e->field :
+	    "field", e->msg);
+}
+
 static int
 cmd_set(int argc, char **argv)
 {
@@ -693,48 +703,22 @@ cmd_set(int argc, char **argv)
 		if (vals[i])
 			changes = desk_jset(changes, keys[i], *vals[i] ?
 			    jv_string(vals[i]) : jv_null());
-	char why[160];
-	const char *field, *over = desk_check_sizes(changes, &field, why, sizeof why);
-	if (over)
-		desk_die(DESK_EX_DATA, "--%s: %s", field, over);
+	/* Checked before the store is opened: a bad value creates none. */
+	struct desk_err e;
+	if (desk_err_sizes(changes, &e) < 0)
+		die_opt(&e);
 	struct desk_store *st = desk_open(0);
 	desk_store_lock(st);
-	jv rec = desk_case_record(st, id);
-	if (!jv_is_valid(rec))
-		desk_die(DESK_EX_NO, "case %llu: no such case", (unsigned long long)id);
-	int64_t into;
-	if (desk_jint(rec, "merged_into", &into))
-		desk_die(DESK_EX_DATA, "case %llu was merged into case %lld: change "
-		    "that one", (unsigned long long)id, (long long)into);
-	rec = jv_object_merge(rec, changes);
-	if (nfields) {
-		jv cur = jv_copy(desk_jget(rec, "fields"));
-		if (jv_get_kind(cur) != JV_KIND_OBJECT) {
-			jv_free(cur);
-			cur = jv_object();
-		}
-		jv merged = desk_fields_merge(cur, fields);
-		if ((over = desk_check_fields(merged, why, sizeof why)))
-			desk_die(DESK_EX_DATA, "--field: %s", over);
-		rec = desk_jset(rec, "fields", merged);
-	} else
-		jv_free(fields);
-	desk_case_save(st, rec, NULL, desk_now());
+	if (desk_case_set(st, id, changes, nfields ? fields : jv_invalid(),
+	    desk_now(), &e) < 0)
+		die_opt(&e);
+	jv_free(changes);
+	jv_free(fields);
 	desk_store_commit(st);
 	desk_out(desk_case_get(st, id));
 	desk_out_flush();
 	desk_store_close(st);
 	return DESK_EX_OK;
-}
-
-static jv
-append_id(jv list, uint64_t id)
-{
-	if (jv_get_kind(list) != JV_KIND_ARRAY) {
-		jv_free(list);
-		list = jv_array();
-	}
-	return jv_array_append(list, jv_number((double)id));
 }
 
 static int
@@ -743,55 +727,11 @@ cmd_merge(int argc, char **argv)
 	char **arg = desk_operands(argc, argv, 2);
 	uint64_t from = desk_id_arg(arg[0], "case"), into = desk_id_arg(arg[1], "case");
 	struct desk_store *st = desk_open(0);
+	struct desk_err e;
 	desk_store_lock(st);
-	jv f = desk_case_record(st, from);
-	if (!jv_is_valid(f))
-		desk_die(DESK_EX_NO, "case %llu: no such case", (unsigned long long)from);
-	uint64_t to = desk_case_survivor(st, into);
-	jv t = desk_case_record(st, to);
-	if (!jv_is_valid(t))
-		desk_die(DESK_EX_NO, "case %llu: no such case", (unsigned long long)into);
-	int64_t already;
-	if (desk_jint(f, "merged_into", &already))
-		desk_die(DESK_EX_DATA, "case %llu is already merged into case %lld",
-		    (unsigned long long)from, (long long)already);
-	if (to == from)
-		desk_die(DESK_EX_DATA, "case %llu cannot be merged into itself",
-		    (unsigned long long)from);
-	int64_t fu = 0, tu = 0;
-	desk_jint(f, "user_id", &fu);
-	desk_jint(t, "user_id", &tu);
-	if (fu != tu) {
-		jv u = desk_user_get(st, (uint64_t)fu);
-		int linked = 0;
-		jv lu = desk_jget(u, "linked_users");
-		if (jv_get_kind(lu) == JV_KIND_ARRAY)
-			jv_array_foreach(lu, i, x) {
-				linked |= jv_get_kind(x) == JV_KIND_NUMBER &&
-				    jv_number_value(x) == (double)tu;
-				jv_free(x);
-			}
-		jv_free(u);
-		if (!linked)
-			desk_die(DESK_EX_DATA, "cases %llu and %llu belong to different "
-			    "users (%lld, %lld) that are not linked",
-			    (unsigned long long)from, (unsigned long long)to,
-			    (long long)fu, (long long)tu);
-	}
-	jv mf = desk_jget(t, "merged_from");
-	if (jv_get_kind(mf) == JV_KIND_ARRAY &&
-	    jv_array_length(jv_copy(mf)) >= DESK_MAX_MERGES)
-		desk_die(DESK_EX_DATA, "case %llu has %d cases merged into it "
-		    "already", (unsigned long long)to, DESK_MAX_MERGES);
-	int64_t now = desk_now();
-	/* The conversation goes on in the survivor: a live chat keeps it open. */
-	const char *fs = desk_jstr(f, "status"), *ts = desk_jstr(t, "status");
-	if (fs && ts && strcmp(fs, "closed") && !strcmp(ts, "closed"))
-		t = desk_jset_str(t, "status", fs);
-	desk_case_save(st, desk_jset_int(f, "merged_into", (int64_t)to), NULL, now);
-	t = desk_jset(t, "merged_from",
-	    append_id(jv_copy(desk_jget(t, "merged_from")), from));
-	desk_case_save(st, t, NULL, now);
+	uint64_t to = desk_case_merge(st, from, into, desk_now(), &e);
+	if (!to)
+		desk_die(e.code, "%s", e.msg);
 	desk_store_commit(st);
 	desk_out(desk_case_get(st, to));
 	desk_out_flush();

@@ -117,6 +117,25 @@ void desk_case_save(struct desk_store *st, jv rec, const struct desk_evid *ev,
 /* The record (owned), without "rec"; invalid if none. */
 jv desk_case_record(struct desk_store *st, uint64_t id);
 /*
+ * The verbs on a case take the store's lock (if not held) and return 0 or
+ * -1 with *e: 1 when there is no such case, 65 when it will not do.
+ *
+ * desk_case_set changes case id: changes (borrowed: status, and assignee,
+ * team and subject, a string or null to clear) within the limits, and
+ * fields (borrowed, or invalid for none) merged into the case's, null
+ * removing. A merged case is not changed (change the survivor).
+ */
+int desk_case_set(struct desk_store *st, uint64_t id, jv changes, jv fields,
+    int64_t now, struct desk_err *e);
+/*
+ * Merges case from into the survivor of case into, when they are of one
+ * user or of linked users and the survivor has fewer than DESK_MAX_MERGES
+ * merged into it; a closed survivor takes the merged case's status when
+ * that is still open or pending. Returns the survivor, or 0 with *e.
+ */
+uint64_t desk_case_merge(struct desk_store *st, uint64_t from, uint64_t into,
+    int64_t now, struct desk_err *e);
+/*
  * Appends a message record (consumes msg: content, attachments, staff_id,
  * event data...) to case_id, filling message_id, case_id, created_at.
  * Returns the message id.
