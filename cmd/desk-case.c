@@ -23,187 +23,6 @@ static const char usage_text[] =
 
 /* ---- the filter ---- */
 
-/* A string field, or absent (NULL) when missing or null; 0 when the wrong type. */
-static int
-opt_str(struct desk_loop *l, jv ev, const char *key, const char **out)
-{
-	jv v = desk_jget(ev, key);
-
-	*out = NULL;
-	if (!jv_is_valid(v) || jv_get_kind(v) == JV_KIND_NULL)
-		return 1;
-	if (jv_get_kind(v) != JV_KIND_STRING) {
-		desk_reject(l, ev, key, "must be a string");
-		return 0;
-	}
-	/* Read as a C string, a NUL would cut it short without a word. */
-	if (memchr(jv_string_value(v), '\0',
-	    (size_t)jv_string_length_bytes(jv_copy(v)))) {
-		desk_reject(l, ev, key, "contains a NUL character");
-		return 0;
-	}
-	*out = jv_string_value(v);
-	return 1;
-}
-
-/* The limits on what an event may bring into the store (limits.c). */
-static int
-check_sizes(struct desk_loop *l, jv ev)
-{
-	char why[160];
-	const char *field, *r = desk_check_sizes(ev, &field, why, sizeof why);
-
-	if (r)
-		desk_reject(l, ev, field, "%s", r);
-	return !r;
-}
-
-/* An id from outside: a non-empty string without NUL. */
-static int
-ext_id(struct desk_loop *l, jv ev, const char *key, int required,
-    const char **s, size_t *n)
-{
-	jv v = desk_jget(ev, key);
-
-	*s = NULL;
-	*n = 0;
-	if (!jv_is_valid(v) || jv_get_kind(v) == JV_KIND_NULL) {
-		if (required)
-			desk_reject(l, ev, key, "missing");
-		return !required;
-	}
-	if (jv_get_kind(v) != JV_KIND_STRING) {
-		desk_reject(l, ev, key, "must be a string (ids from outside are "
-		    "never numbers: quote it)");
-		return 0;
-	}
-	*s = jv_string_value(v);
-	*n = (size_t)jv_string_length_bytes(jv_copy(v));
-	if (*n == 0 || memchr(*s, '\0', *n)) {
-		desk_reject(l, ev, key, *n ? "contains a NUL character" : "empty");
-		return 0;
-	}
-	return 1;
-}
-
-static int
-check_channel(struct desk_loop *l, jv ev, const char **name)
-{
-	const char *ch;
-
-	if (!opt_str(l, ev, "channel", &ch))
-		return 0;
-	if (!ch) {
-		desk_reject(l, ev, "channel", "missing");
-		return 0;
-	}
-	jv c = desk_channel_get(desk_loop_store(l), ch);
-	if (!jv_is_valid(c)) {
-		desk_reject(l, ev, "channel", "unknown channel \"%s\" (see "
-		    "desk-webhook channel add)", ch);
-		return 0;
-	}
-	jv_free(c);
-	*name = ch;
-	return 1;
-}
-
-/* External conversation ids (a Chat2Desk dialog, a Blip ticket): strings. */
-static int
-check_external(struct desk_loop *l, jv ev)
-{
-	jv x = desk_jget(ev, "external");
-	char field[96];
-	int ok = 1;
-
-	if (!jv_is_valid(x) || jv_get_kind(x) == JV_KIND_NULL)
-		return 1;
-	if (jv_get_kind(x) != JV_KIND_OBJECT) {
-		desk_reject(l, ev, "external", "must be an object of ids");
-		return 0;
-	}
-	jv_object_foreach(x, k, v) {
-		if (ok && jv_get_kind(v) != JV_KIND_STRING) {
-			snprintf(field, sizeof field, "external.%.80s", jv_string_value(k));
-			desk_reject(l, ev, field, "must be a string");
-			ok = 0;
-		}
-		jv_free(k);
-		jv_free(v);
-	}
-	return ok;
-}
-
-static int
-check_attachments(struct desk_loop *l, jv ev, int *have)
-{
-	jv a = desk_jget(ev, "attachments");
-	char field[64];
-	int ok = 1;
-
-	*have = 0;
-	if (!jv_is_valid(a) || jv_get_kind(a) == JV_KIND_NULL)
-		return 1;
-	if (jv_get_kind(a) != JV_KIND_ARRAY) {
-		desk_reject(l, ev, "attachments", "must be an array");
-		return 0;
-	}
-	jv_array_foreach(a, i, x) {
-		int64_t size;
-		if (!ok) {
-			jv_free(x);
-			continue;
-		}
-		if (jv_get_kind(x) != JV_KIND_OBJECT) {
-			snprintf(field, sizeof field, "attachments[%d]", i);
-			desk_reject(l, ev, field, "must be an object");
-			ok = 0;
-		} else if (!desk_jstr(x, "url") || !*desk_jstr(x, "url")) {
-			snprintf(field, sizeof field, "attachments[%d].url", i);
-			desk_reject(l, ev, field, "missing or not a string");
-			ok = 0;
-		} else if (desk_jhas(x, "file_size") &&
-		    (!desk_jint(x, "file_size", &size) || size < 0)) {
-			snprintf(field, sizeof field, "attachments[%d].file_size", i);
-			desk_reject(l, ev, field, "must be a whole number of bytes");
-			ok = 0;
-		}
-		jv_free(x);
-	}
-	*have = ok && jv_array_length(jv_copy(a)) > 0;
-	return ok;
-}
-
-/* The text of a message: a string, kept whole (NUL and all); invalid when absent. */
-static int
-opt_content(struct desk_loop *l, jv ev, jv *content)
-{
-	*content = desk_jget(ev, "content");
-	if (jv_get_kind(*content) == JV_KIND_NULL)
-		*content = jv_invalid();
-	if (jv_is_valid(*content) && jv_get_kind(*content) != JV_KIND_STRING) {
-		desk_reject(l, ev, "content", "must be a string");
-		return 0;
-	}
-	return 1;
-}
-
-/* User data the message brings: an object of fields (borrowed), or invalid. */
-static int
-opt_fields(struct desk_loop *l, jv ev, jv *fields)
-{
-	*fields = desk_jget(ev, "fields");
-	if (!jv_is_valid(*fields) || jv_get_kind(*fields) == JV_KIND_NULL) {
-		*fields = jv_invalid();
-		return 1;
-	}
-	if (jv_get_kind(*fields) != JV_KIND_OBJECT) {
-		desk_reject(l, ev, "fields", "must be an object");
-		return 0;
-	}
-	return 1;
-}
-
 /* The fields desk-case adds, as recorded with the message. */
 static jv
 enrich(jv ev, jv rec, int duplicate)
@@ -224,11 +43,9 @@ enrich(jv ev, jv rec, int duplicate)
 static void
 on_message(struct desk_loop *l, jv ev, void *ctx)
 {
-	struct desk_store *st = desk_loop_store(l);
-	struct desk_who w = { 0 };
-	const char *subject, *id;
-	size_t idlen;
-	int attach;
+	struct desk_err e;
+	const char *field;
+	int dup;
 
 	(void)ctx;
 	if (desk_jhas(ev, "message_id")) {
@@ -236,17 +53,17 @@ on_message(struct desk_loop *l, jv ev, void *ctx)
 		return;
 	}
 	/* The help desk API's names (and its create-case body) are ours too. */
-	const char *field;
 	jv named = desk_api_aliases(jv_copy(ev), "case", &field);
 	if (!jv_is_valid(named)) {
 		desk_reject_invalid(l, ev, field, named);
-		goto out;
+		jv_free(ev);
+		return;
 	}
 	jv_free(ev);
 	/*
 	 * An identification code is a secret wherever it is put: masked in
 	 * every free-text field, but for the content, which desk-identify
-	 * must still read (the store keeps the content masked, below).
+	 * must still read (the store keeps the content masked).
 	 */
 	jv masked = desk_code_mask_event(jv_copy(named));
 	if (jv_identical(jv_copy(masked), jv_copy(named))) {
@@ -258,147 +75,29 @@ on_message(struct desk_loop *l, jv ev, void *ctx)
 		    masked;
 		jv_free(named);
 	}
-	jv content;
-	if (!check_sizes(l, ev) || !check_channel(l, ev, &w.channel) ||
-	    !ext_id(l, ev, "user_custom_id", 1, &w.ucid, &w.ucidlen) ||
-	    !ext_id(l, ev, "id", 0, &id, &idlen) ||
-	    !opt_content(l, ev, &content) ||
-	    !opt_str(l, ev, "subject", &subject) ||
-	    !opt_str(l, ev, "email", &w.email) ||
-	    !opt_str(l, ev, "phone", &w.phone) ||
-	    !opt_str(l, ev, "name", &w.name) ||
-	    !opt_str(l, ev, "company", &w.company) ||
-	    !check_attachments(l, ev, &attach) || !check_external(l, ev) ||
-	    !opt_fields(l, ev, &w.fields))
-		goto out;
-	if ((!jv_is_valid(content) || !jv_string_length_bytes(jv_copy(content))) &&
-	    !attach) {
-		desk_reject(l, ev, "content", jv_is_valid(content) ?
-		    "empty, and no attachments" : "missing, and no attachments");
-		goto out;
+	jv rec = desk_message_receive(desk_loop_store(l), ev, &dup, &e);
+	if (!jv_is_valid(rec)) {
+		desk_reject_err(l, ev, &e);
+		jv_free(ev);
+		return;
 	}
-
-	desk_store_lock(st);
-	if (id) {
-		jv seen = desk_event_seen(st, "message", w.channel, id, idlen);
-		if (jv_is_valid(seen)) {
-			desk_emit(l, enrich(ev, seen, 1));
-			jv_free(seen);
-			return;
-		}
-	}
-	int64_t now = desk_now();
-	jv report;
-	uint64_t uid = desk_user_resolve(st, &w, now, &report);
-	if (!uid) {
-		desk_reject(l, ev, desk_jstr(report, "field"), "%s",
-		    desk_jstr(report, "reason"));
-		jv_free(report);
-		goto out;
-	}
-	jv m = jv_object();
-	/* An identification code is a secret: the store keeps it masked. */
-	m = desk_jset(m, "content", desk_code_mask_jv(jv_is_valid(content) ?
-	    jv_copy(content) : jv_string("")));
-	if (attach)
-		m = desk_jset(m, "attachments", jv_copy(desk_jget(ev, "attachments")));
-	m = desk_jset_int(m, "b_from_api", 0);
-	if (id) {
-		m = desk_jset(m, "event_id", desk_jstring(id, idlen));
-		m = desk_jset_str(m, "event_scope", "message");
-	}
-	m = jv_object_merge(m, report);
-	jv added = desk_user_message(st, uid, w.channel, subject,
-	    desk_jget(ev, "external"), m, now);
-	desk_emit(l, enrich(ev, added, 0));
-	jv_free(added);
-	return;
-out:
-	jv_free(ev);
+	desk_emit(l, enrich(ev, rec, dup));
+	jv_free(rec);
 }
 
 static void
 on_status(struct desk_loop *l, jv ev, void *ctx)
 {
-	struct desk_store *st = desk_loop_store(l);
-	const char *channel = NULL, *ucid = NULL, *id, *status;
-	size_t ucidlen = 0, idlen;
-	enum desk_status want = DESK_CLOSED;
-	int64_t cid = 0;
+	struct desk_err e;
 
 	(void)ctx;
-	if (desk_jhas(ev, "case_id")) {
-		if (!desk_jint(ev, "case_id", &cid) || cid < 1) {
-			desk_reject(l, ev, "case_id", "must be a case id (a positive "
-			    "whole number)");
-			goto out;
-		}
-		if (desk_jhas(ev, "channel") && !check_channel(l, ev, &channel))
-			goto out;
-	} else if (!check_channel(l, ev, &channel) ||
-	    !ext_id(l, ev, "user_custom_id", 1, &ucid, &ucidlen))
-		goto out;
-	if (!ext_id(l, ev, "id", 0, &id, &idlen) ||
-	    !opt_str(l, ev, "status", &status))
-		goto out;
-	if (status && !desk_status_parse(status, &want)) {
-		desk_reject(l, ev, "status", "must be open, pending or closed");
-		goto out;
+	jv r = desk_case_status(desk_loop_store(l), ev, &e);
+	if (!jv_is_valid(r)) {
+		desk_reject_err(l, ev, &e);
+		jv_free(ev);
+		return;
 	}
-
-	desk_store_lock(st);
-	/*
-	 * A status id is the channel's own, so it is keyed by what the event
-	 * named: its channel, or else its case_id as given. Not by the case's
-	 * channel, which a merge can change.
-	 */
-	char keych[32];
-	snprintf(keych, sizeof keych, "#case:%lld", (long long)cid);
-	const char *key = channel ? channel : keych;
-	if (id) {
-		jv seen = desk_event_seen(st, "status", key, id, idlen);
-		if (jv_is_valid(seen)) {
-			ev = desk_jset(ev, "user_id", jv_copy(desk_jget(seen, "user_id")));
-			ev = desk_jset(ev, "case_id", jv_copy(desk_jget(seen, "case_id")));
-			ev = desk_jset(ev, "case_status", jv_copy(desk_jget(seen, "status")));
-			ev = desk_jset(ev, "duplicate", jv_true());
-			desk_emit(l, ev);
-			jv_free(seen);
-			return;
-		}
-	}
-	if (!cid) {
-		uint64_t uid = desk_user_by_custom_id(st, channel, ucid, ucidlen);
-		struct desk_key k;
-		uint64_t last;
-		desk_key_last(&k, uid, channel);
-		if (!uid || !desk_hx_get(st, &k, &last, NULL)) {
-			desk_reject(l, ev, "user_custom_id", "no case for this "
-			    "user_custom_id on channel %s", channel);
-			goto out;
-		}
-		cid = (int64_t)last;
-	}
-	uint64_t sid = desk_case_survivor(st, (uint64_t)cid);
-	jv rec = desk_case_record(st, sid);
-	if (!jv_is_valid(rec)) {
-		desk_reject(l, ev, "case_id", "no case %lld", (long long)cid);
-		goto out;
-	}
-	const char *cur = desk_jstr(rec, "status");
-	if (id || !cur || strcmp(cur, desk_status_name(want))) {
-		struct desk_evid e = { "status", key, id, idlen };
-		rec = desk_jset_str(rec, "status", desk_status_name(want));
-		desk_case_save(st, jv_copy(rec), id ? &e : NULL, desk_now());
-	}
-	ev = desk_jset(ev, "user_id", jv_copy(desk_jget(rec, "user_id")));
-	ev = desk_jset_int(ev, "case_id", (int64_t)sid);
-	ev = desk_jset_str(ev, "case_status", desk_status_name(want));
-	jv_free(rec);
-	desk_emit(l, ev);
-	return;
-out:
-	jv_free(ev);
+	desk_emit(l, jv_object_merge(ev, r));
 }
 
 static const struct desk_on on[] = { { "message", on_message },

@@ -55,6 +55,7 @@ struct desk_err {
 	int code;
 	const char *field;
 	char msg[256];
+	char fieldbuf[96];    /* where field is, when it is made up */
 };
 /* Fills *e; returns -1, for "return desk_err_set(e, ...)". */
 int desk_err_set(struct desk_err *e, int code, const char *field,

@@ -153,6 +153,31 @@ jv desk_message_get(struct desk_store *st, uint64_t id);
 jv desk_user_message(struct desk_store *st, uint64_t uid, const char *channel,
     const char *subject, jv external, jv msg, int64_t now);
 
+/* ---- inbound.c: the events a channel sends ---- */
+
+/*
+ * A message event from a user (ev, borrowed: channel, user_custom_id, id,
+ * content, attachments, subject, email, phone, name, company, external,
+ * fields, as desk-events(7) says), checked, then stored under the store's
+ * lock (taken if not held) in the case the last-chat rule picks, the user
+ * found or created and linked by desk_user_resolve. Returns the stored
+ * message (owned: user_id, case_id, message_id, trigger, case_status,
+ * linked_users, not_linked); for a replay of an event id already stored,
+ * the first run's, with *duplicate set. On refusal invalid, with *e (65,
+ * or 78 for an unknown channel), nothing written.
+ */
+jv desk_message_receive(struct desk_store *st, jv ev, int *duplicate,
+    struct desk_err *e);
+/*
+ * A status event (ev, borrowed: case_id, or channel and user_custom_id;
+ * status, closed when absent; id), checked, then applied under the lock
+ * to the surviving case. An event id is keyed by the channel the event
+ * named, else by its case_id, so a replay is found after a merge. Returns
+ * what desk-events(7) adds to the event: user_id, case_id, case_status,
+ * and "duplicate": true for a replay. Invalid with *e on refusal (65; 1
+ * when there is no such case; 78 for an unknown channel).
+ */
+jv desk_case_status(struct desk_store *st, jv ev, struct desk_err *e);
 
 /* ---- code.c: identification codes ---- */
 
