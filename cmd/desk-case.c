@@ -107,41 +107,6 @@ static const struct desk_dispatch filter = { on, sizeof on / sizeof *on, NULL,
 
 /* ---- subcommands ---- */
 
-struct idset {
-	uint64_t *v;
-	size_t n;
-};
-
-static int
-idset_has(const struct idset *s, uint64_t id)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (s->v[i] == id)
-			return 1;
-	return 0;
-}
-
-static void
-idset_add(struct idset *s, uint64_t id)
-{
-	if (idset_has(s, id))
-		return;
-	s->v = desk_xrealloc(s->v, (s->n + 1) * sizeof *s->v);
-	s->v[s->n++] = id;
-}
-
-struct hit {
-	uint64_t activity, id;
-};
-
-static int
-by_activity(const void *a, const void *b)
-{
-	const struct hit *x = a, *y = b;
-
-	return x->activity < y->activity ? 1 : x->activity > y->activity ? -1 : 0;
-}
-
 /* Splits a comma list into a NULL-terminated array; split_free frees it. */
 static char **
 split(const char *s)
@@ -171,6 +136,13 @@ split_free(char **v)
 	free(v);
 }
 
+static void
+print_case(jv c, void *ctx)
+{
+	(void)ctx;
+	desk_out(c);
+}
+
 static int
 cmd_list(int argc, char **argv)
 {
@@ -184,19 +156,17 @@ cmd_list(int argc, char **argv)
 		{ "merged", no_argument, NULL, 'm' },
 		{ "limit", required_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 } };
-	struct idset users = { 0 };
+	struct desk_case_query q = { .limit = UINT64_MAX };
 	char **channels = NULL, **list;
-	const char *ucid = NULL;
-	int statuses = 0, active = 0, merged = 0, c, by_user = 0;
-	uint64_t limit = UINT64_MAX;
+	int c;
 
 	while ((c = desk_getopt(argc, argv, DESK_OPTS "u:c:x:t:aAmn:", lo)) != -1) {
 		switch (c) {
 		case 'u':
-			by_user = 1;
+			q.by_user = 1;
 			list = split(optarg);
 			for (char **s = list; *s; s++)
-				idset_add(&users, desk_id_arg(*s, "user"));
+				desk_ids_add(&q.users, desk_id_arg(*s, "user"));
 			split_free(list);
 			break;
 		case 'c':
@@ -204,7 +174,7 @@ cmd_list(int argc, char **argv)
 			channels = split(optarg);
 			break;
 		case 'x':
-			ucid = optarg;
+			q.ucid = optarg;
 			break;
 		case 't':
 			list = split(optarg);
@@ -213,12 +183,12 @@ cmd_list(int argc, char **argv)
 				if (!desk_status_parse(*s, &st))
 					desk_die(DESK_EX_USAGE, "--status: %s: must be open, "
 					    "pending or closed", *s);
-				statuses |= 1 << st;
+				q.statuses |= 1 << st;
 			}
 			split_free(list);
 			break;
 		case 'a':
-			active = 1;
+			q.active = 1;
 			break;
 		case 'A':
 			/*
@@ -227,10 +197,10 @@ cmd_list(int argc, char **argv)
 			 */
 			break;
 		case 'm':
-			merged = 1;
+			q.merged = 1;
 			break;
 		case 'n':
-			if (!desk_parse_u64(optarg, 0, UINT64_MAX, &limit))
+			if (!desk_parse_u64(optarg, 0, UINT64_MAX, &q.limit))
 				desk_die(DESK_EX_USAGE, "--limit: not a number: %s", optarg);
 			break;
 		}
@@ -239,93 +209,14 @@ cmd_list(int argc, char **argv)
 		desk_usage(DESK_EX_USAGE);
 
 	struct desk_store *st = desk_open(0);
-	jv all = desk_channel_list(st);
-	if (channels)
-		for (char **s = channels; *s; s++) {
-			jv ch = desk_channel_get(st, *s);
-			if (!jv_is_valid(ch))
-				desk_die(DESK_EX_CONFIG, "--channel: %s: unknown channel", *s);
-			jv_free(ch);
-		}
-	if (ucid) {
-		struct idset found = { 0 };
-		jv_array_foreach(all, i, ch) {
-			const char *name = desk_jstr(ch, "name");
-			int wanted = !channels;
-			for (char **s = channels; s && *s && name; s++)
-				wanted |= !strcmp(*s, name);
-			uint64_t u = wanted && name ?
-			    desk_user_by_custom_id(st, name, ucid, strlen(ucid)) : 0;
-			if (u && (!by_user || idset_has(&users, u)))
-				idset_add(&found, u);
-			jv_free(ch);
-		}
-		free(users.v);
-		users = found;
-		by_user = 1;
-	}
-	/* Channel names and types by hash, to filter on slots alone. */
-	struct idset want_chan = { 0 }, sync_chan = { 0 };
-	jv_array_foreach(all, i, ch) {
-		const char *name = desk_jstr(ch, "name");
-		uint32_t h = name ? desk_hash32(name, strlen(name)) : 0;
-		for (char **s = channels; s && *s && name; s++)
-			if (!strcmp(*s, name))
-				idset_add(&want_chan, h);
-		if (desk_channel_is_sync(ch))
-			idset_add(&sync_chan, h);
-		jv_free(ch);
-	}
-	if (channels)
-		for (char **s = channels; *s; s++)
-			idset_add(&want_chan, desk_hash32(*s, strlen(*s)));
-
-	struct hit *hits = NULL;
-	size_t n = 0, cap = 0;
-	uint64_t end = desk_slot_end(st, DESK_T_CASE);
-	for (uint64_t id = 1; id < end; id++) {
-		struct desk_case_slot cs;
-		if (!desk_case_slot(st, id, &cs))
-			continue;
-		if ((cs.merged_into && !merged) ||
-		    (statuses && !(statuses & (1 << cs.status))) ||
-		    (by_user && !idset_has(&users, cs.user_id)) ||
-		    (channels && !idset_has(&want_chan, cs.chan)) ||
-		    (active && (cs.status == DESK_CLOSED || cs.merged_into ||
-		    !idset_has(&sync_chan, cs.chan))))
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 256;
-			hits = desk_xrealloc(hits, cap * sizeof *hits);
-		}
-		hits[n++] = (struct hit){ cs.activity, id };
-	}
-	if (n)
-		qsort(hits, n, sizeof *hits, by_activity);
-	uint64_t printed = 0;
-	for (size_t i = 0; i < n && printed < limit; i++) {
-		jv cj = desk_case_get(st, hits[i].id);
-		/* The channel hash can collide: the record has the name. */
-		const char *name = desk_jstr(cj, "channel");
-		int ok = 1;
-		if (channels) {
-			ok = 0;
-			for (char **s = channels; *s && name; s++)
-				ok |= !strcmp(*s, name);
-		}
-		if (ok) {
-			desk_out(cj);
-			printed++;
-		} else
-			jv_free(cj);
-	}
+	struct desk_err e;
+	q.channels = channels;
+	uint64_t printed;
+	if (desk_case_list(st, &q, print_case, NULL, &printed, &e) < 0)
+		desk_die(e.code, "--%s: %s", e.field, e.msg);
 	desk_out_flush();
-	free(hits);
-	free(users.v);
-	free(want_chan.v);
-	free(sync_chan.v);
+	free(q.users.v);
 	split_free(channels);
-	jv_free(all);
 	desk_store_close(st);
 	return printed ? DESK_EX_OK : DESK_EX_NO;
 }

@@ -153,6 +153,35 @@ jv desk_message_get(struct desk_store *st, uint64_t id);
 jv desk_user_message(struct desk_store *st, uint64_t uid, const char *channel,
     const char *subject, jv external, jv msg, int64_t now);
 
+/* ---- list.c: the cases a query selects ---- */
+
+/* A set of ids, in the order added; free v. */
+struct desk_ids {
+	uint64_t *v;
+	size_t n;
+};
+int desk_ids_has(const struct desk_ids *s, uint64_t id);
+void desk_ids_add(struct desk_ids *s, uint64_t id);
+
+struct desk_case_query {
+	struct desk_ids users;   /* with by_user: only these users' cases */
+	int by_user;
+	char **channels;         /* NULL-terminated, or NULL for every channel */
+	const char *ucid;        /* only users with this user_custom_id there */
+	int statuses;            /* 1 << status of each one wanted; 0: all */
+	int active;              /* open or pending, on a sync channel */
+	int merged;              /* merged cases too */
+	uint64_t limit;
+};
+/*
+ * Hands each (c, consumed, as desk_case_get gives it; ctx) the cases q
+ * selects, the most recent activity first, at most q->limit, and sets
+ * *count. -1 with *e (78) when q names an unknown channel.
+ */
+int desk_case_list(struct desk_store *st, const struct desk_case_query *q,
+    void (*each)(jv c, void *ctx), void *ctx, uint64_t *count,
+    struct desk_err *e);
+
 /* ---- inbound.c: the events a channel sends ---- */
 
 /*
