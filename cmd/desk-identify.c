@@ -109,86 +109,25 @@ on_request(struct desk_loop *l, jv ev, void *ctx)
 static void
 on_update(struct desk_loop *l, jv ev, void *ctx)
 {
-	struct desk_store *st = desk_loop_store(l);
-	const char *why, *field = NULL;
+	struct desk_err e;
 
 	(void)ctx;
 	if (!jv_is_valid(ev = api_names(l, ev)))
 		return;
 	ev = desk_code_mask_event(ev);
-	jv f = desk_jget(ev, "fields");
-	if (jv_is_valid(f) && jv_get_kind(f) != JV_KIND_OBJECT)
-		field = "fields";
-	static const char *const strings[] = { "email", "phone", "name", "company",
-		"channel", "user_custom_id" };
-	for (size_t i = 0; !field && i < sizeof strings / sizeof *strings; i++) {
-		jv v = desk_jget(ev, strings[i]);
-		if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_STRING &&
-		    jv_get_kind(v) != JV_KIND_NULL)
-			field = strings[i];
-	}
-	if (field) {
-		desk_reject(l, ev, field, "%s", !strcmp(field, "fields") ?
-		    "must be an object" : "must be a string");
+	jv r = desk_user_update_event(desk_loop_store(l), ev, &e);
+	if (!jv_is_valid(r)) {
+		desk_reject_err(l, ev, &e);
 		jv_free(ev);
 		return;
 	}
-	char sz[160];
-	if ((why = desk_check_sizes(ev, &field, sz, sizeof sz))) {
-		desk_reject(l, ev, field, "%s", why);
-		jv_free(ev);
-		return;
-	}
-	desk_store_lock(st);
-	uint64_t uid = desk_user_find(st, ev, &why);
-	if (!uid) {
-		desk_reject(l, ev, NULL, "%s", why);
-		jv_free(ev);
-		return;
-	}
-	/* A contact that picked the user is not also a change to it. */
-	jv changes = jv_copy(ev);
-	if (!desk_jhas(ev, "user_id") && !desk_jstr(ev, "user_custom_id")) {
-		if (desk_jhas(ev, "email"))
-			changes = desk_jdel(changes, "email");
-		else
-			changes = desk_jdel(changes, "phone");
-	}
-	jv report;
-	jv u = desk_user_update(st, uid, changes, desk_now(), &report);
-	jv_free(changes);
-	if (!jv_is_valid(u)) {
-		desk_reject_invalid(l, ev, NULL, u);
-		jv_free(report);
-		jv_free(ev);
-		return;
-	}
-	jv_free(u);
-	ev = desk_jset_int(ev, "user_id", (int64_t)uid);
-	desk_emit(l, jv_object_merge(ev, report));
-}
-
-/* A replay's answer: what the attempt record of its first run says. */
-static jv
-answer_of(jv seen)
-{
-	static const char *const keep[] = { "account_user_id", "not_linked" };
-	jv a = desk_jset(jv_object(), "identification",
-	    jv_copy(desk_jget(seen, "result")));
-
-	for (int i = 0; i < 2; i++)
-		if (desk_jhas(seen, keep[i]))
-			a = desk_jset(a, keep[i], jv_copy(desk_jget(seen, keep[i])));
-	jv_free(seen);
-	return a;
+	desk_emit(l, jv_object_merge(ev, r));
 }
 
 static void
 on_message(struct desk_loop *l, jv ev, void *ctx)
 {
-	struct desk_store *st = desk_loop_store(l);
-	struct desk_slot s;
-	int64_t uid, mid;
+	struct desk_err e;
 	const char *content;
 	char tok[DESK_CODE_LEN + 1];
 	size_t n, off;
@@ -206,44 +145,12 @@ on_message(struct desk_loop *l, jv ev, void *ctx)
 		desk_emit(l, ev);     /* not stored by desk-case: not ours */
 		goto out;
 	}
-	if (!desk_jint(ev, "user_id", &uid) || uid < 1) {
-		desk_reject(l, ev, "user_id", "not a user id");
+	jv a = desk_code_identify(desk_loop_store(l), ev, shaped ? tok : NULL, &e);
+	if (!jv_is_valid(a)) {
+		desk_reject_err(l, ev, &e);
 		jv_free(ev);
-		goto out;
-	}
-	if (!desk_slot_get(st, DESK_T_USER, (uint64_t)uid, &s)) {
-		desk_reject(l, ev, "user_id", "no such user");
-		jv_free(ev);
-		goto out;
-	}
-	if (shaped) {
-		char key[32];
-		int keyed = desk_jint(ev, "message_id", &mid) && mid > 0;
-		snprintf(key, sizeof key, "%lld", keyed ? (long long)mid : 0LL);
-		desk_store_lock(st);
-		/* A replay gets the answer the first run gave, and spends nothing. */
-		jv a = keyed ? desk_event_seen(st, "ident", NULL, key, strlen(key)) :
-		    jv_invalid();
-		if (jv_is_valid(a))
-			a = answer_of(a);
-		else if (desk_slot_get(st, DESK_T_USER, (uint64_t)uid, &s) &&
-		    !(s.flags & 1))
-			a = desk_code_present(st, (uint64_t)uid, desk_jstr(ev, "channel"),
-			    tok, "ident", keyed ? key : NULL, desk_now());
-		if (jv_is_valid(a)) {
-			const char *r = desk_jstr(a, "identification");
-			ev = desk_jset(ev, "user_identified", jv_bool(r && !strcmp(r, "valid")));
-			desk_emit(l, jv_object_merge(ev, a));
-			goto out;
-		}
-	}
-	if (s.flags & 1)
-		ev = desk_jset(ev, "user_identified", jv_true());
-	else {
-		ev = desk_jset(ev, "user_identified", jv_false());
-		ev = desk_jset_str(ev, "identification", "not_sent");
-	}
-	desk_emit(l, ev);
+	} else
+		desk_emit(l, jv_object_merge(ev, a));
 out:
 	desk_wipe(tok, sizeof tok);
 }

@@ -702,3 +702,60 @@ desk_code_present(struct desk_store *st, uint64_t uid, const char *channel,
 	jv_free(code);
 	return answer;
 }
+
+/* A replay's answer: what the attempt record of its first run says. */
+static jv
+answer_of(jv seen)
+{
+	static const char *const keep[] = { "account_user_id", "not_linked" };
+	jv a = desk_jset(jv_object(), "identification",
+	    jv_copy(desk_jget(seen, "result")));
+
+	for (int i = 0; i < 2; i++)
+		if (desk_jhas(seen, keep[i]))
+			a = desk_jset(a, keep[i], jv_copy(desk_jget(seen, keep[i])));
+	jv_free(seen);
+	return a;
+}
+
+jv
+desk_code_identify(struct desk_store *st, jv ev, const char *tok,
+    struct desk_err *e)
+{
+	struct desk_slot s;
+	int64_t uid, mid;
+
+	if (!desk_jint(ev, "user_id", &uid) || uid < 1) {
+		desk_err_set(e, DESK_EX_DATA, "user_id", "not a user id");
+		return jv_invalid();
+	}
+	if (!desk_slot_get(st, DESK_T_USER, (uint64_t)uid, &s)) {
+		desk_err_set(e, DESK_EX_DATA, "user_id", "no such user");
+		return jv_invalid();
+	}
+	if (tok) {
+		char key[32];
+		int keyed = desk_jint(ev, "message_id", &mid) && mid > 0;
+		snprintf(key, sizeof key, "%lld", keyed ? (long long)mid : 0LL);
+		desk_store_lock(st);
+		/* A replay gets the answer the first run gave, and spends nothing. */
+		jv a = keyed ? desk_event_seen(st, "ident", NULL, key, strlen(key)) :
+		    jv_invalid();
+		if (jv_is_valid(a))
+			a = answer_of(a);
+		else if (desk_slot_get(st, DESK_T_USER, (uint64_t)uid, &s) &&
+		    !(s.flags & 1))
+			a = desk_code_present(st, (uint64_t)uid, desk_jstr(ev, "channel"),
+			    tok, "ident", keyed ? key : NULL, desk_now());
+		if (jv_is_valid(a)) {
+			const char *r = desk_jstr(a, "identification");
+			jv out = desk_jset(jv_object(), "user_identified",
+			    jv_bool(r && !strcmp(r, "valid")));
+			return jv_object_merge(out, a);
+		}
+	}
+	if (s.flags & 1)
+		return desk_jset(jv_object(), "user_identified", jv_true());
+	jv out = desk_jset(jv_object(), "user_identified", jv_false());
+	return desk_jset_str(out, "identification", "not_sent");
+}

@@ -76,6 +76,14 @@ void desk_user_share(struct desk_store *st, uint64_t uid, jv changes, int64_t no
  */
 jv desk_user_update(struct desk_store *st, uint64_t uid, jv changes, int64_t now,
     jv *report);
+/*
+ * A user.update event (ev, borrowed, its codes masked): the user it names
+ * (by user_id, channel + user_custom_id, email or phone; a contact that
+ * names the user is not also a change) updated by desk_user_update under
+ * the lock (taken if not held). Returns what the event gets: user_id,
+ * linked_users, not_linked. Invalid with *e (65) on refusal.
+ */
+jv desk_user_update_event(struct desk_store *st, jv ev, struct desk_err *e);
 /* The user sel names by user_id, channel + user_custom_id, email or phone; 0 with *why. */
 uint64_t desk_user_find(struct desk_store *st, jv sel, const char **why);
 int desk_user_unlink(struct desk_store *st, uint64_t a, uint64_t b,
@@ -263,6 +271,17 @@ uint64_t desk_code_issue(struct desk_store *st, jv bind, int64_t ttl,
  */
 jv desk_code_present(struct desk_store *st, uint64_t uid, const char *channel,
     const char *token, const char *scope, const char *event_id, int64_t now);
+/*
+ * A message stored by desk-case (ev, borrowed, masked: user_id,
+ * message_id, channel) whose content held the code-shaped token tok (or
+ * NULL): presented for its user (desk_code_present, under the lock) unless
+ * the user is identified already; a replay of the message gets the first
+ * answer. Returns what the message gets: user_identified, and
+ * identification ("not_sent" without a token), account_user_id,
+ * not_linked. Invalid with *e (65) for a user_id that names no user.
+ */
+jv desk_code_identify(struct desk_store *st, jv ev, const char *tok,
+    struct desk_err *e);
 /* user (consumed) with ident_failures and ident_locked_at as they stand. */
 jv desk_code_user_view(struct desk_store *st, uint64_t uid, jv user);
 
