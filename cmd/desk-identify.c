@@ -39,19 +39,6 @@ bind_of(jv ev)
 	return b;
 }
 
-static jv
-issue(struct desk_store *st, jv bind, int64_t ttl)
-{
-	char code[DESK_CODE_LEN + 1];
-	int64_t expires;
-
-	desk_store_lock(st);
-	desk_code_issue(st, bind, ttl, desk_now(), code, &expires);
-	jv a = desk_jset_str(jv_object(), "code", code);
-	desk_wipe(code, sizeof code);
-	return desk_jset(a, "expires_at", desk_jtime(expires));
-}
-
 /* ---- the filter ---- */
 
 /*
@@ -91,18 +78,17 @@ on_request(struct desk_loop *l, jv ev, void *ctx)
 	}
 	/* What is stored with the code is masked, but for the identifiers. */
 	jv b = desk_code_mask_event(bind_of(ev));
-	if (desk_code_bind_check(st, b, &e) < 0) {
+	jv a = desk_code_bind(st, b, ttl, &e);
+	jv_free(b);
+	if (!jv_is_valid(a)) {
 		desk_reject_err(l, ev, &e);
-		jv_free(b);
 		jv_free(ev);
 		return;
 	}
-	jv a = issue(st, b, ttl);
 	jv out = desk_jset_str(jv_object(), "type", "ident.code");
 	if (desk_jhas(ev, "id"))
 		out = desk_jset(out, "id", jv_copy(desk_jget(ev, "id")));
 	desk_emit(l, jv_object_merge(out, a));
-	jv_free(b);
 	jv_free(ev);
 }
 
@@ -227,17 +213,16 @@ cmd_code(int argc, char **argv)
 	b = desk_code_mask_event(b);
 	struct desk_store *st = desk_open(DESK_ST_CREATE);
 	struct desk_err e;
-	if (desk_code_bind_check(st, b, &e) < 0) {
+	jv a = desk_code_bind(st, b, (int64_t)ttl, &e);
+	jv_free(b);
+	if (!jv_is_valid(a)) {
 		desk_warn("%s: %s", e.field, e.msg);
-		jv_free(b);
 		desk_store_close(st);
 		return e.code;
 	}
-	jv a = issue(st, b, (int64_t)ttl);
 	desk_store_commit(st);
 	desk_out(a);
 	desk_out_flush();
-	jv_free(b);
 	desk_store_close(st);
 	return DESK_EX_OK;
 }
@@ -251,7 +236,6 @@ cmd_verify(int argc, char **argv)
 		{ NULL, 0, NULL, 0 } };
 	const char *ch = NULL, *ucid = NULL;
 	int c;
-	size_t off;
 
 	while ((c = desk_getopt(argc, argv, DESK_OPTS "c:u:", lo)) != -1) {
 		if (c == 'c')
@@ -261,36 +245,14 @@ cmd_verify(int argc, char **argv)
 	}
 	if (!ch || !ucid || !*ucid || optind != argc - 1)
 		desk_usage(DESK_EX_USAGE);
-	const char *code = argv[optind];
 	struct desk_store *st = desk_open(DESK_ST_CREATE);
 	jv chj = desk_channel_get(st, ch);
 	if (!jv_is_valid(chj))
 		desk_die(DESK_EX_CONFIG, "%s: unknown channel", ch);
 	jv_free(chj);
-	desk_store_lock(st);
-	struct desk_who w = { .channel = ch, .ucid = ucid, .ucidlen = strlen(ucid) };
-	jv report;
-	int64_t now = desk_now();
-	uint64_t uid = desk_user_resolve(st, &w, now, &report);
-	jv_free(report);
-	struct desk_slot s;
-	desk_slot_get(st, DESK_T_USER, uid, &s);
-	jv a = desk_jset_int(jv_object(), "user_id", (int64_t)uid);
 	int ok;
-	if (s.flags & 1) {
-		a = desk_jset(a, "user_identified", jv_true());
-		ok = 1;
-	} else if (strlen(code) != DESK_CODE_LEN || !desk_code_find(code, DESK_CODE_LEN, &off)) {
-		a = desk_jset(a, "user_identified", jv_false());
-		a = desk_jset_str(a, "identification", "not_sent");
-		ok = 0;
-	} else {
-		jv r = desk_code_present(st, uid, ch, code, "ident", NULL, now);
-		const char *res = desk_jstr(r, "identification");
-		ok = res && !strcmp(res, "valid");
-		a = desk_jset(a, "user_identified", jv_bool(ok));
-		a = jv_object_merge(a, r);
-	}
+	desk_store_lock(st);
+	jv a = desk_code_verify(st, ch, ucid, argv[optind], desk_now(), &ok);
 	desk_store_commit(st);
 	desk_out(a);
 	desk_out_flush();

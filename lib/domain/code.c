@@ -759,3 +759,49 @@ desk_code_identify(struct desk_store *st, jv ev, const char *tok,
 	jv out = desk_jset(jv_object(), "user_identified", jv_false());
 	return desk_jset_str(out, "identification", "not_sent");
 }
+
+jv
+desk_code_verify(struct desk_store *st, const char *channel, const char *ucid,
+    const char *code, int64_t now, int *ok)
+{
+	struct desk_who w = { .channel = channel, .ucid = ucid,
+		.ucidlen = strlen(ucid) };
+	struct desk_slot s;
+	jv report;
+	size_t off;
+
+	desk_store_lock(st);
+	uint64_t uid = desk_user_resolve(st, &w, now, &report);
+	jv_free(report);
+	desk_slot_get(st, DESK_T_USER, uid, &s);
+	jv a = desk_jset_int(jv_object(), "user_id", (int64_t)uid);
+	if (s.flags & 1) {
+		*ok = 1;
+		return desk_jset(a, "user_identified", jv_true());
+	}
+	if (strlen(code) != DESK_CODE_LEN || !desk_code_find(code, DESK_CODE_LEN, &off)) {
+		*ok = 0;
+		a = desk_jset(a, "user_identified", jv_false());
+		return desk_jset_str(a, "identification", "not_sent");
+	}
+	jv r = desk_code_present(st, uid, channel, code, "ident", NULL, now);
+	const char *res = desk_jstr(r, "identification");
+	*ok = res && !strcmp(res, "valid");
+	a = desk_jset(a, "user_identified", jv_bool(*ok));
+	return jv_object_merge(a, r);
+}
+
+jv
+desk_code_bind(struct desk_store *st, jv bind, int64_t ttl, struct desk_err *e)
+{
+	char code[DESK_CODE_LEN + 1];
+	int64_t expires;
+
+	if (desk_code_bind_check(st, bind, e) < 0)
+		return jv_invalid();
+	desk_store_lock(st);
+	desk_code_issue(st, bind, ttl, desk_now(), code, &expires);
+	jv a = desk_jset_str(jv_object(), "code", code);
+	desk_wipe(code, sizeof code);
+	return desk_jset(a, "expires_at", desk_jtime(expires));
+}

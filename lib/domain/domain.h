@@ -261,6 +261,12 @@ int desk_code_bind_check(struct desk_store *st, jv bind, struct desk_err *e);
 uint64_t desk_code_issue(struct desk_store *st, jv bind, int64_t ttl,
     int64_t now, char code[DESK_CODE_LEN + 1], int64_t *expires);
 /*
+ * code bind: checks bind (borrowed) with desk_code_bind_check, then under
+ * the lock (taken if not held) issues a code bound to it, valid ttl
+ * seconds. Returns {"code", "expires_at"}, or invalid with *e.
+ */
+jv desk_code_bind(struct desk_store *st, jv bind, int64_t ttl, struct desk_err *e);
+/*
  * User uid presents token (a code-shaped token, DESK_CODE_LEN bytes) on
  * channel. Records the attempt (under the lock); on a valid code links uid
  * to the account user, copies the bound data and marks uid identified.
@@ -282,6 +288,14 @@ jv desk_code_present(struct desk_store *st, uint64_t uid, const char *channel,
  */
 jv desk_code_identify(struct desk_store *st, jv ev, const char *tok,
     struct desk_err *e);
+/*
+ * desk-identify verify: the user of channel (known) and ucid (non-empty),
+ * found or created under the lock, presents code unless identified
+ * already. Returns user_id, user_identified and the answer; *ok when the
+ * user is identified now.
+ */
+jv desk_code_verify(struct desk_store *st, const char *channel, const char *ucid,
+    const char *code, int64_t now, int *ok);
 /* user (consumed) with ident_failures and ident_locked_at as they stand. */
 jv desk_code_user_view(struct desk_store *st, uint64_t uid, jv user);
 
