@@ -44,7 +44,6 @@ static void
 on_message(struct desk_loop *l, jv ev, void *ctx)
 {
 	struct desk_err e;
-	const char *field;
 	int dup;
 
 	(void)ctx;
@@ -53,13 +52,9 @@ on_message(struct desk_loop *l, jv ev, void *ctx)
 		return;
 	}
 	/* The help desk API's names (and its create-case body) are ours too. */
-	jv named = desk_api_aliases(jv_copy(ev), "case", &field);
-	if (!jv_is_valid(named)) {
-		desk_reject_invalid(l, ev, field, named);
-		jv_free(ev);
+	jv named = desk_filter_names(l, ev, "case");
+	if (!jv_is_valid(named))
 		return;
-	}
-	jv_free(ev);
 	/*
 	 * An identification code is a secret wherever it is put: masked in
 	 * every free-text field, but for the content, which desk-identify

@@ -41,24 +41,6 @@ bind_of(jv ev)
 
 /* ---- the filter ---- */
 
-/*
- * The help desk API's names and its {"user":{...}} body, as desk's; on a
- * conflict the event is rejected and invalid returned. Consumes ev.
- */
-static jv
-api_names(struct desk_loop *l, jv ev)
-{
-	const char *field;
-	jv a = desk_api_aliases(jv_copy(ev), "user", &field);
-
-	if (!jv_is_valid(a)) {
-		desk_reject_invalid(l, ev, field, a);
-		a = jv_invalid();
-	}
-	jv_free(ev);
-	return a;
-}
-
 static void
 on_request(struct desk_loop *l, jv ev, void *ctx)
 {
@@ -67,7 +49,7 @@ on_request(struct desk_loop *l, jv ev, void *ctx)
 	int64_t ttl = DESK_CODE_TTL;
 
 	(void)ctx;
-	if (!jv_is_valid(ev = api_names(l, ev)))
+	if (!jv_is_valid(ev = desk_filter_names(l, ev, "user")))
 		return;
 
 	if (desk_jhas(ev, "ttl") && (!desk_jint(ev, "ttl", &ttl) || ttl < 1 ||
@@ -98,7 +80,7 @@ on_update(struct desk_loop *l, jv ev, void *ctx)
 	struct desk_err e;
 
 	(void)ctx;
-	if (!jv_is_valid(ev = api_names(l, ev)))
+	if (!jv_is_valid(ev = desk_filter_names(l, ev, "user")))
 		return;
 	ev = desk_code_mask_event(ev);
 	jv r = desk_user_update_event(desk_loop_store(l), ev, &e);

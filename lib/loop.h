@@ -66,5 +66,10 @@ void desk_dispatch(struct desk_loop *l, jv ev, void *dispatch);
  * quarantines, closes.
  */
 int desk_filter(char **files, desk_handler h, void *ctx);
+/*
+ * ev (consumed) in desk's names (desk_api_aliases, with wrapper); on a
+ * conflict the event is rejected and invalid returned.
+ */
+jv desk_filter_names(struct desk_loop *l, jv ev, const char *wrapper);
 
 #endif
