@@ -169,8 +169,14 @@ staff_value(const char *s)
 	return is_number(s) ? jv_number((double)desk_id_arg(s, "staff")) : jv_string(s);
 }
 
-int
-main(int argc, char **argv)
+struct opts {
+	const char *kase, *staff, *user, *channel;
+	int api, reopen, asuser, replyopts, all;
+	jv attach;
+};
+
+static void
+parse(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = { DESK_LONGOPTS,
 		{ "case", required_argument, NULL, 'c' },
@@ -183,85 +189,104 @@ main(int argc, char **argv)
 		{ "channel", required_argument, NULL, 'C' },
 		{ "all", no_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 } };
-	const char *kase = NULL, *staff = NULL, *user = NULL, *channel = NULL;
-	int api = 0, reopen = 0, asuser = 0, c, replyopts = 0, all = 0;
-	jv attach = jv_array();
+	int c;
 
-	desk_setprog(argv[0]);
-	desk_usage_text = usage_text;
+	o->attach = jv_array();
 	while ((c = desk_getopt(argc, argv, DESK_OPTS "c:S:aA:rUu:C:", lo)) != -1) {
 		switch (c) {
-		case 'c': kase = optarg; replyopts = 1; break;
-		case 'S': staff = optarg; replyopts = 1; break;
-		case 'a': api = 1; replyopts = 1; break;
-		case 'r': reopen = 1; replyopts = 1; break;
+		case 'c': o->kase = optarg; o->replyopts = 1; break;
+		case 'S': o->staff = optarg; o->replyopts = 1; break;
+		case 'a': o->api = 1; o->replyopts = 1; break;
+		case 'r': o->reopen = 1; o->replyopts = 1; break;
 		case 'A': {
 			const char *base = strrchr(optarg, '/');
 			jv a = desk_jset_str(jv_object(), "url", optarg);
 			if (base && base[1])
 				a = desk_jset_str(a, "file_name", base + 1);
-			attach = jv_array_append(attach, a);
-			replyopts = 1;
+			o->attach = jv_array_append(o->attach, a);
+			o->replyopts = 1;
 			break;
 		}
-		case 'U': asuser = 1; break;
-		case 'u': user = optarg; break;
-		case 'C': channel = optarg; break;
-		case 'L': all = 1; break;
+		case 'U': o->asuser = 1; break;
+		case 'u': o->user = optarg; break;
+		case 'C': o->channel = optarg; break;
+		case 'L': o->all = 1; break;
 		}
 	}
-	int nargs = argc - optind;
-	char **args = argv + optind;
+}
 
-	if (nargs && !strcmp(args[0], "outbox")) {
-		if (nargs != 1 || replyopts || asuser || user || channel)
-			desk_usage(DESK_EX_USAGE);
-		jv_free(attach);
-		return cmd_outbox(all);
-	}
-	if (all)
+/* desk-reply --as-user: TEXT as the user's message. */
+static int
+cmd_as_user(struct opts *o, int nargs, char **args)
+{
+	if (!o->user || !o->channel || nargs > 1 || o->replyopts)
 		desk_usage(DESK_EX_USAGE);
+	uint64_t uid = desk_id_arg(o->user, "user");
+	jv_free(o->attach);
+	jv text = nargs ? text_arg(args[0]) : read_text();
+	if (!jv_string_length_bytes(jv_copy(text)))
+		desk_die(DESK_EX_USAGE, "nothing to send: the text is empty");
+	if ((size_t)jv_string_length_bytes(jv_copy(text)) > DESK_MAX_CONTENT)
+		desk_die(DESK_EX_DATA, "TEXT: longer than %u bytes", DESK_MAX_CONTENT);
+	return as_user(uid, o->channel, text);
+}
 
-	if (asuser) {
-		if (!user || !channel || nargs > 1 || replyopts)
-			desk_usage(DESK_EX_USAGE);
-		uint64_t uid = desk_id_arg(user, "user");
-		jv_free(attach);
-		jv text = nargs ? text_arg(args[0]) : read_text();
-		if (!jv_string_length_bytes(jv_copy(text)))
-			desk_die(DESK_EX_USAGE, "nothing to send: the text is empty");
-		if ((size_t)jv_string_length_bytes(jv_copy(text)) > DESK_MAX_CONTENT)
-			desk_die(DESK_EX_DATA, "TEXT: longer than %u bytes", DESK_MAX_CONTENT);
-		return as_user(uid, channel, text);
-	}
-	if (user || channel)
-		desk_usage(DESK_EX_USAGE);
-	if (!kase && nargs == 2 && is_number(args[0])) {
-		kase = args[0];
-		args++;
-		nargs--;
-	}
-	if (!kase) {
-		if (replyopts)
-			desk_usage(DESK_EX_USAGE);
-		jv_free(attach);
-		return desk_filter(args, desk_dispatch, (void *)&filter);
-	}
+/* desk-reply CASE TEXT, or --case CASE: the reply the options make. */
+static int
+cmd_reply(struct opts *o, int nargs, char **args)
+{
 	if (nargs > 1)
 		desk_usage(DESK_EX_USAGE);
-	uint64_t cid = desk_id_arg(kase, "case");
+	uint64_t cid = desk_id_arg(o->kase, "case");
 	jv text = nargs ? text_arg(args[0]) : read_text();
 	jv r = desk_jset_str(jv_object(), "type", "reply");
 	r = desk_jset_int(r, "case_id", (int64_t)cid);
 	r = desk_jset(r, "content", text);
-	if (jv_array_length(jv_copy(attach)))
-		r = desk_jset(r, "attachments", attach);
+	if (jv_array_length(jv_copy(o->attach)))
+		r = desk_jset(r, "attachments", o->attach);
 	else
-		jv_free(attach);
-	r = desk_jset_str(r, "via", api ? "api" : "agent");
-	if (staff)
-		r = desk_jset(r, "staff_id", staff_value(staff));
-	if (reopen)
+		jv_free(o->attach);
+	r = desk_jset_str(r, "via", o->api ? "api" : "agent");
+	if (o->staff)
+		r = desk_jset(r, "staff_id", staff_value(o->staff));
+	if (o->reopen)
 		r = desk_jset(r, "reopen", jv_true());
 	return reply(r);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+
+	desk_setprog(argv[0]);
+	desk_usage_text = usage_text;
+	parse(argc, argv, &o);
+	int nargs = argc - optind;
+	char **args = argv + optind;
+
+	if (nargs && !strcmp(args[0], "outbox")) {
+		if (nargs != 1 || o.replyopts || o.asuser || o.user || o.channel)
+			desk_usage(DESK_EX_USAGE);
+		jv_free(o.attach);
+		return cmd_outbox(o.all);
+	}
+	if (o.all)
+		desk_usage(DESK_EX_USAGE);
+	if (o.asuser)
+		return cmd_as_user(&o, nargs, args);
+	if (o.user || o.channel)
+		desk_usage(DESK_EX_USAGE);
+	if (!o.kase && nargs == 2 && is_number(args[0])) {
+		o.kase = args[0];
+		args++;
+		nargs--;
+	}
+	if (!o.kase) {
+		if (o.replyopts)
+			desk_usage(DESK_EX_USAGE);
+		jv_free(o.attach);
+		return desk_filter(args, desk_dispatch, (void *)&filter);
+	}
+	return cmd_reply(&o, nargs, args);
 }
