@@ -58,6 +58,9 @@ struct desk_err {
 	char fieldbuf[96];    /* where field is, when it is made up */
 };
 /* Fills *e; returns -1, for "return desk_err_set(e, ...)". */
+/* The same with a reason already made, which may be e->msg itself. */
+int desk_err_why(struct desk_err *e, int code, const char *field,
+    const char *why);
 int desk_err_set(struct desk_err *e, int code, const char *field,
     const char *fmt, ...) DESK_PRINTF(4, 5);
 void *desk_xmalloc(size_t n);

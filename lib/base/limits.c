@@ -142,11 +142,5 @@ desk_err_sizes(jv ev, struct desk_err *e)
 {
 	const char *field, *r = desk_check_sizes(ev, &field, e->msg, sizeof e->msg);
 
-	if (!r)
-		return 0;
-	if (r != e->msg)
-		snprintf(e->msg, sizeof e->msg, "%s", r);
-	e->code = DESK_EX_DATA;
-	e->field = field;
-	return -1;
+	return r ? desk_err_why(e, DESK_EX_DATA, field, r) : 0;
 }

@@ -91,6 +91,16 @@ desk_err_set(struct desk_err *e, int code, const char *field,
 	return -1;
 }
 
+int
+desk_err_why(struct desk_err *e, int code, const char *field, const char *why)
+{
+	if (why != e->msg)
+		snprintf(e->msg, sizeof e->msg, "%s", why);
+	e->code = code;
+	e->field = field;
+	return -1;
+}
+
 void *
 desk_xmalloc(size_t n)
 {

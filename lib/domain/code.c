@@ -371,13 +371,7 @@ desk_code_bind_check(struct desk_store *st, jv bind, struct desk_err *e)
 	const char *why = check_bind(st, bind, &field, &status, e->msg,
 	    sizeof e->msg);
 
-	if (!why)
-		return 0;
-	if (why != e->msg)
-		snprintf(e->msg, sizeof e->msg, "%s", why);
-	e->code = status;
-	e->field = field;
-	return -1;
+	return why ? desk_err_why(e, status, field, why) : 0;
 }
 
 uint64_t

@@ -162,13 +162,7 @@ desk_reply_check(jv r, struct desk_err *e)
 {
 	const char *field, *why = check(r, &field, e->msg, sizeof e->msg);
 
-	if (!why)
-		return 0;
-	if (why != e->msg)
-		snprintf(e->msg, sizeof e->msg, "%s", why);
-	e->code = DESK_EX_DATA;
-	e->field = field;
-	return -1;
+	return why ? desk_err_why(e, DESK_EX_DATA, field, why) : 0;
 }
 
 
