@@ -23,45 +23,17 @@ static const char usage_text[] =
     "       desk-identify user unlink USER OTHER\n"
     "Common options: -s, --store DIR; -h, --help; -V, --version.\n";
 
-/* The binding alone, in a fixed order. */
-static jv
-bind_of(jv ev)
-{
-	static const char *const keys[] = { "email", "phone", "channel",
-		"user_custom_id", "name", "company", "fields" };
-	jv b = jv_object();
-
-	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
-		jv v = desk_jget(ev, keys[i]);
-		if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_NULL)
-			b = desk_jset(b, keys[i], jv_copy(v));
-	}
-	return b;
-}
-
 /* ---- the filter ---- */
 
 static void
 on_request(struct desk_loop *l, jv ev, void *ctx)
 {
-	struct desk_store *st = desk_loop_store(l);
 	struct desk_err e;
-	int64_t ttl = DESK_CODE_TTL;
 
 	(void)ctx;
 	if (!jv_is_valid(ev = desk_filter_names(l, ev, "user")))
 		return;
-
-	if (desk_jhas(ev, "ttl") && (!desk_jint(ev, "ttl", &ttl) || ttl < 1 ||
-	    ttl > 86400)) {
-		desk_reject(l, ev, "ttl", "must be a whole number of seconds, 1 to 86400");
-		jv_free(ev);
-		return;
-	}
-	/* What is stored with the code is masked, but for the identifiers. */
-	jv b = desk_code_mask_event(bind_of(ev));
-	jv a = desk_code_bind(st, b, ttl, &e);
-	jv_free(b);
+	jv a = desk_code_request(desk_loop_store(l), ev, &e);
 	if (!jv_is_valid(a)) {
 		desk_reject_err(l, ev, &e);
 		jv_free(ev);

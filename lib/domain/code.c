@@ -799,3 +799,37 @@ desk_code_bind(struct desk_store *st, jv bind, int64_t ttl, struct desk_err *e)
 	desk_wipe(code, sizeof code);
 	return desk_jset(a, "expires_at", desk_jtime(expires));
 }
+
+/* The binding alone, in a fixed order. */
+static jv
+bind_of(jv ev)
+{
+	static const char *const keys[] = { "email", "phone", "channel",
+		"user_custom_id", "name", "company", "fields" };
+	jv b = jv_object();
+
+	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+		jv v = desk_jget(ev, keys[i]);
+		if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_NULL)
+			b = desk_jset(b, keys[i], jv_copy(v));
+	}
+	return b;
+}
+
+jv
+desk_code_request(struct desk_store *st, jv ev, struct desk_err *e)
+{
+	int64_t ttl = DESK_CODE_TTL;
+
+	if (desk_jhas(ev, "ttl") && (!desk_jint(ev, "ttl", &ttl) || ttl < 1 ||
+	    ttl > 86400)) {
+		desk_err_set(e, DESK_EX_DATA, "ttl", "must be a whole number of "
+		    "seconds, 1 to 86400");
+		return jv_invalid();
+	}
+	/* What is stored with the code is masked, but for the identifiers. */
+	jv b = desk_code_mask_event(bind_of(ev));
+	jv a = desk_code_bind(st, b, ttl, e);
+	jv_free(b);
+	return a;
+}

@@ -267,6 +267,13 @@ uint64_t desk_code_issue(struct desk_store *st, jv bind, int64_t ttl,
  */
 jv desk_code_bind(struct desk_store *st, jv bind, int64_t ttl, struct desk_err *e);
 /*
+ * An ident.request event (ev, borrowed, in desk's names): its binding
+ * (email, phone, channel, user_custom_id, name, company, fields) masked
+ * but for the identifiers and bound (desk_code_bind) for its ttl (1 to
+ * 86400 seconds, DESK_CODE_TTL when absent). As desk_code_bind.
+ */
+jv desk_code_request(struct desk_store *st, jv ev, struct desk_err *e);
+/*
  * User uid presents token (a code-shaped token, DESK_CODE_LEN bytes) on
  * channel. Records the attempt (under the lock); on a valid code links uid
  * to the account user, copies the bound data and marks uid identified.
