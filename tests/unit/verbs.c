@@ -25,6 +25,33 @@ refused(int r, const struct desk_err *e, int code, const char *field,
 	is_str(r < 0 ? e->field : NULL, field, "%s: the field is %s", what, field);
 }
 
+/* desk_reply_add of the reply in json, refused (65) for field. */
+static void
+reply(struct desk_store *st, const char *json, const char *field,
+    const char *what)
+{
+	struct desk_err e;
+	jv r = parse(json);
+	jv o = desk_reply_add(st, r, 0, &e);
+
+	refused(jv_is_valid(o) ? 0 : -1, &e, DESK_EX_DATA, field, what);
+	jv_free(o);
+	jv_free(r);
+}
+
+/* desk_case_set of case 1 with the changes in json, refused. */
+static void
+set(struct desk_store *st, const char *json, int code, const char *field,
+    const char *what)
+{
+	struct desk_err e;
+	jv ch = parse(json);
+
+	refused(desk_case_set(st, 1, ch, jv_invalid(), 0, &e), &e, code, field,
+	    what);
+	jv_free(ch);
+}
+
 int
 main(void)
 {
@@ -40,44 +67,24 @@ main(void)
 	struct desk_store *st = desk_open(DESK_ST_CREATE);
 
 	/* desk_reply_add does not trust its caller to have checked. */
-	jv r = parse("{\"case_id\":1,\"content\":5}");
-	jv o = desk_reply_add(st, r, 0, &e);
-	refused(jv_is_valid(o) ? 0 : -1, &e, DESK_EX_DATA, "content",
+	reply(st, "{\"case_id\":1,\"content\":5}", "content",
 	    "a reply whose content is a number");
-	jv_free(o);
-	jv_free(r);
-	r = parse("{\"content\":\"hi\"}");
-	o = desk_reply_add(st, r, 0, &e);
-	refused(jv_is_valid(o) ? 0 : -1, &e, DESK_EX_DATA, "case_id",
-	    "a reply without a case");
-	jv_free(o);
-	jv_free(r);
-	r = parse("{\"case_id\":1,\"content\":\"x\",\"via\":\"rule\"}");
-	o = desk_reply_add(st, r, 0, &e);
-	refused(jv_is_valid(o) ? 0 : -1, &e, DESK_EX_DATA, "rule",
+	reply(st, "{\"content\":\"hi\"}", "case_id", "a reply without a case");
+	reply(st, "{\"case_id\":1,\"content\":\"x\",\"via\":\"rule\"}", "rule",
 	    "a rule reply that names no rule");
-	jv_free(o);
-	jv_free(r);
 
 	/* desk_case_set checks its changes before it looks for the case. */
-	jv ch = parse("{\"status\":\"bogus\"}");
-	refused(desk_case_set(st, 1, ch, jv_invalid(), 0, &e), &e, DESK_EX_DATA,
-	    "status", "case set to a status that is none");
-	jv_free(ch);
-	ch = parse("{\"assignee\":5}");
-	refused(desk_case_set(st, 1, ch, jv_invalid(), 0, &e), &e, DESK_EX_DATA,
-	    "assignee", "case set to an assignee that is a number");
-	jv_free(ch);
-	ch = parse("{\"team\":\"t\"}");
-	refused(desk_case_set(st, 1, ch, jv_invalid(), 0, &e), &e, DESK_EX_NO,
-	    "case_id", "case set on no case");
-	jv_free(ch);
+	set(st, "{\"status\":\"bogus\"}", DESK_EX_DATA, "status",
+	    "case set to a status that is none");
+	set(st, "{\"assignee\":5}", DESK_EX_DATA, "assignee",
+	    "case set to an assignee that is a number");
+	set(st, "{\"team\":\"t\"}", DESK_EX_NO, "case_id", "case set on no case");
 	refused(desk_case_merge(st, 1, 2, 0, &e) ? 0 : -1, &e, DESK_EX_NO,
 	    "case_id", "case merge of no case");
 
 	/* The inbound events and the code binding, refused alike. */
 	jv ev = parse("{\"channel\":\"nope\",\"user_custom_id\":\"u\",\"content\":\"x\"}");
-	o = desk_message_receive(st, ev, &dup, &e);
+	jv o = desk_message_receive(st, ev, &dup, &e);
 	refused(jv_is_valid(o) ? 0 : -1, &e, DESK_EX_CONFIG, "channel",
 	    "a message on an unknown channel");
 	jv_free(o);
