@@ -23,187 +23,6 @@ static const char usage_text[] =
 
 /* ---- the filter ---- */
 
-/* A string field, or absent (NULL) when missing or null; 0 when the wrong type. */
-static int
-opt_str(struct desk_loop *l, jv ev, const char *key, const char **out)
-{
-	jv v = desk_jget(ev, key);
-
-	*out = NULL;
-	if (!jv_is_valid(v) || jv_get_kind(v) == JV_KIND_NULL)
-		return 1;
-	if (jv_get_kind(v) != JV_KIND_STRING) {
-		desk_reject(l, ev, key, "must be a string");
-		return 0;
-	}
-	/* Read as a C string, a NUL would cut it short without a word. */
-	if (memchr(jv_string_value(v), '\0',
-	    (size_t)jv_string_length_bytes(jv_copy(v)))) {
-		desk_reject(l, ev, key, "contains a NUL character");
-		return 0;
-	}
-	*out = jv_string_value(v);
-	return 1;
-}
-
-/* The limits on what an event may bring into the store (limits.c). */
-static int
-check_sizes(struct desk_loop *l, jv ev)
-{
-	char why[160];
-	const char *field, *r = desk_check_sizes(ev, &field, why, sizeof why);
-
-	if (r)
-		desk_reject(l, ev, field, "%s", r);
-	return !r;
-}
-
-/* An id from outside: a non-empty string without NUL. */
-static int
-ext_id(struct desk_loop *l, jv ev, const char *key, int required,
-    const char **s, size_t *n)
-{
-	jv v = desk_jget(ev, key);
-
-	*s = NULL;
-	*n = 0;
-	if (!jv_is_valid(v) || jv_get_kind(v) == JV_KIND_NULL) {
-		if (required)
-			desk_reject(l, ev, key, "missing");
-		return !required;
-	}
-	if (jv_get_kind(v) != JV_KIND_STRING) {
-		desk_reject(l, ev, key, "must be a string (ids from outside are "
-		    "never numbers: quote it)");
-		return 0;
-	}
-	*s = jv_string_value(v);
-	*n = (size_t)jv_string_length_bytes(jv_copy(v));
-	if (*n == 0 || memchr(*s, '\0', *n)) {
-		desk_reject(l, ev, key, *n ? "contains a NUL character" : "empty");
-		return 0;
-	}
-	return 1;
-}
-
-static int
-check_channel(struct desk_loop *l, jv ev, const char **name)
-{
-	const char *ch;
-
-	if (!opt_str(l, ev, "channel", &ch))
-		return 0;
-	if (!ch) {
-		desk_reject(l, ev, "channel", "missing");
-		return 0;
-	}
-	jv c = desk_channel_get(desk_loop_store(l), ch);
-	if (!jv_is_valid(c)) {
-		desk_reject(l, ev, "channel", "unknown channel \"%s\" (see "
-		    "desk-webhook channel add)", ch);
-		return 0;
-	}
-	jv_free(c);
-	*name = ch;
-	return 1;
-}
-
-/* External conversation ids (a Chat2Desk dialog, a Blip ticket): strings. */
-static int
-check_external(struct desk_loop *l, jv ev)
-{
-	jv x = desk_jget(ev, "external");
-	char field[96];
-	int ok = 1;
-
-	if (!jv_is_valid(x) || jv_get_kind(x) == JV_KIND_NULL)
-		return 1;
-	if (jv_get_kind(x) != JV_KIND_OBJECT) {
-		desk_reject(l, ev, "external", "must be an object of ids");
-		return 0;
-	}
-	jv_object_foreach(x, k, v) {
-		if (ok && jv_get_kind(v) != JV_KIND_STRING) {
-			snprintf(field, sizeof field, "external.%.80s", jv_string_value(k));
-			desk_reject(l, ev, field, "must be a string");
-			ok = 0;
-		}
-		jv_free(k);
-		jv_free(v);
-	}
-	return ok;
-}
-
-static int
-check_attachments(struct desk_loop *l, jv ev, int *have)
-{
-	jv a = desk_jget(ev, "attachments");
-	char field[64];
-	int ok = 1;
-
-	*have = 0;
-	if (!jv_is_valid(a) || jv_get_kind(a) == JV_KIND_NULL)
-		return 1;
-	if (jv_get_kind(a) != JV_KIND_ARRAY) {
-		desk_reject(l, ev, "attachments", "must be an array");
-		return 0;
-	}
-	jv_array_foreach(a, i, x) {
-		int64_t size;
-		if (!ok) {
-			jv_free(x);
-			continue;
-		}
-		if (jv_get_kind(x) != JV_KIND_OBJECT) {
-			snprintf(field, sizeof field, "attachments[%d]", i);
-			desk_reject(l, ev, field, "must be an object");
-			ok = 0;
-		} else if (!desk_jstr(x, "url") || !*desk_jstr(x, "url")) {
-			snprintf(field, sizeof field, "attachments[%d].url", i);
-			desk_reject(l, ev, field, "missing or not a string");
-			ok = 0;
-		} else if (desk_jhas(x, "file_size") &&
-		    (!desk_jint(x, "file_size", &size) || size < 0)) {
-			snprintf(field, sizeof field, "attachments[%d].file_size", i);
-			desk_reject(l, ev, field, "must be a whole number of bytes");
-			ok = 0;
-		}
-		jv_free(x);
-	}
-	*have = ok && jv_array_length(jv_copy(a)) > 0;
-	return ok;
-}
-
-/* The text of a message: a string, kept whole (NUL and all); invalid when absent. */
-static int
-opt_content(struct desk_loop *l, jv ev, jv *content)
-{
-	*content = desk_jget(ev, "content");
-	if (jv_get_kind(*content) == JV_KIND_NULL)
-		*content = jv_invalid();
-	if (jv_is_valid(*content) && jv_get_kind(*content) != JV_KIND_STRING) {
-		desk_reject(l, ev, "content", "must be a string");
-		return 0;
-	}
-	return 1;
-}
-
-/* User data the message brings: an object of fields (borrowed), or invalid. */
-static int
-opt_fields(struct desk_loop *l, jv ev, jv *fields)
-{
-	*fields = desk_jget(ev, "fields");
-	if (!jv_is_valid(*fields) || jv_get_kind(*fields) == JV_KIND_NULL) {
-		*fields = jv_invalid();
-		return 1;
-	}
-	if (jv_get_kind(*fields) != JV_KIND_OBJECT) {
-		desk_reject(l, ev, "fields", "must be an object");
-		return 0;
-	}
-	return 1;
-}
-
 /* The fields desk-case adds, as recorded with the message. */
 static jv
 enrich(jv ev, jv rec, int duplicate)
@@ -222,30 +41,24 @@ enrich(jv ev, jv rec, int duplicate)
 }
 
 static void
-on_message(struct desk_loop *l, jv ev)
+on_message(struct desk_loop *l, jv ev, void *ctx)
 {
-	struct desk_store *st = desk_loop_store(l);
-	struct desk_who w = { 0 };
-	const char *subject, *id;
-	size_t idlen;
-	int attach;
+	struct desk_err e;
+	int dup;
 
+	(void)ctx;
 	if (desk_jhas(ev, "message_id")) {
 		desk_emit(l, ev);    /* stored by an earlier desk-case */
 		return;
 	}
 	/* The help desk API's names (and its create-case body) are ours too. */
-	const char *field;
-	jv named = desk_api_aliases(jv_copy(ev), "case", &field);
-	if (!jv_is_valid(named)) {
-		desk_reject_invalid(l, ev, field, named);
-		goto out;
-	}
-	jv_free(ev);
+	jv named = desk_filter_names(l, ev, "case");
+	if (!jv_is_valid(named))
+		return;
 	/*
 	 * An identification code is a secret wherever it is put: masked in
 	 * every free-text field, but for the content, which desk-identify
-	 * must still read (the store keeps the content masked, below).
+	 * must still read (the store keeps the content masked).
 	 */
 	jv masked = desk_code_mask_event(jv_copy(named));
 	if (jv_identical(jv_copy(masked), jv_copy(named))) {
@@ -257,208 +70,37 @@ on_message(struct desk_loop *l, jv ev)
 		    masked;
 		jv_free(named);
 	}
-	jv content;
-	if (!check_sizes(l, ev) || !check_channel(l, ev, &w.channel) ||
-	    !ext_id(l, ev, "user_custom_id", 1, &w.ucid, &w.ucidlen) ||
-	    !ext_id(l, ev, "id", 0, &id, &idlen) ||
-	    !opt_content(l, ev, &content) ||
-	    !opt_str(l, ev, "subject", &subject) ||
-	    !opt_str(l, ev, "email", &w.email) ||
-	    !opt_str(l, ev, "phone", &w.phone) ||
-	    !opt_str(l, ev, "name", &w.name) ||
-	    !opt_str(l, ev, "company", &w.company) ||
-	    !check_attachments(l, ev, &attach) || !check_external(l, ev) ||
-	    !opt_fields(l, ev, &w.fields))
-		goto out;
-	if ((!jv_is_valid(content) || !jv_string_length_bytes(jv_copy(content))) &&
-	    !attach) {
-		desk_reject(l, ev, "content", jv_is_valid(content) ?
-		    "empty, and no attachments" : "missing, and no attachments");
-		goto out;
-	}
-
-	desk_store_lock(st);
-	if (id) {
-		jv seen = desk_event_seen(st, "message", w.channel, id, idlen);
-		if (jv_is_valid(seen)) {
-			desk_emit(l, enrich(ev, seen, 1));
-			jv_free(seen);
-			return;
-		}
-	}
-	int64_t now = desk_now();
-	jv report;
-	uint64_t uid = desk_user_resolve(st, &w, now, &report);
-	if (!uid) {
-		desk_reject(l, ev, desk_jstr(report, "field"), "%s",
-		    desk_jstr(report, "reason"));
-		jv_free(report);
-		goto out;
-	}
-	jv m = jv_object();
-	/* An identification code is a secret: the store keeps it masked. */
-	m = desk_jset(m, "content", desk_code_mask_jv(jv_is_valid(content) ?
-	    jv_copy(content) : jv_string("")));
-	if (attach)
-		m = desk_jset(m, "attachments", jv_copy(desk_jget(ev, "attachments")));
-	m = desk_jset_int(m, "b_from_api", 0);
-	if (id) {
-		m = desk_jset(m, "event_id", desk_jstring(id, idlen));
-		m = desk_jset_str(m, "event_scope", "message");
-	}
-	m = jv_object_merge(m, report);
-	jv added = desk_user_message(st, uid, w.channel, subject,
-	    desk_jget(ev, "external"), m, now);
-	desk_emit(l, enrich(ev, added, 0));
-	jv_free(added);
-	return;
-out:
-	jv_free(ev);
-}
-
-static void
-on_status(struct desk_loop *l, jv ev)
-{
-	struct desk_store *st = desk_loop_store(l);
-	const char *channel = NULL, *ucid = NULL, *id, *status;
-	size_t ucidlen = 0, idlen;
-	enum desk_status want = DESK_CLOSED;
-	int64_t cid = 0;
-
-	if (desk_jhas(ev, "case_id")) {
-		if (!desk_jint(ev, "case_id", &cid) || cid < 1) {
-			desk_reject(l, ev, "case_id", "must be a case id (a positive "
-			    "whole number)");
-			goto out;
-		}
-		if (desk_jhas(ev, "channel") && !check_channel(l, ev, &channel))
-			goto out;
-	} else if (!check_channel(l, ev, &channel) ||
-	    !ext_id(l, ev, "user_custom_id", 1, &ucid, &ucidlen))
-		goto out;
-	if (!ext_id(l, ev, "id", 0, &id, &idlen) ||
-	    !opt_str(l, ev, "status", &status))
-		goto out;
-	if (status && !desk_status_parse(status, &want)) {
-		desk_reject(l, ev, "status", "must be open, pending or closed");
-		goto out;
-	}
-
-	desk_store_lock(st);
-	/*
-	 * A status id is the channel's own, so it is keyed by what the event
-	 * named: its channel, or else its case_id as given. Not by the case's
-	 * channel, which a merge can change.
-	 */
-	char keych[32];
-	snprintf(keych, sizeof keych, "#case:%lld", (long long)cid);
-	const char *key = channel ? channel : keych;
-	if (id) {
-		jv seen = desk_event_seen(st, "status", key, id, idlen);
-		if (jv_is_valid(seen)) {
-			ev = desk_jset(ev, "user_id", jv_copy(desk_jget(seen, "user_id")));
-			ev = desk_jset(ev, "case_id", jv_copy(desk_jget(seen, "case_id")));
-			ev = desk_jset(ev, "case_status", jv_copy(desk_jget(seen, "status")));
-			ev = desk_jset(ev, "duplicate", jv_true());
-			desk_emit(l, ev);
-			jv_free(seen);
-			return;
-		}
-	}
-	if (!cid) {
-		uint64_t uid = desk_user_by_custom_id(st, channel, ucid, ucidlen);
-		struct desk_key k;
-		uint64_t last;
-		desk_key_last(&k, uid, channel);
-		if (!uid || !desk_hx_get(st, &k, &last, NULL)) {
-			desk_reject(l, ev, "user_custom_id", "no case for this "
-			    "user_custom_id on channel %s", channel);
-			goto out;
-		}
-		cid = (int64_t)last;
-	}
-	uint64_t sid = desk_case_survivor(st, (uint64_t)cid);
-	jv rec = desk_case_record(st, sid);
+	jv rec = desk_message_receive(desk_loop_store(l), ev, &dup, &e);
 	if (!jv_is_valid(rec)) {
-		desk_reject(l, ev, "case_id", "no case %lld", (long long)cid);
-		goto out;
+		desk_reject_err(l, ev, &e);
+		jv_free(ev);
+		return;
 	}
-	const char *cur = desk_jstr(rec, "status");
-	if (id || !cur || strcmp(cur, desk_status_name(want))) {
-		rec = desk_jset_str(rec, "status", desk_status_name(want));
-		if (id) {
-			rec = desk_jset(rec, "event_id", desk_jstring(id, idlen));
-			rec = desk_jset_str(rec, "event_scope", "status");
-			rec = desk_jset_str(rec, "event_channel", key);
-		} else {
-			rec = desk_jdel(rec, "event_id");
-			rec = desk_jdel(rec, "event_scope");
-		}
-		desk_case_save(st, jv_copy(rec), desk_now());
-	}
-	ev = desk_jset(ev, "user_id", jv_copy(desk_jget(rec, "user_id")));
-	ev = desk_jset_int(ev, "case_id", (int64_t)sid);
-	ev = desk_jset_str(ev, "case_status", desk_status_name(want));
+	desk_emit(l, enrich(ev, rec, dup));
 	jv_free(rec);
-	desk_emit(l, ev);
-	return;
-out:
-	jv_free(ev);
 }
 
 static void
-handle(struct desk_loop *l, jv ev, void *ctx)
+on_status(struct desk_loop *l, jv ev, void *ctx)
 {
-	(void)ctx;
-	jv t = desk_jget(ev, "type");
+	struct desk_err e;
 
-	if (jv_is_valid(t) && jv_get_kind(t) != JV_KIND_STRING) {
-		desk_reject(l, ev, "type", "must be a string");
+	(void)ctx;
+	jv r = desk_case_status(desk_loop_store(l), ev, &e);
+	if (!jv_is_valid(r)) {
+		desk_reject_err(l, ev, &e);
 		jv_free(ev);
-	} else if (!jv_is_valid(t) || !strcmp(jv_string_value(t), "message"))
-		on_message(l, ev);
-	else if (!strcmp(jv_string_value(t), "status"))
-		on_status(l, ev);
-	else
-		desk_emit(l, ev);
+		return;
+	}
+	desk_emit(l, jv_object_merge(ev, r));
 }
+
+static const struct desk_on on[] = { { "message", on_message },
+	{ "status", on_status } };
+static const struct desk_dispatch filter = { on, sizeof on / sizeof *on, NULL,
+	NULL };
 
 /* ---- subcommands ---- */
-
-struct idset {
-	uint64_t *v;
-	size_t n;
-};
-
-static int
-idset_has(const struct idset *s, uint64_t id)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (s->v[i] == id)
-			return 1;
-	return 0;
-}
-
-static void
-idset_add(struct idset *s, uint64_t id)
-{
-	if (idset_has(s, id))
-		return;
-	s->v = desk_xrealloc(s->v, (s->n + 1) * sizeof *s->v);
-	s->v[s->n++] = id;
-}
-
-struct hit {
-	uint64_t activity, id;
-};
-
-static int
-by_activity(const void *a, const void *b)
-{
-	const struct hit *x = a, *y = b;
-
-	return x->activity < y->activity ? 1 : x->activity > y->activity ? -1 : 0;
-}
 
 /* Splits a comma list into a NULL-terminated array; split_free frees it. */
 static char **
@@ -489,6 +131,13 @@ split_free(char **v)
 	free(v);
 }
 
+static void
+print_case(jv c, void *ctx)
+{
+	(void)ctx;
+	desk_out(c);
+}
+
 static int
 cmd_list(int argc, char **argv)
 {
@@ -502,19 +151,17 @@ cmd_list(int argc, char **argv)
 		{ "merged", no_argument, NULL, 'm' },
 		{ "limit", required_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 } };
-	struct idset users = { 0 };
+	struct desk_case_query q = { .limit = UINT64_MAX };
 	char **channels = NULL, **list;
-	const char *ucid = NULL;
-	int statuses = 0, active = 0, merged = 0, c, by_user = 0;
-	uint64_t limit = UINT64_MAX;
+	int c;
 
 	while ((c = desk_getopt(argc, argv, DESK_OPTS "u:c:x:t:aAmn:", lo)) != -1) {
 		switch (c) {
 		case 'u':
-			by_user = 1;
+			q.by_user = 1;
 			list = split(optarg);
 			for (char **s = list; *s; s++)
-				idset_add(&users, desk_id_arg(*s, "user"));
+				desk_ids_add(&q.users, desk_id_arg(*s, "user"));
 			split_free(list);
 			break;
 		case 'c':
@@ -522,7 +169,7 @@ cmd_list(int argc, char **argv)
 			channels = split(optarg);
 			break;
 		case 'x':
-			ucid = optarg;
+			q.ucid = optarg;
 			break;
 		case 't':
 			list = split(optarg);
@@ -531,12 +178,12 @@ cmd_list(int argc, char **argv)
 				if (!desk_status_parse(*s, &st))
 					desk_die(DESK_EX_USAGE, "--status: %s: must be open, "
 					    "pending or closed", *s);
-				statuses |= 1 << st;
+				q.statuses |= 1 << st;
 			}
 			split_free(list);
 			break;
 		case 'a':
-			active = 1;
+			q.active = 1;
 			break;
 		case 'A':
 			/*
@@ -545,10 +192,10 @@ cmd_list(int argc, char **argv)
 			 */
 			break;
 		case 'm':
-			merged = 1;
+			q.merged = 1;
 			break;
 		case 'n':
-			if (!desk_parse_u64(optarg, 0, UINT64_MAX, &limit))
+			if (!desk_parse_u64(optarg, 0, UINT64_MAX, &q.limit))
 				desk_die(DESK_EX_USAGE, "--limit: not a number: %s", optarg);
 			break;
 		}
@@ -557,93 +204,14 @@ cmd_list(int argc, char **argv)
 		desk_usage(DESK_EX_USAGE);
 
 	struct desk_store *st = desk_open(0);
-	jv all = desk_channel_list(st);
-	if (channels)
-		for (char **s = channels; *s; s++) {
-			jv ch = desk_channel_get(st, *s);
-			if (!jv_is_valid(ch))
-				desk_die(DESK_EX_CONFIG, "--channel: %s: unknown channel", *s);
-			jv_free(ch);
-		}
-	if (ucid) {
-		struct idset found = { 0 };
-		jv_array_foreach(all, i, ch) {
-			const char *name = desk_jstr(ch, "name");
-			int wanted = !channels;
-			for (char **s = channels; s && *s && name; s++)
-				wanted |= !strcmp(*s, name);
-			uint64_t u = wanted && name ?
-			    desk_user_by_custom_id(st, name, ucid, strlen(ucid)) : 0;
-			if (u && (!by_user || idset_has(&users, u)))
-				idset_add(&found, u);
-			jv_free(ch);
-		}
-		free(users.v);
-		users = found;
-		by_user = 1;
-	}
-	/* Channel names and types by hash, to filter on slots alone. */
-	struct idset want_chan = { 0 }, sync_chan = { 0 };
-	jv_array_foreach(all, i, ch) {
-		const char *name = desk_jstr(ch, "name");
-		uint32_t h = name ? desk_hash32(name, strlen(name)) : 0;
-		for (char **s = channels; s && *s && name; s++)
-			if (!strcmp(*s, name))
-				idset_add(&want_chan, h);
-		if (desk_channel_is_sync(ch))
-			idset_add(&sync_chan, h);
-		jv_free(ch);
-	}
-	if (channels)
-		for (char **s = channels; *s; s++)
-			idset_add(&want_chan, desk_hash32(*s, strlen(*s)));
-
-	struct hit *hits = NULL;
-	size_t n = 0, cap = 0;
-	uint64_t end = desk_slot_end(st, DESK_T_CASE);
-	for (uint64_t id = 1; id < end; id++) {
-		struct desk_case_slot cs;
-		if (!desk_case_slot(st, id, &cs))
-			continue;
-		if ((cs.merged_into && !merged) ||
-		    (statuses && !(statuses & (1 << cs.status))) ||
-		    (by_user && !idset_has(&users, cs.user_id)) ||
-		    (channels && !idset_has(&want_chan, cs.chan)) ||
-		    (active && (cs.status == DESK_CLOSED || cs.merged_into ||
-		    !idset_has(&sync_chan, cs.chan))))
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 256;
-			hits = desk_xrealloc(hits, cap * sizeof *hits);
-		}
-		hits[n++] = (struct hit){ cs.activity, id };
-	}
-	if (n)
-		qsort(hits, n, sizeof *hits, by_activity);
-	uint64_t printed = 0;
-	for (size_t i = 0; i < n && printed < limit; i++) {
-		jv cj = desk_case_get(st, hits[i].id);
-		/* The channel hash can collide: the record has the name. */
-		const char *name = desk_jstr(cj, "channel");
-		int ok = 1;
-		if (channels) {
-			ok = 0;
-			for (char **s = channels; *s && name; s++)
-				ok |= !strcmp(*s, name);
-		}
-		if (ok) {
-			desk_out(cj);
-			printed++;
-		} else
-			jv_free(cj);
-	}
+	struct desk_err e;
+	q.channels = channels;
+	uint64_t printed;
+	if (desk_case_list(st, &q, print_case, NULL, &printed, &e) < 0)
+		desk_die(e.code, "--%s: %s", e.field, e.msg);
 	desk_out_flush();
-	free(hits);
-	free(users.v);
-	free(want_chan.v);
-	free(sync_chan.v);
+	free(q.users.v);
 	split_free(channels);
-	jv_free(all);
 	desk_store_close(st);
 	return printed ? DESK_EX_OK : DESK_EX_NO;
 }
@@ -662,6 +230,16 @@ cmd_show(int argc, char **argv)
 	desk_out_flush();
 	desk_store_close(st);
 	return DESK_EX_OK;
+}
+
+/* A refusal of desk_case_set, named by the option that caused it. */
+static _Noreturn void
+die_opt(const struct desk_err *e)
+{
+	if (!e->field || !strcmp(e->field, "case_id"))
+		desk_die(e->code, "%s", e->msg);
+	desk_die(e->code, "--%s: %s", strcmp(e->field, "fields") ? e->field :
+	    "field", e->msg);
 }
 
 static int
@@ -710,50 +288,22 @@ cmd_set(int argc, char **argv)
 		if (vals[i])
 			changes = desk_jset(changes, keys[i], *vals[i] ?
 			    jv_string(vals[i]) : jv_null());
-	char why[160];
-	const char *field, *over = desk_check_sizes(changes, &field, why, sizeof why);
-	if (over)
-		desk_die(DESK_EX_DATA, "--%s: %s", field, over);
+	/* Checked before the store is opened: a bad value creates none. */
+	struct desk_err e;
+	if (desk_err_sizes(changes, &e) < 0)
+		die_opt(&e);
 	struct desk_store *st = desk_open(0);
 	desk_store_lock(st);
-	jv rec = desk_case_record(st, id);
-	if (!jv_is_valid(rec))
-		desk_die(DESK_EX_NO, "case %llu: no such case", (unsigned long long)id);
-	int64_t into;
-	if (desk_jint(rec, "merged_into", &into))
-		desk_die(DESK_EX_DATA, "case %llu was merged into case %lld: change "
-		    "that one", (unsigned long long)id, (long long)into);
-	rec = jv_object_merge(rec, changes);
-	if (nfields) {
-		jv cur = jv_copy(desk_jget(rec, "fields"));
-		if (jv_get_kind(cur) != JV_KIND_OBJECT) {
-			jv_free(cur);
-			cur = jv_object();
-		}
-		jv merged = desk_fields_merge(cur, fields);
-		if ((over = desk_check_fields(merged, why, sizeof why)))
-			desk_die(DESK_EX_DATA, "--field: %s", over);
-		rec = desk_jset(rec, "fields", merged);
-	} else
-		jv_free(fields);
-	rec = desk_jdel(rec, "event_id");
-	rec = desk_jdel(rec, "event_scope");
-	desk_case_save(st, rec, desk_now());
+	if (desk_case_set(st, id, changes, nfields ? fields : jv_invalid(),
+	    desk_now(), &e) < 0)
+		die_opt(&e);
+	jv_free(changes);
+	jv_free(fields);
 	desk_store_commit(st);
 	desk_out(desk_case_get(st, id));
 	desk_out_flush();
 	desk_store_close(st);
 	return DESK_EX_OK;
-}
-
-static jv
-append_id(jv list, uint64_t id)
-{
-	if (jv_get_kind(list) != JV_KIND_ARRAY) {
-		jv_free(list);
-		list = jv_array();
-	}
-	return jv_array_append(list, jv_number((double)id));
 }
 
 static int
@@ -762,57 +312,11 @@ cmd_merge(int argc, char **argv)
 	char **arg = desk_operands(argc, argv, 2);
 	uint64_t from = desk_id_arg(arg[0], "case"), into = desk_id_arg(arg[1], "case");
 	struct desk_store *st = desk_open(0);
+	struct desk_err e;
 	desk_store_lock(st);
-	jv f = desk_case_record(st, from);
-	if (!jv_is_valid(f))
-		desk_die(DESK_EX_NO, "case %llu: no such case", (unsigned long long)from);
-	uint64_t to = desk_case_survivor(st, into);
-	jv t = desk_case_record(st, to);
-	if (!jv_is_valid(t))
-		desk_die(DESK_EX_NO, "case %llu: no such case", (unsigned long long)into);
-	int64_t already;
-	if (desk_jint(f, "merged_into", &already))
-		desk_die(DESK_EX_DATA, "case %llu is already merged into case %lld",
-		    (unsigned long long)from, (long long)already);
-	if (to == from)
-		desk_die(DESK_EX_DATA, "case %llu cannot be merged into itself",
-		    (unsigned long long)from);
-	int64_t fu = 0, tu = 0;
-	desk_jint(f, "user_id", &fu);
-	desk_jint(t, "user_id", &tu);
-	if (fu != tu) {
-		jv u = desk_user_get(st, (uint64_t)fu);
-		int linked = 0;
-		jv lu = desk_jget(u, "linked_users");
-		if (jv_get_kind(lu) == JV_KIND_ARRAY)
-			jv_array_foreach(lu, i, x) {
-				linked |= jv_get_kind(x) == JV_KIND_NUMBER &&
-				    jv_number_value(x) == (double)tu;
-				jv_free(x);
-			}
-		jv_free(u);
-		if (!linked)
-			desk_die(DESK_EX_DATA, "cases %llu and %llu belong to different "
-			    "users (%lld, %lld) that are not linked",
-			    (unsigned long long)from, (unsigned long long)to,
-			    (long long)fu, (long long)tu);
-	}
-	jv mf = desk_jget(t, "merged_from");
-	if (jv_get_kind(mf) == JV_KIND_ARRAY &&
-	    jv_array_length(jv_copy(mf)) >= DESK_MAX_MERGES)
-		desk_die(DESK_EX_DATA, "case %llu has %d cases merged into it "
-		    "already", (unsigned long long)to, DESK_MAX_MERGES);
-	int64_t now = desk_now();
-	/* The conversation goes on in the survivor: a live chat keeps it open. */
-	const char *fs = desk_jstr(f, "status"), *ts = desk_jstr(t, "status");
-	if (fs && ts && strcmp(fs, "closed") && !strcmp(ts, "closed"))
-		t = desk_jset_str(t, "status", fs);
-	f = desk_jdel(desk_jdel(f, "event_id"), "event_scope");
-	t = desk_jdel(desk_jdel(t, "event_id"), "event_scope");
-	desk_case_save(st, desk_jset_int(f, "merged_into", (int64_t)to), now);
-	t = desk_jset(t, "merged_from",
-	    append_id(jv_copy(desk_jget(t, "merged_from")), from));
-	desk_case_save(st, t, now);
+	uint64_t to = desk_case_merge(st, from, into, desk_now(), &e);
+	if (!to)
+		desk_die(e.code, "%s", e.msg);
 	desk_store_commit(st);
 	desk_out(desk_case_get(st, to));
 	desk_out_flush();
@@ -852,5 +356,5 @@ main(int argc, char **argv)
 		desk_usage(DESK_EX_USAGE);
 	if (desk_subcommand(argc, argv, cmds, sizeof cmds / sizeof *cmds, &status))
 		return status;
-	return desk_filter(argv + optind, handle, NULL);
+	return desk_filter(argv + optind, desk_dispatch, (void *)&filter);
 }

@@ -23,250 +23,56 @@ static const char usage_text[] =
     "       desk-identify user unlink USER OTHER\n"
     "Common options: -s, --store DIR; -h, --help; -V, --version.\n";
 
-/* ---- checks shared by events and options ---- */
-
-/*
- * The binding of a code, checked: email, phone or channel + user_custom_id,
- * with name, company, fields. NULL, or why it will not do with *field and
- * the exit status a command gives for it (*status: 64, or 78 for an
- * unknown channel).
- */
-static const char *
-check_bind(struct desk_store *st, jv b, const char **field, int *status)
-{
-	static char why[160];
-	struct desk_buf norm = DESK_BUF_INIT;
-	const char *s, *ch = desk_jstr(b, "channel");
-	static const char *const strings[] = { "email", "phone", "channel",
-		"user_custom_id", "name", "company" };
-
-	*status = DESK_EX_USAGE;
-	for (size_t i = 0; i < sizeof strings / sizeof *strings; i++) {
-		jv v = desk_jget(b, strings[i]);
-		if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_STRING) {
-			*field = strings[i];
-			return "must be a string";
-		}
-	}
-	jv f = desk_jget(b, "fields");
-	if (jv_is_valid(f) && jv_get_kind(f) != JV_KIND_OBJECT) {
-		*field = "fields";
-		return "must be an object";
-	}
-	/* What is bound is copied onto users later: it must fit there. */
-	const char *over = desk_check_sizes(b, field, why, sizeof why);
-	if (over) {
-		*status = DESK_EX_DATA;
-		return over;
-	}
-	if (!!ch != desk_jhas(b, "user_custom_id")) {
-		*field = ch ? "user_custom_id" : "channel";
-		return "channel and user_custom_id go together";
-	}
-	if (!ch && !desk_jhas(b, "email") && !desk_jhas(b, "phone")) {
-		*field = "email";
-		return "a code must be bound to an email, a phone, or a channel "
-		    "and user_custom_id";
-	}
-	if ((s = desk_jstr(b, "email")) && !desk_email_norm(s, &norm)) {
-		*field = "email";
-		desk_buf_free(&norm);
-		return "not an email address";
-	}
-	if ((s = desk_jstr(b, "phone")) && !desk_phone_norm(s, &norm)) {
-		*field = "phone";
-		desk_buf_free(&norm);
-		return "not a phone number";
-	}
-	desk_buf_free(&norm);
-	if (ch) {
-		jv c = desk_channel_get(st, ch);
-		if (!jv_is_valid(c)) {
-			*field = "channel";
-			*status = DESK_EX_CONFIG;
-			snprintf(why, sizeof why, "unknown channel \"%s\"", ch);
-			return why;
-		}
-		jv_free(c);
-		const char *u = desk_jstr(b, "user_custom_id");
-		if (!*u) {
-			*field = "user_custom_id";
-			return "empty";
-		}
-	}
-	return NULL;
-}
-
-/* The binding alone, in a fixed order. */
-static jv
-bind_of(jv ev)
-{
-	static const char *const keys[] = { "email", "phone", "channel",
-		"user_custom_id", "name", "company", "fields" };
-	jv b = jv_object();
-
-	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
-		jv v = desk_jget(ev, keys[i]);
-		if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_NULL)
-			b = desk_jset(b, keys[i], jv_copy(v));
-	}
-	return b;
-}
-
-static jv
-issue(struct desk_store *st, jv bind, int64_t ttl)
-{
-	char code[DESK_CODE_LEN + 1];
-	int64_t expires;
-
-	desk_store_lock(st);
-	desk_code_issue(st, bind, ttl, desk_now(), code, &expires);
-	jv a = desk_jset_str(jv_object(), "code", code);
-	desk_wipe(code, sizeof code);
-	return desk_jset(a, "expires_at", desk_jtime(expires));
-}
-
 /* ---- the filter ---- */
 
-/*
- * The help desk API's names and its {"user":{...}} body, as desk's; on a
- * conflict the event is rejected and a plain invalid returned (nothing to
- * free: the callers only test it). Consumes ev.
- */
-static jv
-api_names(struct desk_loop *l, jv ev)
-{
-	const char *field;
-	jv a = desk_api_aliases(jv_copy(ev), "user", &field);
-
-	if (!jv_is_valid(a)) {
-		desk_reject_invalid(l, ev, field, a);
-		a = jv_invalid();
-	}
-	jv_free(ev);
-	return a;
-}
-
 static void
-on_request(struct desk_loop *l, jv ev)
+on_request(struct desk_loop *l, jv ev, void *ctx)
 {
-	struct desk_store *st = desk_loop_store(l);
-	const char *field, *why;
-	int64_t ttl = DESK_CODE_TTL;
-	int status;
+	struct desk_err e;
 
-	if (!jv_is_valid(ev = api_names(l, ev)))
+	(void)ctx;
+	if (!jv_is_valid(ev = desk_filter_names(l, ev, "user")))
 		return;
-
-	if (desk_jhas(ev, "ttl") && (!desk_jint(ev, "ttl", &ttl) || ttl < 1 ||
-	    ttl > 86400)) {
-		desk_reject(l, ev, "ttl", "must be a whole number of seconds, 1 to 86400");
+	jv a = desk_code_request(desk_loop_store(l), ev, &e);
+	if (!jv_is_valid(a)) {
+		desk_reject_err(l, ev, &e);
 		jv_free(ev);
 		return;
 	}
-	/* What is stored with the code is masked, but for the identifiers. */
-	jv b = desk_code_mask_event(bind_of(ev));
-	if ((why = check_bind(st, b, &field, &status))) {
-		desk_reject(l, ev, field, "%s", why);
-		jv_free(b);
-		jv_free(ev);
-		return;
-	}
-	jv a = issue(st, b, ttl);
 	jv out = desk_jset_str(jv_object(), "type", "ident.code");
 	if (desk_jhas(ev, "id"))
 		out = desk_jset(out, "id", jv_copy(desk_jget(ev, "id")));
 	desk_emit(l, jv_object_merge(out, a));
-	jv_free(b);
 	jv_free(ev);
 }
 
 static void
-on_update(struct desk_loop *l, jv ev)
+on_update(struct desk_loop *l, jv ev, void *ctx)
 {
-	struct desk_store *st = desk_loop_store(l);
-	const char *why, *field = NULL;
+	struct desk_err e;
 
-	if (!jv_is_valid(ev = api_names(l, ev)))
+	(void)ctx;
+	if (!jv_is_valid(ev = desk_filter_names(l, ev, "user")))
 		return;
 	ev = desk_code_mask_event(ev);
-	jv f = desk_jget(ev, "fields");
-	if (jv_is_valid(f) && jv_get_kind(f) != JV_KIND_OBJECT)
-		field = "fields";
-	static const char *const strings[] = { "email", "phone", "name", "company",
-		"channel", "user_custom_id" };
-	for (size_t i = 0; !field && i < sizeof strings / sizeof *strings; i++) {
-		jv v = desk_jget(ev, strings[i]);
-		if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_STRING &&
-		    jv_get_kind(v) != JV_KIND_NULL)
-			field = strings[i];
-	}
-	if (field) {
-		desk_reject(l, ev, field, "%s", !strcmp(field, "fields") ?
-		    "must be an object" : "must be a string");
+	jv r = desk_user_update_event(desk_loop_store(l), ev, &e);
+	if (!jv_is_valid(r)) {
+		desk_reject_err(l, ev, &e);
 		jv_free(ev);
 		return;
 	}
-	char sz[160];
-	if ((why = desk_check_sizes(ev, &field, sz, sizeof sz))) {
-		desk_reject(l, ev, field, "%s", why);
-		jv_free(ev);
-		return;
-	}
-	desk_store_lock(st);
-	uint64_t uid = desk_user_find(st, ev, &why);
-	if (!uid) {
-		desk_reject(l, ev, NULL, "%s", why);
-		jv_free(ev);
-		return;
-	}
-	/* A contact that picked the user is not also a change to it. */
-	jv changes = jv_copy(ev);
-	if (!desk_jhas(ev, "user_id") && !desk_jstr(ev, "user_custom_id")) {
-		if (desk_jhas(ev, "email"))
-			changes = desk_jdel(changes, "email");
-		else
-			changes = desk_jdel(changes, "phone");
-	}
-	jv report;
-	jv u = desk_user_update(st, uid, changes, desk_now(), &report);
-	jv_free(changes);
-	if (!jv_is_valid(u)) {
-		desk_reject_invalid(l, ev, NULL, u);
-		jv_free(report);
-		jv_free(ev);
-		return;
-	}
-	jv_free(u);
-	ev = desk_jset_int(ev, "user_id", (int64_t)uid);
-	desk_emit(l, jv_object_merge(ev, report));
-}
-
-/* A replay's answer: what the attempt record of its first run says. */
-static jv
-answer_of(jv seen)
-{
-	static const char *const keep[] = { "account_user_id", "not_linked" };
-	jv a = desk_jset(jv_object(), "identification",
-	    jv_copy(desk_jget(seen, "result")));
-
-	for (int i = 0; i < 2; i++)
-		if (desk_jhas(seen, keep[i]))
-			a = desk_jset(a, keep[i], jv_copy(desk_jget(seen, keep[i])));
-	jv_free(seen);
-	return a;
+	desk_emit(l, jv_object_merge(ev, r));
 }
 
 static void
-on_message(struct desk_loop *l, jv ev)
+on_message(struct desk_loop *l, jv ev, void *ctx)
 {
-	struct desk_store *st = desk_loop_store(l);
-	struct desk_slot s;
-	int64_t uid, mid;
+	struct desk_err e;
 	const char *content;
 	char tok[DESK_CODE_LEN + 1];
 	size_t n, off;
 
+	(void)ctx;
 	int shaped = desk_jstrn(ev, "content", &content, &n) &&
 	    desk_code_find(content, n, &off);
 	if (shaped) {
@@ -279,71 +85,32 @@ on_message(struct desk_loop *l, jv ev)
 		desk_emit(l, ev);     /* not stored by desk-case: not ours */
 		goto out;
 	}
-	if (!desk_jint(ev, "user_id", &uid) || uid < 1) {
-		desk_reject(l, ev, "user_id", "not a user id");
+	jv a = desk_code_identify(desk_loop_store(l), ev, shaped ? tok : NULL, &e);
+	if (!jv_is_valid(a)) {
+		desk_reject_err(l, ev, &e);
 		jv_free(ev);
-		goto out;
-	}
-	if (!desk_slot_get(st, DESK_T_USER, (uint64_t)uid, &s)) {
-		desk_reject(l, ev, "user_id", "no such user");
-		jv_free(ev);
-		goto out;
-	}
-	if (shaped) {
-		char key[32];
-		int keyed = desk_jint(ev, "message_id", &mid) && mid > 0;
-		snprintf(key, sizeof key, "%lld", keyed ? (long long)mid : 0LL);
-		desk_store_lock(st);
-		/* A replay gets the answer the first run gave, and spends nothing. */
-		jv a = keyed ? desk_event_seen(st, "ident", NULL, key, strlen(key)) :
-		    jv_invalid();
-		if (jv_is_valid(a))
-			a = answer_of(a);
-		else if (desk_slot_get(st, DESK_T_USER, (uint64_t)uid, &s) &&
-		    !(s.flags & 1))
-			a = desk_code_present(st, (uint64_t)uid, desk_jstr(ev, "channel"),
-			    tok, "ident", keyed ? key : NULL, desk_now());
-		if (jv_is_valid(a)) {
-			const char *r = desk_jstr(a, "identification");
-			ev = desk_jset(ev, "user_identified", jv_bool(r && !strcmp(r, "valid")));
-			desk_emit(l, jv_object_merge(ev, a));
-			goto out;
-		}
-	}
-	if (s.flags & 1)
-		ev = desk_jset(ev, "user_identified", jv_true());
-	else {
-		ev = desk_jset(ev, "user_identified", jv_false());
-		ev = desk_jset_str(ev, "identification", "not_sent");
-	}
-	desk_emit(l, ev);
+	} else
+		desk_emit(l, jv_object_merge(ev, a));
 out:
 	desk_wipe(tok, sizeof tok);
 }
 
-static void
-handle(struct desk_loop *l, jv ev, void *ctx)
-{
-	int codes_only = ctx != NULL;
-	jv t = desk_jget(ev, "type");
-	const char *type = jv_get_kind(t) == JV_KIND_STRING ? jv_string_value(t) : NULL;
+static const struct desk_on on[] = { { "ident.request", on_request },
+	{ "user.update", on_update }, { "message", on_message } };
+static const struct desk_dispatch filter = { on, sizeof on / sizeof *on, NULL,
+	NULL };
 
-	if (jv_is_valid(t) && !type) {
-		desk_reject(l, ev, "type", "must be a string");
-		jv_free(ev);
-	} else if (type && !strcmp(type, "ident.request"))
-		on_request(l, ev);
-	else if (codes_only) {
-		desk_reject(l, ev, "type", "desk-identify code reads ident.request "
-		    "events only");
-		jv_free(ev);
-	} else if (type && !strcmp(type, "user.update"))
-		on_update(l, ev);
-	else if (!type || !strcmp(type, "message"))
-		on_message(l, ev);
-	else
-		desk_emit(l, ev);
+/* desk-identify code reads ident.request events only. */
+static void
+not_request(struct desk_loop *l, jv ev, void *ctx)
+{
+	(void)ctx;
+	desk_reject(l, ev, "type", "desk-identify code reads ident.request "
+	    "events only");
+	jv_free(ev);
 }
+
+static const struct desk_dispatch codes_only = { on, 1, not_request, NULL };
 
 /* ---- subcommands ---- */
 
@@ -362,8 +129,8 @@ cmd_code(int argc, char **argv)
 		{ NULL, 0, NULL, 0 } };
 	jv b = jv_object(), fields = jv_object();
 	uint64_t ttl = DESK_CODE_TTL;
-	const char *err, *field, *why;
-	int c, given = 0, status;
+	const char *err;
+	int c, given = 0;
 
 	while ((c = desk_getopt(argc, argv, DESK_OPTS "e:p:c:u:n:C:f:t:", lo)) != -1) {
 		given = 1;
@@ -388,7 +155,8 @@ cmd_code(int argc, char **argv)
 	if (!given) {
 		jv_free(b);
 		jv_free(fields);
-		return desk_filter(argv + optind, handle, (void *)1);
+		return desk_filter(argv + optind, desk_dispatch,
+		    (void *)&codes_only);
 	}
 	if (optind != argc)
 		desk_usage(DESK_EX_USAGE);
@@ -398,17 +166,17 @@ cmd_code(int argc, char **argv)
 		jv_free(fields);
 	b = desk_code_mask_event(b);
 	struct desk_store *st = desk_open(DESK_ST_CREATE);
-	if ((why = check_bind(st, b, &field, &status))) {
-		desk_warn("%s: %s", field, why);
-		jv_free(b);
+	struct desk_err e;
+	jv a = desk_code_bind(st, b, (int64_t)ttl, &e);
+	jv_free(b);
+	if (!jv_is_valid(a)) {
+		desk_warn("%s: %s", e.field, e.msg);
 		desk_store_close(st);
-		return status;
+		return e.code;
 	}
-	jv a = issue(st, b, (int64_t)ttl);
 	desk_store_commit(st);
 	desk_out(a);
 	desk_out_flush();
-	jv_free(b);
 	desk_store_close(st);
 	return DESK_EX_OK;
 }
@@ -422,7 +190,6 @@ cmd_verify(int argc, char **argv)
 		{ NULL, 0, NULL, 0 } };
 	const char *ch = NULL, *ucid = NULL;
 	int c;
-	size_t off;
 
 	while ((c = desk_getopt(argc, argv, DESK_OPTS "c:u:", lo)) != -1) {
 		if (c == 'c')
@@ -432,36 +199,14 @@ cmd_verify(int argc, char **argv)
 	}
 	if (!ch || !ucid || !*ucid || optind != argc - 1)
 		desk_usage(DESK_EX_USAGE);
-	const char *code = argv[optind];
 	struct desk_store *st = desk_open(DESK_ST_CREATE);
 	jv chj = desk_channel_get(st, ch);
 	if (!jv_is_valid(chj))
 		desk_die(DESK_EX_CONFIG, "%s: unknown channel", ch);
 	jv_free(chj);
-	desk_store_lock(st);
-	struct desk_who w = { .channel = ch, .ucid = ucid, .ucidlen = strlen(ucid) };
-	jv report;
-	int64_t now = desk_now();
-	uint64_t uid = desk_user_resolve(st, &w, now, &report);
-	jv_free(report);
-	struct desk_slot s;
-	desk_slot_get(st, DESK_T_USER, uid, &s);
-	jv a = desk_jset_int(jv_object(), "user_id", (int64_t)uid);
 	int ok;
-	if (s.flags & 1) {
-		a = desk_jset(a, "user_identified", jv_true());
-		ok = 1;
-	} else if (strlen(code) != DESK_CODE_LEN || !desk_code_find(code, DESK_CODE_LEN, &off)) {
-		a = desk_jset(a, "user_identified", jv_false());
-		a = desk_jset_str(a, "identification", "not_sent");
-		ok = 0;
-	} else {
-		jv r = desk_code_present(st, uid, ch, code, "ident", NULL, now);
-		const char *res = desk_jstr(r, "identification");
-		ok = res && !strcmp(res, "valid");
-		a = desk_jset(a, "user_identified", jv_bool(ok));
-		a = jv_object_merge(a, r);
-	}
+	desk_store_lock(st);
+	jv a = desk_code_verify(st, ch, ucid, argv[optind], desk_now(), &ok);
 	desk_store_commit(st);
 	desk_out(a);
 	desk_out_flush();
@@ -607,5 +352,5 @@ main(int argc, char **argv)
 		desk_usage(DESK_EX_USAGE);
 	if (desk_subcommand(argc, argv, cmds, sizeof cmds / sizeof *cmds, &status))
 		return status;
-	return desk_filter(argv + optind, handle, NULL);
+	return desk_filter(argv + optind, desk_dispatch, (void *)&filter);
 }

@@ -21,139 +21,25 @@ static const char usage_text[] =
     "TEXT is read from standard input when it is not given.\n"
     "Common options: -s, --store DIR; -h, --help; -V, --version.\n";
 
-/* ---- checks shared by the filter and the command ---- */
-
-static const char *
-check_staff(jv v)
-{
-	double d;
-
-	if (!jv_is_valid(v) || jv_get_kind(v) == JV_KIND_NULL)
-		return NULL;
-	if (jv_get_kind(v) == JV_KIND_STRING)
-		return *jv_string_value(v) ? NULL : "empty";
-	if (jv_get_kind(v) == JV_KIND_NUMBER && (d = jv_number_value(v)) >= 1 &&
-	    d == (double)(int64_t)d && d < 9007199254740992.0)
-		return NULL;
-	return "must be an agent's id: a positive whole number or a string";
-}
-
-/*
- * Checks a reply event; NULL when it will do, else the reason, with *field.
- * "via" defaults to agent.
- */
-static const char *
-check_reply(jv r, const char **field)
-{
-	int64_t cid;
-	const char *via, *why;
-	jv v;
-
-	*field = "case_id";
-	if (!desk_jint(r, "case_id", &cid) || cid < 1)
-		return desk_jhas(r, "case_id") ? "must be a case id" : "missing";
-	*field = "via";
-	v = desk_jget(r, "via");
-	if (jv_is_valid(v)) {
-		via = jv_get_kind(v) == JV_KIND_STRING ? jv_string_value(v) : "";
-		if (strcmp(via, "agent") && strcmp(via, "api") && strcmp(via, "rule"))
-			return "must be agent, api or rule";
-	} else
-		via = "agent";
-	*field = "content";
-	v = desk_jget(r, "content");
-	if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_STRING)
-		return "must be a string";
-	int text = jv_is_valid(v) && *jv_string_value(v);
-	*field = "attachments";
-	v = desk_jget(r, "attachments");
-	int files = 0;
-	if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_NULL) {
-		if (jv_get_kind(v) != JV_KIND_ARRAY)
-			return "must be an array";
-		jv_array_foreach(v, i, a) {
-			const char *u = desk_jstr(a, "url");
-			int ok = u && *u;
-			jv_free(a);
-			if (!ok)
-				return "each needs a url";
-			files++;
-		}
-	}
-	if (!text && !files) {
-		*field = "content";
-		return "nothing to send: no content and no attachments";
-	}
-	*field = "staff_id";
-	if ((why = check_staff(desk_jget(r, "staff_id"))))
-		return why;
-	*field = "rule";
-	v = desk_jget(r, "rule");
-	if (jv_is_valid(v) && (jv_get_kind(v) != JV_KIND_STRING || !*jv_string_value(v)))
-		return "must be the rule's name";
-	if (!strcmp(via, "rule") && !jv_is_valid(v))
-		return "a rule reply names its rule";
-	static const char *const ids[] = { "id", "source_id" };
-	for (int i = 0; i < 2; i++) {
-		const char *s;
-		size_t n;
-		*field = ids[i];
-		v = desk_jget(r, ids[i]);
-		if (!jv_is_valid(v) || jv_get_kind(v) == JV_KIND_NULL)
-			continue;
-		if (!desk_jstrn(r, ids[i], &s, &n) || !n || memchr(s, '\0', n))
-			return "must be a non-empty string";
-	}
-	*field = "reopen";
-	v = desk_jget(r, "reopen");
-	if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_TRUE &&
-	    jv_get_kind(v) != JV_KIND_FALSE)
-		return "must be true or false";
-	static char sizewhy[160];
-	return desk_check_sizes(r, field, sizewhy, sizeof sizewhy);
-}
-
 /* ---- the filter ---- */
 
 static void
-on_reply(struct desk_loop *l, jv ev)
+on_reply(struct desk_loop *l, jv ev, void *ctx)
 {
 	struct desk_store *st = desk_loop_store(l);
-	const char *field, *why;
-	char reason[256];
-	int code;
+	struct desk_err e;
 
-	if ((why = check_reply(ev, &field))) {
-		desk_reject(l, ev, field, "%s", why);
-		jv_free(ev);
-		return;
-	}
-	if (!desk_jhas(ev, "via"))
-		ev = desk_jset_str(ev, "via", "agent");
-	desk_store_lock(st);
-	jv out = desk_reply_add(st, ev, desk_now(), &field, &code, reason,
-	    sizeof reason);
+	(void)ctx;
+	jv out = desk_reply_add(st, ev, desk_now(), &e);
 	if (!jv_is_valid(out))
-		desk_reject(l, ev, field, "%s", reason);
+		desk_reject_err(l, ev, &e);
 	else
 		desk_emit(l, out);
 	jv_free(ev);
 }
 
-static void
-handle(struct desk_loop *l, jv ev, void *ctx)
-{
-	(void)ctx;
-	jv t = desk_jget(ev, "type");
-
-	if (jv_is_valid(t) && jv_get_kind(t) != JV_KIND_STRING) {
-		desk_reject(l, ev, "type", "must be a string");
-		jv_free(ev);
-	} else if (jv_is_valid(t) && !strcmp(jv_string_value(t), "reply"))
-		on_reply(l, ev);
-	else
-		desk_emit(l, ev);
-}
+static const struct desk_on on[] = { { "reply", on_reply } };
+static const struct desk_dispatch filter = { on, 1, NULL, NULL };
 
 /* ---- the command ---- */
 
@@ -236,18 +122,16 @@ as_user(uint64_t uid, const char *channel, jv text)
 static int
 reply(jv r)
 {
-	const char *field, *why;
-	char reason[256];
-	int code;
+	struct desk_err e;
 
-	if ((why = check_reply(r, &field)))
-		desk_die(field && !strcmp(field, "content") ? DESK_EX_USAGE : DESK_EX_DATA,
-		    "%s: %s", field, why);
+	/* Checked before the store is opened: a bad TEXT creates none. */
+	if (desk_reply_check(r, &e) < 0)
+		desk_die(e.field && !strcmp(e.field, "content") ? DESK_EX_USAGE :
+		    e.code, "%s: %s", e.field, e.msg);
 	struct desk_store *st = desk_open(0);
-	desk_store_lock(st);
-	jv out = desk_reply_add(st, r, desk_now(), &field, &code, reason, sizeof reason);
+	jv out = desk_reply_add(st, r, desk_now(), &e);
 	if (!jv_is_valid(out))
-		desk_die(code, "%s", reason);
+		desk_die(e.code, "%s", e.msg);
 	desk_store_commit(st);
 	desk_out(out);
 	desk_out_flush();
@@ -285,8 +169,14 @@ staff_value(const char *s)
 	return is_number(s) ? jv_number((double)desk_id_arg(s, "staff")) : jv_string(s);
 }
 
-int
-main(int argc, char **argv)
+struct opts {
+	const char *kase, *staff, *user, *channel;
+	int api, reopen, asuser, replyopts, all;
+	jv attach;
+};
+
+static void
+parse(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = { DESK_LONGOPTS,
 		{ "case", required_argument, NULL, 'c' },
@@ -299,85 +189,104 @@ main(int argc, char **argv)
 		{ "channel", required_argument, NULL, 'C' },
 		{ "all", no_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 } };
-	const char *kase = NULL, *staff = NULL, *user = NULL, *channel = NULL;
-	int api = 0, reopen = 0, asuser = 0, c, replyopts = 0, all = 0;
-	jv attach = jv_array();
+	int c;
 
-	desk_setprog(argv[0]);
-	desk_usage_text = usage_text;
+	o->attach = jv_array();
 	while ((c = desk_getopt(argc, argv, DESK_OPTS "c:S:aA:rUu:C:", lo)) != -1) {
 		switch (c) {
-		case 'c': kase = optarg; replyopts = 1; break;
-		case 'S': staff = optarg; replyopts = 1; break;
-		case 'a': api = 1; replyopts = 1; break;
-		case 'r': reopen = 1; replyopts = 1; break;
+		case 'c': o->kase = optarg; o->replyopts = 1; break;
+		case 'S': o->staff = optarg; o->replyopts = 1; break;
+		case 'a': o->api = 1; o->replyopts = 1; break;
+		case 'r': o->reopen = 1; o->replyopts = 1; break;
 		case 'A': {
 			const char *base = strrchr(optarg, '/');
 			jv a = desk_jset_str(jv_object(), "url", optarg);
 			if (base && base[1])
 				a = desk_jset_str(a, "file_name", base + 1);
-			attach = jv_array_append(attach, a);
-			replyopts = 1;
+			o->attach = jv_array_append(o->attach, a);
+			o->replyopts = 1;
 			break;
 		}
-		case 'U': asuser = 1; break;
-		case 'u': user = optarg; break;
-		case 'C': channel = optarg; break;
-		case 'L': all = 1; break;
+		case 'U': o->asuser = 1; break;
+		case 'u': o->user = optarg; break;
+		case 'C': o->channel = optarg; break;
+		case 'L': o->all = 1; break;
 		}
 	}
-	int nargs = argc - optind;
-	char **args = argv + optind;
+}
 
-	if (nargs && !strcmp(args[0], "outbox")) {
-		if (nargs != 1 || replyopts || asuser || user || channel)
-			desk_usage(DESK_EX_USAGE);
-		jv_free(attach);
-		return cmd_outbox(all);
-	}
-	if (all)
+/* desk-reply --as-user: TEXT as the user's message. */
+static int
+cmd_as_user(struct opts *o, int nargs, char **args)
+{
+	if (!o->user || !o->channel || nargs > 1 || o->replyopts)
 		desk_usage(DESK_EX_USAGE);
+	uint64_t uid = desk_id_arg(o->user, "user");
+	jv_free(o->attach);
+	jv text = nargs ? text_arg(args[0]) : read_text();
+	if (!jv_string_length_bytes(jv_copy(text)))
+		desk_die(DESK_EX_USAGE, "nothing to send: the text is empty");
+	if ((size_t)jv_string_length_bytes(jv_copy(text)) > DESK_MAX_CONTENT)
+		desk_die(DESK_EX_DATA, "TEXT: longer than %u bytes", DESK_MAX_CONTENT);
+	return as_user(uid, o->channel, text);
+}
 
-	if (asuser) {
-		if (!user || !channel || nargs > 1 || replyopts)
-			desk_usage(DESK_EX_USAGE);
-		uint64_t uid = desk_id_arg(user, "user");
-		jv_free(attach);
-		jv text = nargs ? text_arg(args[0]) : read_text();
-		if (!jv_string_length_bytes(jv_copy(text)))
-			desk_die(DESK_EX_USAGE, "nothing to send: the text is empty");
-		if ((size_t)jv_string_length_bytes(jv_copy(text)) > DESK_MAX_CONTENT)
-			desk_die(DESK_EX_DATA, "TEXT: longer than %u bytes", DESK_MAX_CONTENT);
-		return as_user(uid, channel, text);
-	}
-	if (user || channel)
-		desk_usage(DESK_EX_USAGE);
-	if (!kase && nargs == 2 && is_number(args[0])) {
-		kase = args[0];
-		args++;
-		nargs--;
-	}
-	if (!kase) {
-		if (replyopts)
-			desk_usage(DESK_EX_USAGE);
-		jv_free(attach);
-		return desk_filter(args, handle, NULL);
-	}
+/* desk-reply CASE TEXT, or --case CASE: the reply the options make. */
+static int
+cmd_reply(struct opts *o, int nargs, char **args)
+{
 	if (nargs > 1)
 		desk_usage(DESK_EX_USAGE);
-	uint64_t cid = desk_id_arg(kase, "case");
+	uint64_t cid = desk_id_arg(o->kase, "case");
 	jv text = nargs ? text_arg(args[0]) : read_text();
 	jv r = desk_jset_str(jv_object(), "type", "reply");
 	r = desk_jset_int(r, "case_id", (int64_t)cid);
 	r = desk_jset(r, "content", text);
-	if (jv_array_length(jv_copy(attach)))
-		r = desk_jset(r, "attachments", attach);
+	if (jv_array_length(jv_copy(o->attach)))
+		r = desk_jset(r, "attachments", o->attach);
 	else
-		jv_free(attach);
-	r = desk_jset_str(r, "via", api ? "api" : "agent");
-	if (staff)
-		r = desk_jset(r, "staff_id", staff_value(staff));
-	if (reopen)
+		jv_free(o->attach);
+	r = desk_jset_str(r, "via", o->api ? "api" : "agent");
+	if (o->staff)
+		r = desk_jset(r, "staff_id", staff_value(o->staff));
+	if (o->reopen)
 		r = desk_jset(r, "reopen", jv_true());
 	return reply(r);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+
+	desk_setprog(argv[0]);
+	desk_usage_text = usage_text;
+	parse(argc, argv, &o);
+	int nargs = argc - optind;
+	char **args = argv + optind;
+
+	if (nargs && !strcmp(args[0], "outbox")) {
+		if (nargs != 1 || o.replyopts || o.asuser || o.user || o.channel)
+			desk_usage(DESK_EX_USAGE);
+		jv_free(o.attach);
+		return cmd_outbox(o.all);
+	}
+	if (o.all)
+		desk_usage(DESK_EX_USAGE);
+	if (o.asuser)
+		return cmd_as_user(&o, nargs, args);
+	if (o.user || o.channel)
+		desk_usage(DESK_EX_USAGE);
+	if (!o.kase && nargs == 2 && is_number(args[0])) {
+		o.kase = args[0];
+		args++;
+		nargs--;
+	}
+	if (!o.kase) {
+		if (o.replyopts)
+			desk_usage(DESK_EX_USAGE);
+		jv_free(o.attach);
+		return desk_filter(args, desk_dispatch, (void *)&filter);
+	}
+	return cmd_reply(&o, nargs, args);
 }

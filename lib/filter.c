@@ -34,3 +34,17 @@ desk_filter(char **files, desk_handler h, void *ctx)
 	desk_store_close(st);
 	return r;
 }
+
+jv
+desk_filter_names(struct desk_loop *l, jv ev, const char *wrapper)
+{
+	const char *field;
+	jv a = desk_api_aliases(jv_copy(ev), wrapper, &field);
+
+	if (!jv_is_valid(a)) {
+		desk_reject_invalid(l, ev, field, a);
+		a = jv_invalid();
+	}
+	jv_free(ev);
+	return a;
+}

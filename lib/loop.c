@@ -82,10 +82,42 @@ desk_reject_invalid(struct desk_loop *l, jv ev, const char *field, jv why)
 	jv_free(msg);
 }
 
+void
+desk_reject_err(struct desk_loop *l, jv ev, const struct desk_err *e)
+{
+	desk_reject(l, ev, e->field, "%s", e->msg);
+}
+
 struct desk_store *
 desk_loop_store(struct desk_loop *l)
 {
 	return l->st;
+}
+
+void
+desk_dispatch(struct desk_loop *l, jv ev, void *dispatch)
+{
+	const struct desk_dispatch *d = dispatch;
+	jv t = desk_jget(ev, "type");
+	const char *type = "message";
+
+	if (jv_is_valid(t)) {
+		if (jv_get_kind(t) != JV_KIND_STRING) {
+			desk_reject(l, ev, "type", "must be a string");
+			jv_free(ev);
+			return;
+		}
+		type = jv_string_value(t);
+	}
+	for (size_t i = 0; i < d->n; i++)
+		if (!strcmp(d->on[i].type, type)) {
+			d->on[i].h(l, ev, d->ctx);
+			return;
+		}
+	if (d->other)
+		d->other(l, ev, d->ctx);
+	else
+		desk_emit(l, ev);
 }
 
 /*

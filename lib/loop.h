@@ -36,7 +36,28 @@ void desk_emit(struct desk_loop *l, jv ev);
 void desk_reject_invalid(struct desk_loop *l, jv ev, const char *field, jv why);
 void desk_reject(struct desk_loop *l, jv ev, const char *field,
     const char *fmt, ...) DESK_PRINTF(4, 5);
+/* desk_reject with the field and reason of a library function's refusal. */
+void desk_reject_err(struct desk_loop *l, jv ev, const struct desk_err *e);
 struct desk_store *desk_loop_store(struct desk_loop *l);
+
+/*
+ * The dispatch by event type a tool fills: one handler per type it
+ * handles. An event without a type is a "message"; a type that is not a
+ * string is rejected ("must be a string"); a type without an entry goes to
+ * other, or when other is NULL passes through unchanged.
+ */
+struct desk_on {
+	const char *type;
+	desk_handler h;
+};
+struct desk_dispatch {
+	const struct desk_on *on;
+	size_t n;
+	desk_handler other;
+	void *ctx;          /* handed to each handler */
+};
+/* A desk_handler whose ctx is a const struct desk_dispatch *. */
+void desk_dispatch(struct desk_loop *l, jv ev, void *dispatch);
 /* ---- filter.c: the loop over desk's store ---- */
 
 /*
@@ -45,5 +66,10 @@ struct desk_store *desk_loop_store(struct desk_loop *l);
  * quarantines, closes.
  */
 int desk_filter(char **files, desk_handler h, void *ctx);
+/*
+ * ev (consumed) in desk's names (desk_api_aliases, with wrapper); on a
+ * conflict the event is rejected and invalid returned.
+ */
+jv desk_filter_names(struct desk_loop *l, jv ev, const char *wrapper);
 
 #endif

@@ -46,6 +46,23 @@ _Noreturn void desk_die(int code, const char *fmt, ...) DESK_PRINTF(2, 3);
 /* As desk_die, appending ": strerror(errno)". */
 _Noreturn void desk_die_errno(int code, const char *fmt, ...) DESK_PRINTF(2, 3);
 void desk_warn(const char *fmt, ...) DESK_PRINTF(1, 2);
+/*
+ * What a function that does not die returns on refusal: the exit status
+ * the refusal maps to (DESK_EX_*), the field at fault (static storage, or
+ * NULL) and the reason, one line.
+ */
+struct desk_err {
+	int code;
+	const char *field;
+	char msg[256];
+	char fieldbuf[96];    /* where field is, when it is made up */
+};
+/* Fills *e; returns -1, for "return desk_err_set(e, ...)". */
+/* The same with a reason already made, which may be e->msg itself. */
+int desk_err_why(struct desk_err *e, int code, const char *field,
+    const char *why);
+int desk_err_set(struct desk_err *e, int code, const char *field,
+    const char *fmt, ...) DESK_PRINTF(4, 5);
 void *desk_xmalloc(size_t n);
 void *desk_xcalloc(size_t n, size_t size);
 void *desk_xrealloc(void *p, size_t n);
@@ -192,6 +209,8 @@ size_t desk_json_size(jv v);
  * NULL when they will do, else the reason (in why, or static) and *field.
  */
 const char *desk_check_sizes(jv ev, const char **field, char *why, size_t n);
+/* desk_check_sizes as a desk_err (65): 0, or -1 with *e. */
+int desk_err_sizes(jv ev, struct desk_err *e);
 /* The same for one object of fields (borrowed). */
 const char *desk_check_fields(jv f, char *why, size_t n);
 

@@ -143,3 +143,11 @@ desk_check_sizes(jv ev, const char **field, char *why, size_t n)
 	}
 	return r;
 }
+
+int
+desk_err_sizes(jv ev, struct desk_err *e)
+{
+	const char *field, *r = desk_check_sizes(ev, &field, e->msg, sizeof e->msg);
+
+	return r ? desk_err_why(e, DESK_EX_DATA, field, r) : 0;
+}

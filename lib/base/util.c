@@ -77,6 +77,30 @@ desk_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
+int
+desk_err_set(struct desk_err *e, int code, const char *field,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	e->code = code;
+	e->field = field;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int
+desk_err_why(struct desk_err *e, int code, const char *field, const char *why)
+{
+	if (why != e->msg)
+		snprintf(e->msg, sizeof e->msg, "%s", why);
+	e->code = code;
+	e->field = field;
+	return -1;
+}
+
 void *
 desk_xmalloc(size_t n)
 {

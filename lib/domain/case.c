@@ -33,40 +33,45 @@ desk_case_survivor(struct desk_store *st, uint64_t id)
 jv
 desk_case_record(struct desk_store *st, uint64_t id)
 {
-	struct desk_case_slot c;
-
-	if (!desk_case_slot(st, id, &c))
-		return jv_invalid();
-	jv rec = desk_log_get(st, c.rec);
-	if (!jv_is_valid(rec))
-		desk_die(DESK_EX_IOERR, "%s: case %llu: %s (run desk-case fsck)",
-		    desk_store_root(st), (unsigned long long)id,
-		    jv_string_value(jv_invalid_get_msg(rec)));
-	return rec;
+	return desk_record(st, DESK_T_CASE, id, NULL);
 }
 
 jv
 desk_case_get(struct desk_store *st, uint64_t id)
 {
 	struct desk_case_slot c;
+	struct desk_slot s;
+	jv rec = desk_record(st, DESK_T_CASE, id, &s);
 
-	if (!desk_case_slot(st, id, &c))
-		return jv_invalid();
-	jv rec = desk_jdel(desk_case_record(st, id), "rec");
-	rec = desk_jdel(rec, "event_id");
-	rec = desk_jdel(rec, "event_scope");
-	rec = desk_jdel(rec, "event_channel");
+	if (!jv_is_valid(rec))
+		return rec;
+	desk_case_from_slot(&s, &c);
+	rec = desk_event_strip(rec);
 	rec = desk_jset(rec, "updated_at", desk_jtime(c.updated_at));
 	rec = desk_jset_int(rec, "message_count", c.count);
 	return desk_jset(rec, "last_message_id",
 	    c.head ? jv_number((double)c.head) : jv_null());
 }
 
-void
-desk_case_save(struct desk_store *st, jv rec, int64_t now)
+jv
+desk_event_strip(jv rec)
 {
-	if (!desk_jhas(rec, "event_id"))
-		rec = desk_jdel(rec, "event_channel");
+	rec = desk_jdel(rec, "event_id");
+	rec = desk_jdel(rec, "event_scope");
+	return desk_jdel(rec, "event_channel");
+}
+
+void
+desk_case_save(struct desk_store *st, jv rec, const struct desk_evid *ev,
+    int64_t now)
+{
+	if (ev) {
+		rec = desk_jset(rec, "event_id", desk_jstring(ev->id, ev->idlen));
+		rec = desk_jset_str(rec, "event_scope", ev->scope);
+		rec = ev->channel ? desk_jset_str(rec, "event_channel", ev->channel) :
+		    desk_jdel(rec, "event_channel");
+	} else
+		rec = desk_event_strip(rec);
 	rec = desk_jset(rec, "updated_at", desk_jtime(now));
 	rec = with_rec("case", rec);
 	desk_log_add(st, rec);
@@ -141,8 +146,7 @@ note_external(struct desk_store *st, uint64_t cid, jv x, int64_t now)
 		return;
 	}
 	rec = desk_jset(rec, "external", merged);
-	rec = desk_jdel(desk_jdel(rec, "event_id"), "event_scope");
-	desk_case_save(st, rec, now);
+	desk_case_save(st, rec, NULL, now);
 }
 
 jv
@@ -187,16 +191,7 @@ desk_message_add(struct desk_store *st, uint64_t case_id, jv msg, int64_t now)
 jv
 desk_message_get(struct desk_store *st, uint64_t id)
 {
-	struct desk_slot s;
-
-	if (!desk_slot_get(st, DESK_T_MESSAGE, id, &s))
-		return jv_invalid();
-	jv rec = desk_log_get(st, s.rec);
-	if (!jv_is_valid(rec))
-		desk_die(DESK_EX_IOERR, "%s: message %llu: %s (run desk-case fsck)",
-		    desk_store_root(st), (unsigned long long)id,
-		    jv_string_value(jv_invalid_get_msg(rec)));
-	return desk_jdel(rec, "rec");
+	return desk_record(st, DESK_T_MESSAGE, id, NULL);
 }
 
 static int
@@ -259,3 +254,165 @@ desk_case_messages(struct desk_store *st, uint64_t id)
 	return out;
 }
 
+
+/* The changes desk_case_set takes: strings, or null to clear. */
+static int
+check_changes(jv changes, struct desk_err *e)
+{
+	static const char *const keys[] = { "status", "assignee", "team",
+		"subject" };
+	enum desk_status s;
+
+	if (jv_get_kind(changes) != JV_KIND_OBJECT)
+		return desk_err_set(e, DESK_EX_DATA, NULL, "changes must be an object");
+	jv_object_foreach(changes, k, v) {
+		size_t i = 0;
+		while (i < 4 && strcmp(jv_string_value(k), keys[i]))
+			i++;
+		int ok = i < 4 && (jv_get_kind(v) == JV_KIND_STRING ||
+		    (i && jv_get_kind(v) == JV_KIND_NULL));
+		jv_free(k);
+		jv_free(v);
+		if (!ok)
+			return desk_err_set(e, DESK_EX_DATA, i < 4 ? keys[i] : NULL,
+			    i < 4 ? "must be a string" : "not a field of a case");
+	}
+	const char *st = desk_jstr(changes, "status");
+	if (st && !desk_status_parse(st, &s))
+		return desk_err_set(e, DESK_EX_DATA, "status", "must be open, "
+		    "pending or closed");
+	return desk_err_sizes(changes, e);
+}
+
+int
+desk_case_set(struct desk_store *st, uint64_t id, jv changes, jv fields,
+    int64_t now, struct desk_err *e)
+{
+	char why[160];
+	const char *over;
+	int64_t into;
+
+	if (check_changes(changes, e) < 0)
+		return -1;
+	if (jv_is_valid(fields) && jv_get_kind(fields) != JV_KIND_OBJECT)
+		return desk_err_set(e, DESK_EX_DATA, "fields", "must be an object");
+	desk_store_lock(st);
+	jv rec = desk_case_record(st, id);
+	if (!jv_is_valid(rec))
+		return desk_err_set(e, DESK_EX_NO, "case_id", "case %llu: no such "
+		    "case", (unsigned long long)id);
+	if (desk_jint(rec, "merged_into", &into)) {
+		jv_free(rec);
+		return desk_err_set(e, DESK_EX_DATA, "case_id", "case %llu was "
+		    "merged into case %lld: change that one",
+		    (unsigned long long)id, (long long)into);
+	}
+	rec = jv_object_merge(rec, jv_copy(changes));
+	if (jv_is_valid(fields)) {
+		jv cur = jv_copy(desk_jget(rec, "fields"));
+		if (jv_get_kind(cur) != JV_KIND_OBJECT) {
+			jv_free(cur);
+			cur = jv_object();
+		}
+		jv merged = desk_fields_merge(cur, jv_copy(fields));
+		if ((over = desk_check_fields(merged, why, sizeof why))) {
+			desk_err_set(e, DESK_EX_DATA, "fields", "%s", over);
+			jv_free(merged);
+			jv_free(rec);
+			return -1;
+		}
+		rec = desk_jset(rec, "fields", merged);
+	}
+	desk_case_save(st, rec, NULL, now);
+	return 0;
+}
+
+/* Whether user a lists user b among its linked profiles. */
+static int
+users_linked(struct desk_store *st, int64_t a, int64_t b)
+{
+	jv u = desk_user_get(st, (uint64_t)a);
+	jv lu = desk_jget(u, "linked_users");
+	int linked = 0;
+
+	if (jv_get_kind(lu) == JV_KIND_ARRAY)
+		jv_array_foreach(lu, i, x) {
+			linked |= jv_get_kind(x) == JV_KIND_NUMBER &&
+			    jv_number_value(x) == (double)b;
+			jv_free(x);
+		}
+	jv_free(u);
+	return linked;
+}
+
+static jv
+append_id(jv list, uint64_t id)
+{
+	if (jv_get_kind(list) != JV_KIND_ARRAY) {
+		jv_free(list);
+		list = jv_array();
+	}
+	return jv_array_append(list, jv_number((double)id));
+}
+
+/* Whether case from (record f) may be merged into case to (record t). */
+static int
+merge_check(struct desk_store *st, jv f, jv t, uint64_t from, uint64_t to,
+    struct desk_err *e)
+{
+	int64_t already, fu = 0, tu = 0;
+
+	if (desk_jint(f, "merged_into", &already))
+		return desk_err_set(e, DESK_EX_DATA, "case_id", "case %llu is "
+		    "already merged into case %lld", (unsigned long long)from,
+		    (long long)already);
+	if (to == from)
+		return desk_err_set(e, DESK_EX_DATA, "case_id", "case %llu cannot "
+		    "be merged into itself", (unsigned long long)from);
+	desk_jint(f, "user_id", &fu);
+	desk_jint(t, "user_id", &tu);
+	if (fu != tu && !users_linked(st, fu, tu))
+		return desk_err_set(e, DESK_EX_DATA, "case_id", "cases %llu and "
+		    "%llu belong to different users (%lld, %lld) that are not "
+		    "linked", (unsigned long long)from, (unsigned long long)to,
+		    (long long)fu, (long long)tu);
+	jv mf = desk_jget(t, "merged_from");
+	if (jv_get_kind(mf) == JV_KIND_ARRAY &&
+	    jv_array_length(jv_copy(mf)) >= DESK_MAX_MERGES)
+		return desk_err_set(e, DESK_EX_DATA, "case_id", "case %llu has %d "
+		    "cases merged into it already", (unsigned long long)to,
+		    DESK_MAX_MERGES);
+	return 0;
+}
+
+uint64_t
+desk_case_merge(struct desk_store *st, uint64_t from, uint64_t into,
+    int64_t now, struct desk_err *e)
+{
+	desk_store_lock(st);
+	jv f = desk_case_record(st, from);
+	if (!jv_is_valid(f)) {
+		desk_err_set(e, DESK_EX_NO, "case_id", "case %llu: no such case",
+		    (unsigned long long)from);
+		return 0;
+	}
+	uint64_t to = desk_case_survivor(st, into);
+	jv t = desk_case_record(st, to);
+	if (!jv_is_valid(t) || merge_check(st, f, t, from, to, e) < 0) {
+		if (!jv_is_valid(t))
+			desk_err_set(e, DESK_EX_NO, "case_id", "case %llu: no such "
+			    "case", (unsigned long long)into);
+		jv_free(f);
+		jv_free(t);
+		return 0;
+	}
+	/* The conversation goes on in the survivor: a live chat keeps it open. */
+	const char *fs = desk_jstr(f, "status"), *ts = desk_jstr(t, "status");
+	if (fs && ts && strcmp(fs, "closed") && !strcmp(ts, "closed"))
+		t = desk_jset_str(t, "status", fs);
+	desk_case_save(st, desk_jset_int(f, "merged_into", (int64_t)to), NULL, now);
+	t = desk_jset(t, "merged_from",
+	    append_id(jv_copy(desk_jget(t, "merged_from")), from));
+	desk_case_save(st, t, NULL, now);
+	return to;
+}

@@ -302,6 +302,84 @@ code_hash(struct desk_store *st, const char *norm, unsigned char h[32])
 	    secret, sizeof secret);
 }
 
+/* desk_code_bind_check: NULL, or why with *field and *status. */
+static const char *
+check_bind(struct desk_store *st, jv b, const char **field, int *status,
+    char *why, size_t whylen)
+{
+	struct desk_buf norm = DESK_BUF_INIT;
+	const char *s, *ch = desk_jstr(b, "channel");
+	static const char *const strings[] = { "email", "phone", "channel",
+		"user_custom_id", "name", "company" };
+
+	*status = DESK_EX_USAGE;
+	for (size_t i = 0; i < sizeof strings / sizeof *strings; i++) {
+		jv v = desk_jget(b, strings[i]);
+		if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_STRING) {
+			*field = strings[i];
+			return "must be a string";
+		}
+	}
+	jv f = desk_jget(b, "fields");
+	if (jv_is_valid(f) && jv_get_kind(f) != JV_KIND_OBJECT) {
+		*field = "fields";
+		return "must be an object";
+	}
+	/* What is bound is copied onto users later: it must fit there. */
+	const char *over = desk_check_sizes(b, field, why, whylen);
+	if (over) {
+		*status = DESK_EX_DATA;
+		return over;
+	}
+	if (!!ch != desk_jhas(b, "user_custom_id")) {
+		*field = ch ? "user_custom_id" : "channel";
+		return "channel and user_custom_id go together";
+	}
+	if (!ch && !desk_jhas(b, "email") && !desk_jhas(b, "phone")) {
+		*field = "email";
+		return "a code must be bound to an email, a phone, or a channel "
+		    "and user_custom_id";
+	}
+	if ((s = desk_jstr(b, "email")) && !desk_email_norm(s, &norm)) {
+		*field = "email";
+		desk_buf_free(&norm);
+		return "not an email address";
+	}
+	if ((s = desk_jstr(b, "phone")) && !desk_phone_norm(s, &norm)) {
+		*field = "phone";
+		desk_buf_free(&norm);
+		return "not a phone number";
+	}
+	desk_buf_free(&norm);
+	if (ch) {
+		jv c = desk_channel_get(st, ch);
+		if (!jv_is_valid(c)) {
+			*field = "channel";
+			*status = DESK_EX_CONFIG;
+			snprintf(why, whylen, "unknown channel \"%s\"", ch);
+			return why;
+		}
+		jv_free(c);
+		const char *u = desk_jstr(b, "user_custom_id");
+		if (!*u) {
+			*field = "user_custom_id";
+			return "empty";
+		}
+	}
+	return NULL;
+}
+
+int
+desk_code_bind_check(struct desk_store *st, jv bind, struct desk_err *e)
+{
+	const char *field = NULL;
+	int status;
+	const char *why = check_bind(st, bind, &field, &status, e->msg,
+	    sizeof e->msg);
+
+	return why ? desk_err_why(e, status, field, why) : 0;
+}
+
 uint64_t
 desk_code_issue(struct desk_store *st, jv bind, int64_t ttl, int64_t now,
     char code[DESK_CODE_LEN + 1], int64_t *expires)
@@ -623,4 +701,141 @@ desk_code_present(struct desk_store *st, uint64_t uid, const char *channel,
 	jv_free(r);
 	jv_free(code);
 	return answer;
+}
+
+/* A replay's answer: what the attempt record of its first run says. */
+static jv
+answer_of(jv seen)
+{
+	static const char *const keep[] = { "account_user_id", "not_linked" };
+	jv a = desk_jset(jv_object(), "identification",
+	    jv_copy(desk_jget(seen, "result")));
+
+	for (int i = 0; i < 2; i++)
+		if (desk_jhas(seen, keep[i]))
+			a = desk_jset(a, keep[i], jv_copy(desk_jget(seen, keep[i])));
+	jv_free(seen);
+	return a;
+}
+
+jv
+desk_code_identify(struct desk_store *st, jv ev, const char *tok,
+    struct desk_err *e)
+{
+	struct desk_slot s;
+	int64_t uid, mid;
+
+	if (!desk_jint(ev, "user_id", &uid) || uid < 1) {
+		desk_err_set(e, DESK_EX_DATA, "user_id", "not a user id");
+		return jv_invalid();
+	}
+	if (!desk_slot_get(st, DESK_T_USER, (uint64_t)uid, &s)) {
+		desk_err_set(e, DESK_EX_DATA, "user_id", "no such user");
+		return jv_invalid();
+	}
+	if (tok) {
+		char key[32];
+		int keyed = desk_jint(ev, "message_id", &mid) && mid > 0;
+		snprintf(key, sizeof key, "%lld", keyed ? (long long)mid : 0LL);
+		desk_store_lock(st);
+		/* A replay gets the answer the first run gave, and spends nothing. */
+		jv a = keyed ? desk_event_seen(st, "ident", NULL, key, strlen(key)) :
+		    jv_invalid();
+		if (jv_is_valid(a))
+			a = answer_of(a);
+		else if (desk_slot_get(st, DESK_T_USER, (uint64_t)uid, &s) &&
+		    !(s.flags & 1))
+			a = desk_code_present(st, (uint64_t)uid, desk_jstr(ev, "channel"),
+			    tok, "ident", keyed ? key : NULL, desk_now());
+		if (jv_is_valid(a)) {
+			const char *r = desk_jstr(a, "identification");
+			jv out = desk_jset(jv_object(), "user_identified",
+			    jv_bool(r && !strcmp(r, "valid")));
+			return jv_object_merge(out, a);
+		}
+	}
+	if (s.flags & 1)
+		return desk_jset(jv_object(), "user_identified", jv_true());
+	jv out = desk_jset(jv_object(), "user_identified", jv_false());
+	return desk_jset_str(out, "identification", "not_sent");
+}
+
+jv
+desk_code_verify(struct desk_store *st, const char *channel, const char *ucid,
+    const char *code, int64_t now, int *ok)
+{
+	struct desk_who w = { .channel = channel, .ucid = ucid,
+		.ucidlen = strlen(ucid) };
+	struct desk_slot s;
+	jv report;
+	size_t off;
+
+	desk_store_lock(st);
+	uint64_t uid = desk_user_resolve(st, &w, now, &report);
+	jv_free(report);
+	desk_slot_get(st, DESK_T_USER, uid, &s);
+	jv a = desk_jset_int(jv_object(), "user_id", (int64_t)uid);
+	if (s.flags & 1) {
+		*ok = 1;
+		return desk_jset(a, "user_identified", jv_true());
+	}
+	if (strlen(code) != DESK_CODE_LEN || !desk_code_find(code, DESK_CODE_LEN, &off)) {
+		*ok = 0;
+		a = desk_jset(a, "user_identified", jv_false());
+		return desk_jset_str(a, "identification", "not_sent");
+	}
+	jv r = desk_code_present(st, uid, channel, code, "ident", NULL, now);
+	const char *res = desk_jstr(r, "identification");
+	*ok = res && !strcmp(res, "valid");
+	a = desk_jset(a, "user_identified", jv_bool(*ok));
+	return jv_object_merge(a, r);
+}
+
+jv
+desk_code_bind(struct desk_store *st, jv bind, int64_t ttl, struct desk_err *e)
+{
+	char code[DESK_CODE_LEN + 1];
+	int64_t expires;
+
+	if (desk_code_bind_check(st, bind, e) < 0)
+		return jv_invalid();
+	desk_store_lock(st);
+	desk_code_issue(st, bind, ttl, desk_now(), code, &expires);
+	jv a = desk_jset_str(jv_object(), "code", code);
+	desk_wipe(code, sizeof code);
+	return desk_jset(a, "expires_at", desk_jtime(expires));
+}
+
+/* The binding alone, in a fixed order. */
+static jv
+bind_of(jv ev)
+{
+	static const char *const keys[] = { "email", "phone", "channel",
+		"user_custom_id", "name", "company", "fields" };
+	jv b = jv_object();
+
+	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+		jv v = desk_jget(ev, keys[i]);
+		if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_NULL)
+			b = desk_jset(b, keys[i], jv_copy(v));
+	}
+	return b;
+}
+
+jv
+desk_code_request(struct desk_store *st, jv ev, struct desk_err *e)
+{
+	int64_t ttl = DESK_CODE_TTL;
+
+	if (desk_jhas(ev, "ttl") && (!desk_jint(ev, "ttl", &ttl) || ttl < 1 ||
+	    ttl > 86400)) {
+		desk_err_set(e, DESK_EX_DATA, "ttl", "must be a whole number of "
+		    "seconds, 1 to 86400");
+		return jv_invalid();
+	}
+	/* What is stored with the code is masked, but for the identifiers. */
+	jv b = desk_code_mask_event(bind_of(ev));
+	jv a = desk_code_bind(st, b, ttl, e);
+	jv_free(b);
+	return a;
 }

@@ -76,6 +76,14 @@ void desk_user_share(struct desk_store *st, uint64_t uid, jv changes, int64_t no
  */
 jv desk_user_update(struct desk_store *st, uint64_t uid, jv changes, int64_t now,
     jv *report);
+/*
+ * A user.update event (ev, borrowed, its codes masked): the user it names
+ * (by user_id, channel + user_custom_id, email or phone; a contact that
+ * names the user is not also a change) updated by desk_user_update under
+ * the lock (taken if not held). Returns what the event gets: user_id,
+ * linked_users, not_linked. Invalid with *e (65) on refusal.
+ */
+jv desk_user_update_event(struct desk_store *st, jv ev, struct desk_err *e);
 /* The user sel names by user_id, channel + user_custom_id, email or phone; 0 with *why. */
 uint64_t desk_user_find(struct desk_store *st, jv sel, const char **why);
 int desk_user_unlink(struct desk_store *st, uint64_t a, uint64_t b,
@@ -99,10 +107,42 @@ uint64_t desk_case_survivor(struct desk_store *st, uint64_t id);
 jv desk_case_get(struct desk_store *st, uint64_t id);
 /* The case's messages, oldest first (merged-in cases' too). */
 jv desk_case_messages(struct desk_store *st, uint64_t id);
-/* Writes a new version of a case record (consumes rec). */
-void desk_case_save(struct desk_store *st, jv rec, int64_t now);
-/* The raw record (owned). */
+/* The event a record is written for: the parts of its idempotency key. */
+struct desk_evid {
+	const char *scope, *channel;    /* channel: what the event named, or NULL */
+	const char *id;
+	size_t idlen;
+};
+/* rec (consumed) without the event data of the record it was read from. */
+jv desk_event_strip(jv rec);
+/*
+ * Writes a new version of a case record (consumes rec), for the event ev
+ * (its event_id, event_scope and event_channel) or, with NULL, for none:
+ * the event data of the version before is not carried over.
+ */
+void desk_case_save(struct desk_store *st, jv rec, const struct desk_evid *ev,
+    int64_t now);
+/* The record (owned), without "rec"; invalid if none. */
 jv desk_case_record(struct desk_store *st, uint64_t id);
+/*
+ * The verbs on a case take the store's lock (if not held) and return 0 or
+ * -1 with *e: 1 when there is no such case, 65 when it will not do.
+ *
+ * desk_case_set changes case id: changes (borrowed: status, and assignee,
+ * team and subject, a string or null to clear) within the limits, and
+ * fields (borrowed, or invalid for none) merged into the case's, null
+ * removing. A merged case is not changed (change the survivor).
+ */
+int desk_case_set(struct desk_store *st, uint64_t id, jv changes, jv fields,
+    int64_t now, struct desk_err *e);
+/*
+ * Merges case from into the survivor of case into, when they are of one
+ * user or of linked users and the survivor has fewer than DESK_MAX_MERGES
+ * merged into it; a closed survivor takes the merged case's status when
+ * that is still open or pending. Returns the survivor, or 0 with *e.
+ */
+uint64_t desk_case_merge(struct desk_store *st, uint64_t from, uint64_t into,
+    int64_t now, struct desk_err *e);
 /*
  * Appends a message record (consumes msg: content, attachments, staff_id,
  * event data...) to case_id, filling message_id, case_id, created_at.
@@ -121,6 +161,60 @@ jv desk_message_get(struct desk_store *st, uint64_t id);
 jv desk_user_message(struct desk_store *st, uint64_t uid, const char *channel,
     const char *subject, jv external, jv msg, int64_t now);
 
+/* ---- list.c: the cases a query selects ---- */
+
+/* A set of ids, in the order added; free v. */
+struct desk_ids {
+	uint64_t *v;
+	size_t n;
+};
+int desk_ids_has(const struct desk_ids *s, uint64_t id);
+void desk_ids_add(struct desk_ids *s, uint64_t id);
+
+struct desk_case_query {
+	struct desk_ids users;   /* with by_user: only these users' cases */
+	int by_user;
+	char **channels;         /* NULL-terminated, or NULL for every channel */
+	const char *ucid;        /* only users with this user_custom_id there */
+	int statuses;            /* 1 << status of each one wanted; 0: all */
+	int active;              /* open or pending, on a sync channel */
+	int merged;              /* merged cases too */
+	uint64_t limit;
+};
+/*
+ * Hands each (c, consumed, as desk_case_get gives it; ctx) the cases q
+ * selects, the most recent activity first, at most q->limit, and sets
+ * *count. -1 with *e (78) when q names an unknown channel.
+ */
+int desk_case_list(struct desk_store *st, const struct desk_case_query *q,
+    void (*each)(jv c, void *ctx), void *ctx, uint64_t *count,
+    struct desk_err *e);
+
+/* ---- inbound.c: the events a channel sends ---- */
+
+/*
+ * A message event from a user (ev, borrowed: channel, user_custom_id, id,
+ * content, attachments, subject, email, phone, name, company, external,
+ * fields, as desk-events(7) says), checked, then stored under the store's
+ * lock (taken if not held) in the case the last-chat rule picks, the user
+ * found or created and linked by desk_user_resolve. Returns the stored
+ * message (owned: user_id, case_id, message_id, trigger, case_status,
+ * linked_users, not_linked); for a replay of an event id already stored,
+ * the first run's, with *duplicate set. On refusal invalid, with *e (65,
+ * or 78 for an unknown channel), nothing written.
+ */
+jv desk_message_receive(struct desk_store *st, jv ev, int *duplicate,
+    struct desk_err *e);
+/*
+ * A status event (ev, borrowed: case_id, or channel and user_custom_id;
+ * status, closed when absent; id), checked, then applied under the lock
+ * to the surviving case. An event id is keyed by the channel the event
+ * named, else by its case_id, so a replay is found after a merge. Returns
+ * what desk-events(7) adds to the event: user_id, case_id, case_status,
+ * and "duplicate": true for a replay. Invalid with *e on refusal (65; 1
+ * when there is no such case; 78 for an unknown channel).
+ */
+jv desk_case_status(struct desk_store *st, jv ev, struct desk_err *e);
 
 /* ---- code.c: identification codes ---- */
 
@@ -151,12 +245,34 @@ jv desk_code_mask_event(jv ev);
 /* The canonical form of a code-shaped token (case folded); 0 if it cannot be a code. */
 int desk_code_norm(const char *tok, char out[DESK_CODE_LEN + 1]);
 /*
+ * Checks the binding of a code (borrowed): email, phone, or channel (a
+ * known one) and user_custom_id, strings, with name, company (strings) and
+ * fields (an object), within the limits of what users may hold. 0, or -1
+ * with *e: 64 (a field of the wrong type or shape), 65 (too big), 78 (an
+ * unknown channel).
+ */
+int desk_code_bind_check(struct desk_store *st, jv bind, struct desk_err *e);
+/*
  * Issues a code bound to bind (borrowed: email | phone | channel and
- * user_custom_id, with name, company, fields), valid ttl seconds from now.
+ * user_custom_id, with name, company, fields; checked by
+ * desk_code_bind_check), valid ttl seconds from now.
  * Only its keyed hash is stored. Returns the code's id.
  */
 uint64_t desk_code_issue(struct desk_store *st, jv bind, int64_t ttl,
     int64_t now, char code[DESK_CODE_LEN + 1], int64_t *expires);
+/*
+ * code bind: checks bind (borrowed) with desk_code_bind_check, then under
+ * the lock (taken if not held) issues a code bound to it, valid ttl
+ * seconds. Returns {"code", "expires_at"}, or invalid with *e.
+ */
+jv desk_code_bind(struct desk_store *st, jv bind, int64_t ttl, struct desk_err *e);
+/*
+ * An ident.request event (ev, borrowed, in desk's names): its binding
+ * (email, phone, channel, user_custom_id, name, company, fields) masked
+ * but for the identifiers and bound (desk_code_bind) for its ttl (1 to
+ * 86400 seconds, DESK_CODE_TTL when absent). As desk_code_bind.
+ */
+jv desk_code_request(struct desk_store *st, jv ev, struct desk_err *e);
 /*
  * User uid presents token (a code-shaped token, DESK_CODE_LEN bytes) on
  * channel. Records the attempt (under the lock); on a valid code links uid
@@ -168,6 +284,25 @@ uint64_t desk_code_issue(struct desk_store *st, jv bind, int64_t ttl,
  */
 jv desk_code_present(struct desk_store *st, uint64_t uid, const char *channel,
     const char *token, const char *scope, const char *event_id, int64_t now);
+/*
+ * A message stored by desk-case (ev, borrowed, masked: user_id,
+ * message_id, channel) whose content held the code-shaped token tok (or
+ * NULL): presented for its user (desk_code_present, under the lock) unless
+ * the user is identified already; a replay of the message gets the first
+ * answer. Returns what the message gets: user_identified, and
+ * identification ("not_sent" without a token), account_user_id,
+ * not_linked. Invalid with *e (65) for a user_id that names no user.
+ */
+jv desk_code_identify(struct desk_store *st, jv ev, const char *tok,
+    struct desk_err *e);
+/*
+ * desk-identify verify: the user of channel (known) and ucid (non-empty),
+ * found or created under the lock, presents code unless identified
+ * already. Returns user_id, user_identified and the answer; *ok when the
+ * user is identified now.
+ */
+jv desk_code_verify(struct desk_store *st, const char *channel, const char *ucid,
+    const char *code, int64_t now, int *ok);
 /* user (consumed) with ident_failures and ident_locked_at as they stand. */
 jv desk_code_user_view(struct desk_store *st, uint64_t uid, jv user);
 
@@ -191,14 +326,19 @@ jv desk_api_aliases(jv ev, const char *wrapper, const char **field);
 /* ---- reply.c: replies and the outbox ---- */
 
 /*
- * Adds a reply (r borrowed: case_id, content, attachments, staff_id, via,
- * rule, source_id, id, reopen; already checked for types) under the lock,
- * and returns its message.out event; a replay returns the first one with
- * "duplicate": true. On refusal: invalid, with *field, *code (65, 1, 78)
- * and why.
+ * Checks a reply (borrowed: case_id, content, attachments, staff_id, via
+ * (agent, api or rule; agent when absent), rule, source_id, id, reopen)
+ * for types and sizes: 0, or -1 with *e (65).
  */
-jv desk_reply_add(struct desk_store *st, jv r, int64_t now, const char **field,
-    int *code, char *why, size_t whylen);
+int desk_reply_check(jv r, struct desk_err *e);
+/*
+ * Adds the reply r (borrowed, checked by desk_reply_check) under the
+ * store's lock, which it takes, and returns its message.out event; a
+ * replay returns the first one with "duplicate": true. On refusal:
+ * invalid, with *e (65, 1 for no such case, 78 for a gone or inactive
+ * channel).
+ */
+jv desk_reply_add(struct desk_store *st, jv r, int64_t now, struct desk_err *e);
 /* The message.out event of a reply's message record (borrowed). */
 jv desk_message_out(jv m);
 /* The queued message.out events; with all, the delivered too. */

@@ -71,6 +71,101 @@ over_limit(struct desk_store *st, uint64_t id, int64_t now, char *why, size_t n)
 	return 0;
 }
 
+static const char *
+check_staff(jv v)
+{
+	double d;
+
+	if (!jv_is_valid(v) || jv_get_kind(v) == JV_KIND_NULL)
+		return NULL;
+	if (jv_get_kind(v) == JV_KIND_STRING)
+		return *jv_string_value(v) ? NULL : "empty";
+	if (jv_get_kind(v) == JV_KIND_NUMBER && (d = jv_number_value(v)) >= 1 &&
+	    d == (double)(int64_t)d && d < 9007199254740992.0)
+		return NULL;
+	return "must be an agent's id: a positive whole number or a string";
+}
+
+/* The checks of desk_reply_check, NULL or the reason with *field. */
+static const char *
+check(jv r, const char **field, char *sizewhy, size_t whylen)
+{
+	int64_t cid;
+	const char *via, *why;
+	jv v;
+
+	*field = "case_id";
+	if (!desk_jint(r, "case_id", &cid) || cid < 1)
+		return desk_jhas(r, "case_id") ? "must be a case id" : "missing";
+	*field = "via";
+	v = desk_jget(r, "via");
+	if (jv_is_valid(v)) {
+		via = jv_get_kind(v) == JV_KIND_STRING ? jv_string_value(v) : "";
+		if (strcmp(via, "agent") && strcmp(via, "api") && strcmp(via, "rule"))
+			return "must be agent, api or rule";
+	} else
+		via = "agent";
+	*field = "content";
+	v = desk_jget(r, "content");
+	if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_STRING)
+		return "must be a string";
+	int text = jv_is_valid(v) && *jv_string_value(v);
+	*field = "attachments";
+	v = desk_jget(r, "attachments");
+	int files = 0;
+	if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_NULL) {
+		if (jv_get_kind(v) != JV_KIND_ARRAY)
+			return "must be an array";
+		jv_array_foreach(v, i, a) {
+			const char *u = desk_jstr(a, "url");
+			int ok = u && *u;
+			jv_free(a);
+			if (!ok)
+				return "each needs a url";
+			files++;
+		}
+	}
+	if (!text && !files) {
+		*field = "content";
+		return "nothing to send: no content and no attachments";
+	}
+	*field = "staff_id";
+	if ((why = check_staff(desk_jget(r, "staff_id"))))
+		return why;
+	*field = "rule";
+	v = desk_jget(r, "rule");
+	if (jv_is_valid(v) && (jv_get_kind(v) != JV_KIND_STRING || !*jv_string_value(v)))
+		return "must be the rule's name";
+	if (!strcmp(via, "rule") && !jv_is_valid(v))
+		return "a rule reply names its rule";
+	static const char *const ids[] = { "id", "source_id" };
+	for (int i = 0; i < 2; i++) {
+		const char *s;
+		size_t n;
+		*field = ids[i];
+		v = desk_jget(r, ids[i]);
+		if (!jv_is_valid(v) || jv_get_kind(v) == JV_KIND_NULL)
+			continue;
+		if (!desk_jstrn(r, ids[i], &s, &n) || !n || memchr(s, '\0', n))
+			return "must be a non-empty string";
+	}
+	*field = "reopen";
+	v = desk_jget(r, "reopen");
+	if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_TRUE &&
+	    jv_get_kind(v) != JV_KIND_FALSE)
+		return "must be true or false";
+	return desk_check_sizes(r, field, sizewhy, whylen);
+}
+
+int
+desk_reply_check(jv r, struct desk_err *e)
+{
+	const char *field, *why = check(r, &field, e->msg, sizeof e->msg);
+
+	return why ? desk_err_why(e, DESK_EX_DATA, field, why) : 0;
+}
+
+
 /* The recipient: the case's user, their key on the case's channel, the
  * connector and the conversation's ids outside. */
 static jv
@@ -151,15 +246,17 @@ reply_key(jv r, struct desk_buf *key)
 }
 
 jv
-desk_reply_add(struct desk_store *st, jv r, int64_t now, const char **field,
-    int *code, char *why, size_t whylen)
+desk_reply_add(struct desk_store *st, jv r, int64_t now, struct desk_err *e)
 {
 	struct desk_buf key = DESK_BUF_INIT;
 	const char *via = desk_jstr(r, "via");
 	int64_t cid;
 
-	*field = NULL;
-	*code = DESK_EX_DATA;
+	if (desk_reply_check(r, e) < 0)
+		return jv_invalid();
+	if (!via)
+		via = "agent";
+	desk_store_lock(st);
 	desk_jint(r, "case_id", &cid);
 	int keyed = reply_key(r, &key);
 	if (keyed) {
@@ -177,34 +274,30 @@ desk_reply_add(struct desk_store *st, jv r, int64_t now, const char **field,
 	jv out = jv_invalid();
 	char *chname = NULL;
 	if (!jv_is_valid(kase)) {
-		*field = "case_id";
-		snprintf(why, whylen, "no case %lld", (long long)cid);
-		*code = DESK_EX_NO;
+		desk_err_set(e, DESK_EX_NO, "case_id", "no case %lld", (long long)cid);
 		goto done;
 	}
 	/* A copy: kase is replaced below when the case changes. */
 	chname = desk_xstrdup(desk_jstr(kase, "channel") ? desk_jstr(kase, "channel") : "");
 	ch = desk_channel_get(st, chname);
 	if (!jv_is_valid(ch) || jv_get_kind(desk_jget(ch, "active")) == JV_KIND_FALSE) {
-		*field = "case_id";
-		snprintf(why, whylen, "case %llu is on channel %s, which is %s",
-		    (unsigned long long)id, chname,
+		desk_err_set(e, DESK_EX_CONFIG, "case_id", "case %llu is on channel "
+		    "%s, which is %s", (unsigned long long)id, chname,
 		    jv_is_valid(ch) ? "inactive" : "gone");
-		*code = DESK_EX_CONFIG;
 		goto done;
 	}
 	const char *status = desk_jstr(kase, "status");
 	int closed = status && !strcmp(status, "closed");
 	int reopen = jv_get_kind(desk_jget(r, "reopen")) == JV_KIND_TRUE;
 	if (closed && !reopen) {
-		*field = "case_id";
-		snprintf(why, whylen, "case %llu is closed (reopen it to reply)",
-		    (unsigned long long)id);
+		desk_err_set(e, DESK_EX_DATA, "case_id", "case %llu is closed "
+		    "(reopen it to reply)", (unsigned long long)id);
 		goto done;
 	}
 	int rule = !strcmp(via, "rule");
-	if (rule && over_limit(st, id, now, why, whylen)) {
-		*field = "rule";
+	if (rule && over_limit(st, id, now, e->msg, sizeof e->msg)) {
+		e->code = DESK_EX_DATA;
+		e->field = "rule";
 		goto done;
 	}
 
@@ -220,8 +313,7 @@ desk_reply_add(struct desk_store *st, jv r, int64_t now, const char **field,
 			k2 = desk_jset(k2, "assignee", jv_get_kind(staff) == JV_KIND_STRING ?
 			    jv_copy(staff) : jv_string_fmt("%lld",
 			    (long long)jv_number_value(staff)));
-		k2 = desk_jdel(desk_jdel(k2, "event_id"), "event_scope");
-		desk_case_save(st, k2, now);
+		desk_case_save(st, k2, NULL, now);
 		jv_free(kase);
 		kase = desk_case_record(st, id);
 	}
@@ -269,11 +361,7 @@ desk_outbox(struct desk_store *st, int all)
 	for (uint64_t id = 1; id < end; id++) {
 		if (!desk_slot_get(st, DESK_T_OUT, id, &s) || (!all && s.flags))
 			continue;
-		jv m = desk_log_get(st, s.rec);
-		if (!jv_is_valid(m))
-			desk_die(DESK_EX_IOERR, "%s: outbox %llu: %s (run desk-case fsck)",
-			    desk_store_root(st), (unsigned long long)id,
-			    jv_string_value(jv_invalid_get_msg(m)));
+		jv m = desk_record(st, DESK_T_OUT, id, NULL);
 		jv o = desk_message_out(m);
 		o = desk_jset_str(o, "state", s.flags ? "done" : "pending");
 		list = jv_array_append(list, o);

@@ -24,16 +24,7 @@ with_rec(const char *type, jv rec)
 jv
 desk_user_get(struct desk_store *st, uint64_t id)
 {
-	struct desk_slot s;
-
-	if (!desk_slot_get(st, DESK_T_USER, id, &s))
-		return jv_invalid();
-	jv rec = desk_log_get(st, s.rec);
-	if (!jv_is_valid(rec))
-		desk_die(DESK_EX_IOERR, "%s: user %llu: %s (run desk-case fsck)",
-		    desk_store_root(st), (unsigned long long)id,
-		    jv_string_value(jv_invalid_get_msg(rec)));
-	return desk_jdel(rec, "rec");
+	return desk_record(st, DESK_T_USER, id, NULL);
 }
 
 uint64_t
@@ -698,4 +689,62 @@ desk_user_unlink(struct desk_store *st, uint64_t a, uint64_t b, int64_t now,
 	jv_free(ua);
 	jv_free(ub);
 	return r;
+}
+
+/* The fields of a user.update that must be strings (or null), or an object. */
+static int
+update_check(jv ev, struct desk_err *e)
+{
+	static const char *const strings[] = { "email", "phone", "name", "company",
+		"channel", "user_custom_id" };
+	jv f = desk_jget(ev, "fields");
+
+	if (jv_is_valid(f) && jv_get_kind(f) != JV_KIND_OBJECT)
+		return desk_err_set(e, DESK_EX_DATA, "fields", "must be an object");
+	for (size_t i = 0; i < sizeof strings / sizeof *strings; i++) {
+		jv v = desk_jget(ev, strings[i]);
+		if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_STRING &&
+		    jv_get_kind(v) != JV_KIND_NULL)
+			return desk_err_set(e, DESK_EX_DATA, strings[i],
+			    "must be a string");
+	}
+	return desk_err_sizes(ev, e);
+}
+
+jv
+desk_user_update_event(struct desk_store *st, jv ev, struct desk_err *e)
+{
+	const char *why;
+
+	if (update_check(ev, e) < 0)
+		return jv_invalid();
+	desk_store_lock(st);
+	uint64_t uid = desk_user_find(st, ev, &why);
+	if (!uid) {
+		desk_err_set(e, DESK_EX_DATA, NULL, "%s", why);
+		return jv_invalid();
+	}
+	/* A contact that picked the user is not also a change to it. */
+	jv changes = jv_copy(ev);
+	if (!desk_jhas(ev, "user_id") && !desk_jstr(ev, "user_custom_id")) {
+		if (desk_jhas(ev, "email"))
+			changes = desk_jdel(changes, "email");
+		else
+			changes = desk_jdel(changes, "phone");
+	}
+	jv report;
+	jv u = desk_user_update(st, uid, changes, desk_now(), &report);
+	jv_free(changes);
+	if (!jv_is_valid(u)) {
+		jv msg = jv_invalid_get_msg(u);
+		desk_err_set(e, DESK_EX_DATA, NULL, "%s",
+		    jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) :
+		    "rejected");
+		jv_free(msg);
+		jv_free(report);
+		return jv_invalid();
+	}
+	jv_free(u);
+	return jv_object_merge(desk_jset_int(jv_object(), "user_id", (int64_t)uid),
+	    report);
 }

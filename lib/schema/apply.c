@@ -42,6 +42,26 @@ desk_status_parse(const char *s, enum desk_status *out)
 	return 0;
 }
 
+jv
+desk_record(struct desk_store *st, enum desk_table t, uint64_t id,
+    struct desk_slot *slot)
+{
+	static const char *const what[DESK_NTABLES] = { "user", "case",
+		"message", "code", "outbox" };
+	struct desk_slot s;
+
+	if (!desk_slot_get(st, t, id, &s))
+		return jv_invalid();
+	if (slot)
+		*slot = s;
+	jv rec = desk_log_get(st, s.rec);
+	if (!jv_is_valid(rec))
+		desk_die(DESK_EX_IOERR, "%s: %s %llu: %s (run desk-case fsck)",
+		    desk_store_root(st), what[t], (unsigned long long)id,
+		    jv_string_value(jv_invalid_get_msg(rec)));
+	return desk_jdel(rec, "rec");
+}
+
 void
 desk_case_from_slot(const struct desk_slot *s, struct desk_case_slot *c)
 {

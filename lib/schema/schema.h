@@ -28,6 +28,14 @@ struct desk_store *desk_open(int flags);
  */
 int desk_ident_effect(jv rec, uint64_t *failures, uint64_t *locked);
 
+/*
+ * The record in slot id of table t (owned, without its "rec" key), and the
+ * slot in *slot unless NULL; invalid when the slot is empty. Dies 74,
+ * naming the record, when the log cannot give it back.
+ */
+jv desk_record(struct desk_store *st, enum desk_table t, uint64_t id,
+    struct desk_slot *slot);
+
 /* The hot state of a case (its slot). */
 enum desk_status { DESK_OPEN = 1, DESK_PENDING = 2, DESK_CLOSED = 3 };
 struct desk_case_slot {

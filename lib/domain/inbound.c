@@ -1,0 +1,324 @@
+/*
+ * inbound.c: the events a channel sends: a message from a user, stored in
+ * the case the last-chat rule picks, and a status change of a case. Each
+ * checks the event it is given before anything is written.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "domain/domain.h"
+
+/* A string field, or absent (NULL) when missing or null; -1 when the wrong type. */
+static int
+opt_str(jv ev, const char *key, const char **out, struct desk_err *e)
+{
+	jv v = desk_jget(ev, key);
+
+	*out = NULL;
+	if (!jv_is_valid(v) || jv_get_kind(v) == JV_KIND_NULL)
+		return 0;
+	if (jv_get_kind(v) != JV_KIND_STRING)
+		return desk_err_set(e, DESK_EX_DATA, key, "must be a string");
+	/* Read as a C string, a NUL would cut it short without a word. */
+	if (memchr(jv_string_value(v), '\0',
+	    (size_t)jv_string_length_bytes(jv_copy(v))))
+		return desk_err_set(e, DESK_EX_DATA, key, "contains a NUL character");
+	*out = jv_string_value(v);
+	return 0;
+}
+
+/* An id from outside: a non-empty string without NUL. */
+static int
+ext_id(jv ev, const char *key, int required, const char **s, size_t *n,
+    struct desk_err *e)
+{
+	jv v = desk_jget(ev, key);
+
+	*s = NULL;
+	*n = 0;
+	if (!jv_is_valid(v) || jv_get_kind(v) == JV_KIND_NULL)
+		return required ? desk_err_set(e, DESK_EX_DATA, key, "missing") : 0;
+	if (jv_get_kind(v) != JV_KIND_STRING)
+		return desk_err_set(e, DESK_EX_DATA, key, "must be a string (ids "
+		    "from outside are never numbers: quote it)");
+	*s = jv_string_value(v);
+	*n = (size_t)jv_string_length_bytes(jv_copy(v));
+	if (*n == 0 || memchr(*s, '\0', *n))
+		return desk_err_set(e, DESK_EX_DATA, key, *n ?
+		    "contains a NUL character" : "empty");
+	return 0;
+}
+
+/* The event's channel: named, and known (78 to a command, else 65). */
+static int
+check_channel(struct desk_store *st, jv ev, const char **name,
+    struct desk_err *e)
+{
+	const char *ch;
+
+	if (opt_str(ev, "channel", &ch, e) < 0)
+		return -1;
+	if (!ch)
+		return desk_err_set(e, DESK_EX_DATA, "channel", "missing");
+	jv c = desk_channel_get(st, ch);
+	if (!jv_is_valid(c))
+		return desk_err_set(e, DESK_EX_CONFIG, "channel", "unknown channel "
+		    "\"%s\" (see desk-webhook channel add)", ch);
+	jv_free(c);
+	*name = ch;
+	return 0;
+}
+
+/* External conversation ids (a Chat2Desk dialog, a Blip ticket): strings. */
+static int
+check_external(jv ev, struct desk_err *e)
+{
+	jv x = desk_jget(ev, "external");
+	int r = 0;
+
+	if (!jv_is_valid(x) || jv_get_kind(x) == JV_KIND_NULL)
+		return 0;
+	if (jv_get_kind(x) != JV_KIND_OBJECT)
+		return desk_err_set(e, DESK_EX_DATA, "external",
+		    "must be an object of ids");
+	jv_object_foreach(x, k, v) {
+		if (!r && jv_get_kind(v) != JV_KIND_STRING) {
+			snprintf(e->fieldbuf, sizeof e->fieldbuf, "external.%.80s",
+			    jv_string_value(k));
+			r = desk_err_set(e, DESK_EX_DATA, e->fieldbuf, "must be a string");
+		}
+		jv_free(k);
+		jv_free(v);
+	}
+	return r;
+}
+
+static int
+check_attachments(jv ev, int *have, struct desk_err *e)
+{
+	jv a = desk_jget(ev, "attachments");
+	char *f = e->fieldbuf;
+	size_t fn = sizeof e->fieldbuf;
+	int r = 0;
+
+	*have = 0;
+	if (!jv_is_valid(a) || jv_get_kind(a) == JV_KIND_NULL)
+		return 0;
+	if (jv_get_kind(a) != JV_KIND_ARRAY)
+		return desk_err_set(e, DESK_EX_DATA, "attachments", "must be an array");
+	jv_array_foreach(a, i, x) {
+		int64_t size;
+		if (r < 0) {
+			jv_free(x);
+			continue;
+		}
+		if (jv_get_kind(x) != JV_KIND_OBJECT) {
+			snprintf(f, fn, "attachments[%d]", i);
+			r = desk_err_set(e, DESK_EX_DATA, f, "must be an object");
+		} else if (!desk_jstr(x, "url") || !*desk_jstr(x, "url")) {
+			snprintf(f, fn, "attachments[%d].url", i);
+			r = desk_err_set(e, DESK_EX_DATA, f, "missing or not a string");
+		} else if (desk_jhas(x, "file_size") &&
+		    (!desk_jint(x, "file_size", &size) || size < 0)) {
+			snprintf(f, fn, "attachments[%d].file_size", i);
+			r = desk_err_set(e, DESK_EX_DATA, f,
+			    "must be a whole number of bytes");
+		}
+		jv_free(x);
+	}
+	*have = !r && jv_array_length(jv_copy(a)) > 0;
+	return r;
+}
+
+/* The text of a message: a string, kept whole (NUL and all); invalid when absent. */
+static int
+opt_content(jv ev, jv *content, struct desk_err *e)
+{
+	*content = desk_jget(ev, "content");
+	if (jv_get_kind(*content) == JV_KIND_NULL)
+		*content = jv_invalid();
+	if (jv_is_valid(*content) && jv_get_kind(*content) != JV_KIND_STRING)
+		return desk_err_set(e, DESK_EX_DATA, "content", "must be a string");
+	return 0;
+}
+
+/* User data the message brings: an object of fields (borrowed), or invalid. */
+static int
+opt_fields(jv ev, jv *fields, struct desk_err *e)
+{
+	*fields = desk_jget(ev, "fields");
+	if (!jv_is_valid(*fields) || jv_get_kind(*fields) == JV_KIND_NULL) {
+		*fields = jv_invalid();
+		return 0;
+	}
+	if (jv_get_kind(*fields) != JV_KIND_OBJECT)
+		return desk_err_set(e, DESK_EX_DATA, "fields", "must be an object");
+	return 0;
+}
+
+/* The parts of an inbound message, checked. */
+struct inmsg {
+	struct desk_who w;
+	const char *subject, *id;
+	size_t idlen;
+	jv content;       /* borrowed, or invalid */
+	int attach;
+};
+
+static int
+message_check(struct desk_store *st, jv ev, struct inmsg *m, struct desk_err *e)
+{
+	struct desk_who *w = &m->w;
+
+	if (desk_err_sizes(ev, e) < 0 || check_channel(st, ev, &w->channel, e) < 0 ||
+	    ext_id(ev, "user_custom_id", 1, &w->ucid, &w->ucidlen, e) < 0 ||
+	    ext_id(ev, "id", 0, &m->id, &m->idlen, e) < 0 ||
+	    opt_content(ev, &m->content, e) < 0 ||
+	    opt_str(ev, "subject", &m->subject, e) < 0 ||
+	    opt_str(ev, "email", &w->email, e) < 0 ||
+	    opt_str(ev, "phone", &w->phone, e) < 0 ||
+	    opt_str(ev, "name", &w->name, e) < 0 ||
+	    opt_str(ev, "company", &w->company, e) < 0 ||
+	    check_attachments(ev, &m->attach, e) < 0 || check_external(ev, e) < 0 ||
+	    opt_fields(ev, &w->fields, e) < 0)
+		return -1;
+	if ((!jv_is_valid(m->content) ||
+	    !jv_string_length_bytes(jv_copy(m->content))) && !m->attach)
+		return desk_err_set(e, DESK_EX_DATA, "content",
+		    jv_is_valid(m->content) ? "empty, and no attachments" :
+		    "missing, and no attachments");
+	return 0;
+}
+
+jv
+desk_message_receive(struct desk_store *st, jv ev, int *duplicate,
+    struct desk_err *e)
+{
+	struct inmsg in = { .w = { 0 } };
+
+	*duplicate = 0;
+	if (message_check(st, ev, &in, e) < 0)
+		return jv_invalid();
+	desk_store_lock(st);
+	if (in.id) {
+		jv seen = desk_event_seen(st, "message", in.w.channel, in.id, in.idlen);
+		if (jv_is_valid(seen)) {
+			*duplicate = 1;
+			return seen;
+		}
+	}
+	int64_t now = desk_now();
+	jv report;
+	uint64_t uid = desk_user_resolve(st, &in.w, now, &report);
+	if (!uid) {
+		const char *f = desk_jstr(report, "field");
+		if (f)
+			snprintf(e->fieldbuf, sizeof e->fieldbuf, "%s", f);
+		desk_err_set(e, DESK_EX_DATA, f ? e->fieldbuf : NULL, "%s",
+		    desk_jstr(report, "reason"));
+		jv_free(report);
+		return jv_invalid();
+	}
+	jv m = jv_object();
+	/* An identification code is a secret: the store keeps it masked. */
+	m = desk_jset(m, "content", desk_code_mask_jv(jv_is_valid(in.content) ?
+	    jv_copy(in.content) : jv_string("")));
+	if (in.attach)
+		m = desk_jset(m, "attachments", jv_copy(desk_jget(ev, "attachments")));
+	m = desk_jset_int(m, "b_from_api", 0);
+	if (in.id) {
+		m = desk_jset(m, "event_id", desk_jstring(in.id, in.idlen));
+		m = desk_jset_str(m, "event_scope", "message");
+	}
+	m = jv_object_merge(m, report);
+	return desk_user_message(st, uid, in.w.channel, in.subject,
+	    desk_jget(ev, "external"), m, now);
+}
+
+/* The case a status event names: its case_id, or its user's last on channel. */
+static int
+status_case(struct desk_store *st, const char *channel, const char *ucid,
+    size_t ucidlen, int64_t *cid, struct desk_err *e)
+{
+	struct desk_key k;
+	uint64_t uid, last;
+
+	if (*cid)
+		return 0;
+	uid = desk_user_by_custom_id(st, channel, ucid, ucidlen);
+	desk_key_last(&k, uid, channel);
+	if (!uid || !desk_hx_get(st, &k, &last, NULL))
+		return desk_err_set(e, DESK_EX_NO, "user_custom_id", "no case for "
+		    "this user_custom_id on channel %s", channel);
+	*cid = (int64_t)last;
+	return 0;
+}
+
+jv
+desk_case_status(struct desk_store *st, jv ev, struct desk_err *e)
+{
+	const char *channel = NULL, *ucid = NULL, *id, *status;
+	size_t ucidlen = 0, idlen;
+	enum desk_status want = DESK_CLOSED;
+	int64_t cid = 0;
+
+	if (desk_jhas(ev, "case_id")) {
+		if (!desk_jint(ev, "case_id", &cid) || cid < 1) {
+			desk_err_set(e, DESK_EX_DATA, "case_id", "must be a case id (a "
+			    "positive whole number)");
+			return jv_invalid();
+		}
+		if (desk_jhas(ev, "channel") && check_channel(st, ev, &channel, e) < 0)
+			return jv_invalid();
+	} else if (check_channel(st, ev, &channel, e) < 0 ||
+	    ext_id(ev, "user_custom_id", 1, &ucid, &ucidlen, e) < 0)
+		return jv_invalid();
+	if (ext_id(ev, "id", 0, &id, &idlen, e) < 0 ||
+	    opt_str(ev, "status", &status, e) < 0)
+		return jv_invalid();
+	if (status && !desk_status_parse(status, &want)) {
+		desk_err_set(e, DESK_EX_DATA, "status", "must be open, pending or "
+		    "closed");
+		return jv_invalid();
+	}
+
+	desk_store_lock(st);
+	/*
+	 * A status id is the channel's own, so it is keyed by what the event
+	 * named: its channel, or else its case_id as given. Not by the case's
+	 * channel, which a merge can change.
+	 */
+	char keych[32];
+	snprintf(keych, sizeof keych, "#case:%lld", (long long)cid);
+	const char *key = channel ? channel : keych;
+	if (id) {
+		jv seen = desk_event_seen(st, "status", key, id, idlen);
+		if (jv_is_valid(seen)) {
+			jv r = desk_jset(jv_object(), "user_id",
+			    jv_copy(desk_jget(seen, "user_id")));
+			r = desk_jset(r, "case_id", jv_copy(desk_jget(seen, "case_id")));
+			r = desk_jset(r, "case_status", jv_copy(desk_jget(seen, "status")));
+			jv_free(seen);
+			return desk_jset(r, "duplicate", jv_true());
+		}
+	}
+	if (status_case(st, channel, ucid, ucidlen, &cid, e) < 0)
+		return jv_invalid();
+	uint64_t sid = desk_case_survivor(st, (uint64_t)cid);
+	jv rec = desk_case_record(st, sid);
+	if (!jv_is_valid(rec)) {
+		desk_err_set(e, DESK_EX_NO, "case_id", "no case %lld", (long long)cid);
+		return jv_invalid();
+	}
+	const char *cur = desk_jstr(rec, "status");
+	if (id || !cur || strcmp(cur, desk_status_name(want))) {
+		struct desk_evid ei = { "status", key, id, idlen };
+		rec = desk_jset_str(rec, "status", desk_status_name(want));
+		desk_case_save(st, jv_copy(rec), id ? &ei : NULL, desk_now());
+	}
+	jv r = desk_jset(jv_object(), "user_id", jv_copy(desk_jget(rec, "user_id")));
+	r = desk_jset_int(r, "case_id", (int64_t)sid);
+	r = desk_jset_str(r, "case_status", desk_status_name(want));
+	jv_free(rec);
+	return r;
+}
