@@ -60,7 +60,7 @@ on_message(struct desk_loop *l, jv ev, void *ctx)
 	 * every free-text field, but for the content, which desk-identify
 	 * must still read (the store keeps the content masked).
 	 */
-	jv masked = desk_code_mask_event(jv_copy(named));
+	jv masked = desk_filter_mask(l, jv_copy(named));
 	if (jv_identical(jv_copy(masked), jv_copy(named))) {
 		jv_free(masked);    /* the common case: no code anywhere */
 		ev = named;

@@ -54,7 +54,7 @@ on_update(struct desk_loop *l, jv ev, void *ctx)
 	(void)ctx;
 	if (!jv_is_valid(ev = desk_filter_names(l, ev, "user")))
 		return;
-	ev = desk_code_mask_event(ev);
+	ev = desk_filter_mask(l, ev);
 	jv r = desk_user_update_event(desk_loop_store(l), ev, &e);
 	if (!jv_is_valid(r)) {
 		desk_reject_err(l, ev, &e);
@@ -80,7 +80,7 @@ on_message(struct desk_loop *l, jv ev, void *ctx)
 		tok[DESK_CODE_LEN] = '\0';
 	}
 	/* Whatever happens next, no code travels further in clear. */
-	ev = desk_code_mask_event(ev);
+	ev = desk_filter_mask(l, ev);
 	if (!desk_jhas(ev, "user_id")) {
 		desk_emit(l, ev);     /* not stored by desk-case: not ours */
 		goto out;

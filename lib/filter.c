@@ -36,6 +36,16 @@ desk_filter(char **files, desk_handler h, void *ctx)
 }
 
 jv
+desk_filter_mask(struct desk_loop *l, jv ev)
+{
+	const char *p;
+	size_t n;
+
+	desk_loop_record(l, &p, &n);
+	return desk_code_may_hide(p, n) ? desk_code_mask_event(ev) : ev;
+}
+
+jv
 desk_filter_names(struct desk_loop *l, jv ev, const char *wrapper)
 {
 	const char *field;

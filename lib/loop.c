@@ -88,6 +88,13 @@ desk_reject_err(struct desk_loop *l, jv ev, const struct desk_err *e)
 	desk_reject(l, ev, e->field, "%s", e->msg);
 }
 
+void
+desk_loop_record(struct desk_loop *l, const char **p, size_t *n)
+{
+	*p = l->rec;
+	*n = l->reclen;
+}
+
 struct desk_store *
 desk_loop_store(struct desk_loop *l)
 {

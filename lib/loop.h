@@ -39,6 +39,8 @@ void desk_reject(struct desk_loop *l, jv ev, const char *field,
 /* desk_reject with the field and reason of a library function's refusal. */
 void desk_reject_err(struct desk_loop *l, jv ev, const struct desk_err *e);
 struct desk_store *desk_loop_store(struct desk_loop *l);
+/* The bytes of the record being handled, as they came (borrowed). */
+void desk_loop_record(struct desk_loop *l, const char **p, size_t *n);
 
 /*
  * The dispatch by event type a tool fills: one handler per type it
@@ -71,5 +73,11 @@ int desk_filter(char **files, desk_handler h, void *ctx);
  * conflict the event is rejected and invalid returned.
  */
 jv desk_filter_names(struct desk_loop *l, jv ev, const char *wrapper);
+/*
+ * desk_code_mask_event on the record being handled (ev, consumed), but only
+ * when its bytes could hold a code at all (desk_code_may_hide): most
+ * records cannot, and are passed on as they are.
+ */
+jv desk_filter_mask(struct desk_loop *l, jv ev);
 
 #endif

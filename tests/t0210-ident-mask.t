@@ -95,6 +95,15 @@ run desk-identify user show "$(jq .user_id $OUT)"
 rc 0 "user show of the user desk-case recorded: exit 0"
 grep -Fq -- "$secret" $OUT; ok $((!$?)) "the user desk-case recorded"
 
+# A code written with escapes is a code: the cheap test on the raw bytes must not miss it.
+esc=$(printf '%s' "$secret" | sed 's/_/\\u005f/')
+printf '{"channel":"tg","user_custom_id":"u5","content":"hi","name":"Ann %s"}\n' "$esc" > $T/msg
+run desk-case $T/msg
+rc 0 "a code spelled with \\u005f: exit 0"
+grep -Fq -- "$secret" $OUT; ok $((!$?)) "a code spelled with \\u005f in name: masked on stdout too"
+run desk-identify user show "$(jq .user_id $OUT)"
+json $OUT '.name' '"Ann d_******_**"' "and in the user record"
+
 # Two keys that mask alike: both values kept.
 printf '{"channel":"tg","user_custom_id":"u4","content":"hi","fields":{"d_ABCDEF_gh":1,"d_ABCDEF_GH":2}}\n' > $T/msg
 run desk-case $T/msg

@@ -199,6 +199,22 @@ has_code(jv v, int top)
 	}
 }
 
+int
+desk_code_may_hide(const char *p, size_t n)
+{
+	const char *end = p + n, *q;
+
+	/* memchr, not memmem: this runs on every record a filter passes on. */
+	for (q = p; (q = memchr(q, '_', (size_t)(end - q))); q++)
+		if (q > p && (q[-1] == 'd' || q[-1] == 'D'))
+			return 1;
+	/* Other escapes (\n, \t, ...) decode to neither a letter nor '_'. */
+	for (q = p; (q = memchr(q, '\\', (size_t)(end - q))) && q + 1 < end; q += 2)
+		if (q[1] == 'u')
+			return 1;
+	return 0;
+}
+
 jv
 desk_code_mask_event(jv ev)
 {

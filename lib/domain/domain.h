@@ -242,6 +242,12 @@ jv desk_code_mask_jv(jv s);
  * without a code-shaped token is returned as it is, without a copy.
  */
 jv desk_code_mask_event(jv ev);
+/*
+ * 0 when no string, key or value, decoded from the JSON text p[0..n) can
+ * hold a code-shaped token: one needs "d_" or "D_" in the text, or a \u
+ * escape that could make either. A cheap test before desk_code_mask_event.
+ */
+int desk_code_may_hide(const char *p, size_t n);
 /* The canonical form of a code-shaped token (case folded); 0 if it cannot be a code. */
 int desk_code_norm(const char *tok, char out[DESK_CODE_LEN + 1]);
 /*
