@@ -196,11 +196,7 @@ lines(const char *p, size_t n, int errors)
 static size_t
 split_at(const uint8_t *p, size_t n)
 {
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 16777619u;
-	return n > 1 ? 1 + h % (n - 1) : 0;
+	return n > 1 ? 1 + desk_hash32((const char *)p, n) % (n - 1) : 0;
 }
 
 int
