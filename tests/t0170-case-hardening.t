@@ -125,6 +125,9 @@ for f in channel email phone name company subject; do
 	rc 65 "a NUL in $f: exit 65"
 	json $ERR '[.field,.reason]' "[\"$f\",\"contains a NUL character\"]" "a NUL in $f: refused, named"
 done
+printf '{"type":"status","channel":"app\\u0000x","user_custom_id":"nul"}\n' > $T/in
+run desk-case $T/in
+json $ERR '[.field,.reason]' '["channel","contains a NUL character"]' "a NUL in a status event's channel: refused, named"
 printf '{"channel":"app","user_custom_id":"nul","content":"a\\u0000b"}\n' > $T/in
 run desk-case $T/in
 rc 0 "a NUL in content: kept"
