@@ -6,6 +6,7 @@
  *   store/    the storage engine: log, slots, hash index       store/store.h
  *   schema/   record types, slots, index keys; apply, fsck     schema/schema.h
  *   domain/   channels, users, cases, codes, replies           domain/domain.h
+ *   connect/  the connectors: custom, chat2desk, blip          connect/connect.h
  *   loop.c    the per-event loop; filter.c, a desk filter      loop.h
  *
  * lib/ files include their own layer's header, never this one. What each
@@ -18,6 +19,7 @@
 #include "store/store.h"
 #include "schema/schema.h"
 #include "domain/domain.h"
+#include "connect/connect.h"
 #include "loop.h"
 
 #endif
