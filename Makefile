@@ -93,10 +93,12 @@ $(filter-out $(O)/bin/desk-webhook,$(BINS)): $(O)/bin/%: $(O)/cmd/%.o $(O)/libde
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS_ALL) -o $@ $< $(O)/libdesk.a $(BASE_LIBS)
 
-$(O)/bin/desk-webhook: $(O)/cmd/desk-webhook.o $(O)/libdesk.a
+# desk-webhook is one file per subcommand: cmd/desk-webhook.c and cmd/webhook-*.c.
+WEBHOOK_OBJ = $(patsubst cmd/%.c,$(O)/cmd/%.o,$(wildcard cmd/webhook-*.c))
+$(O)/bin/desk-webhook: $(O)/cmd/desk-webhook.o $(WEBHOOK_OBJ) $(O)/libdesk.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS_ALL) -o $@ $< $(O)/libdesk.a $(BASE_LIBS) \
-		$(CURL_LIBS) $(MHD_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS_ALL) -o $@ $< $(WEBHOOK_OBJ) $(O)/libdesk.a \
+		$(BASE_LIBS) $(CURL_LIBS) $(MHD_LIBS) -lpthread
 
 $(O)/unit/%: tests/unit/%.c $(O)/libdesk.a Makefile | $(O)/.deps
 	@mkdir -p $(@D)
@@ -170,5 +172,5 @@ clean:
 
 .PHONY: all check check-san fuzz fuzz-bins demo bench install uninstall clean
 
--include $(LIBOBJ:.o=.d) $(TOOLS:%=$(O)/cmd/%.d) $(FUZZ_LIBOBJ:.o=.d) \
+-include $(LIBOBJ:.o=.d) $(TOOLS:%=$(O)/cmd/%.d) $(WEBHOOK_OBJ:.o=.d) $(FUZZ_LIBOBJ:.o=.d) \
 	$(FUZZ_BINS:=.d)

@@ -1,0 +1,12 @@
+/*
+ * webhook.h: desk-webhook's subcommands, one file each (cmd/webhook-*.c),
+ * dispatched by cmd/desk-webhook.c.
+ */
+#ifndef DESK_CMD_WEBHOOK_H
+#define DESK_CMD_WEBHOOK_H
+
+#include "desk.h"
+
+int webhook_channel(int argc, char **argv);   /* webhook-channel.c */
+
+#endif
