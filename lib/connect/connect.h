@@ -32,16 +32,6 @@ struct desk_http_in {
 /* The value of header name (lower case) in in, or NULL. */
 const char *desk_http_hdr(const struct desk_http_in *in, const char *name);
 
-/*
- * A channel's secrets (secrets/, 0600), loaded for one use and wiped by
- * desk_secrets_wipe: NULL where the channel has none.
- */
-struct desk_secrets {
-	char *token;            /* Chat2Desk token, Blip key, a bearer token */
-	char *secret;           /* custom: the Standard Webhooks whsec_ secret */
-	char *signkey;          /* custom: the Ed25519 whsk_ signing key */
-};
-
 /* What an inbound normaliser skipped on purpose, by reason. */
 struct desk_skips {
 	unsigned long echo;      /* our own replies echoed back */

@@ -19,6 +19,26 @@ int desk_channel_rm(struct desk_store *st, const char *name);
 jv desk_channel_list(struct desk_store *st);
 int desk_channel_is_sync(jv ch);
 
+/* ---- secrets.c: a channel's secrets (secrets/CHANNEL.KIND, 0600) ---- */
+
+/* Loaded for one use, wiped by desk_secrets_wipe: NULL where there is none. */
+struct desk_secrets {
+	char *token;            /* Chat2Desk token, Blip key, a bearer token */
+	char *secret;           /* custom: the Standard Webhooks whsec_ secret */
+	char *signkey;          /* custom: the Ed25519 whsk_ signing key */
+};
+enum { DESK_SECRET_TOKEN, DESK_SECRET_SECRET, DESK_SECRET_SIGNKEY, DESK_NSECRETS };
+/* Every secret of channel: 0, or -1 with e (74 unreadable, 78 malformed). */
+int desk_secrets_load(struct desk_store *st, const char *channel,
+    struct desk_secrets *s, struct desk_err *e);
+/*
+ * Replaces one secret (kind DESK_SECRET_*) of channel with value (n bytes),
+ * or removes it when value is NULL; durable at commit. 0, or -1 with errno.
+ */
+int desk_secret_put(struct desk_store *st, const char *channel, int kind,
+    const char *value, size_t n);
+void desk_secrets_wipe(struct desk_secrets *s);
+
 /* ---- user.c: users and profile linking ---- */
 
 jv desk_user_get(struct desk_store *st, uint64_t id);
