@@ -6,6 +6,16 @@
 #include "loop.h"
 #include "domain/domain.h"
 
+struct desk_store *
+desk_open(int flags)
+{
+	struct desk_store *st = desk_store_open(desk_store_dir(), flags,
+	    &desk_store_schema);
+
+	desk_store_on_error(st, desk_die_err);
+	return st;
+}
+
 struct filter {
 	desk_handler h;
 	void *ctx;

@@ -35,6 +35,9 @@ struct desk_state {
 struct desk_store {
 	char *root;
 	const struct desk_schema *schema;
+	struct desk_err err;          /* the first failure: see desk_store_error */
+	void (*fatal)(const struct desk_err *);   /* desk_store_on_error */
+	void *ctx[DESK_ST_NCTX];      /* desk_store_ctx */
 	struct { void (*fn)(void *); void *ctx; } hook[DESK_ST_HOOKS];
 	int nhooks;
 	int dfd, lockfd, statefd;
@@ -103,14 +106,14 @@ extern const char *const desk_kind_names[DESK_NKINDS];
 int desk_store_at(struct desk_store *st, const char *rel, const char **name);
 void desk_store_seen_id(struct desk_store *st, enum desk_kind k, uint64_t id);
 int desk_log_fd(struct desk_store *st, uint32_t seg);
-void desk_log_rollforward(struct desk_store *st, uint32_t seg, uint64_t off,
+int desk_log_rollforward(struct desk_store *st, uint32_t seg, uint64_t off,
     int truncate_tail, void (*each)(struct desk_store *, jv, struct desk_loc, void *),
     void *ctx);
-void desk_state_write(struct desk_store *st);
+int desk_state_write(struct desk_store *st);
 /* Drops parsed records kept by position (after segments are rewritten). */
 void desk_log_forget(struct desk_store *st);
 /* Opens the log's last segment for appending, at its current end. */
-void desk_log_reopen(struct desk_store *st);
+int desk_log_reopen(struct desk_store *st);
 void desk_derived_close(struct desk_store *st);
 
 /* slots.c */
@@ -125,11 +128,11 @@ int desk_slot_create_file(struct desk_store *st, enum desk_table t, const char *
 int desk_hx_open(struct desk_store *st, int create);
 int desk_hx_create_file(struct desk_store *st, const char *rel, uint32_t nb);
 /* Writes the entry count (at commit). */
-void desk_hx_flush(struct desk_store *st);
+int desk_hx_flush(struct desk_store *st);
 /* Re-reads the header, reopening the file if another writer replaced it. */
-void desk_hx_refresh(struct desk_store *st);
-/* Calls f for every entry. */
-void desk_hx_each(struct desk_store *st,
+int desk_hx_refresh(struct desk_store *st);
+/* Calls f for every entry; -1 when a read failed (the store failed). */
+int desk_hx_each(struct desk_store *st,
     void (*f)(const struct desk_key *, uint64_t, uint32_t, void *), void *ctx);
 
 /* little-endian encoding */
