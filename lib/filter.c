@@ -59,7 +59,8 @@ jv
 desk_filter_names(struct desk_loop *l, jv ev, const char *wrapper)
 {
 	const char *field;
-	jv a = desk_api_aliases(jv_copy(ev), wrapper, &field);
+	char path[DESK_API_PATH];
+	jv a = desk_api_aliases(jv_copy(ev), wrapper, &field, path, sizeof path);
 
 	if (!jv_is_valid(a)) {
 		desk_reject_invalid(l, ev, field, a);

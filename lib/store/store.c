@@ -1173,3 +1173,14 @@ desk_store_ctx(struct desk_store *st, int which)
 {
 	return &st->ctx[which];
 }
+
+jv
+desk_store_result(const struct desk_store *st, jv out, struct desk_err *e)
+{
+	if (!st->err.code)
+		return out;
+	jv_free(out);
+	if (e)
+		*e = st->err;
+	return jv_invalid();
+}

@@ -70,6 +70,8 @@ struct desk_schema {
  */
 const struct desk_err *desk_store_error(const struct desk_store *st);
 int desk_store_err(const struct desk_store *st, struct desk_err *e);
+/* A verb's answer: out (consumed), or invalid with *e when the store failed. */
+jv desk_store_result(const struct desk_store *st, jv out, struct desk_err *e);
 int desk_store_fail(struct desk_store *st, int code, const char *fmt, ...)
     DESK_PRINTF(3, 4);
 int desk_store_fail_errno(struct desk_store *st, int code, const char *fmt, ...)
