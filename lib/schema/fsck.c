@@ -689,7 +689,7 @@ fsck_reset(struct fsck *f)
 }
 
 /* Rewrites segments without their damaged lines, which go to rejects/. */
-static void
+static int
 drop_bad_lines(struct fsck *f)
 {
 	for (size_t i = 0; i < f->nbad;) {
@@ -699,7 +699,8 @@ drop_bad_lines(struct fsck *f)
 		size_t n;
 		char *text = desk_store_get(f->st, rel, &n);
 		if (!text)
-			desk_die_errno(DESK_EX_IOERR, "%s/%s", f->st->root, rel);
+			return desk_store_fail_errno(f->st, DESK_EX_IOERR, "%s/%s",
+			    f->st->root, rel);
 		struct desk_buf keep = DESK_BUF_INIT;
 		uint64_t at = 0;
 		for (; i < f->nbad && f->bad[i].seg == seg; i++) {
@@ -708,29 +709,45 @@ drop_bad_lines(struct fsck *f)
 			/* The epoch too: a later repair may find damage at the same offset. */
 			snprintf(rej, sizeof rej, "rejects/log-%08u-%llu-%llu.raw", seg,
 			    (unsigned long long)off, (unsigned long long)f->st->clean.epoch);
-			if (desk_store_put(f->st, rej, text + off, len, 0600) < 0)
-				desk_die_errno(DESK_EX_IOERR, "%s/%s", f->st->root, rej);
+			if (desk_store_put(f->st, rej, text + off, len, 0600) < 0) {
+				desk_store_fail_errno(f->st, DESK_EX_IOERR, "%s/%s",
+				    f->st->root, rej);
+				goto fail;
+			}
 			desk_warn("fsck: moved the damaged record at %s offset %llu to %s",
 			    rel, (unsigned long long)off, rej);
 			at = off + len;
 		}
 		/* The quarantined copies are on disk before the segment loses them. */
-		if (syncfs(f->st->dfd) < 0)
-			desk_die_errno(DESK_EX_IOERR, "%s: sync", f->st->root);
+		if (syncfs(f->st->dfd) < 0) {
+			desk_store_fail_errno(f->st, DESK_EX_IOERR, "%s: sync",
+			    f->st->root);
+			goto fail;
+		}
 		desk_buf_add(&keep, text + at, n - at);
 		/* The log is the truth: replaced whole, fsynced before the rename. */
-		if (desk_store_put(f->st, rel, keep.p ? keep.p : "", keep.len, 0600) < 0)
-			desk_die_errno(DESK_EX_IOERR, "%s/%s", f->st->root, rel);
+		if (desk_store_put(f->st, rel, keep.p ? keep.p : "", keep.len, 0600) < 0) {
+			desk_store_fail_errno(f->st, DESK_EX_IOERR, "%s/%s",
+			    f->st->root, rel);
+			goto fail;
+		}
 		free(text);
 		desk_buf_free(&keep);
+		continue;
+fail:
+		free(text);
+		desk_buf_free(&keep);
+		return -1;
 	}
 	/* The index is rebuilt over the new offsets: the segments are in place first. */
 	if (syncfs(f->st->dfd) < 0)
-		desk_die_errno(DESK_EX_IOERR, "%s: sync", f->st->root);
+		return desk_store_fail_errno(f->st, DESK_EX_IOERR, "%s: sync",
+		    f->st->root);
 	desk_log_forget(f->st);
 	free(f->bad);
 	f->bad = NULL;
 	f->nbad = 0;
+	return 0;
 }
 
 static void
@@ -743,7 +760,7 @@ apply_one(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx)
 }
 
 /* Builds every derived file anew from the log, then swaps them in. */
-static void
+static int
 rebuild(struct fsck *f)
 {
 	struct desk_store *st = f->st;
@@ -755,46 +772,55 @@ rebuild(struct fsck *f)
 	for (int t = 0; t < DESK_NTABLES; t++) {
 		int fd = desk_store_tmp(st, tmp[t], sizeof tmp[t]);
 		if (fd < 0)
-			desk_die_errno(DESK_EX_IOERR, "%s/tmp", st->root);
+			return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/tmp", st->root);
 		close(fd);
 		desk_store_unlink(st, tmp[t]);
 		if ((st->slotfd[t] = desk_slot_create_file(st, t, tmp[t])) < 0)
-			desk_die_errno(DESK_EX_IOERR, "%s/%s", st->root, tmp[t]);
+			return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/%s",
+			    st->root, tmp[t]);
 	}
 	int fd = desk_store_tmp(st, st->hxpath, sizeof st->hxpath);
 	if (fd < 0)
-		desk_die_errno(DESK_EX_IOERR, "%s/tmp", st->root);
+		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/tmp", st->root);
 	close(fd);
 	desk_store_unlink(st, st->hxpath);
 	if ((st->hxfd = desk_hx_create_file(st, st->hxpath, DESK_HX_MIN_BUCKETS)) < 0)
-		desk_die_errno(DESK_EX_IOERR, "%s/%s", st->root, st->hxpath);
+		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/%s",
+			    st->root, st->hxpath);
 	st->hx_nb = DESK_HX_MIN_BUCKETS;
 	st->hx_count = st->hx_count_disk = 0;
-	desk_log_rollforward(st, 1, 0, 0, apply_one, NULL);
-	desk_hx_flush(st);
+	if (desk_log_rollforward(st, 1, 0, 0, apply_one, NULL) < 0 ||
+	    desk_hx_flush(st) < 0)
+		return -1;
 	/* The new files are whole on disk before they replace the old ones. */
 	for (int t = 0; t < DESK_NTABLES; t++)
 		if (fdatasync(st->slotfd[t]) < 0)
-			desk_die_errno(DESK_EX_IOERR, "%s/%s", st->root, tmp[t]);
+			return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/%s",
+			    st->root, tmp[t]);
 	if (fdatasync(st->hxfd) < 0)
-		desk_die_errno(DESK_EX_IOERR, "%s/%s", st->root, st->hxpath);
+		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/%s",
+			    st->root, st->hxpath);
 	for (int t = 0; t < DESK_NTABLES; t++) {
 		char rel[64];
 		snprintf(rel, sizeof rel, "index/%s.slots", desk_table_names[t]);
 		if (desk_store_rename(st, tmp[t], rel) < 0)
-			desk_die_errno(DESK_EX_IOERR, "%s/%s", st->root, rel);
+			return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/%s", st->root, rel);
 	}
 	if (desk_store_rename(st, st->hxpath, "index/keys.hx") < 0)
-		desk_die_errno(DESK_EX_IOERR, "%s/index/keys.hx", st->root);
+		return desk_store_fail_errno(st, DESK_EX_IOERR,
+		    "%s/index/keys.hx", st->root);
 	st->hxpath[0] = '\0';
 	st->repairing = 0;
-	desk_log_reopen(st);
+	if (desk_log_reopen(st) < 0)
+		return -1;
 	/* Tell other processes that their open derived files are stale. */
 	st->clean.epoch++;
 	st->epoch = st->clean.epoch;
 	st->clean.size = (uint64_t)-1;    /* force the state to be written */
-	desk_state_write(st);
+	if (desk_state_write(st) < 0)
+		return -1;
 	st->dirty = 1;
+	return 0;
 }
 
 int
@@ -806,7 +832,8 @@ desk_fsck(struct desk_store *st, int repair)
 	f.st = st;
 	/* Damage past the committed point is what fsck is for: never die of it. */
 	st->tolerant = 1;
-	desk_store_lock(st);
+	if (desk_store_lock(st) < 0)
+		return -1;
 	if (st->rolled || st->cut)
 		finding(&f, 0, "a writer stopped mid-batch: applied %llu records "
 		    "it had written, cut %llu bytes of a record it had not finished",
@@ -816,12 +843,14 @@ desk_fsck(struct desk_store *st, int repair)
 	int repaired = 0;
 	if (repair) {
 		uint64_t notes = f.notes, found = f.damage;
-		if (f.nbad)
-			drop_bad_lines(&f);
-		rebuild(&f);
 		/* Reopen the log at its end (segments may have been rewritten). */
-		desk_store_commit(st);
-		desk_store_lock(st);
+		if ((f.nbad && drop_bad_lines(&f) < 0) || rebuild(&f) < 0 ||
+		    desk_store_commit(st) < 0 || desk_store_lock(st) < 0) {
+			desk_store_commit(st);    /* lets go of the lock */
+			fsck_reset(&f);
+			free(f.bad);
+			return -1;
+		}
 		fsck_reset(&f);
 		verify(&f);
 		f.notes += notes;

@@ -84,7 +84,10 @@ void desk_code_throttle_key(struct desk_key *k, const char *channel);
 
 /* ---- fsck.c ---- */
 
-/* Verifies (and with repair rebuilds) the store; returns the exit status. */
+/*
+ * Verifies (and with repair rebuilds) the store; returns the exit status
+ * (0, or 1 for damage found), or -1 when the store failed (desk_store_error).
+ */
 int desk_fsck(struct desk_store *st, int repair);
 
 #endif
