@@ -167,6 +167,16 @@ main(void)
 	struct desk_slot s;
 	ok(desk_slot_get(st, DESK_T_CODE, 2, &s) == 1,
 	    "reads still work (code 2's slot)");
+	jv rec = parse("{\"rec\":\"note\"}");
+	ok(desk_log_add(st, rec).len == 0, "an append to the log is refused");
+	jv_free(rec);
+	ok(desk_slot_put(st, DESK_T_CODE, 2, &s) < 0, "a slot write is refused");
+	struct desk_key k;
+	desk_key(&k, "test", 1, "x", (size_t)1);
+	ok(desk_hx_put(st, &k, 1, 0) < 0, "an index write is refused");
+	ok(desk_store_put(st, "channels/x.json", "{}", 2, 0600) < 0,
+	    "a file write is refused");
+	ok(desk_store_newid(st, DESK_CODE) == 0, "no id is given");
 	ok(desk_store_commit(st) < 0, "commit still fails");
 	ok(size_of(store, "log/00000001.jsonl") == logsize,
 	    "nothing was written after the error");
