@@ -98,7 +98,8 @@ desk_store_err(const struct desk_store *st, struct desk_err *e)
 }
 
 void
-desk_store_on_error(struct desk_store *st, void (*fatal)(const struct desk_err *))
+desk_store_on_error(struct desk_store *st,
+    void (*fatal)(const struct desk_err *))
 {
 	st->fatal = fatal;
 	if (fatal && st->err.code)
@@ -150,9 +151,10 @@ dir_check(struct desk_store *st, int fd, const char *sub)
 		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s%s%s", st->root,
 		    *sub ? "/" : "", sub);
 	if (sb.st_uid != geteuid())
-		return desk_store_fail(st, DESK_EX_NOPERM, "%s%s%s: owned by uid %u, not by uid %u "
-		    "that runs %s: refused", st->root, *sub ? "/" : "", sub,
-		    (unsigned)sb.st_uid, (unsigned)geteuid(), desk_prog);
+		return desk_store_fail(st, DESK_EX_NOPERM, "%s%s%s: owned by uid "
+		    "%u, not by uid %u that runs %s: refused", st->root,
+		    *sub ? "/" : "", sub, (unsigned)sb.st_uid,
+		    (unsigned)geteuid(), desk_prog);
 	if (sb.st_mode & (S_IWGRP | S_IWOTH))
 		return desk_store_fail(st, DESK_EX_NOPERM, "%s%s%s: writable by "
 		    "group or others (mode %03o): refused", st->root,
@@ -467,8 +469,8 @@ desk_state_write(struct desk_store *st)
  * signal, and a SIGALRM handler and timer are the whole process's, not a
  * library's to take from a server's other threads. So the wait polls with
  * LOCK_NB, napping 1 ms at first and doubling to at most 8 ms: a waiter
- * sees the lock free within 8 ms of its release, and a writer holds it for
- * a whole batch, so the naps are not what a waiting writer loses.
+ * finds the lock free at most 8 ms after its release, little beside the
+ * batch it waited for.
  */
 #define LOCK_NAP_MAX 8000000L     /* ns */
 
