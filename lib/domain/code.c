@@ -326,8 +326,11 @@ load_secret(struct desk_store *st)
 		    "key", desk_store_root(st));
 		return NULL;
 	}
+	if (desk_store_on_close(st, forget_secret, key) < 0) {
+		forget_secret(key);
+		return NULL;
+	}
 	*slot = key;
-	desk_store_on_close(st, forget_secret, key);
 	return key;
 }
 

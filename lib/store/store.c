@@ -1143,17 +1143,16 @@ desk_store_close(struct desk_store *st)
 	free(st);
 }
 
-void
+int
 desk_store_on_close(struct desk_store *st, void (*fn)(void *), void *ctx)
 {
-	if (st->nhooks == DESK_ST_HOOKS) {
-		desk_store_fail(st, DESK_EX_SOFTWARE, "internal: more than %d "
-		    "close hooks", DESK_ST_HOOKS);
-		return;
-	}
+	if (st->nhooks == DESK_ST_HOOKS)
+		return desk_store_fail(st, DESK_EX_SOFTWARE, "internal: more than "
+		    "%d close hooks", DESK_ST_HOOKS);
 	st->hook[st->nhooks].fn = fn;
 	st->hook[st->nhooks].ctx = ctx;
 	st->nhooks++;
+	return 0;
 }
 
 const char *

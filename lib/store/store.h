@@ -94,10 +94,11 @@ int desk_store_create(struct desk_store *st);
 void desk_store_close(struct desk_store *st);
 /*
  * Has fn(ctx) called when st is closed: for a layer above to wipe what it
- * loaded from this store (a secret). At most DESK_ST_HOOKS of them.
+ * loaded from this store (a secret). At most DESK_ST_HOOKS of them: 0, or
+ * -1 (70) when there is no room left.
  */
 #define DESK_ST_HOOKS 4
-void desk_store_on_close(struct desk_store *st, void (*fn)(void *), void *ctx);
+int desk_store_on_close(struct desk_store *st, void (*fn)(void *), void *ctx);
 /*
  * A slot for a layer above to keep what it loaded from this store (the
  * code secret), one per DESK_CTX_*, NULL until set; it frees and wipes it
