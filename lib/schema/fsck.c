@@ -32,7 +32,7 @@ struct xcode {
 	int used;
 };
 
-/* What the ident records say of a user: the slot's c and d. */
+/* What the ident records say of a user: its slot's failures and locked_at. */
 struct xfail {
 	uint64_t failures, locked;
 };
@@ -212,7 +212,8 @@ static void
 pass_message(struct fsck *f, jv rec, struct desk_loc loc)
 {
 	int64_t id, cid;
-	struct desk_slot m;
+	struct desk_slot raw;
+	struct desk_message_slot m;
 	const char *t = desk_jstr(rec, "created_at");
 	int64_t at = 0;
 
@@ -235,17 +236,19 @@ pass_message(struct fsck *f, jv rec, struct desk_loc loc)
 		return;
 	}
 	struct xcase *c = &f->cases[cid];
-	int have = desk_slot_read(f->st, DESK_T_MESSAGE, (uint64_t)id, &m);
+	int have = desk_slot_read(f->st, DESK_T_MESSAGE, (uint64_t)id, &raw);
+	if (have > 0)
+		desk_message_from_slot(&raw, &m);
 	if (have < 0)
 		finding(f, 1, "message %lld: slot damaged", (long long)id);
 	else if (!have)
 		finding(f, 1, "message %lld has no slot", (long long)id);
-	else if (m.rec.pos != loc.pos || m.rec.len != loc.len || m.a != (uint64_t)cid)
+	else if (m.rec.pos != loc.pos || m.rec.len != loc.len || m.case_id != (uint64_t)cid)
 		finding(f, 1, "message %lld: slot does not point at its record",
 		    (long long)id);
-	else if (m.b != c->head)
+	else if (m.prev != c->head)
 		finding(f, 1, "message %lld: slot says previous message %llu, "
-		    "the log says %llu", (long long)id, (unsigned long long)m.b,
+		    "the log says %llu", (long long)id, (unsigned long long)m.prev,
 		    (unsigned long long)c->head);
 	if ((uint64_t)id <= c->head)
 		finding(f, 1, "message %lld is older than case %lld's last message",
@@ -436,24 +439,26 @@ static void
 check_users(struct fsck *f)
 {
 	uint64_t end = id_end(f, DESK_T_USER, f->users_cap);
-	struct desk_slot s;
+	struct desk_user_slot s;
+	struct desk_slot raw;
 
 	for (uint64_t id = 1; id < end; id++) {
 		struct desk_loc want = id < f->users_cap ? f->users[id] :
 		    (struct desk_loc){ 0, 0 };
-		if (!slot_vs_log(f, DESK_T_USER, "user", id, want.pos != 0, &s))
+		if (!slot_vs_log(f, DESK_T_USER, "user", id, want.pos != 0, &raw))
 			continue;
+		desk_user_from_slot(&raw, &s);
 		if (s.rec.pos != want.pos || s.rec.len != want.len) {
 			finding(f, 1, "user %llu: slot is not the latest version",
 			    (unsigned long long)id);
 			continue;
 		}
 		struct xfail xf = id < f->fails_cap ? f->fails[id] : (struct xfail){ 0, 0 };
-		if (s.c != xf.failures || s.d != xf.locked)
+		if (s.failures != xf.failures || s.locked_at != xf.locked)
 			finding(f, 1, "user %llu: slot says %llu failures locked at %llu, "
 			    "the ident records say %llu failures locked at %llu",
-			    (unsigned long long)id, (unsigned long long)s.c,
-			    (unsigned long long)s.d, (unsigned long long)xf.failures,
+			    (unsigned long long)id, (unsigned long long)s.failures,
+			    (unsigned long long)s.locked_at, (unsigned long long)xf.failures,
 			    (unsigned long long)xf.locked);
 		jv u = desk_log_get(f->st, want);
 		desk_user_keys(u, user_key_check, &(struct user_check){ f, id });
@@ -521,14 +526,17 @@ static void
 check_codes(struct fsck *f)
 {
 	uint64_t end = id_end(f, DESK_T_CODE, f->codes_cap);
-	struct desk_slot s;
+	struct desk_code_slot s;
+	struct desk_slot raw;
 
 	for (uint64_t id = 1; id < end; id++) {
 		struct xcode *c = id < f->codes_cap && f->codes[id].rec.pos ?
 		    &f->codes[id] : NULL;
-		if (slot_vs_log(f, DESK_T_CODE, "code", id, c != NULL, &s) &&
-		    (s.rec.pos != c->rec.pos || s.b != c->attempts ||
-		    (s.flags & 1) != c->used || (c->used && s.c != c->by)))
+		if (!slot_vs_log(f, DESK_T_CODE, "code", id, c != NULL, &raw))
+			continue;
+		desk_code_from_slot(&raw, &s);
+		if (s.rec.pos != c->rec.pos || s.attempts != c->attempts ||
+		    s.used != c->used || (c->used && s.used_by != c->by))
 			finding(f, 1, "code %llu: slot disagrees with the log",
 			    (unsigned long long)id);
 	}
