@@ -118,6 +118,25 @@ int desk_slot_read(struct desk_store *st, int t, uint64_t id,
 int desk_slot_open(struct desk_store *st, int t, int create);
 int desk_slot_create_file(struct desk_store *st, int t, const char *rel);
 
+/* repair.c: fsck --repair, under the lock */
+/* A stretch of a log segment: a damaged record. */
+struct desk_span {
+	uint32_t seg;
+	uint64_t off;
+	uint32_t len;
+};
+/*
+ * Moves the records at bad[0..n) (in log order) to rejects/, each segment
+ * rewritten without them; then the derived files must be rebuilt.
+ */
+void desk_log_drop(struct desk_store *st, const struct desk_span *bad, size_t n);
+/*
+ * Builds every slot file and the hash index anew in tmp/ from the whole
+ * log through the schema's apply, then swaps them in and advances the
+ * epoch, so other processes reopen them.
+ */
+void desk_store_rebuild(struct desk_store *st);
+
 /* hx.c */
 int desk_hx_open(struct desk_store *st, int create);
 int desk_hx_create_file(struct desk_store *st, const char *rel, uint32_t nb);
