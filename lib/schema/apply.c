@@ -58,51 +58,11 @@ desk_record(struct desk_store *st, enum desk_table t, uint64_t id,
 	return desk_jdel(rec, "rec");
 }
 
-/* The slot puts, one per table: only apply writes slots. */
-static void
-user_put(struct desk_store *st, uint64_t id, const struct desk_user_slot *u)
-{
-	struct desk_slot s;
-
-	desk_user_to_slot(u, &s);
-	desk_slot_put(st, DESK_T_USER, id, &s);
-}
-
-static void
-case_put(struct desk_store *st, uint64_t id, const struct desk_case_slot *c)
-{
-	struct desk_slot s;
-
-	desk_case_to_slot(c, &s);
-	desk_slot_put(st, DESK_T_CASE, id, &s);
-}
-
-static void
-message_put(struct desk_store *st, uint64_t id, const struct desk_message_slot *m)
-{
-	struct desk_slot s;
-
-	desk_message_to_slot(m, &s);
-	desk_slot_put(st, DESK_T_MESSAGE, id, &s);
-}
-
-static void
-code_put(struct desk_store *st, uint64_t id, const struct desk_code_slot *c)
-{
-	struct desk_slot s;
-
-	desk_code_to_slot(c, &s);
-	desk_slot_put(st, DESK_T_CODE, id, &s);
-}
-
-static void
-out_put(struct desk_store *st, uint64_t id, const struct desk_out_slot *o)
-{
-	struct desk_slot s;
-
-	desk_out_to_slot(o, &s);
-	desk_slot_put(st, DESK_T_OUT, id, &s);
-}
+/* Only apply writes slots: each table's by its named fields (schema.h). */
+#define PUT(st, t, id, name, x) do { \
+	struct desk_slot raw_ = desk_##name##_to_slot(x); \
+	desk_slot_put((st), (t), (id), &raw_); \
+} while (0)
 
 static int64_t
 rec_time(jv rec, const char *key)
@@ -155,7 +115,7 @@ apply_user(struct desk_store *st, jv rec, struct desk_loc loc)
 		s.identified = jv_get_kind(desk_jget(rec, "identified")) == JV_KIND_TRUE;
 		s.failures = failures;
 		s.locked_at = locked;
-		user_put(st, (uint64_t)id, &s);
+		PUT(st, DESK_T_USER, (uint64_t)id, user, &s);
 	}
 	desk_user_keys(rec, user_key_put, &(struct user_keys){ st, (uint64_t)id });
 }
@@ -190,7 +150,7 @@ apply_case(struct desk_store *st, jv rec, struct desk_loc loc)
 		if (t > c.updated_at)
 			c.updated_at = t;
 		c.chan = desk_hash32(ch, strlen(ch));
-		case_put(st, (uint64_t)id, &c);
+		PUT(st, DESK_T_CASE, (uint64_t)id, case, &c);
 	}
 	desk_key_last(&k, (uint64_t)user, ch);
 	if (!desk_hx_get(st, &k, &last, NULL) || last < (uint64_t)id)
@@ -217,7 +177,7 @@ apply_message(struct desk_store *st, jv rec, struct desk_loc loc)
 		m.rec = loc;
 		m.case_id = (uint64_t)cid;
 		m.prev = c.head < (uint64_t)id ? c.head : 0;
-		message_put(st, (uint64_t)id, &m);
+		PUT(st, DESK_T_MESSAGE, (uint64_t)id, message, &m);
 	}
 	if (c.head < (uint64_t)id) {
 		int64_t t = rec_time(rec, "created_at");
@@ -227,7 +187,7 @@ apply_message(struct desk_store *st, jv rec, struct desk_loc loc)
 			c.activity = loc.pos;
 		if (t > c.updated_at)
 			c.updated_at = t;
-		case_put(st, (uint64_t)cid, &c);
+		PUT(st, DESK_T_CASE, (uint64_t)cid, case, &c);
 	}
 	/* A reply is queued for delivery by the same record. */
 	int64_t oid;
@@ -238,7 +198,7 @@ apply_message(struct desk_store *st, jv rec, struct desk_loc loc)
 			memset(&o, 0, sizeof o);
 			o.rec = loc;
 			o.message_id = (uint64_t)id;
-			out_put(st, (uint64_t)oid, &o);
+			PUT(st, DESK_T_OUT, (uint64_t)oid, out, &o);
 		}
 	}
 	apply_event_key(st, rec, loc);
@@ -266,7 +226,7 @@ apply_code(struct desk_store *st, jv rec, struct desk_loc loc)
 		s.rec = loc;
 		s.expires_at = rec_time(rec, "expires_at");
 		s.created_at = rec_time(rec, "created_at");
-		code_put(st, (uint64_t)id, &s);
+		PUT(st, DESK_T_CODE, (uint64_t)id, code, &s);
 	}
 	desk_key_code(&k, h);
 	desk_hx_put(st, &k, (uint64_t)id, 0);
@@ -295,7 +255,7 @@ apply_code_attempt(struct desk_store *st, jv rec)
 			changed = 1;
 		}
 		if (changed)
-			code_put(st, (uint64_t)cid, &s);
+			PUT(st, DESK_T_CODE, (uint64_t)cid, code, &s);
 	}
 }
 
@@ -344,7 +304,7 @@ apply_ident(struct desk_store *st, jv rec, struct desk_loc loc)
 	    (us.failures != failures || us.locked_at != locked)) {
 		us.failures = failures;
 		us.locked_at = locked;
-		user_put(st, (uint64_t)user, &us);
+		PUT(st, DESK_T_USER, (uint64_t)user, user, &us);
 	}
 	if (ch)
 		throttle_put(st, ch, rec, "tat_channel");

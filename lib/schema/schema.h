@@ -72,7 +72,7 @@ int desk_status_parse(const char *s, enum desk_status *out);
  *
  * desk_TABLE_slot(st, id, out) reads one: 1 with *out filled, 0 when the
  * id has no slot; it dies 74 on damage, as desk_slot_get does. Only apply
- * writes slots (desk_TABLE_to_slot).
+ * writes slots: desk_slot_put of desk_TABLE_to_slot(&out).
  */
 
 /*
@@ -130,10 +130,10 @@ desk_user_from_slot(const struct desk_slot *s, struct desk_user_slot *u)
 	u->locked_at = s->word[3];
 }
 
-static inline void
-desk_user_to_slot(const struct desk_user_slot *u, struct desk_slot *s)
+static inline struct desk_slot
+desk_user_to_slot(const struct desk_user_slot *u)
 {
-	*s = (struct desk_slot){ .rec = u->rec, .flags = u->identified ? 1 : 0,
+	return (struct desk_slot){ .rec = u->rec, .flags = u->identified ? 1 : 0,
 		.word = { 0, 0, u->failures, u->locked_at, 0 } };
 }
 
@@ -151,10 +151,10 @@ desk_case_from_slot(const struct desk_slot *s, struct desk_case_slot *c)
 	c->chan = s->half[1];
 }
 
-static inline void
-desk_case_to_slot(const struct desk_case_slot *c, struct desk_slot *s)
+static inline struct desk_slot
+desk_case_to_slot(const struct desk_case_slot *c)
 {
-	*s = (struct desk_slot){ .rec = c->rec, .flags = (uint8_t)c->status,
+	return (struct desk_slot){ .rec = c->rec, .flags = (uint8_t)c->status,
 		.word = { c->user_id, c->merged_into, c->head, c->activity,
 		    (uint64_t)c->updated_at }, .half = { c->count, c->chan } };
 }
@@ -167,10 +167,10 @@ desk_message_from_slot(const struct desk_slot *s, struct desk_message_slot *m)
 	m->prev = s->word[1];
 }
 
-static inline void
-desk_message_to_slot(const struct desk_message_slot *m, struct desk_slot *s)
+static inline struct desk_slot
+desk_message_to_slot(const struct desk_message_slot *m)
 {
-	*s = (struct desk_slot){ .rec = m->rec, .word = { m->case_id, m->prev } };
+	return (struct desk_slot){ .rec = m->rec, .word = { m->case_id, m->prev } };
 }
 
 static inline void
@@ -184,10 +184,10 @@ desk_code_from_slot(const struct desk_slot *s, struct desk_code_slot *c)
 	c->created_at = (int64_t)s->word[3];
 }
 
-static inline void
-desk_code_to_slot(const struct desk_code_slot *c, struct desk_slot *s)
+static inline struct desk_slot
+desk_code_to_slot(const struct desk_code_slot *c)
 {
-	*s = (struct desk_slot){ .rec = c->rec, .flags = c->used ? 1 : 0,
+	return (struct desk_slot){ .rec = c->rec, .flags = c->used ? 1 : 0,
 		.word = { (uint64_t)c->expires_at, c->attempts, c->used_by,
 		    (uint64_t)c->created_at } };
 }
@@ -200,67 +200,34 @@ desk_out_from_slot(const struct desk_slot *s, struct desk_out_slot *o)
 	o->message_id = s->word[2];
 }
 
-static inline void
-desk_out_to_slot(const struct desk_out_slot *o, struct desk_slot *s)
+static inline struct desk_slot
+desk_out_to_slot(const struct desk_out_slot *o)
 {
-	*s = (struct desk_slot){ .rec = o->rec, .flags = (uint8_t)o->done,
+	return (struct desk_slot){ .rec = o->rec, .flags = (uint8_t)o->done,
 		.word = { 0, 0, o->message_id } };
 }
 
-static inline int
-desk_user_slot(struct desk_store *st, uint64_t id, struct desk_user_slot *out)
-{
-	struct desk_slot s;
-	int have = desk_slot_get(st, DESK_T_USER, id, &s);
-
-	if (have)
-		desk_user_from_slot(&s, out);
-	return have;
+/*
+ * desk_user_slot, desk_case_slot, desk_message_slot, desk_code_slot,
+ * desk_out_slot: the readers, one per table.
+ */
+#define DESK_SLOT_READER(name, table) \
+static inline int \
+desk_##name##_slot(struct desk_store *st, uint64_t id, \
+    struct desk_##name##_slot *out) \
+{ \
+	struct desk_slot s; \
+	int have = desk_slot_get(st, (table), id, &s); \
+	if (have) \
+		desk_##name##_from_slot(&s, out); \
+	return have; \
 }
-
-static inline int
-desk_case_slot(struct desk_store *st, uint64_t id, struct desk_case_slot *out)
-{
-	struct desk_slot s;
-	int have = desk_slot_get(st, DESK_T_CASE, id, &s);
-
-	if (have)
-		desk_case_from_slot(&s, out);
-	return have;
-}
-
-static inline int
-desk_message_slot(struct desk_store *st, uint64_t id, struct desk_message_slot *out)
-{
-	struct desk_slot s;
-	int have = desk_slot_get(st, DESK_T_MESSAGE, id, &s);
-
-	if (have)
-		desk_message_from_slot(&s, out);
-	return have;
-}
-
-static inline int
-desk_code_slot(struct desk_store *st, uint64_t id, struct desk_code_slot *out)
-{
-	struct desk_slot s;
-	int have = desk_slot_get(st, DESK_T_CODE, id, &s);
-
-	if (have)
-		desk_code_from_slot(&s, out);
-	return have;
-}
-
-static inline int
-desk_out_slot(struct desk_store *st, uint64_t id, struct desk_out_slot *out)
-{
-	struct desk_slot s;
-	int have = desk_slot_get(st, DESK_T_OUT, id, &s);
-
-	if (have)
-		desk_out_from_slot(&s, out);
-	return have;
-}
+DESK_SLOT_READER(user, DESK_T_USER)
+DESK_SLOT_READER(case, DESK_T_CASE)
+DESK_SLOT_READER(message, DESK_T_MESSAGE)
+DESK_SLOT_READER(code, DESK_T_CODE)
+DESK_SLOT_READER(out, DESK_T_OUT)
+#undef DESK_SLOT_READER
 
 /* ---- keys.c: index keys the schema defines, and lookups by them ---- */
 
