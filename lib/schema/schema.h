@@ -1,7 +1,8 @@
 /*
  * schema.h: the format of the store's records (lib/README): how each
  * record type sets slots and index keys (apply), what slots hold, every
- * index key (keys), and the checker that rebuilds them (fsck).
+ * index key (keys), and the checker (fsck), whose repair has the engine
+ * rebuild them through apply.
  */
 #ifndef DESK_SCHEMA_H
 #define DESK_SCHEMA_H
@@ -60,7 +61,8 @@ int desk_status_parse(const char *s, enum desk_status *out);
  * engine stores the rest as flags, five 64-bit words and two 32-bit halves
  * (struct desk_slot); the conversions below are the only code that knows
  * which field is which word, and they are inline, so the names cost
- * nothing. A word a table does not name is 0. The layout (desk-store(5)):
+ * nothing. A word a table does not name is 0. The layout, which stores
+ * written before the names had too (tests/unit/slots.c holds it):
  *
  *   users:    flags bit 0 identified; word 2 failures; word 3 locked_at
  *   cases:    flags status; words user_id, merged_into, head, activity,
