@@ -18,6 +18,9 @@ const char *const desk_table_names[DESK_NTABLES] = {
 const char *const desk_kind_names[DESK_NKINDS] = {
 	"user", "case", "message", "code", "out"
 };
+const char *const desk_table_what[DESK_NTABLES] = {
+	"user", "case", "message", "code", "outbox"
+};
 
 static const char *const status_names[] = { "", "open", "pending", "closed" };
 
@@ -42,8 +45,6 @@ jv
 desk_record(struct desk_store *st, enum desk_table t, uint64_t id,
     struct desk_slot *slot)
 {
-	static const char *const what[DESK_NTABLES] = { "user", "case",
-		"message", "code", "outbox" };
 	struct desk_slot s;
 
 	if (!desk_slot_get(st, t, id, &s))
@@ -54,7 +55,7 @@ desk_record(struct desk_store *st, enum desk_table t, uint64_t id,
 	if (!jv_is_valid(rec)) {
 		jv msg = jv_invalid_get_msg(rec);
 		desk_store_fail(st, DESK_EX_IOERR, "%s: %s %llu: %s (run desk-case "
-		    "fsck)", desk_store_root(st), what[t], (unsigned long long)id,
+		    "fsck)", desk_store_root(st), desk_table_what[t], (unsigned long long)id,
 		    jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "?");
 		jv_free(msg);
 		return jv_invalid();
@@ -336,7 +337,70 @@ desk_apply(struct desk_store *st, jv rec, struct desk_loc loc)
 		apply_ident(st, rec, loc);
 }
 
+/*
+ * The describer the engine is handed: each table's fields by name, as
+ * schema.h's conversions read them, so fsck can say which one differs.
+ */
+static int
+slot_fields(int t, const struct desk_slot *raw, struct desk_field *f)
+{
+	int n = 0;
+#define FIELD(name, v) (f[n++] = (struct desk_field){ (name), (uint64_t)(v) })
+	switch (t) {
+	case DESK_T_USER: {
+		struct desk_user_slot s;
+		desk_user_from_slot(raw, &s);
+		FIELD("identified", s.identified);
+		FIELD("failures", s.failures);
+		FIELD("locked_at", s.locked_at);
+		break;
+	}
+	case DESK_T_CASE: {
+		struct desk_case_slot s;
+		desk_case_from_slot(raw, &s);
+		FIELD("status", s.status);
+		FIELD("user_id", s.user_id);
+		FIELD("merged_into", s.merged_into);
+		FIELD("head", s.head);
+		FIELD("activity", s.activity);
+		FIELD("updated_at", s.updated_at);
+		FIELD("count", s.count);
+		FIELD("chan", s.chan);
+		break;
+	}
+	case DESK_T_MESSAGE: {
+		struct desk_message_slot s;
+		desk_message_from_slot(raw, &s);
+		FIELD("case_id", s.case_id);
+		FIELD("prev", s.prev);
+		break;
+	}
+	case DESK_T_CODE: {
+		struct desk_code_slot s;
+		desk_code_from_slot(raw, &s);
+		FIELD("used", s.used);
+		FIELD("expires_at", s.expires_at);
+		FIELD("attempts", s.attempts);
+		FIELD("used_by", s.used_by);
+		FIELD("created_at", s.created_at);
+		break;
+	}
+	case DESK_T_OUT: {
+		struct desk_out_slot s;
+		desk_out_from_slot(raw, &s);
+		FIELD("done", s.done);
+		FIELD("message_id", s.message_id);
+		break;
+	}
+	default:
+		break;
+	}
+#undef FIELD
+	return n;
+}
+
 const struct desk_schema desk_store_schema = {
-	desk_apply, DESK_NTABLES, desk_table_names, DESK_NKINDS, desk_kind_names
+	desk_apply, DESK_NTABLES, desk_table_names, DESK_NKINDS, desk_kind_names,
+	slot_fields
 };
 

@@ -3,6 +3,8 @@
  * apply, fsck, the domain and the tools, and the lookup of a processed
  * event by its key.
  */
+#include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "schema/schema.h"
@@ -118,4 +120,69 @@ desk_code_throttle_key(struct desk_key *k, const char *channel)
 		desk_key(k, "ithrottle", 1, channel, strlen(channel));
 	else
 		desk_key(k, "ithrottle", 0);
+}
+
+struct namer {
+	void (*each)(const struct desk_key *, const char *, void *);
+	void *ctx;
+	int64_t id;
+};
+
+static void
+user_key_name(const struct desk_key *k, const char *what, void *ctx)
+{
+	struct namer *n = ctx;
+	char name[96];
+
+	snprintf(name, sizeof name, "%s of user %lld", what, (long long)n->id);
+	n->each(k, name, n->ctx);
+}
+
+void
+desk_rec_keys(jv rec, void (*each)(const struct desk_key *, const char *,
+    void *), void *ctx)
+{
+	const char *type = desk_jstr(rec, "rec"), *ch = desk_jstr(rec, "channel");
+	const char *s, *id;
+	char name[200];
+	struct desk_key k;
+	size_t n;
+	int64_t v, user;
+
+	if (!type)
+		return;
+	if (desk_event_rec_key(&k, rec)) {
+		desk_jstrn(rec, "event_id", &id, &n);
+		s = desk_jstr(rec, "event_scope");
+		snprintf(name, sizeof name, "the %s event %.*s", s,
+		    (int)(n > 64 ? 64 : n), id);
+		each(&k, name, ctx);
+	}
+	if (!strcmp(type, "user") && desk_jint(rec, "user_id", &v))
+		desk_user_keys(rec, user_key_name, &(struct namer){ each, ctx, v });
+	else if (!strcmp(type, "case") && ch && desk_jint(rec, "user_id", &user) &&
+	    desk_jint(rec, "case_id", &v)) {
+		desk_key_last(&k, (uint64_t)user, ch);
+		snprintf(name, sizeof name, "user %lld's last case on channel %.64s "
+		    "(case %lld)", (long long)user, ch, (long long)v);
+		each(&k, name, ctx);
+	} else if (!strcmp(type, "code") && (s = desk_jstr(rec, "hash")) &&
+	    desk_jint(rec, "code_id", &v)) {
+		unsigned char h[32];
+		if (sodium_hex2bin(h, sizeof h, s, strlen(s), NULL, &n, NULL) == 0 &&
+		    n == sizeof h) {
+			desk_key_code(&k, h);
+			snprintf(name, sizeof name, "the hash of code %lld", (long long)v);
+			each(&k, name, ctx);
+		}
+	} else if (!strcmp(type, "ident")) {
+		if (ch) {
+			desk_code_throttle_key(&k, ch);
+			snprintf(name, sizeof name, "the identification throttle of "
+			    "channel %.64s", ch);
+			each(&k, name, ctx);
+		}
+		desk_code_throttle_key(&k, NULL);
+		each(&k, "the identification throttle of the store", ctx);
+	}
 }

@@ -1,8 +1,8 @@
 /*
  * schema.h: the format of the store's records (lib/README): how each
  * record type sets slots and index keys (apply), what slots hold, every
- * index key (keys), and the checker (fsck), whose repair has the engine
- * rebuild them through apply.
+ * index key (keys), and the checker (fsck), which has the engine rebuild
+ * them through apply into tmp/ and compare, and with --repair swap them in.
  */
 #ifndef DESK_SCHEMA_H
 #define DESK_SCHEMA_H
@@ -21,6 +21,8 @@ _Static_assert(DESK_NTABLES <= DESK_ST_TABLES && DESK_NKINDS <= DESK_ST_COUNTERS
     "the engine has room for every table and counter");
 extern const char *const desk_table_names[DESK_NTABLES];
 extern const char *const desk_kind_names[DESK_NKINDS];
+/* What one slot of each table is of, for messages: "user", "case", ... */
+extern const char *const desk_table_what[DESK_NTABLES];
 
 /* ---- apply.c: the derived state of each record ---- */
 
@@ -261,6 +263,14 @@ void desk_user_keys(jv rec, void (*each)(const struct desk_key *k,
     const char *what, void *ctx), void *ctx);
 /* The index key of a throttle: channel's, or with NULL the store's. */
 void desk_code_throttle_key(struct desk_key *k, const char *channel);
+/*
+ * Names the index keys a record (borrowed) may set, each(key, what, ctx)
+ * with what it is ("the identification throttle of the store"): for fsck
+ * to say which key of the index differs from the rebuild. Naming only:
+ * what apply sets, and when, is apply's.
+ */
+void desk_rec_keys(jv rec, void (*each)(const struct desk_key *k,
+    const char *what, void *ctx), void *ctx);
 
 /* ---- fsck.c ---- */
 

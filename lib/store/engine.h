@@ -141,6 +141,61 @@ int desk_log_drop(struct desk_store *st, const struct desk_span *bad, size_t n);
  */
 int desk_store_rebuild(struct desk_store *st);
 
+/*
+ * A difference between a live derived file and its rebuild, as
+ * desk_store_check reports it. Slots by table and id, index entries by
+ * key; the engine knows no names but the schema's (its tables and
+ * counters, and its describer's fields).
+ */
+enum desk_diff_kind {
+	DESK_DIFF_FILE,       /* file is missing, or its header is not the rebuild's */
+	DESK_DIFF_DAMAGED,    /* a live slot (id) or index entry (bucket id) fails its CRC */
+	DESK_DIFF_MISSING,    /* the rebuild has the slot or key, the live file not */
+	DESK_DIFF_EXTRA,      /* the live file has the slot or key, the rebuild not */
+	DESK_DIFF_FIELD,      /* a slot's field differs: "rec", a describer's name, or NULL */
+	DESK_DIFF_VALUE,      /* a key's value or aux differs */
+	DESK_DIFF_COUNT,      /* the index header's entry count is not what it holds: a note */
+	DESK_DIFF_COUNTER,    /* counter id: the state's next is not past every id in the log */
+};
+struct desk_diff {
+	enum desk_diff_kind kind;
+	int table;                    /* the slot table, or -1: the index, the state */
+	uint64_t id;
+	char file[64];                /* the live file: "index/users.slots", ... */
+	const char *field;
+	struct desk_key key;
+	uint64_t live, want;          /* FIELD, VALUE, COUNTER, COUNT */
+	uint32_t live_aux, want_aux;  /* VALUE */
+	struct desk_loc live_rec, want_rec;   /* slots: where each points */
+};
+/* What fsck hands desk_store_check. */
+struct desk_check {
+	/*
+	 * Called for every record of the log in order (rec borrowed; invalid
+	 * when damaged), just before it is applied to the rebuild: the slots
+	 * and keys then read the rebuild's as of the records before it, so
+	 * what only the log can tell is checked in the same pass.
+	 */
+	void (*each)(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx);
+	/* Called for every difference found, in file order. */
+	void (*diff)(struct desk_store *st, const struct desk_diff *d, void *ctx);
+	void *ctx;
+};
+/*
+ * Under the lock: rebuilds every derived file in tmp/ as desk_store_rebuild
+ * does, but swaps nothing in; then compares each slot file with its
+ * rebuild slot by slot and the index key by key in both directions, both
+ * streamed, and the state's counters with the highest ids in the log. The
+ * live files and the state are left as they were; the tmp/ files are
+ * removed, on failure too. 0, or -1 with the store failed.
+ */
+int desk_store_check(struct desk_store *st, const struct desk_check *c);
+/* slots.c, hx.c: the compares, of a live file (fd, -1: missing) and its rebuild. */
+int desk_slot_compare(struct desk_store *st, int t, int live, int want,
+    const struct desk_check *c);
+int desk_hx_compare(struct desk_store *st, int live, int want,
+    const struct desk_check *c);
+
 /* hx.c */
 int desk_hx_open(struct desk_store *st, int create);
 int desk_hx_create_file(struct desk_store *st, const char *rel, uint32_t nb);

@@ -197,15 +197,15 @@ read_bucket(struct desk_store *st, int fd, uint32_t b, unsigned char *buf)
  * (the store failed). *probes counts the buckets visited.
  */
 static int
-find(struct desk_store *st, const struct desk_key *k, uint32_t *bucket,
-    int *slot, unsigned char *buf, uint32_t *probes)
+probe(struct desk_store *st, int fd, uint32_t nb, const struct desk_key *k,
+    uint32_t *bucket, int *slot, unsigned char *buf, uint32_t *probes)
 {
-	uint32_t nb = st->hx_nb, h = home(k, nb);
+	uint32_t h = home(k, nb);
 
 	for (uint32_t i = 0; i < nb; i++) {
 		*probes = i + 1;
 		uint32_t b = (h + i) & (nb - 1);
-		if (read_bucket(st, st->hxfd, b, buf) < 0)
+		if (read_bucket(st, fd, b, buf) < 0)
 			return -2;
 		for (int e = 0; e < DESK_HX_PER_BUCKET; e++) {
 			unsigned char *ent = buf + e * DESK_HX_ENTRY;
@@ -222,6 +222,13 @@ find(struct desk_store *st, const struct desk_key *k, uint32_t *bucket,
 		}
 	}
 	return -1;
+}
+
+static int
+find(struct desk_store *st, const struct desk_key *k, uint32_t *bucket,
+    int *slot, unsigned char *buf, uint32_t *probes)
+{
+	return probe(st, st->hxfd, st->hx_nb, k, bucket, slot, buf, probes);
 }
 
 int
@@ -465,4 +472,167 @@ desk_hx_each(struct desk_store *st,
 		}
 	}
 	return 0;
+}
+
+/* The index's entries of one bucket, sorted by key for a merge. */
+struct hx_side {
+	int fd;
+	uint32_t nb;
+	unsigned char bucket[DESK_HX_BUCKET];
+	const unsigned char *ent[DESK_HX_PER_BUCKET];
+	int n;
+};
+
+static int
+by_key(const void *a, const void *b)
+{
+	return memcmp(*(const unsigned char *const *)a,
+	    *(const unsigned char *const *)b, 16);
+}
+
+/* Looks key up in side's whole file: 1 with its entry in *ent, 0, -1. */
+static int
+lookup(struct desk_store *st, struct hx_side *side, const unsigned char *key,
+    unsigned char *ent)
+{
+	unsigned char buf[DESK_HX_BUCKET];
+	struct desk_key k;
+	uint32_t b, probes;
+	int e;
+
+	memcpy(k.h, key, 16);
+	int r = probe(st, side->fd, side->nb, &k, &b, &e, buf, &probes);
+	if (r == 1)
+		memcpy(ent, buf + e * DESK_HX_ENTRY, DESK_HX_ENTRY);
+	return r == -2 ? -1 : r == 1;
+}
+
+static void
+key_diff(struct desk_store *st, struct desk_diff *d, enum desk_diff_kind kind,
+    const unsigned char *live, const unsigned char *want,
+    const struct desk_check *c)
+{
+	d->kind = kind;
+	memcpy(d->key.h, live ? live : want, 16);
+	d->live = live ? desk_get64(live + 16) : 0;
+	d->live_aux = live ? desk_get32(live + 24) : 0;
+	d->want = want ? desk_get64(want + 16) : 0;
+	d->want_aux = want ? desk_get32(want + 24) : 0;
+	c->diff(st, d, c->ctx);
+}
+
+/*
+ * Bucket by bucket, both files read in step. Where the tables are the same
+ * size and a bucket is the same bytes (a healthy store, written in the
+ * log's order as the rebuild is), that is all; otherwise the bucket's keys
+ * are sorted and merged, and a key found on one side only is looked up in
+ * the whole of the other (it may have been placed in a later bucket).
+ * Every key of the rebuild is so looked for in the live file (missing,
+ * different value), and every live key in the rebuild (extra).
+ */
+int
+desk_hx_compare(struct desk_store *st, int live, int want,
+    const struct desk_check *c)
+{
+	struct hx_side sides[2], *l = &sides[0], *w = &sides[1];
+	struct desk_diff d;
+	uint64_t lcount, wcount, held = 0;
+	unsigned char ent[DESK_HX_ENTRY];
+	uint32_t lnb, wnb;
+
+	memset(&d, 0, sizeof d);
+	d.table = -1;
+	snprintf(d.file, sizeof d.file, "%s", HX_PATH);
+	if (read_head(st, want, &wnb, &wcount) < 0)
+		return desk_store_fail(st, DESK_EX_SOFTWARE, "internal: rebuilt "
+		    "index: bad header");
+	if (live < 0 || read_head(st, live, &lnb, &lcount) < 0) {
+		/* Lost or unreadable as a whole: one finding, not one per key. */
+		if (live >= 0 || wcount) {
+			d.kind = DESK_DIFF_FILE;
+			d.field = live < 0 ? "missing" : "header";
+			d.id = wcount;
+			c->diff(st, &d, c->ctx);
+		}
+		return 0;
+	}
+	l->fd = live;
+	l->nb = lnb;
+	w->fd = want;
+	w->nb = wnb;
+	int r = 0;
+	uint32_t end = lnb > wnb ? lnb : wnb;
+	for (uint32_t b = 0; b < end && !r; b++) {
+		int have_l = b < lnb, have_w = b < wnb;
+		if ((have_l && read_bucket(st, live, b, l->bucket) < 0) ||
+		    (have_w && read_bucket(st, want, b, w->bucket) < 0)) {
+			r = -1;
+			break;
+		}
+		if (!have_l)
+			memset(l->bucket, 0, sizeof l->bucket);
+		if (!have_w)
+			memset(w->bucket, 0, sizeof w->bucket);
+		int same = lnb == wnb && !memcmp(l->bucket, w->bucket, DESK_HX_BUCKET);
+		l->n = w->n = 0;
+		for (int e = 0; e < DESK_HX_PER_BUCKET; e++) {
+			const unsigned char *pl = l->bucket + e * DESK_HX_ENTRY;
+			const unsigned char *pw = w->bucket + e * DESK_HX_ENTRY;
+			if (!entry_empty(pl)) {
+				held++;
+				if (same)
+					continue;
+				if (entry_ok(pl))
+					l->ent[l->n++] = pl;
+				else {
+					d.kind = DESK_DIFF_DAMAGED;
+					d.id = b;
+					memcpy(d.key.h, pl, 16);
+					c->diff(st, &d, c->ctx);
+				}
+			}
+			if (!same && !entry_empty(pw))
+				w->ent[w->n++] = pw;
+		}
+		if (same)
+			continue;
+		qsort(l->ent, (size_t)l->n, sizeof l->ent[0], by_key);
+		qsort(w->ent, (size_t)w->n, sizeof w->ent[0], by_key);
+		int i = 0, j = 0;
+		while (!r && (i < l->n || j < w->n)) {
+			int cmp = i == l->n ? 1 : j == w->n ? -1 :
+			    memcmp(l->ent[i], w->ent[j], 16);
+			if (!cmp) {
+				if (memcmp(l->ent[i] + 16, w->ent[j] + 16, 12))
+					key_diff(st, &d, DESK_DIFF_VALUE, l->ent[i],
+					    w->ent[j], c);
+				i++, j++;
+			} else if (cmp < 0) {
+				/* A live key not here in the rebuild: extra unless elsewhere. */
+				int got = lookup(st, w, l->ent[i], ent);
+				if (got < 0)
+					r = -1;
+				else if (!got)
+					key_diff(st, &d, DESK_DIFF_EXTRA, l->ent[i], NULL, c);
+				i++;
+			} else {
+				/* Missing unless elsewhere; its value is told from this side. */
+				int got = lookup(st, l, w->ent[j], ent);
+				if (got < 0)
+					r = -1;
+				else if (!got)
+					key_diff(st, &d, DESK_DIFF_MISSING, NULL, w->ent[j], c);
+				else if (entry_ok(ent) && memcmp(ent + 16, w->ent[j] + 16, 12))
+					key_diff(st, &d, DESK_DIFF_VALUE, ent, w->ent[j], c);
+				j++;
+			}
+		}
+	}
+	if (!r && held != lcount) {
+		d.kind = DESK_DIFF_COUNT;
+		d.live = lcount;
+		d.want = held;
+		c->diff(st, &d, c->ctx);
+	}
+	return r;
 }

@@ -1,12 +1,17 @@
 /*
- * repair.c: the engine's part of fsck --repair. Damaged records are cut
- * out of the log into rejects/ (desk_log_drop), and every derived file is
- * rebuilt from the log (desk_store_rebuild) through the schema's apply,
- * the same callback every live write and roll-forward goes through, so a
- * repair cannot derive anything a write would not. The engine knows the
- * tables by index only, their files by the names the schema gave it.
+ * repair.c: the engine's part of fsck. Every derived file is rebuilt in
+ * tmp/ from the log through the schema's apply, the same callback every
+ * live write and roll-forward goes through, so neither a check nor a
+ * repair can derive anything a write would not. fsck checks by comparing
+ * the live files with such a rebuild (desk_store_check); --repair swaps
+ * one in (desk_store_rebuild) after cutting damaged records out of the log
+ * into rejects/ (desk_log_drop). The engine knows the tables by index
+ * only, their files by the names the schema gave it.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -64,66 +69,124 @@ desk_log_drop(struct desk_store *st, const struct desk_span *bad, size_t nbad)
 	return 0;
 }
 
+/* The files a rebuild writes in tmp/: "" for one not made yet. */
+struct rebuilt {
+	char slots[DESK_ST_TABLES][64];
+	char hx[64];
+};
+
 static void
-apply_one(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx)
+rebuild_one(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx)
 {
-	(void)ctx;
+	const struct desk_check *c = ctx;
+
+	if (c && c->each)
+		c->each(st, rec, loc, c->ctx);
 	if (jv_is_valid(rec) && loc.len <= DESK_REC_MAX)
 		st->schema->apply(st, rec, loc);
 	jv_free(rec);
+}
+
+/* A fresh name in tmp/ for a file to be made with O_EXCL. */
+static int
+tmp_name(struct desk_store *st, char *name, size_t n)
+{
+	int fd = desk_store_tmp(st, name, n);
+
+	if (fd < 0)
+		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/tmp", st->root);
+	close(fd);
+	desk_store_unlink(st, name);
+	return 0;
+}
+
+/*
+ * Builds every slot file and the hash index anew in tmp/ (names in *r)
+ * from the whole log through the schema's apply, c->each called before
+ * each record when c is given. The store's derived fds are the new files
+ * afterwards. 0, or -1 with the store failed.
+ */
+static int
+build(struct desk_store *st, struct rebuilt *r, const struct desk_check *c)
+{
+	int nt = st->schema->ntables;
+
+	memset(r, 0, sizeof *r);
+	desk_derived_close(st);
+	desk_slot_forget(st);
+	st->repairing = 1;
+	for (int t = 0; t < nt; t++) {
+		if (tmp_name(st, r->slots[t], sizeof r->slots[t]) < 0)
+			return -1;
+		if ((st->slotfd[t] = desk_slot_create_file(st, t, r->slots[t])) < 0)
+			return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/%s",
+			    st->root, r->slots[t]);
+	}
+	if (tmp_name(st, r->hx, sizeof r->hx) < 0)
+		return -1;
+	memcpy(st->hxpath, r->hx, sizeof st->hxpath);
+	if ((st->hxfd = desk_hx_create_file(st, st->hxpath, DESK_HX_MIN_BUCKETS)) < 0)
+		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/%s", st->root,
+		    st->hxpath);
+	st->hx_nb = DESK_HX_MIN_BUCKETS;
+	st->hx_count = st->hx_count_disk = 0;
+	st->hx_miss.valid = 0;
+	if (desk_log_rollforward(st, 1, 0, 0, rebuild_one, (void *)c) < 0 ||
+	    desk_hx_flush(st) < 0)
+		return -1;
+	return 0;
+}
+
+/* Closes the rebuild's files and removes what is left of them in tmp/. */
+static void
+unbuild(struct desk_store *st, struct rebuilt *r)
+{
+	desk_derived_close(st);
+	desk_slot_forget(st);
+	for (int t = 0; t < DESK_ST_TABLES; t++)
+		if (r->slots[t][0])
+			desk_store_unlink(st, r->slots[t]);
+	/* A grow of the index renames its new table onto this name. */
+	if (r->hx[0])
+		desk_store_unlink(st, r->hx);
+	st->hxpath[0] = '\0';
+	st->hx_miss.valid = 0;
+	st->repairing = 0;
 }
 
 int
 desk_store_rebuild(struct desk_store *st)
 {
 	int nt = st->schema->ntables;
-	char tmp[DESK_ST_TABLES][64];
+	struct rebuilt r;
 
-	desk_derived_close(st);
-	desk_slot_forget(st);
-	st->repairing = 1;
-	for (int t = 0; t < nt; t++) {
-		int fd = desk_store_tmp(st, tmp[t], sizeof tmp[t]);
-		if (fd < 0)
-			return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/tmp",
-			    st->root);
-		close(fd);
-		desk_store_unlink(st, tmp[t]);
-		if ((st->slotfd[t] = desk_slot_create_file(st, t, tmp[t])) < 0)
-			return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/%s",
-			    st->root, tmp[t]);
-	}
-	int fd = desk_store_tmp(st, st->hxpath, sizeof st->hxpath);
-	if (fd < 0)
-		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/tmp", st->root);
-	close(fd);
-	desk_store_unlink(st, st->hxpath);
-	if ((st->hxfd = desk_hx_create_file(st, st->hxpath, DESK_HX_MIN_BUCKETS)) < 0)
-		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/%s", st->root,
-		    st->hxpath);
-	st->hx_nb = DESK_HX_MIN_BUCKETS;
-	st->hx_count = st->hx_count_disk = 0;
-	if (desk_log_rollforward(st, 1, 0, 0, apply_one, NULL) < 0 ||
-	    desk_hx_flush(st) < 0)
-		return -1;
+	if (build(st, &r, NULL) < 0)
+		goto fail;
 	/* The new files are whole on disk before they replace the old ones. */
 	for (int t = 0; t < nt; t++)
-		if (fdatasync(st->slotfd[t]) < 0)
-			return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/%s",
-			    st->root, tmp[t]);
-	if (fdatasync(st->hxfd) < 0)
-		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/%s", st->root,
-		    st->hxpath);
+		if (fdatasync(st->slotfd[t]) < 0) {
+			desk_store_fail_errno(st, DESK_EX_IOERR, "%s/%s", st->root,
+			    r.slots[t]);
+			goto fail;
+		}
+	if (fdatasync(st->hxfd) < 0) {
+		desk_store_fail_errno(st, DESK_EX_IOERR, "%s/%s", st->root, r.hx);
+		goto fail;
+	}
 	for (int t = 0; t < nt; t++) {
 		char rel[64];
 		snprintf(rel, sizeof rel, "index/%s.slots", st->schema->tables[t]);
-		if (desk_store_rename(st, tmp[t], rel) < 0)
-			return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/%s",
-			    st->root, rel);
+		if (desk_store_rename(st, r.slots[t], rel) < 0) {
+			desk_store_fail_errno(st, DESK_EX_IOERR, "%s/%s", st->root, rel);
+			goto fail;
+		}
+		r.slots[t][0] = '\0';
 	}
-	if (desk_store_rename(st, st->hxpath, "index/keys.hx") < 0)
-		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/index/keys.hx",
+	if (desk_store_rename(st, r.hx, "index/keys.hx") < 0) {
+		desk_store_fail_errno(st, DESK_EX_IOERR, "%s/index/keys.hx",
 		    st->root);
+		goto fail;
+	}
 	st->hxpath[0] = '\0';
 	st->repairing = 0;
 	if (desk_log_reopen(st) < 0)
@@ -136,4 +199,84 @@ desk_store_rebuild(struct desk_store *st)
 		return -1;
 	st->dirty = 1;
 	return 0;
+fail:
+	unbuild(st, &r);
+	return -1;
+}
+
+/* A live derived file to compare, read-only: the fd, or -1 when missing. */
+static int
+open_live(struct desk_store *st, const char *rel)
+{
+	int fd = desk_store_open_file(st, rel, O_RDONLY, 0);
+
+	if (fd < 0 && errno != ENOENT)
+		desk_store_fail_errno(st, DESK_EX_IOERR, "%s/%s", st->root, rel);
+	return fd;
+}
+
+static int
+compare(struct desk_store *st, const struct desk_check *c,
+    const uint64_t *want_next, const uint64_t *live_next)
+{
+	int nt = st->schema->ntables;
+
+	for (int t = 0; t < nt; t++) {
+		char rel[64];
+		snprintf(rel, sizeof rel, "index/%s.slots", st->schema->tables[t]);
+		int fd = open_live(st, rel);
+		if (fd < 0 && st->err.code)
+			return -1;
+		int r = desk_slot_compare(st, t, fd, st->slotfd[t], c);
+		if (fd >= 0)
+			close(fd);
+		if (r < 0)
+			return -1;
+	}
+	int fd = open_live(st, "index/keys.hx");
+	if (fd < 0 && st->err.code)
+		return -1;
+	int r = desk_hx_compare(st, fd, st->hxfd, c);
+	if (fd >= 0)
+		close(fd);
+	if (r < 0)
+		return -1;
+	for (int k = 0; k < st->schema->ncounters; k++)
+		if (live_next[k] < want_next[k]) {
+			struct desk_diff d;
+			memset(&d, 0, sizeof d);
+			d.kind = DESK_DIFF_COUNTER;
+			d.table = -1;
+			d.id = (uint64_t)k;
+			snprintf(d.file, sizeof d.file, "state");
+			d.field = st->schema->counters[k];
+			d.live = live_next[k];
+			d.want = want_next[k];
+			c->diff(st, &d, c->ctx);
+		}
+	return 0;
+}
+
+int
+desk_store_check(struct desk_store *st, const struct desk_check *c)
+{
+	uint64_t live_next[DESK_ST_COUNTERS], want_next[DESK_ST_COUNTERS];
+	int dirty = st->dirty;
+	struct rebuilt r;
+
+	if (!st->locked)
+		return desk_store_fail(st, DESK_EX_SOFTWARE, "internal: check "
+		    "without the lock");
+	/* The rebuild's counters start from nothing; the live ones stay. */
+	memcpy(live_next, st->next, sizeof live_next);
+	memset(st->next, 0, sizeof st->next);
+	int ok = build(st, &r, c) == 0;
+	memcpy(want_next, st->next, sizeof want_next);
+	memcpy(st->next, live_next, sizeof st->next);
+	if (ok)
+		ok = compare(st, c, want_next, live_next) == 0;
+	unbuild(st, &r);
+	/* Nothing live was written: the commit has nothing to sync for us. */
+	st->dirty = dirty;
+	return ok ? 0 : -1;
 }

@@ -45,12 +45,26 @@ enum {
  * counters are known to the engine by index only: table t is the file
  * index/tables[t].slots, counter k is "next" of counters[k] in the state.
  */
+struct desk_slot;
+/* A slot's field as the schema names it, for fsck's findings. */
+struct desk_field {
+	const char *name;
+	uint64_t value;
+};
+#define DESK_ST_FIELDS 12
 struct desk_schema {
 	void (*apply)(struct desk_store *st, jv rec, struct desk_loc loc);
 	int ntables;                      /* 1 to DESK_ST_TABLES */
 	const char *const *tables;
 	int ncounters;                    /* 1 to DESK_ST_COUNTERS */
 	const char *const *counters;
+	/*
+	 * The describer (may be NULL): fills f with what a slot of table t
+	 * holds, by name, and returns how many (at most DESK_ST_FIELDS); where
+	 * the record is (rec) is the engine's own. desk_store_check names the
+	 * fields that differ with it.
+	 */
+	int (*slot_fields)(int t, const struct desk_slot *s, struct desk_field *f);
 };
 
 /*
