@@ -158,8 +158,11 @@ int
 desk_store_rebuild(struct desk_store *st)
 {
 	int nt = st->schema->ntables;
+	void (*fatal)(const struct desk_err *) = st->fatal;
 	struct rebuilt r;
 
+	/* A tool's die wrapper waits until the tmp/ files are gone. */
+	st->fatal = NULL;
 	if (build(st, &r, NULL) < 0)
 		goto fail;
 	/* The new files are whole on disk before they replace the old ones. */
@@ -189,6 +192,7 @@ desk_store_rebuild(struct desk_store *st)
 	}
 	st->hxpath[0] = '\0';
 	st->repairing = 0;
+	desk_store_on_error(st, fatal);
 	if (desk_log_reopen(st) < 0)
 		return -1;
 	/* Tell other processes that their open derived files are stale. */
@@ -201,6 +205,7 @@ desk_store_rebuild(struct desk_store *st)
 	return 0;
 fail:
 	unbuild(st, &r);
+	desk_store_on_error(st, fatal);
 	return -1;
 }
 
@@ -261,12 +266,15 @@ int
 desk_store_check(struct desk_store *st, const struct desk_check *c)
 {
 	uint64_t live_next[DESK_ST_COUNTERS], want_next[DESK_ST_COUNTERS];
+	void (*fatal)(const struct desk_err *) = st->fatal;
 	int dirty = st->dirty;
 	struct rebuilt r;
 
 	if (!st->locked)
 		return desk_store_fail(st, DESK_EX_SOFTWARE, "internal: check "
 		    "without the lock");
+	/* A tool's die wrapper waits until the tmp/ files are gone. */
+	st->fatal = NULL;
 	/* The rebuild's counters start from nothing; the live ones stay. */
 	memcpy(live_next, st->next, sizeof live_next);
 	memset(st->next, 0, sizeof st->next);
@@ -278,5 +286,6 @@ desk_store_check(struct desk_store *st, const struct desk_check *c)
 	unbuild(st, &r);
 	/* Nothing live was written: the commit has nothing to sync for us. */
 	st->dirty = dirty;
+	desk_store_on_error(st, fatal);
 	return ok ? 0 : -1;
 }
