@@ -216,10 +216,10 @@ rc 78 "--secret-file with something else: exit 78"
 run desk-webhook channel list
 run desk-webhook channel show app
 for s in c2d-good c2d-bad blip-good "$sec" "$sec2" "$sk" "${sk#whsk_}"; do
-	grep -rqF -- "$s" $DESK_STORE/channels; is $? 1 "no secret in channels/ (${s%"${s#????????}"}...)"
+	grep -rqF -- "$s" $DESK_STORE/channels; is $? 1 "no secret in channels/ ($(printf %.6s "$s")...)"
 done
 for s in c2d-good c2d-bad blip-good "$sk"; do
-	grep -qF -- "$s" $ALL; is $? 1 "no token or key in any output (${s%"${s#????????}"}...)"
+	grep -qF -- "$s" $ALL; is $? 1 "no token or key in any output ($(printf %.6s "$s")...)"
 done
 is "$(grep -cF -- "$sec2" $ALL)" 1 "a whsec_ secret printed once, by channel secret"
 
