@@ -13,9 +13,15 @@
 int desk_channel_name_ok(const char *name);
 /* The channel's configuration, owned; invalid when there is none. */
 jv desk_channel_get(struct desk_store *st, const char *name);
+/*
+ * The same for a server: invalid with e->code 0 when there is no such
+ * channel, or with e (74 unreadable, 78 not a channel) and the store
+ * left as it was; desk_channel_get fails the store with e instead.
+ */
+jv desk_channel_lookup(struct desk_store *st, const char *name, struct desk_err *e);
 int desk_channel_put(struct desk_store *st, jv ch);   /* borrows */
 int desk_channel_rm(struct desk_store *st, const char *name);
-/* Every channel, sorted by name. */
+/* Every channel, sorted by name (empty, with the store failed, when channels/ is unreadable). */
 jv desk_channel_list(struct desk_store *st);
 int desk_channel_is_sync(jv ch);
 
@@ -367,7 +373,7 @@ int desk_reply_check(jv r, struct desk_err *e);
  * Adds the reply r (borrowed, checked by desk_reply_check) under the
  * store's lock, which it takes, and returns its message.out event; a
  * replay returns the first one with "duplicate": true. On refusal:
- * invalid, with *e (65, 1 for no such case, 78 for a gone or inactive
+ * invalid, with *e (65, 1 for no such case, 78 for a gone
  * channel).
  */
 jv desk_reply_add(struct desk_store *st, jv r, int64_t now, struct desk_err *e);
