@@ -1,0 +1,42 @@
+/*
+ * internal.h: what the files of lib/rules/ share, and nothing outside it
+ * uses: one run of the rules over one event or case.
+ */
+#ifndef DESK_RULES_INTERNAL_H
+#define DESK_RULES_INTERNAL_H
+
+#include "rules/rules.h"
+
+struct desk_route {
+	struct desk_rules *r;
+	struct desk_store *st;
+	int mode;
+	int64_t now;
+	jv ev;               /* the event (a message; for a time rule, {}) */
+	jv kase, user;       /* as the store has them now */
+	uint64_t cid, uid, mid;
+	jv changed;          /* what changed in this event: field -> true */
+	jv route;            /* [{rule, actions}] */
+	jv replies;          /* reply events for desk-reply */
+	int wrote;           /* something was written to the store */
+	int tick;            /* a time rule: replies are added at once */
+	char *conn_name, *conn;   /* the connector of the last channel asked */
+};
+
+void desk_route_init(struct desk_route *x, struct desk_rules *r,
+    struct desk_store *st, int mode);
+void desk_route_done(struct desk_route *x);
+void desk_route_changed(struct desk_route *x, const char *key);
+int desk_cond_eval(struct desk_route *x, const struct desk_cond *c);
+int desk_hours_within(const struct desk_hours *h, int64_t now);
+int desk_rule_matches(struct desk_route *x, const struct desk_rule *u, jv *why);
+int desk_rule_apply(struct desk_route *x, const struct desk_rule *u,
+    struct desk_err *e);
+
+/* jq.c: condition n's program over {event, case, user}: truthy or not. */
+int desk_rules_jq(struct desk_route *x, int n);
+void desk_rules_jq_free(struct desk_rules *r);
+/* Whether prog compiles as a rule's jq program. */
+int desk_rules_jq_check(const char *prog);
+
+#endif
