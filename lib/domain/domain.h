@@ -381,7 +381,7 @@ uint64_t desk_rotation_turn(struct desk_store *st, const char *team, int64_t now
 /* The route record written for message_id, owned; invalid when none. */
 jv desk_route_seen(struct desk_store *st, uint64_t message_id);
 /*
- * Records (under the lock) that the rules took route (consumed) for
+ * Records (under the lock) that the rules took route (consumed, not empty) for
  * message message_id of case case_id, with the reply events (consumed)
  * they wrote, so that a replay of the message writes them again and
  * changes nothing.

@@ -1,7 +1,7 @@
 /*
  * route.c: what desk-route keeps in the store (desk-rules(5)): the turn of
- * each team's round-robin, the route a message took when the rules changed
- * something for it (so a replay does nothing new), and the condition state
+ * each team's round-robin, the route a message took when a rule matched it
+ * (so a replay gets the first answer and changes nothing), and the condition state
  * each time rule was last applied to a case in.
  */
 #include <stdio.h>

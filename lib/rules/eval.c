@@ -755,7 +755,8 @@ desk_rules_message(struct desk_rules *r, struct desk_store *st, jv ev, int mode,
 		}
 		stopped = s;
 	}
-	if (mode == DESK_ROUTE_APPLY && x.wrote)
+	/* A replay gets this answer, replies and all, whatever the store says then. */
+	if (mode == DESK_ROUTE_APPLY && jv_array_length(jv_copy(x.route)))
 		desk_route_save(st, x.cid, x.mid, jv_copy(x.route), jv_copy(x.replies),
 		    x.now);
 	out = desk_jset(out, "route", jv_copy(x.route));
