@@ -631,6 +631,7 @@ parse_rule(struct pctx *p, struct desk_rules *r, jv v, size_t idx)
 	if (!name || !*name || strlen(name) > DESK_MAX_NAME)
 		problem(p, f, "missing: every rule has a name (a non-empty string)");
 	else {
+		p->name = name;
 		for (size_t i = 0; i < idx; i++)
 			if (r->rule[i].name && !strcmp(r->rule[i].name, name))
 				problem(p, f, "\"%s\" is rule %zu's name too: names are "
@@ -871,13 +872,29 @@ desk_rules_parse(const char *text, size_t n, int flags, desk_rules_diag diag,
 {
 	struct pctx p = { flags, diag, ctx, 0, 0, NULL };
 	struct desk_rules *r = desk_xcalloc(1, sizeof *r);
-	jv v = desk_json_parse_all(text, n);
+	struct desk_jerr je;
+	size_t used = 0;
+	jv v = jv_invalid();
+	int rc = desk_json_parse(text, n, 1, &v, &used, &je);
 
-	if (!jv_is_valid(v)) {
-		jv msg = jv_invalid_get_msg(v);
-		problem(&p, "", "not JSON: %s", jv_get_kind(msg) == JV_KIND_STRING ?
-		    jv_string_value(msg) : "empty");
-		jv_free(msg);
+	for (size_t i = used; rc == DESK_JSON_OK && i < n; i++)
+		if (!strchr(" \t\r\n", text[i])) {
+			rc = DESK_JSON_ERROR;
+			je.off = i;
+			snprintf(je.msg, sizeof je.msg, "more after the rules' object");
+			break;
+		}
+	if (rc != DESK_JSON_OK) {
+		size_t line = 1, col = 1;
+		for (size_t i = 0; i < je.off && i < n; i++, col++)
+			if (text[i] == '\n') {
+				line++;
+				col = 0;
+			}
+		problem(&p, "", "line %zu, column %zu: not JSON: %s", line, col,
+		    rc == DESK_JSON_INCOMPLETE ? "it ends too soon" : je.msg);
+		jv_free(v);
+		v = jv_invalid();
 		goto out;
 	}
 	if (jv_get_kind(v) != JV_KIND_OBJECT) {
