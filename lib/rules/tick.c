@@ -100,8 +100,14 @@ desk_rules_tick(struct desk_rules *r, struct desk_store *st, int mode,
 			uint64_t state;
 			if (!(u->on & DESK_ON_TIME))
 				continue;
-			if (desk_rulemark_get(st, u->name, id, &state) && state == c.activity)
-				continue;    /* applied already, and nothing changed since */
+			if (desk_rulemark_get(st, u->name, id, &state) && state == c.activity) {
+				/* Applied already, and nothing changed since. */
+				if (mode == DESK_ROUTE_EXPLAIN)
+					explain = jv_array_append(explain, desk_jset_str(
+					    desk_jset_str(jv_object(), "rule", u->name), "skipped",
+					    "applied already to the case as it is"));
+				continue;
+			}
 			jv why = jv_invalid();
 			int hit = desk_rule_matches(&x, u, mode == DESK_ROUTE_EXPLAIN ?
 			    &why : NULL);
