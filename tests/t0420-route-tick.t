@@ -76,6 +76,16 @@ json "$OUT" '.assignee' '"erin"' "... the agent stays"
 DESK_NOW=2026-11-23T15:00:00Z run desk-route tick -r "$T/time.json" --explain
 json "$OUT" '[.case_id, (.explain | length)]' '[2,2]' "--explain: the candidate case and each rule"
 
+# The rule marks and rotations are derived state like any other: fsck
+# checks them, --repair rebuilds them from the log.
+run desk-case fsck
+rc 0 "fsck: the store with rotations, routes and rule marks is sound"
+rm "$DESK_STORE/index/keys.hx"
+run desk-case fsck --repair
+rc 0 "fsck --repair rebuilds the index"
+DESK_NOW=2026-11-23T15:00:00Z run desk-route tick -r "$T/time.json"
+is "$(cat "$OUT")" "" "after a rebuild the rule marks still hold: nothing applied twice"
+
 # A rules file without time rules: nothing to do.
 printf '{"rules":[{"name":"x","on":"new","actions":[{"stop":true}]}]}' > "$T/none.json"
 run desk-route tick -r "$T/none.json"
