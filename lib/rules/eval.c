@@ -617,6 +617,26 @@ desk_rule_apply(struct desk_route *x, const struct desk_rule *u, struct desk_err
 	return stop;
 }
 
+int
+desk_rule_run(struct desk_route *x, const struct desk_rule *u, const char *skip,
+    jv *explain, struct desk_err *e)
+{
+	jv why = jv_invalid();
+	int hit = !skip && desk_rule_matches(x, u, x->mode == DESK_ROUTE_EXPLAIN ?
+	    &why : NULL);
+
+	if (x->mode == DESK_ROUTE_EXPLAIN) {
+		jv w = desk_jset_str(jv_object(), "rule", u->name);
+		*explain = jv_array_append(*explain, skip ? desk_jset_str(w, "skipped",
+		    skip) : jv_object_merge(w, why));
+	} else
+		jv_free(why);
+	if (!hit)
+		return 0;
+	int s = desk_rule_apply(x, u, e);
+	return s < 0 ? -1 : s ? 2 : 1;
+}
+
 /* What the event brought: desk-rules(5)'s "changed" before any rule runs. */
 static void
 brought(struct desk_route *x)
@@ -664,6 +684,25 @@ desk_route_init(struct desk_route *x, struct desk_rules *r, struct desk_store *s
 	x->replies = jv_array();
 }
 
+int
+desk_route_load(struct desk_route *x, uint64_t cid, uint64_t uid)
+{
+	int64_t owner = 0;
+
+	x->cid = cid;
+	jv_free(x->kase);
+	x->kase = desk_case_get(x->st, cid);
+	if (!jv_is_valid(x->kase))
+		return 0;
+	desk_jint(x->kase, "user_id", &owner);
+	x->uid = uid ? uid : (uint64_t)owner;
+	jv_free(x->user);
+	x->user = desk_user_get(x->st, x->uid);
+	if (!jv_is_valid(x->user))
+		x->user = jv_object();
+	return 1;
+}
+
 void
 desk_route_done(struct desk_route *x)
 {
@@ -707,53 +746,29 @@ desk_rules_message(struct desk_rules *r, struct desk_store *st, jv ev, int mode,
 	jv_free(x.ev);
 	x.ev = jv_copy(ev);
 	x.mid = (uint64_t)mid;
-	x.cid = desk_case_survivor(st, (uint64_t)cid);
-	jv_free(x.kase);
-	x.kase = desk_case_get(st, x.cid);
-	if (!jv_is_valid(x.kase)) {
+	desk_jint(ev, "user_id", &uid);
+	if (!desk_route_load(&x, desk_case_survivor(st, (uint64_t)cid), (uint64_t)uid)) {
 		desk_err_set(e, DESK_EX_DATA, "case_id", "no case %lld", (long long)cid);
 		desk_route_done(&x);
 		jv_free(out);
 		return jv_invalid();
 	}
-	if (!desk_jint(ev, "user_id", &uid))
-		desk_jint(x.kase, "user_id", &uid);
-	x.uid = (uint64_t)uid;
-	jv_free(x.user);
-	x.user = desk_user_get(st, x.uid);
-	if (!jv_is_valid(x.user))
-		x.user = jv_object();
 	brought(&x);
 	jv explain = jv_array();
 	int stopped = 0;
+	char skip[64];
+	snprintf(skip, sizeof skip, "not a rule for %s cases", trig ? trig : "these");
 	for (size_t i = 0; i < r->n; i++) {
 		const struct desk_rule *u = &r->rule[i];
-		jv why = jv_invalid();
-		int fits = (u->on & on) != 0;
-		int hit = fits && !stopped && desk_rule_matches(&x, u,
-		    mode == DESK_ROUTE_EXPLAIN ? &why : NULL);
-		if (mode == DESK_ROUTE_EXPLAIN) {
-			jv w = desk_jset_str(jv_object(), "rule", u->name);
-			if (!fits)
-				w = desk_jset(w, "skipped", jv_string_fmt("not a rule for %s "
-				    "cases", trig ? trig : "these"));
-			else if (stopped)
-				w = desk_jset_str(w, "skipped", "an earlier rule stopped");
-			else
-				w = jv_object_merge(w, why);
-			explain = jv_array_append(explain, w);
-		} else
-			jv_free(why);
-		if (!hit)
-			continue;
-		int s = desk_rule_apply(&x, u, e);
+		int s = desk_rule_run(&x, u, !(u->on & on) ? skip : stopped ?
+		    "an earlier rule stopped" : NULL, &explain, e);
 		if (s < 0) {
 			jv_free(explain);
 			desk_route_done(&x);
 			jv_free(out);
 			return jv_invalid();
 		}
-		stopped = s;
+		stopped |= s == 2;
 	}
 	/* A replay gets this answer, replies and all, whatever the store says then. */
 	if (mode == DESK_ROUTE_APPLY && jv_array_length(jv_copy(x.route)))

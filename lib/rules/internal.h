@@ -25,6 +25,8 @@ struct desk_route {
 
 void desk_route_init(struct desk_route *x, struct desk_rules *r,
     struct desk_store *st, int mode);
+/* Case cid and user uid (0: the case's) into x; 0 when there is no such case. */
+int desk_route_load(struct desk_route *x, uint64_t cid, uint64_t uid);
 void desk_route_done(struct desk_route *x);
 void desk_route_changed(struct desk_route *x, const char *key);
 int desk_cond_eval(struct desk_route *x, const struct desk_cond *c);
@@ -32,6 +34,14 @@ int desk_hours_within(const struct desk_hours *h, int64_t now);
 int desk_rule_matches(struct desk_route *x, const struct desk_rule *u, jv *why);
 int desk_rule_apply(struct desk_route *x, const struct desk_rule *u,
     struct desk_err *e);
+/*
+ * Rule u for x: evaluated unless skip says why not, its actions applied when
+ * it matches; with EXPLAIN, its conditions (or skip) appended to *explain.
+ * 0 when it did not fire, 1 when it did, 2 when it fired and stops the
+ * rules after it, -1 with *e.
+ */
+int desk_rule_run(struct desk_route *x, const struct desk_rule *u,
+    const char *skip, jv *explain, struct desk_err *e);
 
 /* jq.c: condition n's program over {event, case, user}: truthy or not. */
 int desk_rules_jq(struct desk_route *x, int n);

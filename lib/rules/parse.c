@@ -692,19 +692,30 @@ parse_rule(struct pctx *p, struct desk_rules *r, jv v, size_t idx)
 
 /* ---- teams and business hours ---- */
 
+/*
+ * The array for an optional object of names (v, borrowed) at key: room for
+ * each of its members, or NULL when there is none or it is not an object.
+ */
+static void *
+named(struct pctx *p, jv v, const char *key, const char *what, size_t size)
+{
+	if (!jv_is_valid(v))
+		return NULL;
+	if (jv_get_kind(v) != JV_KIND_OBJECT) {
+		problem(p, key, "must be an object: %s", what);
+		return NULL;
+	}
+	return desk_xcalloc((size_t)jv_object_length(jv_copy(v)) + 1, size);
+}
+
 static void
 parse_teams(struct pctx *p, struct desk_rules *r, jv v)
 {
 	char f[200];
 
-	if (!jv_is_valid(v))
+	if (!(r->teams = named(p, v, "teams", "team name to its agents",
+	    sizeof *r->teams)))
 		return;
-	if (jv_get_kind(v) != JV_KIND_OBJECT) {
-		problem(p, "teams", "must be an object: team name to its agents");
-		return;
-	}
-	r->teams = desk_xcalloc((size_t)jv_object_length(jv_copy(v)) + 1,
-	    sizeof *r->teams);
 	jv_object_foreach(v, k, m) {
 		snprintf(f, sizeof f, "teams.%s", jv_string_value(k));
 		struct desk_team *t = &r->teams[r->nteams];
@@ -844,14 +855,9 @@ parse_hours(struct pctx *p, struct desk_rules *r, jv v)
 {
 	char f[200];
 
-	if (!jv_is_valid(v))
+	if (!(r->hours = named(p, v, "hours", "a name to business hours",
+	    sizeof *r->hours)))
 		return;
-	if (jv_get_kind(v) != JV_KIND_OBJECT) {
-		problem(p, "hours", "must be an object: a name to business hours");
-		return;
-	}
-	r->hours = desk_xcalloc((size_t)jv_object_length(jv_copy(v)) + 1,
-	    sizeof *r->hours);
 	jv_object_foreach(v, k, h) {
 		snprintf(f, sizeof f, "hours.%s", jv_string_value(k));
 		if (jv_get_kind(h) != JV_KIND_OBJECT)

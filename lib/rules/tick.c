@@ -81,54 +81,34 @@ desk_rules_tick(struct desk_rules *r, struct desk_store *st, int mode,
 		struct desk_route x;
 		desk_route_init(&x, r, st, mode);
 		x.tick = 1;
-		x.cid = id;
 		if (mode == DESK_ROUTE_APPLY)
 			desk_store_lock(st);
 		desk_case_slot(st, id, &c);
-		jv_free(x.kase);
-		x.kase = desk_case_get(st, id);
-		int64_t uid = 0;
-		desk_jint(x.kase, "user_id", &uid);
-		x.uid = (uint64_t)uid;
-		jv_free(x.user);
-		x.user = desk_user_get(st, x.uid);
-		if (!jv_is_valid(x.user))
-			x.user = jv_object();
+		if (!desk_route_load(&x, id, 0)) {
+			desk_route_done(&x);
+			continue;
+		}
 		jv explain = jv_array();
 		for (size_t i = 0; i < r->n; i++) {
 			const struct desk_rule *u = &r->rule[i];
 			uint64_t state;
 			if (!(u->on & DESK_ON_TIME))
 				continue;
-			if (desk_rulemark_get(st, u->name, id, &state) && state == c.activity) {
-				/* Applied already, and nothing changed since. */
-				if (mode == DESK_ROUTE_EXPLAIN)
-					explain = jv_array_append(explain, desk_jset_str(
-					    desk_jset_str(jv_object(), "rule", u->name), "skipped",
-					    "applied already to the case as it is"));
-				continue;
-			}
-			jv why = jv_invalid();
-			int hit = desk_rule_matches(&x, u, mode == DESK_ROUTE_EXPLAIN ?
-			    &why : NULL);
-			if (mode == DESK_ROUTE_EXPLAIN)
-				explain = jv_array_append(explain, jv_object_merge(
-				    desk_jset_str(jv_object(), "rule", u->name), why));
-			else
-				jv_free(why);
-			if (!hit)
-				continue;
-			int s = desk_rule_apply(&x, u, e);
+			/* Applied already, and nothing changed since: not again. */
+			int done = desk_rulemark_get(st, u->name, id, &state) &&
+			    state == c.activity;
+			int s = desk_rule_run(&x, u, done ? "applied already to the case "
+			    "as it is" : NULL, &explain, e);
 			if (s < 0) {
 				jv_free(explain);
 				desk_route_done(&x);
 				return -1;
 			}
-			if (mode == DESK_ROUTE_APPLY) {
+			if (s && mode == DESK_ROUTE_APPLY) {
 				desk_case_slot(st, id, &c);
 				desk_rulemark_put(st, u->name, id, c.activity, now);
 			}
-			if (s)
+			if (s == 2)
 				break;
 		}
 		if (jv_array_length(jv_copy(x.route)) || mode == DESK_ROUTE_EXPLAIN) {
