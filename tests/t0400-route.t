@@ -122,6 +122,17 @@ printf '{"channel":"app","user_custom_id":"u1","content":"more","id":"e3"}\n' | 
 is "$(matched 2026-11-21T09:00:00Z "$T/e3")" "ident-no updated-only" \
 	"an updated case: only the rules for updated cases"
 
+# A jq condition has a time limit per evaluation: a program that never ends
+# is halted and is false, and the next one runs as usual.
+printf '%s\n' '{"rules":[{"name":"slow","on":["new","updated"],"all":[{"jq":"last(range(1e12)) > 0"}],"actions":[{"label":"x"}]},{"name":"fast","on":["new","updated"],"all":[{"jq":".event.content == \"ok\""}],"actions":[{"label":"y"}]}]}' > "$T/slow.json"
+start=$(date +%s)
+run desk-route -r "$T/slow.json" --dry-run "$T/e2" "$T/e2" "$T/e2"
+rc 0 "a jq condition that never ends: exit 0"
+json "$OUT" '[.route[].rule]' '["fast"]
+["fast"]
+["fast"]' "... it is halted and false, each time; the next condition runs"
+test $(($(date +%s) - start)) -lt 10; ok $? "... within its time limit, not the test's"
+
 # --explain: every rule, every condition's result; nothing changes
 log_size() { cat "$DESK_STORE"/log/*.jsonl | wc -c; }
 size=$(log_size)

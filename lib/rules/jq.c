@@ -4,15 +4,45 @@
  * rule that uses it is first evaluated; with an empty environment, so that
  * $ENV is {} and no ~/.jq is loaded (jq reads it from $HOME), and with env
  * defined as {} too, so a rule cannot read the process's environment.
+ *
+ * Each evaluation has DESK_JQ_MS milliseconds: a timer (SIGALRM) halts the
+ * program with jq_halt, which libjq 1.6's interpreter checks before every
+ * instruction; jq_halt only sets fields, so it may be called from the
+ * handler. A program halted so, or one that fails, is false.
  */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <jq.h>
 
 #include "rules/rules.h"
 #include "rules/internal.h"
 
 extern char **environ;
+
+#define DESK_JQ_MS 100
+
+/* The program running now, for the timer's handler. */
+static jq_state *volatile running;
+
+static void
+on_alarm(int sig)
+{
+	jq_state *jq = running;
+
+	(void)sig;
+	if (jq && !jq_halted(jq))
+		jq_halt(jq, jv_invalid(), jv_invalid());
+}
+
+static void
+timer_arm(long ms)
+{
+	struct itimerval it = { { 0, 0 }, { ms / 1000, (ms % 1000) * 1000 } };
+
+	setitimer(ITIMER_REAL, &it, NULL);
+}
 
 struct jqs {
 	jq_state **st;       /* one per program, NULL until first used */
@@ -67,6 +97,12 @@ desk_rules_jq(struct desk_route *x, int n)
 	struct jqs *s = r->jqstate;
 
 	if (!s) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = on_alarm;
+		sa.sa_flags = SA_RESTART;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGALRM, &sa, NULL);
 		s = r->jqstate = desk_xcalloc(1, sizeof *s);
 		s->st = desk_xcalloc(r->njq, sizeof *s->st);
 		s->bad = desk_xcalloc(r->njq, sizeof *s->bad);
@@ -81,7 +117,11 @@ desk_rules_jq(struct desk_route *x, int n)
 	in = desk_jset(in, "case", jv_copy(x->kase));
 	in = desk_jset(in, "user", jv_copy(x->user));
 	jq_start(s->st[n], in, 0);
+	running = s->st[n];
+	timer_arm(DESK_JQ_MS);
 	jv v = jq_next(s->st[n]);
+	timer_arm(0);
+	running = NULL;
 	jv_kind k = jv_get_kind(v);
 	jv_free(v);
 	/* Truthy, as jq's own select: anything but false, null and no output. */
