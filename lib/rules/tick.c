@@ -76,7 +76,7 @@ desk_rules_tick(struct desk_rules *r, struct desk_store *st, int mode,
 	for (uint64_t id = 1; id < end; id++) {
 		struct desk_case_slot c;
 		if (!desk_case_slot(st, id, &c) || c.merged_into ||
-		    !(f.statuses & 1 << c.status) || (f.before && c.updated_at >= f.before))
+		    c.status > DESK_CLOSED || !(f.statuses & 1 << c.status) || (f.before && c.updated_at >= f.before))
 			continue;
 		struct desk_route x;
 		desk_route_init(&x, r, st, mode);
