@@ -88,19 +88,22 @@ cat > "$T/conds.json" <<'EOF'
     { "name": "jq", "on": "new", "all": [{ "jq": ".event.content | test(\"refund\"; \"i\")" }, { "jq": ".case.status == \"open\" and .user.fields.tariff == \"VIP\"" }], "actions": [{ "label": "x" }] },
     { "name": "jq-env", "on": "new", "all": [{ "jq": "($ENV | length) == 0 and (env | length) == 0" }], "actions": [{ "label": "x" }] },
     { "name": "jq-false", "on": "new", "all": [{ "jq": ".event.nothing" }], "actions": [{ "label": "x" }] },
-    { "name": "jq-error", "on": "new", "all": [{ "jq": ".event.content | tonumber" }], "actions": [{ "label": "x" }] }
+    { "name": "jq-error", "on": "new", "all": [{ "jq": ".event.content | tonumber" }], "actions": [{ "label": "x" }] },
+    { "name": "email-is", "on": "new", "all": [{ "field": "user.email", "is": "ivan@example.org" }, { "field": "user.company", "empty": true }], "actions": [{ "label": "x" }] },
+    { "name": "case-created", "on": "new", "all": [{ "field": "case.created_at", "after": "1 hour ago" }, { "field": "case.updated_at", "before": "2026-11-22" }], "actions": [{ "label": "x" }] },
+    { "name": "phone-set", "on": "new", "all": [{ "field": "user.phone", "empty": false }], "actions": [{ "label": "x" }] }
   ]
 }
 EOF
 run desk-route check -r "$T/conds.json"
 rc 0 "the conditions' rules pass check"
-printf '{"channel":"app","user_custom_id":"u1","name":"Ivan","content":"  Refund please ","fields":{"tariff":"VIP"},"id":"e1"}\n' |
+printf '{"channel":"app","user_custom_id":"u1","name":"Ivan","email":"Ivan@Example.org","content":"  Refund please ","fields":{"tariff":"VIP"},"id":"e1"}\n' |
 	desk-case | desk-identify > "$T/e1"
 matched() { # matched DESK_NOW EVENTFILE: the rules that match, in order
 	DESK_NOW=$1 desk-route -r "$T/conds.json" --dry-run < "$2" > "$T/m" 2> "$T/m.err"
 	jq -r '[.route[].rule] | join(" ")' "$T/m"
 }
-is "$(matched 2026-11-21T09:00:00Z "$T/e1")" "ident-no created-after created-recent code-not-sent channel-is channel-any connector-custom status-open nobody no-labels tariff-is tariff-any tariff-set tariff-changed tariff-icase name-is case-field-empty text-contains-i text-starts text-ends text-is text-any text-regex trigger-new weekend night any-block jq jq-env" \
+is "$(matched 2026-11-21T09:00:00Z "$T/e1")" "ident-no created-after created-recent code-not-sent channel-is channel-any connector-custom status-open nobody no-labels tariff-is tariff-any tariff-set tariff-changed tariff-icase name-is case-field-empty text-contains-i text-starts text-ends text-is text-any text-regex trigger-new weekend night any-block jq jq-env email-is case-created" \
 	"Saturday 09:00 UTC, a new case: exactly the conditions that hold"
 is "$(cat "$T/m.err")" "" "... and nothing on stderr"
 # The same user a week later, on Monday in Berlin's office hours, on chat2desk.
@@ -138,7 +141,7 @@ log_size() { cat "$DESK_STORE"/log/*.jsonl | wc -c; }
 size=$(log_size)
 DESK_NOW=2026-11-21T09:00:00Z run desk-route -r "$T/conds.json" --explain "$T/e1"
 rc 0 "--explain: exit 0"
-json "$OUT" '.explain | length' 52 "--explain lists every rule"
+json "$OUT" '.explain | length' 55 "--explain lists every rule"
 json "$OUT" '.explain[] | select(.rule == "tariff-case") | .all' \
 	'[{"if":"user.fields.tariff is \"vip\"","result":false}]' "--explain gives each condition's result"
 json "$OUT" '.explain[] | select(.rule == "updated-only") | .skipped' '"not a rule for new cases"' \
