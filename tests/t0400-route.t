@@ -218,6 +218,20 @@ is "$(log_size)" "$size" "... and a matched rule whose actions changed nothing w
 run desk-route -r "$T/acts.json" "$T/a3"
 json "$OUT" '.route[0].rule' '"same"' "a replay is a replay whatever the rules file: the first answer"
 
+# A rule sees what the rules before it changed in the same event.
+cat > "$T/chain.json" <<'EOF2'
+{ "rules": [
+  { "name": "first", "on": ["new","updated"], "all": [ { "field": "status", "is_not": "closed" } ],
+    "actions": [ { "status": "open" }, { "label": "one" } ] },
+  { "name": "second", "on": ["new","updated"], "all": [ { "field": "status", "is": "open" }, { "field": "label", "has": "one" } ],
+    "actions": [ { "status": "pending" } ] },
+  { "name": "third", "on": ["new","updated"], "all": [ { "field": "status", "is": "pending" }, { "field": "status", "changed": true } ],
+    "actions": [ { "label": "three" } ] } ] }
+EOF2
+printf '{"channel":"app","user_custom_id":"u11","content":"x","id":"ch1"}\n' | desk-case | desk-identify > "$T/ch1"
+run desk-route -r "$T/chain.json" "$T/ch1"
+json "$OUT" '[.route[].rule]' '["first","second","third"]' "each rule sees the case as the rules before it left it"
+
 # --- what passes through: only messages meet the rules ---
 cat > "$T/pass" <<'EOF'
 {"type":"reply","case_id":1,"content":"x","via":"rule","rule":"greet","source_id":"9"}

@@ -60,8 +60,34 @@ connector(struct desk_route *x)
 }
 
 /* The value the condition's subject has now (owned; null when none). */
+static jv subject_read(struct desk_route *x, const struct desk_cond *c);
+
 static jv
 subject_value(struct desk_route *x, const struct desk_cond *c)
+{
+	int fields = c->subj == DESK_S_USER_ATTR || c->subj == DESK_S_USER_FIELD ||
+	    c->subj == DESK_S_CASE_FIELD;
+
+	if (fields)
+		return subject_read(x, c);
+	if (!(x->memo_set & 1u << c->subj)) {
+		x->memo[c->subj] = subject_read(x, c);
+		x->memo_set |= 1u << c->subj;
+	}
+	return jv_copy(x->memo[c->subj]);
+}
+
+void
+desk_route_forget(struct desk_route *x)
+{
+	for (int i = 0; i <= DESK_S_JQ; i++)
+		if (x->memo_set & 1u << i)
+			jv_free(x->memo[i]);
+	x->memo_set = 0;
+}
+
+static jv
+subject_read(struct desk_route *x, const struct desk_cond *c)
 {
 	const char *s;
 
@@ -393,6 +419,7 @@ case_change(struct desk_route *x, jv changes, jv fields, struct desk_err *e)
 				jv_free(x->kase);
 				x->kase = k;
 			}
+			desk_route_forget(x);
 			x->wrote = 1;
 		}
 	}
@@ -420,6 +447,7 @@ user_change(struct desk_route *x, const char *field, jv v, struct desk_err *e)
 		jv_free(x->user);
 		x->user = u;
 	}
+	desk_route_forget(x);
 	x->wrote = 1;
 	return 0;
 }
@@ -482,6 +510,7 @@ tick_reply(struct desk_route *x, const struct desk_rule *u, jv text, int nreply,
 		jv_free(x->kase);
 		x->kase = k;
 	}
+	desk_route_forget(x);
 	return 0;
 }
 
@@ -690,6 +719,7 @@ desk_route_load(struct desk_route *x, uint64_t cid, uint64_t uid)
 	int64_t owner = 0;
 
 	x->cid = cid;
+	desk_route_forget(x);
 	jv_free(x->kase);
 	x->kase = desk_case_get(x->st, cid);
 	if (!jv_is_valid(x->kase))
@@ -706,6 +736,7 @@ desk_route_load(struct desk_route *x, uint64_t cid, uint64_t uid)
 void
 desk_route_done(struct desk_route *x)
 {
+	desk_route_forget(x);
 	jv_free(x->ev);
 	jv_free(x->kase);
 	jv_free(x->user);

@@ -21,7 +21,16 @@ struct desk_route {
 	int wrote;           /* something was written to the store */
 	int tick;            /* a time rule: replies are added at once */
 	char *conn_name, *conn;   /* the connector of the last channel asked */
+	/*
+	 * The values of the subjects that are not fields, each read once per
+	 * event (a rule file asks the same ones again and again), until an
+	 * action changes the case or the user (desk_route_forget).
+	 */
+	jv memo[DESK_S_JQ + 1];
+	unsigned memo_set;
 };
+/* The case or the user changed: the subjects are read again. */
+void desk_route_forget(struct desk_route *x);
 
 void desk_route_init(struct desk_route *x, struct desk_rules *r,
     struct desk_store *st, int mode);
