@@ -205,6 +205,7 @@ void desk_out_flush(void);
 #define DESK_MAX_CONTACTS 16          /* emails, and phones, of one user */
 #define DESK_MAX_LINKS 64             /* linked_users of one user */
 #define DESK_MAX_MERGES 1000          /* cases merged into one */
+#define DESK_MAX_LABELS 100           /* labels of one case */
 
 /* The stored (compact JSON) size of v (borrowed). */
 size_t desk_json_size(jv v);

@@ -349,6 +349,37 @@ pass_ident(struct fsck *f, jv rec, struct desk_loc loc)
 	check_event(f, rec, loc);
 }
 
+/* desk-route's records: their keys must hold at least what they set. */
+static void
+pass_rules(struct fsck *f, jv rec, struct desk_loc loc, const char *type)
+{
+	struct desk_key k;
+	const char *name = desk_jstr(rec, !strcmp(type, "rotation") ? "team" : "rule");
+	int64_t n, cid;
+	uint64_t have;
+
+	if (!strcmp(type, "route")) {
+		check_event(f, rec, loc);
+		return;
+	}
+	if (!name || !desk_jint(rec, !strcmp(type, "rotation") ? "turn" : "state",
+	    &n) || n < 0 || (!strcmp(type, "rulemark") &&
+	    (!desk_jint(rec, "case_id", &cid) || cid < 1))) {
+		bad_record(f, loc, "a rotation needs team and turn, a rulemark "
+		    "rule, case_id and state");
+		return;
+	}
+	if (!strcmp(type, "rotation"))
+		desk_key_rotation(&k, name);
+	else
+		desk_key_rulemark(&k, name, (uint64_t)cid);
+	if (!desk_hx_get(f->st, &k, &have, NULL) ||
+	    (!strcmp(type, "rotation") && have < (uint64_t)n))
+		finding(f, 1, "index: the %s at log position %u:%llu is not in "
+		    "the index", type, DESK_POS_SEG(loc.pos),
+		    (unsigned long long)DESK_POS_OFF(loc.pos));
+}
+
 static void
 pass_one(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx)
 {
@@ -379,6 +410,9 @@ pass_one(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx)
 		pass_code(f, rec, loc);
 	else if (!strcmp(type, "ident"))
 		pass_ident(f, rec, loc);
+	else if (!strcmp(type, "route") || !strcmp(type, "rotation") ||
+	    !strcmp(type, "rulemark"))
+		pass_rules(f, rec, loc, type);
 	else
 		finding(f, 0, "log %u:%llu: record type \"%s\" is not known to "
 		    "this version", DESK_POS_SEG(loc.pos),

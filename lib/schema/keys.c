@@ -119,3 +119,15 @@ desk_code_throttle_key(struct desk_key *k, const char *channel)
 	else
 		desk_key(k, "ithrottle", 0);
 }
+
+void
+desk_key_rotation(struct desk_key *k, const char *team)
+{
+	desk_key(k, "rotation", 1, team, strlen(team));
+}
+
+void
+desk_key_rulemark(struct desk_key *k, const char *rule, uint64_t case_id)
+{
+	desk_key_id(k, "rulemark", case_id, rule);
+}
