@@ -103,7 +103,7 @@ $(O)/bin/desk-webhook: $(O)/cmd/desk-webhook.o $(WEBHOOK_OBJ) $(O)/libdesk.a
 $(O)/unit/%: tests/unit/%.c $(O)/libdesk.a Makefile | $(O)/.deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(DESK_CFLAGS) $(LDFLAGS_ALL) -o $@ $< $(O)/libdesk.a \
-		$(BASE_LIBS)
+		$(BASE_LIBS) $(CURL_LIBS)
 
 $(FO)/lib/%.o: lib/%.c Makefile | $(O)/.deps
 	@mkdir -p $(@D)
@@ -113,7 +113,7 @@ $(FO)/lib/%.o: lib/%.c Makefile | $(O)/.deps
 $(FO)/bin/fuzz-%: tests/fuzz/%.c $(FUZZ_LIBOBJ) Makefile | $(O)/.deps
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DESK_CFLAGS) $(FUZZ_INC) $(FUZZ_SAN) \
-		-fsanitize=fuzzer -MMD -MP -o $@ $< $(FUZZ_LIBOBJ) $(BASE_LIBS) -lpthread
+		-fsanitize=fuzzer -MMD -MP -o $@ $< $(FUZZ_LIBOBJ) $(BASE_LIBS) $(CURL_LIBS) -lpthread
 
 fuzz-bins: $(FUZZ_BINS)
 .SECONDARY: $(FUZZ_LIBOBJ)
@@ -135,10 +135,13 @@ fuzz: fuzz-bins
 
 # The fuzz targets are smoke-tested too (t0950) when clang is there, which
 # scripts/deps sees to: asked when the recipe runs, after it did.
+# The suite's line is marked + (recursive): t0001 runs make itself, and
+# without the jobserver handed down, under make -j2 check that make warns
+# "jobserver unavailable", which t0001 counts as a warning of the build.
 check: all $(UNITBIN)
 	@if command -v $(FUZZ_CC) > /dev/null 2>&1; then \
 		$(MAKE) --no-print-directory O=$(O) fuzz-bins; fi
-	@DESK_BIN=$(CURDIR)/$(O)/bin DESK_UNIT=$(CURDIR)/$(O)/unit \
+	+@DESK_BIN=$(CURDIR)/$(O)/bin DESK_UNIT=$(CURDIR)/$(O)/unit \
 		DESK_FUZZ=$$(command -v $(FUZZ_CC) > /dev/null 2>&1 && echo $(CURDIR)/$(FO)/bin) \
 		DESK_SAN=$(SAN) sh tests/run
 

@@ -1,5 +1,5 @@
 # bash completion for the desk tools: desk-case, desk-identify, desk-reply,
-# desk-webhook. One file, installed under each tool's name so that
+# desk-route, desk-webhook. One file, installed under each tool's name so that
 # bash-completion's on-demand loader finds it for any of them.
 
 # The store the command line names: -s DIR, else $DESK_STORE, else XDG.
@@ -113,21 +113,58 @@ _desk_reply() {
 	fi
 }
 
-_desk_webhook() {
+# The connectors, from desk-webhook's own table.
+_desk_connectors() {
+	desk-webhook channel connectors 2> /dev/null |
+		sed -n 's/^{"connector":"\([^"]*\)".*/\1/p'
+}
+
+_desk_route() {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
 	_desk_common_values && return
 	case $prev in
-	--connector) COMPREPLY=($(compgen -W "custom chat2desk blip" -- "$cur")); return ;;
-	--type) COMPREPLY=($(compgen -W "async sync" -- "$cur")); return ;;
-	--url) return ;;
+	-r | --rules) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	esac
-	_desk_words "--connector --type --url"
+	_desk_words "-r --rules"
+	case ${_desk_words[0]-} in
+	"")
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "-r --rules --dry-run --explain $_desk_common" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "check list tick" -- "$cur") $(compgen -f -- "$cur"))
+		fi ;;
+	check | list) COMPREPLY=($(compgen -W "-r --rules $_desk_common" -- "$cur")) ;;
+	tick) COMPREPLY=($(compgen -W "-r --rules --dry-run --explain $_desk_common" -- "$cur")) ;;
+	*) COMPREPLY=($(compgen -f -- "$cur")) ;;
+	esac
+}
+
+_desk_webhook() {
+	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
+	local args="--connector --type --url --api-url --hook-url --token-file
+		--secret-file --operator-id"
+	local set="--type --url --api-url --hook-url --token-file --secret-file
+		--operator-id --service-messages --no-service-messages --allow-private
+		--no-allow-private --activate"
+	_desk_common_values && return
+	case $prev in
+	--connector) COMPREPLY=($(compgen -W "$(_desk_connectors)" -- "$cur")); return ;;
+	--type) COMPREPLY=($(compgen -W "async sync" -- "$cur")); return ;;
+	--token-file | --secret-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	--url | --api-url | --hook-url | --operator-id) return ;;
+	esac
+	_desk_words "$args"
 	case ${#_desk_words[@]}:${_desk_words[0]-}:${_desk_words[1]-} in
 	0::) COMPREPLY=($(compgen -W "channel $_desk_common" -- "$cur")) ;;
-	1:channel:) COMPREPLY=($(compgen -W "add list show rm" -- "$cur")) ;;
+	1:channel:) COMPREPLY=($(compgen -W "add set list show rm activate deactivate
+		secret keygen connectors" -- "$cur")) ;;
 	2:channel:add | 3:channel:add)
-		COMPREPLY=($(compgen -W "--connector --type --url --inactive $_desk_common" -- "$cur")) ;;
-	2:channel:show | 2:channel:rm)
+		[[ $cur == -* ]] && COMPREPLY=($(compgen -W "--connector $set --inactive
+			$_desk_common" -- "$cur")) ;;
+	3:channel:set)
+		COMPREPLY=($(compgen -W "$set $_desk_common" -- "$cur")) ;;
+	2:channel:show | 2:channel:rm | 2:channel:set | 2:channel:activate | \
+	2:channel:deactivate | 2:channel:secret | 2:channel:keygen)
 		COMPREPLY=($(compgen -W "$(_desk_channels)" -- "$cur")) ;;
 	esac
 }
@@ -135,4 +172,5 @@ _desk_webhook() {
 complete -F _desk_case desk-case
 complete -F _desk_identify desk-identify
 complete -F _desk_reply desk-reply
+complete -F _desk_route desk-route
 complete -F _desk_webhook desk-webhook

@@ -66,6 +66,8 @@ int desk_err_why(struct desk_err *e, int code, const char *field,
     const char *why);
 int desk_err_set(struct desk_err *e, int code, const char *field,
     const char *fmt, ...) DESK_PRINTF(4, 5);
+int desk_err_vset(struct desk_err *e, int code, const char *field,
+    const char *fmt, va_list ap) DESK_PRINTF(4, 0);
 void *desk_xmalloc(size_t n);
 void *desk_xcalloc(size_t n, size_t size);
 void *desk_xrealloc(void *p, size_t n);
@@ -203,6 +205,7 @@ void desk_out_flush(void);
 #define DESK_MAX_CONTACTS 16          /* emails, and phones, of one user */
 #define DESK_MAX_LINKS 64             /* linked_users of one user */
 #define DESK_MAX_MERGES 1000          /* cases merged into one */
+#define DESK_MAX_LABELS 100           /* labels of one case */
 
 /* The stored (compact JSON) size of v (borrowed). */
 size_t desk_json_size(jv v);

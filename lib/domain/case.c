@@ -257,27 +257,58 @@ desk_case_messages(struct desk_store *st, uint64_t id)
 }
 
 
-/* The changes desk_case_set takes: strings, or null to clear. */
+/* A case's labels: distinct non-empty strings, at most DESK_MAX_LABELS. */
+static const char *
+check_labels(jv v)
+{
+	if (jv_get_kind(v) == JV_KIND_NULL)
+		return NULL;
+	if (jv_get_kind(v) != JV_KIND_ARRAY)
+		return "must be an array of strings";
+	int n = jv_array_length(jv_copy(v));
+	if (n > DESK_MAX_LABELS)
+		return "too many labels";
+	for (int i = 0; i < n; i++) {
+		jv a = jv_array_get(jv_copy(v), i);
+		int ok = jv_get_kind(a) == JV_KIND_STRING && *jv_string_value(a) &&
+		    jv_string_length_bytes(jv_copy(a)) <= DESK_MAX_NAME;
+		for (int j = 0; ok && j < i; j++) {
+			jv b = jv_array_get(jv_copy(v), j);
+			ok = !jv_equal(jv_copy(a), jv_copy(b));
+			jv_free(b);
+		}
+		jv_free(a);
+		if (!ok)
+			return "each label a distinct non-empty string";
+	}
+	return NULL;
+}
+
+/* The changes desk_case_set takes: strings, or null to clear; labels. */
 static int
 check_changes(jv changes, struct desk_err *e)
 {
 	static const char *const keys[] = { "status", "assignee", "team",
-		"subject" };
+		"subject", "labels" };
 	enum desk_status s;
+	const char *why = NULL;
 
 	if (jv_get_kind(changes) != JV_KIND_OBJECT)
 		return desk_err_set(e, DESK_EX_DATA, NULL, "changes must be an object");
 	jv_object_foreach(changes, k, v) {
 		size_t i = 0;
-		while (i < 4 && strcmp(jv_string_value(k), keys[i]))
+		while (i < 5 && strcmp(jv_string_value(k), keys[i]))
 			i++;
 		int ok = i < 4 && (jv_get_kind(v) == JV_KIND_STRING ||
 		    (i && jv_get_kind(v) == JV_KIND_NULL));
+		if (i == 4 && !(why = check_labels(v)))
+			ok = 1;
 		jv_free(k);
 		jv_free(v);
 		if (!ok)
-			return desk_err_set(e, DESK_EX_DATA, i < 4 ? keys[i] : NULL,
-			    i < 4 ? "must be a string" : "not a field of a case");
+			return desk_err_set(e, DESK_EX_DATA, i < 5 ? keys[i] : NULL,
+			    "%s", why ? why : i < 5 ? "must be a string" :
+			    "not a field of a case");
 	}
 	const char *st = desk_jstr(changes, "status");
 	if (st && !desk_status_parse(st, &s))

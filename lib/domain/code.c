@@ -263,27 +263,34 @@ desk_code_norm(const char *tok, char out[DESK_CODE_LEN + 1])
 }
 
 /*
- * The store's secret for code hashes, made on first use, kept in the
- * store's own context slot (not in a static: two stores, or a server's
+ * The store's secret for code hashes, made on first use, kept with the
+ * store handle (desk_store_ext, not a static: two stores, or a server's
  * requests on them, never share it) and wiped when the store is closed.
  */
 #define SECRET_LEN 32
 
+struct secret {
+	int loaded;
+	unsigned char key[SECRET_LEN];
+};
+
 static void
-forget_secret(void *key)
+forget_secret(void *p)
 {
-	sodium_memzero(key, SECRET_LEN);
-	free(key);
+	sodium_memzero(p, sizeof(struct secret));
 }
 
 /* The secret, or NULL with the store failed. */
 static const unsigned char *
 load_secret(struct desk_store *st)
 {
-	void **slot = desk_store_ctx(st, DESK_CTX_CODE);
+	static const char tag = 0;
+	struct secret *sec = desk_store_ext(st, &tag, sizeof *sec, forget_secret);
 
-	if (*slot)
-		return *slot;
+	if (!sec)
+		return NULL;
+	if (sec->loaded)
+		return sec->key;
 	int fd = desk_store_open_file(st, KEY_PATH, O_RDONLY, 0);
 	if (fd < 0 && errno == ENOENT) {
 		if (!desk_store_locked(st)) {
@@ -317,21 +324,16 @@ load_secret(struct desk_store *st)
 		    desk_store_root(st));
 		return NULL;
 	}
-	unsigned char *key = desk_xmalloc(SECRET_LEN);
-	ssize_t r = desk_pread_all(fd, key, SECRET_LEN, 0);
+	ssize_t r = desk_pread_all(fd, sec->key, SECRET_LEN, 0);
 	close(fd);
 	if (r != SECRET_LEN) {
-		forget_secret(key);
+		forget_secret(sec);
 		desk_store_fail(st, DESK_EX_IOERR, "%s/" KEY_PATH ": not a 32-byte "
 		    "key", desk_store_root(st));
 		return NULL;
 	}
-	if (desk_store_on_close(st, forget_secret, key) < 0) {
-		forget_secret(key);
-		return NULL;
-	}
-	*slot = key;
-	return key;
+	sec->loaded = 1;
+	return sec->key;
 }
 
 /* The keyed hash of a code: 0, or -1 (h zero) with the store failed. */

@@ -13,9 +13,15 @@
 int desk_channel_name_ok(const char *name);
 /* The channel's configuration, owned; invalid when there is none. */
 jv desk_channel_get(struct desk_store *st, const char *name);
+/*
+ * The same for a server: invalid with e->code 0 when there is no such
+ * channel, or with e (74 unreadable, 78 not a channel) and the store
+ * left as it was; desk_channel_get fails the store with e instead.
+ */
+jv desk_channel_lookup(struct desk_store *st, const char *name, struct desk_err *e);
 int desk_channel_put(struct desk_store *st, jv ch);   /* borrows */
 int desk_channel_rm(struct desk_store *st, const char *name);
-/* Every channel, sorted by name. */
+/* Every channel, sorted by name (empty, with the store failed, when channels/ is unreadable). */
 jv desk_channel_list(struct desk_store *st);
 int desk_channel_is_sync(jv ch);
 
@@ -152,7 +158,8 @@ jv desk_case_record(struct desk_store *st, uint64_t id);
  * -1 with *e: 1 when there is no such case, 65 when it will not do.
  *
  * desk_case_set changes case id: changes (borrowed: status, and assignee,
- * team and subject, a string or null to clear) within the limits, and
+ * team and subject, a string or null to clear; labels, an array of
+ * distinct non-empty strings or null) within the limits, and
  * fields (borrowed, or invalid for none) merged into the case's, null
  * removing. A merged case is not changed (change the survivor).
  */
@@ -367,7 +374,7 @@ int desk_reply_check(jv r, struct desk_err *e);
  * Adds the reply r (borrowed, checked by desk_reply_check) under the
  * store's lock, which it takes, and returns its message.out event; a
  * replay returns the first one with "duplicate": true. On refusal:
- * invalid, with *e (65, 1 for no such case, 78 for a gone or inactive
+ * invalid, with *e (65, 1 for no such case, 78 for a gone
  * channel).
  */
 jv desk_reply_add(struct desk_store *st, jv r, int64_t now, struct desk_err *e);
@@ -375,5 +382,28 @@ jv desk_reply_add(struct desk_store *st, jv r, int64_t now, struct desk_err *e);
 jv desk_message_out(jv m);
 /* The queued message.out events; with all, the delivered too. */
 jv desk_outbox(struct desk_store *st, int all);
+
+/* ---- route.c: what desk-route keeps (desk-rules(5)) ---- */
+
+/*
+ * The turn of team's round-robin (0 for its first), taken under the
+ * writer lock (taken if not held) and advanced by one in the store.
+ */
+uint64_t desk_rotation_turn(struct desk_store *st, const char *team, int64_t now);
+/* The route record written for message_id, owned; invalid when none. */
+jv desk_route_seen(struct desk_store *st, uint64_t message_id);
+/*
+ * Records (under the lock) that the rules took route (consumed, not empty) for
+ * message message_id of case case_id, with the reply events (consumed)
+ * they wrote, so that a replay of the message writes them again and
+ * changes nothing.
+ */
+void desk_route_save(struct desk_store *st, uint64_t case_id,
+    uint64_t message_id, jv route, jv replies, int64_t now);
+/* The state time rule last applied to case_id in: 1 and *state, or 0. */
+int desk_rulemark_get(struct desk_store *st, const char *rule, uint64_t case_id,
+    uint64_t *state);
+void desk_rulemark_put(struct desk_store *st, const char *rule, uint64_t case_id,
+    uint64_t state, int64_t now);
 
 #endif

@@ -4,6 +4,12 @@
  * after a crash and fsck --repair all call desk_apply, so they cannot
  * disagree. Applying a record twice changes nothing. What the slots'
  * fields are is schema.h's (struct desk_user_slot, ...).
+ *
+ * Records of desk-route (desk-rules(5)) set only index keys: a rotation
+ * the next turn of a team's round-robin, a route the event key of a
+ * message the rules changed something for, a rulemark the condition state
+ * a time rule was last applied in, per rule and case.
+
  */
 #include <sodium.h>
 #include <string.h>
@@ -318,6 +324,36 @@ apply_ident(struct desk_store *st, jv rec, struct desk_loc loc)
 	apply_event_key(st, rec, loc);
 }
 
+/* A team's turn only moves forward, so replaying changes nothing. */
+static void
+apply_rotation(struct desk_store *st, jv rec)
+{
+	struct desk_key k;
+	const char *team = desk_jstr(rec, "team");
+	int64_t turn;
+	uint64_t have;
+
+	if (!team || !desk_jint(rec, "turn", &turn) || turn < 1)
+		return;
+	desk_key_rotation(&k, team);
+	if (!desk_hx_get(st, &k, &have, NULL) || have < (uint64_t)turn)
+		desk_hx_put(st, &k, (uint64_t)turn, 0);
+}
+
+static void
+apply_rulemark(struct desk_store *st, jv rec)
+{
+	struct desk_key k;
+	const char *rule = desk_jstr(rec, "rule");
+	int64_t cid, state;
+
+	if (!rule || !desk_jint(rec, "case_id", &cid) || cid < 1 ||
+	    !desk_jint(rec, "state", &state) || state < 0)
+		return;
+	desk_key_rulemark(&k, rule, (uint64_t)cid);
+	desk_hx_put(st, &k, (uint64_t)state, 1);
+}
+
 void
 desk_apply(struct desk_store *st, jv rec, struct desk_loc loc)
 {
@@ -335,6 +371,12 @@ desk_apply(struct desk_store *st, jv rec, struct desk_loc loc)
 		apply_code(st, rec, loc);
 	else if (!strcmp(type, "ident"))
 		apply_ident(st, rec, loc);
+	else if (!strcmp(type, "route"))
+		apply_event_key(st, rec, loc);
+	else if (!strcmp(type, "rotation"))
+		apply_rotation(st, rec);
+	else if (!strcmp(type, "rulemark"))
+		apply_rulemark(st, rec);
 }
 
 /*

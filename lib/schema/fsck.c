@@ -187,6 +187,22 @@ pass_ident(struct fsck *f, jv rec, struct desk_loc loc)
 		finding(f, 1, "code %lld was used twice", (long long)cid);
 }
 
+/* desk-route's records: what they need (their keys are the rebuild's to check). */
+static void
+pass_rules(struct fsck *f, jv rec, struct desk_loc loc, const char *type)
+{
+	int rotation = !strcmp(type, "rotation");
+	const char *name = desk_jstr(rec, rotation ? "team" : "rule");
+	int64_t n, cid;
+
+	if (!strcmp(type, "route"))
+		return;
+	if (!name || !desk_jint(rec, rotation ? "turn" : "state", &n) || n < 0 ||
+	    (!rotation && (!desk_jint(rec, "case_id", &cid) || cid < 1)))
+		bad_record(f, loc, "a rotation needs team and turn, a rulemark "
+		    "rule, case_id and state");
+}
+
 static void
 pass_one(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx)
 {
@@ -217,6 +233,9 @@ pass_one(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx)
 		pass_code(f, rec, loc);
 	else if (!strcmp(type, "ident"))
 		pass_ident(f, rec, loc);
+	else if (!strcmp(type, "route") || !strcmp(type, "rotation") ||
+	    !strcmp(type, "rulemark"))
+		pass_rules(f, rec, loc, type);
 	else
 		finding(f, 0, "log %u:%llu: record type \"%s\" is not known to "
 		    "this version", AT(loc), type);

@@ -122,6 +122,18 @@ desk_code_throttle_key(struct desk_key *k, const char *channel)
 		desk_key(k, "ithrottle", 0);
 }
 
+void
+desk_key_rotation(struct desk_key *k, const char *team)
+{
+	desk_key(k, "rotation", 1, team, strlen(team));
+}
+
+void
+desk_key_rulemark(struct desk_key *k, const char *rule, uint64_t case_id)
+{
+	desk_key_id(k, "rulemark", case_id, rule);
+}
+
 struct namer {
 	void (*each)(const struct desk_key *, const char *, void *);
 	void *ctx;
@@ -184,5 +196,15 @@ desk_rec_keys(jv rec, void (*each)(const struct desk_key *, const char *,
 		}
 		desk_code_throttle_key(&k, NULL);
 		each(&k, "the identification throttle of the store", ctx);
+	} else if (!strcmp(type, "rotation") && (s = desk_jstr(rec, "team"))) {
+		desk_key_rotation(&k, s);
+		snprintf(name, sizeof name, "the rotation of team %.64s", s);
+		each(&k, name, ctx);
+	} else if (!strcmp(type, "rulemark") && (s = desk_jstr(rec, "rule")) &&
+	    desk_jint(rec, "case_id", &v) && v > 0) {
+		desk_key_rulemark(&k, s, (uint64_t)v);
+		snprintf(name, sizeof name, "the mark of rule %.64s on case %lld", s,
+		    (long long)v);
+		each(&k, name, ctx);
 	}
 }

@@ -272,6 +272,11 @@ void desk_code_throttle_key(struct desk_key *k, const char *channel);
 void desk_rec_keys(jv rec, void (*each)(const struct desk_key *k,
     const char *what, void *ctx), void *ctx);
 
+/* A team's round-robin turn (desk-route): the number of the next one. */
+void desk_key_rotation(struct desk_key *k, const char *team);
+/* The condition state a time rule was last applied to a case in. */
+void desk_key_rulemark(struct desk_key *k, const char *rule, uint64_t case_id);
+
 /* ---- fsck.c ---- */
 
 /*

@@ -37,9 +37,10 @@ struct desk_store {
 	const struct desk_schema *schema;
 	struct desk_err err;          /* the first failure: see desk_store_error */
 	void (*fatal)(const struct desk_err *);   /* desk_store_on_error */
-	void *ctx[DESK_ST_NCTX];      /* desk_store_ctx */
 	struct { void (*fn)(void *); void *ctx; } hook[DESK_ST_HOOKS];
 	int nhooks;
+	struct { const void *tag; void *p; void (*fini)(void *); } ext[DESK_ST_HOOKS];
+	int next_ext;
 	int dfd, lockfd, statefd;
 	int subfd[DESK_NSUBDIRS];     /* checked at open: see subdirs_open */
 	int present;                  /* 0: opened DESK_ST_LAZY, not created yet */

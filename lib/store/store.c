@@ -1125,6 +1125,12 @@ desk_store_close(struct desk_store *st)
 		st->nhooks--;
 		st->hook[st->nhooks].fn(st->hook[st->nhooks].ctx);
 	}
+	while (st->next_ext > 0) {
+		st->next_ext--;
+		if (st->ext[st->next_ext].fini)
+			st->ext[st->next_ext].fini(st->ext[st->next_ext].p);
+		free(st->ext[st->next_ext].p);
+	}
 	desk_derived_close(st);
 	if (st->segfd >= 0)
 		close(st->segfd);
@@ -1156,6 +1162,23 @@ desk_store_on_close(struct desk_store *st, void (*fn)(void *), void *ctx)
 	return 0;
 }
 
+void *
+desk_store_ext(struct desk_store *st, const void *tag, size_t size,
+    void (*fini)(void *))
+{
+	for (int i = 0; i < st->next_ext; i++)
+		if (st->ext[i].tag == tag)
+			return st->ext[i].p;
+	if (st->next_ext == DESK_ST_HOOKS) {
+		desk_store_fail(st, DESK_EX_SOFTWARE, "internal: more than %d "
+		    "store extensions", DESK_ST_HOOKS);
+		return NULL;
+	}
+	st->ext[st->next_ext].tag = tag;
+	st->ext[st->next_ext].fini = fini;
+	return st->ext[st->next_ext++].p = desk_xcalloc(1, size);
+}
+
 const char *
 desk_store_root(struct desk_store *st)
 {
@@ -1168,12 +1191,6 @@ desk_store_fd(struct desk_store *st)
 	if (store_need(st) < 0)
 		return -1;
 	return st->dfd;
-}
-
-void **
-desk_store_ctx(struct desk_store *st, int which)
-{
-	return &st->ctx[which];
 }
 
 jv

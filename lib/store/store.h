@@ -120,13 +120,15 @@ void desk_store_close(struct desk_store *st);
 #define DESK_ST_HOOKS 4
 int desk_store_on_close(struct desk_store *st, void (*fn)(void *), void *ctx);
 /*
- * A slot for a layer above to keep what it loaded from this store (the
- * code secret), one per DESK_CTX_*, NULL until set; it frees and wipes it
- * through desk_store_on_close. Per store, so two stores, or two requests
- * on two stores, never share it.
+ * A block of size bytes that a layer above keeps with this handle (a cache
+ * of what it read through it, so that two stores open in one process never
+ * share it): zeroed at the first call with tag (the address of something of
+ * the caller's own), the same block after; fini(block) is called at close,
+ * then the block freed (wipe secrets in fini). At most DESK_ST_HOOKS of
+ * them: NULL with the store failed (70) past that.
  */
-enum { DESK_CTX_CODE, DESK_ST_NCTX };
-void **desk_store_ctx(struct desk_store *st, int which);
+void *desk_store_ext(struct desk_store *st, const void *tag, size_t size,
+    void (*fini)(void *));
 const char *desk_store_root(struct desk_store *st);
 int desk_store_fd(struct desk_store *st);
 /*
