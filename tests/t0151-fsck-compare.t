@@ -128,6 +128,17 @@ json $OUT '[.damage,.repaired]' '[0,true]' "--repair raises it"
 is "$(jq .next.message $DESK_STORE/state)" 301 "past the highest id"
 restore
 
+# --- records a dead writer left uncommitted are rolled forward, then compared ---
+seg=$(ls $DESK_STORE/log | tail -n 1)
+tail -n 1 $DESK_STORE/log/$seg | jq -c '.message_id = 301 | .event_id = "rolled-1" | .content = "rolled"' > $T/rec
+json $T/rec '.rec' '"message"' "(an uncommitted message with a new event id)"
+cat $T/rec >> $DESK_STORE/log/$seg
+run desk-case fsck
+rc 0 "fsck after a dead writer: exit 0"
+like $ERR "note: a writer stopped mid-batch: applied 1 records" "it rolled the record forward"
+unlike $ERR "header counts" "and the index's header counts the key it added"
+restore
+
 # --- a store that fails mid-check leaves tmp/ empty too ---
 rm -rf $DESK_STORE
 with_channel app

@@ -273,6 +273,12 @@ desk_store_check(struct desk_store *st, const struct desk_check *c)
 	if (!st->locked)
 		return desk_store_fail(st, DESK_EX_SOFTWARE, "internal: check "
 		    "without the lock");
+	/*
+	 * The index's entry count as roll-forward left it, in its header
+	 * before the file is compared (a no-op unless records were rolled).
+	 */
+	if (desk_hx_flush(st) < 0)
+		return -1;
 	/* A tool's die wrapper waits until the tmp/ files are gone. */
 	st->fatal = NULL;
 	/* The rebuild's counters start from nothing; the live ones stay. */
