@@ -61,7 +61,8 @@ desk_record(struct desk_store *st, enum desk_table t, uint64_t id,
 	if (!jv_is_valid(rec)) {
 		jv msg = jv_invalid_get_msg(rec);
 		desk_store_fail(st, DESK_EX_IOERR, "%s: %s %llu: %s (run desk-case "
-		    "fsck)", desk_store_root(st), desk_table_what[t], (unsigned long long)id,
+		    "fsck)", desk_store_root(st), desk_table_what[t],
+		    (unsigned long long)id,
 		    jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "?");
 		jv_free(msg);
 		return jv_invalid();

@@ -25,7 +25,7 @@
 #include "store/engine.h"
 #include "schema/schema.h"
 
-/* Index keys that differ are named after the compare, by a pass over the log. */
+/* Keys that differ are named after the compare, by a pass over the log. */
 #define NAMED_KEYS 50
 
 struct key_finding {
@@ -84,7 +84,8 @@ bad_record(struct fsck *f, struct desk_loc loc, const char *what)
 	mark_bad(f, loc);
 }
 
-#define AT(loc) DESK_POS_SEG((loc).pos), (unsigned long long)DESK_POS_OFF((loc).pos)
+#define AT(loc) \
+	DESK_POS_SEG((loc).pos), (unsigned long long)DESK_POS_OFF((loc).pos)
 
 /*
  * The per-record checks, each called before the record is applied to the
@@ -111,8 +112,8 @@ pass_case(struct fsck *f, jv rec, struct desk_loc loc)
 	int64_t id, user, merged = 0;
 	enum desk_status status;
 
-	if (!desk_jint(rec, "case_id", &id) || id < 1 || !desk_jstr(rec, "channel") ||
-	    !desk_jint(rec, "user_id", &user) ||
+	if (!desk_jint(rec, "case_id", &id) || id < 1 ||
+	    !desk_jstr(rec, "channel") || !desk_jint(rec, "user_id", &user) ||
 	    !desk_status_parse(desk_jstr(rec, "status"), &status)) {
 		bad_record(f, loc, "case record without case_id, user_id, channel "
 		    "or a valid status");
@@ -187,7 +188,7 @@ pass_ident(struct fsck *f, jv rec, struct desk_loc loc)
 		finding(f, 1, "code %lld was used twice", (long long)cid);
 }
 
-/* desk-route's records: what they need (their keys are the rebuild's to check). */
+/* desk-route's records: what they need (the rebuild checks their keys). */
 static void
 pass_rules(struct fsck *f, jv rec, struct desk_loc loc, const char *type)
 {

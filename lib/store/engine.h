@@ -149,18 +149,18 @@ int desk_store_rebuild(struct desk_store *st);
  * counters, and its describer's fields).
  */
 enum desk_diff_kind {
-	DESK_DIFF_FILE,       /* file is missing, or its header is not the rebuild's */
-	DESK_DIFF_DAMAGED,    /* a live slot (id) or index entry (bucket id) fails its CRC */
-	DESK_DIFF_MISSING,    /* the rebuild has the slot or key, the live file not */
-	DESK_DIFF_EXTRA,      /* the live file has the slot or key, the rebuild not */
-	DESK_DIFF_FIELD,      /* a slot's field differs: "rec", a describer's name, or NULL */
+	DESK_DIFF_FILE,       /* file missing, or its header not the rebuild's */
+	DESK_DIFF_DAMAGED,    /* a live slot, or entry (in bucket id): bad CRC */
+	DESK_DIFF_MISSING,    /* the rebuild has the slot or key, live not */
+	DESK_DIFF_EXTRA,      /* live has the slot or key, the rebuild not */
+	DESK_DIFF_FIELD,      /* a slot's field: "rec", the describer's, NULL */
 	DESK_DIFF_VALUE,      /* a key's value or aux differs */
-	DESK_DIFF_COUNT,      /* the index header's entry count is not what it holds: a note */
-	DESK_DIFF_COUNTER,    /* counter id: the state's next is not past every id in the log */
+	DESK_DIFF_COUNT,      /* the index header miscounts its entries: a note */
+	DESK_DIFF_COUNTER,    /* counter id's next is not past the log's ids */
 };
 struct desk_diff {
 	enum desk_diff_kind kind;
-	int table;                    /* the slot table, or -1: the index, the state */
+	int table;                    /* the slot table; -1: index, state */
 	uint64_t id;
 	char file[64];                /* the live file: "index/users.slots", ... */
 	const char *field;
@@ -191,7 +191,7 @@ struct desk_check {
  * removed, on failure too. 0, or -1 with the store failed.
  */
 int desk_store_check(struct desk_store *st, const struct desk_check *c);
-/* slots.c, hx.c: the compares, of a live file (fd, -1: missing) and its rebuild. */
+/* slots.c, hx.c: a live file (fd; -1: missing) compared with its rebuild. */
 int desk_slot_compare(struct desk_store *st, int t, int live, int want,
     const struct desk_check *c);
 int desk_hx_compare(struct desk_store *st, int live, int want,

@@ -608,7 +608,7 @@ desk_hx_compare(struct desk_store *st, int live, int want,
 					    w->ent[j], c);
 				i++, j++;
 			} else if (cmp < 0) {
-				/* A live key not here in the rebuild: extra unless elsewhere. */
+				/* A live key not here: extra unless elsewhere. */
 				int got = lookup(st, w, l->ent[i], ent);
 				if (got < 0)
 					r = -1;
@@ -616,7 +616,7 @@ desk_hx_compare(struct desk_store *st, int live, int want,
 					key_diff(st, &d, DESK_DIFF_EXTRA, l->ent[i], NULL, c);
 				i++;
 			} else {
-				/* Missing unless elsewhere; its value is told from this side. */
+				/* Missing unless elsewhere; a value told from here. */
 				int got = lookup(st, l, w->ent[j], ent);
 				if (got < 0)
 					r = -1;

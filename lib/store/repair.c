@@ -125,7 +125,8 @@ build(struct desk_store *st, struct rebuilt *r, const struct desk_check *c)
 	if (tmp_name(st, r->hx, sizeof r->hx) < 0)
 		return -1;
 	memcpy(st->hxpath, r->hx, sizeof st->hxpath);
-	if ((st->hxfd = desk_hx_create_file(st, st->hxpath, DESK_HX_MIN_BUCKETS)) < 0)
+	st->hxfd = desk_hx_create_file(st, st->hxpath, DESK_HX_MIN_BUCKETS);
+	if (st->hxfd < 0)
 		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/%s", st->root,
 		    st->hxpath);
 	st->hx_nb = DESK_HX_MIN_BUCKETS;

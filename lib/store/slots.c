@@ -256,8 +256,10 @@ fields_differ(struct desk_store *st, struct desk_diff *d,
 		c->diff(st, d, c->ctx);
 		said = 1;
 	}
-	int na = st->schema->slot_fields ? st->schema->slot_fields(d->table, a, fa) : 0;
-	int nb = st->schema->slot_fields ? st->schema->slot_fields(d->table, b, fb) : 0;
+	int (*named)(int, const struct desk_slot *, struct desk_field *) =
+	    st->schema->slot_fields;
+	int na = named ? named(d->table, a, fa) : 0;
+	int nb = named ? named(d->table, b, fb) : 0;
 	for (int i = 0; i < na && i < nb; i++)
 		if (fa[i].value != fb[i].value) {
 			d->field = fa[i].name;
