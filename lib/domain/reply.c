@@ -350,22 +350,3 @@ done:
 	desk_buf_free(&key);
 	return out;
 }
-
-jv
-desk_outbox(struct desk_store *st, int all)
-{
-	uint64_t end = desk_slot_end(st, DESK_T_OUT);
-	struct desk_slot s;
-	jv list = jv_array();
-
-	for (uint64_t id = 1; id < end; id++) {
-		if (!desk_slot_get(st, DESK_T_OUT, id, &s) || (!all && s.flags))
-			continue;
-		jv m = desk_record(st, DESK_T_OUT, id, NULL);
-		jv o = desk_message_out(m);
-		o = desk_jset_str(o, "state", s.flags ? "done" : "pending");
-		list = jv_array_append(list, o);
-		jv_free(m);
-	}
-	return list;
-}

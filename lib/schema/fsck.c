@@ -37,6 +37,14 @@ struct xfail {
 	uint64_t failures, locked;
 };
 
+/* What an outbox entry's delivery records say (the latest one's). */
+struct xout {
+	struct desk_loc last;         /* the latest delivery record; pos 0: none */
+	uint64_t attempt;
+	int64_t due;
+	uint8_t state;
+};
+
 /* The latest time of a throttle (NULL channel: the store's). */
 struct xthrottle {
 	char *channel;
@@ -62,6 +70,8 @@ struct fsck {
 	size_t nthrottle;
 	struct desk_loc *outs;        /* the message record of each out_id */
 	size_t outs_cap;
+	struct xout *douts;           /* their delivery state, by out_id */
+	size_t douts_cap;
 	uint64_t nout;
 	uint64_t maxid[DESK_NKINDS];
 	/* repair: damaged lines by segment */
@@ -268,6 +278,38 @@ pass_message(struct fsck *f, jv rec, struct desk_loc loc)
 }
 
 static void
+pass_delivery(struct fsck *f, jv rec, struct desk_loc loc)
+{
+	enum desk_dstate state;
+	int64_t oid, attempt = 0;
+	const char *next = desk_jstr(rec, "next_attempt_at");
+
+	if (!desk_jint(rec, "out_id", &oid) || oid < 1 ||
+	    !desk_dstate_parse(desk_jstr(rec, "state"), &state)) {
+		bad_record(f, loc, "delivery record without out_id or state");
+		return;
+	}
+	if ((size_t)oid >= f->outs_cap || !f->outs[oid].pos) {
+		finding(f, 1, "log %u:%llu: delivery of outbox %lld, which no message "
+		    "queued before it", DESK_POS_SEG(loc.pos),
+		    (unsigned long long)DESK_POS_OFF(loc.pos), (long long)oid);
+		return;
+	}
+	desk_jint(rec, "attempt", &attempt);
+	f->douts = grow(f->douts, &f->douts_cap, (size_t)oid, sizeof *f->douts);
+	struct xout *x = &f->douts[oid];
+	int64_t t = 0;
+	if (state == DESK_DS_RETRY && !(next && desk_time_parse(next, &t)))
+		finding(f, 1, "log %u:%llu: a retry of outbox %lld without "
+		    "next_attempt_at", DESK_POS_SEG(loc.pos),
+		    (unsigned long long)DESK_POS_OFF(loc.pos), (long long)oid);
+	x->last = loc;
+	x->state = (uint8_t)state;
+	x->attempt = attempt > 0 ? (uint64_t)attempt : 0;
+	x->due = state == DESK_DS_RETRY ? t : 0;
+}
+
+static void
 pass_code(struct fsck *f, jv rec, struct desk_loc loc)
 {
 	int64_t id;
@@ -375,6 +417,8 @@ pass_one(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx)
 		pass_code(f, rec, loc);
 	else if (!strcmp(type, "ident"))
 		pass_ident(f, rec, loc);
+	else if (!strcmp(type, "delivery"))
+		pass_delivery(f, rec, loc);
 	else
 		finding(f, 0, "log %u:%llu: record type \"%s\" is not known to "
 		    "this version", DESK_POS_SEG(loc.pos),
@@ -550,20 +594,75 @@ check_throttles(struct fsck *f)
 	}
 }
 
+/* The due list, walked from its head: exactly the entries not final. */
+static void
+check_due(struct fsck *f, uint64_t end, uint64_t want)
+{
+	uint64_t prev = 0, n = 0, id = desk_due_first(f->st);
+	struct desk_out_slot o;
+
+	for (; id; prev = id, id = o.next) {
+		if (id >= end || !desk_out_slot(f->st, id, &o)) {
+			finding(f, 1, "due list: entry %llu has no outbox slot",
+			    (unsigned long long)id);
+			return;
+		}
+		if (!o.linked || o.prev != prev || ++n > want) {
+			finding(f, 1, "due list: broken at outbox %llu",
+			    (unsigned long long)id);
+			return;
+		}
+	}
+	if (n != want || desk_due_last(f->st) != prev)
+		finding(f, 1, "due list: %llu entries end at %llu; the log has %llu "
+		    "not delivered or dead", (unsigned long long)n,
+		    (unsigned long long)desk_due_last(f->st), (unsigned long long)want);
+}
+
 static void
 check_outbox(struct fsck *f)
 {
-	uint64_t end = id_end(f, DESK_T_OUT, f->outs_cap);
+	uint64_t end = id_end(f, DESK_T_OUT, f->outs_cap), due = 0;
+	struct desk_out_slot o;
 	struct desk_slot s;
 
 	for (uint64_t id = 1; id < end; id++) {
 		struct desk_loc *want = id < f->outs_cap && f->outs[id].pos ?
 		    &f->outs[id] : NULL;
-		if (slot_vs_log(f, DESK_T_OUT, "outbox", id, want != NULL, &s) &&
-		    (s.rec.pos != want->pos || s.rec.len != want->len))
+		if (!slot_vs_log(f, DESK_T_OUT, "outbox", id, want != NULL, &s))
+			continue;
+		if (s.rec.pos != want->pos || s.rec.len != want->len) {
 			finding(f, 1, "outbox %llu: slot does not point at its message",
 			    (unsigned long long)id);
+			continue;
+		}
+		struct xout x = id < f->douts_cap ? f->douts[id] : (struct xout){ 0 };
+		desk_out_slot(f->st, id, &o);
+		if (o.state != (enum desk_dstate)x.state || o.attempt != x.attempt ||
+		    o.due != x.due)
+			finding(f, 1, "outbox %llu: slot says %s, attempt %llu, due at "
+			    "%lld; its delivery records say %s, attempt %llu, due at %lld",
+			    (unsigned long long)id, desk_dstate_name(o.state),
+			    (unsigned long long)o.attempt, (long long)o.due,
+			    desk_dstate_name((enum desk_dstate)x.state),
+			    (unsigned long long)x.attempt, (long long)x.due);
+		if (o.linked == desk_dstate_final(o.state))
+			finding(f, 1, "outbox %llu is %s but %s the due list",
+			    (unsigned long long)id, desk_dstate_name(o.state),
+			    o.linked ? "on" : "not on");
+		if (!desk_dstate_final((enum desk_dstate)x.state))
+			due++;
+		struct desk_key k;
+		uint64_t pos;
+		uint32_t len;
+		desk_key_delivery(&k, id);
+		int have = desk_hx_get(f->st, &k, &pos, &len);
+		if (have != (x.last.pos != 0) || (have && (pos != x.last.pos ||
+		    len != x.last.len)))
+			finding(f, 1, "index: the latest delivery of outbox %llu is "
+			    "wrong", (unsigned long long)id);
 	}
+	check_due(f, end, due);
 }
 
 static void
@@ -679,6 +778,7 @@ fsck_reset(struct fsck *f)
 		free(f->throttles[i].channel);
 	free(f->throttles);
 	free(f->outs);
+	free(f->douts);
 	struct desk_store *st = f->st;
 	void *bad = f->bad;
 	size_t nbad = f->nbad;

@@ -119,3 +119,36 @@ desk_code_throttle_key(struct desk_key *k, const char *channel)
 	else
 		desk_key(k, "ithrottle", 0);
 }
+
+void
+desk_key_due(struct desk_key *k, const char *which)
+{
+	desk_key(k, "due", 1, which, strlen(which));
+}
+
+void
+desk_key_delivery(struct desk_key *k, uint64_t out_id)
+{
+	desk_key_id(k, "delivery", out_id, NULL);
+}
+
+jv
+desk_delivery_last(struct desk_store *st, uint64_t out_id)
+{
+	struct desk_key k;
+	uint64_t pos;
+	uint32_t len;
+	int64_t oid;
+
+	desk_key_delivery(&k, out_id);
+	if (!desk_hx_get(st, &k, &pos, &len))
+		return jv_invalid();
+	jv rec = desk_log_get(st, (struct desk_loc){ pos, len });
+	/* Never trust a pointer: the record must be this entry's. */
+	if (jv_is_valid(rec) && desk_jint(rec, "out_id", &oid) &&
+	    (uint64_t)oid == out_id && desk_jstr(rec, "rec") &&
+	    !strcmp(desk_jstr(rec, "rec"), "delivery"))
+		return desk_jdel(rec, "rec");
+	jv_free(rec);
+	return jv_invalid();
+}

@@ -51,6 +51,38 @@ void desk_case_from_slot(const struct desk_slot *s, struct desk_case_slot *c);
 const char *desk_status_name(enum desk_status s);
 int desk_status_parse(const char *s, enum desk_status *out);
 
+/*
+ * The delivery state of an outbox entry (its slot), set by the reply's
+ * message record (pending) and then by its delivery records. Final states
+ * (delivered, dead) are off the due list; every other entry is on it.
+ */
+enum desk_dstate {
+	DESK_DS_PENDING = 0, DESK_DS_DELIVERED = 1, DESK_DS_DEAD = 2,
+	DESK_DS_RETRY = 3, DESK_DS_INFLIGHT = 4
+};
+struct desk_out_slot {
+	struct desk_loc rec;      /* the reply's message record */
+	enum desk_dstate state;
+	int linked;               /* on the due list */
+	uint64_t attempt;         /* attempts begun */
+	int64_t due;              /* Unix seconds of the next attempt; 0: now */
+	uint64_t message_id;
+	uint64_t prev, next;      /* the due list's neighbours (0: none) */
+};
+int desk_out_slot(struct desk_store *st, uint64_t id, struct desk_out_slot *o);
+const char *desk_dstate_name(enum desk_dstate s);
+int desk_dstate_parse(const char *s, enum desk_dstate *out);
+/* Delivered or dead: no attempt follows. */
+int desk_dstate_final(enum desk_dstate s);
+/*
+ * The due list: every outbox entry that is not final, in the order it
+ * became due (a doubly linked list through the outbox slots, its ends in
+ * the index), so that finding due work never reads a delivered entry.
+ * The first entry's id, or 0 for none; then follow desk_out_slot's next.
+ */
+uint64_t desk_due_first(struct desk_store *st);
+uint64_t desk_due_last(struct desk_store *st);
+
 /* ---- keys.c: index keys the schema defines, and lookups by them ---- */
 
 /*
@@ -85,6 +117,12 @@ void desk_key_code(struct desk_key *k, const unsigned char h[32]);
  */
 void desk_user_keys(jv rec, void (*each)(const struct desk_key *k,
     const char *what, void *ctx), void *ctx);
+/* The ends of the due list: which is "head" or "tail". */
+void desk_key_due(struct desk_key *k, const char *which);
+/* The latest delivery record of an outbox entry. */
+void desk_key_delivery(struct desk_key *k, uint64_t out_id);
+/* That record (owned, without "rec"), or invalid when there is none. */
+jv desk_delivery_last(struct desk_store *st, uint64_t out_id);
 /* The index key of a throttle: channel's, or with NULL the store's. */
 void desk_code_throttle_key(struct desk_key *k, const char *channel);
 
