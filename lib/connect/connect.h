@@ -39,6 +39,15 @@ struct desk_skips {
 	unsigned long other;     /* events the connector does not ingest */
 };
 
+/* What an outbound formatter is handed (all borrowed). */
+struct desk_outbound {
+	jv ch;                          /* the channel */
+	const struct desk_secrets *sec; /* its secrets */
+	jv msg;                         /* the message.out event */
+	const char *webhook_id;         /* the same on every attempt */
+	int64_t now;                    /* this attempt's time */
+};
+
 struct desk_connector {
 	const char *name;
 	/*
@@ -60,6 +69,23 @@ struct desk_connector {
 	 */
 	int (*inbound)(jv ch, const struct desk_http_in *in, jv *events,
 	    struct desk_skips *skips, struct desk_err *e);
+	/*
+	 * The HTTP requests that deliver one outbox entry, appended to *reqs
+	 * (a jv array; desk_out_req makes each) in the order they must go: 0,
+	 * or -1 with e (78: the channel's settings; 65: this entry cannot go
+	 * to the platform). Pure: no store, no clock but o->now, no network.
+	 */
+	int (*outbound)(const struct desk_outbound *o, jv *reqs,
+	    struct desk_err *e);
+	/*
+	 * The verdict on a 2xx answer (body[0..len)) to one of those
+	 * requests: 0, the platform's id of what it created in *remote when
+	 * it gives one (else left invalid), or -1 with e when the answer says
+	 * it failed anyway (65: dead at once; 75: retried). NULL: every 2xx is
+	 * success.
+	 */
+	int (*answer)(jv ch, const char *body, size_t len, jv *remote,
+	    struct desk_err *e);
 };
 
 /* Every connector, NULL-terminated, in the order channel add lists them. */
@@ -138,6 +164,27 @@ int desk_in_fail(struct desk_err *e, const char *pre, const char *key,
 jv desk_in_event(jv ch, const char *type);
 /* ev with key set to v (both consumed) when v is valid; else ev as it is. */
 jv desk_in_set(jv ev, const char *key, jv v);
+
+/* ---- outbound.c: what the outbound formatters share ---- */
+
+/* A request for *reqs: method, url, body (borrowed, copied), no headers yet. */
+jv desk_out_req(const char *method, const char *url, const char *body, size_t len);
+/* req (consumed) with header name: value added. */
+jv desk_out_hdr(jv req, const char *name, const char *value);
+/*
+ * Where a connector's API is: the channel's api_url, else def (NULL: none),
+ * with no trailing slash: owned string, or invalid with e (78, "api_url").
+ */
+jv desk_out_api(jv ch, const char *def, struct desk_err *e);
+/*
+ * text (borrowed) in parts of at most max characters (code points), cut
+ * at the last space or newline before the limit when there is one: a jv
+ * array of strings, in order; one part when it fits. A channel's
+ * max_text setting, when it has one, is max instead.
+ */
+jv desk_out_split(jv ch, const char *text, size_t max);
+/* The seed's markdown subset (*i*, _i_, __b__, [t](u)) as plain text: owned. */
+jv desk_out_plain(const char *text);
 
 /* ---- receive.c: a request, authenticated and normalised ---- */
 

@@ -2,6 +2,7 @@
  * custom.c: the custom connector.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "connect/connect.h"
@@ -251,10 +252,85 @@ custom_inbound(jv ch, const struct desk_http_in *in, jv *events,
 
 /* ---- outbound ---- */
 
+/*
+ * The help desk API's webhook (REFERENCES §1, seed 000): POSTed to the
+ * channel's url, signed after Standard Webhooks (§4) with the channel's
+ * whsec_ secret (v1) and, when it has one, its whsk_ signing key (v1a).
+ */
+static int
+custom_outbound(const struct desk_outbound *o, jv *reqs, struct desk_err *e)
+{
+	static const char *const keys[] = { "message_id", "case_id", "staff_id",
+		"user_id" };
+	const char *url = desk_jstr(o->ch, "url");
+	jv m = o->msg, obj = jv_object();
+
+	if (!url || !*url)
+		return desk_err_set(e, DESK_EX_CONFIG, "url", "channel %s has no url "
+		    "to deliver to", desk_jstr(o->ch, "name"));
+	for (int i = 0; i < 4; i++) {
+		jv v = desk_jget(m, keys[i]);
+		obj = desk_jset(obj, keys[i], jv_is_valid(v) ? jv_copy(v) : jv_number(0));
+	}
+	jv ucid = desk_jget(m, "user_custom_id");
+	obj = desk_jset(obj, "custom_user_id", jv_is_valid(ucid) ? jv_copy(ucid) :
+	    jv_null());
+	jv c = desk_jget(m, "content");
+	obj = desk_jset(obj, "content", jv_is_valid(c) ? jv_copy(c) : jv_string(""));
+	jv a = desk_jget(m, "attachments");
+	obj = desk_jset(obj, "attachments", jv_is_valid(a) ? jv_copy(a) : jv_array());
+	static const char *const flags[] = { "sent_via_rule", "b_from_api" };
+	for (int i = 0; i < 2; i++) {
+		int64_t f = 0;
+		desk_jint(m, flags[i], &f);
+		obj = desk_jset_int(obj, flags[i], f ? 1 : 0);
+	}
+	jv at = desk_jget(m, "created_at");
+	obj = desk_jset(obj, "created_at", jv_is_valid(at) ? jv_copy(at) : jv_null());
+	jv body = desk_jset(desk_jset_str(jv_object(), "type", "message_new"),
+	    "object", obj);
+	char *text = desk_json_text(body);
+	jv_free(body);
+	size_t len = strlen(text);
+	char ts[24];
+	snprintf(ts, sizeof ts, "%lld", (long long)o->now);
+	jv r = desk_out_req("POST", url, text, len);
+	r = desk_out_hdr(r, "content-type", "application/json");
+	r = desk_out_hdr(r, "webhook-id", o->webhook_id);
+	r = desk_out_hdr(r, "webhook-timestamp", ts);
+	struct desk_buf sig = DESK_BUF_INIT;
+	const char *keyv[] = { o->sec->secret, o->sec->signkey };
+	int rc = 0;
+	for (int i = 0; i < 2 && rc == 0; i++) {
+		if (!keyv[i])
+			continue;
+		if (sig.len)
+			desk_buf_addc(&sig, ' ');
+		rc = desk_sig_sign(keyv[i], o->webhook_id, o->now, text, len, &sig, e);
+	}
+	if (rc == 0 && sig.len)
+		r = desk_out_hdr(r, "webhook-signature", desk_buf_str(&sig));
+	else if (rc == 0 && o->sec->token) {
+		desk_buf_adds(&sig, "Bearer ");
+		desk_buf_adds(&sig, o->sec->token);
+		r = desk_out_hdr(r, "authorization", desk_buf_str(&sig));
+	}
+	desk_wipe(sig.p, sig.len);
+	desk_buf_free(&sig);
+	free(text);
+	if (rc < 0) {
+		jv_free(r);
+		return -1;
+	}
+	*reqs = jv_array_append(*reqs, r);
+	return 0;
+}
+
 /* ---- activation ---- */
 
 const struct desk_connector desk_connector_custom = {
 	.name = "custom",
 	.auth = custom_auth,
 	.inbound = custom_inbound,
+	.outbound = custom_outbound,
 };
