@@ -15,6 +15,13 @@ static const char usage_text[] =
     "       desk-webhook channel list\n"
     "       desk-webhook channel show NAME\n"
     "       desk-webhook channel rm NAME\n"
+    "       desk-webhook send [--drain] [--per-host N] [--in-flight N] [FILE...]\n"
+    "       desk-webhook outbox [--all]\n"
+    "       desk-webhook dead list\n"
+    "       desk-webhook dead retry ID... | --all\n"
+    "       desk-webhook sign --secret-file FILE --id ID [--timestamp T] < BODY\n"
+    "       desk-webhook verify --secret-file FILE (--headers FILE |\n"
+    "                      --id ID --timestamp T --signature SIG) < BODY\n"
     "Common options: -s, --store DIR; -h, --help; -V, --version.\n";
 
 int
@@ -24,6 +31,11 @@ main(int argc, char **argv)
 
 	static const struct desk_cmd cmds[] = {
 		{ "channel", webhook_channel },
+		{ "send", webhook_send },
+		{ "outbox", webhook_outbox },
+		{ "dead", webhook_dead },
+		{ "sign", webhook_sign },
+		{ "verify", webhook_verify },
 	};
 	int status;
 

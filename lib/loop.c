@@ -52,6 +52,8 @@ struct desk_loop {
 	int rejected;
 	int sync_each;
 	size_t maxrec;
+	desk_wait wait;         /* work of the tool's own while input is idle */
+	void *wctx;
 };
 
 /* Durable first, then acknowledged: the order DESIGN §4 promises. */
@@ -259,6 +261,8 @@ fill(struct desk_loop *l)
 	/* Before blocking for input, answer for what is done. */
 	if ((l->nevents || l->out.len || l->err.len) && !input_ready(l->fd))
 		commit(l);
+	if (l->wait && !input_ready(l->fd))
+		l->wait(l->fd, l->wctx);
 	for (;;) {
 		ssize_t r = read(l->fd, l->buf + l->end, l->cap - l->end);
 		if (r < 0 && errno == EINTR)
@@ -467,10 +471,19 @@ int
 desk_loop_run(struct desk_store *st, char **files, desk_handler h,
     desk_scrub scrub, void *ctx)
 {
+	return desk_loop_run_wait(st, files, h, scrub, ctx, NULL, NULL);
+}
+
+int
+desk_loop_run_wait(struct desk_store *st, char **files, desk_handler h,
+    desk_scrub scrub, void *ctx, desk_wait wait, void *wctx)
+{
 	static char *stdin_only[] = { "-", NULL };
 	struct desk_loop l;
 
 	memset(&l, 0, sizeof l);
+	l.wait = wait;
+	l.wctx = wctx;
 	l.st = st;
 	l.h = h;
 	l.scrub = scrub;
