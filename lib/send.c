@@ -493,8 +493,12 @@ record_done(struct sender *s)
 static void
 finish(struct sender *s, struct job *j)
 {
-	j->done_next = s->done;
-	s->done = j;
+	struct job **p = &s->done;
+
+	while (*p)
+		p = &(*p)->done_next;
+	j->done_next = NULL;
+	*p = j;
 }
 
 /* What an answered request means; starts the next one of a split message. */
@@ -743,12 +747,20 @@ sender_free(struct sender *s)
 		close(s->lockfd);
 }
 
-/* Waits for what is in flight (at the end of the input, or of a drain). */
+/*
+ * Delivers what is due now, each case's entries one after the other,
+ * until nothing more can start: a drain, and the end of the filter's input.
+ */
 static void
-settle(struct sender *s)
+run_due(struct sender *s)
 {
-	while (s->running)
+	for (;;) {
+		compact(s);
+		start_round(s);
+		if (!s->running && !s->done)
+			break;
 		pump(s, -1, 1000);
+	}
 }
 
 int
@@ -764,14 +776,7 @@ desk_send(const struct desk_send_opts *o)
 		if ((s.lockfd = desk_sender_lock(st, &e)) < 0)
 			desk_die(e.code, "%s", e.msg);
 		scan(&s);
-		for (;;) {
-			compact(&s);
-			start_round(&s);
-			if (!s.running && !s.done)
-				break;
-			pump(&s, -1, 1000);
-		}
-		settle(&s);
+		run_due(&s);
 		compact(&s);
 		status = s.n ? DESK_EX_TEMPFAIL : DESK_EX_OK;
 	} else {
@@ -780,9 +785,7 @@ desk_send(const struct desk_send_opts *o)
 		status = desk_loop_run_wait(st, o->files, desk_dispatch,
 		    desk_code_mask, &d, idle, &s);
 		try_lock(&s);
-		compact(&s);
-		start_round(&s);
-		settle(&s);
+		run_due(&s);
 	}
 	sender_free(&s);
 	desk_store_close(st);
