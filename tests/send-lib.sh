@@ -8,7 +8,9 @@
 #   chan_set NAME JQ         edits channels/NAME.json with a jq filter
 #   secret NAME KIND VALUE   writes secrets/NAME.KIND (0600)
 #   users N CHANNEL          N users, each with a case, on CHANNEL
-#   reply CASE TEXT          a reply; its message.out goes to $T/outs
+#   newcase CHANNEL          a new user's case on CHANNEL; prints its id
+#   reply CASE TEXT          a reply; prints its out_id, its message.out
+#                            goes to $T/outs
 STUBS=
 stop_stubs() { for p in $STUBS; do kill "$p" 2> /dev/null; done; rm -rf "$T"; }
 trap stop_stubs EXIT
@@ -38,9 +40,14 @@ users() {
 	awk -v n="$1" -v c="$2" 'BEGIN { for (i = 1; i <= n; i++) printf "{\"channel\":\"%s\",\"user_custom_id\":\"u%d\",\"content\":\"hi\"}\n", c, i }' |
 		desk-case > /dev/null
 }
+U_N=1000
+newcase() {
+	U_N=$((U_N + 1))
+	printf '{"channel":"%s","user_custom_id":"n%d","content":"hi"}\n' "$1" $U_N | desk-case | jq -r .case_id
+}
 : > "$T/outs"
 reply() {
-	printf '{"type":"reply","case_id":%s,"content":"%s"}\n' "$1" "$2" | desk-reply >> "$T/outs"
+	printf '{"type":"reply","case_id":%s,"content":"%s"}\n' "$1" "$2" | desk-reply | tee -a "$T/outs" | jq -r .out_id
 }
 # The Unix seconds of $DESK_NOW.
 now_s() { date -u -d "$DESK_NOW" +%s; }
