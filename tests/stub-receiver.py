@@ -74,6 +74,7 @@ class H(BaseHTTPRequestHandler):
         elif a.status:
             status = a.status
         rec["status"] = status
+        rec["t_done"] = time.time()
         with lock:
             log.write(json.dumps(rec) + "\n")
         if a.kind == "chat2desk" and status == 200:
