@@ -105,6 +105,9 @@ class S(socketserver.ThreadingMixIn, HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    def handle_error(self, request, client_address):
+        pass    # a sender killed mid-request resets its connection
+
     def server_activate(self):
         super().server_activate()
         conns = open(a.log + ".conns", "a", buffering=1)
