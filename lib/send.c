@@ -630,28 +630,46 @@ start_round(struct sender *s)
 	}
 }
 
-/* Runs the transfers for at most ms, or until fd (unless -1) is readable. */
+/* Hands each finished transfer to answered(); how many there were. */
 static int
-pump(struct sender *s, int fd, int ms)
+reap(struct sender *s)
 {
-	struct curl_waitfd w = { fd, CURL_WAIT_POLLIN, 0 };
-	int still, numfds = 0, readable = 0;
+	CURLMsg *m;
+	int left, n = 0, still;
 
 	curl_multi_perform(s->multi, &still);
-	if (curl_multi_poll(s->multi, fd >= 0 ? &w : NULL, fd >= 0 ? 1 : 0, ms,
-	    &numfds) != CURLM_OK)
-		desk_die(DESK_EX_SOFTWARE, "curl_multi_poll failed");
-	if (fd >= 0 && (w.revents & (CURL_WAIT_POLLIN | CURL_WAIT_POLLPRI)))
-		readable = 1;
-	curl_multi_perform(s->multi, &still);
-	CURLMsg *m;
-	int left;
 	while ((m = curl_multi_info_read(s->multi, &left)))
 		if (m->msg == CURLMSG_DONE) {
 			struct job *j;
 			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
 			answered(s, j, m->data.result);
+			n++;
 		}
+	return n;
+}
+
+/*
+ * Runs the transfers for at most ms (less when curl wants to act sooner,
+ * none when some already finished), or until fd (unless -1) is readable;
+ * records what finished. 1 when fd is readable.
+ */
+static int
+pump(struct sender *s, int fd, int ms)
+{
+	struct curl_waitfd w = { fd, CURL_WAIT_POLLIN, 0 };
+	int numfds = 0, readable = 0;
+	long t = -1;
+
+	if (reap(s) || s->done)
+		ms = 0;
+	else if (curl_multi_timeout(s->multi, &t) == CURLM_OK && t >= 0 && t < ms)
+		ms = (int)t;
+	if (curl_multi_poll(s->multi, fd >= 0 ? &w : NULL, fd >= 0 ? 1 : 0, ms,
+	    &numfds) != CURLM_OK)
+		desk_die(DESK_EX_SOFTWARE, "curl_multi_poll failed");
+	if (fd >= 0 && (w.revents & (CURL_WAIT_POLLIN | CURL_WAIT_POLLPRI)))
+		readable = 1;
+	reap(s);
 	record_done(s);
 	return readable;
 }
