@@ -73,19 +73,19 @@ class H(BaseHTTPRequestHandler):
             status = a.fail_status
         elif a.status:
             status = a.status
-        rec["status"] = status
-        rec["t_done"] = time.time()
-        with lock:
-            log.write(json.dumps(rec) + "\n")
         if a.kind == "chat2desk" and status == 200:
             if a.c2d_error:
                 out = {"status": "error", "message": "client not found"}
             else:
-                out = {"status": "success", "data": {"message_id": 9000 + counter[0], "dialog_id": 7}}
+                out = {"status": "success", "data": {"message_id": 9000 + rec["n"], "dialog_id": 7}}
         elif a.kind == "blip" and status == 200:
             status, out = 202, None
         else:
             out = {"result": "ok"} if status < 300 else {"error": "stub"}
+        rec["status"] = status
+        rec["t_done"] = time.time()
+        with lock:
+            log.write(json.dumps(rec) + "\n")
         data = json.dumps(out).encode() if out is not None else b""
         self.send_response(status)
         if status in (301, 302):

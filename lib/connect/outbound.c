@@ -71,8 +71,9 @@ desk_out_split(jv ch, const char *text, size_t max)
 		}
 		if (i > len)
 			i = len;
-		if (i == len || !cut)
-			cut = i;          /* the rest fits, or one long word: cut it */
+		/* The rest fits, a word ends at the limit, or one long word: cut there. */
+		if (i == len || text[i] == ' ' || text[i] == '\n' || !cut)
+			cut = i;
 		parts = jv_array_append(parts, desk_jstring(text, cut));
 		text += cut;
 		len -= cut;
