@@ -120,10 +120,18 @@ _desk_webhook() {
 	--connector) COMPREPLY=($(compgen -W "custom chat2desk blip" -- "$cur")); return ;;
 	--type) COMPREPLY=($(compgen -W "async sync" -- "$cur")); return ;;
 	--url) return ;;
+	--secret-file | --headers) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	--per-host | --in-flight | --id | --timestamp | --signature) return ;;
 	esac
-	_desk_words "--connector --type --url"
+	_desk_words "--connector --type --url --per-host --in-flight --secret-file --headers --id --timestamp --signature"
 	case ${#_desk_words[@]}:${_desk_words[0]-}:${_desk_words[1]-} in
-	0::) COMPREPLY=($(compgen -W "channel $_desk_common" -- "$cur")) ;;
+	0::) COMPREPLY=($(compgen -W "channel send outbox dead sign verify $_desk_common" -- "$cur")) ;;
+	1:send:) COMPREPLY=($(compgen -W "--drain --per-host --in-flight $_desk_common" -- "$cur") $(compgen -f -- "$cur")) ;;
+	1:outbox:) COMPREPLY=($(compgen -W "--all $_desk_common" -- "$cur")) ;;
+	1:dead:) COMPREPLY=($(compgen -W "list retry" -- "$cur")) ;;
+	2:dead:retry) COMPREPLY=($(compgen -W "--all" -- "$cur")) ;;
+	1:sign:) COMPREPLY=($(compgen -W "--secret-file --id --timestamp $_desk_common" -- "$cur")) ;;
+	1:verify:) COMPREPLY=($(compgen -W "--secret-file --headers --id --timestamp --signature $_desk_common" -- "$cur")) ;;
 	1:channel:) COMPREPLY=($(compgen -W "add list show rm" -- "$cur")) ;;
 	2:channel:add | 3:channel:add)
 		COMPREPLY=($(compgen -W "--connector --type --url --inactive $_desk_common" -- "$cur")) ;;
