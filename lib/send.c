@@ -328,7 +328,11 @@ job_new(struct sender *s, struct item *it, int64_t now)
 	struct desk_err e;
 	jv ch = desk_channel_get(s->st, it->channel);
 
-	if (jv_is_valid(ch) && jv_get_kind(desk_jget(ch, "active")) == JV_KIND_FALSE) {
+	/*
+	 * Active means "active": true, as channel add and set write it (a file
+	 * without it is a channel never activated): its entries wait.
+	 */
+	if (jv_is_valid(ch) && jv_get_kind(desk_jget(ch, "active")) != JV_KIND_TRUE) {
 		jv_free(ch);
 		return NULL;
 	}

@@ -4,7 +4,8 @@
 #   stub NAME [ARGS...]      starts a receiver; sets $PORT; its log is $T/NAME.log
 #                            (one JSON line per request), its connections
 #                            $T/NAME.log.conns
-#   chan NAME CONNECTOR URL  a channel that may reach 127.0.0.1 (allow_private)
+#   chan NAME CONNECTOR URL  an active channel that may reach 127.0.0.1
+#                            (allow_private); URL is its url or api_url
 #   chan_set NAME JQ         edits channels/NAME.json with a jq filter
 #   secret NAME KIND VALUE   writes secrets/NAME.KIND (0600)
 #   users N CHANNEL          N users, each with a case, on CHANNEL
@@ -30,8 +31,11 @@ chan_set() {
 		cat "$T/chan.tmp" > "$DESK_STORE/channels/$1.json"
 }
 chan() {
-	desk-webhook channel add "$1" --connector "$2" --url "$3" > /dev/null
-	chan_set "$1" '.allow_private = true'
+	c_url=--url
+	[ "$2" = custom ] || c_url=--api-url
+	desk-webhook channel add "$1" --connector "$2" $c_url "$3" --allow-private > /dev/null
+	# Active without activation's checks (they would talk to the stub).
+	chan_set "$1" '.active = true'
 }
 secret() {
 	(umask 077 && printf '%s\n' "$3" > "$DESK_STORE/secrets/$1.$2")

@@ -78,7 +78,10 @@ is "$(lines $T/app.log)" 3 "an inactive channel gets nothing"
 json "$(desk-webhook outbox > $T/ob; echo $T/ob)" '[.out_id, .state, .attempt]' '[4,"pending",0]' "its entry is still pending"
 chan_set app 'del(.active)'
 run desk-webhook send --drain
-rc 0 "a channel file without an active field counts as active: delivered"
+rc 75 "a channel file without an active field is not active (never activated)"
+chan_set app '.active = true'
+run desk-webhook send --drain
+rc 0 "active again: delivered"
 is "$(lines $T/app.log)" 4 "the receiver got the waiting entry"
 
 # Unsigned without a secret; a token as a bearer token instead.

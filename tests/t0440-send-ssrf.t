@@ -11,6 +11,8 @@ for host in 127.0.0.1 0x7f.1 2130706433 0177.0.0.1 127.1 '[::ffff:127.0.0.1]' '[
 	: > $T/lo.log.conns
 	name=c$(printf '%s' "$host" | tr -c 'A-Za-z0-9' _)
 	desk-webhook channel add $name --url "http://$host:$PORT/x" > /dev/null
+	# Active without activation's checks, as if the address changed since.
+	chan_set $name '.active = true'
 	c=$(newcase $name)
 	o=$(reply $c "to $host")
 	run desk-webhook send --drain
@@ -28,6 +30,7 @@ done
 for host in 10.0.0.1 192.168.1.1 172.16.0.1 169.254.169.254 100.64.0.1 224.0.0.1 0.0.0.0 '[::1]' '[fe80::1]' '[fc00::1]'; do
 	name=d$(printf '%s' "$host" | tr -c 'A-Za-z0-9' _)
 	desk-webhook channel add $name --url "http://$host:9/x" > /dev/null
+	chan_set $name '.active = true'
 	c=$(newcase $name)
 	o=$(reply $c "to $host")
 	run desk-webhook send --drain
@@ -37,6 +40,7 @@ done
 # No proxy from the environment: the check sees the destination itself.
 : > $T/lo.log.conns
 desk-webhook channel add viaproxy --url "http://10.0.0.2:9/x" > /dev/null
+chan_set viaproxy '.active = true'
 c=$(newcase viaproxy)
 o=$(reply $c "via a proxy?")
 http_proxy=http://127.0.0.1:$PORT HTTP_PROXY=http://127.0.0.1:$PORT ALL_PROXY=http://127.0.0.1:$PORT \

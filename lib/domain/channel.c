@@ -18,19 +18,43 @@
 #define CACHE 32
 
 /*
- * Cached per name, and checked against the file again at most once a
- * second: a long-running pipeline sees a changed channel within a second.
+ * Cached per name in the store handle (desk_store_ext: a server's store
+ * has its own, no two stores share one), and checked against the file
+ * again at most once a second: a long-running pipeline sees a changed
+ * channel within a second. A filter looks its channel up once per event,
+ * and reading and parsing the file each time would cost more than the
+ * event's own lookups.
  */
-static struct {
+struct entry {
 	char name[65];
 	struct timespec mtime;
 	ino_t ino;
 	off_t size;
 	double checked;
 	jv ch;
-} cache[CACHE];
+};
+struct cache {
+	struct entry e[CACHE];
+	unsigned next;
+};
 
-static unsigned cache_next;
+static void
+cache_free(void *p)
+{
+	struct cache *c = p;
+
+	for (unsigned i = 0; i < CACHE; i++)
+		if (c->e[i].name[0])
+			jv_free(c->e[i].ch);
+}
+
+static struct cache *
+cache_of(struct desk_store *st)
+{
+	static const char tag = 0;     /* its address names the block */
+
+	return desk_store_ext(st, &tag, sizeof(struct cache), cache_free);
+}
 
 int
 desk_channel_name_ok(const char *n)
@@ -49,8 +73,10 @@ desk_channel_name_ok(const char *n)
 }
 
 static void
-forget(const char *name)
+forget(struct desk_store *st, const char *name)
 {
+	struct entry *cache = cache_of(st)->e;
+
 	for (unsigned i = 0; i < CACHE; i++)
 		if (!strcmp(cache[i].name, name)) {
 			jv_free(cache[i].ch);
@@ -73,6 +99,8 @@ desk_channel_get(struct desk_store *st, const char *name)
 
 	if (!desk_channel_name_ok(name))
 		return jv_invalid();
+	struct cache *c = cache_of(st);
+	struct entry *cache = c->e;
 	double now = desk_mono();
 	for (unsigned i = 0; i < CACHE; i++)
 		if (!strcmp(cache[i].name, name) && now - cache[i].checked < 1.0)
@@ -102,7 +130,7 @@ desk_channel_get(struct desk_store *st, const char *name)
 	if (jv_get_kind(ch) != JV_KIND_OBJECT || !desk_jstr(ch, "connector"))
 		desk_die(DESK_EX_CONFIG, "%s/%s: not a channel configuration",
 		    desk_store_root(st), rel);
-	unsigned i = cache_next++ % CACHE;
+	unsigned i = c->next++ % CACHE;
 	if (cache[i].name[0])
 		jv_free(cache[i].ch);
 	snprintf(cache[i].name, sizeof cache[i].name, "%s", name);
@@ -126,7 +154,7 @@ desk_channel_put(struct desk_store *st, jv ch)
 		return -1;
 	}
 	rel_path(rel, sizeof rel, name);
-	forget(name);
+	forget(st, name);
 	desk_json_dump(&b, ch);
 	desk_buf_addc(&b, '\n');
 	int r = desk_store_put(st, rel, b.p, b.len, 0600);
@@ -144,7 +172,7 @@ desk_channel_rm(struct desk_store *st, const char *name)
 		return -1;
 	}
 	rel_path(rel, sizeof rel, name);
-	forget(name);
+	forget(st, name);
 	if (desk_store_unlink(st, rel) < 0)
 		return -1;
 	desk_store_dirty(st);

@@ -361,7 +361,7 @@ int desk_reply_check(jv r, struct desk_err *e);
  * Adds the reply r (borrowed, checked by desk_reply_check) under the
  * store's lock, which it takes, and returns its message.out event; a
  * replay returns the first one with "duplicate": true. On refusal:
- * invalid, with *e (65, 1 for no such case, 78 for a gone or inactive
+ * invalid, with *e (65, 1 for no such case, 78 for a gone
  * channel).
  */
 jv desk_reply_add(struct desk_store *st, jv r, int64_t now, struct desk_err *e);

@@ -279,11 +279,15 @@ desk_reply_add(struct desk_store *st, jv r, int64_t now, struct desk_err *e)
 	}
 	/* A copy: kase is replaced below when the case changes. */
 	chname = desk_xstrdup(desk_jstr(kase, "channel") ? desk_jstr(kase, "channel") : "");
+	/*
+	 * A reply on an inactive channel is queued all the same: only serve
+	 * and send look at "active" (the channel is tried before activation,
+	 * and send delivers what waits once it is active).
+	 */
 	ch = desk_channel_get(st, chname);
-	if (!jv_is_valid(ch) || jv_get_kind(desk_jget(ch, "active")) == JV_KIND_FALSE) {
+	if (!jv_is_valid(ch)) {
 		desk_err_set(e, DESK_EX_CONFIG, "case_id", "case %llu is on channel "
-		    "%s, which is %s", (unsigned long long)id, chname,
-		    jv_is_valid(ch) ? "inactive" : "gone");
+		    "%s, which is gone", (unsigned long long)id, chname);
 		goto done;
 	}
 	const char *status = desk_jstr(kase, "status");

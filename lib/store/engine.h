@@ -37,6 +37,8 @@ struct desk_store {
 	const struct desk_schema *schema;
 	struct { void (*fn)(void *); void *ctx; } hook[DESK_ST_HOOKS];
 	int nhooks;
+	struct { const void *tag; void *p; void (*fini)(void *); } ext[DESK_ST_HOOKS];
+	int next_ext;
 	int dfd, lockfd, statefd;
 	int subfd[DESK_NSUBDIRS];     /* checked at open: see subdirs_open */
 	int present;                  /* 0: opened DESK_ST_LAZY, not created yet */

@@ -979,6 +979,12 @@ desk_store_close(struct desk_store *st)
 		st->nhooks--;
 		st->hook[st->nhooks].fn(st->hook[st->nhooks].ctx);
 	}
+	while (st->next_ext > 0) {
+		st->next_ext--;
+		if (st->ext[st->next_ext].fini)
+			st->ext[st->next_ext].fini(st->ext[st->next_ext].p);
+		free(st->ext[st->next_ext].p);
+	}
 	desk_derived_close(st);
 	if (st->segfd >= 0)
 		close(st->segfd);
@@ -1007,6 +1013,21 @@ desk_store_on_close(struct desk_store *st, void (*fn)(void *), void *ctx)
 	st->hook[st->nhooks].fn = fn;
 	st->hook[st->nhooks].ctx = ctx;
 	st->nhooks++;
+}
+
+void *
+desk_store_ext(struct desk_store *st, const void *tag, size_t size,
+    void (*fini)(void *))
+{
+	for (int i = 0; i < st->next_ext; i++)
+		if (st->ext[i].tag == tag)
+			return st->ext[i].p;
+	if (st->next_ext == DESK_ST_HOOKS)
+		desk_die(DESK_EX_SOFTWARE, "internal: more than %d store extensions",
+		    DESK_ST_HOOKS);
+	st->ext[st->next_ext].tag = tag;
+	st->ext[st->next_ext].fini = fini;
+	return st->ext[st->next_ext++].p = desk_xcalloc(1, size);
 }
 
 const char *

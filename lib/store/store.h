@@ -64,6 +64,15 @@ void desk_store_close(struct desk_store *st);
  */
 #define DESK_ST_HOOKS 4
 void desk_store_on_close(struct desk_store *st, void (*fn)(void *), void *ctx);
+/*
+ * A block of size bytes that a layer above keeps with this handle (a cache
+ * of what it read through it, so that two stores open in one process never
+ * share it): zeroed at the first call with tag (the address of something of
+ * the caller's own), the same block after; fini(block) is called at close,
+ * then the block freed. At most DESK_ST_HOOKS of them.
+ */
+void *desk_store_ext(struct desk_store *st, const void *tag, size_t size,
+    void (*fini)(void *));
 const char *desk_store_root(struct desk_store *st);
 int desk_store_fd(struct desk_store *st);
 /*
