@@ -10,6 +10,7 @@ real APIs do (REFERENCES §2, §3), one JSON line per request appended to LOG
   Chat2Desk, under /v1, "Authorization: TOKEN" (the raw token):
     GET  /v1/companies/api_info  200 {"data":{...},"status":"success"}
     POST /v1/webhooks            200 {"data":{"id":N,...},"status":"success"}
+    GET  /v1/webhooks            200 {"data":[the webhooks posted],"status":"success"}
     a token other than c2d-good  401 {"status":"error","message":"Unauthorized"}
     the token c2d-broken         500
   Anything under /redirect/     302 to elsewhere (never to be followed)
@@ -63,6 +64,8 @@ class Handler(BaseHTTPRequestHandler):
             if self.command == "GET" and self.path == "/v1/companies/api_info":
                 return self.answer(200, {"data": {"company_id": 1, "requests_left": 9999},
                                          "status": "success"})
+            if self.command == "GET" and self.path == "/v1/webhooks":
+                return self.answer(200, {"data": hooks, "status": "success"})
             if self.command == "POST" and self.path == "/v1/webhooks":
                 req = json.loads(body or "{}")
                 if not isinstance(req.get("url"), str) or req.get("events") != ["inbox"]:

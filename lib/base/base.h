@@ -63,6 +63,8 @@ int desk_err_why(struct desk_err *e, int code, const char *field,
     const char *why);
 int desk_err_set(struct desk_err *e, int code, const char *field,
     const char *fmt, ...) DESK_PRINTF(4, 5);
+int desk_err_vset(struct desk_err *e, int code, const char *field,
+    const char *fmt, va_list ap) DESK_PRINTF(4, 0);
 void *desk_xmalloc(size_t n);
 void *desk_xcalloc(size_t n, size_t size);
 void *desk_xrealloc(void *p, size_t n);

@@ -150,8 +150,9 @@ c2d_answer(jv ch, const char *body, size_t len, jv *remote, struct desk_err *e)
  * The seed's conditions (the token unique is the generic check, by
  * unique_token): the API answers the token (GET {api_url}/companies/api_info,
  * which needs nothing but the token and changes nothing), then, only when
- * everything else passed, the webhook registered: POST {api_url}/webhooks
- * {"url": hook_url, "name": "desk NAME", "events": ["inbox"]}.
+ * everything else passed, the webhook registered: there already
+ * (c2d_registered), or POST {api_url}/webhooks {"url": hook_url, "name":
+ * "desk NAME", "events": ["inbox"]}.
  */
 static int
 c2d_request(const struct desk_activation *a, const char *method,
@@ -192,6 +193,34 @@ c2d_reason(const struct desk_http *x, char *why, size_t n)
 	return why;
 }
 
+/*
+ * 1 when Chat2Desk has a webhook to hook already (GET {api_url}/webhooks),
+ * so that activating again, or Apply, adds no second one: an account holds
+ * at most five. When the list cannot be had, 0: registering will tell.
+ */
+static int
+c2d_registered(const struct desk_activation *a, const char *hook)
+{
+	struct desk_http x = { 0 };
+	struct desk_err e;
+	int found = 0;
+
+	if (c2d_request(a, "GET", "/webhooks", jv_invalid(), &x, &e) == 0) {
+		jv v = desk_json_parse_all(x.body.p, x.body.len);
+		jv list = jv_copy(desk_jget(v, "data"));
+		if (jv_get_kind(list) == JV_KIND_ARRAY)
+			jv_array_foreach(list, i, w) {
+				const char *u = desk_jstr(w, "url");
+				found |= u && !strcmp(u, hook);
+				jv_free(w);
+			}
+		jv_free(list);
+		jv_free(v);
+	}
+	desk_http_free(&x);
+	return found;
+}
+
 static void
 c2d_activate(const struct desk_activation *a, struct desk_fails *f)
 {
@@ -214,9 +243,11 @@ c2d_activate(const struct desk_activation *a, struct desk_fails *f)
 	desk_http_free(&x);
 	if (f->n)
 		return;         /* registering a webhook is for a channel that will be active */
-	const char *name = desk_jstr(a->ch, "name");
+	const char *name = desk_jstr(a->ch, "name"), *hook = desk_jstr(a->ch, "hook_url");
+	if (c2d_registered(a, hook))
+		return;
 	jv body = jv_object();
-	body = desk_jset_str(body, "url", desk_jstr(a->ch, "hook_url"));
+	body = desk_jset_str(body, "url", hook);
 	body = desk_jset(body, "name", jv_string_fmt("desk %s", name));
 	body = desk_jset(body, "events", JV_ARRAY(jv_string("inbox")));
 	if (c2d_request(a, "POST", "/webhooks", body, &x, &e) < 0)

@@ -38,12 +38,8 @@ desk_fail(struct desk_fails *f, int code, const char *check, const char *fmt, ..
 
 	if (f->n == DESK_MAX_FAILS)
 		return -1;
-	struct desk_err *e = &f->e[f->n++];
-	memset(e, 0, sizeof *e);
-	e->code = code;
-	e->field = check;
 	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+	desk_err_vset(&f->e[f->n++], code, check, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -83,7 +79,7 @@ digits(const char *s)
 int
 desk_channel_check(jv ch, struct desk_err *e)
 {
-	const char *cn = desk_jstr(ch, "connector"), *type = desk_jstr(ch, "type");
+	const char *cn = desk_jstr(ch, "connector"), *t = desk_jstr(ch, "type");
 	const struct desk_connector *c = cn ? desk_connector(cn) : NULL;
 	char names[128];
 
@@ -91,9 +87,9 @@ desk_channel_check(jv ch, struct desk_err *e)
 		return desk_err_set(e, DESK_EX_CONFIG, "connector", "--connector: "
 		    "must be %s: %s", desk_connector_names(names, sizeof names),
 		    cn ? cn : "(none)");
-	if (type && strcmp(type, "async") && strcmp(type, "sync"))
+	if (t && strcmp(t, "async") && strcmp(t, "sync"))
 		return desk_err_set(e, DESK_EX_CONFIG, "type", "--type: must be "
-		    "async or sync: %s", type);
+		    "async or sync: %s", t);
 	for (const struct desk_setting *s = desk_settings; s->bit; s++) {
 		if (!s->key)
 			continue;
