@@ -346,7 +346,7 @@ job_new(struct sender *s, struct item *it, int64_t now)
 	j->schedule = jv_copy(desk_jget(ch, "retry_schedule"));
 	jv m = desk_outbox_message(s->st, it->oid, NULL);
 	desk_webhook_id(m, it->oid, j->wid);
-	j->msg = desk_message_out(m);
+	j->msg = desk_outbox_event(m);
 	jv_free(m);
 	j->parts_done = parts_done(s->st, it->oid);
 	const struct desk_connector *c = jv_is_valid(ch) ?

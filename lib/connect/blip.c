@@ -37,6 +37,65 @@ ticket_of(jv m)
  * (REFERENCES §3), text/plain, so the seed's markdown becomes plain text;
  * a long text in parts, each its own envelope id; attachments as links.
  */
+/* A request of the body env (borrowed) to api + path, with the key. */
+static jv
+blip_req(const struct desk_outbound *o, jv api, const char *path, jv env)
+{
+	char *t = desk_json_text(env);
+	char *url = desk_xmalloc(strlen(jv_string_value(api)) + strlen(path) + 1);
+
+	sprintf(url, "%s%s", jv_string_value(api), path);
+	jv r = desk_out_req("POST", url, t, strlen(t));
+	r = desk_out_hdr(r, "content-type", "application/json");
+	if (o->sec->token) {
+		char *k = desk_xmalloc(strlen(o->sec->token) + 8);
+		sprintf(k, "Key %s", o->sec->token);
+		r = desk_out_hdr(r, "authorization", k);
+		desk_wipe(k, strlen(k));
+		free(k);
+	}
+	free(t);
+	free(url);
+	return r;
+}
+
+/*
+ * A case's state as a command to the Blip Desk extension (REFERENCES §3):
+ * set /tickets/change-status, Open with the agent on assignment,
+ * ClosedAttendant when the case is closed (the ticket is final then).
+ */
+static int
+blip_command(const struct desk_outbound *o, jv api, const char *ticket,
+    jv *reqs, struct desk_err *e)
+{
+	const char *cmd = desk_jstr(o->msg, "command");
+	jv res = desk_jset_str(jv_object(), "id", ticket);
+
+	if (cmd && !strcmp(cmd, "assign")) {
+		jv a = desk_jget(o->msg, "agent");
+		res = desk_jset_str(res, "status", "Open");
+		res = desk_jset(res, "agentIdentity", jv_get_kind(a) == JV_KIND_STRING ?
+		    jv_copy(a) : jv_get_kind(a) == JV_KIND_NUMBER ?
+		    jv_string_fmt("%.0f", jv_number_value(a)) : jv_null());
+	} else if (cmd && !strcmp(cmd, "close"))
+		res = desk_jset_str(res, "status", "ClosedAttendant");
+	else {
+		jv_free(res);
+		return desk_err_set(e, DESK_EX_DATA, "command", "not a command Blip "
+		    "takes: %s", cmd ? cmd : "(none)");
+	}
+	jv env = jv_object();
+	env = desk_jset_str(env, "id", o->webhook_id);
+	env = desk_jset_str(env, "to", "postmaster@desk.msging.net");
+	env = desk_jset_str(env, "method", "set");
+	env = desk_jset_str(env, "uri", "/tickets/change-status");
+	env = desk_jset_str(env, "type", "application/vnd.iris.ticket+json");
+	env = desk_jset(env, "resource", res);
+	*reqs = jv_array_append(*reqs, blip_req(o, api, "/commands", env));
+	jv_free(env);
+	return 0;
+}
+
 static int
 blip_outbound(const struct desk_outbound *o, jv *reqs, struct desk_err *e)
 {
@@ -49,6 +108,12 @@ blip_outbound(const struct desk_outbound *o, jv *reqs, struct desk_err *e)
 		jv_free(api);
 		return desk_err_set(e, DESK_EX_DATA, "external.ticket_id", "no Blip "
 		    "ticket to send to");
+	}
+	const char *type = desk_jstr(o->msg, "type");
+	if (type && !strcmp(type, "case.command")) {
+		int r = blip_command(o, api, ticket, reqs, e);
+		jv_free(api);
+		return r;
 	}
 	struct desk_buf b = DESK_BUF_INIT;
 	const char *text = desk_jstr(o->msg, "content");
@@ -70,8 +135,6 @@ blip_outbound(const struct desk_outbound *o, jv *reqs, struct desk_err *e)
 	jv parts = desk_out_split(o->ch, jv_string_value(plain), BLIP_MAX_TEXT);
 	char *to = desk_xmalloc(strlen(ticket) + 40);
 	sprintf(to, "%s@desk.msging.net/Webhook", ticket);
-	char *url = desk_xmalloc(strlen(jv_string_value(api)) + 16);
-	sprintf(url, "%s/messages", jv_string_value(api));
 	int n = jv_array_length(jv_copy(parts));
 	jv_array_foreach(parts, i, p) {
 		jv env = jv_object();
@@ -80,25 +143,13 @@ blip_outbound(const struct desk_outbound *o, jv *reqs, struct desk_err *e)
 		env = desk_jset_str(env, "to", to);
 		env = desk_jset_str(env, "type", "text/plain");
 		env = desk_jset(env, "content", p);
-		char *t = desk_json_text(env);
-		jv r = desk_out_req("POST", url, t, strlen(t));
-		r = desk_out_hdr(r, "content-type", "application/json");
-		if (o->sec->token) {
-			char *k = desk_xmalloc(strlen(o->sec->token) + 8);
-			sprintf(k, "Key %s", o->sec->token);
-			r = desk_out_hdr(r, "authorization", k);
-			desk_wipe(k, strlen(k));
-			free(k);
-		}
-		*reqs = jv_array_append(*reqs, r);
-		free(t);
+		*reqs = jv_array_append(*reqs, blip_req(o, api, "/messages", env));
 		jv_free(env);
 	}
 	jv_free(parts);
 	jv_free(plain);
 	jv_free(api);
 	free(to);
-	free(url);
 	return 0;
 }
 

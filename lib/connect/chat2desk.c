@@ -51,6 +51,29 @@ ext_or(jv m, const char *key, const char *fallback)
 	return fallback ? desk_jget(m, fallback) : jv_invalid();
 }
 
+/* A case closed: PUT {api_url}/dialogs/{dialog_id} {"state":"closed"}. */
+static int
+c2d_command(const struct desk_outbound *o, jv api, jv *reqs, struct desk_err *e)
+{
+	const char *cmd = desk_jstr(o->msg, "command");
+	const char *dialog = desk_jstr(desk_jget(o->msg, "external"), "dialog_id");
+
+	if (!cmd || strcmp(cmd, "close"))
+		return 0;           /* nothing else is mirrored: delivered as is */
+	if (!dialog || !*dialog || strspn(dialog, "0123456789") != strlen(dialog))
+		return desk_err_set(e, DESK_EX_DATA, "external.dialog_id", "no "
+		    "Chat2Desk dialog_id to close");
+	char *url = desk_xmalloc(strlen(jv_string_value(api)) + strlen(dialog) + 16);
+	sprintf(url, "%s/dialogs/%s", jv_string_value(api), dialog);
+	static const char body[] = "{\"state\":\"closed\"}";
+	jv r = desk_out_req("PUT", url, body, sizeof body - 1);
+	r = desk_out_hdr(r, "content-type", "application/json");
+	r = desk_out_hdr(r, "authorization", o->sec->token);
+	*reqs = jv_array_append(*reqs, r);
+	free(url);
+	return 0;
+}
+
 /*
  * POST {api_url}/messages as the operator (REFERENCES §2): the text in
  * parts of at most C2D_MAX_TEXT characters, the seed's markdown as it is
@@ -67,6 +90,12 @@ c2d_outbound(const struct desk_outbound *o, jv *reqs, struct desk_err *e)
 		jv_free(api);
 		return desk_err_set(e, DESK_EX_CONFIG, "token", "channel %s has no "
 		    "Chat2Desk token", desk_jstr(o->ch, "name"));
+	}
+	const char *type = desk_jstr(o->msg, "type");
+	if (type && !strcmp(type, "case.command")) {
+		int r = c2d_command(o, api, reqs, e);
+		jv_free(api);
+		return r;
 	}
 	jv client = ext_or(o->msg, "client_id", "user_custom_id");
 	if (!jv_is_valid(client) || jv_get_kind(client) == JV_KIND_NULL) {

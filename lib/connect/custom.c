@@ -272,6 +272,9 @@ custom_outbound(const struct desk_outbound *o, jv *reqs, struct desk_err *e)
 	const char *url = desk_jstr(o->ch, "url");
 	jv m = o->msg, obj = jv_object();
 
+	const char *type = desk_jstr(m, "type");
+	if (type && strcmp(type, "message.out"))
+		return 0;    /* a case's state: the app reads the case itself */
 	if (!url || !*url)
 		return desk_err_set(e, DESK_EX_CONFIG, "url", "channel %s has no url "
 		    "to deliver to", desk_jstr(o->ch, "name"));

@@ -392,6 +392,16 @@ void desk_due_each(struct desk_store *st, void (*each)(uint64_t oid,
  */
 void desk_delivery_put(struct desk_store *st, uint64_t oid,
     enum desk_dstate state, jv d, int64_t now);
+/*
+ * Queues command ("assign", with agent; "close") of case case_id (its
+ * record as saved) for its platform when the case's connector mirrors it
+ * (Blip: both; Chat2Desk: close): a command record, an outbox entry in
+ * order with the case's replies. Under the lock. 1 when queued.
+ */
+int desk_case_command(struct desk_store *st, uint64_t case_id,
+    const char *command, jv agent, int64_t now);
+/* What an outbox entry's record (borrowed) delivers: message.out or case.command. */
+jv desk_outbox_event(jv m);
 /* The entries as outbox shows them: queued (the due list), all, or dead. */
 enum { DESK_OUTBOX_QUEUED, DESK_OUTBOX_ALL, DESK_OUTBOX_DEAD };
 jv desk_outbox(struct desk_store *st, int which);

@@ -105,7 +105,7 @@ entry_view(struct desk_store *st, uint64_t oid)
 
 	if (!jv_is_valid(m))
 		return m;
-	jv v = desk_message_out(m);
+	jv v = desk_outbox_event(m);
 	desk_webhook_id(m, oid, wid);
 	jv_free(m);
 	v = desk_jset_str(v, "state", desk_dstate_name(o.state));
@@ -271,4 +271,68 @@ desk_sender_lock(struct desk_store *st, struct desk_err *e)
 		    desk_store_root(st), strerror(err));
 	}
 	return fd;
+}
+
+/*
+ * The changes of a case that its platform mirrors: a Blip ticket is
+ * assigned (Open, with the agent) and finalised (ClosedAttendant); a
+ * Chat2Desk dialog is closed. A custom channel's app reads the case itself.
+ */
+static int
+mirrors(const char *connector, const char *command)
+{
+	if (!connector)
+		return 0;
+	if (!strcmp(connector, "blip"))
+		return 1;
+	return !strcmp(connector, "chat2desk") && !strcmp(command, "close");
+}
+
+int
+desk_case_command(struct desk_store *st, uint64_t case_id, const char *command,
+    jv agent, int64_t now)
+{
+	jv kase = desk_case_record(st, case_id);
+	const char *chname = desk_jstr(kase, "channel");
+	jv ch = chname ? desk_channel_get(st, chname) : jv_invalid();
+	int queued = 0;
+
+	if (jv_is_valid(ch) && mirrors(desk_jstr(ch, "connector"), command)) {
+		jv r = jv_object();
+		r = desk_jset_str(r, "rec", "command");
+		r = desk_jset_int(r, "out_id", (int64_t)desk_store_newid(st, DESK_OUT));
+		r = desk_jset_int(r, "case_id", (int64_t)case_id);
+		r = desk_jset_str(r, "channel", chname);
+		r = desk_jset_str(r, "command", command);
+		if (jv_is_valid(agent) && jv_get_kind(agent) != JV_KIND_NULL)
+			r = desk_jset(r, "agent", jv_copy(agent));
+		r = desk_jset_str(r, "connector", desk_jstr(ch, "connector"));
+		jv ext = desk_jget(kase, "external");
+		r = desk_jset(r, "external", jv_get_kind(ext) == JV_KIND_OBJECT ?
+		    jv_copy(ext) : jv_object());
+		r = desk_jset(r, "created_at", desk_jtime(now));
+		desk_log_add(st, r);
+		jv_free(r);
+		queued = 1;
+	}
+	jv_free(ch);
+	jv_free(kase);
+	return queued;
+}
+
+jv
+desk_outbox_event(jv m)
+{
+	static const char *const keys[] = { "out_id", "case_id", "channel",
+		"connector", "external", "command", "agent", "created_at" };
+
+	if (!desk_jhas(m, "command"))
+		return desk_message_out(m);
+	jv o = desk_jset_str(jv_object(), "type", "case.command");
+	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+		jv v = desk_jget(m, keys[i]);
+		if (jv_is_valid(v))
+			o = desk_jset(o, keys[i], jv_copy(v));
+	}
+	return o;
 }

@@ -14,10 +14,12 @@
  *   messages: rec; a = case_id; b = the case's previous message id
  *   codes:    rec; flags bit 0 = used; a = expires_at; b = attempts;
  *             c = the user who used it; d = created_at
- *   outbox:   rec (the reply's message record); flags = delivery state
+ *   outbox:   rec (the reply's message record, or a command record);
+ *             flags = delivery state
  *             (enum desk_dstate) | 0x80 while on the due list; a = attempts
  *             begun; b = the next attempt's time (Unix seconds); c = message
- *             id; d, e = the previous and next entry of the due list
+ *             id (0 for a command); d, e = the previous and next entry of
+ *             the due list
  *
  * The due list's ends are index keys (desk_key_due), and each entry's
  * latest delivery record too (desk_key_delivery).
@@ -348,6 +350,21 @@ apply_out(struct desk_store *st, uint64_t oid, uint64_t mid, struct desk_loc loc
 }
 
 /*
+ * A case's state to mirror on its platform (a Blip ticket's status, a
+ * Chat2Desk dialog closed): an outbox entry like a reply, in the same
+ * order, that has no message.
+ */
+static void
+apply_command(struct desk_store *st, jv rec, struct desk_loc loc)
+{
+	int64_t oid, cid;
+
+	if (desk_jint(rec, "out_id", &oid) && oid > 0 &&
+	    desk_jint(rec, "case_id", &cid) && cid > 0)
+		apply_out(st, (uint64_t)oid, 0, loc);
+}
+
+/*
  * A delivery record: the entry's state after it (pending again after a
  * dead retry, in flight, retry at next_attempt_at, delivered, dead), on
  * or off the due list accordingly. Records are applied in log order, so
@@ -547,6 +564,8 @@ desk_apply(struct desk_store *st, jv rec, struct desk_loc loc)
 		apply_ident(st, rec, loc);
 	else if (!strcmp(type, "delivery"))
 		apply_delivery(st, rec, loc);
+	else if (!strcmp(type, "command"))
+		apply_command(st, rec, loc);
 }
 
 const struct desk_schema desk_store_schema = { desk_apply };

@@ -278,6 +278,24 @@ pass_message(struct fsck *f, jv rec, struct desk_loc loc)
 }
 
 static void
+pass_command(struct fsck *f, jv rec, struct desk_loc loc)
+{
+	int64_t oid, cid;
+
+	if (!desk_jint(rec, "out_id", &oid) || oid < 1 ||
+	    !desk_jint(rec, "case_id", &cid) || cid < 1) {
+		bad_record(f, loc, "command record without out_id or case_id");
+		return;
+	}
+	seen_id(f, DESK_OUT, (uint64_t)oid);
+	f->outs = grow(f->outs, &f->outs_cap, (size_t)oid, sizeof *f->outs);
+	if (f->outs[oid].pos)
+		finding(f, 1, "outbox %lld is claimed by two records", (long long)oid);
+	f->outs[oid] = loc;
+	f->nout++;
+}
+
+static void
 pass_delivery(struct fsck *f, jv rec, struct desk_loc loc)
 {
 	enum desk_dstate state;
@@ -419,6 +437,8 @@ pass_one(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx)
 		pass_ident(f, rec, loc);
 	else if (!strcmp(type, "delivery"))
 		pass_delivery(f, rec, loc);
+	else if (!strcmp(type, "command"))
+		pass_command(f, rec, loc);
 	else
 		finding(f, 0, "log %u:%llu: record type \"%s\" is not known to "
 		    "this version", DESK_POS_SEG(loc.pos),
@@ -632,7 +652,7 @@ check_outbox(struct fsck *f)
 		if (!slot_vs_log(f, DESK_T_OUT, "outbox", id, want != NULL, &s))
 			continue;
 		if (s.rec.pos != want->pos || s.rec.len != want->len) {
-			finding(f, 1, "outbox %llu: slot does not point at its message",
+			finding(f, 1, "outbox %llu: slot does not point at its record",
 			    (unsigned long long)id);
 			continue;
 		}
