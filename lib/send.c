@@ -441,16 +441,37 @@ flush_out(struct sender *s)
 		desk_buf_write(&s->out, 1, "stdout");
 }
 
-/* Records every answered job, one commit for all, then says so on stdout. */
+/*
+ * What the answered jobs mean for the items, before the next ones are
+ * picked: their entries final, or due again; a 410's whole channel dead.
+ */
 static void
-record_done(struct sender *s)
+settle(struct sender *s)
+{
+	for (struct job *j = s->done; j; j = j->done_next) {
+		struct item *it = item_find(s, j->oid);
+		if (j->gone)
+			for (size_t i = 0; i < s->n; i++)
+				if (!strcmp(s->items[i].channel, j->channel) &&
+				    !s->items[i].busy)
+					s->items[i].gone = 1;
+		if (it) {
+			it->busy = 0;
+			it->attempt = j->attempt;
+			if (desk_dstate_final(j->state))
+				it->gone = 1;
+			else
+				it->due = j->next_at;
+		}
+	}
+}
+
+/* Writes the answered jobs' records (under the lock) and their events. */
+static void
+record_done(struct sender *s, int64_t now)
 {
 	struct desk_err e;
-	int64_t now = desk_now();
 
-	if (!s->done)
-		return;
-	desk_store_lock(s->st);
 	for (struct job *j = s->done; j; j = j->done_next) {
 		if (j->gone && desk_channel_gone(s->st, j->channel, 410, now, &e) < 0)
 			desk_warn("%s", e.msg);
@@ -471,27 +492,6 @@ record_done(struct sender *s)
 		desk_buf_addc(&s->out, '\n');
 		jv_free(ev);
 	}
-	desk_store_commit(s->st);
-	flush_out(s);
-	for (struct job *j = s->done, *n; j; j = n) {
-		n = j->done_next;
-		struct item *it = item_find(s, j->oid);
-		if (j->gone)    /* every entry of the channel is dead now */
-			for (size_t i = 0; i < s->n; i++)
-				if (!strcmp(s->items[i].channel, j->channel) &&
-				    !s->items[i].busy)
-					s->items[i].gone = 1;
-		if (it) {
-			it->busy = 0;
-			it->attempt = j->attempt;
-			if (desk_dstate_final(j->state))
-				it->gone = 1;
-			else
-				it->due = j->next_at;
-		}
-		job_free(j);
-	}
-	s->done = NULL;
 }
 
 static void
@@ -577,19 +577,18 @@ caseset_add(struct caseset *c, uint64_t id)
 }
 
 /*
- * Starts what may start: for each case, its first entry not final, if it
- * is due, not in flight and its channel is active; at most in_flight in
- * all. Their inflight records are committed before any request goes out.
+ * The jobs that may start: for each case, its first entry not final, if
+ * it is due, not in flight and its channel is active; at most in_flight
+ * in all.
  */
-static void
-start_round(struct sender *s)
+static struct job *
+pick(struct sender *s, int64_t now)
 {
-	int64_t now = desk_now();
 	struct job *start = NULL, **tail = &start;
 	struct caseset cs;
 
 	if (s->lockfd < 0 || s->running >= s->o->in_flight || !s->n)
-		return;
+		return NULL;
 	if (!s->sorted)
 		item_find(s, 0);
 	cs.cap = 16;
@@ -614,9 +613,26 @@ start_round(struct sender *s)
 		room--;
 	}
 	free(cs.v);
-	if (!start)
+	return start;
+}
+
+/*
+ * One step: the answers that came in and the attempts that may start,
+ * recorded with one commit (the answers' records, and an "inflight" for
+ * each attempt before its request goes out), then the answers' events
+ * written and the new requests started.
+ */
+static void
+step(struct sender *s)
+{
+	int64_t now = desk_now();
+
+	settle(s);
+	struct job *start = pick(s, now);
+	if (!s->done && !start)
 		return;
 	desk_store_lock(s->st);
+	record_done(s, now);
 	for (struct job *j = start; j; j = j->done_next)
 		if (j->state == DESK_DS_INFLIGHT) {
 			jv d = desk_jset_int(jv_object(), "attempt", (int64_t)j->attempt);
@@ -626,6 +642,12 @@ start_round(struct sender *s)
 			desk_delivery_put(s->st, j->oid, DESK_DS_INFLIGHT, d, now);
 		}
 	desk_store_commit(s->st);
+	flush_out(s);
+	for (struct job *j = s->done, *n; j; j = n) {
+		n = j->done_next;
+		job_free(j);
+	}
+	s->done = NULL;
 	for (struct job *j = start, *n; j; j = n) {
 		n = j->done_next;
 		j->done_next = NULL;
@@ -655,7 +677,7 @@ reap(struct sender *s)
 /*
  * Runs the transfers for at most ms (less when curl wants to act sooner,
  * none when some already finished), or until fd (unless -1) is readable;
- * records what finished. 1 when fd is readable.
+ * what finished waits in s->done for the next step. 1 when fd is readable.
  */
 static int
 pump(struct sender *s, int fd, int ms)
@@ -674,7 +696,6 @@ pump(struct sender *s, int fd, int ms)
 	if (fd >= 0 && (w.revents & (CURL_WAIT_POLLIN | CURL_WAIT_POLLPRI)))
 		readable = 1;
 	reap(s);
-	record_done(s);
 	return readable;
 }
 
@@ -735,7 +756,7 @@ idle(int fd, void *ctx)
 		if (s->lockfd >= 0 && desk_mono() - s->scanned > RESCAN_EVERY)
 			scan(s);
 		compact(s);
-		start_round(s);
+		step(s);
 		int ms = s->running ? 1000 : next_due_ms(s, 1000);
 		if (pump(s, fd, ms))
 			return;
@@ -778,7 +799,7 @@ run_due(struct sender *s)
 {
 	for (;;) {
 		compact(s);
-		start_round(s);
+		step(s);
 		if (!s->running && !s->done)
 			break;
 		pump(s, -1, 1000);
