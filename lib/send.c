@@ -79,6 +79,9 @@ struct sender {
 	struct desk_buf out;    /* delivery events, written after their commit */
 	double scanned;         /* desk_mono() of the last full scan */
 	int lockfd;             /* the sender lock, or -1 */
+	struct desk_secrets sec;      /* of sec_channel, during a pick */
+	char sec_channel[72];
+	size_t ngone;           /* items final, not yet compacted */
 	int rejected;
 };
 
@@ -161,6 +164,10 @@ compact(struct sender *s)
 {
 	size_t j = 0;
 
+	/* Only once a good part is final: it walks every item. */
+	if (s->ngone < 64 && s->ngone * 4 < s->n)
+		return;
+	s->ngone = 0;
 	for (size_t i = 0; i < s->n; i++)
 		if (!s->items[i].gone)
 			s->items[j++] = s->items[i];
@@ -362,15 +369,19 @@ job_new(struct sender *s, struct item *it, int64_t now)
 		return j;
 	}
 	j->allow_private = jv_get_kind(desk_jget(ch, "allow_private")) == JV_KIND_TRUE;
-	struct desk_secrets sec;
-	if (desk_secrets_load(s->st, it->channel, &sec, &e) < 0) {
-		failed(j, 0, now, 0, e.msg);
-		jv_free(ch);
-		return j;
+	/* Loaded once per channel in a step, and wiped at its end (pick). */
+	if (strcmp(s->sec_channel, it->channel)) {
+		desk_secrets_wipe(&s->sec);
+		s->sec_channel[0] = '\0';
+		if (desk_secrets_load(s->st, it->channel, &s->sec, &e) < 0) {
+			failed(j, 0, now, 0, e.msg);
+			jv_free(ch);
+			return j;
+		}
+		memcpy(s->sec_channel, it->channel, sizeof s->sec_channel);
 	}
-	struct desk_outbound ob = { ch, &sec, j->msg, j->wid, now };
+	struct desk_outbound ob = { ch, &s->sec, j->msg, j->wid, now };
 	int rc = c->outbound(&ob, &j->reqs, &e);
-	desk_secrets_wipe(&sec);
 	jv_free(ch);
 	if (rc < 0) {
 		/* A channel's settings can be fixed; a message that cannot go, not. */
@@ -453,14 +464,17 @@ settle(struct sender *s)
 		if (j->gone)
 			for (size_t i = 0; i < s->n; i++)
 				if (!strcmp(s->items[i].channel, j->channel) &&
-				    !s->items[i].busy)
+				    !s->items[i].busy && !s->items[i].gone) {
 					s->items[i].gone = 1;
+					s->ngone++;
+				}
 		if (it) {
 			it->busy = 0;
 			it->attempt = j->attempt;
-			if (desk_dstate_final(j->state))
+			if (desk_dstate_final(j->state)) {
 				it->gone = 1;
-			else
+				s->ngone++;
+			} else
 				it->due = j->next_at;
 		}
 	}
@@ -613,6 +627,8 @@ pick(struct sender *s, int64_t now)
 		room--;
 	}
 	free(cs.v);
+	desk_secrets_wipe(&s->sec);
+	s->sec_channel[0] = '\0';
 	return start;
 }
 
@@ -821,7 +837,10 @@ desk_send(const struct desk_send_opts *o)
 		scan(&s);
 		run_due(&s);
 		compact(&s);
-		status = s.n ? DESK_EX_TEMPFAIL : DESK_EX_OK;
+		status = DESK_EX_OK;
+		for (size_t i = 0; i < s.n; i++)
+			if (!s.items[i].gone)
+				status = DESK_EX_TEMPFAIL;    /* left for later */
 	} else {
 		static const struct desk_on on[] = { { "message.out", on_message_out } };
 		struct desk_dispatch d = { on, 1, NULL, &s };
