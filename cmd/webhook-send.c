@@ -56,13 +56,8 @@ static int
 print_entries(int which)
 {
 	struct desk_store *st = desk_open(0);
-	jv list = desk_outbox(st, which);
-	int n = jv_array_length(jv_copy(list));
+	int n = desk_out_all(desk_outbox(st, which));
 
-	jv_array_foreach(list, i, v)
-		desk_out(v);
-	desk_out_flush();
-	jv_free(list);
 	desk_store_close(st);
 	return n ? DESK_EX_OK : DESK_EX_NO;
 }
