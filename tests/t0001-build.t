@@ -3,6 +3,8 @@
 # warnings cannot be switched off by a user's CFLAGS.
 . "$(dirname "$0")/lib.sh"
 
+# A nested make of "make -j2 check" would warn of its jobserver: its own build.
+unset MAKEFLAGS MFLAGS MAKELEVEL
 run make -s -C "$TOP" O="$T/b" CFLAGS="-O2 -Werror" all
 rc 0 "make with -Werror: exit 0"
 is "$(grep -ci warning $ERR $OUT | awk -F: '{ s += $NF } END { print s + 0 }')" 0 "no warnings"

@@ -242,7 +242,8 @@ desk_channel_gone(struct desk_store *st, const char *channel, int http_status,
 	desk_due_each(st, gone_each, &g);
 	for (size_t i = 0; i < g.ids.n; i++) {
 		struct desk_out_slot o;
-		desk_out_slot(st, g.ids.v[i], &o);
+		if (!desk_out_slot(st, g.ids.v[i], &o))
+			continue;
 		jv d = desk_jset_str(jv_object(), "error", why);
 		d = desk_jset_int(d, "attempt", (int64_t)o.attempt);
 		desk_delivery_put(st, g.ids.v[i], DESK_DS_DEAD, d, now);
