@@ -159,7 +159,8 @@ tail -n 1 $T/outs > $T/one
 mkfifo $T/fifo
 ( cat $T/one; sleep 3 ) > $T/fifo &
 feeder=$!
-env -u DESK_NOW desk-webhook send < $T/fifo > $T/woke &
+: > $T/woke
+env -u DESK_NOW desk-webhook send < $T/fifo >> $T/woke &
 sender=$!
 n=0
 while [ "$(grep -c delivered $T/woke)" -lt 1 ] && [ $n -lt 250 ]; do sleep 0.01; n=$((n + 1)); done
