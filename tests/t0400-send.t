@@ -11,7 +11,7 @@ stub app --secret $SEC
 chan app custom "http://127.0.0.1:$PORT/hook"
 secret app secret $SEC
 users 2 app
-reply 1 'hello *there*'
+reply 1 'hello *there*' > /dev/null
 printf '{"type":"reply","case_id":2,"content":"with a file","via":"rule","rule":"r1","source_id":"s1","attachments":[{"url":"https://files.example/a.pdf","file_name":"a.pdf"}]}\n' |
 	desk-reply >> $T/outs
 printf '{"type":"reply","case_id":2,"content":"by the api","via":"api"}\n' | desk-reply >> $T/outs
@@ -70,7 +70,7 @@ rc 65 "a message.out of no outbox entry: exit 65"
 like $ERR '"field":"out_id".*no outbox entry 99' "the error names out_id"
 
 # An inactive channel is not sent to: its entries wait.
-reply 1 'while inactive'
+reply 1 'while inactive' > /dev/null
 chan_set app '.active = false'
 run desk-webhook send --drain
 rc 75 "--drain with an inactive channel's entry left: exit 75"
@@ -84,13 +84,31 @@ run desk-webhook send --drain
 rc 0 "active again: delivered"
 is "$(lines $T/app.log)" 4 "the receiver got the waiting entry"
 
+# With a signing key (channel keygen) as well: v1 and v1a, space-separated;
+# the v1a checks out with the public key keygen printed.
+desk-webhook channel keygen app | jq -r .public_key > $T/pub
+reply 1 'signed twice' > /dev/null
+run desk-webhook send --drain
+rc 0 "delivered with a secret and a signing key"
+jq -r "$(by 'signed twice') | .headers[\"webhook-signature\"]" $T/app.log > $T/sigs
+like $T/sigs '^v1,[A-Za-z0-9+/=]+ v1a,[A-Za-z0-9+/=]+$' "webhook-signature: v1 and v1a"
+json $T/app.log "$(by 'signed twice') | .sig_ok" true "the receiver's hmac verifies the v1 among them"
+jq -j "$(by 'signed twice') | .body" $T/app.log > $T/body2
+jq -r "$(by 'signed twice')"' | .headers | "webhook-id: \(."webhook-id")\nwebhook-timestamp: \(."webhook-timestamp")\nwebhook-signature: \(."webhook-signature" | split(" ") | map(select(startswith("v1a,"))) | .[0])"' $T/app.log > $T/hdrs2
+run desk-webhook verify --secret-file $T/pub --headers $T/hdrs2 < $T/body2
+rc 0 "the v1a signature alone verifies with the whpk_ public key"
+printf 'x' >> $T/body2
+run desk-webhook verify --secret-file $T/pub --headers $T/hdrs2 < $T/body2
+rc 77 "and not for a body one byte longer"
+rm "$DESK_STORE/secrets/app.signkey"
+
 # Unsigned without a secret; a token as a bearer token instead.
 rm "$DESK_STORE/secrets/app.secret"
 secret app token tok123
-reply 1 'with a token'
+reply 1 'with a token' > /dev/null
 run desk-webhook send --drain
 rc 0 "delivered with a token"
-json $T/app.log 'select(.n == 5) | .headers | [."authorization", has("webhook-signature")]' '["Bearer tok123",false]' \
+json $T/app.log "$(by 'with a token') | .headers | [.authorization, has(\"webhook-signature\")]" '["Bearer tok123",false]' \
 	"without a secret: no signature, the token as Authorization: Bearer"
 run desk-case fsck
 rc 0 "fsck is clean"
