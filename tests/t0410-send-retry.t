@@ -117,6 +117,16 @@ json "$(desk-webhook channel show gone > $T/ch; echo $T/ch)" '[.active, (.inacti
 desk-webhook dead list | jq -c 'select(.channel == "gone") | [.state, (.error | test("410"))]' > $T/dead
 is "$(sort -u $T/dead)" '["dead",true]' "every entry of the channel is dead, with the reason"
 is "$(lines $T/dead)" 3 "all three of them"
+n=$(desk-webhook dead list | wc -l | tr -d ' ')
+run desk-webhook dead retry --all
+rc 0 "dead retry --all: exit 0"
+is "$(lines $OUT)" "$n" "it names each of the $n dead entries"
+run desk-webhook dead list
+rc 1 "none is dead any more"
+is "$(desk-webhook outbox | jq -r 'select(.channel == "gone") | .state' | sort -u)" pending \
+	"the gone channel's entries wait, pending, for it to be active again"
+run desk-webhook dead retry
+rc 64 "dead retry with neither ids nor --all: usage, exit 64"
 
 # A redirect is a failure, never followed.
 stub moved --status 302
@@ -125,7 +135,7 @@ c=$(newcase moved)
 o=$(reply $c 'where')
 at 0
 run desk-webhook send --drain
-is "$(delivery $OUT | jq -c '.[0:4]')" "[$o,\"retry\",302,1]" "302: a failure, retried"
+is "$(delivery $OUT | grep "^\\[$o," | jq -c '.[0:4]')" "[$o,\"retry\",302,1]" "302: a failure, retried"
 is "$(lines $T/moved.log)" 1 "the receiver got one request: the redirect was not followed"
 like $OUT 'redirect' "the error says it was a redirect"
 
