@@ -110,6 +110,18 @@ run desk-webhook send --drain
 rc 0 "delivered with a token"
 json $T/app.log "$(by 'with a token') | .headers | [.authorization, has(\"webhook-signature\")]" '["Bearer tok123",false]' \
 	"without a secret: no signature, the token as Authorization: Bearer"
+# One sender at a time: a --drain while another holds send_lock exits 75.
+reply 1 'one sender' > /dev/null
+flock "$DESK_STORE/send_lock" sleep 2 &
+locker=$!
+sleep 0.3
+run desk-webhook send --drain
+rc 75 "--drain while another send holds the store: exit 75"
+like $ERR 'another desk-webhook send' "it says why"
+wait $locker
+run desk-webhook send --drain
+rc 0 "once it is free: delivered"
+
 run desk-case fsck
 rc 0 "fsck is clean"
 
