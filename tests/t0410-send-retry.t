@@ -140,7 +140,11 @@ is "$(lines $T/moved.log)" 1 "the receiver got one request: the redirect was not
 like $OUT 'redirect' "the error says it was a redirect"
 
 # Connection refused: retried on the schedule.
-chan closed custom "http://127.0.0.1:1/"
+# A port nobody listens on: a receiver's, once it is gone.
+stub shut
+kill $(echo $STUBS | awk '{ print $NF }')
+wait $(echo $STUBS | awk '{ print $NF }') 2> /dev/null
+chan closed custom "http://127.0.0.1:$PORT/"
 c=$(newcase closed)
 o=$(reply $c 'nobody')
 run desk-webhook send --drain
