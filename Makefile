@@ -135,10 +135,13 @@ fuzz: fuzz-bins
 
 # The fuzz targets are smoke-tested too (t0950) when clang is there, which
 # scripts/deps sees to: asked when the recipe runs, after it did.
+# The suite's line is marked + (recursive): t0001 runs make itself, and
+# without the jobserver handed down, under make -j2 check that make warns
+# "jobserver unavailable", which t0001 counts as a warning of the build.
 check: all $(UNITBIN)
 	@if command -v $(FUZZ_CC) > /dev/null 2>&1; then \
 		$(MAKE) --no-print-directory O=$(O) fuzz-bins; fi
-	@DESK_BIN=$(CURDIR)/$(O)/bin DESK_UNIT=$(CURDIR)/$(O)/unit \
+	+@DESK_BIN=$(CURDIR)/$(O)/bin DESK_UNIT=$(CURDIR)/$(O)/unit \
 		DESK_FUZZ=$$(command -v $(FUZZ_CC) > /dev/null 2>&1 && echo $(CURDIR)/$(FO)/bin) \
 		DESK_SAN=$(SAN) sh tests/run
 

@@ -1,5 +1,5 @@
 # bash completion for the desk tools: desk-case, desk-identify, desk-reply,
-# desk-webhook. One file, installed under each tool's name so that
+# desk-route, desk-webhook. One file, installed under each tool's name so that
 # bash-completion's on-demand loader finds it for any of them.
 
 # The store the command line names: -s DIR, else $DESK_STORE, else XDG.
@@ -119,6 +119,26 @@ _desk_connectors() {
 		sed -n 's/^{"connector":"\([^"]*\)".*/\1/p'
 }
 
+_desk_route() {
+	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
+	_desk_common_values && return
+	case $prev in
+	-r | --rules) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	esac
+	_desk_words "-r --rules"
+	case ${_desk_words[0]-} in
+	"")
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "-r --rules --dry-run --explain $_desk_common" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "check list tick" -- "$cur") $(compgen -f -- "$cur"))
+		fi ;;
+	check | list) COMPREPLY=($(compgen -W "-r --rules $_desk_common" -- "$cur")) ;;
+	tick) COMPREPLY=($(compgen -W "-r --rules --dry-run --explain $_desk_common" -- "$cur")) ;;
+	*) COMPREPLY=($(compgen -f -- "$cur")) ;;
+	esac
+}
+
 _desk_webhook() {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
 	local args="--connector --type --url --api-url --hook-url --token-file
@@ -159,4 +179,5 @@ _desk_webhook() {
 complete -F _desk_case desk-case
 complete -F _desk_identify desk-identify
 complete -F _desk_reply desk-reply
+complete -F _desk_route desk-route
 complete -F _desk_webhook desk-webhook

@@ -6,6 +6,7 @@
  *   store/    the storage engine: log, slots, hash index       store/store.h
  *   schema/   record types, slots, index keys; apply, fsck     schema/schema.h
  *   domain/   channels, users, cases, codes, replies           domain/domain.h
+ *   rules/    desk-route's rules: parse, evaluate, apply       rules/rules.h
  *   connect/  the connectors: custom, chat2desk, blip          connect/connect.h
  *   loop.c    the per-event loop; filter.c, a desk filter      loop.h
  *
@@ -19,6 +20,7 @@
 #include "store/store.h"
 #include "schema/schema.h"
 #include "domain/domain.h"
+#include "rules/rules.h"
 #include "connect/connect.h"
 #include "loop.h"
 

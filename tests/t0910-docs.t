@@ -24,8 +24,8 @@ bash -n "$TOP/completions/desk.bash"; ok $? "the bash completions parse"
 zsh -n "$TOP/completions/_desk"; ok $? "the zsh completions parse"
 # zsh, driven through its completion system: the function for each tool loads.
 run zsh -f -c "fpath=($TOP/completions \$fpath); autoload -Uz compinit; compinit -u -d $T/zcomp;
-	for t in desk-case desk-identify desk-reply desk-webhook; do print \$t=\${_comps[\$t]}; done"
-is "$(tr '\n' ' ' < $OUT)" "desk-case=_desk desk-identify=_desk desk-reply=_desk desk-webhook=_desk " \
+	for t in desk-case desk-identify desk-reply desk-route desk-webhook; do print \$t=\${_comps[\$t]}; done"
+is "$(tr '\n' ' ' < $OUT)" "desk-case=_desk desk-identify=_desk desk-reply=_desk desk-route=_desk desk-webhook=_desk " \
 	"zsh: compinit binds every tool to _desk"
 
 # bash completion, driven as bash would.
@@ -65,6 +65,9 @@ is "$(complete_words 'desk-identify us')" "user " "bash: desk-identify us<TAB>"
 is "$(complete_words 'desk-identify user ')" "link show unlink update " "bash: desk-identify user commands"
 is "$(complete_words 'desk-identify code --channel ')" "app forum " "bash: desk-identify --channel"
 is "$(complete_words 'desk-identify user update 3 --f')" "--field " "bash: desk-identify user update options"
+is "$(complete_words 'desk-route ')" "check list tick " "bash: desk-route commands"
+is "$(complete_words 'desk-route tick --')" "--dry-run --explain --help --rules --store --version " "bash: desk-route tick options"
+is "$(complete_words 'desk-route list -')" "--help --rules --store --version -V -h -r -s " "bash: desk-route list options"
 is "$(complete_words 'desk-reply out')" "outbox " "bash: desk-reply out<TAB>"
 is "$(complete_words 'desk-reply outbox --')" "--all --help --store --version " "bash: desk-reply outbox options"
 is "$(complete_words 'desk-reply --as-user --user 3 --channel ')" "app forum " "bash: desk-reply --channel"

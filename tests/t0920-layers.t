@@ -1,7 +1,7 @@
 #!/bin/sh
 # libdesk is in layers, each calling only the ones below it (lib/README):
 #
-#   base < store < schema < domain < connect < loop < cmd
+#   base < store < schema < domain < rules < connect < loop < cmd
 #
 # Checked twice: by the headers each file includes, and by the symbols each
 # object file needs (nm) against the layer that defines them, which also
@@ -30,6 +30,7 @@ function layer(p) {
 	if (p ~ /^(lib\/)?store\//) return 1
 	if (p ~ /^(lib\/)?schema\//) return 2
 	if (p ~ /^(lib\/)?domain\//) return 3
+	if (p ~ /^(lib\/)?rules\//) return 3.5
 	if (p ~ /^(lib\/)?connect\//) return 4
 	if (p ~ /^(lib\/)?loop\.h$/ || p ~ /^lib\/[^\/]*\.c$/) return 5
 	if (p ~ /^(lib\/)?desk\.h$/ || p ~ /^cmd\//) return 6

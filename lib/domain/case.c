@@ -26,8 +26,10 @@ desk_case_survivor(struct desk_store *st, uint64_t id)
 			return id;
 		id = c.merged_into;
 	}
-	desk_die(DESK_EX_IOERR, "%s: case %llu: merged_into forms a cycle "
-	    "(run desk-case fsck)", desk_store_root(st), (unsigned long long)id);
+	desk_store_fail(st, DESK_EX_IOERR, "%s: case %llu: merged_into forms a "
+	    "cycle (run desk-case fsck)", desk_store_root(st),
+	    (unsigned long long)id);
+	return id;
 }
 
 jv
@@ -255,27 +257,58 @@ desk_case_messages(struct desk_store *st, uint64_t id)
 }
 
 
-/* The changes desk_case_set takes: strings, or null to clear. */
+/* A case's labels: distinct non-empty strings, at most DESK_MAX_LABELS. */
+static const char *
+check_labels(jv v)
+{
+	if (jv_get_kind(v) == JV_KIND_NULL)
+		return NULL;
+	if (jv_get_kind(v) != JV_KIND_ARRAY)
+		return "must be an array of strings";
+	int n = jv_array_length(jv_copy(v));
+	if (n > DESK_MAX_LABELS)
+		return "too many labels";
+	for (int i = 0; i < n; i++) {
+		jv a = jv_array_get(jv_copy(v), i);
+		int ok = jv_get_kind(a) == JV_KIND_STRING && *jv_string_value(a) &&
+		    jv_string_length_bytes(jv_copy(a)) <= DESK_MAX_NAME;
+		for (int j = 0; ok && j < i; j++) {
+			jv b = jv_array_get(jv_copy(v), j);
+			ok = !jv_equal(jv_copy(a), jv_copy(b));
+			jv_free(b);
+		}
+		jv_free(a);
+		if (!ok)
+			return "each label a distinct non-empty string";
+	}
+	return NULL;
+}
+
+/* The changes desk_case_set takes: strings, or null to clear; labels. */
 static int
 check_changes(jv changes, struct desk_err *e)
 {
 	static const char *const keys[] = { "status", "assignee", "team",
-		"subject" };
+		"subject", "labels" };
 	enum desk_status s;
+	const char *why = NULL;
 
 	if (jv_get_kind(changes) != JV_KIND_OBJECT)
 		return desk_err_set(e, DESK_EX_DATA, NULL, "changes must be an object");
 	jv_object_foreach(changes, k, v) {
 		size_t i = 0;
-		while (i < 4 && strcmp(jv_string_value(k), keys[i]))
+		while (i < 5 && strcmp(jv_string_value(k), keys[i]))
 			i++;
 		int ok = i < 4 && (jv_get_kind(v) == JV_KIND_STRING ||
 		    (i && jv_get_kind(v) == JV_KIND_NULL));
+		if (i == 4 && !(why = check_labels(v)))
+			ok = 1;
 		jv_free(k);
 		jv_free(v);
 		if (!ok)
-			return desk_err_set(e, DESK_EX_DATA, i < 4 ? keys[i] : NULL,
-			    i < 4 ? "must be a string" : "not a field of a case");
+			return desk_err_set(e, DESK_EX_DATA, i < 5 ? keys[i] : NULL,
+			    "%s", why ? why : i < 5 ? "must be a string" :
+			    "not a field of a case");
 	}
 	const char *st = desk_jstr(changes, "status");
 	if (st && !desk_status_parse(st, &s))
@@ -284,8 +317,8 @@ check_changes(jv changes, struct desk_err *e)
 	return desk_err_sizes(changes, e);
 }
 
-int
-desk_case_set(struct desk_store *st, uint64_t id, jv changes, jv fields,
+static int
+case_set_unchecked(struct desk_store *st, uint64_t id, jv changes, jv fields,
     int64_t now, struct desk_err *e)
 {
 	char why[160];
@@ -341,6 +374,16 @@ desk_case_set(struct desk_store *st, uint64_t id, jv changes, jv fields,
 		desk_case_command(st, id, "close", jv_null(), now);
 	jv_free(agent);
 	return 0;
+}
+
+/* The verb, with the store's error, when it failed, as its own. */
+int
+desk_case_set(struct desk_store *st, uint64_t id, jv changes, jv fields,
+    int64_t now, struct desk_err *e)
+{
+	int r = case_set_unchecked(st, id, changes, fields, now, e);
+
+	return desk_store_err(st, e) < 0 ? -1 : r;
 }
 
 /* Whether user a lists user b among its linked profiles. */
@@ -401,8 +444,8 @@ merge_check(struct desk_store *st, jv f, jv t, uint64_t from, uint64_t to,
 	return 0;
 }
 
-uint64_t
-desk_case_merge(struct desk_store *st, uint64_t from, uint64_t into,
+static uint64_t
+case_merge_unchecked(struct desk_store *st, uint64_t from, uint64_t into,
     int64_t now, struct desk_err *e)
 {
 	desk_store_lock(st);
@@ -431,4 +474,14 @@ desk_case_merge(struct desk_store *st, uint64_t from, uint64_t into,
 	    append_id(jv_copy(desk_jget(t, "merged_from")), from));
 	desk_case_save(st, t, NULL, now);
 	return to;
+}
+
+/* The verb, with the store's error, when it failed, as its own. */
+uint64_t
+desk_case_merge(struct desk_store *st, uint64_t from, uint64_t into,
+    int64_t now, struct desk_err *e)
+{
+	uint64_t r = case_merge_unchecked(st, from, into, now, e);
+
+	return desk_store_err(st, e) < 0 ? 0 : r;
 }

@@ -75,8 +75,11 @@ desk_channel_name_ok(const char *n)
 static void
 forget(struct desk_store *st, const char *name)
 {
-	struct entry *cache = cache_of(st)->e;
+	struct cache *c = cache_of(st);
 
+	if (!c)
+		return;
+	struct entry *cache = c->e;
 	for (unsigned i = 0; i < CACHE; i++)
 		if (!strcmp(cache[i].name, name)) {
 			jv_free(cache[i].ch);
@@ -91,15 +94,20 @@ rel_path(char *rel, size_t n, const char *name)
 }
 
 jv
-desk_channel_get(struct desk_store *st, const char *name)
+desk_channel_lookup(struct desk_store *st, const char *name, struct desk_err *e)
 {
 	char rel[128];
 	struct stat sb;
 	size_t n;
 
+	e->code = 0;
 	if (!desk_channel_name_ok(name))
 		return jv_invalid();
 	struct cache *c = cache_of(st);
+	if (!c) {
+		desk_store_err(st, e);
+		return jv_invalid();
+	}
 	struct entry *cache = c->e;
 	double now = desk_mono();
 	for (unsigned i = 0; i < CACHE; i++)
@@ -109,7 +117,9 @@ desk_channel_get(struct desk_store *st, const char *name)
 	if (desk_store_stat(st, rel, &sb) < 0) {
 		if (errno == ENOENT)
 			return jv_invalid();
-		desk_die_errno(DESK_EX_IOERR, "%s/%s", desk_store_root(st), rel);
+		desk_err_set(e, DESK_EX_IOERR, "channel", "%s/%s: %s",
+		    desk_store_root(st), rel, strerror(errno));
+		return jv_invalid();
 	}
 	for (unsigned i = 0; i < CACHE; i++)
 		if (!strcmp(cache[i].name, name) && cache[i].ino == sb.st_ino &&
@@ -123,13 +133,18 @@ desk_channel_get(struct desk_store *st, const char *name)
 	if (!text) {
 		if (errno == ENOENT)
 			return jv_invalid();
-		desk_die_errno(DESK_EX_IOERR, "%s/%s", desk_store_root(st), rel);
+		desk_err_set(e, DESK_EX_IOERR, "channel", "%s/%s: %s",
+		    desk_store_root(st), rel, strerror(errno));
+		return jv_invalid();
 	}
 	jv ch = desk_json_parse_all(text, n);
 	free(text);
-	if (jv_get_kind(ch) != JV_KIND_OBJECT || !desk_jstr(ch, "connector"))
-		desk_die(DESK_EX_CONFIG, "%s/%s: not a channel configuration",
-		    desk_store_root(st), rel);
+	if (jv_get_kind(ch) != JV_KIND_OBJECT || !desk_jstr(ch, "connector")) {
+		jv_free(ch);
+		desk_err_set(e, DESK_EX_CONFIG, "channel", "%s/%s: not a channel "
+		    "configuration", desk_store_root(st), rel);
+		return jv_invalid();
+	}
 	unsigned i = c->next++ % CACHE;
 	if (cache[i].name[0])
 		jv_free(cache[i].ch);
@@ -139,6 +154,17 @@ desk_channel_get(struct desk_store *st, const char *name)
 	cache[i].mtime = sb.st_mtim;
 	cache[i].checked = now;
 	cache[i].ch = jv_copy(ch);
+	return ch;
+}
+
+jv
+desk_channel_get(struct desk_store *st, const char *name)
+{
+	struct desk_err e;
+	jv ch = desk_channel_lookup(st, name, &e);
+
+	if (e.code)
+		desk_store_fail(st, e.code, "%s", e.msg);
 	return ch;
 }
 
@@ -193,8 +219,11 @@ desk_channel_list(struct desk_store *st)
 	size_t n = 0;
 	jv out = jv_array();
 
-	if (!d)
-		desk_die_errno(DESK_EX_IOERR, "%s/channels", desk_store_root(st));
+	if (!d) {
+		desk_store_fail_errno(st, DESK_EX_IOERR, "%s/channels",
+		    desk_store_root(st));
+		return out;
+	}
 	for (struct dirent *e; (e = readdir(d));) {
 		size_t len = strlen(e->d_name);
 		if (len <= 5 || strcmp(e->d_name + len - 5, ".json"))

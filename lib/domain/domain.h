@@ -13,9 +13,15 @@
 int desk_channel_name_ok(const char *name);
 /* The channel's configuration, owned; invalid when there is none. */
 jv desk_channel_get(struct desk_store *st, const char *name);
+/*
+ * The same for a server: invalid with e->code 0 when there is no such
+ * channel, or with e (74 unreadable, 78 not a channel) and the store
+ * left as it was; desk_channel_get fails the store with e instead.
+ */
+jv desk_channel_lookup(struct desk_store *st, const char *name, struct desk_err *e);
 int desk_channel_put(struct desk_store *st, jv ch);   /* borrows */
 int desk_channel_rm(struct desk_store *st, const char *name);
-/* Every channel, sorted by name. */
+/* Every channel, sorted by name (empty, with the store failed, when channels/ is unreadable). */
 jv desk_channel_list(struct desk_store *st);
 int desk_channel_is_sync(jv ch);
 
@@ -106,11 +112,14 @@ jv desk_user_update(struct desk_store *st, uint64_t uid, jv changes, int64_t now
 jv desk_user_update_event(struct desk_store *st, jv ev, struct desk_err *e);
 /* The user sel names by user_id, channel + user_custom_id, email or phone; 0 with *why. */
 uint64_t desk_user_find(struct desk_store *st, jv sel, const char **why);
+/*
+ * Links (unlinks) two users' profiles, both ways: 0, or -1 with *e (1 and
+ * the reason when they will not be, or the store's error).
+ */
 int desk_user_unlink(struct desk_store *st, uint64_t a, uint64_t b,
-    int64_t now, const char **why);
-/* Links two users' profiles (both ways); 0 or -1 with *why. */
+    int64_t now, struct desk_err *e);
 int desk_user_link(struct desk_store *st, uint64_t a, uint64_t b,
-    int64_t now, const char **why);
+    int64_t now, struct desk_err *e);
 
 /* ---- case.c: cases and their messages ---- */
 
@@ -149,7 +158,8 @@ jv desk_case_record(struct desk_store *st, uint64_t id);
  * -1 with *e: 1 when there is no such case, 65 when it will not do.
  *
  * desk_case_set changes case id: changes (borrowed: status, and assignee,
- * team and subject, a string or null to clear) within the limits, and
+ * team and subject, a string or null to clear; labels, an array of
+ * distinct non-empty strings or null) within the limits, and
  * fields (borrowed, or invalid for none) merged into the case's, null
  * removing. A merged case is not changed (change the survivor).
  */
@@ -343,11 +353,14 @@ jv desk_code_user_view(struct desk_store *st, uint64_t uid, jv user);
  * level and the wrapper key goes. Both spellings with equal values are
  * one; with different values the result is invalid with a message
  * ("differs from email") and *field names the field at fault
- * ("user_email", "user.email"; static storage). A wrapper that is not an
+ * ("user_email", "user.email": static storage, or path, of pathlen bytes,
+ * the caller's, for a member of the wrapper). A wrapper that is not an
  * object is invalid too ("must be an object", *field = wrapper). Non-object
  * ev comes back unchanged.
  */
-jv desk_api_aliases(jv ev, const char *wrapper, const char **field);
+#define DESK_API_PATH 128
+jv desk_api_aliases(jv ev, const char *wrapper, const char **field,
+    char *path, size_t pathlen);
 
 /* ---- reply.c: replies and the outbox ---- */
 
@@ -419,5 +432,28 @@ int desk_channel_gone(struct desk_store *st, const char *channel,
  * process's life, or -1 with e (75 when another send holds it).
  */
 int desk_sender_lock(struct desk_store *st, struct desk_err *e);
+
+/* ---- route.c: what desk-route keeps (desk-rules(5)) ---- */
+
+/*
+ * The turn of team's round-robin (0 for its first), taken under the
+ * writer lock (taken if not held) and advanced by one in the store.
+ */
+uint64_t desk_rotation_turn(struct desk_store *st, const char *team, int64_t now);
+/* The route record written for message_id, owned; invalid when none. */
+jv desk_route_seen(struct desk_store *st, uint64_t message_id);
+/*
+ * Records (under the lock) that the rules took route (consumed, not empty) for
+ * message message_id of case case_id, with the reply events (consumed)
+ * they wrote, so that a replay of the message writes them again and
+ * changes nothing.
+ */
+void desk_route_save(struct desk_store *st, uint64_t case_id,
+    uint64_t message_id, jv route, jv replies, int64_t now);
+/* The state time rule last applied to case_id in: 1 and *state, or 0. */
+int desk_rulemark_get(struct desk_store *st, const char *rule, uint64_t case_id,
+    uint64_t *state);
+void desk_rulemark_put(struct desk_store *st, const char *rule, uint64_t case_id,
+    uint64_t state, int64_t now);
 
 #endif

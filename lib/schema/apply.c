@@ -5,6 +5,11 @@
  * disagree. Applying a record twice changes nothing. What the slots'
  * fields are is schema.h's (struct desk_user_slot, ...).
  *
+ * Records of desk-route (desk-rules(5)) set only index keys: a rotation
+ * the next turn of a team's round-robin, a route the event key of a
+ * message the rules changed something for, a rulemark the condition state
+ * a time rule was last applied in, per rule and case.
+ *
  * The due list's ends are index keys (desk_key_due), and each entry's
  * latest delivery record too (desk_key_delivery).
  */
@@ -54,10 +59,14 @@ desk_record(struct desk_store *st, enum desk_table t, uint64_t id,
 	if (slot)
 		*slot = s;
 	jv rec = desk_log_get(st, s.rec);
-	if (!jv_is_valid(rec))
-		desk_die(DESK_EX_IOERR, "%s: %s %llu: %s (run desk-case fsck)",
-		    desk_store_root(st), what[t], (unsigned long long)id,
-		    jv_string_value(jv_invalid_get_msg(rec)));
+	if (!jv_is_valid(rec)) {
+		jv msg = jv_invalid_get_msg(rec);
+		desk_store_fail(st, DESK_EX_IOERR, "%s: %s %llu: %s (run desk-case "
+		    "fsck)", desk_store_root(st), what[t], (unsigned long long)id,
+		    jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "?");
+		jv_free(msg);
+		return jv_invalid();
+	}
 	return desk_jdel(rec, "rec");
 }
 
@@ -484,6 +493,36 @@ apply_ident(struct desk_store *st, jv rec, struct desk_loc loc)
 	apply_event_key(st, rec, loc);
 }
 
+/* A team's turn only moves forward, so replaying changes nothing. */
+static void
+apply_rotation(struct desk_store *st, jv rec)
+{
+	struct desk_key k;
+	const char *team = desk_jstr(rec, "team");
+	int64_t turn;
+	uint64_t have;
+
+	if (!team || !desk_jint(rec, "turn", &turn) || turn < 1)
+		return;
+	desk_key_rotation(&k, team);
+	if (!desk_hx_get(st, &k, &have, NULL) || have < (uint64_t)turn)
+		desk_hx_put(st, &k, (uint64_t)turn, 0);
+}
+
+static void
+apply_rulemark(struct desk_store *st, jv rec)
+{
+	struct desk_key k;
+	const char *rule = desk_jstr(rec, "rule");
+	int64_t cid, state;
+
+	if (!rule || !desk_jint(rec, "case_id", &cid) || cid < 1 ||
+	    !desk_jint(rec, "state", &state) || state < 0)
+		return;
+	desk_key_rulemark(&k, rule, (uint64_t)cid);
+	desk_hx_put(st, &k, (uint64_t)state, 1);
+}
+
 void
 desk_apply(struct desk_store *st, jv rec, struct desk_loc loc)
 {
@@ -505,14 +544,15 @@ desk_apply(struct desk_store *st, jv rec, struct desk_loc loc)
 		apply_delivery(st, rec, loc);
 	else if (!strcmp(type, "command"))
 		apply_command(st, rec, loc);
+	else if (!strcmp(type, "route"))
+		apply_event_key(st, rec, loc);
+	else if (!strcmp(type, "rotation"))
+		apply_rotation(st, rec);
+	else if (!strcmp(type, "rulemark"))
+		apply_rulemark(st, rec);
 }
 
 const struct desk_schema desk_store_schema = {
 	desk_apply, DESK_NTABLES, desk_table_names, DESK_NKINDS, desk_kind_names
 };
 
-struct desk_store *
-desk_open(int flags)
-{
-	return desk_store_open(desk_store_dir(), flags, &desk_store_schema);
-}

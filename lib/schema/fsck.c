@@ -409,6 +409,37 @@ pass_ident(struct fsck *f, jv rec, struct desk_loc loc)
 	check_event(f, rec, loc);
 }
 
+/* desk-route's records: their keys must hold at least what they set. */
+static void
+pass_rules(struct fsck *f, jv rec, struct desk_loc loc, const char *type)
+{
+	struct desk_key k;
+	const char *name = desk_jstr(rec, !strcmp(type, "rotation") ? "team" : "rule");
+	int64_t n, cid;
+	uint64_t have;
+
+	if (!strcmp(type, "route")) {
+		check_event(f, rec, loc);
+		return;
+	}
+	if (!name || !desk_jint(rec, !strcmp(type, "rotation") ? "turn" : "state",
+	    &n) || n < 0 || (!strcmp(type, "rulemark") &&
+	    (!desk_jint(rec, "case_id", &cid) || cid < 1))) {
+		bad_record(f, loc, "a rotation needs team and turn, a rulemark "
+		    "rule, case_id and state");
+		return;
+	}
+	if (!strcmp(type, "rotation"))
+		desk_key_rotation(&k, name);
+	else
+		desk_key_rulemark(&k, name, (uint64_t)cid);
+	if (!desk_hx_get(f->st, &k, &have, NULL) ||
+	    (!strcmp(type, "rotation") && have < (uint64_t)n))
+		finding(f, 1, "index: the %s at log position %u:%llu is not in "
+		    "the index", type, DESK_POS_SEG(loc.pos),
+		    (unsigned long long)DESK_POS_OFF(loc.pos));
+}
+
 static void
 pass_one(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx)
 {
@@ -443,6 +474,9 @@ pass_one(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx)
 		pass_delivery(f, rec, loc);
 	else if (!strcmp(type, "command"))
 		pass_command(f, rec, loc);
+	else if (!strcmp(type, "route") || !strcmp(type, "rotation") ||
+	    !strcmp(type, "rulemark"))
+		pass_rules(f, rec, loc, type);
 	else
 		finding(f, 0, "log %u:%llu: record type \"%s\" is not known to "
 		    "this version", DESK_POS_SEG(loc.pos),
@@ -827,7 +861,8 @@ desk_fsck(struct desk_store *st, int repair)
 	f.st = st;
 	/* Damage past the committed point is what fsck is for: never die of it. */
 	st->tolerant = 1;
-	desk_store_lock(st);
+	if (desk_store_lock(st) < 0)
+		return -1;
 	if (st->rolled || st->cut)
 		finding(&f, 0, "a writer stopped mid-batch: applied %llu records "
 		    "it had written, cut %llu bytes of a record it had not finished",
@@ -837,15 +872,17 @@ desk_fsck(struct desk_store *st, int repair)
 	int repaired = 0;
 	if (repair) {
 		uint64_t notes = f.notes, found = f.damage;
-		if (f.nbad)
-			desk_log_drop(st, f.bad, f.nbad);
+		int r = f.nbad ? desk_log_drop(st, f.bad, f.nbad) : 0;
 		free(f.bad);
 		f.bad = NULL;
 		f.nbad = 0;
-		desk_store_rebuild(st);
 		/* Reopen the log at its end (segments may have been rewritten). */
-		desk_store_commit(st);
-		desk_store_lock(st);
+		if (r < 0 || desk_store_rebuild(st) < 0 ||
+		    desk_store_commit(st) < 0 || desk_store_lock(st) < 0) {
+			desk_store_commit(st);    /* lets go of the lock */
+			fsck_reset(&f);
+			return -1;
+		}
 		fsck_reset(&f);
 		verify(&f);
 		f.notes += notes;

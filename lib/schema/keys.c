@@ -152,3 +152,15 @@ desk_delivery_last(struct desk_store *st, uint64_t out_id)
 	jv_free(rec);
 	return jv_invalid();
 }
+
+void
+desk_key_rotation(struct desk_key *k, const char *team)
+{
+	desk_key(k, "rotation", 1, team, strlen(team));
+}
+
+void
+desk_key_rulemark(struct desk_key *k, const char *rule, uint64_t case_id)
+{
+	desk_key_id(k, "rulemark", case_id, rule);
+}

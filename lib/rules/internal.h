@@ -1,0 +1,61 @@
+/*
+ * internal.h: what the files of lib/rules/ share, and nothing outside it
+ * uses: one run of the rules over one event or case.
+ */
+#ifndef DESK_RULES_INTERNAL_H
+#define DESK_RULES_INTERNAL_H
+
+#include "rules/rules.h"
+
+struct desk_route {
+	struct desk_rules *r;
+	struct desk_store *st;
+	int mode;
+	int64_t now;
+	jv ev;               /* the event (a message; for a time rule, {}) */
+	jv kase, user;       /* as the store has them now */
+	uint64_t cid, uid, mid;
+	jv changed;          /* what changed in this event: field -> true */
+	jv route;            /* [{rule, actions}] */
+	jv replies;          /* reply events for desk-reply */
+	int wrote;           /* something was written to the store */
+	int tick;            /* a time rule: replies are added at once */
+	char *conn_name, *conn;   /* the connector of the last channel asked */
+	/*
+	 * The values of the subjects that are not fields, each read once per
+	 * event (a rule file asks the same ones again and again), until an
+	 * action changes the case or the user (desk_route_forget).
+	 */
+	jv memo[DESK_S_JQ + 1];
+	unsigned memo_set;
+};
+/* The case or the user changed: the subjects are read again. */
+void desk_route_forget(struct desk_route *x);
+
+void desk_route_init(struct desk_route *x, struct desk_rules *r,
+    struct desk_store *st, int mode);
+/* Case cid and user uid (0: the case's) into x; 0 when there is no such case. */
+int desk_route_load(struct desk_route *x, uint64_t cid, uint64_t uid);
+void desk_route_done(struct desk_route *x);
+void desk_route_changed(struct desk_route *x, const char *key);
+int desk_cond_eval(struct desk_route *x, const struct desk_cond *c);
+int desk_hours_within(const struct desk_hours *h, int64_t now);
+int desk_rule_matches(struct desk_route *x, const struct desk_rule *u, jv *why);
+int desk_rule_apply(struct desk_route *x, const struct desk_rule *u,
+    struct desk_err *e);
+/*
+ * Rule u for x: evaluated unless skip says why not, its actions applied when
+ * it matches; with EXPLAIN, its conditions (or skip) appended to *explain.
+ * 0 when it did not fire, 1 when it did, 2 when it fired and stops the
+ * rules after it, -1 with *e.
+ */
+int desk_rule_run(struct desk_route *x, const struct desk_rule *u,
+    const char *skip, jv *explain, struct desk_err *e);
+
+/* jq.c: condition n's program over {event, case, user}: truthy or not. */
+int desk_rules_jq(struct desk_route *x, int n);
+void desk_rules_jq_free(struct desk_rules *r);
+/* Whether prog compiles as a rule's jq program. */
+int desk_rules_jq_check(const char *prog);
+
+#endif
