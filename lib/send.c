@@ -82,6 +82,7 @@ struct sender {
 	struct desk_secrets sec;      /* of sec_channel, during a pick */
 	char sec_channel[72];
 	size_t ngone;           /* items final, not yet compacted */
+	int broken;             /* an exit status: stop delivering */
 	int rejected;
 };
 
@@ -448,8 +449,12 @@ record_of(struct job *j)
 static void
 flush_out(struct sender *s)
 {
-	if (s->out.len)
-		desk_buf_write(&s->out, 1, "stdout");
+	/* Recorded already: a sender that cannot say so stops (74). */
+	if (s->out.len && desk_write_all(1, s->out.p, s->out.len) < 0) {
+		desk_warn("stdout: %s", strerror(errno));
+		s->broken = DESK_EX_IOERR;
+	}
+	s->out.len = 0;
 }
 
 /*
@@ -707,8 +712,11 @@ pump(struct sender *s, int fd, int ms)
 	else if (curl_multi_timeout(s->multi, &t) == CURLM_OK && t >= 0 && t < ms)
 		ms = (int)t;
 	if (curl_multi_poll(s->multi, fd >= 0 ? &w : NULL, fd >= 0 ? 1 : 0, ms,
-	    &numfds) != CURLM_OK)
-		desk_die(DESK_EX_SOFTWARE, "curl_multi_poll failed");
+	    &numfds) != CURLM_OK) {
+		desk_warn("curl_multi_poll failed");
+		s->broken = DESK_EX_SOFTWARE;
+		return 1;
+	}
 	if (fd >= 0 && (w.revents & (CURL_WAIT_POLLIN | CURL_WAIT_POLLPRI)))
 		readable = 1;
 	reap(s);
@@ -767,7 +775,7 @@ idle(int fd, void *ctx)
 {
 	struct sender *s = ctx;
 
-	for (;;) {
+	while (!s->broken) {
 		try_lock(s);
 		if (s->lockfd >= 0 && desk_mono() - s->scanned > RESCAN_EVERY)
 			scan(s);
@@ -779,7 +787,7 @@ idle(int fd, void *ctx)
 	}
 }
 
-static void
+static int
 sender_init(struct sender *s, struct desk_store *st, const struct desk_send_opts *o)
 {
 	memset(s, 0, sizeof *s);
@@ -789,11 +797,14 @@ sender_init(struct sender *s, struct desk_store *st, const struct desk_send_opts
 	s->lockfd = -1;
 	s->scanned = -RESCAN_EVERY;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
-	    !(s->multi = curl_multi_init()))
-		desk_die(DESK_EX_SOFTWARE, "curl_multi_init failed");
+	    !(s->multi = curl_multi_init())) {
+		desk_warn("curl_multi_init failed");
+		return -1;
+	}
 	curl_multi_setopt(s->multi, CURLMOPT_MAX_HOST_CONNECTIONS, o->per_host);
 	curl_multi_setopt(s->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, o->in_flight);
 	curl_multi_setopt(s->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+	return 0;
 }
 
 static void
@@ -813,7 +824,7 @@ sender_free(struct sender *s)
 static void
 run_due(struct sender *s)
 {
-	for (;;) {
+	while (!s->broken) {
 		compact(s);
 		step(s);
 		if (!s->running && !s->done)
@@ -830,10 +841,14 @@ desk_send(const struct desk_send_opts *o)
 	int status;
 
 	struct desk_store *st = desk_open(o->drain ? 0 : DESK_ST_CREATE);
-	sender_init(&s, st, o);
-	if (o->drain) {
-		if ((s.lockfd = desk_sender_lock(st, &e)) < 0)
-			desk_die(e.code, "%s", e.msg);
+	if (sender_init(&s, st, o) < 0) {
+		desk_store_close(st);
+		return DESK_EX_SOFTWARE;
+	}
+	if (o->drain && (s.lockfd = desk_sender_lock(st, &e)) < 0) {
+		desk_warn("%s", e.msg);
+		status = e.code;
+	} else if (o->drain) {
 		scan(&s);
 		run_due(&s);
 		compact(&s);
@@ -849,6 +864,8 @@ desk_send(const struct desk_send_opts *o)
 		try_lock(&s);
 		run_due(&s);
 	}
+	if (s.broken)
+		status = s.broken;
 	sender_free(&s);
 	desk_store_close(st);
 	return status;

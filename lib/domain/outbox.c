@@ -185,7 +185,8 @@ desk_dead_retry(struct desk_store *st, uint64_t oid, int64_t now,
 {
 	struct desk_out_slot o;
 
-	desk_store_lock(st);
+	if (desk_store_lock(st) < 0)
+		return desk_store_err(st, e);
 	if (!desk_out_slot(st, oid, &o))
 		return desk_err_set(e, DESK_EX_NO, "out_id", "no outbox entry %llu",
 		    (unsigned long long)oid);
@@ -195,7 +196,7 @@ desk_dead_retry(struct desk_store *st, uint64_t oid, int64_t now,
 	/* Attempts start again from the beginning of the schedule. */
 	desk_delivery_put(st, oid, DESK_DS_PENDING,
 	    desk_jset_str(jv_object(), "reason", "dead retry"), now);
-	return 0;
+	return desk_store_err(st, e);
 }
 
 struct gone {
@@ -223,7 +224,8 @@ desk_channel_gone(struct desk_store *st, const char *channel, int http_status,
 	struct gone g = { st, channel, { NULL, 0, 0 } };
 	char why[160];
 
-	desk_store_lock(st);
+	if (desk_store_lock(st) < 0)
+		return desk_store_err(st, e);
 	jv ch = desk_channel_get(st, channel);
 	if (!jv_is_valid(ch))
 		return desk_err_set(e, DESK_EX_CONFIG, "channel", "no channel %s",
@@ -249,7 +251,7 @@ desk_channel_gone(struct desk_store *st, const char *channel, int http_status,
 		desk_delivery_put(st, g.ids.v[i], DESK_DS_DEAD, d, now);
 	}
 	free(g.ids.v);
-	return 0;
+	return desk_store_err(st, e);
 }
 
 int
