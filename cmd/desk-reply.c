@@ -144,12 +144,7 @@ static int
 cmd_outbox(int all)
 {
 	struct desk_store *st = desk_open(0);
-	jv list = desk_outbox(st, all);
-	int n = jv_array_length(jv_copy(list));
-	jv_array_foreach(list, i, o)
-		desk_out(o);
-	desk_out_flush();
-	jv_free(list);
+	int n = desk_out_all(desk_outbox(st, all ? DESK_OUTBOX_ALL : DESK_OUTBOX_QUEUED));
 	desk_store_close(st);
 	return n ? DESK_EX_OK : DESK_EX_NO;
 }

@@ -19,6 +19,13 @@ static const char usage_fmt[] =
     "       desk-webhook channel activate | deactivate | show | rm NAME\n"
     "       desk-webhook channel secret | keygen NAME\n"
     "       desk-webhook channel list | connectors\n"
+    "       desk-webhook send [--drain] [--per-host N] [--in-flight N] [FILE...]\n"
+    "       desk-webhook outbox [--all]\n"
+    "       desk-webhook dead list\n"
+    "       desk-webhook dead retry ID... | --all\n"
+    "       desk-webhook sign --secret-file FILE --id ID [--timestamp T] < BODY\n"
+    "       desk-webhook verify --secret-file FILE (--headers FILE |\n"
+    "                      --id ID --timestamp T --signature SIG) < BODY\n"
     "Common options: -s, --store DIR; -h, --help; -V, --version.\n";
 
 int
@@ -28,6 +35,11 @@ main(int argc, char **argv)
 
 	static const struct desk_cmd cmds[] = {
 		{ "channel", webhook_channel },
+		{ "send", webhook_send },
+		{ "outbox", webhook_outbox },
+		{ "dead", webhook_dead },
+		{ "sign", webhook_sign },
+		{ "verify", webhook_verify },
 	};
 	char names[128], usage[sizeof usage_fmt + sizeof names];
 	int status;

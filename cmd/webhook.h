@@ -8,5 +8,10 @@
 #include "desk.h"
 
 int webhook_channel(int argc, char **argv);   /* webhook-channel.c */
+int webhook_send(int argc, char **argv);      /* webhook-send.c */
+int webhook_outbox(int argc, char **argv);    /* webhook-send.c */
+int webhook_dead(int argc, char **argv);      /* webhook-send.c */
+int webhook_sign(int argc, char **argv);      /* webhook-sign.c */
+int webhook_verify(int argc, char **argv);    /* webhook-sign.c */
 
 #endif

@@ -150,12 +150,19 @@ _desk_webhook() {
 	case $prev in
 	--connector) COMPREPLY=($(compgen -W "$(_desk_connectors)" -- "$cur")); return ;;
 	--type) COMPREPLY=($(compgen -W "async sync" -- "$cur")); return ;;
-	--token-file | --secret-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	--token-file | --secret-file | --headers) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--url | --api-url | --hook-url | --operator-id) return ;;
+	--per-host | --in-flight | --id | --timestamp | --signature) return ;;
 	esac
-	_desk_words "$args"
+	_desk_words "$args --per-host --in-flight --headers --id --timestamp --signature"
 	case ${#_desk_words[@]}:${_desk_words[0]-}:${_desk_words[1]-} in
-	0::) COMPREPLY=($(compgen -W "channel $_desk_common" -- "$cur")) ;;
+	0::) COMPREPLY=($(compgen -W "channel send outbox dead sign verify $_desk_common" -- "$cur")) ;;
+	1:send:) COMPREPLY=($(compgen -W "--drain --per-host --in-flight $_desk_common" -- "$cur") $(compgen -f -- "$cur")) ;;
+	1:outbox:) COMPREPLY=($(compgen -W "--all $_desk_common" -- "$cur")) ;;
+	1:dead:) COMPREPLY=($(compgen -W "list retry" -- "$cur")) ;;
+	2:dead:retry) COMPREPLY=($(compgen -W "--all" -- "$cur")) ;;
+	1:sign:) COMPREPLY=($(compgen -W "--secret-file --id --timestamp $_desk_common" -- "$cur")) ;;
+	1:verify:) COMPREPLY=($(compgen -W "--secret-file --headers --id --timestamp --signature $_desk_common" -- "$cur")) ;;
 	1:channel:) COMPREPLY=($(compgen -W "add set list show rm activate deactivate
 		secret keygen connectors" -- "$cur")) ;;
 	2:channel:add | 3:channel:add)

@@ -25,8 +25,26 @@ typedef size_t (*desk_scrub)(char *p, size_t n);
  */
 int desk_loop_run(struct desk_store *st, char **files, desk_handler h,
     desk_scrub scrub, void *ctx);
+/*
+ * Work a tool does while its input is idle: called with the input's fd
+ * whenever the loop, having answered for all it read, would block reading
+ * it; returns once fd is readable (or at its end).
+ */
+typedef void (*desk_wait)(int fd, void *ctx);
+/* desk_loop_run with wait (wctx handed to it) run while input is idle. */
+int desk_loop_run_wait(struct desk_store *st, char **files, desk_handler h,
+    desk_scrub scrub, void *ctx, desk_wait wait, void *wctx);
 /* Queues ev (consumed) for stdout at the next commit. */
 void desk_emit(struct desk_loop *l, jv ev);
+/*
+ * Quarantines p[0..n) as STORE/rejects/STAMP-PID-SEQ.raw (through scrub
+ * first, unless NULL), with errev (consumed: the error event, given its
+ * "reject" member) beside it as .json; durable at the next commit.
+ * Returns the .raw file's name in the store, malloc'd; dies 74 when the
+ * store cannot be written. For requests outside the loop (recv, serve).
+ */
+char *desk_quarantine(struct desk_store *st, const char *p, size_t n,
+    desk_scrub scrub, jv errev);
 /*
  * Rejects the current record: an "error" event on stderr naming the input,
  * line, field and reason, the record's bytes quarantined in rejects/.
@@ -89,5 +107,23 @@ jv desk_filter_names(struct desk_loop *l, jv ev, const char *wrapper);
  * records cannot, and are passed on as they are.
  */
 jv desk_filter_mask(struct desk_loop *l, jv ev);
+
+/* ---- send.c: the delivery engine (desk-webhook send) ---- */
+
+struct desk_send_opts {
+	int drain;              /* deliver what is due, then exit */
+	long per_host;          /* connections per host at most */
+	long in_flight;         /* deliveries in flight at once at most */
+	char **files;           /* the filter's input (NULL: stdin) */
+};
+#define DESK_SEND_PER_HOST 8
+#define DESK_SEND_IN_FLIGHT 64
+/*
+ * desk-webhook send: as a filter (message.out in, delivery events out,
+ * everything else passed through) or with drain set, what is due and
+ * exit. The exit status: the filter's (0, 65), or for a drain 0 when
+ * nothing is left to deliver and 75 when some is left for later.
+ */
+int desk_send(const struct desk_send_opts *o);
 
 #endif

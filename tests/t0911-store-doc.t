@@ -11,8 +11,10 @@ sources() { cat $src | grep -v '^#include'; }
 # documented MACRO WORD: WORD is an argument of MACRO (Ql, Pa) in the page.
 documented() { grep -Eq "^\..*$1 (.* )?$(printf '%s' "$2" | sed 's/[.]/\\./g')( |\$)" "$man"; }
 
-# Record types: what a "rec" is set to, and what apply and fsck dispatch on.
-recs=$(sources | grep -o '"rec", "[a-z_]*"\|with_rec("[a-z_]*"\|strcmp(type, "[a-z_]*")' |
+# Record types: what a "rec" is set to, and what apply and fsck (the
+# schema, lib/schema/) dispatch on; other layers compare other "type"s.
+recs=$( { sources | grep -o '"rec", "[a-z_]*"\|with_rec("[a-z_]*"'
+	cat $TOP/lib/schema/*.c | grep -o 'strcmp(type, "[a-z_]*")'; } |
 	sed 's/.*"\([a-z_]*\)".*/\1/' | sort -u)
 # The slot files, one per table, and the other index files.
 tables=$(sed -n '/desk_table_names\[DESK_NTABLES\] = {/,/};/p' $TOP/lib/schema/apply.c | grep -o '"[a-z_]*"' | tr -d '"')
@@ -29,7 +31,7 @@ parts=$(sources | grep -o '"[a-z]*/[^" ]*%[^" ]*\.[a-z]*"' | tr -d '"' | grep -v
 	sed 's|^\([a-z]*/\).*\(\.[a-z]*\)$|\1 \2|' | tr ' ' '\n' | sort -u)
 
 # The extraction itself must find what is known to be there.
-is "$(echo $recs)" "case code ident message rotation route rulemark user" "the record types found in the sources"
+is "$(echo $recs)" "case code command delivery ident message rotation route rulemark user" "the record types found in the sources"
 is "$(echo $tables)" "users cases messages codes outbox" "the tables found in the sources"
 like_words() { echo " $1 " | grep -q " $2 "; ok $? "$3"; }
 like_words "$(echo $index)" index/keys.hx "index/keys.hx is found in the sources"

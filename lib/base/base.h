@@ -179,6 +179,8 @@ char *desk_json_text(jv v);
 
 /* Output for subcommands: v (consumed) as one line; dies 74 on a write error. */
 void desk_out(jv v);
+/* Each value of list (an array, consumed) as desk_out, flushed; how many. */
+int desk_out_all(jv list);
 void desk_out_flush(void);
 
 /* ---- limits.c: how big what desk stores may grow (desk-store(5)) ---- */

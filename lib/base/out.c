@@ -23,3 +23,17 @@ desk_out_flush(void)
 {
 	desk_buf_write(&outbuf, 1, "stdout");
 }
+
+int
+desk_out_all(jv list)
+{
+	int n = 0;
+
+	jv_array_foreach(list, i, v) {
+		desk_out(v);
+		n++;
+	}
+	jv_free(list);
+	desk_out_flush();
+	return n;
+}

@@ -340,7 +340,17 @@ case_set_unchecked(struct desk_store *st, uint64_t id, jv changes, jv fields,
 		    "merged into case %lld: change that one",
 		    (unsigned long long)id, (long long)into);
 	}
+	/* What the case's platform mirrors (desk_case_command): closed, assigned. */
+	const char *was = desk_jstr(rec, "status");
+	int was_closed = was && !strcmp(was, "closed");
+	jv was_agent = jv_copy(desk_jget(rec, "assignee"));
 	rec = jv_object_merge(rec, jv_copy(changes));
+	const char *now_status = desk_jstr(rec, "status");
+	int closing = !was_closed && now_status && !strcmp(now_status, "closed");
+	jv agent = jv_copy(desk_jget(rec, "assignee"));
+	int assigning = jv_is_valid(agent) && jv_get_kind(agent) != JV_KIND_NULL &&
+	    !(jv_is_valid(was_agent) && jv_equal(jv_copy(was_agent), jv_copy(agent)));
+	jv_free(was_agent);
 	if (jv_is_valid(fields)) {
 		jv cur = jv_copy(desk_jget(rec, "fields"));
 		if (jv_get_kind(cur) != JV_KIND_OBJECT) {
@@ -352,11 +362,17 @@ case_set_unchecked(struct desk_store *st, uint64_t id, jv changes, jv fields,
 			desk_err_set(e, DESK_EX_DATA, "fields", "%s", over);
 			jv_free(merged);
 			jv_free(rec);
+			jv_free(agent);
 			return -1;
 		}
 		rec = desk_jset(rec, "fields", merged);
 	}
 	desk_case_save(st, rec, NULL, now);
+	if (assigning)
+		desk_case_command(st, id, "assign", agent, now);
+	if (closing)
+		desk_case_command(st, id, "close", jv_null(), now);
+	jv_free(agent);
 	return 0;
 }
 

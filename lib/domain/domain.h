@@ -380,8 +380,58 @@ int desk_reply_check(jv r, struct desk_err *e);
 jv desk_reply_add(struct desk_store *st, jv r, int64_t now, struct desk_err *e);
 /* The message.out event of a reply's message record (borrowed). */
 jv desk_message_out(jv m);
-/* The queued message.out events; with all, the delivered too. */
-jv desk_outbox(struct desk_store *st, int all);
+
+/* ---- outbox.c: the outbox's delivery state ---- */
+
+/*
+ * The webhook-id of outbox entry oid whose message record is m
+ * (borrowed): "msg_" and 32 hex digits, the same for every attempt.
+ */
+#define DESK_WEBHOOK_ID_LEN 36
+void desk_webhook_id(jv m, uint64_t oid, char out[DESK_WEBHOOK_ID_LEN + 1]);
+/*
+ * The message record of outbox entry oid (owned, with its message_id), its
+ * slot in *o unless NULL; invalid when there is no such entry.
+ */
+jv desk_outbox_message(struct desk_store *st, uint64_t oid,
+    struct desk_out_slot *o);
+/* Calls each for every entry on the due list (not delivered or dead). */
+void desk_due_each(struct desk_store *st, void (*each)(uint64_t oid,
+    const struct desk_out_slot *o, void *ctx), void *ctx);
+/*
+ * Writes a delivery record of entry oid in state, with d's fields
+ * (consumed: attempt, webhook_id, http_status, error, next_attempt_at,
+ * remote_id). Under the lock, which the caller holds.
+ */
+void desk_delivery_put(struct desk_store *st, uint64_t oid,
+    enum desk_dstate state, jv d, int64_t now);
+/*
+ * Queues command ("assign", with agent; "close") of case case_id (its
+ * record as saved) for its platform when the case's connector mirrors it
+ * (Blip: both; Chat2Desk: close): a command record, an outbox entry in
+ * order with the case's replies. Under the lock. 1 when queued.
+ */
+int desk_case_command(struct desk_store *st, uint64_t case_id,
+    const char *command, jv agent, int64_t now);
+/* What an outbox entry's record (borrowed) delivers: message.out or case.command. */
+jv desk_outbox_event(jv m);
+/* The entries as outbox shows them: queued (the due list), all, or dead. */
+enum { DESK_OUTBOX_QUEUED, DESK_OUTBOX_ALL, DESK_OUTBOX_DEAD };
+jv desk_outbox(struct desk_store *st, int which);
+/* A dead entry queued again, from the first attempt: 0, or -1 with e. */
+int desk_dead_retry(struct desk_store *st, uint64_t oid, int64_t now,
+    struct desk_err *e);
+/*
+ * A receiver answered 410 Gone: the channel is saved inactive with the
+ * reason, and its entries on the due list are dead. 0, or -1 with e.
+ */
+int desk_channel_gone(struct desk_store *st, const char *channel,
+    int http_status, int64_t now, struct desk_err *e);
+/*
+ * The one sender of a store (send_lock, flock): its fd, held for the
+ * process's life, or -1 with e (75 when another send holds it).
+ */
+int desk_sender_lock(struct desk_store *st, struct desk_err *e);
 
 /* ---- route.c: what desk-route keeps (desk-rules(5)) ---- */
 

@@ -298,6 +298,15 @@ reply_add_unchecked(struct desk_store *st, jv r, int64_t now, struct desk_err *e
 		    "(reopen it to reply)", (unsigned long long)id);
 		goto done;
 	}
+	/* Closing a Blip case finalised its ticket (ClosedAttendant) for good. */
+	const char *conn = desk_jstr(ch, "connector");
+	if (closed && conn && !strcmp(conn, "blip")) {
+		desk_err_set(e, DESK_EX_DATA, "case_id", "case %llu is closed and "
+		    "its Blip ticket was finalised (ClosedAttendant): a finalised "
+		    "ticket takes no more messages; the user's next message opens a "
+		    "new case", (unsigned long long)id);
+		goto done;
+	}
 	int rule = !strcmp(via, "rule");
 	if (rule && over_limit(st, id, now, e->msg, sizeof e->msg)) {
 		e->code = DESK_EX_DATA;
@@ -320,6 +329,9 @@ reply_add_unchecked(struct desk_store *st, jv r, int64_t now, struct desk_err *e
 		desk_case_save(st, k2, NULL, now);
 		jv_free(kase);
 		kase = desk_case_record(st, id);
+		/* Before the reply, so the platform sees its agent first. */
+		if (assign)
+			desk_case_command(st, id, "assign", desk_jget(kase, "assignee"), now);
 	}
 	jv m = jv_object();
 	m = desk_jset_int(m, "user_id", 0);
@@ -360,23 +372,4 @@ jv
 desk_reply_add(struct desk_store *st, jv r, int64_t now, struct desk_err *e)
 {
 	return desk_store_result(st, reply_add_unchecked(st, r, now, e), e);
-}
-
-jv
-desk_outbox(struct desk_store *st, int all)
-{
-	uint64_t end = desk_slot_end(st, DESK_T_OUT);
-	struct desk_out_slot s;
-	jv list = jv_array();
-
-	for (uint64_t id = 1; id < end; id++) {
-		if (!desk_out_slot(st, id, &s) || (!all && s.done))
-			continue;
-		jv m = desk_record(st, DESK_T_OUT, id, NULL);
-		jv o = desk_message_out(m);
-		o = desk_jset_str(o, "state", s.done ? "done" : "pending");
-		list = jv_array_append(list, o);
-		jv_free(m);
-	}
-	return list;
 }

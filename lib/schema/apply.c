@@ -9,7 +9,9 @@
  * the next turn of a team's round-robin, a route the event key of a
  * message the rules changed something for, a rulemark the condition state
  * a time rule was last applied in, per rule and case.
-
+ *
+ * The due list's ends are index keys (desk_key_due), and each entry's
+ * latest delivery record too (desk_key_delivery).
  */
 #include <sodium.h>
 #include <string.h>
@@ -170,6 +172,182 @@ apply_case(struct desk_store *st, jv rec, struct desk_loc loc)
 	apply_event_key(st, rec, loc);
 }
 
+/* ---- the outbox: delivery state and the due list ---- */
+
+static const char *const dstate_names[] = { "pending", "delivered", "dead",
+	"retry", "inflight" };
+
+const char *
+desk_dstate_name(enum desk_dstate s)
+{
+	return (unsigned)s < 5 ? dstate_names[s] : "unknown";
+}
+
+int
+desk_dstate_parse(const char *s, enum desk_dstate *out)
+{
+	for (int i = 0; i < 5; i++)
+		if (s && !strcmp(s, dstate_names[i])) {
+			*out = (enum desk_dstate)i;
+			return 1;
+		}
+	return 0;
+}
+
+int
+desk_dstate_final(enum desk_dstate s)
+{
+	return s == DESK_DS_DELIVERED || s == DESK_DS_DEAD;
+}
+
+static void
+out_put(struct desk_store *st, uint64_t id, const struct desk_out_slot *o)
+{
+	PUT(st, DESK_T_OUT, id, out, o);
+}
+
+static uint64_t
+due_end(struct desk_store *st, const char *which)
+{
+	struct desk_key k;
+	uint64_t v;
+
+	desk_key_due(&k, which);
+	return desk_hx_get(st, &k, &v, NULL) ? v : 0;
+}
+
+static void
+due_set(struct desk_store *st, const char *which, uint64_t id)
+{
+	struct desk_key k;
+
+	desk_key_due(&k, which);
+	desk_hx_put(st, &k, id, 0);
+}
+
+uint64_t
+desk_due_first(struct desk_store *st)
+{
+	return due_end(st, "head");
+}
+
+uint64_t
+desk_due_last(struct desk_store *st)
+{
+	return due_end(st, "tail");
+}
+
+/*
+ * Puts entry id (o, not linked) at the tail of the due list; the caller
+ * then writes o with linked set, the last write, so that a writer killed
+ * half-way leaves o unlinked and the roll-forward does it all again: the
+ * tail may then be id already, and its old value is the o->prev written
+ * first.
+ */
+static void
+due_link(struct desk_store *st, uint64_t id, struct desk_out_slot *o)
+{
+	struct desk_out_slot t;
+	uint64_t tail = due_end(st, "tail");
+
+	if (tail == id)
+		tail = o->prev;
+	o->prev = tail;
+	o->next = 0;
+	out_put(st, id, o);
+	if (tail && desk_out_slot(st, tail, &t)) {
+		t.next = id;
+		out_put(st, tail, &t);
+	} else
+		due_set(st, "head", id);
+	due_set(st, "tail", id);
+	o->linked = 1;
+}
+
+/* Takes id (o, linked) off the due list; the caller writes o last. */
+static void
+due_unlink(struct desk_store *st, struct desk_out_slot *o)
+{
+	struct desk_out_slot n;
+
+	if (o->prev && desk_out_slot(st, o->prev, &n)) {
+		n.next = o->next;
+		out_put(st, o->prev, &n);
+	} else
+		due_set(st, "head", o->next);
+	if (o->next && desk_out_slot(st, o->next, &n)) {
+		n.prev = o->prev;
+		out_put(st, o->next, &n);
+	} else
+		due_set(st, "tail", o->prev);
+	o->linked = 0;
+	o->prev = o->next = 0;
+}
+
+/* The outbox entry a reply's message record queues: pending, due now. */
+static void
+apply_out(struct desk_store *st, uint64_t oid, uint64_t mid, struct desk_loc loc)
+{
+	struct desk_out_slot o;
+
+	desk_store_seen_id(st, DESK_OUT, oid);
+	if (!desk_out_slot(st, oid, &o)) {
+		memset(&o, 0, sizeof o);
+		o.rec = loc;
+		o.message_id = mid;
+	} else if (o.linked || o.state != DESK_DS_PENDING || o.attempt)
+		return;     /* applied before */
+	due_link(st, oid, &o);
+	out_put(st, oid, &o);
+}
+
+/*
+ * A case's state to mirror on its platform (a Blip ticket's status, a
+ * Chat2Desk dialog closed): an outbox entry like a reply, in the same
+ * order, that has no message.
+ */
+static void
+apply_command(struct desk_store *st, jv rec, struct desk_loc loc)
+{
+	int64_t oid, cid;
+
+	if (desk_jint(rec, "out_id", &oid) && oid > 0 &&
+	    desk_jint(rec, "case_id", &cid) && cid > 0)
+		apply_out(st, (uint64_t)oid, 0, loc);
+}
+
+/*
+ * A delivery record: the entry's state after it (pending again after a
+ * dead retry, in flight, retry at next_attempt_at, delivered, dead), on
+ * or off the due list accordingly. Records are applied in log order, so
+ * the newest one's state is the entry's.
+ */
+static void
+apply_delivery(struct desk_store *st, jv rec, struct desk_loc loc)
+{
+	struct desk_out_slot o;
+	enum desk_dstate state;
+	struct desk_key k;
+	int64_t oid, attempt = 0;
+
+	if (!desk_jint(rec, "out_id", &oid) || oid < 1 ||
+	    !desk_dstate_parse(desk_jstr(rec, "state"), &state) ||
+	    !desk_out_slot(st, (uint64_t)oid, &o))
+		return;     /* fsck reports it */
+	desk_jint(rec, "attempt", &attempt);
+	int final = desk_dstate_final(state);
+	if (final && o.linked)
+		due_unlink(st, &o);
+	else if (!final && !o.linked)
+		due_link(st, (uint64_t)oid, &o);
+	o.state = state;
+	o.attempt = attempt > 0 ? (uint64_t)attempt : 0;
+	o.due = state == DESK_DS_RETRY ? rec_time(rec, "next_attempt_at") : 0;
+	out_put(st, (uint64_t)oid, &o);
+	desk_key_delivery(&k, (uint64_t)oid);
+	desk_hx_put(st, &k, loc.pos, loc.len);
+}
+
 static void
 apply_message(struct desk_store *st, jv rec, struct desk_loc loc)
 {
@@ -203,16 +381,8 @@ apply_message(struct desk_store *st, jv rec, struct desk_loc loc)
 	}
 	/* A reply is queued for delivery by the same record. */
 	int64_t oid;
-	struct desk_out_slot o;
-	if (desk_jint(rec, "out_id", &oid) && oid > 0) {
-		desk_store_seen_id(st, DESK_OUT, (uint64_t)oid);
-		if (!desk_out_slot(st, (uint64_t)oid, &o)) {
-			memset(&o, 0, sizeof o);
-			o.rec = loc;
-			o.message_id = (uint64_t)id;
-			PUT(st, DESK_T_OUT, (uint64_t)oid, out, &o);
-		}
-	}
+	if (desk_jint(rec, "out_id", &oid) && oid > 0)
+		apply_out(st, (uint64_t)oid, (uint64_t)id, loc);
 	apply_event_key(st, rec, loc);
 }
 
@@ -372,6 +542,10 @@ desk_apply(struct desk_store *st, jv rec, struct desk_loc loc)
 		apply_code(st, rec, loc);
 	else if (!strcmp(type, "ident"))
 		apply_ident(st, rec, loc);
+	else if (!strcmp(type, "delivery"))
+		apply_delivery(st, rec, loc);
+	else if (!strcmp(type, "command"))
+		apply_command(st, rec, loc);
 	else if (!strcmp(type, "route"))
 		apply_event_key(st, rec, loc);
 	else if (!strcmp(type, "rotation"))
@@ -431,8 +605,13 @@ slot_fields(int t, const struct desk_slot *raw, struct desk_field *f)
 	case DESK_T_OUT: {
 		struct desk_out_slot s;
 		desk_out_from_slot(raw, &s);
-		FIELD("done", s.done);
+		FIELD("state", s.state);
+		FIELD("linked", s.linked);
+		FIELD("attempt", s.attempt);
+		FIELD("due", s.due);
 		FIELD("message_id", s.message_id);
+		FIELD("prev", s.prev);
+		FIELD("next", s.next);
 		break;
 	}
 	default:

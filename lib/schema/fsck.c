@@ -8,7 +8,8 @@
  * the log can tell, checked record by record in the same pass against the
  * rebuild as it stands just before the record: lines that do not parse,
  * records without what their type needs, a message twice or of no case, a
- * code used twice; and channels/ and tmp/. With --repair the engine moves
+ * code used twice, an outbox entry queued twice or delivered unqueued; and
+ * channels/ and tmp/. With --repair the engine moves
  * damaged records to rejects/ (desk_log_drop) and swaps a rebuild in
  * (desk_store_rebuild); then it checks again.
  */
@@ -158,6 +159,40 @@ pass_message(struct fsck *f, jv rec, struct desk_loc loc)
 		finding(f, 1, "outbox %lld is claimed by two messages", (long long)oid);
 }
 
+/* A command queues an outbox entry as a reply's message does. */
+static void
+pass_command(struct fsck *f, jv rec, struct desk_loc loc)
+{
+	struct desk_out_slot o;
+	int64_t oid, cid;
+
+	if (!desk_jint(rec, "out_id", &oid) || oid < 1 ||
+	    !desk_jint(rec, "case_id", &cid) || cid < 1)
+		bad_record(f, loc, "command record without out_id or case_id");
+	else if (desk_out_slot(f->st, (uint64_t)oid, &o))
+		finding(f, 1, "outbox %lld is claimed by two records", (long long)oid);
+}
+
+/* A delivery's entry was queued before it; a retry says when. */
+static void
+pass_delivery(struct fsck *f, jv rec, struct desk_loc loc)
+{
+	struct desk_out_slot o;
+	enum desk_dstate state;
+	int64_t oid, t;
+	const char *next = desk_jstr(rec, "next_attempt_at");
+
+	if (!desk_jint(rec, "out_id", &oid) || oid < 1 ||
+	    !desk_dstate_parse(desk_jstr(rec, "state"), &state))
+		bad_record(f, loc, "delivery record without out_id or state");
+	else if (!desk_out_slot(f->st, (uint64_t)oid, &o))
+		finding(f, 1, "log %u:%llu: delivery of outbox %lld, which no "
+		    "message queued before it", AT(loc), (long long)oid);
+	else if (state == DESK_DS_RETRY && !(next && desk_time_parse(next, &t)))
+		finding(f, 1, "log %u:%llu: a retry of outbox %lld without "
+		    "next_attempt_at", AT(loc), (long long)oid);
+}
+
 static void
 pass_code(struct fsck *f, jv rec, struct desk_loc loc)
 {
@@ -234,6 +269,10 @@ pass_one(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx)
 		pass_code(f, rec, loc);
 	else if (!strcmp(type, "ident"))
 		pass_ident(f, rec, loc);
+	else if (!strcmp(type, "delivery"))
+		pass_delivery(f, rec, loc);
+	else if (!strcmp(type, "command"))
+		pass_command(f, rec, loc);
 	else if (!strcmp(type, "route") || !strcmp(type, "rotation") ||
 	    !strcmp(type, "rulemark"))
 		pass_rules(f, rec, loc, type);

@@ -123,6 +123,39 @@ desk_code_throttle_key(struct desk_key *k, const char *channel)
 }
 
 void
+desk_key_due(struct desk_key *k, const char *which)
+{
+	desk_key(k, "due", 1, which, strlen(which));
+}
+
+void
+desk_key_delivery(struct desk_key *k, uint64_t out_id)
+{
+	desk_key_id(k, "delivery", out_id, NULL);
+}
+
+jv
+desk_delivery_last(struct desk_store *st, uint64_t out_id)
+{
+	struct desk_key k;
+	uint64_t pos;
+	uint32_t len;
+	int64_t oid;
+
+	desk_key_delivery(&k, out_id);
+	if (!desk_hx_get(st, &k, &pos, &len))
+		return jv_invalid();
+	jv rec = desk_log_get(st, (struct desk_loc){ pos, len });
+	/* Never trust a pointer: the record must be this entry's. */
+	if (jv_is_valid(rec) && desk_jint(rec, "out_id", &oid) &&
+	    (uint64_t)oid == out_id && desk_jstr(rec, "rec") &&
+	    !strcmp(desk_jstr(rec, "rec"), "delivery"))
+		return desk_jdel(rec, "rec");
+	jv_free(rec);
+	return jv_invalid();
+}
+
+void
 desk_key_rotation(struct desk_key *k, const char *team)
 {
 	desk_key(k, "rotation", 1, team, strlen(team));
@@ -196,6 +229,12 @@ desk_rec_keys(jv rec, void (*each)(const struct desk_key *, const char *,
 		}
 		desk_code_throttle_key(&k, NULL);
 		each(&k, "the identification throttle of the store", ctx);
+	} else if (!strcmp(type, "delivery") && desk_jint(rec, "out_id", &v) &&
+	    v > 0) {
+		desk_key_delivery(&k, (uint64_t)v);
+		snprintf(name, sizeof name, "the latest delivery of outbox %lld",
+		    (long long)v);
+		each(&k, name, ctx);
 	} else if (!strcmp(type, "rotation") && (s = desk_jstr(rec, "team"))) {
 		desk_key_rotation(&k, s);
 		snprintf(name, sizeof name, "the rotation of team %.64s", s);
@@ -206,5 +245,13 @@ desk_rec_keys(jv rec, void (*each)(const struct desk_key *, const char *,
 		snprintf(name, sizeof name, "the mark of rule %.64s on case %lld", s,
 		    (long long)v);
 		each(&k, name, ctx);
+	}
+	/* Whatever queues or delivers moves the due list's ends. */
+	if (!strcmp(type, "delivery") || !strcmp(type, "command") ||
+	    (!strcmp(type, "message") && desk_jint(rec, "out_id", &v))) {
+		desk_key_due(&k, "head");
+		each(&k, "the due list's head", ctx);
+		desk_key_due(&k, "tail");
+		each(&k, "the due list's tail", ctx);
 	}
 }

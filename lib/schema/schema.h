@@ -66,7 +66,8 @@ int desk_status_parse(const char *s, enum desk_status *out);
  *   messages: words case_id, prev
  *   codes:    flags bit 0 used; words expires_at, attempts, used_by,
  *             created_at
- *   outbox:   flags done; word 2 message_id
+ *   outbox:   flags delivery state | 0x80 on the due list; words attempt,
+ *             due, message_id, prev, next (the due list)
  *
  * desk_TABLE_slot(st, id, out) reads one: 1 with *out filled, 0 when the
  * id has no slot; it dies 74 on damage, as desk_slot_get does. Only apply
@@ -112,11 +113,25 @@ struct desk_code_slot {
 	int64_t created_at;
 };
 
-/* A reply to deliver; rec is its message record. */
+/*
+ * The delivery state of an outbox entry, set by the reply's message record
+ * (or a command record) as pending and then by its delivery records.
+ * Final states (delivered, dead) are off the due list; every other entry
+ * is on it.
+ */
+enum desk_dstate {
+	DESK_DS_PENDING = 0, DESK_DS_DELIVERED = 1, DESK_DS_DEAD = 2,
+	DESK_DS_RETRY = 3, DESK_DS_INFLIGHT = 4
+};
+/* An entry to deliver; rec is its message (or command) record. */
 struct desk_out_slot {
 	struct desk_loc rec;
-	int done;                /* 0 while pending */
-	uint64_t message_id;
+	enum desk_dstate state;
+	int linked;               /* on the due list */
+	uint64_t attempt;         /* attempts begun */
+	int64_t due;              /* Unix seconds of the next attempt; 0: now */
+	uint64_t message_id;      /* 0 for a command */
+	uint64_t prev, next;      /* the due list's neighbours (0: none) */
 };
 
 static inline void
@@ -190,19 +205,29 @@ desk_code_to_slot(const struct desk_code_slot *c)
 		    (uint64_t)c->created_at } };
 }
 
+/* The due list's mark, in flags above the state. */
+#define DESK_OUT_LINKED 0x80
+
 static inline void
 desk_out_from_slot(const struct desk_slot *s, struct desk_out_slot *o)
 {
 	o->rec = s->rec;
-	o->done = s->flags;
+	o->state = (enum desk_dstate)(s->flags & 0x7f);
+	o->linked = !!(s->flags & DESK_OUT_LINKED);
+	o->attempt = s->word[0];
+	o->due = (int64_t)s->word[1];
 	o->message_id = s->word[2];
+	o->prev = s->word[3];
+	o->next = s->word[4];
 }
 
 static inline struct desk_slot
 desk_out_to_slot(const struct desk_out_slot *o)
 {
-	return (struct desk_slot){ .rec = o->rec, .flags = (uint8_t)o->done,
-		.word = { 0, 0, o->message_id } };
+	return (struct desk_slot){ .rec = o->rec,
+		.flags = (uint8_t)(o->state | (o->linked ? DESK_OUT_LINKED : 0)),
+		.word = { o->attempt, (uint64_t)o->due, o->message_id, o->prev,
+		    o->next } };
 }
 
 /*
@@ -226,6 +251,19 @@ DESK_SLOT_READER(message, DESK_T_MESSAGE)
 DESK_SLOT_READER(code, DESK_T_CODE)
 DESK_SLOT_READER(out, DESK_T_OUT)
 #undef DESK_SLOT_READER
+
+const char *desk_dstate_name(enum desk_dstate s);
+int desk_dstate_parse(const char *s, enum desk_dstate *out);
+/* Delivered or dead: no attempt follows. */
+int desk_dstate_final(enum desk_dstate s);
+/*
+ * The due list: every outbox entry that is not final, in the order it
+ * became due (a doubly linked list through the outbox slots, its ends in
+ * the index), so that finding due work never reads a delivered entry.
+ * The first entry's id, or 0 for none; then follow desk_out_slot's next.
+ */
+uint64_t desk_due_first(struct desk_store *st);
+uint64_t desk_due_last(struct desk_store *st);
 
 /* ---- keys.c: index keys the schema defines, and lookups by them ---- */
 
@@ -261,6 +299,12 @@ void desk_key_code(struct desk_key *k, const unsigned char h[32]);
  */
 void desk_user_keys(jv rec, void (*each)(const struct desk_key *k,
     const char *what, void *ctx), void *ctx);
+/* The ends of the due list: which is "head" or "tail". */
+void desk_key_due(struct desk_key *k, const char *which);
+/* The latest delivery record of an outbox entry. */
+void desk_key_delivery(struct desk_key *k, uint64_t out_id);
+/* That record (owned, without "rec"), or invalid when there is none. */
+jv desk_delivery_last(struct desk_store *st, uint64_t out_id);
 /* The index key of a throttle: channel's, or with NULL the store's. */
 void desk_code_throttle_key(struct desk_key *k, const char *channel);
 /*

@@ -140,10 +140,12 @@ main(void)
 	    "in words 0-3");
 
 	struct desk_out_slot o = { 0 };
-	ok(desk_out_slot(st, 4, &o) && !o.done && o.message_id == 5,
-	    "outbox 4 by name: pending, message 5");
-	ok(raw(st, "outbox", 4, p) && FLAGS(p) == 0 && WORD(p, 0) == 0 &&
-	    WORD(p, 2) == 5, "outbox.slots: message_id word 2");
+	ok(desk_out_slot(st, 4, &o) && o.state == DESK_DS_PENDING && o.linked &&
+	    o.message_id == 5 && o.attempt == 0 && !o.prev && !o.next,
+	    "outbox 4 by name: pending, on the due list alone, message 5");
+	ok(raw(st, "outbox", 4, p) && FLAGS(p) == DESK_OUT_LINKED && WORD(p, 0) == 0 &&
+	    WORD(p, 2) == 5, "outbox.slots: pending (0) on the due list (0x80), "
+	    "message_id word 2");
 	desk_store_close(st);
 
 	/* The engine with another schema: its names, nothing of desk's. */
