@@ -8,5 +8,6 @@
 #include "desk.h"
 
 int webhook_channel(int argc, char **argv);   /* webhook-channel.c */
+int webhook_recv(int argc, char **argv);      /* webhook-recv.c */
 
 #endif
