@@ -22,6 +22,10 @@ desk_in_fail(struct desk_err *e, const char *pre, const char *key,
 
 	snprintf(e->fieldbuf, sizeof e->fieldbuf, "%s%s", pre ? pre : "",
 	    key ? key : "");
+	/* "[3]." and no key: the element itself, "[3]". */
+	size_t n = strlen(e->fieldbuf);
+	if (!key && n && e->fieldbuf[n - 1] == '.')
+		e->fieldbuf[n - 1] = '\0';
 	e->code = DESK_EX_DATA;
 	e->field = e->fieldbuf[0] ? e->fieldbuf : NULL;
 	va_start(ap, fmt);
