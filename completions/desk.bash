@@ -119,11 +119,18 @@ _desk_webhook() {
 	case $prev in
 	--connector) COMPREPLY=($(compgen -W "custom chat2desk blip" -- "$cur")); return ;;
 	--type) COMPREPLY=($(compgen -W "async sync" -- "$cur")); return ;;
-	--url) return ;;
+	--url | --header) return ;;
+	--channel) COMPREPLY=($(compgen -W "$(_desk_channels)" -- "$cur")); return ;;
 	esac
-	_desk_words "--connector --type --url"
+	_desk_words "--connector --type --url --channel --header"
 	case ${#_desk_words[@]}:${_desk_words[0]-}:${_desk_words[1]-} in
-	0::) COMPREPLY=($(compgen -W "channel $_desk_common" -- "$cur")) ;;
+	0::) COMPREPLY=($(compgen -W "channel recv $_desk_common" -- "$cur")) ;;
+	*:recv:*)
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "--channel --header --lines --cgi $_desk_common" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -f -- "$cur"))
+		fi ;;
 	1:channel:) COMPREPLY=($(compgen -W "add list show rm" -- "$cur")) ;;
 	2:channel:add | 3:channel:add)
 		COMPREPLY=($(compgen -W "--connector --type --url --inactive $_desk_common" -- "$cur")) ;;
