@@ -110,8 +110,8 @@ client_phone(jv client, jv *phone, jv *x, struct desk_err *e)
 static int
 c2d_files(jv o, jv *out, struct desk_err *e)
 {
-	static const char *const single[] = { "photo", "video", "audio", "pdf",
-		"document", "file" };
+	/* The single-file fields of the inbox hook (Chat2Desk's API docs). */
+	static const char *const single[] = { "photo", "video", "audio", "pdf" };
 	jv list = jv_array(), a, v;
 	char pre[40];
 	int r = 0;
@@ -182,10 +182,10 @@ c2d_files(jv o, jv *out, struct desk_err *e)
 
 /* The conversation's ids, kept for replies (desk-events(7) external). */
 static int
-c2d_external(jv o, jv *x, jv *ucid, struct desk_err *e)
+c2d_external(jv o, jv op, jv *x, jv *ucid, struct desk_err *e)
 {
 	static const char *const ids[] = { "dialog_id", "request_id",
-		"channel_id", "operator_id" };
+		"channel_id" };
 	jv t;
 
 	*x = jv_object();
@@ -197,6 +197,7 @@ c2d_external(jv o, jv *x, jv *ucid, struct desk_err *e)
 	for (size_t i = 0; i < sizeof ids / sizeof *ids; i++)
 		if (ext_id(x, o, NULL, ids[i], NULL, e) < 0)
 			return -1;
+	*x = desk_in_set(*x, "operator_id", jv_copy(op));
 	if (desk_in_str(o, NULL, "transport", 0, &t, e) < 0)
 		return -1;
 	*x = desk_in_set(*x, "transport", t);
@@ -235,7 +236,7 @@ c2d_inbound(jv ch, const struct desk_http_in *in, jv *events,
 	    desk_in_id(o, NULL, "operator_id", DESK_IN_NUMBER, &op, e) < 0 ||
 	    desk_in_id(o, NULL, "message_id", DESK_IN_REQUIRED | DESK_IN_NUMBER,
 	    &id, e) < 0 ||
-	    c2d_external(o, &x, &ucid, e) < 0) {
+	    c2d_external(o, op, &x, &ucid, e) < 0) {
 		jv_free(v);
 		goto out;
 	}

@@ -8,6 +8,7 @@
  * (or invalid for absent), so a normaliser builds its events from copies
  * and the body can be freed whole at the end.
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -93,12 +94,13 @@ desk_in_id(jv o, const char *pre, const char *key, int flags, jv *out,
 		    "missing") : 0;
 	if (jv_get_kind(v) == JV_KIND_NUMBER && (flags & DESK_IN_NUMBER)) {
 		/* A platform's integer id, kept as its decimal string. */
-		int64_t n;
+		double d = jv_number_value(v);
 		char s[24];
-		if (!desk_jint(o, key, &n))
+		/* Whole and exact in a double (desk_jint's rule), on v itself. */
+		if (d != floor(d) || fabs(d) > 9007199254740992.0)
 			return desk_in_fail(e, pre, key, "must be a whole number "
 			    "or a string");
-		snprintf(s, sizeof s, "%lld", (long long)n);
+		snprintf(s, sizeof s, "%lld", (long long)d);
 		*out = jv_string(s);
 		return 0;
 	}
