@@ -236,6 +236,14 @@ run desk-case list --channel bot
 json $OUT '[.case_id,.message_count]' '[2,3]' "e2e blip: three messages stored"
 run desk-case fsck
 rc 0 "e2e: fsck passes with the conversation keys"
+# The conversation key is derived from the log: a rebuilt index still has it.
+rm $DESK_STORE/index/keys.hx
+run desk-case fsck --repair
+rc 0 "e2e: fsck --repair rebuilds the index"
+b '.id="fwd:fwd:m11"|.content="after the repair"' > $T/after
+desk-webhook recv --channel bot $T/after | desk-case > $T/ev3b
+json $T/ev3b '[.case_id,.user_custom_id]' '[2,"5511999@wa.gw.msging.net"]' \
+	"e2e blip: after a rebuild the ticket still finds its case"
 desk-webhook recv --channel bot $H/blip-closed.json | desk-case > $T/ev4
 json $T/ev4 '.case_status' '"closed"' "e2e blip: closed by the client closes the case"
 b '.from="zz9@desk.msging.net/Webhook"|.id="fwd:x"' > $T/orphan
