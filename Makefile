@@ -103,7 +103,7 @@ $(O)/bin/desk-webhook: $(O)/cmd/desk-webhook.o $(WEBHOOK_OBJ) $(O)/libdesk.a
 $(O)/unit/%: tests/unit/%.c $(O)/libdesk.a Makefile | $(O)/.deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(DESK_CFLAGS) $(LDFLAGS_ALL) -o $@ $< $(O)/libdesk.a \
-		$(BASE_LIBS)
+		$(BASE_LIBS) $(CURL_LIBS)
 
 $(FO)/lib/%.o: lib/%.c Makefile | $(O)/.deps
 	@mkdir -p $(@D)
@@ -113,7 +113,7 @@ $(FO)/lib/%.o: lib/%.c Makefile | $(O)/.deps
 $(FO)/bin/fuzz-%: tests/fuzz/%.c $(FUZZ_LIBOBJ) Makefile | $(O)/.deps
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DESK_CFLAGS) $(FUZZ_INC) $(FUZZ_SAN) \
-		-fsanitize=fuzzer -MMD -MP -o $@ $< $(FUZZ_LIBOBJ) $(BASE_LIBS) -lpthread
+		-fsanitize=fuzzer -MMD -MP -o $@ $< $(FUZZ_LIBOBJ) $(BASE_LIBS) $(CURL_LIBS) -lpthread
 
 fuzz-bins: $(FUZZ_BINS)
 .SECONDARY: $(FUZZ_LIBOBJ)

@@ -9,14 +9,18 @@
 
 #include "webhook.h"
 
-static const char usage_text[] =
-    "desk-webhook channel add NAME [--connector custom|chat2desk|blip]\n"
-    "                      [--type async|sync] [--url URL] [--inactive]\n"
-    "       desk-webhook channel list\n"
-    "       desk-webhook channel show NAME\n"
-    "       desk-webhook channel rm NAME\n"
+/* The %s: the connectors, from their table. */
+static const char usage_fmt[] =
+    "desk-webhook channel add NAME [--connector %s] [--type async|sync]\n"
+    "           [--url URL] [--api-url URL] [--hook-url URL] [--token-file F]\n"
+    "           [--secret-file F] [--operator-id N] [--service-messages]\n"
+    "           [--allow-private] [--activate]\n"
+    "       desk-webhook channel set NAME [the options of add but --connector]\n"
+    "       desk-webhook channel activate | deactivate | show | rm NAME\n"
+    "       desk-webhook channel secret | keygen NAME\n"
+    "       desk-webhook channel list | connectors\n"
     "       desk-webhook recv --channel NAME [--lines] [--header 'NAME: VALUE']...\n"
-    "                      [FILE...]\n"
+    "           [FILE...]\n"
     "       desk-webhook recv --channel NAME --cgi\n"
     "Common options: -s, --store DIR; -h, --help; -V, --version.\n";
 
@@ -29,10 +33,17 @@ main(int argc, char **argv)
 		{ "channel", webhook_channel },
 		{ "recv", webhook_recv },
 	};
+	char names[128], usage[sizeof usage_fmt + sizeof names];
 	int status;
 
 	desk_setprog(argv[0]);
-	desk_usage_text = usage_text;
+	size_t len = 0;
+	names[0] = '\0';
+	for (size_t i = 0; desk_connectors[i] && len < sizeof names; i++)
+		len += (size_t)snprintf(names + len, sizeof names - len, "%s%s",
+		    i ? "|" : "", desk_connectors[i]->name);
+	snprintf(usage, sizeof usage, usage_fmt, names);
+	desk_usage_text = usage;
 	if (desk_getopt(argc, argv, "+" DESK_OPTS, lo) != -1 || optind >= argc)
 		desk_usage(DESK_EX_USAGE);
 	if (desk_subcommand(argc, argv, cmds, sizeof cmds / sizeof *cmds, &status))

@@ -113,16 +113,28 @@ _desk_reply() {
 	fi
 }
 
+# The connectors, from desk-webhook's own table.
+_desk_connectors() {
+	desk-webhook channel connectors 2> /dev/null |
+		sed -n 's/^{"connector":"\([^"]*\)".*/\1/p'
+}
+
 _desk_webhook() {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
+	local args="--connector --type --url --api-url --hook-url --token-file
+		--secret-file --operator-id"
+	local set="--type --url --api-url --hook-url --token-file --secret-file
+		--operator-id --service-messages --no-service-messages --allow-private
+		--no-allow-private --activate"
 	_desk_common_values && return
 	case $prev in
-	--connector) COMPREPLY=($(compgen -W "custom chat2desk blip" -- "$cur")); return ;;
+	--connector) COMPREPLY=($(compgen -W "$(_desk_connectors)" -- "$cur")); return ;;
 	--type) COMPREPLY=($(compgen -W "async sync" -- "$cur")); return ;;
-	--url | --header) return ;;
+	--token-file | --secret-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	--url | --api-url | --hook-url | --operator-id | --header) return ;;
 	--channel) COMPREPLY=($(compgen -W "$(_desk_channels)" -- "$cur")); return ;;
 	esac
-	_desk_words "--connector --type --url --channel --header"
+	_desk_words "$args --channel --header"
 	case ${#_desk_words[@]}:${_desk_words[0]-}:${_desk_words[1]-} in
 	0::) COMPREPLY=($(compgen -W "channel recv $_desk_common" -- "$cur")) ;;
 	*:recv:*)
@@ -131,10 +143,15 @@ _desk_webhook() {
 		else
 			COMPREPLY=($(compgen -f -- "$cur"))
 		fi ;;
-	1:channel:) COMPREPLY=($(compgen -W "add list show rm" -- "$cur")) ;;
+	1:channel:) COMPREPLY=($(compgen -W "add set list show rm activate deactivate
+		secret keygen connectors" -- "$cur")) ;;
 	2:channel:add | 3:channel:add)
-		COMPREPLY=($(compgen -W "--connector --type --url --inactive $_desk_common" -- "$cur")) ;;
-	2:channel:show | 2:channel:rm)
+		[[ $cur == -* ]] && COMPREPLY=($(compgen -W "--connector $set --inactive
+			$_desk_common" -- "$cur")) ;;
+	3:channel:set)
+		COMPREPLY=($(compgen -W "$set $_desk_common" -- "$cur")) ;;
+	2:channel:show | 2:channel:rm | 2:channel:set | 2:channel:activate | \
+	2:channel:deactivate | 2:channel:secret | 2:channel:keygen)
 		COMPREPLY=($(compgen -W "$(_desk_channels)" -- "$cur")) ;;
 	esac
 }

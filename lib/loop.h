@@ -72,6 +72,16 @@ void desk_dispatch(struct desk_loop *l, jv ev, void *dispatch);
 /* ---- filter.c: the loop over desk's store ---- */
 
 /*
+ * The tools' store: desk_store_dir() opened with desk's schema
+ * (desk_store_open's flags) and the die wrapper on (desk_store_on_error
+ * with desk_die_err): the first error the store records ends the tool,
+ * where it happens, with the store's exit status and message. For the
+ * filters and commands; long-running code opens with desk_store_open and
+ * takes the errors the library returns.
+ */
+struct desk_store *desk_open(int flags);
+
+/*
  * The whole filter: opens the store (desk_open, created by the first
  * record), runs the loop with identification codes masked in what it
  * quarantines, closes.

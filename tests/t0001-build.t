@@ -7,6 +7,8 @@
 # reach, and make warns "jobserver unavailable".
 unset MAKEFLAGS MFLAGS MAKELEVEL
 
+# A nested make of "make -j2 check" would warn of its jobserver: its own build.
+unset MAKEFLAGS MFLAGS MAKELEVEL
 run make -s -C "$TOP" O="$T/b" CFLAGS="-O2 -Werror" all
 rc 0 "make with -Werror: exit 0"
 is "$(grep -ci warning $ERR $OUT | awk -F: '{ s += $NF } END { print s + 0 }')" 0 "no warnings"

@@ -45,8 +45,8 @@ run desk-webhook channel add ../x
 rc 64 "a channel name with ..: exit 64"
 run desk-webhook channel add chat --type sync --connector custom --url https://example.org/hook
 rc 0 "channel add with options: exit 0"
-json $OUT '[.name,.connector,.type,.url,.active]' '["chat","custom","sync","https://example.org/hook",true]' \
-	"channel add prints the channel"
+json $OUT '[.name,.connector,.type,.url,.active]' '["chat","custom","sync","https://example.org/hook",false]' \
+	"channel add prints the channel, saved inactive (issue 9: add --activate activates)"
 run desk-webhook channel add off --inactive
 json $OUT '.active' 'false' "--inactive"
 run desk-webhook channel add x --url ftp://example.org

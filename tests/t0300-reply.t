@@ -95,13 +95,16 @@ run desk-case show 3
 json $OUT '.status' '"open"' "the case is open again"
 printf '{"channel":"quiet","user_custom_id":"q1","content":"hi"}\n' | desk-case > /dev/null
 qcase=$(desk-case list --channel quiet | jq .case_id)
+# Only serve and send look at "active" (issue 9): the reply is queued.
 run desk-reply $qcase "to an inactive channel"
-rc 78 "a reply on an inactive channel (command): exit 78"
-like $ERR "channel quiet, which is inactive" "and says why"
+rc 0 "a reply on an inactive channel (command): queued, exit 0"
+json $OUT '[.channel,.case_id]' "[\"quiet\",$qcase]" "its message.out names the channel"
+desk-webhook channel rm quiet
 printf '{"type":"reply","case_id":%s,"content":"x"}\n{"type":"reply","case_id":3,"content":"ok"}\n' $qcase > $T/in
 run desk-reply $T/in
-rc 65 "a reply on an inactive channel (stream): exit 65"
+rc 65 "a reply on a channel that is gone (stream): exit 65"
 json $ERR '[.line,.field]' '[1,"case_id"]' "an error event for it"
+like $ERR "channel quiet, which is gone" "and says why"
 json $OUT '.case_id' '3' "the next reply goes through"
 
 # --- a merged case: replies go to the survivor ---

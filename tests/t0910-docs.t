@@ -42,13 +42,23 @@ complete_words() { # complete_words "desk-case list --sta" -> the candidates
 		printf "%s\n" "${COMPREPLY[@]}" | sort | tr "\n" " "' _ "$TOP" "$1")
 }
 mkdir -p $T/empty-dir
+desk-webhook -h > $T/usage-webhook
 is "$(complete_words 'desk-case li')" "list " "bash: desk-case li<TAB>"
 is "$(complete_words 'desk-case list --sta')" "--status " "bash: an option of list"
 is "$(complete_words 'desk-case list --status p')" "pending " "bash: a status"
 is "$(complete_words 'desk-case list --channel ')" "app forum " "bash: channel names from the store"
 is "$(complete_words "desk-case -s $DESK_STORE list --channel f")" "forum " "bash: channel names from the -s store"
 is "$(complete_words 'desk-case fsck --')" "--help --repair --store --version " "bash: fsck options"
-is "$(complete_words 'desk-webhook channel ')" "add list rm show " "bash: desk-webhook channel commands"
+is "$(complete_words 'desk-webhook channel ')" "activate add connectors deactivate keygen list rm secret set show " "bash: desk-webhook channel commands"
+is "$(complete_words 'desk-webhook channel add x --connector ')" "$(desk-webhook channel connectors | jq -r .connector | sort | tr '\n' ' ')" \
+	"bash: the connectors, from desk-webhook's table"
+is "$(complete_words 'desk-webhook channel add x --api')" "--api-url " "bash: channel add options"
+is "$(complete_words 'desk-webhook channel set app --no-')" "--no-allow-private --no-service-messages " "bash: channel set options"
+is "$(complete_words 'desk-webhook channel activate ')" "app forum " "bash: channel names for activate"
+# The man page lists the connectors of the table, in its order.
+is "$(sed -n 's/^\.Op Fl \\-connector Cm \(.*\)$/\1/p' "$TOP/man/desk-webhook.1" | sed 's/ | /|/g')" \
+	"$(desk-webhook channel connectors | jq -r .connector | paste -sd '|')" "desk-webhook(1): the connectors of the table"
+like $T/usage-webhook "--connector $(desk-webhook channel connectors | jq -r .connector | paste -sd '|')" "desk-webhook -h: the connectors of the table"
 is "$(complete_words 'desk-webhook channel show ')" "app forum " "bash: desk-webhook channel names"
 is "$(complete_words 'desk-webhook channel add x --type ')" "async sync " "bash: channel types"
 is "$(complete_words 'desk-identify us')" "user " "bash: desk-identify us<TAB>"

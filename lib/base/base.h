@@ -46,6 +46,9 @@ _Noreturn void desk_die(int code, const char *fmt, ...) DESK_PRINTF(2, 3);
 /* As desk_die, appending ": strerror(errno)". */
 _Noreturn void desk_die_errno(int code, const char *fmt, ...) DESK_PRINTF(2, 3);
 void desk_warn(const char *fmt, ...) DESK_PRINTF(1, 2);
+struct desk_err;
+/* The die wrapper over an error returned: "prog: msg", exit e->code. */
+_Noreturn void desk_die_err(const struct desk_err *e);
 /*
  * What a function that does not die returns on refusal: the exit status
  * the refusal maps to (DESK_EX_*), the field at fault (static storage, or
@@ -63,6 +66,8 @@ int desk_err_why(struct desk_err *e, int code, const char *field,
     const char *why);
 int desk_err_set(struct desk_err *e, int code, const char *field,
     const char *fmt, ...) DESK_PRINTF(4, 5);
+int desk_err_vset(struct desk_err *e, int code, const char *field,
+    const char *fmt, va_list ap) DESK_PRINTF(4, 0);
 void *desk_xmalloc(size_t n);
 void *desk_xcalloc(size_t n, size_t size);
 void *desk_xrealloc(void *p, size_t n);

@@ -68,6 +68,12 @@ desk_die_errno(int code, const char *fmt, ...)
 }
 
 void
+desk_die_err(const struct desk_err *e)
+{
+	desk_die(e->code ? e->code : DESK_EX_SOFTWARE, "%s", e->msg);
+}
+
+void
 desk_warn(const char *fmt, ...)
 {
 	va_list ap;
@@ -78,15 +84,23 @@ desk_warn(const char *fmt, ...)
 }
 
 int
+desk_err_vset(struct desk_err *e, int code, const char *field,
+    const char *fmt, va_list ap)
+{
+	e->code = code;
+	e->field = field;
+	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+	return -1;
+}
+
+int
 desk_err_set(struct desk_err *e, int code, const char *field,
     const char *fmt, ...)
 {
 	va_list ap;
 
-	e->code = code;
-	e->field = field;
 	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+	desk_err_vset(e, code, field, fmt, ap);
 	va_end(ap);
 	return -1;
 }

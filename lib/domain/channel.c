@@ -18,19 +18,43 @@
 #define CACHE 32
 
 /*
- * Cached per name, and checked against the file again at most once a
- * second: a long-running pipeline sees a changed channel within a second.
+ * Cached per name in the store handle (desk_store_ext: a server's store
+ * has its own, no two stores share one), and checked against the file
+ * again at most once a second: a long-running pipeline sees a changed
+ * channel within a second. A filter looks its channel up once per event,
+ * and reading and parsing the file each time would cost more than the
+ * event's own lookups.
  */
-static struct {
+struct entry {
 	char name[65];
 	struct timespec mtime;
 	ino_t ino;
 	off_t size;
 	double checked;
 	jv ch;
-} cache[CACHE];
+};
+struct cache {
+	struct entry e[CACHE];
+	unsigned next;
+};
 
-static unsigned cache_next;
+static void
+cache_free(void *p)
+{
+	struct cache *c = p;
+
+	for (unsigned i = 0; i < CACHE; i++)
+		if (c->e[i].name[0])
+			jv_free(c->e[i].ch);
+}
+
+static struct cache *
+cache_of(struct desk_store *st)
+{
+	static const char tag = 0;     /* its address names the block */
+
+	return desk_store_ext(st, &tag, sizeof(struct cache), cache_free);
+}
 
 int
 desk_channel_name_ok(const char *n)
@@ -49,8 +73,13 @@ desk_channel_name_ok(const char *n)
 }
 
 static void
-forget(const char *name)
+forget(struct desk_store *st, const char *name)
 {
+	struct cache *c = cache_of(st);
+
+	if (!c)
+		return;
+	struct entry *cache = c->e;
 	for (unsigned i = 0; i < CACHE; i++)
 		if (!strcmp(cache[i].name, name)) {
 			jv_free(cache[i].ch);
@@ -65,14 +94,21 @@ rel_path(char *rel, size_t n, const char *name)
 }
 
 jv
-desk_channel_get(struct desk_store *st, const char *name)
+desk_channel_lookup(struct desk_store *st, const char *name, struct desk_err *e)
 {
 	char rel[128];
 	struct stat sb;
 	size_t n;
 
+	e->code = 0;
 	if (!desk_channel_name_ok(name))
 		return jv_invalid();
+	struct cache *c = cache_of(st);
+	if (!c) {
+		desk_store_err(st, e);
+		return jv_invalid();
+	}
+	struct entry *cache = c->e;
 	double now = desk_mono();
 	for (unsigned i = 0; i < CACHE; i++)
 		if (!strcmp(cache[i].name, name) && now - cache[i].checked < 1.0)
@@ -81,7 +117,9 @@ desk_channel_get(struct desk_store *st, const char *name)
 	if (desk_store_stat(st, rel, &sb) < 0) {
 		if (errno == ENOENT)
 			return jv_invalid();
-		desk_die_errno(DESK_EX_IOERR, "%s/%s", desk_store_root(st), rel);
+		desk_err_set(e, DESK_EX_IOERR, "channel", "%s/%s: %s",
+		    desk_store_root(st), rel, strerror(errno));
+		return jv_invalid();
 	}
 	for (unsigned i = 0; i < CACHE; i++)
 		if (!strcmp(cache[i].name, name) && cache[i].ino == sb.st_ino &&
@@ -95,14 +133,19 @@ desk_channel_get(struct desk_store *st, const char *name)
 	if (!text) {
 		if (errno == ENOENT)
 			return jv_invalid();
-		desk_die_errno(DESK_EX_IOERR, "%s/%s", desk_store_root(st), rel);
+		desk_err_set(e, DESK_EX_IOERR, "channel", "%s/%s: %s",
+		    desk_store_root(st), rel, strerror(errno));
+		return jv_invalid();
 	}
 	jv ch = desk_json_parse_all(text, n);
 	free(text);
-	if (jv_get_kind(ch) != JV_KIND_OBJECT || !desk_jstr(ch, "connector"))
-		desk_die(DESK_EX_CONFIG, "%s/%s: not a channel configuration",
-		    desk_store_root(st), rel);
-	unsigned i = cache_next++ % CACHE;
+	if (jv_get_kind(ch) != JV_KIND_OBJECT || !desk_jstr(ch, "connector")) {
+		jv_free(ch);
+		desk_err_set(e, DESK_EX_CONFIG, "channel", "%s/%s: not a channel "
+		    "configuration", desk_store_root(st), rel);
+		return jv_invalid();
+	}
+	unsigned i = c->next++ % CACHE;
 	if (cache[i].name[0])
 		jv_free(cache[i].ch);
 	snprintf(cache[i].name, sizeof cache[i].name, "%s", name);
@@ -111,6 +154,17 @@ desk_channel_get(struct desk_store *st, const char *name)
 	cache[i].mtime = sb.st_mtim;
 	cache[i].checked = now;
 	cache[i].ch = jv_copy(ch);
+	return ch;
+}
+
+jv
+desk_channel_get(struct desk_store *st, const char *name)
+{
+	struct desk_err e;
+	jv ch = desk_channel_lookup(st, name, &e);
+
+	if (e.code)
+		desk_store_fail(st, e.code, "%s", e.msg);
 	return ch;
 }
 
@@ -126,7 +180,7 @@ desk_channel_put(struct desk_store *st, jv ch)
 		return -1;
 	}
 	rel_path(rel, sizeof rel, name);
-	forget(name);
+	forget(st, name);
 	desk_json_dump(&b, ch);
 	desk_buf_addc(&b, '\n');
 	int r = desk_store_put(st, rel, b.p, b.len, 0600);
@@ -144,7 +198,7 @@ desk_channel_rm(struct desk_store *st, const char *name)
 		return -1;
 	}
 	rel_path(rel, sizeof rel, name);
-	forget(name);
+	forget(st, name);
 	if (desk_store_unlink(st, rel) < 0)
 		return -1;
 	desk_store_dirty(st);
@@ -165,8 +219,11 @@ desk_channel_list(struct desk_store *st)
 	size_t n = 0;
 	jv out = jv_array();
 
-	if (!d)
-		desk_die_errno(DESK_EX_IOERR, "%s/channels", desk_store_root(st));
+	if (!d) {
+		desk_store_fail_errno(st, DESK_EX_IOERR, "%s/channels",
+		    desk_store_root(st));
+		return out;
+	}
 	for (struct dirent *e; (e = readdir(d));) {
 		size_t len = strlen(e->d_name);
 		if (len <= 5 || strcmp(e->d_name + len - 5, ".json"))

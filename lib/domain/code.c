@@ -262,60 +262,93 @@ desk_code_norm(const char *tok, char out[DESK_CODE_LEN + 1])
 	return 1;
 }
 
-/* The store's secret for code hashes, made on first use. */
-static unsigned char secret[32];
-static int have_secret;
+/*
+ * The store's secret for code hashes, made on first use, kept with the
+ * store handle (desk_store_ext, not a static: two stores, or a server's
+ * requests on them, never share it) and wiped when the store is closed.
+ */
+#define SECRET_LEN 32
 
-/* Wipes the secret when the store it came from is closed. */
+struct secret {
+	int loaded;
+	unsigned char key[SECRET_LEN];
+};
+
 static void
-forget_secret(void *ctx)
+forget_secret(void *p)
 {
-	(void)ctx;
-	sodium_memzero(secret, sizeof secret);
-	have_secret = 0;
+	sodium_memzero(p, sizeof(struct secret));
 }
 
-static void
+/* The secret, or NULL with the store failed. */
+static const unsigned char *
 load_secret(struct desk_store *st)
 {
-	if (have_secret)
-		return;
+	static const char tag = 0;
+	struct secret *sec = desk_store_ext(st, &tag, sizeof *sec, forget_secret);
+
+	if (!sec)
+		return NULL;
+	if (sec->loaded)
+		return sec->key;
 	int fd = desk_store_open_file(st, KEY_PATH, O_RDONLY, 0);
 	if (fd < 0 && errno == ENOENT) {
-		if (!desk_store_locked(st))
-			desk_die(DESK_EX_SOFTWARE, "internal: secret made without the lock");
-		unsigned char k[32];
+		if (!desk_store_locked(st)) {
+			desk_store_fail(st, DESK_EX_SOFTWARE, "internal: secret made "
+			    "without the lock");
+			return NULL;
+		}
+		unsigned char k[SECRET_LEN];
 		char tmp[64];
 		randombytes_buf(k, sizeof k);
 		int w = desk_store_tmp(st, tmp, sizeof tmp);
 		if (w < 0 || desk_write_all(w, k, sizeof k) < 0 || fsync(w) < 0 ||
 		    close(w) < 0 || desk_store_link(st, tmp, KEY_PATH) < 0) {
 			/* linkat, not rename: never replace a key that exists. */
-			if (errno != EEXIST)
-				desk_die_errno(DESK_EX_IOERR, "%s/" KEY_PATH, desk_store_root(st));
+			if (errno != EEXIST) {
+				sodium_memzero(k, sizeof k);
+				if (w >= 0)
+					desk_store_unlink(st, tmp);
+				desk_store_fail_errno(st, DESK_EX_IOERR, "%s/" KEY_PATH,
+				    desk_store_root(st));
+				return NULL;
+			}
 		}
 		desk_store_unlink(st, tmp);
 		sodium_memzero(k, sizeof k);
 		desk_store_dirty(st);
 		fd = desk_store_open_file(st, KEY_PATH, O_RDONLY, 0);
 	}
-	if (fd < 0)
-		desk_die_errno(DESK_EX_IOERR, "%s/" KEY_PATH, desk_store_root(st));
-	ssize_t r = desk_pread_all(fd, secret, sizeof secret, 0);
+	if (fd < 0) {
+		desk_store_fail_errno(st, DESK_EX_IOERR, "%s/" KEY_PATH,
+		    desk_store_root(st));
+		return NULL;
+	}
+	ssize_t r = desk_pread_all(fd, sec->key, SECRET_LEN, 0);
 	close(fd);
-	if (r != (ssize_t)sizeof secret)
-		desk_die(DESK_EX_IOERR, "%s/" KEY_PATH ": not a 32-byte key", desk_store_root(st));
-	have_secret = 1;
-	desk_store_on_close(st, forget_secret, NULL);
+	if (r != SECRET_LEN) {
+		forget_secret(sec);
+		desk_store_fail(st, DESK_EX_IOERR, "%s/" KEY_PATH ": not a 32-byte "
+		    "key", desk_store_root(st));
+		return NULL;
+	}
+	sec->loaded = 1;
+	return sec->key;
 }
 
-
-static void
+/* The keyed hash of a code: 0, or -1 (h zero) with the store failed. */
+static int
 code_hash(struct desk_store *st, const char *norm, unsigned char h[32])
 {
-	load_secret(st);
+	const unsigned char *key = load_secret(st);
+
+	if (!key) {
+		memset(h, 0, 32);
+		return -1;
+	}
 	crypto_generichash(h, 32, (const unsigned char *)norm, DESK_CODE_LEN,
-	    secret, sizeof secret);
+	    key, SECRET_LEN);
+	return 0;
 }
 
 /* desk_code_bind_check: NULL, or why with *field and *status. */
@@ -385,8 +418,8 @@ check_bind(struct desk_store *st, jv b, const char **field, int *status,
 	return NULL;
 }
 
-int
-desk_code_bind_check(struct desk_store *st, jv bind, struct desk_err *e)
+static int
+code_bind_check_unchecked(struct desk_store *st, jv bind, struct desk_err *e)
 {
 	const char *field = NULL;
 	int status;
@@ -394,6 +427,15 @@ desk_code_bind_check(struct desk_store *st, jv bind, struct desk_err *e)
 	    sizeof e->msg);
 
 	return why ? desk_err_why(e, status, field, why) : 0;
+}
+
+/* The verb, with the store's error, when it failed, as its own. */
+int
+desk_code_bind_check(struct desk_store *st, jv bind, struct desk_err *e)
+{
+	int r = code_bind_check_unchecked(st, bind, e);
+
+	return desk_store_err(st, e) < 0 ? -1 : r;
 }
 
 uint64_t
@@ -411,7 +453,8 @@ desk_code_issue(struct desk_store *st, jv bind, int64_t ttl, int64_t now,
 	for (int k = 9; k < 11; k++)
 		code[k] = lower[randombytes_uniform(sizeof lower - 1)];
 	code[DESK_CODE_LEN] = '\0';
-	code_hash(st, code, h);
+	if (code_hash(st, code, h) < 0)
+		return 0;
 	desk_hex(h, sizeof h, hex);
 	*expires = now + ttl;
 
@@ -434,7 +477,7 @@ desk_code_issue(struct desk_store *st, jv bind, int64_t ttl, int64_t now,
  * hash; the record's hash is compared again, in constant time.
  */
 static uint64_t
-code_lookup(struct desk_store *st, const char *norm, struct desk_slot *s,
+code_lookup(struct desk_store *st, const char *norm, struct desk_code_slot *s,
     jv *rec)
 {
 	unsigned char h[32], want[32];
@@ -442,9 +485,10 @@ code_lookup(struct desk_store *st, const char *norm, struct desk_slot *s,
 	uint64_t id;
 	size_t n;
 
-	code_hash(st, norm, h);
+	if (code_hash(st, norm, h) < 0)
+		return 0;
 	desk_key_code(&k, h);
-	if (!desk_hx_get(st, &k, &id, NULL) || !desk_slot_get(st, DESK_T_CODE, id, s)) {
+	if (!desk_hx_get(st, &k, &id, NULL) || !desk_code_slot(st, id, s)) {
 		sodium_memzero(h, sizeof h);
 		return 0;
 	}
@@ -557,14 +601,14 @@ within_limits(struct desk_store *st, const char *channel, int64_t now,
  * the ident records carried them, whichever says more.
  */
 static void
-user_failures(const struct desk_slot *us, jv user, int64_t *failures,
+user_failures(const struct desk_user_slot *us, jv user, int64_t *failures,
     int64_t *locked)
 {
 	int64_t old = 0;
 	const char *t;
 
-	*failures = (int64_t)us->c;
-	*locked = (int64_t)us->d;
+	*failures = (int64_t)us->failures;
+	*locked = (int64_t)us->locked_at;
 	if (desk_jint(user, "ident_failures", &old) && old > *failures)
 		*failures = old;
 	if (!*locked && (t = desk_jstr(user, "ident_locked_at")))
@@ -574,10 +618,10 @@ user_failures(const struct desk_slot *us, jv user, int64_t *failures,
 jv
 desk_code_user_view(struct desk_store *st, uint64_t uid, jv user)
 {
-	struct desk_slot us;
+	struct desk_user_slot us;
 	int64_t failures, locked;
 
-	if (!jv_is_valid(user) || !desk_slot_get(st, DESK_T_USER, uid, &us))
+	if (!jv_is_valid(user) || !desk_user_slot(st, uid, &us))
 		return user;
 	user_failures(&us, user, &failures, &locked);
 	user = desk_jset_int(user, "ident_failures", failures);
@@ -585,7 +629,7 @@ desk_code_user_view(struct desk_store *st, uint64_t uid, jv user)
 }
 
 static const char *
-reason_of(uint64_t code_id, const struct desk_slot *s, jv code,
+reason_of(uint64_t code_id, const struct desk_code_slot *s, jv code,
     int64_t failures, int64_t locked, int64_t now)
 {
 	const char *t;
@@ -593,11 +637,11 @@ reason_of(uint64_t code_id, const struct desk_slot *s, jv code,
 
 	if (!code_id)
 		return "unknown";
-	if (s->flags & 1)
+	if (s->used)
 		return "used";
-	if (now >= (int64_t)s->a)
+	if (now >= s->expires_at)
 		return "expired";
-	if (s->b + 1 > DESK_CODE_ATTEMPTS)
+	if (s->attempts + 1 > DESK_CODE_ATTEMPTS)
 		return "attempts";
 	if (locked && failures >= DESK_USER_FAILURES &&
 	    (t = desk_jstr(code, "created_at")) && desk_time_parse(t, &created) &&
@@ -613,12 +657,12 @@ identify(struct desk_store *st, uint64_t uid, jv code, jv r, jv *answer,
 {
 	jv bind = desk_jget(code, "bind");
 	uint64_t acct = account_user(st, bind, now, answer);
-	const char *nowhy;
+	struct desk_err nowhy;
 
 	if (acct != uid && desk_user_link(st, uid, acct, now, &nowhy) < 0) {
 		jv nl = jv_object();
 		nl = desk_jset_int(nl, "user_id", (int64_t)acct);
-		nl = desk_jset_str(nl, "reason", nowhy);
+		nl = desk_jset_str(nl, "reason", nowhy.msg);
 		nl = desk_jset(jv_object(), "account", nl);
 		*answer = desk_jset(*answer, "not_linked", jv_copy(nl));
 		r = desk_jset(r, "not_linked", nl);
@@ -653,13 +697,14 @@ desk_code_present(struct desk_store *st, uint64_t uid, const char *channel,
     const char *token, const char *scope, const char *event_id, int64_t now)
 {
 	char norm[DESK_CODE_LEN + 1];
-	struct desk_slot s, us;
+	struct desk_code_slot s;
+	struct desk_user_slot us;
 	jv code = jv_invalid();
 	int64_t tat[2], failures, locked;
 	uint64_t cid = 0;
 	const char *why;
 
-	if (!desk_slot_get(st, DESK_T_USER, uid, &us))
+	if (!desk_user_slot(st, uid, &us))
 		return jv_invalid_with_msg(jv_string("no such user"));
 	if (!channel)
 		channel = "";     /* a bucket of its own, never the store's */
@@ -685,7 +730,7 @@ desk_code_present(struct desk_store *st, uint64_t uid, const char *channel,
 	r = desk_jset_str(r, "channel", channel);
 	r = desk_jset(r, "code_id", cid ? jv_number((double)cid) : jv_null());
 	if (cid)
-		r = desk_jset_int(r, "attempt", (int64_t)s.b + 1);
+		r = desk_jset_int(r, "attempt", (int64_t)s.attempts + 1);
 	r = desk_jset_str(r, "result", why ? "invalid" : "valid");
 	if (why)
 		r = desk_jset_str(r, "reason", why);
@@ -734,18 +779,18 @@ answer_of(jv seen)
 	return a;
 }
 
-jv
-desk_code_identify(struct desk_store *st, jv ev, const char *tok,
+static jv
+code_identify_unchecked(struct desk_store *st, jv ev, const char *tok,
     struct desk_err *e)
 {
-	struct desk_slot s;
+	struct desk_user_slot s;
 	int64_t uid, mid;
 
 	if (!desk_jint(ev, "user_id", &uid) || uid < 1) {
 		desk_err_set(e, DESK_EX_DATA, "user_id", "not a user id");
 		return jv_invalid();
 	}
-	if (!desk_slot_get(st, DESK_T_USER, (uint64_t)uid, &s)) {
+	if (!desk_user_slot(st, (uint64_t)uid, &s)) {
 		desk_err_set(e, DESK_EX_DATA, "user_id", "no such user");
 		return jv_invalid();
 	}
@@ -759,8 +804,8 @@ desk_code_identify(struct desk_store *st, jv ev, const char *tok,
 		    jv_invalid();
 		if (jv_is_valid(a))
 			a = answer_of(a);
-		else if (desk_slot_get(st, DESK_T_USER, (uint64_t)uid, &s) &&
-		    !(s.flags & 1))
+		else if (desk_user_slot(st, (uint64_t)uid, &s) &&
+		    !s.identified)
 			a = desk_code_present(st, (uint64_t)uid, desk_jstr(ev, "channel"),
 			    tok, "ident", keyed ? key : NULL, desk_now());
 		if (jv_is_valid(a)) {
@@ -770,10 +815,18 @@ desk_code_identify(struct desk_store *st, jv ev, const char *tok,
 			return jv_object_merge(out, a);
 		}
 	}
-	if (s.flags & 1)
+	if (s.identified)
 		return desk_jset(jv_object(), "user_identified", jv_true());
 	jv out = desk_jset(jv_object(), "user_identified", jv_false());
 	return desk_jset_str(out, "identification", "not_sent");
+}
+
+/* The verb, with the store's error, when it failed, as its own. */
+jv
+desk_code_identify(struct desk_store *st, jv ev, const char *tok,
+    struct desk_err *e)
+{
+	return desk_store_result(st, code_identify_unchecked(st, ev, tok, e), e);
 }
 
 jv
@@ -782,16 +835,16 @@ desk_code_verify(struct desk_store *st, const char *channel, const char *ucid,
 {
 	struct desk_who w = { .channel = channel, .ucid = ucid,
 		.ucidlen = strlen(ucid) };
-	struct desk_slot s;
+	struct desk_user_slot s = { 0 };
 	jv report;
 	size_t off;
 
 	desk_store_lock(st);
 	uint64_t uid = desk_user_resolve(st, &w, now, &report);
 	jv_free(report);
-	desk_slot_get(st, DESK_T_USER, uid, &s);
+	desk_user_slot(st, uid, &s);
 	jv a = desk_jset_int(jv_object(), "user_id", (int64_t)uid);
-	if (s.flags & 1) {
+	if (s.identified) {
 		*ok = 1;
 		return desk_jset(a, "user_identified", jv_true());
 	}
@@ -807,8 +860,8 @@ desk_code_verify(struct desk_store *st, const char *channel, const char *ucid,
 	return jv_object_merge(a, r);
 }
 
-jv
-desk_code_bind(struct desk_store *st, jv bind, int64_t ttl, struct desk_err *e)
+static jv
+code_bind_unchecked(struct desk_store *st, jv bind, int64_t ttl, struct desk_err *e)
 {
 	char code[DESK_CODE_LEN + 1];
 	int64_t expires;
@@ -820,6 +873,13 @@ desk_code_bind(struct desk_store *st, jv bind, int64_t ttl, struct desk_err *e)
 	jv a = desk_jset_str(jv_object(), "code", code);
 	desk_wipe(code, sizeof code);
 	return desk_jset(a, "expires_at", desk_jtime(expires));
+}
+
+/* The verb, with the store's error, when it failed, as its own. */
+jv
+desk_code_bind(struct desk_store *st, jv bind, int64_t ttl, struct desk_err *e)
+{
+	return desk_store_result(st, code_bind_unchecked(st, bind, ttl, e), e);
 }
 
 /* The binding alone, in a fixed order. */

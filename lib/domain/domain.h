@@ -13,9 +13,15 @@
 int desk_channel_name_ok(const char *name);
 /* The channel's configuration, owned; invalid when there is none. */
 jv desk_channel_get(struct desk_store *st, const char *name);
+/*
+ * The same for a server: invalid with e->code 0 when there is no such
+ * channel, or with e (74 unreadable, 78 not a channel) and the store
+ * left as it was; desk_channel_get fails the store with e instead.
+ */
+jv desk_channel_lookup(struct desk_store *st, const char *name, struct desk_err *e);
 int desk_channel_put(struct desk_store *st, jv ch);   /* borrows */
 int desk_channel_rm(struct desk_store *st, const char *name);
-/* Every channel, sorted by name. */
+/* Every channel, sorted by name (empty, with the store failed, when channels/ is unreadable). */
 jv desk_channel_list(struct desk_store *st);
 int desk_channel_is_sync(jv ch);
 
@@ -106,11 +112,14 @@ jv desk_user_update(struct desk_store *st, uint64_t uid, jv changes, int64_t now
 jv desk_user_update_event(struct desk_store *st, jv ev, struct desk_err *e);
 /* The user sel names by user_id, channel + user_custom_id, email or phone; 0 with *why. */
 uint64_t desk_user_find(struct desk_store *st, jv sel, const char **why);
+/*
+ * Links (unlinks) two users' profiles, both ways: 0, or -1 with *e (1 and
+ * the reason when they will not be, or the store's error).
+ */
 int desk_user_unlink(struct desk_store *st, uint64_t a, uint64_t b,
-    int64_t now, const char **why);
-/* Links two users' profiles (both ways); 0 or -1 with *why. */
+    int64_t now, struct desk_err *e);
 int desk_user_link(struct desk_store *st, uint64_t a, uint64_t b,
-    int64_t now, const char **why);
+    int64_t now, struct desk_err *e);
 
 /* ---- case.c: cases and their messages ---- */
 
@@ -343,11 +352,14 @@ jv desk_code_user_view(struct desk_store *st, uint64_t uid, jv user);
  * level and the wrapper key goes. Both spellings with equal values are
  * one; with different values the result is invalid with a message
  * ("differs from email") and *field names the field at fault
- * ("user_email", "user.email"; static storage). A wrapper that is not an
+ * ("user_email", "user.email": static storage, or path, of pathlen bytes,
+ * the caller's, for a member of the wrapper). A wrapper that is not an
  * object is invalid too ("must be an object", *field = wrapper). Non-object
  * ev comes back unchanged.
  */
-jv desk_api_aliases(jv ev, const char *wrapper, const char **field);
+#define DESK_API_PATH 128
+jv desk_api_aliases(jv ev, const char *wrapper, const char **field,
+    char *path, size_t pathlen);
 
 /* ---- reply.c: replies and the outbox ---- */
 
@@ -361,7 +373,7 @@ int desk_reply_check(jv r, struct desk_err *e);
  * Adds the reply r (borrowed, checked by desk_reply_check) under the
  * store's lock, which it takes, and returns its message.out event; a
  * replay returns the first one with "duplicate": true. On refusal:
- * invalid, with *e (65, 1 for no such case, 78 for a gone or inactive
+ * invalid, with *e (65, 1 for no such case, 78 for a gone
  * channel).
  */
 jv desk_reply_add(struct desk_store *st, jv r, int64_t now, struct desk_err *e);

@@ -39,15 +39,15 @@ over_limit(struct desk_store *st, uint64_t id, int64_t now, char *why, size_t n)
 	struct limit l[8];
 	int nl = limits(l, 8), longest = 0, seen[8] = { 0 };
 	struct desk_case_slot c;
-	struct desk_slot m;
+	struct desk_message_slot m;
 
 	for (int i = 0; i < nl; i++)
 		if (l[i].seconds > longest)
 			longest = l[i].seconds;
 	if (!desk_case_slot(st, id, &c))
 		return 0;
-	for (uint64_t mid = c.head; mid && desk_slot_get(st, DESK_T_MESSAGE, mid, &m);
-	    mid = m.b) {
+	for (uint64_t mid = c.head; mid && desk_message_slot(st, mid, &m);
+	    mid = m.prev) {
 		jv rec = desk_log_get(st, m.rec);
 		const char *t = desk_jstr(rec, "created_at");
 		int64_t at, rule = 0;
@@ -245,8 +245,8 @@ reply_key(jv r, struct desk_buf *key)
 	return 1;
 }
 
-jv
-desk_reply_add(struct desk_store *st, jv r, int64_t now, struct desk_err *e)
+static jv
+reply_add_unchecked(struct desk_store *st, jv r, int64_t now, struct desk_err *e)
 {
 	struct desk_buf key = DESK_BUF_INIT;
 	const char *via = desk_jstr(r, "via");
@@ -279,11 +279,15 @@ desk_reply_add(struct desk_store *st, jv r, int64_t now, struct desk_err *e)
 	}
 	/* A copy: kase is replaced below when the case changes. */
 	chname = desk_xstrdup(desk_jstr(kase, "channel") ? desk_jstr(kase, "channel") : "");
+	/*
+	 * A reply on an inactive channel is queued all the same: only serve
+	 * and send look at "active" (the channel is tried before activation,
+	 * and send delivers what waits once it is active).
+	 */
 	ch = desk_channel_get(st, chname);
-	if (!jv_is_valid(ch) || jv_get_kind(desk_jget(ch, "active")) == JV_KIND_FALSE) {
+	if (!jv_is_valid(ch)) {
 		desk_err_set(e, DESK_EX_CONFIG, "case_id", "case %llu is on channel "
-		    "%s, which is %s", (unsigned long long)id, chname,
-		    jv_is_valid(ch) ? "inactive" : "gone");
+		    "%s, which is gone", (unsigned long long)id, chname);
 		goto done;
 	}
 	const char *status = desk_jstr(kase, "status");
@@ -351,19 +355,26 @@ done:
 	return out;
 }
 
+/* The verb, with the store's error, when it failed, as its own. */
+jv
+desk_reply_add(struct desk_store *st, jv r, int64_t now, struct desk_err *e)
+{
+	return desk_store_result(st, reply_add_unchecked(st, r, now, e), e);
+}
+
 jv
 desk_outbox(struct desk_store *st, int all)
 {
 	uint64_t end = desk_slot_end(st, DESK_T_OUT);
-	struct desk_slot s;
+	struct desk_out_slot s;
 	jv list = jv_array();
 
 	for (uint64_t id = 1; id < end; id++) {
-		if (!desk_slot_get(st, DESK_T_OUT, id, &s) || (!all && s.flags))
+		if (!desk_out_slot(st, id, &s) || (!all && s.done))
 			continue;
 		jv m = desk_record(st, DESK_T_OUT, id, NULL);
 		jv o = desk_message_out(m);
-		o = desk_jset_str(o, "state", s.flags ? "done" : "pending");
+		o = desk_jset_str(o, "state", s.done ? "done" : "pending");
 		list = jv_array_append(list, o);
 		jv_free(m);
 	}

@@ -28,9 +28,9 @@ struct desk_loc {
 #define DESK_POS_SEG(pos) ((uint32_t)((pos) >> 40))
 #define DESK_POS_OFF(pos) ((pos) & (((uint64_t)1 << 40) - 1))
 
-enum desk_kind {  /* id counters */
-	DESK_USER, DESK_CASE, DESK_MESSAGE, DESK_CODE, DESK_OUT, DESK_NKINDS
-};
+/* At most this many slot tables and id counters: the schema says which. */
+#define DESK_ST_TABLES 8
+#define DESK_ST_COUNTERS 8
 
 enum {
 	DESK_ST_CREATE = 1,   /* create the store when it does not exist */
@@ -41,45 +41,100 @@ enum {
  * What the layer above hands the engine at open: what a record means for
  * the derived state. The engine calls apply (rec borrowed; it must be
  * idempotent) for every record it appends and every record it rolls
- * forward, and knows nothing else of what records hold.
+ * forward, and knows nothing else of what records hold. Tables and
+ * counters are known to the engine by index only: table t is the file
+ * index/tables[t].slots, counter k is "next" of counters[k] in the state.
  */
 struct desk_schema {
 	void (*apply)(struct desk_store *st, jv rec, struct desk_loc loc);
+	int ntables;                      /* 1 to DESK_ST_TABLES */
+	const char *const *tables;
+	int ncounters;                    /* 1 to DESK_ST_COUNTERS */
+	const char *const *counters;
 };
 
 /*
- * Opens the store in dir, its records applied by schema (not NULL); dies
- * with 78 when it is missing, and 77 when it, or a directory in it, is a
- * symbolic link, belongs to another user or is writable by group or others.
+ * Errors. No function of the store dies: one that fails records the first
+ * error in the store (its exit status: 74 for I/O and damage, 75 for a
+ * lock timeout, 77, 78, 70 for an internal error; and the message) and
+ * returns -1, 0, NULL or an invalid jv as it says. From then on the store
+ * is in its error state (SQLite's pager has one): every write is refused
+ * (returns failure, nothing written), commit writes no state and syncs
+ * nothing but lets go of the lock, so what the batch appended is left as
+ * a killed writer leaves it, for the next writer's roll-forward. Reads
+ * still work. Only closing the store ends the state; a long-running
+ * caller closes it and opens it again.
+ *
+ * desk_store_error: the first error, or NULL while there is none.
+ * desk_store_err: 0, or -1 with a copy of it in *e (e may be NULL).
+ * desk_store_fail(_errno): records an error (the _errno form appends
+ * ": strerror(errno)") unless one is recorded already; returns -1. For
+ * the layers above, about what they read from or write to the store.
+ * desk_store_on_error: has fatal called with the first error when it is
+ * recorded (at once if it already is): the tools' die wrapper
+ * (desk_open, lib/filter.c), which never returns.
+ */
+const struct desk_err *desk_store_error(const struct desk_store *st);
+int desk_store_err(const struct desk_store *st, struct desk_err *e);
+/* A verb's answer: out (consumed), or invalid with *e when the store failed. */
+jv desk_store_result(const struct desk_store *st, jv out, struct desk_err *e);
+int desk_store_fail(struct desk_store *st, int code, const char *fmt, ...)
+    DESK_PRINTF(3, 4);
+int desk_store_fail_errno(struct desk_store *st, int code, const char *fmt, ...)
+    DESK_PRINTF(3, 4);
+void desk_store_on_error(struct desk_store *st,
+    void (*fatal)(const struct desk_err *));
+
+/*
+ * Opens the store in dir, its records applied by schema (not NULL). Always
+ * returns a store (free it with desk_store_close); it is in its error
+ * state (desk_store_error) with 78 when the store is missing, and 77 when
+ * it, or a directory in it, is a symbolic link, belongs to another user or
+ * is writable by group or others.
  */
 struct desk_store *desk_store_open(const char *dir, int flags,
     const struct desk_schema *schema);
-/* Creates a store opened DESK_ST_LAZY if it does not exist yet. */
-void desk_store_create(struct desk_store *st);
+/* Creates a store opened DESK_ST_LAZY if it does not exist yet: 0 or -1. */
+int desk_store_create(struct desk_store *st);
 /* Closes st, first calling what desk_store_on_close registered, newest first. */
 void desk_store_close(struct desk_store *st);
 /*
  * Has fn(ctx) called when st is closed: for a layer above to wipe what it
- * loaded from this store (a secret). At most DESK_ST_HOOKS of them.
+ * loaded from this store (a secret). At most DESK_ST_HOOKS of them: 0, or
+ * -1 (70) when there is no room left.
  */
 #define DESK_ST_HOOKS 4
-void desk_store_on_close(struct desk_store *st, void (*fn)(void *), void *ctx);
+int desk_store_on_close(struct desk_store *st, void (*fn)(void *), void *ctx);
+/*
+ * A block of size bytes that a layer above keeps with this handle (a cache
+ * of what it read through it, so that two stores open in one process never
+ * share it): zeroed at the first call with tag (the address of something of
+ * the caller's own), the same block after; fini(block) is called at close,
+ * then the block freed (wipe secrets in fini). At most DESK_ST_HOOKS of
+ * them: NULL with the store failed (70) past that.
+ */
+void *desk_store_ext(struct desk_store *st, const void *tag, size_t size,
+    void (*fini)(void *));
 const char *desk_store_root(struct desk_store *st);
 int desk_store_fd(struct desk_store *st);
 /*
  * The writer lock, taken for a whole batch: waits at most $DESK_LOCK_TIMEOUT
- * seconds (default 10) and then exits 75. Rolls forward what a writer that
- * died left in the log. Idempotent within a batch.
+ * seconds (default 10), polling without a signal, and then fails with 75.
+ * Rolls forward what a writer that died left in the log. Idempotent within
+ * a batch. 0, or -1 with the store failed.
  */
-void desk_store_lock(struct desk_store *st);
+int desk_store_lock(struct desk_store *st);
 int desk_store_locked(struct desk_store *st);
-/* Makes everything written so far durable (one syncfs), then unlocks. */
-void desk_store_commit(struct desk_store *st);
+/*
+ * Makes everything written so far durable (one syncfs), then unlocks: 0,
+ * or -1 when the store is in its error state (nothing made durable).
+ */
+int desk_store_commit(struct desk_store *st);
 /* Notes a write outside the log (rejects/, channels/) for the next commit. */
 void desk_store_dirty(struct desk_store *st);
-/* Allocates an id of the kind (under the lock). */
-uint64_t desk_store_newid(struct desk_store *st, enum desk_kind kind);
-uint64_t desk_store_nextid(struct desk_store *st, enum desk_kind kind);
+/* Allocates an id from counter k (under the lock); 0 on failure. */
+uint64_t desk_store_newid(struct desk_store *st, int k);
+uint64_t desk_store_nextid(struct desk_store *st, int k);
 /*
  * Replaces STORE/rel whole (tmp/, rename), mode applied; durable at commit.
  * Returns 0, or -1 with errno (the old file is intact).
@@ -110,34 +165,41 @@ int desk_store_tmp(struct desk_store *st, char *name, size_t n);
 /* Reads STORE/rel whole; malloc'd (NUL-terminated), or NULL with errno. */
 char *desk_store_get(struct desk_store *st, const char *rel, size_t *n);
 
-/* Appends rec (borrowed) to the log and applies it; dies 74 on I/O error. */
+/*
+ * Appends rec (borrowed) to the log and applies it; on failure (74, and
+ * the store failed) a loc of length 0.
+ */
 struct desk_loc desk_log_add(struct desk_store *st, jv rec);
 /* The record at loc, owned; invalid with a message when damaged. */
 jv desk_log_get(struct desk_store *st, struct desk_loc loc);
 /* The record at pos when its length is not known. */
 jv desk_log_get_at(struct desk_store *st, uint64_t pos);
 
-/* Slots: fixed 64-byte entries by id, the derived state of a record kind. */
-enum desk_table { DESK_T_USER, DESK_T_CASE, DESK_T_MESSAGE, DESK_T_CODE,
-	DESK_T_OUT, DESK_NTABLES };
+/*
+ * Slots: fixed 64-byte entries by id in table t, the derived state of a
+ * record kind. The engine stores the words; what they mean per table is
+ * the schema's (schema/schema.h names them).
+ */
 struct desk_slot {
 	struct desk_loc rec;  /* the latest version of the record */
-	uint8_t flags;        /* meaning per table */
-	uint64_t a, b, c, d, e;
-	uint32_t u, v;
+	uint8_t flags;
+	uint64_t word[5];
+	uint32_t half[2];
 };
-/* 1 with *s filled, 0 when the id has no slot; dies 74 on damage. */
-int desk_slot_get(struct desk_store *st, enum desk_table t, uint64_t id,
+/* 1 with *s filled, 0 when the id has no slot or on failure (74). */
+int desk_slot_get(struct desk_store *st, int t, uint64_t id,
     struct desk_slot *s);
-void desk_slot_put(struct desk_store *st, enum desk_table t, uint64_t id,
+/* 0, or -1 with the store failed. */
+int desk_slot_put(struct desk_store *st, int t, uint64_t id,
     const struct desk_slot *s);
 /* One more than the highest id that has a slot file entry. */
-uint64_t desk_slot_end(struct desk_store *st, enum desk_table t);
+uint64_t desk_slot_end(struct desk_store *st, int t);
 
-/* The hash index: key -> (value, aux). */
+/* The hash index: key -> (value, aux). get: 1, or 0 (none, or failure). */
 int desk_hx_get(struct desk_store *st, const struct desk_key *k,
     uint64_t *val, uint32_t *aux);
-void desk_hx_put(struct desk_store *st, const struct desk_key *k,
+/* 0, or -1 with the store failed. */
+int desk_hx_put(struct desk_store *st, const struct desk_key *k,
     uint64_t val, uint32_t aux);
 
 #endif
