@@ -302,14 +302,16 @@ webhook_recv(int argc, char **argv)
 	if (!desk_channel_name_ok(name))
 		desk_die(DESK_EX_USAGE, "--channel: not a channel name: %s", name);
 	r.st = desk_open(0);
-	r.ch = desk_channel_get(r.st, name);
+	struct desk_err e = { 0 };
+	r.ch = desk_channel_lookup(r.st, name, &e);
+	if (!jv_is_valid(r.ch) && e.code)
+		desk_die(e.code, "channel %s: %s", name, e.msg);
 	if (!jv_is_valid(r.ch))
 		desk_die(DESK_EX_CONFIG, "channel %s: unknown channel (see "
 		    "desk-webhook channel add)", name);
 	r.now = desk_now();
 	if (is_cgi)
 		r.auth = 1;
-	struct desk_err e;
 	if (r.auth && desk_secrets_load(r.st, name, &r.sec, &e) < 0)
 		desk_die(e.code, "%s", e.msg);
 
