@@ -26,6 +26,9 @@ static const char usage_fmt[] =
     "       desk-webhook sign --secret-file FILE --id ID [--timestamp T] < BODY\n"
     "       desk-webhook verify --secret-file FILE (--headers FILE |\n"
     "                      --id ID --timestamp T --signature SIG) < BODY\n"
+    "       desk-webhook recv --channel NAME [--lines] [--header 'NAME: VALUE']...\n"
+    "           [FILE...]\n"
+    "       desk-webhook recv --channel NAME --cgi\n"
     "Common options: -s, --store DIR; -h, --help; -V, --version.\n";
 
 int
@@ -40,6 +43,7 @@ main(int argc, char **argv)
 		{ "dead", webhook_dead },
 		{ "sign", webhook_sign },
 		{ "verify", webhook_verify },
+		{ "recv", webhook_recv },
 	};
 	char names[128], usage[sizeof usage_fmt + sizeof names];
 	int status;

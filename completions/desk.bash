@@ -151,12 +151,19 @@ _desk_webhook() {
 	--connector) COMPREPLY=($(compgen -W "$(_desk_connectors)" -- "$cur")); return ;;
 	--type) COMPREPLY=($(compgen -W "async sync" -- "$cur")); return ;;
 	--token-file | --secret-file | --headers) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-	--url | --api-url | --hook-url | --operator-id) return ;;
+	--url | --api-url | --hook-url | --operator-id | --header) return ;;
 	--per-host | --in-flight | --id | --timestamp | --signature) return ;;
+	--channel) COMPREPLY=($(compgen -W "$(_desk_channels)" -- "$cur")); return ;;
 	esac
-	_desk_words "$args --per-host --in-flight --headers --id --timestamp --signature"
+	_desk_words "$args --per-host --in-flight --headers --id --timestamp --signature --channel --header"
 	case ${#_desk_words[@]}:${_desk_words[0]-}:${_desk_words[1]-} in
-	0::) COMPREPLY=($(compgen -W "channel send outbox dead sign verify $_desk_common" -- "$cur")) ;;
+	0::) COMPREPLY=($(compgen -W "channel recv send outbox dead sign verify $_desk_common" -- "$cur")) ;;
+	*:recv:*)
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "--channel --header --lines --cgi $_desk_common" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -f -- "$cur"))
+		fi ;;
 	1:send:) COMPREPLY=($(compgen -W "--drain --per-host --in-flight $_desk_common" -- "$cur") $(compgen -f -- "$cur")) ;;
 	1:outbox:) COMPREPLY=($(compgen -W "--all $_desk_common" -- "$cur")) ;;
 	1:dead:) COMPREPLY=($(compgen -W "list retry" -- "$cur")) ;;

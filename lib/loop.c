@@ -133,8 +133,8 @@ desk_dispatch(struct desk_loop *l, jv ev, void *dispatch)
 static _Atomic unsigned rejseq;
 
 char *
-desk_quarantine(struct desk_store *st, const char *p, size_t n,
-    desk_scrub scrub, jv errev)
+desk_quarantine_try(struct desk_store *st, const char *p, size_t n,
+    desk_scrub scrub, jv errev, struct desk_err *e)
 {
 	char stamp[32], name[96];
 	struct desk_buf b = DESK_BUF_INIT;
@@ -151,27 +151,52 @@ desk_quarantine(struct desk_store *st, const char *p, size_t n,
 		    (long)getpid(), atomic_fetch_add(&rejseq, 1));
 		if (desk_store_stat(st, name, &(struct stat){ 0 }) < 0)
 			break;
-		if (tries > 1000)
-			desk_die(DESK_EX_IOERR, "rejects/: no free name");
+		if (tries > 1000) {
+			jv_free(errev);
+			desk_err_set(e, DESK_EX_IOERR, "rejects", "%s/rejects/: no free "
+			    "name", desk_store_root(st));
+			return NULL;
+		}
 	}
 	/* The bytes as they came, but for what the tool says is secret. */
 	char *copy = desk_xmalloc(n ? n : 1);
 	memcpy(copy, p, n);
 	if (scrub)
 		scrub(copy, n);
-	if (desk_store_put(st, name, copy, n, 0600) < 0)
-		desk_die_errno(DESK_EX_IOERR, "%s/%s", desk_store_root(st), name);
+	int bad = desk_store_put(st, name, copy, n, 0600) < 0;
 	free(copy);
+	if (bad) {
+		jv_free(errev);
+		desk_err_set(e, DESK_EX_IOERR, "rejects", "%s/%s: %s",
+		    desk_store_root(st), name, strerror(errno));
+		return NULL;
+	}
 	errev = desk_jset_str(errev, "reject", name);
 	desk_json_dump(&b, errev);
 	desk_buf_addc(&b, '\n');
 	strcpy(name + strlen(name) - 4, ".json");
-	if (desk_store_put(st, name, b.p, b.len, 0600) < 0)
-		desk_die_errno(DESK_EX_IOERR, "%s/%s", desk_store_root(st), name);
+	bad = desk_store_put(st, name, b.p, b.len, 0600) < 0;
 	jv_free(errev);
 	desk_buf_free(&b);
+	if (bad) {
+		desk_err_set(e, DESK_EX_IOERR, "rejects", "%s/%s: %s",
+		    desk_store_root(st), name, strerror(errno));
+		return NULL;
+	}
 	strcpy(name + strlen(name) - 5, ".raw");
 	return desk_xstrdup(name);
+}
+
+char *
+desk_quarantine(struct desk_store *st, const char *p, size_t n,
+    desk_scrub scrub, jv errev)
+{
+	struct desk_err e;
+	char *name = desk_quarantine_try(st, p, n, scrub, errev, &e);
+
+	if (!name)
+		desk_die(e.code, "%s", e.msg);
+	return name;
 }
 
 /*

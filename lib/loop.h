@@ -45,6 +45,9 @@ void desk_emit(struct desk_loop *l, jv ev);
  */
 char *desk_quarantine(struct desk_store *st, const char *p, size_t n,
     desk_scrub scrub, jv errev);
+/* The same for a server: NULL with e (74, what failed) instead of dying. */
+char *desk_quarantine_try(struct desk_store *st, const char *p, size_t n,
+    desk_scrub scrub, jv errev, struct desk_err *e);
 /*
  * Rejects the current record: an "error" event on stderr naming the input,
  * line, field and reason, the record's bytes quarantined in rejects/.

@@ -2,6 +2,10 @@
 # The build is warning-free: everything compiles with -Werror, and the
 # warnings cannot be switched off by a user's CFLAGS.
 . "$(dirname "$0")/lib.sh"
+# A build of its own, not a part of the make that runs the tests: under
+# `make -j2 check` the inherited MAKEFLAGS name a jobserver this make cannot
+# reach, and make warns "jobserver unavailable".
+unset MAKEFLAGS MFLAGS MAKELEVEL
 
 # A nested make of "make -j2 check" would warn of its jobserver: its own build.
 unset MAKEFLAGS MFLAGS MAKELEVEL

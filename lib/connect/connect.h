@@ -173,13 +173,6 @@ int desk_sig_verify(const char *key, const char *id, const char *ts,
 /* desk_sig_verify on the headers and body of in, against in->now. */
 int desk_sig_verify_in(const char *key, const struct desk_http_in *in,
     struct desk_err *e);
-/*
- * A new key of kind "whsec" (32 random bytes) or "whsk" (an Ed25519 key
- * pair; its whpk_ public key appended to public unless NULL), appended to
- * secret: wipe it (desk_wipe) after use. 0, or -1 with e (64: bad kind).
- */
-int desk_sig_keygen(const char *kind, struct desk_buf *secret,
-    struct desk_buf *public, struct desk_err *e);
 /* given[0..n) is want, compared in constant time (lengths too): 1 or 0. */
 int desk_token_eq(const char *given, size_t n, const char *want);
 /*

@@ -8,6 +8,7 @@
  * (or invalid for absent), so a normaliser builds its events from copies
  * and the body can be freed whole at the end.
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +23,10 @@ desk_in_fail(struct desk_err *e, const char *pre, const char *key,
 
 	snprintf(e->fieldbuf, sizeof e->fieldbuf, "%s%s", pre ? pre : "",
 	    key ? key : "");
+	/* "[3]." and no key: the element itself, "[3]". */
+	size_t n = strlen(e->fieldbuf);
+	if (!key && n && e->fieldbuf[n - 1] == '.')
+		e->fieldbuf[n - 1] = '\0';
 	e->code = DESK_EX_DATA;
 	e->field = e->fieldbuf[0] ? e->fieldbuf : NULL;
 	va_start(ap, fmt);
@@ -69,14 +74,11 @@ int
 desk_in_str(jv o, const char *pre, const char *key, int required, jv *out,
     struct desk_err *e)
 {
-	jv v = get(o, key);
-
-	*out = jv_invalid();
-	if (!jv_is_valid(v))
+	if (desk_in_kind(o, pre, key, JV_KIND_STRING, out, e) < 0)
+		return -1;
+	if (!jv_is_valid(*out))
 		return required ? desk_in_fail(e, pre, key, "missing") : 0;
-	if (jv_get_kind(v) != JV_KIND_STRING)
-		return desk_in_fail(e, pre, key, "must be a string");
-	*out = jv_copy(v);
+	*out = jv_copy(*out);
 	return 0;
 }
 
@@ -92,12 +94,13 @@ desk_in_id(jv o, const char *pre, const char *key, int flags, jv *out,
 		    "missing") : 0;
 	if (jv_get_kind(v) == JV_KIND_NUMBER && (flags & DESK_IN_NUMBER)) {
 		/* A platform's integer id, kept as its decimal string. */
-		int64_t n;
+		double d = jv_number_value(v);
 		char s[24];
-		if (!desk_jint(o, key, &n))
+		/* Whole and exact in a double (desk_jint's rule), on v itself. */
+		if (d != floor(d) || fabs(d) > 9007199254740992.0)
 			return desk_in_fail(e, pre, key, "must be a whole number "
 			    "or a string");
-		snprintf(s, sizeof s, "%lld", (long long)n);
+		snprintf(s, sizeof s, "%lld", (long long)d);
 		*out = jv_string(s);
 		return 0;
 	}

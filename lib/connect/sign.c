@@ -282,36 +282,6 @@ desk_sig_verify_in(const char *key, const struct desk_http_in *in,
 	    desk_http_hdr(in, "webhook-signature"), in->body, in->len, in->now, e);
 }
 
-int
-desk_sig_keygen(const char *kind, struct desk_buf *secret,
-    struct desk_buf *public, struct desk_err *e)
-{
-	if (init(e) < 0)
-		return -1;
-	if (!strcmp(kind, "whsec")) {
-		unsigned char k[32];
-		randombytes_buf(k, sizeof k);
-		desk_buf_adds(secret, "whsec_");
-		add_base64(secret, k, sizeof k);
-		sodium_memzero(k, sizeof k);
-		return 0;
-	}
-	if (!strcmp(kind, "whsk")) {
-		unsigned char pk[crypto_sign_PUBLICKEYBYTES],
-		    sk[crypto_sign_SECRETKEYBYTES];
-		crypto_sign_keypair(pk, sk);
-		desk_buf_adds(secret, "whsk_");
-		add_base64(secret, sk, sizeof sk);
-		sodium_memzero(sk, sizeof sk);
-		if (public) {
-			desk_buf_adds(public, "whpk_");
-			add_base64(public, pk, sizeof pk);
-		}
-		return 0;
-	}
-	return desk_err_set(e, DESK_EX_USAGE, "kind", "must be whsec or whsk");
-}
-
 /*
  * Tokens are compared as BLAKE2b hashes of equal length, so neither the
  * bytes nor the length of the configured token shows in the time taken.

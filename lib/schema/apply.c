@@ -379,6 +379,11 @@ apply_message(struct desk_store *st, jv rec, struct desk_loc loc)
 			c.updated_at = t;
 		PUT(st, DESK_T_CASE, (uint64_t)cid, case, &c);
 	}
+	/* The first message of a conversation names its case (keys.c). */
+	struct desk_key k;
+	uint64_t first;
+	if (desk_conv_rec_key(&k, rec) && !desk_hx_get(st, &k, &first, NULL))
+		desk_hx_put(st, &k, (uint64_t)cid, 0);
 	/* A reply is queued for delivery by the same record. */
 	int64_t oid;
 	if (desk_jint(rec, "out_id", &oid) && oid > 0)

@@ -76,6 +76,25 @@ desk_key_last(struct desk_key *k, uint64_t user_id, const char *channel)
 }
 
 void
+desk_key_conv(struct desk_key *k, const char *channel, const char *conv,
+    size_t convlen)
+{
+	desk_key(k, "conv", 2, channel, strlen(channel), conv, convlen);
+}
+
+int
+desk_conv_rec_key(struct desk_key *k, jv rec)
+{
+	const char *ch = desk_jstr(rec, "channel"), *conv;
+	size_t convlen;
+
+	if (!ch || !desk_jstrn(rec, "conversation_id", &conv, &convlen))
+		return 0;
+	desk_key_conv(k, ch, conv, convlen);
+	return 1;
+}
+
+void
 desk_key_code(struct desk_key *k, const unsigned char h[32])
 {
 	desk_key(k, "code", 1, h, (size_t)32);
@@ -201,6 +220,12 @@ desk_rec_keys(jv rec, void (*each)(const struct desk_key *, const char *,
 		s = desk_jstr(rec, "event_scope");
 		snprintf(name, sizeof name, "the %s event %.*s", s,
 		    (int)(n > 64 ? 64 : n), id);
+		each(&k, name, ctx);
+	}
+	if (!strcmp(type, "message") && desk_conv_rec_key(&k, rec)) {
+		desk_jstrn(rec, "conversation_id", &id, &n);
+		snprintf(name, sizeof name, "the conversation %.*s of channel %.64s",
+		    (int)(n > 64 ? 64 : n), id, ch);
 		each(&k, name, ctx);
 	}
 	if (!strcmp(type, "user") && desk_jint(rec, "user_id", &v))
