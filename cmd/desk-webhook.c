@@ -15,6 +15,9 @@ static const char usage_text[] =
     "       desk-webhook channel list\n"
     "       desk-webhook channel show NAME\n"
     "       desk-webhook channel rm NAME\n"
+    "       desk-webhook serve --listen ADDR:PORT [--port-file F]\n"
+    "                      [--max-body BYTES] [--max-connections N]\n"
+    "                      [--timeout SECONDS] [--emit-buffer BYTES]\n"
     "Common options: -s, --store DIR; -h, --help; -V, --version.\n";
 
 int
@@ -24,6 +27,7 @@ main(int argc, char **argv)
 
 	static const struct desk_cmd cmds[] = {
 		{ "channel", webhook_channel },
+		{ "serve", webhook_serve },
 	};
 	int status;
 

@@ -8,5 +8,6 @@
 #include "desk.h"
 
 int webhook_channel(int argc, char **argv);   /* webhook-channel.c */
+int webhook_serve(int argc, char **argv);     /* webhook-serve.c */
 
 #endif

@@ -80,4 +80,24 @@ jv desk_filter_names(struct desk_loop *l, jv ev, const char *wrapper);
  */
 jv desk_filter_mask(struct desk_loop *l, jv ev);
 
+/* ---- serve.c: desk-webhook serve, the HTTP receiver ---- */
+
+struct desk_serve_opts {
+	const char *listen;       /* ADDR:PORT or [ADDR6]:PORT; port 0: any */
+	const char *port_file;    /* NULL, or where the port bound is written */
+	size_t max_body;          /* bytes of a request body */
+	unsigned max_conn;        /* connections at once */
+	unsigned timeout;         /* seconds a connection may be idle */
+	size_t emit_buffer;       /* bytes of events held for stdout */
+};
+/*
+ * Serves the channels of st (desk-webhook(1) SERVING) until SIGTERM or
+ * SIGINT, the accepted events on stdout; then answers the requests in
+ * flight, writes out every accepted event and returns 0. -1 with e when
+ * it cannot start (64, 69) or stdout failed (74). The store's own I/O
+ * errors still end the process (74), before anything is answered.
+ */
+int desk_serve(struct desk_store *st, const struct desk_serve_opts *o,
+    struct desk_err *e);
+
 #endif

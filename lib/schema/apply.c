@@ -16,6 +16,9 @@
  *             c = the user who used it; d = created_at
  *   outbox:   rec (the reply's message record); flags 0 = pending;
  *             c = message id
+ *
+ * serve's deliveries have no slots: hook records are found by index keys
+ * (keys.c: desk_hook_keys), and the head and emitted marks are keys too.
  */
 #include <sodium.h>
 #include <string.h>
@@ -348,6 +351,52 @@ apply_ident(struct desk_store *st, jv rec, struct desk_loc loc)
 	apply_event_key(st, rec, loc);
 }
 
+struct hook_put {
+	struct desk_store *st;
+	struct desk_loc loc;
+};
+
+static void
+hook_key_put(const struct desk_key *k, void *ctx)
+{
+	struct hook_put *h = ctx;
+
+	desk_hx_put(h->st, k, h->loc.pos, h->loc.len);
+}
+
+/* A mark only moves forward, so replaying changes nothing. */
+static void
+hook_mark_put(struct desk_store *st, const char *which, int64_t seq)
+{
+	struct desk_key k;
+	uint64_t have;
+
+	desk_key_hook_mark(&k, which);
+	if (!desk_hx_get(st, &k, &have, NULL) || have < (uint64_t)seq)
+		desk_hx_put(st, &k, (uint64_t)seq, 0);
+}
+
+/* A delivery serve accepted: its keys, and the head mark. */
+static void
+apply_hook(struct desk_store *st, jv rec, struct desk_loc loc)
+{
+	int64_t seq;
+
+	if (desk_hook_keys(rec, hook_key_put, &(struct hook_put){ st, loc }) &&
+	    desk_jint(rec, "seq", &seq))
+		hook_mark_put(st, DESK_HOOK_HEAD, seq);
+}
+
+/* Every delivery up to seq has been written out by serve. */
+static void
+apply_emitted(struct desk_store *st, jv rec)
+{
+	int64_t seq;
+
+	if (desk_jint(rec, "seq", &seq) && seq > 0)
+		hook_mark_put(st, DESK_HOOK_EMITTED, seq);
+}
+
 void
 desk_apply(struct desk_store *st, jv rec, struct desk_loc loc)
 {
@@ -365,6 +414,10 @@ desk_apply(struct desk_store *st, jv rec, struct desk_loc loc)
 		apply_code(st, rec, loc);
 	else if (!strcmp(type, "ident"))
 		apply_ident(st, rec, loc);
+	else if (!strcmp(type, "hook"))
+		apply_hook(st, rec, loc);
+	else if (!strcmp(type, "emitted"))
+		apply_emitted(st, rec);
 }
 
 const struct desk_schema desk_store_schema = { desk_apply };
