@@ -15,6 +15,9 @@ static const char usage_text[] =
     "       desk-webhook channel list\n"
     "       desk-webhook channel show NAME\n"
     "       desk-webhook channel rm NAME\n"
+    "       desk-webhook recv --channel NAME [--lines] [--header 'NAME: VALUE']...\n"
+    "                      [FILE...]\n"
+    "       desk-webhook recv --channel NAME --cgi\n"
     "       desk-webhook serve --listen ADDR:PORT [--port-file F]\n"
     "                      [--max-body BYTES] [--max-connections N]\n"
     "                      [--timeout SECONDS] [--emit-buffer BYTES]\n"
@@ -27,6 +30,7 @@ main(int argc, char **argv)
 
 	static const struct desk_cmd cmds[] = {
 		{ "channel", webhook_channel },
+		{ "recv", webhook_recv },
 		{ "serve", webhook_serve },
 	};
 	int status;

@@ -8,6 +8,7 @@
 #include "desk.h"
 
 int webhook_channel(int argc, char **argv);   /* webhook-channel.c */
+int webhook_recv(int argc, char **argv);      /* webhook-recv.c */
 int webhook_serve(int argc, char **argv);     /* webhook-serve.c */
 
 #endif

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +52,6 @@ struct desk_loop {
 	int rejected;
 	int sync_each;
 	size_t maxrec;
-	unsigned rejseq;
 };
 
 /* Durable first, then acknowledged: the order DESIGN §4 promises. */
@@ -127,20 +127,16 @@ desk_dispatch(struct desk_loop *l, jv ev, void *dispatch)
 		desk_emit(l, ev);
 }
 
-/*
- * Writes the record's bytes to rejects/; returns the file's name in the
- * store (NULL without a store). Consumes errev either way.
- */
-static char *
-quarantine(struct desk_loop *l, const char *p, size_t n, jv errev)
+/* Every quarantine of this process gets its own sequence number. */
+static _Atomic unsigned rejseq;
+
+char *
+desk_quarantine(struct desk_store *st, const char *p, size_t n,
+    desk_scrub scrub, jv errev)
 {
 	char stamp[32], name[96];
 	struct desk_buf b = DESK_BUF_INIT;
 
-	if (!l->st) {
-		jv_free(errev);
-		return NULL;
-	}
 	desk_time_fmt(desk_now(), stamp);
 	for (char *s = stamp, *d = stamp;; s++) {   /* 2026-11-21T09:30:00Z -> 20261121T093000Z */
 		if (*s != '-' && *s != ':')
@@ -150,8 +146,8 @@ quarantine(struct desk_loop *l, const char *p, size_t n, jv errev)
 	}
 	for (int tries = 0;; tries++) {
 		snprintf(name, sizeof name, "rejects/%s-%ld-%u.raw", stamp,
-		    (long)getpid(), l->rejseq++);
-		if (desk_store_stat(l->st, name, &(struct stat){ 0 }) < 0)
+		    (long)getpid(), atomic_fetch_add(&rejseq, 1));
+		if (desk_store_stat(st, name, &(struct stat){ 0 }) < 0)
 			break;
 		if (tries > 1000)
 			desk_die(DESK_EX_IOERR, "rejects/: no free name");
@@ -159,21 +155,35 @@ quarantine(struct desk_loop *l, const char *p, size_t n, jv errev)
 	/* The bytes as they came, but for what the tool says is secret. */
 	char *copy = desk_xmalloc(n ? n : 1);
 	memcpy(copy, p, n);
-	if (l->scrub)
-		l->scrub(copy, n);
-	if (desk_store_put(l->st, name, copy, n, 0600) < 0)
-		desk_die_errno(DESK_EX_IOERR, "%s/%s", desk_store_root(l->st), name);
+	if (scrub)
+		scrub(copy, n);
+	if (desk_store_put(st, name, copy, n, 0600) < 0)
+		desk_die_errno(DESK_EX_IOERR, "%s/%s", desk_store_root(st), name);
 	free(copy);
 	errev = desk_jset_str(errev, "reject", name);
 	desk_json_dump(&b, errev);
 	desk_buf_addc(&b, '\n');
 	strcpy(name + strlen(name) - 4, ".json");
-	if (desk_store_put(l->st, name, b.p, b.len, 0600) < 0)
-		desk_die_errno(DESK_EX_IOERR, "%s/%s", desk_store_root(l->st), name);
+	if (desk_store_put(st, name, b.p, b.len, 0600) < 0)
+		desk_die_errno(DESK_EX_IOERR, "%s/%s", desk_store_root(st), name);
 	jv_free(errev);
 	desk_buf_free(&b);
 	strcpy(name + strlen(name) - 5, ".raw");
 	return desk_xstrdup(name);
+}
+
+/*
+ * Writes the record's bytes to rejects/; returns the file's name in the
+ * store (NULL without a store). Consumes errev either way.
+ */
+static char *
+quarantine(struct desk_loop *l, const char *p, size_t n, jv errev)
+{
+	if (!l->st) {
+		jv_free(errev);
+		return NULL;
+	}
+	return desk_quarantine(l->st, p, n, l->scrub, errev);
 }
 
 static jv

@@ -28,6 +28,15 @@ int desk_loop_run(struct desk_store *st, char **files, desk_handler h,
 /* Queues ev (consumed) for stdout at the next commit. */
 void desk_emit(struct desk_loop *l, jv ev);
 /*
+ * Quarantines p[0..n) as STORE/rejects/STAMP-PID-SEQ.raw (through scrub
+ * first, unless NULL), with errev (consumed: the error event, given its
+ * "reject" member) beside it as .json; durable at the next commit.
+ * Returns the .raw file's name in the store, malloc'd; dies 74 when the
+ * store cannot be written. For requests outside the loop (recv, serve).
+ */
+char *desk_quarantine(struct desk_store *st, const char *p, size_t n,
+    desk_scrub scrub, jv errev);
+/*
  * Rejects the current record: an "error" event on stderr naming the input,
  * line, field and reason, the record's bytes quarantined in rejects/.
  * ev (borrowed, may be invalid) supplies the record's id if it has one.

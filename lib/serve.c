@@ -179,6 +179,7 @@ chan_ref(const char *name)
 static void
 chan_reload(void)
 {
+	static int first = 1;
 	jv list = desk_channel_list(S.st);
 	struct chan **next = NULL;
 	size_t n = 0;
@@ -199,6 +200,10 @@ chan_reload(void)
 		snprintf(c->name, sizeof c->name, "%s", name);
 		c->conn = conn ? desk_connector(conn) : NULL;
 		c->active = jv_get_kind(desk_jget(ch, "active")) == JV_KIND_TRUE;
+		if (first && c->active && !c->sec.secret && !c->sec.token &&
+		    !c->sec.signkey)
+			desk_warn("serve: channel %s has no secret and no token: it "
+			    "takes requests from anyone", name);
 		c->conf = desk_json_text(ch);
 		c->conflen = strlen(c->conf);
 		c->refs = 1;
@@ -207,6 +212,7 @@ chan_reload(void)
 		jv_free(ch);
 	}
 	jv_free(list);
+	first = 0;
 	pthread_mutex_lock(&S.chan_mu);
 	struct chan **old = S.chans;
 	size_t nold = S.nchans;
@@ -281,8 +287,6 @@ refill(void)
 	}
 }
 
-static unsigned rejseq;
-
 /* Under the store's lock: one request's record. */
 static void
 write_one(struct req *r, struct item **items, size_t *nitems)
@@ -291,7 +295,7 @@ write_one(struct req *r, struct item **items, size_t *nitems)
 
 	if (r->job == JOB_REJECT) {
 		r->reject = desk_quarantine(S.st, r->body.p ? r->body.p : "",
-		    r->body.len, desk_code_mask, r->errev, &rejseq);
+		    r->body.len, desk_code_mask, r->errev);
 		r->errev = jv_invalid();
 		r->out = OUT_REJECTED;
 		return;
@@ -573,9 +577,10 @@ delivery_ok(const char *s)
 }
 
 /*
- * Every event gets the channel the request came on (an authenticated
- * request speaks for its channel only) and an id: the delivery's when the
- * platform gave none, so that a redelivery is recognised downstream too.
+ * Every event gets an id, the one serve made for the delivery when neither
+ * the platform nor a webhook-id gave one (the normaliser takes the
+ * webhook-id), so that the event is recognised downstream whatever
+ * happens to serve; and its channel, should a normaliser not set it.
  */
 static jv
 events_fix(jv evs, const char *channel, const char *delivery)
@@ -586,12 +591,13 @@ events_fix(jv evs, const char *channel, const char *delivery)
 
 	jv_array_foreach(evs, i, ev) {
 		if (jv_get_kind(ev) == JV_KIND_OBJECT) {
-			ev = desk_jset_str(ev, "channel", channel);
+			if (!desk_jstr(ev, "channel"))
+				ev = desk_jset_str(ev, "channel", channel);
 			if (!desk_jstr(ev, "id")) {
 				if (n == 1)
 					snprintf(id, sizeof id, "%s", delivery);
 				else
-					snprintf(id, sizeof id, "%s/%d", delivery, i);
+					snprintf(id, sizeof id, "%s.%d", delivery, i);
 				ev = desk_jset_str(ev, "id", id);
 			}
 		}
@@ -633,20 +639,26 @@ deliver(struct MHD_Connection *c, struct req *r, const char *url)
 	struct hdrs h;
 	struct desk_err e = { 0 };
 	struct desk_skips skips = { 0, 0, 0 };
-	const struct desk_connector *conn = r->ch->conn;
 	enum MHD_Result ret;
 
 	hdrs_get(c, &h);
 	struct desk_http_in in = { r->body.p ? r->body.p : "", r->body.len, h.h,
 		h.n, desk_now() };
 	jv ch = desk_json_parse_all(r->ch->conf, r->ch->conflen);
-	if (conn->auth && conn->auth(ch, &r->ch->sec, &in, &e) < 0) {
-		desk_warn("serve: %s: 401: %s", url, e.msg);
-		ret = refuse(c, MHD_HTTP_UNAUTHORIZED, "not authenticated");
+	jv evs = jv_array();
+	/* The connector's auth before its normaliser reads a byte. */
+	if (desk_receive(ch, &r->ch->sec, &in, &evs, &skips, &e) < 0) {
+		jv_free(evs);
+		if (e.code == DESK_EX_NOPERM) {
+			desk_warn("serve: %s: 401: %s", url, e.msg);
+			ret = refuse(c, MHD_HTTP_UNAUTHORIZED, "not authenticated");
+		} else
+			ret = rejected(c, r, url, &e);
 		goto out;
 	}
 	const char *wid = desk_http_hdr(&in, "webhook-id");
 	if (wid && !delivery_ok(wid)) {
+		jv_free(evs);
 		desk_err_set(&e, DESK_EX_DATA, "webhook-id", "must be 1 to %d "
 		    "printable ASCII characters", MAX_DELIVERY_ID);
 		ret = rejected(c, r, url, &e);
@@ -661,19 +673,6 @@ deliver(struct MHD_Connection *c, struct req *r, const char *url)
 		desk_hex(rnd, sizeof rnd, hex);
 		snprintf(r->delivery, sizeof r->delivery, "serve-%lld-%s",
 		    (long long)in.now, hex);
-	}
-	jv evs = jv_array();
-	if (!conn->inbound) {
-		jv_free(evs);
-		desk_err_set(&e, DESK_EX_DATA, NULL, "the %s connector takes no "
-		    "webhooks", conn->name);
-		ret = rejected(c, r, url, &e);
-		goto out;
-	}
-	if (conn->inbound(ch, &in, &evs, &skips, &e) < 0) {
-		jv_free(evs);
-		ret = rejected(c, r, url, &e);
-		goto out;
 	}
 	atomic_fetch_add(&S.n_skip_echo, skips.echo);
 	atomic_fetch_add(&S.n_skip_operator, skips.operator);
@@ -881,11 +880,11 @@ start(struct addrinfo *ai, struct desk_err *e)
 		flags |= MHD_USE_IPv6;
 	struct MHD_Daemon *d = MHD_start_daemon(flags, 0, NULL, NULL,
 	    on_request, NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 	    MHD_OPTION_CONNECTION_LIMIT, S.o->max_conn,
 	    MHD_OPTION_CONNECTION_TIMEOUT, S.o->timeout,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
 	    MHD_OPTION_END);
 
@@ -975,7 +974,7 @@ desk_serve(struct desk_store *st, const struct desk_serve_opts *o,
 	unsigned port = info ? info->port : 0;
 	int failed = o->port_file && port_file(o->port_file, port, e) < 0;
 	if (!failed) {
-		desk_warn("serve: listening on %s, port %u", o->listen, port);
+		desk_warn("serve: listening on %s (port %u)", o->listen, port);
 		while (sigwait(&sigs, &sig) != 0)
 			;
 	}
