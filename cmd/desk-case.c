@@ -23,12 +23,16 @@ static const char usage_text[] =
 
 /* ---- the filter ---- */
 
-/* The fields desk-case adds, as recorded with the message. */
+/*
+ * The fields desk-case adds, as recorded with the message; user_custom_id
+ * only for a message that named its conversation instead.
+ */
 static jv
 enrich(jv ev, jv rec, int duplicate)
 {
 	static const char *const keys[] = { "user_id", "case_id", "message_id",
-		"trigger", "case_status", "linked_users", "not_linked" };
+		"trigger", "case_status", "linked_users", "not_linked",
+		"user_custom_id" };
 
 	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
 		jv v = desk_jget(rec, keys[i]);

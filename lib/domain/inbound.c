@@ -158,8 +158,8 @@ opt_fields(jv ev, jv *fields, struct desk_err *e)
 /* The parts of an inbound message, checked. */
 struct inmsg {
 	struct desk_who w;
-	const char *subject, *id;
-	size_t idlen;
+	const char *subject, *id, *conv;
+	size_t idlen, convlen;
 	jv content;       /* borrowed, or invalid */
 	int attach;
 };
@@ -170,7 +170,8 @@ message_check(struct desk_store *st, jv ev, struct inmsg *m, struct desk_err *e)
 	struct desk_who *w = &m->w;
 
 	if (desk_err_sizes(ev, e) < 0 || check_channel(st, ev, &w->channel, e) < 0 ||
-	    ext_id(ev, "user_custom_id", 1, &w->ucid, &w->ucidlen, e) < 0 ||
+	    ext_id(ev, "conversation_id", 0, &m->conv, &m->convlen, e) < 0 ||
+	    ext_id(ev, "user_custom_id", !m->conv, &w->ucid, &w->ucidlen, e) < 0 ||
 	    ext_id(ev, "id", 0, &m->id, &m->idlen, e) < 0 ||
 	    opt_content(ev, &m->content, e) < 0 ||
 	    opt_str(ev, "subject", &m->subject, e) < 0 ||
@@ -186,6 +187,43 @@ message_check(struct desk_store *st, jv ev, struct inmsg *m, struct desk_err *e)
 		return desk_err_set(e, DESK_EX_DATA, "content",
 		    jv_is_valid(m->content) ? "empty, and no attachments" :
 		    "missing, and no attachments");
+	return 0;
+}
+
+/*
+ * The user of a conversation that only names itself (a Blip customer's
+ * message carries its ticket, not the customer): the user of the case its
+ * first message went to, and their user_custom_id on the channel, which
+ * borrows *user (owned by the caller: free it).
+ */
+static int
+conversation_user(struct desk_store *st, struct inmsg *m, jv *user,
+    struct desk_err *e)
+{
+	struct desk_key k;
+	struct desk_case_slot cs;
+	uint64_t cid;
+
+	*user = jv_invalid();
+	desk_key_conv(&k, m->w.channel, m->conv, m->convlen);
+	if (!desk_hx_get(st, &k, &cid, NULL) || !desk_case_slot(st, cid, &cs))
+		return desk_err_set(e, DESK_EX_DATA, "conversation_id", "no case "
+		    "has this conversation on channel %s yet, and there is no "
+		    "user_custom_id", m->w.channel);
+	*user = desk_user_get(st, cs.user_id);
+	jv ids = desk_jget(*user, "custom_ids");
+	if (jv_get_kind(ids) == JV_KIND_ARRAY)
+		jv_array_foreach(ids, i, p) {
+			/* p is the array's too: what it points at outlives this copy. */
+			const char *ch = desk_jstr(p, "channel");
+			if (!m->w.ucid && ch && !strcmp(ch, m->w.channel))
+				desk_jstrn(p, "user_custom_id", &m->w.ucid, &m->w.ucidlen);
+			jv_free(p);
+		}
+	if (!m->w.ucid)
+		return desk_err_set(e, DESK_EX_DATA, "conversation_id", "the user "
+		    "of this conversation's case has no user_custom_id on channel %s",
+		    m->w.channel);
 	return 0;
 }
 
@@ -206,6 +244,11 @@ desk_message_receive(struct desk_store *st, jv ev, int *duplicate,
 			return seen;
 		}
 	}
+	jv conv_user = jv_invalid();
+	if (!in.w.ucid && conversation_user(st, &in, &conv_user, e) < 0) {
+		jv_free(conv_user);
+		return jv_invalid();
+	}
 	int64_t now = desk_now();
 	jv report;
 	uint64_t uid = desk_user_resolve(st, &in.w, now, &report);
@@ -216,9 +259,18 @@ desk_message_receive(struct desk_store *st, jv ev, int *duplicate,
 		desk_err_set(e, DESK_EX_DATA, f ? e->fieldbuf : NULL, "%s",
 		    desk_jstr(report, "reason"));
 		jv_free(report);
+		jv_free(conv_user);
 		return jv_invalid();
 	}
 	jv m = jv_object();
+	if (in.conv) {
+		m = desk_jset(m, "conversation_id", desk_jstring(in.conv, in.convlen));
+		/* Who the conversation's user is, for the stages after desk-case. */
+		if (jv_is_valid(conv_user))
+			m = desk_jset(m, "user_custom_id",
+			    desk_jstring(in.w.ucid, in.w.ucidlen));
+	}
+	jv_free(conv_user);
 	/* An identification code is a secret: the store keeps it masked. */
 	m = desk_jset(m, "content", desk_code_mask_jv(jv_is_valid(in.content) ?
 	    jv_copy(in.content) : jv_string("")));

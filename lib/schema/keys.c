@@ -74,6 +74,13 @@ desk_key_last(struct desk_key *k, uint64_t user_id, const char *channel)
 }
 
 void
+desk_key_conv(struct desk_key *k, const char *channel, const char *conv,
+    size_t convlen)
+{
+	desk_key(k, "conv", 2, channel, strlen(channel), conv, convlen);
+}
+
+void
 desk_key_code(struct desk_key *k, const unsigned char h[32])
 {
 	desk_key(k, "code", 1, h, (size_t)32);

@@ -77,6 +77,12 @@ void desk_key_contact(struct desk_key *k, const char *kind, const char *norm);
 /* The last case of a user on a channel. */
 void desk_key_last(struct desk_key *k, uint64_t user_id, const char *channel);
 /* A code's, by its keyed hash. */
+/*
+ * A conversation of a channel (a Blip ticket): its value is the case its
+ * first message went to, set by a message record's conversation_id.
+ */
+void desk_key_conv(struct desk_key *k, const char *channel, const char *conv,
+    size_t convlen);
 void desk_key_code(struct desk_key *k, const unsigned char h[32]);
 /*
  * Calls each(key, what, ctx) for every index key that a user record
