@@ -12,7 +12,10 @@ sources() { cat $src | grep -v '^#include'; }
 documented() { grep -Eq "^\..*$1 (.* )?$(printf '%s' "$2" | sed 's/[.]/\\./g')( |\$)" "$man"; }
 
 # Record types: what a "rec" is set to, and what apply and fsck dispatch on.
-recs=$(sources | grep -o '"rec", "[a-z_]*"\|with_rec("[a-z_]*"\|strcmp(type, "[a-z_]*")' |
+# (The dispatch is apply's and fsck's: a connector's strcmp(type, ...) is a
+# platform's message type, not a record's.)
+recs=$( { sources | grep -o '"rec", "[a-z_]*"\|with_rec("[a-z_]*"'
+	cat $TOP/lib/schema/*.c | grep -o 'strcmp(type, "[a-z_]*")'; } |
 	sed 's/.*"\([a-z_]*\)".*/\1/' | sort -u)
 # The slot files, one per table, and the other index files.
 tables=$(sed -n '/desk_table_names\[DESK_NTABLES\] = {/,/};/p' $TOP/lib/store/slots.c | grep -o '"[a-z_]*"' | tr -d '"')
