@@ -150,6 +150,7 @@ demo: all
 
 bench: all
 	@DESK_BIN=$(CURDIR)/$(O)/bin sh bench/run
+	@DESK_BIN=$(CURDIR)/$(O)/bin sh bench/serve
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
