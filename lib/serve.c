@@ -360,7 +360,12 @@ writer(void *arg)
 {
 	double last_reload = desk_mono(), last_mark = desk_mono();
 
+	sigset_t alrm;
+
 	(void)arg;
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	pthread_sigmask(SIG_UNBLOCK, &alrm, NULL);
 	pthread_mutex_lock(&S.mu);
 	for (;;) {
 		double now = desk_mono();
@@ -948,13 +953,19 @@ desk_serve(struct desk_store *st, const struct desk_serve_opts *o,
 	S.pending_tail = &S.pending;
 	S.q_tail = &S.q;
 	signal(SIGPIPE, SIG_IGN);
-	/* Only the main thread takes the signals, by sigwait. */
+	resume();                  /* while this is the only thread */
+	chan_reload();
+	/*
+	 * Only the main thread takes SIGTERM and SIGINT, by sigwait; only the
+	 * writer SIGALRM, which the store's lock wait uses to give up (a
+	 * SIGALRM another thread took after the wait ended would kill us).
+	 */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	resume();
-	chan_reload();
+	sigset_t block = sigs;
+	sigaddset(&block, SIGALRM);
+	pthread_sigmask(SIG_BLOCK, &block, NULL);
 	if (pthread_create(&wt, NULL, writer, NULL) ||
 	    pthread_create(&et, NULL, emitter, NULL))
 		desk_die(DESK_EX_SOFTWARE, "serve: cannot start a thread");

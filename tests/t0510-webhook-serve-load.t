@@ -60,7 +60,7 @@ while [ "$(lines "$T/k.acked")" -lt 500 ] && [ $k_i -lt 600 ]; do
 	k_i=$((k_i + 1))
 done
 kill -9 $SPID
-wait $SPID
+wait $SPID 2> /dev/null
 KRC=$?
 before=$(lines "$T/k.acked")
 wait $LPID
@@ -68,7 +68,8 @@ wait $CPID
 after=$(lines "$T/k.acked")
 is "$KRC" 137 "serve was killed by the SIGKILL"
 test "$before" -ge 500; ok $? "it had acknowledged requests before the kill ($before)"
-is "$after" "$before" "and acknowledged none after it"
+# Answers already on their way when it died may be counted just after.
+test $((after - before)) -le 32; ok $? "and nothing after it but answers in flight ($((after - before)))"
 like "$T/k.load" ' errors [1-9]' "the rest of the load failed against the dead server"
 serve_start r
 SERVE_OUT=
