@@ -110,4 +110,27 @@ killed() {
 with_channel() { # with_channel NAME [TYPE]
 	desk-webhook channel add "$1" --type "${2:-async}" > /dev/null
 }
+# serve_start NAME [OPTION...]: desk-webhook serve in the background on a
+# free loopback port, stdout to $SERVE_OUT (default $T/NAME.out), stderr to
+# $T/NAME.err; sets $PORT (from --port-file) and $SPID.
+serve_start() {
+	s_n=$1
+	shift
+	rm -f "$T/$s_n.port"
+	desk-webhook serve --listen 127.0.0.1:0 --port-file "$T/$s_n.port" "$@" \
+		> "${SERVE_OUT:-$T/$s_n.out}" 2> "$T/$s_n.err" &
+	SPID=$!
+	s_i=0
+	while [ ! -s "$T/$s_n.port" ] && [ $s_i -lt 200 ] && kill -0 $SPID 2> /dev/null; do
+		sleep 0.05
+		s_i=$((s_i + 1))
+	done
+	PORT=$(cat "$T/$s_n.port" 2> /dev/null)
+}
+# serve_stop: SIGTERM to serve, its exit status in $SRC.
+serve_stop() {
+	kill -TERM $SPID
+	wait $SPID
+	SRC=$?
+}
 # No set -e: a failing check must report itself, not end the script.

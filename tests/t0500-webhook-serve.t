@@ -7,28 +7,6 @@
 
 command -v curl > /dev/null; ok $? "curl is there to talk HTTP with"
 
-# serve_start NAME [OPTION...]: serve in the background on a free port; its
-# stdout in $T/NAME.out, stderr in $T/NAME.err, port $PORT, pid $SPID.
-serve_start() {
-	s_n=$1
-	shift
-	rm -f "$T/$s_n.port"
-	desk-webhook serve --listen 127.0.0.1:0 --port-file "$T/$s_n.port" "$@" \
-		> "$T/$s_n.out" 2> "$T/$s_n.err" &
-	SPID=$!
-	s_i=0
-	while [ ! -s "$T/$s_n.port" ] && [ $s_i -lt 200 ] && kill -0 $SPID 2> /dev/null; do
-		sleep 0.05
-		s_i=$((s_i + 1))
-	done
-	PORT=$(cat "$T/$s_n.port" 2> /dev/null)
-}
-# serve_stop: SIGTERM, and its exit status in $SRC.
-serve_stop() {
-	kill -TERM $SPID
-	wait $SPID
-	SRC=$?
-}
 # post PATH [CURL-ARG...]: the status in $CODE, the answer in $T/body.
 post() {
 	p_path=$1

@@ -6,27 +6,6 @@
 . "$(dirname "$0")/lib.sh"
 
 LOAD=$TOP/tests/serve-load.py
-# serve_start NAME [OPTION...]: see t0500; here the output goes where
-# SERVE_OUT says (default $T/NAME.out).
-serve_start() {
-	s_n=$1
-	shift
-	rm -f "$T/$s_n.port"
-	desk-webhook serve --listen 127.0.0.1:0 --port-file "$T/$s_n.port" "$@" \
-		> "${SERVE_OUT:-$T/$s_n.out}" 2> "$T/$s_n.err" &
-	SPID=$!
-	s_i=0
-	while [ ! -s "$T/$s_n.port" ] && [ $s_i -lt 200 ] && kill -0 $SPID 2> /dev/null; do
-		sleep 0.05
-		s_i=$((s_i + 1))
-	done
-	PORT=$(cat "$T/$s_n.port" 2> /dev/null)
-}
-serve_stop() {
-	kill -TERM $SPID
-	wait $SPID
-	SRC=$?
-}
 health() { curl -s --max-time 10 "http://127.0.0.1:$PORT/healthz"; }
 
 with_channel shop
