@@ -100,6 +100,9 @@ post /hooks/shop -d '{"id":"m-1","user_custom_id":"u8","content":"one"}'
 is "$CODE" 200 "a flat event with its own id is accepted"
 post /hooks/shop -d '{"id":"m-1","user_custom_id":"u8","content":"one"}' -H 'webhook-id: other'
 json "$T/body" .status '"duplicate"' "the same channel message id under another webhook-id is a duplicate"
+post /hooks/shop -d '{"id":"m-5","user_custom_id":"u8","content":"five"}' -H 'webhook-id: w-5'
+post /hooks/shop -d '{"id":"m-6","user_custom_id":"u8","content":"six"}' -H 'webhook-id: w-5'
+json "$T/body" .status '"duplicate"' "a webhook-id accepted before is a duplicate, whatever the body says"
 post /hooks/signed -d '{"id":"m-1","user_custom_id":"u8","content":"one"}'
 is "$CODE" 401 "(the signed channel wants signatures)"
 
@@ -107,7 +110,7 @@ is "$CODE" 401 "(the signed channel wants signatures)"
 post /healthz
 is "$CODE" 200 "GET /healthz is 200"
 json "$T/body" '[.accepted, .duplicates, .rejected["400"], .rejected["401"], .rejected["413"]]' \
-	'[2,2,2,4,2]' "with the counters"
+	'[3,3,2,4,2]' "with the counters"
 json "$T/body" '[(.emitted|type), (.syncs > 0), (.skipped|keys)]' \
 	'["number",true,["echo","operator","other"]]' "emitted, syncs and the skips by reason"
 
@@ -133,7 +136,7 @@ is "$CODE" 200 "malformed requests, a huge header and a cut body leave it servin
 serve_stop
 is "$SRC" 0 "SIGTERM: exit 0"
 q '.id' "$T/b.out" > /dev/null
-is "$(cat "$T/q" | tr '\n' ' ')" '"msg_a" "m-1" ' "each accepted event came out once, in arrival order"
+is "$(cat "$T/q" | tr '\n' ' ')" '"msg_a" "m-1" "m-5" ' "each accepted event came out once, in arrival order"
 json "$T/b.out" 'select(.id == "msg_a") | [.channel, .user_custom_id, .content]' \
 	'["signed","u7","signed hello"]' "the signed message as the normaliser made it"
 
