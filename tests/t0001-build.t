@@ -2,10 +2,8 @@
 # The build is warning-free: everything compiles with -Werror, and the
 # warnings cannot be switched off by a user's CFLAGS.
 . "$(dirname "$0")/lib.sh"
-# Builds of its own: under make -j2 check the parent's jobserver is not
-# passed down, and make warns about it ("jobserver unavailable").
-unset MAKEFLAGS MFLAGS
-
+# A nested make of "make -j2 check" would warn of its jobserver: its own build.
+unset MAKEFLAGS MFLAGS MAKELEVEL
 run make -s -C "$TOP" O="$T/b" CFLAGS="-O2 -Werror" all
 rc 0 "make with -Werror: exit 0"
 is "$(grep -ci warning $ERR $OUT | awk -F: '{ s += $NF } END { print s + 0 }')" 0 "no warnings"

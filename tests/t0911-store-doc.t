@@ -18,7 +18,7 @@ recs=$( { sources | grep -o '"rec", "[a-z_]*"\|with_rec("[a-z_]*"'
 	cat $TOP/lib/schema/*.c | grep -o 'strcmp(type, "[a-z_]*")'; } |
 	sed 's/.*"\([a-z_]*\)".*/\1/' | sort -u)
 # The slot files, one per table, and the other index files.
-tables=$(sed -n '/desk_table_names\[DESK_NTABLES\] = {/,/};/p' $TOP/lib/store/slots.c | grep -o '"[a-z_]*"' | tr -d '"')
+tables=$(sed -n '/desk_table_names\[DESK_NTABLES\] = {/,/};/p' $TOP/lib/schema/apply.c | grep -o '"[a-z_]*"' | tr -d '"')
 index=$(for t in $tables; do echo index/$t.slots; done
 	sources | grep -o '"index/[a-z_]*\.[a-z]*"' | tr -d '"' | sort -u)
 # The store's directories, its top-level files, and fixed paths inside them.

@@ -154,7 +154,7 @@ desk_user_message(struct desk_store *st, uint64_t uid, const char *channel,
     const char *subject, jv external, jv msg, int64_t now)
 {
 	int created;
-	struct desk_case_slot cs;
+	struct desk_case_slot cs = { 0 };
 	uint64_t cid = desk_case_for(st, uid, channel, subject, now, &created);
 
 	note_external(st, cid, external, now);
@@ -208,13 +208,13 @@ collect(struct desk_store *st, uint64_t id, uint64_t **ids, size_t *n,
     size_t *cap, int depth)
 {
 	struct desk_case_slot c;
-	struct desk_slot m;
+	struct desk_message_slot m;
 
 	if (depth > 1000 || !desk_case_slot(st, id, &c))
 		return;
 	for (uint64_t mid = c.head, left = c.count; mid && left;
-	    mid = m.b, left--) {
-		if (!desk_slot_get(st, DESK_T_MESSAGE, mid, &m))
+	    mid = m.prev, left--) {
+		if (!desk_message_slot(st, mid, &m))
 			break;
 		if (*n == *cap) {
 			*cap = *cap ? *cap * 2 : 64;

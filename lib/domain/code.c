@@ -434,7 +434,7 @@ desk_code_issue(struct desk_store *st, jv bind, int64_t ttl, int64_t now,
  * hash; the record's hash is compared again, in constant time.
  */
 static uint64_t
-code_lookup(struct desk_store *st, const char *norm, struct desk_slot *s,
+code_lookup(struct desk_store *st, const char *norm, struct desk_code_slot *s,
     jv *rec)
 {
 	unsigned char h[32], want[32];
@@ -444,7 +444,7 @@ code_lookup(struct desk_store *st, const char *norm, struct desk_slot *s,
 
 	code_hash(st, norm, h);
 	desk_key_code(&k, h);
-	if (!desk_hx_get(st, &k, &id, NULL) || !desk_slot_get(st, DESK_T_CODE, id, s)) {
+	if (!desk_hx_get(st, &k, &id, NULL) || !desk_code_slot(st, id, s)) {
 		sodium_memzero(h, sizeof h);
 		return 0;
 	}
@@ -557,14 +557,14 @@ within_limits(struct desk_store *st, const char *channel, int64_t now,
  * the ident records carried them, whichever says more.
  */
 static void
-user_failures(const struct desk_slot *us, jv user, int64_t *failures,
+user_failures(const struct desk_user_slot *us, jv user, int64_t *failures,
     int64_t *locked)
 {
 	int64_t old = 0;
 	const char *t;
 
-	*failures = (int64_t)us->c;
-	*locked = (int64_t)us->d;
+	*failures = (int64_t)us->failures;
+	*locked = (int64_t)us->locked_at;
 	if (desk_jint(user, "ident_failures", &old) && old > *failures)
 		*failures = old;
 	if (!*locked && (t = desk_jstr(user, "ident_locked_at")))
@@ -574,10 +574,10 @@ user_failures(const struct desk_slot *us, jv user, int64_t *failures,
 jv
 desk_code_user_view(struct desk_store *st, uint64_t uid, jv user)
 {
-	struct desk_slot us;
+	struct desk_user_slot us;
 	int64_t failures, locked;
 
-	if (!jv_is_valid(user) || !desk_slot_get(st, DESK_T_USER, uid, &us))
+	if (!jv_is_valid(user) || !desk_user_slot(st, uid, &us))
 		return user;
 	user_failures(&us, user, &failures, &locked);
 	user = desk_jset_int(user, "ident_failures", failures);
@@ -585,7 +585,7 @@ desk_code_user_view(struct desk_store *st, uint64_t uid, jv user)
 }
 
 static const char *
-reason_of(uint64_t code_id, const struct desk_slot *s, jv code,
+reason_of(uint64_t code_id, const struct desk_code_slot *s, jv code,
     int64_t failures, int64_t locked, int64_t now)
 {
 	const char *t;
@@ -593,11 +593,11 @@ reason_of(uint64_t code_id, const struct desk_slot *s, jv code,
 
 	if (!code_id)
 		return "unknown";
-	if (s->flags & 1)
+	if (s->used)
 		return "used";
-	if (now >= (int64_t)s->a)
+	if (now >= s->expires_at)
 		return "expired";
-	if (s->b + 1 > DESK_CODE_ATTEMPTS)
+	if (s->attempts + 1 > DESK_CODE_ATTEMPTS)
 		return "attempts";
 	if (locked && failures >= DESK_USER_FAILURES &&
 	    (t = desk_jstr(code, "created_at")) && desk_time_parse(t, &created) &&
@@ -653,13 +653,14 @@ desk_code_present(struct desk_store *st, uint64_t uid, const char *channel,
     const char *token, const char *scope, const char *event_id, int64_t now)
 {
 	char norm[DESK_CODE_LEN + 1];
-	struct desk_slot s, us;
+	struct desk_code_slot s;
+	struct desk_user_slot us;
 	jv code = jv_invalid();
 	int64_t tat[2], failures, locked;
 	uint64_t cid = 0;
 	const char *why;
 
-	if (!desk_slot_get(st, DESK_T_USER, uid, &us))
+	if (!desk_user_slot(st, uid, &us))
 		return jv_invalid_with_msg(jv_string("no such user"));
 	if (!channel)
 		channel = "";     /* a bucket of its own, never the store's */
@@ -685,7 +686,7 @@ desk_code_present(struct desk_store *st, uint64_t uid, const char *channel,
 	r = desk_jset_str(r, "channel", channel);
 	r = desk_jset(r, "code_id", cid ? jv_number((double)cid) : jv_null());
 	if (cid)
-		r = desk_jset_int(r, "attempt", (int64_t)s.b + 1);
+		r = desk_jset_int(r, "attempt", (int64_t)s.attempts + 1);
 	r = desk_jset_str(r, "result", why ? "invalid" : "valid");
 	if (why)
 		r = desk_jset_str(r, "reason", why);
@@ -738,14 +739,14 @@ jv
 desk_code_identify(struct desk_store *st, jv ev, const char *tok,
     struct desk_err *e)
 {
-	struct desk_slot s;
+	struct desk_user_slot s;
 	int64_t uid, mid;
 
 	if (!desk_jint(ev, "user_id", &uid) || uid < 1) {
 		desk_err_set(e, DESK_EX_DATA, "user_id", "not a user id");
 		return jv_invalid();
 	}
-	if (!desk_slot_get(st, DESK_T_USER, (uint64_t)uid, &s)) {
+	if (!desk_user_slot(st, (uint64_t)uid, &s)) {
 		desk_err_set(e, DESK_EX_DATA, "user_id", "no such user");
 		return jv_invalid();
 	}
@@ -759,8 +760,8 @@ desk_code_identify(struct desk_store *st, jv ev, const char *tok,
 		    jv_invalid();
 		if (jv_is_valid(a))
 			a = answer_of(a);
-		else if (desk_slot_get(st, DESK_T_USER, (uint64_t)uid, &s) &&
-		    !(s.flags & 1))
+		else if (desk_user_slot(st, (uint64_t)uid, &s) &&
+		    !s.identified)
 			a = desk_code_present(st, (uint64_t)uid, desk_jstr(ev, "channel"),
 			    tok, "ident", keyed ? key : NULL, desk_now());
 		if (jv_is_valid(a)) {
@@ -770,7 +771,7 @@ desk_code_identify(struct desk_store *st, jv ev, const char *tok,
 			return jv_object_merge(out, a);
 		}
 	}
-	if (s.flags & 1)
+	if (s.identified)
 		return desk_jset(jv_object(), "user_identified", jv_true());
 	jv out = desk_jset(jv_object(), "user_identified", jv_false());
 	return desk_jset_str(out, "identification", "not_sent");
@@ -782,16 +783,16 @@ desk_code_verify(struct desk_store *st, const char *channel, const char *ucid,
 {
 	struct desk_who w = { .channel = channel, .ucid = ucid,
 		.ucidlen = strlen(ucid) };
-	struct desk_slot s;
+	struct desk_user_slot s = { 0 };
 	jv report;
 	size_t off;
 
 	desk_store_lock(st);
 	uint64_t uid = desk_user_resolve(st, &w, now, &report);
 	jv_free(report);
-	desk_slot_get(st, DESK_T_USER, uid, &s);
+	desk_user_slot(st, uid, &s);
 	jv a = desk_jset_int(jv_object(), "user_id", (int64_t)uid);
-	if (s.flags & 1) {
+	if (s.identified) {
 		*ok = 1;
 		return desk_jset(a, "user_identified", jv_true());
 	}

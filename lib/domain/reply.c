@@ -39,15 +39,15 @@ over_limit(struct desk_store *st, uint64_t id, int64_t now, char *why, size_t n)
 	struct limit l[8];
 	int nl = limits(l, 8), longest = 0, seen[8] = { 0 };
 	struct desk_case_slot c;
-	struct desk_slot m;
+	struct desk_message_slot m;
 
 	for (int i = 0; i < nl; i++)
 		if (l[i].seconds > longest)
 			longest = l[i].seconds;
 	if (!desk_case_slot(st, id, &c))
 		return 0;
-	for (uint64_t mid = c.head; mid && desk_slot_get(st, DESK_T_MESSAGE, mid, &m);
-	    mid = m.b) {
+	for (uint64_t mid = c.head; mid && desk_message_slot(st, mid, &m);
+	    mid = m.prev) {
 		jv rec = desk_log_get(st, m.rec);
 		const char *t = desk_jstr(rec, "created_at");
 		int64_t at, rule = 0;
@@ -355,15 +355,15 @@ jv
 desk_outbox(struct desk_store *st, int all)
 {
 	uint64_t end = desk_slot_end(st, DESK_T_OUT);
-	struct desk_slot s;
+	struct desk_out_slot s;
 	jv list = jv_array();
 
 	for (uint64_t id = 1; id < end; id++) {
-		if (!desk_slot_get(st, DESK_T_OUT, id, &s) || (!all && s.flags))
+		if (!desk_out_slot(st, id, &s) || (!all && s.done))
 			continue;
 		jv m = desk_record(st, DESK_T_OUT, id, NULL);
 		jv o = desk_message_out(m);
-		o = desk_jset_str(o, "state", s.flags ? "done" : "pending");
+		o = desk_jset_str(o, "state", s.done ? "done" : "pending");
 		list = jv_array_append(list, o);
 		jv_free(m);
 	}

@@ -32,12 +32,11 @@ desk_user_by_custom_id(struct desk_store *st, const char *channel,
     const char *ucid, size_t ucidlen)
 {
 	struct desk_key k;
-	struct desk_slot s;
+	struct desk_user_slot s;
 	uint64_t id;
 
 	desk_key_ucid(&k, channel, ucid, ucidlen);
-	if (!desk_hx_get(st, &k, &id, NULL) ||
-	    !desk_slot_get(st, DESK_T_USER, id, &s))
+	if (!desk_hx_get(st, &k, &id, NULL) || !desk_user_slot(st, id, &s))
 		return 0;
 	return id;
 }
@@ -632,7 +631,7 @@ desk_user_find(struct desk_store *st, jv sel, const char **why)
 	if (desk_jhas(sel, "user_id")) {
 		if (!desk_jint(sel, "user_id", &id) || id < 1)
 			*why = "user_id: not a user id";
-		else if (!desk_slot_get(st, DESK_T_USER, (uint64_t)id, &(struct desk_slot){ 0 }))
+		else if (!desk_user_slot(st, (uint64_t)id, &(struct desk_user_slot){ 0 }))
 			*why = "user_id: no such user";
 		else
 			found = (uint64_t)id;

@@ -2,29 +2,24 @@
  * apply.c: what each log record means for the derived state (slots and the
  * hash index). The one place that knows it: live writes, the roll-forward
  * after a crash and fsck --repair all call desk_apply, so they cannot
- * disagree. Applying a record twice changes nothing.
- *
- * Slot fields by table:
- *   users:    rec; flags bit 0 = identified; c = invalid codes in a row;
- *             d = locked out at (Unix seconds, 0 for not): from ident
- *             records, so kept across new versions of the user record
- *   cases:    rec; flags = status; a = user_id; b = merged_into; c = last
- *             message id; d = activity (log position of the latest change);
- *             e = updated_at; u = message count; v = hash of the channel
- *   messages: rec; a = case_id; b = the case's previous message id
- *   codes:    rec; flags bit 0 = used; a = expires_at; b = attempts;
- *             c = the user who used it; d = created_at
- *   outbox:   rec (the reply's message record); flags 0 = pending;
- *             c = message id
- *
- * serve's deliveries have no slots: hook records are found by index keys
- * (keys.c: desk_hook_keys), and the head and emitted marks are keys too.
+ * disagree. Applying a record twice changes nothing. What the slots'
+ * fields are is schema.h's (struct desk_user_slot, ...); serve's
+ * deliveries have no slots: hook records are found by index keys (keys.c:
+ * desk_hook_keys), and the head and emitted marks are keys too.
  */
 #include <sodium.h>
 #include <string.h>
 
 #include "store/engine.h"
 #include "schema/schema.h"
+
+/* In the order of enum desk_table and enum desk_kind (desk-store(5)). */
+const char *const desk_table_names[DESK_NTABLES] = {
+	"users", "cases", "messages", "codes", "outbox"
+};
+const char *const desk_kind_names[DESK_NKINDS] = {
+	"user", "case", "message", "code", "out"
+};
 
 static const char *const status_names[] = { "", "open", "pending", "closed" };
 
@@ -65,40 +60,11 @@ desk_record(struct desk_store *st, enum desk_table t, uint64_t id,
 	return desk_jdel(rec, "rec");
 }
 
-void
-desk_case_from_slot(const struct desk_slot *s, struct desk_case_slot *c)
-{
-	c->rec = s->rec;
-	c->status = (enum desk_status)s->flags;
-	c->user_id = s->a;
-	c->merged_into = s->b;
-	c->head = s->c;
-	c->activity = s->d;
-	c->updated_at = (int64_t)s->e;
-	c->count = s->u;
-	c->chan = s->v;
-}
-
-int
-desk_case_slot(struct desk_store *st, uint64_t id, struct desk_case_slot *c)
-{
-	struct desk_slot s;
-
-	if (!desk_slot_get(st, DESK_T_CASE, id, &s))
-		return 0;
-	desk_case_from_slot(&s, c);
-	return 1;
-}
-
-static void
-case_slot_put(struct desk_store *st, uint64_t id, const struct desk_case_slot *c)
-{
-	struct desk_slot s = { c->rec, (uint8_t)c->status, c->user_id,
-		c->merged_into, c->head, c->activity, (uint64_t)c->updated_at,
-		c->count, c->chan };
-
-	desk_slot_put(st, DESK_T_CASE, id, &s);
-}
+/* Only apply writes slots: each table's by its named fields (schema.h). */
+#define PUT(st, t, id, name, x) do { \
+	struct desk_slot raw_ = desk_##name##_to_slot(x); \
+	desk_slot_put((st), (t), (id), &raw_); \
+} while (0)
 
 static int64_t
 rec_time(jv rec, const char *key)
@@ -135,23 +101,23 @@ user_key_put(const struct desk_key *k, const char *what, void *ctx)
 static void
 apply_user(struct desk_store *st, jv rec, struct desk_loc loc)
 {
-	struct desk_slot s;
+	struct desk_user_slot s;
 	int64_t id;
 
 	if (!desk_jint(rec, "user_id", &id) || id < 1)
 		return;
 	desk_store_seen_id(st, DESK_USER, (uint64_t)id);
-	int have = desk_slot_get(st, DESK_T_USER, (uint64_t)id, &s);
+	int have = desk_user_slot(st, (uint64_t)id, &s);
 	if (have && s.rec.pos > loc.pos)
 		return;    /* superseded by a later version */
 	if (!have || s.rec.pos != loc.pos) {
-		uint64_t failures = have ? s.c : 0, locked = have ? s.d : 0;
+		uint64_t failures = have ? s.failures : 0, locked = have ? s.locked_at : 0;
 		memset(&s, 0, sizeof s);
 		s.rec = loc;
-		s.flags = jv_get_kind(desk_jget(rec, "identified")) == JV_KIND_TRUE;
-		s.c = failures;
-		s.d = locked;
-		desk_slot_put(st, DESK_T_USER, (uint64_t)id, &s);
+		s.identified = jv_get_kind(desk_jget(rec, "identified")) == JV_KIND_TRUE;
+		s.failures = failures;
+		s.locked_at = locked;
+		PUT(st, DESK_T_USER, (uint64_t)id, user, &s);
 	}
 	desk_user_keys(rec, user_key_put, &(struct user_keys){ st, (uint64_t)id });
 }
@@ -186,7 +152,7 @@ apply_case(struct desk_store *st, jv rec, struct desk_loc loc)
 		if (t > c.updated_at)
 			c.updated_at = t;
 		c.chan = desk_hash32(ch, strlen(ch));
-		case_slot_put(st, (uint64_t)id, &c);
+		PUT(st, DESK_T_CASE, (uint64_t)id, case, &c);
 	}
 	desk_key_last(&k, (uint64_t)user, ch);
 	if (!desk_hx_get(st, &k, &last, NULL) || last < (uint64_t)id)
@@ -198,7 +164,7 @@ static void
 apply_message(struct desk_store *st, jv rec, struct desk_loc loc)
 {
 	struct desk_case_slot c;
-	struct desk_slot m;
+	struct desk_message_slot m;
 	int64_t id, cid;
 
 	if (!desk_jint(rec, "message_id", &id) || id < 1 ||
@@ -207,13 +173,13 @@ apply_message(struct desk_store *st, jv rec, struct desk_loc loc)
 	desk_store_seen_id(st, DESK_MESSAGE, (uint64_t)id);
 	if (!desk_case_slot(st, (uint64_t)cid, &c))
 		return;    /* a message of no case: fsck reports it */
-	int have = desk_slot_get(st, DESK_T_MESSAGE, (uint64_t)id, &m);
+	int have = desk_message_slot(st, (uint64_t)id, &m);
 	if (!have || m.rec.pos != loc.pos) {
 		memset(&m, 0, sizeof m);
 		m.rec = loc;
-		m.a = (uint64_t)cid;
-		m.b = c.head < (uint64_t)id ? c.head : 0;
-		desk_slot_put(st, DESK_T_MESSAGE, (uint64_t)id, &m);
+		m.case_id = (uint64_t)cid;
+		m.prev = c.head < (uint64_t)id ? c.head : 0;
+		PUT(st, DESK_T_MESSAGE, (uint64_t)id, message, &m);
 	}
 	if (c.head < (uint64_t)id) {
 		int64_t t = rec_time(rec, "created_at");
@@ -223,7 +189,7 @@ apply_message(struct desk_store *st, jv rec, struct desk_loc loc)
 			c.activity = loc.pos;
 		if (t > c.updated_at)
 			c.updated_at = t;
-		case_slot_put(st, (uint64_t)cid, &c);
+		PUT(st, DESK_T_CASE, (uint64_t)cid, case, &c);
 	}
 	/* The first message of a conversation names its case (keys.c). */
 	const char *ch = desk_jstr(rec, "channel"), *conv;
@@ -237,14 +203,14 @@ apply_message(struct desk_store *st, jv rec, struct desk_loc loc)
 	}
 	/* A reply is queued for delivery by the same record. */
 	int64_t oid;
-	struct desk_slot o;
+	struct desk_out_slot o;
 	if (desk_jint(rec, "out_id", &oid) && oid > 0) {
 		desk_store_seen_id(st, DESK_OUT, (uint64_t)oid);
-		if (!desk_slot_get(st, DESK_T_OUT, (uint64_t)oid, &o)) {
+		if (!desk_out_slot(st, (uint64_t)oid, &o)) {
 			memset(&o, 0, sizeof o);
 			o.rec = loc;
-			o.c = (uint64_t)id;
-			desk_slot_put(st, DESK_T_OUT, (uint64_t)oid, &o);
+			o.message_id = (uint64_t)id;
+			PUT(st, DESK_T_OUT, (uint64_t)oid, out, &o);
 		}
 	}
 	apply_event_key(st, rec, loc);
@@ -254,10 +220,10 @@ static void
 apply_code(struct desk_store *st, jv rec, struct desk_loc loc)
 {
 	unsigned char h[32];
-	struct desk_slot s;
+	struct desk_code_slot s;
 	struct desk_key k;
 	const char *hex = desk_jstr(rec, "hash");
-	int64_t id, exp = 0, created = 0;
+	int64_t id;
 	size_t n;
 
 	if (!desk_jint(rec, "code_id", &id) || id < 1 || !hex ||
@@ -265,16 +231,14 @@ apply_code(struct desk_store *st, jv rec, struct desk_loc loc)
 	    n != sizeof h)
 		return;
 	desk_store_seen_id(st, DESK_CODE, (uint64_t)id);
-	int have = desk_slot_get(st, DESK_T_CODE, (uint64_t)id, &s);
+	int have = desk_code_slot(st, (uint64_t)id, &s);
 	if (!have || s.rec.pos < loc.pos) {
 		if (!have)
 			memset(&s, 0, sizeof s);
 		s.rec = loc;
-		exp = rec_time(rec, "expires_at");
-		created = rec_time(rec, "created_at");
-		s.a = (uint64_t)exp;
-		s.d = (uint64_t)created;
-		desk_slot_put(st, DESK_T_CODE, (uint64_t)id, &s);
+		s.expires_at = rec_time(rec, "expires_at");
+		s.created_at = rec_time(rec, "created_at");
+		PUT(st, DESK_T_CODE, (uint64_t)id, code, &s);
 	}
 	desk_key_code(&k, h);
 	desk_hx_put(st, &k, (uint64_t)id, 0);
@@ -284,26 +248,26 @@ apply_code(struct desk_store *st, jv rec, struct desk_loc loc)
 static void
 apply_code_attempt(struct desk_store *st, jv rec)
 {
-	struct desk_slot s;
+	struct desk_code_slot s;
 	int64_t cid, attempt = 0, uid = 0;
 	const char *result = desk_jstr(rec, "result");
 
 	if (desk_jint(rec, "code_id", &cid) && cid > 0 &&
-	    desk_slot_get(st, DESK_T_CODE, (uint64_t)cid, &s)) {
+	    desk_code_slot(st, (uint64_t)cid, &s)) {
 		int changed = 0;
 		desk_jint(rec, "attempt", &attempt);
 		desk_jint(rec, "user_id", &uid);
-		if (attempt > 0 && (uint64_t)attempt > s.b) {
-			s.b = (uint64_t)attempt;
+		if (attempt > 0 && (uint64_t)attempt > s.attempts) {
+			s.attempts = (uint64_t)attempt;
 			changed = 1;
 		}
-		if (result && !strcmp(result, "valid") && !(s.flags & 1)) {
-			s.flags |= 1;
-			s.c = (uint64_t)uid;
+		if (result && !strcmp(result, "valid") && !s.used) {
+			s.used = 1;
+			s.used_by = (uint64_t)uid;
 			changed = 1;
 		}
 		if (changed)
-			desk_slot_put(st, DESK_T_CODE, (uint64_t)cid, &s);
+			PUT(st, DESK_T_CODE, (uint64_t)cid, code, &s);
 	}
 }
 
@@ -342,17 +306,17 @@ static void
 apply_ident(struct desk_store *st, jv rec, struct desk_loc loc)
 {
 	uint64_t failures, locked;
-	struct desk_slot us;
+	struct desk_user_slot us;
 	const char *ch = desk_jstr(rec, "channel");
 	int64_t user;
 
 	if (desk_jint(rec, "user_id", &user) && user > 0 &&
 	    desk_ident_effect(rec, &failures, &locked) &&
-	    desk_slot_get(st, DESK_T_USER, (uint64_t)user, &us) &&
-	    (us.c != failures || us.d != locked)) {
-		us.c = failures;
-		us.d = locked;
-		desk_slot_put(st, DESK_T_USER, (uint64_t)user, &us);
+	    desk_user_slot(st, (uint64_t)user, &us) &&
+	    (us.failures != failures || us.locked_at != locked)) {
+		us.failures = failures;
+		us.locked_at = locked;
+		PUT(st, DESK_T_USER, (uint64_t)user, user, &us);
 	}
 	if (ch)
 		throttle_put(st, ch, rec, "tat_channel");
@@ -430,7 +394,9 @@ desk_apply(struct desk_store *st, jv rec, struct desk_loc loc)
 		apply_emitted(st, rec);
 }
 
-const struct desk_schema desk_store_schema = { desk_apply };
+const struct desk_schema desk_store_schema = {
+	desk_apply, DESK_NTABLES, desk_table_names, DESK_NKINDS, desk_kind_names
+};
 
 struct desk_store *
 desk_open(int flags)

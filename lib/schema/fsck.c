@@ -1,9 +1,10 @@
 /*
  * fsck.c: desk-case fsck. Reads the whole log under the writer lock,
  * recomputes what every slot and index entry must say, and compares. With
- * --repair it rebuilds all derived files from the log through desk_apply
- * (the code every write uses), moving log lines that do not parse to
- * rejects/, and then checks again.
+ * --repair the engine moves log lines that do not parse to rejects/
+ * (desk_log_drop) and rebuilds all derived files from the log through the
+ * schema's apply, the code every write uses (desk_store_rebuild); then it
+ * checks again.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -32,7 +33,7 @@ struct xcode {
 	int used;
 };
 
-/* What the ident records say of a user: the slot's c and d. */
+/* What the ident records say of a user: its slot's failures and locked_at. */
 struct xfail {
 	uint64_t failures, locked;
 };
@@ -67,7 +68,7 @@ struct fsck {
 	int64_t hook_head, hook_emitted;   /* the highest seq of each */
 	uint64_t hook_bad;                 /* hook keys that do not point back */
 	/* repair: damaged lines by segment */
-	struct { uint32_t seg; uint64_t off; uint32_t len; } *bad;
+	struct desk_span *bad;
 	size_t nbad;
 };
 
@@ -214,7 +215,8 @@ static void
 pass_message(struct fsck *f, jv rec, struct desk_loc loc)
 {
 	int64_t id, cid;
-	struct desk_slot m;
+	struct desk_slot raw;
+	struct desk_message_slot m;
 	const char *t = desk_jstr(rec, "created_at");
 	int64_t at = 0;
 
@@ -237,17 +239,19 @@ pass_message(struct fsck *f, jv rec, struct desk_loc loc)
 		return;
 	}
 	struct xcase *c = &f->cases[cid];
-	int have = desk_slot_read(f->st, DESK_T_MESSAGE, (uint64_t)id, &m);
+	int have = desk_slot_read(f->st, DESK_T_MESSAGE, (uint64_t)id, &raw);
+	if (have > 0)
+		desk_message_from_slot(&raw, &m);
 	if (have < 0)
 		finding(f, 1, "message %lld: slot damaged", (long long)id);
 	else if (!have)
 		finding(f, 1, "message %lld has no slot", (long long)id);
-	else if (m.rec.pos != loc.pos || m.rec.len != loc.len || m.a != (uint64_t)cid)
+	else if (m.rec.pos != loc.pos || m.rec.len != loc.len || m.case_id != (uint64_t)cid)
 		finding(f, 1, "message %lld: slot does not point at its record",
 		    (long long)id);
-	else if (m.b != c->head)
+	else if (m.prev != c->head)
 		finding(f, 1, "message %lld: slot says previous message %llu, "
-		    "the log says %llu", (long long)id, (unsigned long long)m.b,
+		    "the log says %llu", (long long)id, (unsigned long long)m.prev,
 		    (unsigned long long)c->head);
 	if ((uint64_t)id <= c->head)
 		finding(f, 1, "message %lld is older than case %lld's last message",
@@ -520,24 +524,26 @@ static void
 check_users(struct fsck *f)
 {
 	uint64_t end = id_end(f, DESK_T_USER, f->users_cap);
-	struct desk_slot s;
+	struct desk_user_slot s;
+	struct desk_slot raw;
 
 	for (uint64_t id = 1; id < end; id++) {
 		struct desk_loc want = id < f->users_cap ? f->users[id] :
 		    (struct desk_loc){ 0, 0 };
-		if (!slot_vs_log(f, DESK_T_USER, "user", id, want.pos != 0, &s))
+		if (!slot_vs_log(f, DESK_T_USER, "user", id, want.pos != 0, &raw))
 			continue;
+		desk_user_from_slot(&raw, &s);
 		if (s.rec.pos != want.pos || s.rec.len != want.len) {
 			finding(f, 1, "user %llu: slot is not the latest version",
 			    (unsigned long long)id);
 			continue;
 		}
 		struct xfail xf = id < f->fails_cap ? f->fails[id] : (struct xfail){ 0, 0 };
-		if (s.c != xf.failures || s.d != xf.locked)
+		if (s.failures != xf.failures || s.locked_at != xf.locked)
 			finding(f, 1, "user %llu: slot says %llu failures locked at %llu, "
 			    "the ident records say %llu failures locked at %llu",
-			    (unsigned long long)id, (unsigned long long)s.c,
-			    (unsigned long long)s.d, (unsigned long long)xf.failures,
+			    (unsigned long long)id, (unsigned long long)s.failures,
+			    (unsigned long long)s.locked_at, (unsigned long long)xf.failures,
 			    (unsigned long long)xf.locked);
 		jv u = desk_log_get(f->st, want);
 		desk_user_keys(u, user_key_check, &(struct user_check){ f, id });
@@ -605,14 +611,17 @@ static void
 check_codes(struct fsck *f)
 {
 	uint64_t end = id_end(f, DESK_T_CODE, f->codes_cap);
-	struct desk_slot s;
+	struct desk_code_slot s;
+	struct desk_slot raw;
 
 	for (uint64_t id = 1; id < end; id++) {
 		struct xcode *c = id < f->codes_cap && f->codes[id].rec.pos ?
 		    &f->codes[id] : NULL;
-		if (slot_vs_log(f, DESK_T_CODE, "code", id, c != NULL, &s) &&
-		    (s.rec.pos != c->rec.pos || s.b != c->attempts ||
-		    (s.flags & 1) != c->used || (c->used && s.c != c->by)))
+		if (!slot_vs_log(f, DESK_T_CODE, "code", id, c != NULL, &raw))
+			continue;
+		desk_code_from_slot(&raw, &s);
+		if (s.rec.pos != c->rec.pos || s.attempts != c->attempts ||
+		    s.used != c->used || (c->used && s.used_by != c->by))
 			finding(f, 1, "code %llu: slot disagrees with the log",
 			    (unsigned long long)id);
 	}
@@ -773,115 +782,6 @@ fsck_reset(struct fsck *f)
 	f->nbad = nbad;
 }
 
-/* Rewrites segments without their damaged lines, which go to rejects/. */
-static void
-drop_bad_lines(struct fsck *f)
-{
-	for (size_t i = 0; i < f->nbad;) {
-		uint32_t seg = f->bad[i].seg;
-		char rel[32], rej[96];
-		snprintf(rel, sizeof rel, "log/%08u.jsonl", seg);
-		size_t n;
-		char *text = desk_store_get(f->st, rel, &n);
-		if (!text)
-			desk_die_errno(DESK_EX_IOERR, "%s/%s", f->st->root, rel);
-		struct desk_buf keep = DESK_BUF_INIT;
-		uint64_t at = 0;
-		for (; i < f->nbad && f->bad[i].seg == seg; i++) {
-			uint64_t off = f->bad[i].off, len = f->bad[i].len;
-			desk_buf_add(&keep, text + at, off - at);
-			/* The epoch too: a later repair may find damage at the same offset. */
-			snprintf(rej, sizeof rej, "rejects/log-%08u-%llu-%llu.raw", seg,
-			    (unsigned long long)off, (unsigned long long)f->st->clean.epoch);
-			if (desk_store_put(f->st, rej, text + off, len, 0600) < 0)
-				desk_die_errno(DESK_EX_IOERR, "%s/%s", f->st->root, rej);
-			desk_warn("fsck: moved the damaged record at %s offset %llu to %s",
-			    rel, (unsigned long long)off, rej);
-			at = off + len;
-		}
-		/* The quarantined copies are on disk before the segment loses them. */
-		if (syncfs(f->st->dfd) < 0)
-			desk_die_errno(DESK_EX_IOERR, "%s: sync", f->st->root);
-		desk_buf_add(&keep, text + at, n - at);
-		/* The log is the truth: replaced whole, fsynced before the rename. */
-		if (desk_store_put(f->st, rel, keep.p ? keep.p : "", keep.len, 0600) < 0)
-			desk_die_errno(DESK_EX_IOERR, "%s/%s", f->st->root, rel);
-		free(text);
-		desk_buf_free(&keep);
-	}
-	/* The index is rebuilt over the new offsets: the segments are in place first. */
-	if (syncfs(f->st->dfd) < 0)
-		desk_die_errno(DESK_EX_IOERR, "%s: sync", f->st->root);
-	desk_log_forget(f->st);
-	free(f->bad);
-	f->bad = NULL;
-	f->nbad = 0;
-}
-
-static void
-apply_one(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx)
-{
-	(void)ctx;
-	if (jv_is_valid(rec) && loc.len <= DESK_REC_MAX)
-		desk_apply(st, rec, loc);
-	jv_free(rec);
-}
-
-/* Builds every derived file anew from the log, then swaps them in. */
-static void
-rebuild(struct fsck *f)
-{
-	struct desk_store *st = f->st;
-	char tmp[DESK_NTABLES][64];
-
-	desk_derived_close(st);
-	desk_slot_forget(st);
-	st->repairing = 1;
-	for (int t = 0; t < DESK_NTABLES; t++) {
-		int fd = desk_store_tmp(st, tmp[t], sizeof tmp[t]);
-		if (fd < 0)
-			desk_die_errno(DESK_EX_IOERR, "%s/tmp", st->root);
-		close(fd);
-		desk_store_unlink(st, tmp[t]);
-		if ((st->slotfd[t] = desk_slot_create_file(st, t, tmp[t])) < 0)
-			desk_die_errno(DESK_EX_IOERR, "%s/%s", st->root, tmp[t]);
-	}
-	int fd = desk_store_tmp(st, st->hxpath, sizeof st->hxpath);
-	if (fd < 0)
-		desk_die_errno(DESK_EX_IOERR, "%s/tmp", st->root);
-	close(fd);
-	desk_store_unlink(st, st->hxpath);
-	if ((st->hxfd = desk_hx_create_file(st, st->hxpath, DESK_HX_MIN_BUCKETS)) < 0)
-		desk_die_errno(DESK_EX_IOERR, "%s/%s", st->root, st->hxpath);
-	st->hx_nb = DESK_HX_MIN_BUCKETS;
-	st->hx_count = st->hx_count_disk = 0;
-	desk_log_rollforward(st, 1, 0, 0, apply_one, NULL);
-	desk_hx_flush(st);
-	/* The new files are whole on disk before they replace the old ones. */
-	for (int t = 0; t < DESK_NTABLES; t++)
-		if (fdatasync(st->slotfd[t]) < 0)
-			desk_die_errno(DESK_EX_IOERR, "%s/%s", st->root, tmp[t]);
-	if (fdatasync(st->hxfd) < 0)
-		desk_die_errno(DESK_EX_IOERR, "%s/%s", st->root, st->hxpath);
-	for (int t = 0; t < DESK_NTABLES; t++) {
-		char rel[64];
-		snprintf(rel, sizeof rel, "index/%s.slots", desk_table_names[t]);
-		if (desk_store_rename(st, tmp[t], rel) < 0)
-			desk_die_errno(DESK_EX_IOERR, "%s/%s", st->root, rel);
-	}
-	if (desk_store_rename(st, st->hxpath, "index/keys.hx") < 0)
-		desk_die_errno(DESK_EX_IOERR, "%s/index/keys.hx", st->root);
-	st->hxpath[0] = '\0';
-	st->repairing = 0;
-	desk_log_reopen(st);
-	/* Tell other processes that their open derived files are stale. */
-	st->clean.epoch++;
-	st->epoch = st->clean.epoch;
-	st->clean.size = (uint64_t)-1;    /* force the state to be written */
-	desk_state_write(st);
-	st->dirty = 1;
-}
-
 int
 desk_fsck(struct desk_store *st, int repair)
 {
@@ -902,8 +802,11 @@ desk_fsck(struct desk_store *st, int repair)
 	if (repair) {
 		uint64_t notes = f.notes, found = f.damage;
 		if (f.nbad)
-			drop_bad_lines(&f);
-		rebuild(&f);
+			desk_log_drop(st, f.bad, f.nbad);
+		free(f.bad);
+		f.bad = NULL;
+		f.nbad = 0;
+		desk_store_rebuild(st);
 		/* Reopen the log at its end (segments may have been rewritten). */
 		desk_store_commit(st);
 		desk_store_lock(st);

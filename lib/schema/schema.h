@@ -1,12 +1,26 @@
 /*
  * schema.h: the format of the store's records (lib/README): how each
  * record type sets slots and index keys (apply), what slots hold, every
- * index key (keys), and the checker that rebuilds them (fsck).
+ * index key (keys), and the checker (fsck), whose repair has the engine
+ * rebuild them through apply.
  */
 #ifndef DESK_SCHEMA_H
 #define DESK_SCHEMA_H
 
 #include "store/store.h"
+
+/* ---- apply.c: the tables and counters the engine is handed ---- */
+
+/* The slot tables, index/NAME.slots by desk_table_names (desk-store(5)). */
+enum desk_table { DESK_T_USER, DESK_T_CASE, DESK_T_MESSAGE, DESK_T_CODE,
+	DESK_T_OUT, DESK_NTABLES };
+/* The id counters, "next" in the state file by desk_kind_names. */
+enum desk_kind { DESK_USER, DESK_CASE, DESK_MESSAGE, DESK_CODE, DESK_OUT,
+	DESK_NKINDS };
+_Static_assert(DESK_NTABLES <= DESK_ST_TABLES && DESK_NKINDS <= DESK_ST_COUNTERS,
+    "the engine has room for every table and counter");
+extern const char *const desk_table_names[DESK_NTABLES];
+extern const char *const desk_kind_names[DESK_NKINDS];
 
 /* ---- apply.c: the derived state of each record ---- */
 
@@ -36,20 +50,186 @@ int desk_ident_effect(jv rec, uint64_t *failures, uint64_t *locked);
 jv desk_record(struct desk_store *st, enum desk_table t, uint64_t id,
     struct desk_slot *slot);
 
-/* The hot state of a case (its slot). */
 enum desk_status { DESK_OPEN = 1, DESK_PENDING = 2, DESK_CLOSED = 3 };
+const char *desk_status_name(enum desk_status s);
+int desk_status_parse(const char *s, enum desk_status *out);
+
+/*
+ * ---- What each table's slots hold, by name ----
+ *
+ * Every slot has rec, where the latest version of its record is. The
+ * engine stores the rest as flags, five 64-bit words and two 32-bit halves
+ * (struct desk_slot); the conversions below are the only code that knows
+ * which field is which word, and they are inline, so the names cost
+ * nothing. A word a table does not name is 0. The layout, which stores
+ * written before the names had too (tests/unit/slots.c holds it):
+ *
+ *   users:    flags bit 0 identified; word 2 failures; word 3 locked_at
+ *   cases:    flags status; words user_id, merged_into, head, activity,
+ *             updated_at; halves count, chan
+ *   messages: words case_id, prev
+ *   codes:    flags bit 0 used; words expires_at, attempts, used_by,
+ *             created_at
+ *   outbox:   flags done; word 2 message_id
+ *
+ * desk_TABLE_slot(st, id, out) reads one: 1 with *out filled, 0 when the
+ * id has no slot; it dies 74 on damage, as desk_slot_get does. Only apply
+ * writes slots: desk_slot_put of desk_TABLE_to_slot(&out).
+ */
+
+/*
+ * A user's: from the ident records, so kept across new versions of the
+ * user record.
+ */
+struct desk_user_slot {
+	struct desk_loc rec;
+	int identified;
+	uint64_t failures;       /* invalid codes in a row */
+	uint64_t locked_at;      /* locked out at (Unix seconds), 0 for not */
+};
+
+/* The hot state of a case. */
 struct desk_case_slot {
 	struct desk_loc rec;
 	enum desk_status status;
-	uint64_t user_id, merged_into, head, activity;
+	uint64_t user_id, merged_into;
+	uint64_t head;           /* the last message's id */
+	uint64_t activity;       /* the log position of the latest change */
 	int64_t updated_at;
-	uint32_t count, chan;
+	uint32_t count;          /* messages */
+	uint32_t chan;           /* desk_hash32 of the channel */
 };
-int desk_case_slot(struct desk_store *st, uint64_t id, struct desk_case_slot *c);
-/* The same from a slot already read. */
-void desk_case_from_slot(const struct desk_slot *s, struct desk_case_slot *c);
-const char *desk_status_name(enum desk_status s);
-int desk_status_parse(const char *s, enum desk_status *out);
+
+/* A message's: a case's messages are a chain from its head. */
+struct desk_message_slot {
+	struct desk_loc rec;
+	uint64_t case_id;
+	uint64_t prev;           /* the case's message before it, 0 for none */
+};
+
+struct desk_code_slot {
+	struct desk_loc rec;
+	int used;
+	int64_t expires_at;
+	uint64_t attempts;
+	uint64_t used_by;        /* the user who used it */
+	int64_t created_at;
+};
+
+/* A reply to deliver; rec is its message record. */
+struct desk_out_slot {
+	struct desk_loc rec;
+	int done;                /* 0 while pending */
+	uint64_t message_id;
+};
+
+static inline void
+desk_user_from_slot(const struct desk_slot *s, struct desk_user_slot *u)
+{
+	u->rec = s->rec;
+	u->identified = s->flags & 1;
+	u->failures = s->word[2];
+	u->locked_at = s->word[3];
+}
+
+static inline struct desk_slot
+desk_user_to_slot(const struct desk_user_slot *u)
+{
+	return (struct desk_slot){ .rec = u->rec, .flags = u->identified ? 1 : 0,
+		.word = { 0, 0, u->failures, u->locked_at, 0 } };
+}
+
+static inline void
+desk_case_from_slot(const struct desk_slot *s, struct desk_case_slot *c)
+{
+	c->rec = s->rec;
+	c->status = (enum desk_status)s->flags;
+	c->user_id = s->word[0];
+	c->merged_into = s->word[1];
+	c->head = s->word[2];
+	c->activity = s->word[3];
+	c->updated_at = (int64_t)s->word[4];
+	c->count = s->half[0];
+	c->chan = s->half[1];
+}
+
+static inline struct desk_slot
+desk_case_to_slot(const struct desk_case_slot *c)
+{
+	return (struct desk_slot){ .rec = c->rec, .flags = (uint8_t)c->status,
+		.word = { c->user_id, c->merged_into, c->head, c->activity,
+		    (uint64_t)c->updated_at }, .half = { c->count, c->chan } };
+}
+
+static inline void
+desk_message_from_slot(const struct desk_slot *s, struct desk_message_slot *m)
+{
+	m->rec = s->rec;
+	m->case_id = s->word[0];
+	m->prev = s->word[1];
+}
+
+static inline struct desk_slot
+desk_message_to_slot(const struct desk_message_slot *m)
+{
+	return (struct desk_slot){ .rec = m->rec, .word = { m->case_id, m->prev } };
+}
+
+static inline void
+desk_code_from_slot(const struct desk_slot *s, struct desk_code_slot *c)
+{
+	c->rec = s->rec;
+	c->used = s->flags & 1;
+	c->expires_at = (int64_t)s->word[0];
+	c->attempts = s->word[1];
+	c->used_by = s->word[2];
+	c->created_at = (int64_t)s->word[3];
+}
+
+static inline struct desk_slot
+desk_code_to_slot(const struct desk_code_slot *c)
+{
+	return (struct desk_slot){ .rec = c->rec, .flags = c->used ? 1 : 0,
+		.word = { (uint64_t)c->expires_at, c->attempts, c->used_by,
+		    (uint64_t)c->created_at } };
+}
+
+static inline void
+desk_out_from_slot(const struct desk_slot *s, struct desk_out_slot *o)
+{
+	o->rec = s->rec;
+	o->done = s->flags;
+	o->message_id = s->word[2];
+}
+
+static inline struct desk_slot
+desk_out_to_slot(const struct desk_out_slot *o)
+{
+	return (struct desk_slot){ .rec = o->rec, .flags = (uint8_t)o->done,
+		.word = { 0, 0, o->message_id } };
+}
+
+/*
+ * desk_user_slot, desk_case_slot, desk_message_slot, desk_code_slot,
+ * desk_out_slot: the readers, one per table.
+ */
+#define DESK_SLOT_READER(name, table) \
+static inline int \
+desk_##name##_slot(struct desk_store *st, uint64_t id, \
+    struct desk_##name##_slot *out) \
+{ \
+	struct desk_slot s; \
+	int have = desk_slot_get(st, (table), id, &s); \
+	if (have) \
+		desk_##name##_from_slot(&s, out); \
+	return have; \
+}
+DESK_SLOT_READER(user, DESK_T_USER)
+DESK_SLOT_READER(case, DESK_T_CASE)
+DESK_SLOT_READER(message, DESK_T_MESSAGE)
+DESK_SLOT_READER(code, DESK_T_CODE)
+DESK_SLOT_READER(out, DESK_T_OUT)
+#undef DESK_SLOT_READER
 
 /* ---- keys.c: index keys the schema defines, and lookups by them ---- */
 

@@ -29,7 +29,7 @@ struct desk_state {
 	uint32_t seg;                 /* the log up to (seg, size) is committed */
 	uint64_t size;
 	uint64_t epoch;               /* bumped when fsck --repair rebuilds */
-	uint64_t next[DESK_NKINDS];
+	uint64_t next[DESK_ST_COUNTERS];
 };
 
 struct desk_store {
@@ -42,7 +42,7 @@ struct desk_store {
 	int present;                  /* 0: opened DESK_ST_LAZY, not created yet */
 	int locked, dirty, wrote_log;
 	struct desk_state clean;      /* as last read from or written to state */
-	uint64_t next[DESK_NKINDS];   /* counters as allocated */
+	uint64_t next[DESK_ST_COUNTERS];   /* counters as allocated */
 	uint64_t epoch;               /* epoch our derived fds belong to */
 
 	uint32_t seg;                 /* the segment being appended to */
@@ -52,7 +52,7 @@ struct desk_store {
 	struct { uint32_t seg; int fd; } rfd[DESK_RFDS];
 	unsigned rfd_next;
 
-	int slotfd[DESK_NTABLES];
+	int slotfd[DESK_ST_TABLES];
 	int hxfd;
 	uint32_t hx_nb;               /* buckets */
 	uint64_t hx_count, hx_count_disk;
@@ -79,7 +79,7 @@ struct desk_store {
 		uint8_t table, valid, present;
 		struct desk_slot s;
 	} *cache;
-	uint64_t slot_end[DESK_NTABLES];   /* file size in slots; 0: unknown */
+	uint64_t slot_end[DESK_ST_TABLES];   /* file size in slots; 0: unknown */
 	struct desk_state mine;            /* the state our last commit wrote */
 	/* Parsed records by log position: a record never changes where it is. */
 	struct rec_cache {
@@ -91,9 +91,6 @@ struct desk_store {
 	struct desk_buf enc;          /* scratch for records */
 };
 
-extern const char *const desk_table_names[DESK_NTABLES];
-extern const char *const desk_kind_names[DESK_NKINDS];
-
 /* store.c */
 /*
  * The directory fd to reach STORE/rel through, and rel's name in it: the
@@ -101,7 +98,7 @@ extern const char *const desk_kind_names[DESK_NKINDS];
  * resolved again after the store was opened and checked.
  */
 int desk_store_at(struct desk_store *st, const char *rel, const char **name);
-void desk_store_seen_id(struct desk_store *st, enum desk_kind k, uint64_t id);
+void desk_store_seen_id(struct desk_store *st, int k, uint64_t id);
 int desk_log_fd(struct desk_store *st, uint32_t seg);
 void desk_log_rollforward(struct desk_store *st, uint32_t seg, uint64_t off,
     int truncate_tail, void (*each)(struct desk_store *, jv, struct desk_loc, void *),
@@ -116,10 +113,29 @@ void desk_derived_close(struct desk_store *st);
 /* slots.c */
 void desk_slot_forget(struct desk_store *st);
 /* As desk_slot_get, but -1 for a damaged slot instead of dying. */
-int desk_slot_read(struct desk_store *st, enum desk_table t, uint64_t id,
+int desk_slot_read(struct desk_store *st, int t, uint64_t id,
     struct desk_slot *s);
-int desk_slot_open(struct desk_store *st, enum desk_table t, int create);
-int desk_slot_create_file(struct desk_store *st, enum desk_table t, const char *rel);
+int desk_slot_open(struct desk_store *st, int t, int create);
+int desk_slot_create_file(struct desk_store *st, int t, const char *rel);
+
+/* repair.c: fsck --repair, under the lock */
+/* A stretch of a log segment: a damaged record. */
+struct desk_span {
+	uint32_t seg;
+	uint64_t off;
+	uint32_t len;
+};
+/*
+ * Moves the records at bad[0..n) (in log order) to rejects/, each segment
+ * rewritten without them; then the derived files must be rebuilt.
+ */
+void desk_log_drop(struct desk_store *st, const struct desk_span *bad, size_t n);
+/*
+ * Builds every slot file and the hash index anew in tmp/ from the whole
+ * log through the schema's apply, then swaps them in and advances the
+ * epoch, so other processes reopen them.
+ */
+void desk_store_rebuild(struct desk_store *st);
 
 /* hx.c */
 int desk_hx_open(struct desk_store *st, int create);

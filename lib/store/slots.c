@@ -13,12 +13,8 @@
 
 #include "store/engine.h"
 
-const char *const desk_table_names[DESK_NTABLES] = {
-	"users", "cases", "messages", "codes", "outbox"
-};
-
 int
-desk_slot_create_file(struct desk_store *st, enum desk_table t, const char *rel)
+desk_slot_create_file(struct desk_store *st, int t, const char *rel)
 {
 	unsigned char head[DESK_SLOT_SIZE];
 	int fd = desk_store_open_file(st, rel, O_RDWR | O_CREAT | O_EXCL, 0600);
@@ -27,7 +23,7 @@ desk_slot_create_file(struct desk_store *st, enum desk_table t, const char *rel)
 		return -1;
 	memset(head, ' ', sizeof head);
 	int n = snprintf((char *)head, sizeof head, "desk slots %s %d",
-	    desk_table_names[t], DESK_STORE_FORMAT);
+	    st->schema->tables[t], DESK_STORE_FORMAT);
 	head[n] = ' ';
 	head[DESK_SLOT_SIZE - 1] = '\n';
 	if (pwrite(fd, head, sizeof head, 0) != (ssize_t)sizeof head) {
@@ -41,13 +37,15 @@ desk_slot_create_file(struct desk_store *st, enum desk_table t, const char *rel)
 }
 
 int
-desk_slot_open(struct desk_store *st, enum desk_table t, int create)
+desk_slot_open(struct desk_store *st, int t, int create)
 {
 	char rel[64];
 
+	if ((unsigned)t >= (unsigned)st->schema->ntables)
+		desk_die(DESK_EX_SOFTWARE, "internal: no slot table %d", t);
 	if (st->slotfd[t] >= 0)
 		return 0;
-	snprintf(rel, sizeof rel, "index/%s.slots", desk_table_names[t]);
+	snprintf(rel, sizeof rel, "index/%s.slots", st->schema->tables[t]);
 	int fd = desk_store_open_file(st, rel, O_RDWR, 0);
 	if (fd < 0 && errno == EACCES)
 		fd = desk_store_open_file(st, rel, O_RDONLY, 0);
@@ -70,13 +68,10 @@ encode(unsigned char *p, const struct desk_slot *s)
 {
 	desk_le32(p + 4, (s->rec.len & 0xffffff) | (uint32_t)s->flags << 24);
 	desk_le64(p + 8, s->rec.pos);
-	desk_le64(p + 16, s->a);
-	desk_le64(p + 24, s->b);
-	desk_le64(p + 32, s->c);
-	desk_le64(p + 40, s->d);
-	desk_le64(p + 48, s->e);
-	desk_le32(p + 56, s->u);
-	desk_le32(p + 60, s->v);
+	for (int i = 0; i < 5; i++)
+		desk_le64(p + 16 + 8 * i, s->word[i]);
+	desk_le32(p + 56, s->half[0]);
+	desk_le32(p + 60, s->half[1]);
 	desk_le32(p, desk_crc32(p + 4, DESK_SLOT_SIZE - 4));
 }
 
@@ -88,19 +83,16 @@ decode(const unsigned char *p, struct desk_slot *s)
 	s->rec.len = lf & 0xffffff;
 	s->flags = (uint8_t)(lf >> 24);
 	s->rec.pos = desk_get64(p + 8);
-	s->a = desk_get64(p + 16);
-	s->b = desk_get64(p + 24);
-	s->c = desk_get64(p + 32);
-	s->d = desk_get64(p + 40);
-	s->e = desk_get64(p + 48);
-	s->u = desk_get32(p + 56);
-	s->v = desk_get32(p + 60);
+	for (int i = 0; i < 5; i++)
+		s->word[i] = desk_get64(p + 16 + 8 * i);
+	s->half[0] = desk_get32(p + 56);
+	s->half[1] = desk_get32(p + 60);
 }
 
 #define CACHE_SLOTS 8192
 
 static struct slot_cache *
-cached(struct desk_store *st, enum desk_table t, uint64_t id)
+cached(struct desk_store *st, int t, uint64_t id)
 {
 	if (!st->locked)
 		return NULL;
@@ -118,7 +110,7 @@ desk_slot_forget(struct desk_store *st)
 }
 
 int
-desk_slot_read(struct desk_store *st, enum desk_table t, uint64_t id,
+desk_slot_read(struct desk_store *st, int t, uint64_t id,
     struct desk_slot *s)
 {
 	static const unsigned char zero[DESK_SLOT_SIZE];
@@ -142,10 +134,10 @@ desk_slot_read(struct desk_store *st, enum desk_table t, uint64_t id,
 		    id * DESK_SLOT_SIZE);
 		if (r < 0)
 			desk_die_errno(DESK_EX_IOERR, "%s/index/%s.slots", st->root,
-			    desk_table_names[t]);
+			    st->schema->tables[t]);
 		if (r < (ssize_t)sizeof p || !memcmp(p, zero, sizeof p)) {
 			if (c)
-				*c = (struct slot_cache){ id, (uint8_t)t, 1, 0, { { 0, 0 }, 0, 0, 0, 0, 0, 0, 0, 0 } };
+				*c = (struct slot_cache){ id, (uint8_t)t, 1, 0, { { 0, 0 }, 0, { 0 }, { 0 } } };
 			return 0;
 		}
 		if (desk_get32(p) == desk_crc32(p + 4, DESK_SLOT_SIZE - 4)) {
@@ -163,20 +155,20 @@ desk_slot_read(struct desk_store *st, enum desk_table t, uint64_t id,
 }
 
 int
-desk_slot_get(struct desk_store *st, enum desk_table t, uint64_t id,
+desk_slot_get(struct desk_store *st, int t, uint64_t id,
     struct desk_slot *s)
 {
 	int r = desk_slot_read(st, t, id, s);
 
 	if (r < 0)
 		desk_die(DESK_EX_IOERR, "%s/index/%s.slots: slot %llu damaged "
-		    "(run desk-case fsck --repair)", st->root, desk_table_names[t],
+		    "(run desk-case fsck --repair)", st->root, st->schema->tables[t],
 		    (unsigned long long)id);
 	return r;
 }
 
 void
-desk_slot_put(struct desk_store *st, enum desk_table t, uint64_t id,
+desk_slot_put(struct desk_store *st, int t, uint64_t id,
     const struct desk_slot *s)
 {
 	unsigned char p[DESK_SLOT_SIZE];
@@ -185,7 +177,7 @@ desk_slot_put(struct desk_store *st, enum desk_table t, uint64_t id,
 		desk_die(DESK_EX_SOFTWARE, "internal: slot written without the lock");
 	if (desk_slot_open(st, t, 1) < 0)
 		desk_die_errno(DESK_EX_IOERR, "%s/index/%s.slots", st->root,
-		    desk_table_names[t]);
+		    st->schema->tables[t]);
 	/* A length the slot cannot hold would point at part of a record. */
 	if (s->rec.len > DESK_REC_MAX)
 		desk_die(DESK_EX_IOERR, "%s/log/%08u.jsonl: the record at offset "
@@ -196,7 +188,7 @@ desk_slot_put(struct desk_store *st, enum desk_table t, uint64_t id,
 	if (pwrite(st->slotfd[t], p, sizeof p, (off_t)(id * DESK_SLOT_SIZE)) !=
 	    (ssize_t)sizeof p)
 		desk_die_errno(DESK_EX_IOERR, "%s/index/%s.slots", st->root,
-		    desk_table_names[t]);
+		    st->schema->tables[t]);
 	st->dirty = 1;
 	struct slot_cache *c = cached(st, t, id);
 	if (c)
@@ -206,7 +198,7 @@ desk_slot_put(struct desk_store *st, enum desk_table t, uint64_t id,
 }
 
 uint64_t
-desk_slot_end(struct desk_store *st, enum desk_table t)
+desk_slot_end(struct desk_store *st, int t)
 {
 	struct stat sb;
 
@@ -214,7 +206,7 @@ desk_slot_end(struct desk_store *st, enum desk_table t)
 		return 1;
 	if (fstat(st->slotfd[t], &sb) < 0)
 		desk_die_errno(DESK_EX_IOERR, "%s/index/%s.slots", st->root,
-		    desk_table_names[t]);
+		    st->schema->tables[t]);
 	uint64_t n = (uint64_t)sb.st_size / DESK_SLOT_SIZE;
 	if (st->locked)
 		st->slot_end[t] = n ? n : 1;

@@ -24,10 +24,6 @@
 
 #define VERSION_TEXT "desk store 1\n"
 
-const char *const desk_kind_names[DESK_NKINDS] = {
-	"user", "case", "message", "code", "out"
-};
-
 /* In the order of enum desk_subdir. */
 static const char *const subdirs[DESK_NSUBDIRS] = {
 	"log", "index", "channels", "secrets", "rejects", "tmp"
@@ -305,8 +301,8 @@ state_parse(struct desk_store *st, const char *p, size_t n, struct desk_state *s
 	s->size = (uint64_t)x;
 	s->epoch = desk_jint(v, "epoch", &x) ? (uint64_t)x : 1;
 	jv next = desk_jget(v, "next");
-	for (int k = 0; k < DESK_NKINDS; k++)
-		s->next[k] = desk_jint(next, desk_kind_names[k], &x) && x > 0 ?
+	for (int k = 0; k < st->schema->ncounters; k++)
+		s->next[k] = desk_jint(next, st->schema->counters[k], &x) && x > 0 ?
 		    (uint64_t)x : 1;
 	jv_free(v);
 	return;
@@ -334,15 +330,16 @@ state_read(struct desk_store *st)
 }
 
 static int
-state_format(const struct desk_state *s, char *buf)
+state_format(const struct desk_store *st, const struct desk_state *s,
+    char *buf)
 {
 	int n = snprintf(buf, DESK_STATE_SIZE,
 	    "{\"format\":%d,\"epoch\":%llu,\"seg\":%u,\"size\":%llu,\"next\":{",
 	    DESK_STORE_FORMAT, (unsigned long long)s->epoch, s->seg,
 	    (unsigned long long)s->size);
-	for (int k = 0; k < DESK_NKINDS; k++)
+	for (int k = 0; k < st->schema->ncounters; k++)
 		n += snprintf(buf + n, DESK_STATE_SIZE - n, "%s\"%s\":%llu",
-		    k ? "," : "", desk_kind_names[k], (unsigned long long)s->next[k]);
+		    k ? "," : "", st->schema->counters[k], (unsigned long long)s->next[k]);
 	n += snprintf(buf + n, DESK_STATE_SIZE - n, "}}");
 	/* Fixed size, so one pwrite replaces it and a sector holds it whole. */
 	memset(buf + n, ' ', DESK_STATE_SIZE - 1 - n);
@@ -361,7 +358,7 @@ desk_state_write(struct desk_store *st)
 	memcpy(s.next, st->next, sizeof s.next);
 	if (!memcmp(&s, &st->clean, sizeof s))
 		return;
-	state_format(&s, buf);
+	state_format(st, &s, buf);
 	if (pwrite(st->statefd, buf, DESK_STATE_SIZE, 0) != DESK_STATE_SIZE)
 		desk_die_errno(DESK_EX_IOERR, "%s/state", st->root);
 	st->clean = s;
@@ -614,7 +611,7 @@ rollforward_one(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx)
 void
 desk_derived_close(struct desk_store *st)
 {
-	for (int t = 0; t < DESK_NTABLES; t++) {
+	for (int t = 0; t < DESK_ST_TABLES; t++) {
 		if (st->slotfd[t] >= 0)
 			close(st->slotfd[t]);
 		st->slotfd[t] = -1;
@@ -709,14 +706,14 @@ desk_store_commit(struct desk_store *st)
 }
 
 void
-desk_store_seen_id(struct desk_store *st, enum desk_kind k, uint64_t id)
+desk_store_seen_id(struct desk_store *st, int k, uint64_t id)
 {
 	if (id >= st->next[k])
 		st->next[k] = id + 1;
 }
 
 uint64_t
-desk_store_newid(struct desk_store *st, enum desk_kind k)
+desk_store_newid(struct desk_store *st, int k)
 {
 	if (!st->locked)
 		desk_die(DESK_EX_SOFTWARE, "internal: id allocated without the lock");
@@ -724,7 +721,7 @@ desk_store_newid(struct desk_store *st, enum desk_kind k)
 }
 
 uint64_t
-desk_store_nextid(struct desk_store *st, enum desk_kind k)
+desk_store_nextid(struct desk_store *st, int k)
 {
 	return st->next[k];
 }
@@ -845,9 +842,9 @@ store_init(struct desk_store *st)
 		return;
 	}
 	subdirs_open(st);
-	for (int k = 0; k < DESK_NKINDS; k++)
+	for (int k = 0; k < st->schema->ncounters; k++)
 		s.next[k] = 1;
-	state_format(&s, buf);
+	state_format(st, &s, buf);
 	int fd = seg_open(st, 1, O_WRONLY | O_CREAT);
 	if (fd < 0 || close(fd) < 0 ||
 	    put(st, "state", buf, DESK_STATE_SIZE, 0600) < 0 ||
@@ -940,7 +937,9 @@ desk_store_open(const char *dir, int flags, const struct desk_schema *schema)
 	struct desk_store *st = opened = desk_xcalloc(1, sizeof *st);
 	size_t len;
 
-	if (!schema || !schema->apply)
+	if (!schema || !schema->apply || schema->ntables < 1 ||
+	    schema->ntables > DESK_ST_TABLES || schema->ncounters < 1 ||
+	    schema->ncounters > DESK_ST_COUNTERS)
 		desk_die(DESK_EX_SOFTWARE, "internal: a store opened without a schema");
 	st->schema = schema;
 	st->root = desk_xstrdup(dir);
@@ -948,7 +947,7 @@ desk_store_open(const char *dir, int flags, const struct desk_schema *schema)
 	for (len = strlen(st->root); len > 1 && st->root[len - 1] == '/'; len--)
 		st->root[len - 1] = '\0';
 	st->dfd = st->lockfd = st->statefd = st->segfd = st->hxfd = -1;
-	for (int t = 0; t < DESK_NTABLES; t++)
+	for (int t = 0; t < DESK_ST_TABLES; t++)
 		st->slotfd[t] = -1;
 	for (unsigned i = 0; i < DESK_RFDS; i++)
 		st->rfd[i].fd = -1;

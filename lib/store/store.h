@@ -28,9 +28,9 @@ struct desk_loc {
 #define DESK_POS_SEG(pos) ((uint32_t)((pos) >> 40))
 #define DESK_POS_OFF(pos) ((pos) & (((uint64_t)1 << 40) - 1))
 
-enum desk_kind {  /* id counters */
-	DESK_USER, DESK_CASE, DESK_MESSAGE, DESK_CODE, DESK_OUT, DESK_NKINDS
-};
+/* At most this many slot tables and id counters: the schema says which. */
+#define DESK_ST_TABLES 8
+#define DESK_ST_COUNTERS 8
 
 enum {
 	DESK_ST_CREATE = 1,   /* create the store when it does not exist */
@@ -41,10 +41,16 @@ enum {
  * What the layer above hands the engine at open: what a record means for
  * the derived state. The engine calls apply (rec borrowed; it must be
  * idempotent) for every record it appends and every record it rolls
- * forward, and knows nothing else of what records hold.
+ * forward, and knows nothing else of what records hold. Tables and
+ * counters are known to the engine by index only: table t is the file
+ * index/tables[t].slots, counter k is "next" of counters[k] in the state.
  */
 struct desk_schema {
 	void (*apply)(struct desk_store *st, jv rec, struct desk_loc loc);
+	int ntables;                      /* 1 to DESK_ST_TABLES */
+	const char *const *tables;
+	int ncounters;                    /* 1 to DESK_ST_COUNTERS */
+	const char *const *counters;
 };
 
 /*
@@ -77,9 +83,9 @@ int desk_store_locked(struct desk_store *st);
 void desk_store_commit(struct desk_store *st);
 /* Notes a write outside the log (rejects/, channels/) for the next commit. */
 void desk_store_dirty(struct desk_store *st);
-/* Allocates an id of the kind (under the lock). */
-uint64_t desk_store_newid(struct desk_store *st, enum desk_kind kind);
-uint64_t desk_store_nextid(struct desk_store *st, enum desk_kind kind);
+/* Allocates an id from counter k (under the lock). */
+uint64_t desk_store_newid(struct desk_store *st, int k);
+uint64_t desk_store_nextid(struct desk_store *st, int k);
 /*
  * Replaces STORE/rel whole (tmp/, rename), mode applied; durable at commit.
  * Returns 0, or -1 with errno (the old file is intact).
@@ -117,22 +123,24 @@ jv desk_log_get(struct desk_store *st, struct desk_loc loc);
 /* The record at pos when its length is not known. */
 jv desk_log_get_at(struct desk_store *st, uint64_t pos);
 
-/* Slots: fixed 64-byte entries by id, the derived state of a record kind. */
-enum desk_table { DESK_T_USER, DESK_T_CASE, DESK_T_MESSAGE, DESK_T_CODE,
-	DESK_T_OUT, DESK_NTABLES };
+/*
+ * Slots: fixed 64-byte entries by id in table t, the derived state of a
+ * record kind. The engine stores the words; what they mean per table is
+ * the schema's (schema/schema.h names them).
+ */
 struct desk_slot {
 	struct desk_loc rec;  /* the latest version of the record */
-	uint8_t flags;        /* meaning per table */
-	uint64_t a, b, c, d, e;
-	uint32_t u, v;
+	uint8_t flags;
+	uint64_t word[5];
+	uint32_t half[2];
 };
 /* 1 with *s filled, 0 when the id has no slot; dies 74 on damage. */
-int desk_slot_get(struct desk_store *st, enum desk_table t, uint64_t id,
+int desk_slot_get(struct desk_store *st, int t, uint64_t id,
     struct desk_slot *s);
-void desk_slot_put(struct desk_store *st, enum desk_table t, uint64_t id,
+void desk_slot_put(struct desk_store *st, int t, uint64_t id,
     const struct desk_slot *s);
 /* One more than the highest id that has a slot file entry. */
-uint64_t desk_slot_end(struct desk_store *st, enum desk_table t);
+uint64_t desk_slot_end(struct desk_store *st, int t);
 
 /* The hash index: key -> (value, aux). */
 int desk_hx_get(struct desk_store *st, const struct desk_key *k,
