@@ -330,6 +330,7 @@ webhook_recv(int argc, char **argv)
 	desk_secrets_wipe(&r.sec);
 	for (size_t i = 0; i < r.nhdr; i++)
 		free((char *)r.hdr[i].name);
+	desk_buf_free(&r.out);
 	jv_free(r.ch);
 	desk_store_close(r.st);
 	return r.status;

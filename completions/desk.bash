@@ -119,13 +119,21 @@ _desk_webhook() {
 	case $prev in
 	--connector) COMPREPLY=($(compgen -W "custom chat2desk blip" -- "$cur")); return ;;
 	--type) COMPREPLY=($(compgen -W "async sync" -- "$cur")); return ;;
-	--url | --listen | --max-body | --max-connections | --timeout | --emit-buffer) return ;;
+	--url | --header) return ;;
+	--channel) COMPREPLY=($(compgen -W "$(_desk_channels)" -- "$cur")); return ;;
+	--listen | --max-body | --max-connections | --timeout | --emit-buffer) return ;;
 	--port-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	esac
-	_desk_words "--connector --type --url --listen --port-file --max-body --max-connections --timeout --emit-buffer"
+	_desk_words "--connector --type --url --channel --header --listen --port-file --max-body --max-connections --timeout --emit-buffer"
 	case ${#_desk_words[@]}:${_desk_words[0]-}:${_desk_words[1]-} in
-	0::) COMPREPLY=($(compgen -W "channel serve $_desk_common" -- "$cur")) ;;
+	0::) COMPREPLY=($(compgen -W "channel recv serve $_desk_common" -- "$cur")) ;;
 	1:serve:) COMPREPLY=($(compgen -W "--listen --port-file --max-body --max-connections --timeout --emit-buffer $_desk_common" -- "$cur")) ;;
+	*:recv:*)
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "--channel --header --lines --cgi $_desk_common" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -f -- "$cur"))
+		fi ;;
 	1:channel:) COMPREPLY=($(compgen -W "add list show rm" -- "$cur")) ;;
 	2:channel:add | 3:channel:add)
 		COMPREPLY=($(compgen -W "--connector --type --url --inactive $_desk_common" -- "$cur")) ;;

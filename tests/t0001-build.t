@@ -2,8 +2,11 @@
 # The build is warning-free: everything compiles with -Werror, and the
 # warnings cannot be switched off by a user's CFLAGS.
 . "$(dirname "$0")/lib.sh"
-# A nested make of "make -j2 check" would warn of its jobserver: its own build.
+# A build of its own, not a part of the make that runs the tests: under
+# `make -j2 check` the inherited MAKEFLAGS name a jobserver this make cannot
+# reach, and make warns "jobserver unavailable".
 unset MAKEFLAGS MFLAGS MAKELEVEL
+
 run make -s -C "$TOP" O="$T/b" CFLAGS="-O2 -Werror" all
 rc 0 "make with -Werror: exit 0"
 is "$(grep -ci warning $ERR $OUT | awk -F: '{ s += $NF } END { print s + 0 }')" 0 "no warnings"

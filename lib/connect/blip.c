@@ -31,19 +31,19 @@ static const char desk_domain[] = "@desk.msging.net";
  * media links become attachments, the rest a described placeholder.
  */
 static int
-lime_content(jv env, const char *type, jv *text, jv *files, struct desk_err *e)
+lime_content(jv env, const char *ctype, jv *text, jv *files, struct desk_err *e)
 {
 	jv c = desk_jget(env, "content"), v;
 
 	*text = *files = jv_invalid();
-	if (!strcmp(type, "text/plain")) {
+	if (!strcmp(ctype, "text/plain")) {
 		if (desk_in_str(env, NULL, "content", 1, text, e) < 0)
 			return -1;
 		return 0;
 	}
 	if (jv_get_kind(c) == JV_KIND_OBJECT &&
-	    (!strcmp(type, "application/vnd.lime.media-link+json") ||
-	    !strcmp(type, "application/vnd.lime.web-link+json"))) {
+	    (!strcmp(ctype, "application/vnd.lime.media-link+json") ||
+	    !strcmp(ctype, "application/vnd.lime.web-link+json"))) {
 		jv a = jv_object();
 		if (desk_in_str(c, "content.", "uri", 1, &v, e) < 0) {
 			jv_free(a);
@@ -71,7 +71,7 @@ lime_content(jv env, const char *type, jv *text, jv *files, struct desk_err *e)
 		return 0;
 	}
 	if (jv_get_kind(c) == JV_KIND_OBJECT &&
-	    !strcmp(type, "application/vnd.lime.location+json")) {
+	    !strcmp(ctype, "application/vnd.lime.location+json")) {
 		jv la = desk_jget(c, "latitude"), lo = desk_jget(c, "longitude");
 		if (jv_get_kind(la) != JV_KIND_NUMBER || jv_get_kind(lo) != JV_KIND_NUMBER)
 			return desk_in_fail(e, "content.", "latitude", "latitude and "
@@ -85,7 +85,7 @@ lime_content(jv env, const char *type, jv *text, jv *files, struct desk_err *e)
 		return 0;
 	}
 	/* Anything else (a contact, a menu choice, a type to come): said, not lost. */
-	*text = jv_string_fmt("[%.100s content]", type);
+	*text = jv_string_fmt("[%.100s content]", ctype);
 	return 0;
 }
 

@@ -29,10 +29,10 @@ static const char dialog_closed[] = "c2d: dialog closed";
 
 /* Our own replies and Chat2Desk's, echoed back to the hook. */
 static int
-is_echo(const char *type)
+is_echo(const char *kind)
 {
-	return !strcmp(type, "to_client") || !strcmp(type, "autoreply") ||
-	    !strcmp(type, "system");
+	return !strcmp(kind, "to_client") || !strcmp(kind, "autoreply") ||
+	    !strcmp(kind, "system");
 }
 
 /* Adds key of o (an id: string or number) to the object x as a string. */
@@ -239,18 +239,18 @@ c2d_inbound(jv ch, const struct desk_http_in *in, jv *events,
 		jv_free(v);
 		goto out;
 	}
-	char type[32];
-	snprintf(type, sizeof type, "%s", jv_string_value(v));
+	char kind[32];
+	snprintf(kind, sizeof kind, "%s", jv_string_value(v));
 	jv_free(v);
 
 	int service = jv_is_valid(text) &&
 	    !strcmp(jv_string_value(text), dialog_closed);
-	if (!service && is_echo(type)) {
+	if (!service && is_echo(kind)) {
 		skips->echo++;
 		r = 0;
 		goto out;
 	}
-	if (!service && strcmp(type, "from_client")) {
+	if (!service && strcmp(kind, "from_client")) {
 		skips->other++;
 		r = 0;
 		goto out;

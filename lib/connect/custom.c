@@ -144,14 +144,14 @@ custom_one(jv ch, const struct desk_http_in *in, jv o, int n, jv *events,
 		o = c;
 	}
 
-	const char *type = "message";
+	const char *kind = "message";
 	if (!api) {
 		if (desk_in_str(o, pre, "type", 0, &v, e) < 0)
 			return -1;
 		if (jv_is_valid(v)) {
 			int ok = !strcmp(jv_string_value(v), "message") ||
 			    !strcmp(jv_string_value(v), "status");
-			type = !strcmp(jv_string_value(v), "status") ? "status" :
+			kind = !strcmp(jv_string_value(v), "status") ? "status" :
 			    "message";
 			jv_free(v);
 			if (!ok)
@@ -171,7 +171,7 @@ custom_one(jv ch, const struct desk_http_in *in, jv o, int n, jv *events,
 		}
 	}
 
-	jv ev = desk_in_event(ch, strcmp(type, "message") ? type : NULL);
+	jv ev = desk_in_event(ch, strcmp(kind, "message") ? kind : NULL);
 	if (desk_in_id(o, pre, "id", 0, &v, e) < 0) {
 		jv_free(ev);
 		return -1;
@@ -190,7 +190,7 @@ custom_one(jv ch, const struct desk_http_in *in, jv o, int n, jv *events,
 		jv_free(ev);
 		return desk_in_fail(e, pre, "user_custom_id", "missing");
 	}
-	if (!strcmp(type, "status")) {
+	if (!strcmp(kind, "status")) {
 		enum desk_status st;
 		if (desk_in_str(o, pre, "status", 0, &v, e) < 0) {
 			jv_free(ev);

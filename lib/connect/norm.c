@@ -22,6 +22,10 @@ desk_in_fail(struct desk_err *e, const char *pre, const char *key,
 
 	snprintf(e->fieldbuf, sizeof e->fieldbuf, "%s%s", pre ? pre : "",
 	    key ? key : "");
+	/* "[3]." and no key: the element itself, "[3]". */
+	size_t n = strlen(e->fieldbuf);
+	if (!key && n && e->fieldbuf[n - 1] == '.')
+		e->fieldbuf[n - 1] = '\0';
 	e->code = DESK_EX_DATA;
 	e->field = e->fieldbuf[0] ? e->fieldbuf : NULL;
 	va_start(ap, fmt);
@@ -69,14 +73,11 @@ int
 desk_in_str(jv o, const char *pre, const char *key, int required, jv *out,
     struct desk_err *e)
 {
-	jv v = get(o, key);
-
-	*out = jv_invalid();
-	if (!jv_is_valid(v))
+	if (desk_in_kind(o, pre, key, JV_KIND_STRING, out, e) < 0)
+		return -1;
+	if (!jv_is_valid(*out))
 		return required ? desk_in_fail(e, pre, key, "missing") : 0;
-	if (jv_get_kind(v) != JV_KIND_STRING)
-		return desk_in_fail(e, pre, key, "must be a string");
-	*out = jv_copy(v);
+	*out = jv_copy(*out);
 	return 0;
 }
 

@@ -192,15 +192,10 @@ apply_message(struct desk_store *st, jv rec, struct desk_loc loc)
 		PUT(st, DESK_T_CASE, (uint64_t)cid, case, &c);
 	}
 	/* The first message of a conversation names its case (keys.c). */
-	const char *ch = desk_jstr(rec, "channel"), *conv;
-	size_t convlen;
 	struct desk_key k;
 	uint64_t first;
-	if (ch && desk_jstrn(rec, "conversation_id", &conv, &convlen)) {
-		desk_key_conv(&k, ch, conv, convlen);
-		if (!desk_hx_get(st, &k, &first, NULL))
-			desk_hx_put(st, &k, (uint64_t)cid, 0);
-	}
+	if (desk_conv_rec_key(&k, rec) && !desk_hx_get(st, &k, &first, NULL))
+		desk_hx_put(st, &k, (uint64_t)cid, 0);
 	/* A reply is queued for delivery by the same record. */
 	int64_t oid;
 	struct desk_out_slot o;

@@ -257,17 +257,13 @@ pass_message(struct fsck *f, jv rec, struct desk_loc loc)
 		finding(f, 1, "message %lld is older than case %lld's last message",
 		    (long long)id, (long long)cid);
 	/* A conversation's key names a case that was there before it. */
-	const char *ch = desk_jstr(rec, "channel"), *conv;
-	size_t convlen;
 	struct desk_key k;
 	uint64_t v;
-	if (ch && desk_jstrn(rec, "conversation_id", &conv, &convlen)) {
-		desk_key_conv(&k, ch, conv, convlen);
-		if (!desk_hx_get(f->st, &k, &v, NULL) || v > (uint64_t)cid ||
-		    v >= f->cases_cap || !f->cases[v].seen)
-			finding(f, 1, "index: message %lld's conversation on channel "
-			    "%s has no case, or a later one", (long long)id, ch);
-	}
+	if (desk_conv_rec_key(&k, rec) && (!desk_hx_get(f->st, &k, &v, NULL) ||
+	    v > (uint64_t)cid || v >= f->cases_cap || !f->cases[v].seen))
+		finding(f, 1, "index: message %lld's conversation on channel %s "
+		    "has no case, or a later one", (long long)id,
+		    desk_jstr(rec, "channel"));
 	c->head = (uint64_t)id;
 	c->count++;
 	c->activity = loc.pos;

@@ -80,6 +80,18 @@ desk_key_conv(struct desk_key *k, const char *channel, const char *conv,
 	desk_key(k, "conv", 2, channel, strlen(channel), conv, convlen);
 }
 
+int
+desk_conv_rec_key(struct desk_key *k, jv rec)
+{
+	const char *ch = desk_jstr(rec, "channel"), *conv;
+	size_t convlen;
+
+	if (!ch || !desk_jstrn(rec, "conversation_id", &conv, &convlen))
+		return 0;
+	desk_key_conv(k, ch, conv, convlen);
+	return 1;
+}
+
 void
 desk_key_code(struct desk_key *k, const unsigned char h[32])
 {

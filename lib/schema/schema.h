@@ -263,6 +263,8 @@ void desk_key_last(struct desk_key *k, uint64_t user_id, const char *channel);
  */
 void desk_key_conv(struct desk_key *k, const char *channel, const char *conv,
     size_t convlen);
+/* The conversation key a message record (borrowed) names: 1 and *k, or 0. */
+int desk_conv_rec_key(struct desk_key *k, jv rec);
 void desk_key_code(struct desk_key *k, const unsigned char h[32]);
 /*
  * Calls each(key, what, ctx) for every index key that a user record

@@ -1,0 +1,3 @@
+/* libFuzzer target: the blip normaliser (norm.h). */
+#define CONNECTOR "blip"
+#include "norm.h"

@@ -1,0 +1,3 @@
+/* libFuzzer target: the chat2desk normaliser (norm.h). */
+#define CONNECTOR "chat2desk"
+#include "norm.h"

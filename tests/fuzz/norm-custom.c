@@ -1,0 +1,3 @@
+/* libFuzzer target: the custom normaliser (norm.h). */
+#define CONNECTOR "custom"
+#include "norm.h"
