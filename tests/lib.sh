@@ -110,6 +110,13 @@ killed() {
 with_channel() { # with_channel NAME [TYPE]
 	desk-webhook channel add "$1" --type "${2:-async}" > /dev/null
 }
+# active_channel NAME [OPTION...]: a channel that serve takes requests for,
+# whether channel add saves it active or leaves that to channel activate.
+active_channel() {
+	desk-webhook channel add "$@" > /dev/null
+	desk-webhook channel show "$1" | jq -e .active > /dev/null ||
+		desk-webhook channel activate "$1" > /dev/null
+}
 # serve_start NAME [OPTION...]: desk-webhook serve in the background on a
 # free loopback port, stdout to $SERVE_OUT (default $T/NAME.out), stderr to
 # $T/NAME.err; sets $PORT (from --port-file) and $SPID.

@@ -25,10 +25,9 @@ m = ("%s.%s.%s" % (sys.argv[2], sys.argv[3], sys.argv[4])).encode()
 print("v1," + base64.b64encode(hmac.new(k, m, hashlib.sha256).digest()).decode())' "$@"
 }
 
-with_channel shop
-with_channel off
+active_channel shop
 desk-webhook channel add off2 --inactive > /dev/null
-with_channel signed
+active_channel signed
 SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 (umask 077 && printf '%s\n' "$SECRET" > "$DESK_STORE/secrets/signed.secret")
 NOW=$(date -u -d "$DESK_NOW" +%s)
@@ -106,11 +105,19 @@ json "$T/body" .status '"duplicate"' "a webhook-id accepted before is a duplicat
 post /hooks/signed -d '{"id":"m-1","user_custom_id":"u8","content":"one"}'
 is "$CODE" 401 "(the signed channel wants signatures)"
 
+# ---- channels are read again while serving ----
+post /hooks/late -d '{"case":{"user_custom_id":"u9","content":"early"}}'
+is "$CODE" 404 "a channel that does not exist yet is 404"
+active_channel late
+sleep 1.5
+post /hooks/late -d '{"case":{"user_custom_id":"u9","content":"late"}}' -H 'webhook-id: late-1'
+is "$CODE" 200 "once added, serve takes it within a second and a half"
+
 # ---- /healthz ----
 post /healthz
 is "$CODE" 200 "GET /healthz is 200"
 json "$T/body" '[.accepted, .duplicates, .rejected["400"], .rejected["401"], .rejected["413"]]' \
-	'[3,3,2,4,2]' "with the counters"
+	'[4,3,2,4,2]' "with the counters"
 json "$T/body" '[(.emitted|type), (.syncs > 0), (.skipped|keys)]' \
 	'["number",true,["echo","operator","other"]]' "emitted, syncs and the skips by reason"
 
@@ -136,7 +143,7 @@ is "$CODE" 200 "malformed requests, a huge header and a cut body leave it servin
 serve_stop
 is "$SRC" 0 "SIGTERM: exit 0"
 q '.id' "$T/b.out" > /dev/null
-is "$(cat "$T/q" | tr '\n' ' ')" '"msg_a" "m-1" "m-5" ' "each accepted event came out once, in arrival order"
+is "$(cat "$T/q" | tr '\n' ' ')" '"msg_a" "m-1" "m-5" "late-1" ' "each accepted event came out once, in arrival order"
 json "$T/b.out" 'select(.id == "msg_a") | [.channel, .user_custom_id, .content]' \
 	'["signed","u7","signed hello"]' "the signed message as the normaliser made it"
 

@@ -8,7 +8,7 @@
 LOAD=$TOP/tests/serve-load.py
 health() { curl -s --max-time 10 "http://127.0.0.1:$PORT/healthz"; }
 
-with_channel shop
+active_channel shop
 
 # ---- 2,000 at once ----
 serve_start a
