@@ -66,6 +66,8 @@ enum outcome { OUT_NONE, OUT_ACCEPTED, OUT_REPEAT, OUT_REJECTED, OUT_TOOBIG };
 
 struct req {
 	int route;                        /* first call done */
+	int answered;                     /* refused before the body: drop it */
+	int refused;
 	int too_big;
 	struct desk_buf body;
 	struct chan *ch;
@@ -736,14 +738,18 @@ route(struct MHD_Connection *c, struct req *r, const char *url,
 	if (strcmp(method, "POST"))
 		return refuse(c, MHD_HTTP_METHOD_NOT_ALLOWED, "POST only");
 	r->ch = chan_ref(url + 7);
-	if (!r->ch || !r->ch->active || !r->ch->conn)
+	if (!r->ch || !r->ch->active || !r->ch->conn) {
+		r->refused = 1;
 		return refuse(c, MHD_HTTP_NOT_FOUND, "no such channel, or not active");
+	}
 	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_CONTENT_LENGTH);
 	uint64_t len;
 	if (cl && desk_parse_u64(cl, 0, UINT64_MAX, &len) &&
-	    len > S.o->max_body)
+	    len > S.o->max_body) {
+		r->refused = 1;
 		return refuse(c, MHD_HTTP_CONTENT_TOO_LARGE, "body too large");
+	}
 	return MHD_YES;
 }
 
@@ -764,7 +770,14 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	if (!r->route) {
 		r->route = 1;
-		return route(c, r, url, method);
+		enum MHD_Result ret = route(c, r, url, method);
+		/* Anything but a hook to read on has been answered already. */
+		r->answered = !r->ch || r->refused || ret != MHD_YES;
+		return ret;
+	}
+	if (r->answered) {
+		*upload_size = 0;
+		return MHD_YES;
 	}
 	if (*upload_size) {
 		/* Past the limit the rest is read and dropped: memory stays bounded. */
@@ -1001,6 +1014,12 @@ desk_serve(struct desk_store *st, const struct desk_serve_opts *o,
 	for (size_t i = 0; i < n; i++)
 		chan_unref(chans[i]);      /* wipes the secrets */
 	free(chans);
+	/* What the emitter left when stdout failed waits in the store. */
+	while (S.q) {
+		struct item *it = S.q;
+		S.q = it->next;
+		free(it);
+	}
 	if (failed)
 		return -1;
 	return S.emit_failed ? desk_err_set(e, DESK_EX_IOERR, NULL,

@@ -186,6 +186,26 @@ is "$CODE" 200 "and once they are gone it is"
 serve_stop
 is "$SRC" 0 "exit 0"
 
+# ---- a downstream that goes away ----
+mkfifo "$T/gone.pipe"
+head -n 1 < "$T/gone.pipe" > "$T/gone.head" &
+HPID=$!
+SERVE_OUT=$T/gone.pipe serve_start gone
+SERVE_OUT=
+post /hooks/shop -d '{"case":{"user_custom_id":"g","content":"one"}}' -H 'webhook-id: gone-1'
+wait $HPID
+post /hooks/shop -d '{"case":{"user_custom_id":"g","content":"two"}}' -H 'webhook-id: gone-2'
+is "$CODE" 200 "a request after the reader went away is still accepted"
+g_i=0
+while kill -0 $SPID 2> /dev/null && [ $g_i -lt 100 ]; do sleep 0.05; g_i=$((g_i + 1)); done
+kill -0 $SPID 2> /dev/null && kill -TERM $SPID    # a serve that did not see it
+wait $SPID
+is "$?" 74 "then serve stops, exit 74, when stdout is gone"
+like "$T/gone.err" 'stdout: Broken pipe; the deliveries not written out stay in the store' "saying so"
+serve_start again
+serve_stop
+is "$(jq -r .id "$T/again.out")" gone-2 "the next start writes out what the reader never got"
+
 run desk-webhook serve --listen nowhere
 rc 64 "--listen without a port is a usage error"
 run desk-webhook serve --listen 127.0.0.1:0 --max-body 0
