@@ -292,7 +292,7 @@ user_update(int argc, char **argv)
 static int
 user_link(int argc, char **argv, int link)
 {
-	const char *why;
+	struct desk_err why;
 	char **arg = desk_operands(argc, argv, 2);
 	uint64_t a = desk_id_arg(arg[0], "user"), b = desk_id_arg(arg[1], "user");
 	struct desk_store *st = desk_open(0);
@@ -302,7 +302,7 @@ user_link(int argc, char **argv, int link)
 	    desk_user_unlink(st, a, b, now, &why)) < 0)
 		desk_die(DESK_EX_NO, "cannot %s users %llu and %llu: %s",
 		    link ? "link" : "unlink", (unsigned long long)a,
-		    (unsigned long long)b, why);
+		    (unsigned long long)b, why.msg);
 	desk_store_commit(st);
 	desk_out(desk_code_user_view(st, a, desk_user_get(st, a)));
 	desk_out_flush();

@@ -62,10 +62,8 @@ webhook_serve(int argc, char **argv)
 	}
 	if (!o.listen || optind != argc)
 		desk_usage(DESK_EX_USAGE);
-	struct desk_store *st = desk_open(0);
-	int r = desk_serve(st, &o, &e);
-	desk_store_close(st);
-	if (r < 0)
+	/* serve opens the store itself: it outlives the store's errors. */
+	if (desk_serve(desk_store_dir(), &o, &e) < 0)
 		desk_die(e.code, "serve: %s%s%s", e.field ? e.field : "",
 		    e.field ? ": " : "", e.msg);
 	return DESK_EX_OK;

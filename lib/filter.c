@@ -6,6 +6,16 @@
 #include "loop.h"
 #include "domain/domain.h"
 
+struct desk_store *
+desk_open(int flags)
+{
+	struct desk_store *st = desk_store_open(desk_store_dir(), flags,
+	    &desk_store_schema);
+
+	desk_store_on_error(st, desk_die_err);
+	return st;
+}
+
 struct filter {
 	desk_handler h;
 	void *ctx;
@@ -49,7 +59,8 @@ jv
 desk_filter_names(struct desk_loop *l, jv ev, const char *wrapper)
 {
 	const char *field;
-	jv a = desk_api_aliases(jv_copy(ev), wrapper, &field);
+	char path[DESK_API_PATH];
+	jv a = desk_api_aliases(jv_copy(ev), wrapper, &field, path, sizeof path);
 
 	if (!jv_is_valid(a)) {
 		desk_reject_invalid(l, ev, field, a);

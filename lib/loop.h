@@ -72,6 +72,16 @@ void desk_dispatch(struct desk_loop *l, jv ev, void *dispatch);
 /* ---- filter.c: the loop over desk's store ---- */
 
 /*
+ * The tools' store: desk_store_dir() opened with desk's schema
+ * (desk_store_open's flags) and the die wrapper on (desk_store_on_error
+ * with desk_die_err): the first error the store records ends the tool,
+ * where it happens, with the store's exit status and message. For the
+ * filters and commands; long-running code opens with desk_store_open and
+ * takes the errors the library returns.
+ */
+struct desk_store *desk_open(int flags);
+
+/*
  * The whole filter: opens the store (desk_open, created by the first
  * record), runs the loop with identification codes masked in what it
  * quarantines, closes.
@@ -100,13 +110,14 @@ struct desk_serve_opts {
 	size_t emit_buffer;       /* bytes of events held for stdout */
 };
 /*
- * Serves the channels of st (desk-webhook(1) SERVING) until SIGTERM or
- * SIGINT, the accepted events on stdout; then answers the requests in
- * flight, writes out every accepted event and returns 0. -1 with e when
- * it cannot start (64, 69) or stdout failed (74). The store's own I/O
- * errors still end the process (74), before anything is answered.
+ * Serves the channels of the store in dir (desk-webhook(1) SERVING) until
+ * SIGTERM or SIGINT, the accepted events on stdout; then answers the
+ * requests in flight, writes out every accepted event and returns 0. -1
+ * with e when it cannot start (64, 69, the store's 74 to 78) or stdout
+ * failed (74). When the store fails while serving, the requests of that
+ * batch are answered 503 and the store is opened again.
  */
-int desk_serve(struct desk_store *st, const struct desk_serve_opts *o,
+int desk_serve(const char *dir, const struct desk_serve_opts *o,
     struct desk_err *e);
 
 #endif

@@ -62,7 +62,8 @@ struct chan {
 /* ---- a request, from the HTTP thread to the writer and back ---- */
 
 enum job { JOB_ACCEPT, JOB_REJECT };
-enum outcome { OUT_NONE, OUT_ACCEPTED, OUT_REPEAT, OUT_REJECTED, OUT_TOOBIG };
+enum outcome { OUT_NONE, OUT_ACCEPTED, OUT_REPEAT, OUT_REJECTED, OUT_TOOBIG,
+	OUT_FAILED };
 
 struct req {
 	int route;                        /* first call done */
@@ -95,7 +96,9 @@ struct item {
 };
 
 static struct srv {
-	struct desk_store *st;
+	struct desk_store *st;    /* the writer's alone */
+	const char *dir;
+	int stuck;                /* a delivery the store cannot give back */
 	const struct desk_serve_opts *o;
 
 	pthread_mutex_t mu;
@@ -119,7 +122,7 @@ static struct srv {
 	atomic_int inflight;
 	atomic_int stopping;
 	atomic_ulong n_accepted, n_repeats, n_emitted, n_syncs;
-	atomic_ulong n_status[6];     /* 400 401 404 405 413 500 */
+	atomic_ulong n_status[6];     /* 400 401 404 405 413 503 */
 	atomic_ulong n_skip_echo, n_skip_operator, n_skip_other;
 } S = {
 	.mu = PTHREAD_MUTEX_INITIALIZER,
@@ -129,7 +132,7 @@ static struct srv {
 	.chan_mu = PTHREAD_MUTEX_INITIALIZER,
 };
 
-static const unsigned status_codes[6] = { 400, 401, 404, 405, 413, 500 };
+static const unsigned status_codes[6] = { 400, 401, 404, 405, 413, 503 };
 
 static void
 count_status(unsigned code)
@@ -172,6 +175,25 @@ chan_ref(const char *name)
 }
 
 /* ---- the writer: the only thread that touches the store ---- */
+
+/*
+ * After the store failed (its error state: a full disk, a lock held past
+ * DESK_LOCK_TIMEOUT), says why and opens it again, which is how a
+ * long-running caller leaves that state (store.h). What the failed batch
+ * appended is rolled forward by the next lock: not acknowledged, and
+ * recognised as a duplicate when the sender tries again.
+ */
+static void
+store_reset(void)
+{
+	struct desk_err e;
+
+	desk_store_err(S.st, &e);
+	desk_warn("serve: %s; requests are answered 503 until the store "
+	    "takes writes again", e.msg);
+	desk_store_close(S.st);
+	S.st = desk_store_open(S.dir, 0, &desk_store_schema);
+}
 
 /*
  * Reads every channel and its secrets anew and publishes them. A channel
@@ -270,16 +292,28 @@ refill(void)
 	for (;;) {
 		pthread_mutex_lock(&S.mu);
 		uint64_t next = S.queued + 1, head = S.head;
-		int room = S.q_bytes < S.o->emit_buffer;
+		int room = S.q_bytes < S.o->emit_buffer && !S.stuck;
 		pthread_mutex_unlock(&S.mu);
 		if (next > head || !room)
 			return;
 		jv evs = desk_hook_events(S.st, next);
 		if (!jv_is_valid(evs)) {
 			jv msg = jv_invalid_get_msg(evs);
-			desk_die(DESK_EX_IOERR, "%s: %s", desk_store_root(S.st),
+			if (desk_store_error(S.st)) {
+				jv_free(msg);
+				store_reset();      /* tried again at the next round */
+				return;
+			}
+			/* Damage: the rest waits for desk-case fsck and a restart. */
+			desk_warn("serve: %s: %s; deliveries from %llu on are not "
+			    "written out", desk_store_root(S.st),
 			    jv_get_kind(msg) == JV_KIND_STRING ?
-			    jv_string_value(msg) : "damaged");
+			    jv_string_value(msg) : "damaged", (unsigned long long)next);
+			jv_free(msg);
+			pthread_mutex_lock(&S.mu);
+			S.stuck = 1;
+			pthread_mutex_unlock(&S.mu);
+			return;
 		}
 		struct item *it = item_make(next, evs);
 		pthread_mutex_lock(&S.mu);
@@ -324,15 +358,28 @@ write_batch(struct req *batch, uint64_t mark)
 	for (struct req *r = batch; r; r = r->next)
 		n++;
 	struct item **items = desk_xcalloc(n ? n : 1, sizeof *items);
-	desk_store_lock(S.st);
-	for (struct req *r = batch; r; r = r->next)
-		write_one(r, items, &nitems);
-	if (mark > S.marked)
-		desk_hook_emitted(S.st, mark);
 	uint64_t head, emitted;
-	desk_hook_marks(S.st, &head, &emitted);
-	desk_store_commit(S.st);
-	atomic_fetch_add(&S.n_syncs, 1);
+	int failed = desk_store_lock(S.st) < 0;
+	if (!failed) {
+		for (struct req *r = batch; r; r = r->next)
+			write_one(r, items, &nitems);
+		if (mark > S.marked)
+			desk_hook_emitted(S.st, mark);
+		desk_hook_marks(S.st, &head, &emitted);
+	}
+	/* In the error state commit syncs nothing: nothing is acknowledged. */
+	failed = desk_store_commit(S.st) < 0 || failed;
+	if (failed) {
+		for (struct req *r = batch; r; r = r->next)
+			r->out = OUT_FAILED;
+		for (size_t i = 0; i < nitems; i++)
+			free(items[i]);
+		nitems = 0;
+		mark = 0;
+		head = S.head;
+		store_reset();
+	} else
+		atomic_fetch_add(&S.n_syncs, 1);
 
 	pthread_mutex_lock(&S.mu);
 	S.marked = mark > S.marked ? mark : S.marked;
@@ -376,7 +423,8 @@ writer(void *arg)
 		int refill_due = S.queued < S.head && S.q_bytes < S.o->emit_buffer / 2;
 		int reload_due = now - last_reload >= CHANNEL_RELOAD;
 		if (S.draining && !S.pending && !mark_due &&
-		    (S.emit_failed || (S.emitted == S.head && S.marked == S.emitted)))
+		    (S.emit_failed || (S.emitted == S.head && S.marked == S.emitted) ||
+		    (S.stuck && !S.q && S.marked == S.emitted)))
 			break;
 		if (!S.pending && !mark_due && !refill_due && !reload_due) {
 			struct timespec ts;
@@ -511,6 +559,8 @@ answer(struct MHD_Connection *c, unsigned code, jv body)
 	MHD_add_response_header(r, "Content-Type", "application/json");
 	if (code == MHD_HTTP_METHOD_NOT_ALLOWED)
 		MHD_add_response_header(r, "Allow", "POST");
+	if (code == MHD_HTTP_SERVICE_UNAVAILABLE)
+		MHD_add_response_header(r, "Retry-After", "5");
 	if (atomic_load(&S.stopping))
 		MHD_add_response_header(r, "Connection", "close");
 	enum MHD_Result ret = MHD_queue_response(c, code, r);
@@ -630,6 +680,9 @@ rejected(struct MHD_Connection *c, struct req *r, const char *url,
 	r->job = JOB_REJECT;
 	r->errev = ev;
 	hand_to_writer(r);
+	if (r->out == OUT_FAILED)
+		return refuse(c, MHD_HTTP_SERVICE_UNAVAILABLE, "the store cannot "
+		    "take it now: try again");
 	desk_warn("serve: %s: 400: %s%s%s (%s)", url, e->field ? e->field : "",
 	    e->field ? ": " : "", e->msg, r->reject);
 	jv a = jv_object();
@@ -710,6 +763,11 @@ deliver(struct MHD_Connection *c, struct req *r, const char *url)
 		a = desk_jset_str(a, "status", "duplicate");
 		a = desk_jset_str(a, "delivery", r->delivery);
 		ret = answer(c, MHD_HTTP_OK, a);
+		break;
+	case OUT_FAILED:
+		jv_free(a);
+		ret = refuse(c, MHD_HTTP_SERVICE_UNAVAILABLE, "the store cannot "
+		    "take it now: try again");
 		break;
 	default:
 		jv_free(a);
@@ -872,20 +930,26 @@ port_file(const char *path, unsigned port, struct desk_err *e)
 }
 
 /* The marks as the store has them: what a restart must still write out. */
-static void
-resume(void)
+static int
+resume(struct desk_err *e)
 {
 	uint64_t head, emitted;
 
-	desk_store_lock(S.st);     /* rolls forward what a killed serve left */
+	/* The lock rolls forward what a killed serve left. */
+	if (desk_store_lock(S.st) < 0) {
+		desk_store_commit(S.st);
+		return desk_store_err(S.st, e);
+	}
 	desk_hook_marks(S.st, &head, &emitted);
-	desk_store_commit(S.st);
+	if (desk_store_commit(S.st) < 0)
+		return desk_store_err(S.st, e);
 	S.head = head;
 	S.queued = S.emitted = S.marked = emitted;
 	if (head > emitted)
 		desk_warn("serve: %llu deliveries accepted before were not written "
 		    "out; writing them out first",
 		    (unsigned long long)(head - emitted));
+	return 0;
 }
 
 static struct MHD_Daemon *
@@ -947,8 +1011,7 @@ stop(struct MHD_Daemon *d, sigset_t *sigs)
 }
 
 int
-desk_serve(struct desk_store *st, const struct desk_serve_opts *o,
-    struct desk_err *e)
+desk_serve(const char *dir, const struct desk_serve_opts *o, struct desk_err *e)
 {
 	struct addrinfo *ai;
 	sigset_t sigs;
@@ -961,12 +1024,18 @@ desk_serve(struct desk_store *st, const struct desk_serve_opts *o,
 	(void)desk_env();          /* read once, before there are threads */
 	if (listen_addr(o->listen, &ai, e) < 0)
 		return -1;
-	S.st = st;
+	S.dir = dir;
 	S.o = o;
+	S.st = desk_store_open(dir, 0, &desk_store_schema);
 	S.pending_tail = &S.pending;
 	S.q_tail = &S.q;
 	signal(SIGPIPE, SIG_IGN);
-	resume();                  /* while this is the only thread */
+	/* While this is the only thread: */
+	if (desk_store_err(S.st, e) < 0 || resume(e) < 0) {
+		freeaddrinfo(ai);
+		desk_store_close(S.st);
+		return -1;
+	}
 	chan_reload();
 	/*
 	 * Only the main thread takes SIGTERM and SIGINT, by sigwait; only the
@@ -991,6 +1060,7 @@ desk_serve(struct desk_store *st, const struct desk_serve_opts *o,
 		pthread_mutex_unlock(&S.mu);
 		pthread_join(wt, NULL);
 		pthread_join(et, NULL);
+		desk_store_close(S.st);
 		return -1;
 	}
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(d,
@@ -1014,6 +1084,7 @@ desk_serve(struct desk_store *st, const struct desk_serve_opts *o,
 	for (size_t i = 0; i < n; i++)
 		chan_unref(chans[i]);      /* wipes the secrets */
 	free(chans);
+	desk_store_close(S.st);
 	/* What the emitter left when stdout failed waits in the store. */
 	while (S.q) {
 		struct item *it = S.q;

@@ -186,6 +186,24 @@ is "$CODE" 200 "and once they are gone it is"
 serve_stop
 is "$SRC" 0 "exit 0"
 
+# ---- the store fails while serving ----
+# Another writer holds the lock past DESK_LOCK_TIMEOUT: 503, and serve
+# goes on once the lock is free.
+DESK_LOCK_TIMEOUT=1 serve_start locked
+flock "$DESK_STORE/lock" sleep 3 &
+FPID=$!
+sleep 0.3
+post /hooks/shop -d '{"case":{"user_custom_id":"l","content":"locked out"}}' -H 'webhook-id: locked-1' -D "$T/hdrs"
+is "$CODE" 503 "a store that cannot take the request is 503"
+like "$T/hdrs" '^Retry-After: 5' "with Retry-After"
+like "$T/locked.err" 'locked by another writer.*answered 503 until' "and stderr says why"
+wait $FPID
+post /hooks/shop -d '{"case":{"user_custom_id":"l","content":"locked out"}}' -H 'webhook-id: locked-1'
+is "$CODE" 200 "the same request once the lock is free: 200"
+serve_stop
+is "$SRC" 0 "serve lived through it, exit 0"
+is "$(jq -r .id "$T/locked.out")" locked-1 "and the event came out once"
+
 # ---- a downstream that goes away ----
 mkfifo "$T/gone.pipe"
 head -n 1 < "$T/gone.pipe" > "$T/gone.head" &

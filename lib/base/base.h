@@ -46,6 +46,9 @@ _Noreturn void desk_die(int code, const char *fmt, ...) DESK_PRINTF(2, 3);
 /* As desk_die, appending ": strerror(errno)". */
 _Noreturn void desk_die_errno(int code, const char *fmt, ...) DESK_PRINTF(2, 3);
 void desk_warn(const char *fmt, ...) DESK_PRINTF(1, 2);
+struct desk_err;
+/* The die wrapper over an error returned: "prog: msg", exit e->code. */
+_Noreturn void desk_die_err(const struct desk_err *e);
 /*
  * What a function that does not die returns on refusal: the exit status
  * the refusal maps to (DESK_EX_*), the field at fault (static storage, or

@@ -34,7 +34,7 @@ version(void)
 int
 desk_getopt(int argc, char **argv, const char *opts, const struct option *lo)
 {
-	static char buf[128];
+	char buf[128];    /* getopt_long reads opts only within this call */
 	int c;
 
 	/* A leading ':' makes getopt tell a missing argument from an unknown option. */

@@ -68,6 +68,12 @@ desk_die_errno(int code, const char *fmt, ...)
 }
 
 void
+desk_die_err(const struct desk_err *e)
+{
+	desk_die(e->code ? e->code : DESK_EX_SOFTWARE, "%s", e->msg);
+}
+
+void
 desk_warn(const char *fmt, ...)
 {
 	va_list ap;

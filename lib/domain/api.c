@@ -74,9 +74,9 @@ has_api_names(jv ev, const char *wrapper)
 }
 
 jv
-desk_api_aliases(jv ev, const char *wrapper, const char **field)
+desk_api_aliases(jv ev, const char *wrapper, const char **field,
+    char *path, size_t pathlen)
 {
-	static char path[128];
 	char why[64];
 
 	if (jv_get_kind(ev) != JV_KIND_OBJECT || !has_api_names(ev, wrapper))
@@ -109,7 +109,7 @@ desk_api_aliases(jv ev, const char *wrapper, const char **field)
 		if (jv_is_valid(ev)) {
 			ev = put(ev, k, v, why, sizeof why);
 			if (!jv_is_valid(ev)) {
-				snprintf(path, sizeof path, "%s.%s", wrapper,
+				snprintf(path, pathlen, "%s.%s", wrapper,
 				    jv_string_value(k));
 				*field = path;
 			}

@@ -26,8 +26,10 @@ desk_case_survivor(struct desk_store *st, uint64_t id)
 			return id;
 		id = c.merged_into;
 	}
-	desk_die(DESK_EX_IOERR, "%s: case %llu: merged_into forms a cycle "
-	    "(run desk-case fsck)", desk_store_root(st), (unsigned long long)id);
+	desk_store_fail(st, DESK_EX_IOERR, "%s: case %llu: merged_into forms a "
+	    "cycle (run desk-case fsck)", desk_store_root(st),
+	    (unsigned long long)id);
+	return id;
 }
 
 jv
@@ -284,8 +286,8 @@ check_changes(jv changes, struct desk_err *e)
 	return desk_err_sizes(changes, e);
 }
 
-int
-desk_case_set(struct desk_store *st, uint64_t id, jv changes, jv fields,
+static int
+case_set_unchecked(struct desk_store *st, uint64_t id, jv changes, jv fields,
     int64_t now, struct desk_err *e)
 {
 	char why[160];
@@ -325,6 +327,16 @@ desk_case_set(struct desk_store *st, uint64_t id, jv changes, jv fields,
 	}
 	desk_case_save(st, rec, NULL, now);
 	return 0;
+}
+
+/* The verb, with the store's error, when it failed, as its own. */
+int
+desk_case_set(struct desk_store *st, uint64_t id, jv changes, jv fields,
+    int64_t now, struct desk_err *e)
+{
+	int r = case_set_unchecked(st, id, changes, fields, now, e);
+
+	return desk_store_err(st, e) < 0 ? -1 : r;
 }
 
 /* Whether user a lists user b among its linked profiles. */
@@ -385,8 +397,8 @@ merge_check(struct desk_store *st, jv f, jv t, uint64_t from, uint64_t to,
 	return 0;
 }
 
-uint64_t
-desk_case_merge(struct desk_store *st, uint64_t from, uint64_t into,
+static uint64_t
+case_merge_unchecked(struct desk_store *st, uint64_t from, uint64_t into,
     int64_t now, struct desk_err *e)
 {
 	desk_store_lock(st);
@@ -415,4 +427,14 @@ desk_case_merge(struct desk_store *st, uint64_t from, uint64_t into,
 	    append_id(jv_copy(desk_jget(t, "merged_from")), from));
 	desk_case_save(st, t, NULL, now);
 	return to;
+}
+
+/* The verb, with the store's error, when it failed, as its own. */
+uint64_t
+desk_case_merge(struct desk_store *st, uint64_t from, uint64_t into,
+    int64_t now, struct desk_err *e)
+{
+	uint64_t r = case_merge_unchecked(st, from, into, now, e);
+
+	return desk_store_err(st, e) < 0 ? 0 : r;
 }

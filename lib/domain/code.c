@@ -262,60 +262,91 @@ desk_code_norm(const char *tok, char out[DESK_CODE_LEN + 1])
 	return 1;
 }
 
-/* The store's secret for code hashes, made on first use. */
-static unsigned char secret[32];
-static int have_secret;
+/*
+ * The store's secret for code hashes, made on first use, kept in the
+ * store's own context slot (not in a static: two stores, or a server's
+ * requests on them, never share it) and wiped when the store is closed.
+ */
+#define SECRET_LEN 32
 
-/* Wipes the secret when the store it came from is closed. */
 static void
-forget_secret(void *ctx)
+forget_secret(void *key)
 {
-	(void)ctx;
-	sodium_memzero(secret, sizeof secret);
-	have_secret = 0;
+	sodium_memzero(key, SECRET_LEN);
+	free(key);
 }
 
-static void
+/* The secret, or NULL with the store failed. */
+static const unsigned char *
 load_secret(struct desk_store *st)
 {
-	if (have_secret)
-		return;
+	void **slot = desk_store_ctx(st, DESK_CTX_CODE);
+
+	if (*slot)
+		return *slot;
 	int fd = desk_store_open_file(st, KEY_PATH, O_RDONLY, 0);
 	if (fd < 0 && errno == ENOENT) {
-		if (!desk_store_locked(st))
-			desk_die(DESK_EX_SOFTWARE, "internal: secret made without the lock");
-		unsigned char k[32];
+		if (!desk_store_locked(st)) {
+			desk_store_fail(st, DESK_EX_SOFTWARE, "internal: secret made "
+			    "without the lock");
+			return NULL;
+		}
+		unsigned char k[SECRET_LEN];
 		char tmp[64];
 		randombytes_buf(k, sizeof k);
 		int w = desk_store_tmp(st, tmp, sizeof tmp);
 		if (w < 0 || desk_write_all(w, k, sizeof k) < 0 || fsync(w) < 0 ||
 		    close(w) < 0 || desk_store_link(st, tmp, KEY_PATH) < 0) {
 			/* linkat, not rename: never replace a key that exists. */
-			if (errno != EEXIST)
-				desk_die_errno(DESK_EX_IOERR, "%s/" KEY_PATH, desk_store_root(st));
+			if (errno != EEXIST) {
+				sodium_memzero(k, sizeof k);
+				if (w >= 0)
+					desk_store_unlink(st, tmp);
+				desk_store_fail_errno(st, DESK_EX_IOERR, "%s/" KEY_PATH,
+				    desk_store_root(st));
+				return NULL;
+			}
 		}
 		desk_store_unlink(st, tmp);
 		sodium_memzero(k, sizeof k);
 		desk_store_dirty(st);
 		fd = desk_store_open_file(st, KEY_PATH, O_RDONLY, 0);
 	}
-	if (fd < 0)
-		desk_die_errno(DESK_EX_IOERR, "%s/" KEY_PATH, desk_store_root(st));
-	ssize_t r = desk_pread_all(fd, secret, sizeof secret, 0);
+	if (fd < 0) {
+		desk_store_fail_errno(st, DESK_EX_IOERR, "%s/" KEY_PATH,
+		    desk_store_root(st));
+		return NULL;
+	}
+	unsigned char *key = desk_xmalloc(SECRET_LEN);
+	ssize_t r = desk_pread_all(fd, key, SECRET_LEN, 0);
 	close(fd);
-	if (r != (ssize_t)sizeof secret)
-		desk_die(DESK_EX_IOERR, "%s/" KEY_PATH ": not a 32-byte key", desk_store_root(st));
-	have_secret = 1;
-	desk_store_on_close(st, forget_secret, NULL);
+	if (r != SECRET_LEN) {
+		forget_secret(key);
+		desk_store_fail(st, DESK_EX_IOERR, "%s/" KEY_PATH ": not a 32-byte "
+		    "key", desk_store_root(st));
+		return NULL;
+	}
+	if (desk_store_on_close(st, forget_secret, key) < 0) {
+		forget_secret(key);
+		return NULL;
+	}
+	*slot = key;
+	return key;
 }
 
-
-static void
+/* The keyed hash of a code: 0, or -1 (h zero) with the store failed. */
+static int
 code_hash(struct desk_store *st, const char *norm, unsigned char h[32])
 {
-	load_secret(st);
+	const unsigned char *key = load_secret(st);
+
+	if (!key) {
+		memset(h, 0, 32);
+		return -1;
+	}
 	crypto_generichash(h, 32, (const unsigned char *)norm, DESK_CODE_LEN,
-	    secret, sizeof secret);
+	    key, SECRET_LEN);
+	return 0;
 }
 
 /* desk_code_bind_check: NULL, or why with *field and *status. */
@@ -385,8 +416,8 @@ check_bind(struct desk_store *st, jv b, const char **field, int *status,
 	return NULL;
 }
 
-int
-desk_code_bind_check(struct desk_store *st, jv bind, struct desk_err *e)
+static int
+code_bind_check_unchecked(struct desk_store *st, jv bind, struct desk_err *e)
 {
 	const char *field = NULL;
 	int status;
@@ -394,6 +425,15 @@ desk_code_bind_check(struct desk_store *st, jv bind, struct desk_err *e)
 	    sizeof e->msg);
 
 	return why ? desk_err_why(e, status, field, why) : 0;
+}
+
+/* The verb, with the store's error, when it failed, as its own. */
+int
+desk_code_bind_check(struct desk_store *st, jv bind, struct desk_err *e)
+{
+	int r = code_bind_check_unchecked(st, bind, e);
+
+	return desk_store_err(st, e) < 0 ? -1 : r;
 }
 
 uint64_t
@@ -411,7 +451,8 @@ desk_code_issue(struct desk_store *st, jv bind, int64_t ttl, int64_t now,
 	for (int k = 9; k < 11; k++)
 		code[k] = lower[randombytes_uniform(sizeof lower - 1)];
 	code[DESK_CODE_LEN] = '\0';
-	code_hash(st, code, h);
+	if (code_hash(st, code, h) < 0)
+		return 0;
 	desk_hex(h, sizeof h, hex);
 	*expires = now + ttl;
 
@@ -442,7 +483,8 @@ code_lookup(struct desk_store *st, const char *norm, struct desk_code_slot *s,
 	uint64_t id;
 	size_t n;
 
-	code_hash(st, norm, h);
+	if (code_hash(st, norm, h) < 0)
+		return 0;
 	desk_key_code(&k, h);
 	if (!desk_hx_get(st, &k, &id, NULL) || !desk_code_slot(st, id, s)) {
 		sodium_memzero(h, sizeof h);
@@ -613,12 +655,12 @@ identify(struct desk_store *st, uint64_t uid, jv code, jv r, jv *answer,
 {
 	jv bind = desk_jget(code, "bind");
 	uint64_t acct = account_user(st, bind, now, answer);
-	const char *nowhy;
+	struct desk_err nowhy;
 
 	if (acct != uid && desk_user_link(st, uid, acct, now, &nowhy) < 0) {
 		jv nl = jv_object();
 		nl = desk_jset_int(nl, "user_id", (int64_t)acct);
-		nl = desk_jset_str(nl, "reason", nowhy);
+		nl = desk_jset_str(nl, "reason", nowhy.msg);
 		nl = desk_jset(jv_object(), "account", nl);
 		*answer = desk_jset(*answer, "not_linked", jv_copy(nl));
 		r = desk_jset(r, "not_linked", nl);
@@ -735,8 +777,8 @@ answer_of(jv seen)
 	return a;
 }
 
-jv
-desk_code_identify(struct desk_store *st, jv ev, const char *tok,
+static jv
+code_identify_unchecked(struct desk_store *st, jv ev, const char *tok,
     struct desk_err *e)
 {
 	struct desk_user_slot s;
@@ -777,6 +819,14 @@ desk_code_identify(struct desk_store *st, jv ev, const char *tok,
 	return desk_jset_str(out, "identification", "not_sent");
 }
 
+/* The verb, with the store's error, when it failed, as its own. */
+jv
+desk_code_identify(struct desk_store *st, jv ev, const char *tok,
+    struct desk_err *e)
+{
+	return desk_store_result(st, code_identify_unchecked(st, ev, tok, e), e);
+}
+
 jv
 desk_code_verify(struct desk_store *st, const char *channel, const char *ucid,
     const char *code, int64_t now, int *ok)
@@ -808,8 +858,8 @@ desk_code_verify(struct desk_store *st, const char *channel, const char *ucid,
 	return jv_object_merge(a, r);
 }
 
-jv
-desk_code_bind(struct desk_store *st, jv bind, int64_t ttl, struct desk_err *e)
+static jv
+code_bind_unchecked(struct desk_store *st, jv bind, int64_t ttl, struct desk_err *e)
 {
 	char code[DESK_CODE_LEN + 1];
 	int64_t expires;
@@ -821,6 +871,13 @@ desk_code_bind(struct desk_store *st, jv bind, int64_t ttl, struct desk_err *e)
 	jv a = desk_jset_str(jv_object(), "code", code);
 	desk_wipe(code, sizeof code);
 	return desk_jset(a, "expires_at", desk_jtime(expires));
+}
+
+/* The verb, with the store's error, when it failed, as its own. */
+jv
+desk_code_bind(struct desk_store *st, jv bind, int64_t ttl, struct desk_err *e)
+{
+	return desk_store_result(st, code_bind_unchecked(st, bind, ttl, e), e);
 }
 
 /* The binding alone, in a fixed order. */

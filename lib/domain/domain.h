@@ -106,11 +106,14 @@ jv desk_user_update(struct desk_store *st, uint64_t uid, jv changes, int64_t now
 jv desk_user_update_event(struct desk_store *st, jv ev, struct desk_err *e);
 /* The user sel names by user_id, channel + user_custom_id, email or phone; 0 with *why. */
 uint64_t desk_user_find(struct desk_store *st, jv sel, const char **why);
+/*
+ * Links (unlinks) two users' profiles, both ways: 0, or -1 with *e (1 and
+ * the reason when they will not be, or the store's error).
+ */
 int desk_user_unlink(struct desk_store *st, uint64_t a, uint64_t b,
-    int64_t now, const char **why);
-/* Links two users' profiles (both ways); 0 or -1 with *why. */
+    int64_t now, struct desk_err *e);
 int desk_user_link(struct desk_store *st, uint64_t a, uint64_t b,
-    int64_t now, const char **why);
+    int64_t now, struct desk_err *e);
 
 /* ---- case.c: cases and their messages ---- */
 
@@ -343,11 +346,14 @@ jv desk_code_user_view(struct desk_store *st, uint64_t uid, jv user);
  * level and the wrapper key goes. Both spellings with equal values are
  * one; with different values the result is invalid with a message
  * ("differs from email") and *field names the field at fault
- * ("user_email", "user.email"; static storage). A wrapper that is not an
+ * ("user_email", "user.email": static storage, or path, of pathlen bytes,
+ * the caller's, for a member of the wrapper). A wrapper that is not an
  * object is invalid too ("must be an object", *field = wrapper). Non-object
  * ev comes back unchanged.
  */
-jv desk_api_aliases(jv ev, const char *wrapper, const char **field);
+#define DESK_API_PATH 128
+jv desk_api_aliases(jv ev, const char *wrapper, const char **field,
+    char *path, size_t pathlen);
 
 /* ---- reply.c: replies and the outbox ---- */
 

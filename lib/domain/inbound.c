@@ -227,8 +227,8 @@ conversation_user(struct desk_store *st, struct inmsg *m, jv *user,
 	return 0;
 }
 
-jv
-desk_message_receive(struct desk_store *st, jv ev, int *duplicate,
+static jv
+message_receive_unchecked(struct desk_store *st, jv ev, int *duplicate,
     struct desk_err *e)
 {
 	struct inmsg in = { .w = { 0 } };
@@ -286,6 +286,14 @@ desk_message_receive(struct desk_store *st, jv ev, int *duplicate,
 	    desk_jget(ev, "external"), m, now);
 }
 
+/* The verb, with the store's error, when it failed, as its own. */
+jv
+desk_message_receive(struct desk_store *st, jv ev, int *duplicate,
+    struct desk_err *e)
+{
+	return desk_store_result(st, message_receive_unchecked(st, ev, duplicate, e), e);
+}
+
 /* The case a status event names: its case_id, or its user's last on channel. */
 static int
 status_case(struct desk_store *st, const char *channel, const char *ucid,
@@ -305,8 +313,8 @@ status_case(struct desk_store *st, const char *channel, const char *ucid,
 	return 0;
 }
 
-jv
-desk_case_status(struct desk_store *st, jv ev, struct desk_err *e)
+static jv
+case_status_unchecked(struct desk_store *st, jv ev, struct desk_err *e)
 {
 	const char *channel = NULL, *ucid = NULL, *id, *status;
 	size_t ucidlen = 0, idlen;
@@ -374,4 +382,11 @@ desk_case_status(struct desk_store *st, jv ev, struct desk_err *e)
 	r = desk_jset_str(r, "case_status", desk_status_name(want));
 	jv_free(rec);
 	return r;
+}
+
+/* The verb, with the store's error, when it failed, as its own. */
+jv
+desk_case_status(struct desk_store *st, jv ev, struct desk_err *e)
+{
+	return desk_store_result(st, case_status_unchecked(st, ev, e), e);
 }

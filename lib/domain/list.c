@@ -114,8 +114,8 @@ scan(struct desk_store *st, const struct desk_case_query *q,
 	return hits;
 }
 
-int
-desk_case_list(struct desk_store *st, const struct desk_case_query *q,
+static int
+case_list_unchecked(struct desk_store *st, const struct desk_case_query *q,
     void (*each)(jv c, void *ctx), void *ctx, uint64_t *count,
     struct desk_err *e)
 {
@@ -150,4 +150,15 @@ desk_case_list(struct desk_store *st, const struct desk_case_query *q,
 	free(sync.v);
 	jv_free(all);
 	return 0;
+}
+
+/* The verb, with the store's error, when it failed, as its own. */
+int
+desk_case_list(struct desk_store *st, const struct desk_case_query *q,
+    void (*each)(jv c, void *ctx), void *ctx, uint64_t *count,
+    struct desk_err *e)
+{
+	int r = case_list_unchecked(st, q, each, ctx, count, e);
+
+	return desk_store_err(st, e) < 0 ? -1 : r;
 }

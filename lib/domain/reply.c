@@ -245,8 +245,8 @@ reply_key(jv r, struct desk_buf *key)
 	return 1;
 }
 
-jv
-desk_reply_add(struct desk_store *st, jv r, int64_t now, struct desk_err *e)
+static jv
+reply_add_unchecked(struct desk_store *st, jv r, int64_t now, struct desk_err *e)
 {
 	struct desk_buf key = DESK_BUF_INIT;
 	const char *via = desk_jstr(r, "via");
@@ -349,6 +349,13 @@ done:
 	jv_free(ch);
 	desk_buf_free(&key);
 	return out;
+}
+
+/* The verb, with the store's error, when it failed, as its own. */
+jv
+desk_reply_add(struct desk_store *st, jv r, int64_t now, struct desk_err *e)
+{
+	return desk_store_result(st, reply_add_unchecked(st, r, now, e), e);
 }
 
 jv

@@ -243,9 +243,9 @@ group_of(struct desk_store *st, uint64_t id, jv self, uint64_t *ids)
  * across that line. NULL when they may be linked (also when they are).
  */
 static const char *
-link_conflict(struct desk_store *st, uint64_t a, jv self, uint64_t b, int users)
+link_conflict(struct desk_store *st, uint64_t a, jv self, uint64_t b, int users,
+    char *why, size_t whylen)
 {
-	static char why[200];
 	uint64_t ga[GROUP_MAX], gb[GROUP_MAX];
 	size_t na = group_of(st, a, self, ga), nb = group_of(st, b, jv_invalid(), gb);
 	const char *found = NULL;
@@ -255,7 +255,7 @@ link_conflict(struct desk_store *st, uint64_t a, jv self, uint64_t b, int users)
 			if (ga[i] == gb[j])
 				return NULL;
 	if (na + nb > DESK_MAX_LINKS) {
-		snprintf(why, sizeof why, "linking them would join more than %d "
+		snprintf(why, whylen, "linking them would join more than %d "
 		    "profiles", DESK_MAX_LINKS);
 		return why;
 	}
@@ -265,11 +265,11 @@ link_conflict(struct desk_store *st, uint64_t a, jv self, uint64_t b, int users)
 			jv ub = desk_user_get(st, gb[j]);
 			const char *ch = shared_channel(ua, ub);
 			if (ch && users)
-				snprintf(why, sizeof why, "%s a user_custom_id of "
+				snprintf(why, whylen, "%s a user_custom_id of "
 				    "channel %s", i || j ? "profiles linked to them have" :
 				    "both users have", ch);
 			else if (ch)
-				snprintf(why, sizeof why, "belongs to another "
+				snprintf(why, whylen, "belongs to another "
 				    "user_custom_id of channel %s%s", ch, i || j ?
 				    " (through a linked profile)" : "");
 			found = ch ? why : NULL;
@@ -282,31 +282,27 @@ link_conflict(struct desk_store *st, uint64_t a, jv self, uint64_t b, int users)
 
 int
 desk_user_link(struct desk_store *st, uint64_t a, uint64_t b, int64_t now,
-    const char **why)
+    struct desk_err *e)
 {
-	if (a == b) {
-		*why = "a user cannot be linked to itself";
-		return -1;
-	}
+	if (a == b)
+		return desk_err_why(e, DESK_EX_NO, NULL, "a user cannot be linked "
+		    "to itself");
 	jv ua = desk_user_get(st, a), ub = desk_user_get(st, b);
-	if (!jv_is_valid(ua) || !jv_is_valid(ub)) {
-		*why = "no such user";
-		jv_free(ua);
-		jv_free(ub);
-		return -1;
+	int r = 0;
+
+	if (!jv_is_valid(ua) || !jv_is_valid(ub))
+		r = desk_err_why(e, DESK_EX_NO, NULL, "no such user");
+	else if (link_conflict(st, a, jv_invalid(), b, 1, e->msg, sizeof e->msg))
+		r = desk_err_why(e, DESK_EX_NO, NULL, e->msg);
+	else {
+		if (!id_in(desk_jget(ua, "linked_users"), b))
+			desk_user_save(st, add_id(jv_copy(ua), b), now);
+		if (!id_in(desk_jget(ub, "linked_users"), a))
+			desk_user_save(st, add_id(jv_copy(ub), a), now);
 	}
-	if ((*why = link_conflict(st, a, jv_invalid(), b, 1))) {
-		jv_free(ua);
-		jv_free(ub);
-		return -1;
-	}
-	if (!id_in(desk_jget(ua, "linked_users"), b))
-		desk_user_save(st, add_id(jv_copy(ua), b), now);
-	if (!id_in(desk_jget(ub, "linked_users"), a))
-		desk_user_save(st, add_id(jv_copy(ub), a), now);
 	jv_free(ua);
 	jv_free(ub);
-	return 0;
+	return desk_store_err(st, e) < 0 ? -1 : r;
 }
 
 jv
@@ -392,7 +388,9 @@ link_contact(struct desk_store *st, jv u, uint64_t uid, const char *kind,
 		*dirty = 1;
 	} else if (owner != uid) {
 		jv o = desk_user_get(st, owner);
-		const char *why = link_conflict(st, uid, u, owner, 0);
+		char whybuf[200];
+		const char *why = link_conflict(st, uid, u, owner, 0, whybuf,
+		    sizeof whybuf);
 		if (why) {
 			*report = not_linked(*report, kind, owner, why);
 		} else {
@@ -670,16 +668,16 @@ drop_id(jv user, uint64_t id)
 
 int
 desk_user_unlink(struct desk_store *st, uint64_t a, uint64_t b, int64_t now,
-    const char **why)
+    struct desk_err *e)
 {
 	jv ua = desk_user_get(st, a), ub = desk_user_get(st, b);
 	int r = -1;
 
 	if (!jv_is_valid(ua) || !jv_is_valid(ub))
-		*why = "no such user";
+		desk_err_why(e, DESK_EX_NO, NULL, "no such user");
 	else if (!id_in(desk_jget(ua, "linked_users"), b) &&
 	    !id_in(desk_jget(ub, "linked_users"), a))
-		*why = "the users are not linked";
+		desk_err_why(e, DESK_EX_NO, NULL, "the users are not linked");
 	else {
 		desk_user_save(st, drop_id(jv_copy(ua), b), now);
 		desk_user_save(st, drop_id(jv_copy(ub), a), now);
@@ -687,7 +685,7 @@ desk_user_unlink(struct desk_store *st, uint64_t a, uint64_t b, int64_t now,
 	}
 	jv_free(ua);
 	jv_free(ub);
-	return r;
+	return desk_store_err(st, e) < 0 ? -1 : r;
 }
 
 /* The fields of a user.update that must be strings (or null), or an object. */
@@ -710,8 +708,8 @@ update_check(jv ev, struct desk_err *e)
 	return desk_err_sizes(ev, e);
 }
 
-jv
-desk_user_update_event(struct desk_store *st, jv ev, struct desk_err *e)
+static jv
+user_update_event_unchecked(struct desk_store *st, jv ev, struct desk_err *e)
 {
 	const char *why;
 
@@ -746,4 +744,11 @@ desk_user_update_event(struct desk_store *st, jv ev, struct desk_err *e)
 	jv_free(u);
 	return jv_object_merge(desk_jset_int(jv_object(), "user_id", (int64_t)uid),
 	    report);
+}
+
+/* The verb, with the store's error, when it failed, as its own. */
+jv
+desk_user_update_event(struct desk_store *st, jv ev, struct desk_err *e)
+{
+	return desk_store_result(st, user_update_event_unchecked(st, ev, e), e);
 }

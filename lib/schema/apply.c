@@ -53,10 +53,14 @@ desk_record(struct desk_store *st, enum desk_table t, uint64_t id,
 	if (slot)
 		*slot = s;
 	jv rec = desk_log_get(st, s.rec);
-	if (!jv_is_valid(rec))
-		desk_die(DESK_EX_IOERR, "%s: %s %llu: %s (run desk-case fsck)",
-		    desk_store_root(st), what[t], (unsigned long long)id,
-		    jv_string_value(jv_invalid_get_msg(rec)));
+	if (!jv_is_valid(rec)) {
+		jv msg = jv_invalid_get_msg(rec);
+		desk_store_fail(st, DESK_EX_IOERR, "%s: %s %llu: %s (run desk-case "
+		    "fsck)", desk_store_root(st), what[t], (unsigned long long)id,
+		    jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "?");
+		jv_free(msg);
+		return jv_invalid();
+	}
 	return desk_jdel(rec, "rec");
 }
 
@@ -393,8 +397,3 @@ const struct desk_schema desk_store_schema = {
 	desk_apply, DESK_NTABLES, desk_table_names, DESK_NKINDS, desk_kind_names
 };
 
-struct desk_store *
-desk_open(int flags)
-{
-	return desk_store_open(desk_store_dir(), flags, &desk_store_schema);
-}

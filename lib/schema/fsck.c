@@ -787,7 +787,8 @@ desk_fsck(struct desk_store *st, int repair)
 	f.st = st;
 	/* Damage past the committed point is what fsck is for: never die of it. */
 	st->tolerant = 1;
-	desk_store_lock(st);
+	if (desk_store_lock(st) < 0)
+		return -1;
 	if (st->rolled || st->cut)
 		finding(&f, 0, "a writer stopped mid-batch: applied %llu records "
 		    "it had written, cut %llu bytes of a record it had not finished",
@@ -797,15 +798,17 @@ desk_fsck(struct desk_store *st, int repair)
 	int repaired = 0;
 	if (repair) {
 		uint64_t notes = f.notes, found = f.damage;
-		if (f.nbad)
-			desk_log_drop(st, f.bad, f.nbad);
+		int r = f.nbad ? desk_log_drop(st, f.bad, f.nbad) : 0;
 		free(f.bad);
 		f.bad = NULL;
 		f.nbad = 0;
-		desk_store_rebuild(st);
 		/* Reopen the log at its end (segments may have been rewritten). */
-		desk_store_commit(st);
-		desk_store_lock(st);
+		if (r < 0 || desk_store_rebuild(st) < 0 ||
+		    desk_store_commit(st) < 0 || desk_store_lock(st) < 0) {
+			desk_store_commit(st);    /* lets go of the lock */
+			fsck_reset(&f);
+			return -1;
+		}
 		fsck_reset(&f);
 		verify(&f);
 		f.notes += notes;

@@ -28,12 +28,6 @@ extern const char *const desk_kind_names[DESK_NKINDS];
 void desk_apply(struct desk_store *st, jv rec, struct desk_loc loc);
 /* desk_apply, as the engine is handed it. */
 extern const struct desk_schema desk_store_schema;
-/*
- * Opens the store the command line or the environment names
- * (desk_store_dir()) with desk's schema: desk_store_open's flags and
- * deaths.
- */
-struct desk_store *desk_open(int flags);
 
 /*
  * What an ident record (borrowed) sets on its user's slot: 1 with the
@@ -44,8 +38,8 @@ int desk_ident_effect(jv rec, uint64_t *failures, uint64_t *locked);
 
 /*
  * The record in slot id of table t (owned, without its "rec" key), and the
- * slot in *slot unless NULL; invalid when the slot is empty. Dies 74,
- * naming the record, when the log cannot give it back.
+ * slot in *slot unless NULL; invalid when the slot is empty, and when the
+ * log cannot give it back (the store failed, 74, naming the record).
  */
 jv desk_record(struct desk_store *st, enum desk_table t, uint64_t id,
     struct desk_slot *slot);
@@ -301,7 +295,10 @@ int desk_hook_keys(jv rec, void (*each)(const struct desk_key *k, void *ctx),
 
 /* ---- fsck.c ---- */
 
-/* Verifies (and with repair rebuilds) the store; returns the exit status. */
+/*
+ * Verifies (and with repair rebuilds) the store; returns the exit status
+ * (0, or 1 for damage found), or -1 when the store failed (desk_store_error).
+ */
 int desk_fsck(struct desk_store *st, int repair);
 
 #endif

@@ -35,6 +35,9 @@ struct desk_state {
 struct desk_store {
 	char *root;
 	const struct desk_schema *schema;
+	struct desk_err err;          /* the first failure: see desk_store_error */
+	void (*fatal)(const struct desk_err *);   /* desk_store_on_error */
+	void *ctx[DESK_ST_NCTX];      /* desk_store_ctx */
 	struct { void (*fn)(void *); void *ctx; } hook[DESK_ST_HOOKS];
 	int nhooks;
 	int dfd, lockfd, statefd;
@@ -100,14 +103,14 @@ struct desk_store {
 int desk_store_at(struct desk_store *st, const char *rel, const char **name);
 void desk_store_seen_id(struct desk_store *st, int k, uint64_t id);
 int desk_log_fd(struct desk_store *st, uint32_t seg);
-void desk_log_rollforward(struct desk_store *st, uint32_t seg, uint64_t off,
+int desk_log_rollforward(struct desk_store *st, uint32_t seg, uint64_t off,
     int truncate_tail, void (*each)(struct desk_store *, jv, struct desk_loc, void *),
     void *ctx);
-void desk_state_write(struct desk_store *st);
+int desk_state_write(struct desk_store *st);
 /* Drops parsed records kept by position (after segments are rewritten). */
 void desk_log_forget(struct desk_store *st);
 /* Opens the log's last segment for appending, at its current end. */
-void desk_log_reopen(struct desk_store *st);
+int desk_log_reopen(struct desk_store *st);
 void desk_derived_close(struct desk_store *st);
 
 /* slots.c */
@@ -127,25 +130,26 @@ struct desk_span {
 };
 /*
  * Moves the records at bad[0..n) (in log order) to rejects/, each segment
- * rewritten without them; then the derived files must be rebuilt.
+ * rewritten without them; then the derived files must be rebuilt. 0, or
+ * -1 with the store failed.
  */
-void desk_log_drop(struct desk_store *st, const struct desk_span *bad, size_t n);
+int desk_log_drop(struct desk_store *st, const struct desk_span *bad, size_t n);
 /*
  * Builds every slot file and the hash index anew in tmp/ from the whole
  * log through the schema's apply, then swaps them in and advances the
- * epoch, so other processes reopen them.
+ * epoch, so other processes reopen them. 0, or -1 with the store failed.
  */
-void desk_store_rebuild(struct desk_store *st);
+int desk_store_rebuild(struct desk_store *st);
 
 /* hx.c */
 int desk_hx_open(struct desk_store *st, int create);
 int desk_hx_create_file(struct desk_store *st, const char *rel, uint32_t nb);
 /* Writes the entry count (at commit). */
-void desk_hx_flush(struct desk_store *st);
+int desk_hx_flush(struct desk_store *st);
 /* Re-reads the header, reopening the file if another writer replaced it. */
-void desk_hx_refresh(struct desk_store *st);
-/* Calls f for every entry. */
-void desk_hx_each(struct desk_store *st,
+int desk_hx_refresh(struct desk_store *st);
+/* Calls f for every entry; -1 when a read failed (the store failed). */
+int desk_hx_each(struct desk_store *st,
     void (*f)(const struct desk_key *, uint64_t, uint32_t, void *), void *ctx);
 
 /* little-endian encoding */

@@ -23,10 +23,17 @@
 #define HXPATH(st) ((st)->hxpath[0] ? (st)->hxpath : HX_PATH)
 #define HX_MAGIC "desk hx 1\n"
 
-static void
-die_io(struct desk_store *st)
+static int
+fail_io(struct desk_store *st)
 {
-	desk_die_errno(DESK_EX_IOERR, "%s/" HX_PATH, st->root);
+	return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/" HX_PATH, st->root);
+}
+
+static int
+fail_head(struct desk_store *st)
+{
+	return desk_store_fail(st, DESK_EX_IOERR, "%s/" HX_PATH ": bad header "
+	    "(run desk-case fsck --repair)", st->root);
 }
 
 static void
@@ -88,52 +95,56 @@ desk_hx_open(struct desk_store *st, int create)
 			fd = desk_store_open_file(st, HXPATH(st), O_RDWR, 0);
 	}
 	if (fd < 0) {
-		if (errno == ENOENT)
-			return -1;
-		die_io(st);
+		if (errno != ENOENT || create)
+			fail_io(st);
+		return -1;
 	}
-	if (read_head(st, fd, &st->hx_nb, &st->hx_count) < 0)
-		desk_die(DESK_EX_IOERR, "%s/" HX_PATH ": bad header "
-		    "(run desk-case fsck --repair)", st->root);
+	if (read_head(st, fd, &st->hx_nb, &st->hx_count) < 0) {
+		close(fd);
+		return fail_head(st);
+	}
 	st->hx_count_disk = st->hx_count;
 	st->hxfd = fd;
 	return 0;
 }
 
-void
+int
 desk_hx_refresh(struct desk_store *st)
 {
 	struct stat a, b;
 
 	st->hx_miss.valid = 0;
 	if (st->hxfd < 0)
-		return;
+		return 0;
 	if (fstat(st->hxfd, &a) < 0)
-		die_io(st);
+		return fail_io(st);
 	if (desk_store_stat(st, HX_PATH, &b) < 0 ||
 	    a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
 		close(st->hxfd);
 		st->hxfd = -1;
-		return;
+		return 0;
 	}
 	if (read_head(st, st->hxfd, &st->hx_nb, &st->hx_count) < 0)
-		desk_die(DESK_EX_IOERR, "%s/" HX_PATH ": bad header "
-		    "(run desk-case fsck --repair)", st->root);
+		return fail_head(st);
 	st->hx_count_disk = st->hx_count;
+	return 0;
 }
 
-void
+int
 desk_hx_flush(struct desk_store *st)
 {
 	unsigned char c[8];
 
+	if (st->err.code)
+		return -1;
 	if (st->hxfd < 0 || st->hx_count == st->hx_count_disk)
-		return;
+		return 0;
 	desk_le64(c, st->hx_count);
 	if (pwrite(st->hxfd, c, 8, 24) != 8)
-		die_io(st);
+		return fail_io(st);
 	st->hx_count_disk = st->hx_count;
 	st->dirty = 1;
+	return 0;
 }
 
 static uint32_t
@@ -165,15 +176,16 @@ entry_encode(unsigned char *e, const unsigned char *key, uint64_t val, uint32_t 
 	desk_le32(e + 28, desk_crc32(e, 28));
 }
 
-static void
+static int
 read_bucket(struct desk_store *st, int fd, uint32_t b, unsigned char *buf)
 {
 	ssize_t r = desk_pread_all(fd, buf, DESK_HX_BUCKET,
 	    (uint64_t)DESK_HX_BUCKET * (b + 1));
 	if (r < 0)
-		die_io(st);
+		return fail_io(st);
 	if (r < DESK_HX_BUCKET)
 		memset(buf + r, 0, DESK_HX_BUCKET - (size_t)r);
+	return 0;
 }
 
 /* Buckets a search may visit before the table counts as too full. */
@@ -181,8 +193,8 @@ read_bucket(struct desk_store *st, int fd, uint32_t b, unsigned char *buf)
 
 /*
  * Finds key: 1 and the entry's place when present; 0 and the first free
- * place when absent; -1 when the table is full. *probes counts the buckets
- * visited.
+ * place when absent; -1 when the table is full; -2 when a read failed
+ * (the store failed). *probes counts the buckets visited.
  */
 static int
 find(struct desk_store *st, const struct desk_key *k, uint32_t *bucket,
@@ -193,7 +205,8 @@ find(struct desk_store *st, const struct desk_key *k, uint32_t *bucket,
 	for (uint32_t i = 0; i < nb; i++) {
 		*probes = i + 1;
 		uint32_t b = (h + i) & (nb - 1);
-		read_bucket(st, st->hxfd, b, buf);
+		if (read_bucket(st, st->hxfd, b, buf) < 0)
+			return -2;
 		for (int e = 0; e < DESK_HX_PER_BUCKET; e++) {
 			unsigned char *ent = buf + e * DESK_HX_ENTRY;
 			if (entry_empty(ent)) {
@@ -245,8 +258,9 @@ desk_hx_get(struct desk_store *st, const struct desk_key *k, uint64_t *val,
 			break;
 		usleep(1000);    /* a writer is halfway through this entry */
 	}
-	desk_die(DESK_EX_IOERR, "%s/" HX_PATH ": damaged entry in bucket %u "
-	    "(run desk-case fsck --repair)", st->root, b);
+	desk_store_fail(st, DESK_EX_IOERR, "%s/" HX_PATH ": damaged entry in "
+	    "bucket %u (run desk-case fsck --repair)", st->root, b);
+	return 0;
 }
 
 /*
@@ -275,16 +289,19 @@ cache_get(struct desk_store *st, struct bcache *c, uint32_t b)
 		return l->data;
 	if (l->valid && l->dirty &&
 	    pwrite(c->fd, l->data, DESK_HX_BUCKET, (off_t)DESK_HX_BUCKET * (l->b + 1))
-	    != DESK_HX_BUCKET)
-		die_io(st);
-	read_bucket(st, c->fd, b, l->data);
+	    != DESK_HX_BUCKET) {
+		fail_io(st);
+		return NULL;
+	}
+	if (read_bucket(st, c->fd, b, l->data) < 0)
+		return NULL;
 	l->b = b;
 	l->valid = 1;
 	l->dirty = 0;
 	return l->data;
 }
 
-static void
+static int
 cache_insert(struct desk_store *st, struct bcache *c, const unsigned char *ent)
 {
 	uint32_t h = (uint32_t)(desk_get64(ent) & (c->nb - 1));
@@ -292,31 +309,38 @@ cache_insert(struct desk_store *st, struct bcache *c, const unsigned char *ent)
 	for (uint32_t i = 0; i < c->nb; i++) {
 		uint32_t b = (h + i) & (c->nb - 1);
 		unsigned char *data = cache_get(st, c, b);
+		if (!data)
+			return -1;
 		for (int e = 0; e < DESK_HX_PER_BUCKET; e++) {
 			unsigned char *slot = data + e * DESK_HX_ENTRY;
 			if (entry_empty(slot)) {
 				memcpy(slot, ent, DESK_HX_ENTRY);
 				unsigned idx = (b % CACHE_N) + (b >= c->nb / 2 ? CACHE_N : 0);
 				c->line[idx].dirty = 1;
-				return;
+				return 0;
 			}
 		}
 	}
-	desk_die(DESK_EX_SOFTWARE, "internal: rebuilt hash index is full");
+	return desk_store_fail(st, DESK_EX_SOFTWARE, "internal: rebuilt hash "
+	    "index is full");
 }
 
-static void
+static int
 cache_flush(struct desk_store *st, struct bcache *c)
 {
-	for (unsigned i = 0; i < 2 * CACHE_N; i++)
+	int r = 0;
+
+	for (unsigned i = 0; i < 2 * CACHE_N && !r; i++)
 		if (c->line[i].valid && c->line[i].dirty &&
 		    pwrite(c->fd, c->line[i].data, DESK_HX_BUCKET,
 		    (off_t)DESK_HX_BUCKET * (c->line[i].b + 1)) != DESK_HX_BUCKET)
-			die_io(st);
+			r = fail_io(st);
 	free(c->line);
+	return r;
 }
 
-static void
+/* Doubles the table into tmp/ and renames it into place; 0 or -1. */
+static int
 grow(struct desk_store *st)
 {
 	unsigned char buf[DESK_HX_BUCKET], h[DESK_HX_BUCKET];
@@ -325,32 +349,37 @@ grow(struct desk_store *st)
 	struct bcache c;
 	uint64_t count = 0;
 
-	int fd = desk_store_tmp(st, tmp, sizeof tmp);
+	int fd = desk_store_tmp(st, tmp, sizeof tmp), r = 0;
 	if (fd < 0)
-		die_io(st);
+		return fail_io(st);
 	c.fd = fd;
 	c.nb = nb2;
 	c.line = desk_xcalloc(2 * CACHE_N, sizeof *c.line);
-	for (uint32_t b = 0; b < st->hx_nb; b++) {
-		read_bucket(st, st->hxfd, b, buf);
-		for (int e = 0; e < DESK_HX_PER_BUCKET; e++) {
+	for (uint32_t b = 0; b < st->hx_nb && !r; b++) {
+		r = read_bucket(st, st->hxfd, b, buf);
+		for (int e = 0; e < DESK_HX_PER_BUCKET && !r; e++) {
 			unsigned char *ent = buf + e * DESK_HX_ENTRY;
 			if (entry_empty(ent) || !entry_ok(ent))
 				continue;
-			cache_insert(st, &c, ent);
+			r = cache_insert(st, &c, ent);
 			count++;
 		}
 	}
-	cache_flush(st, &c);
+	if (cache_flush(st, &c) < 0 || r < 0) {
+		close(fd);
+		desk_store_unlink(st, tmp);
+		return -1;
+	}
 	head_encode(h, nb2, count);
 	if (pwrite(fd, h, sizeof h, 0) != (ssize_t)sizeof h ||
 	    ftruncate(fd, (off_t)DESK_HX_BUCKET * (nb2 + 1)) < 0 ||
 	    fdatasync(fd) < 0 ||
 	    desk_store_rename(st, tmp, HXPATH(st)) < 0) {
 		int e = errno;
+		close(fd);
 		desk_store_unlink(st, tmp);
 		errno = e;
-		die_io(st);
+		return fail_io(st);
 	}
 	close(st->hxfd);
 	st->hxfd = fd;
@@ -358,9 +387,10 @@ grow(struct desk_store *st)
 	st->hx_nb = nb2;
 	st->hx_count = st->hx_count_disk = count;
 	st->dirty = 1;
+	return 0;
 }
 
-void
+int
 desk_hx_put(struct desk_store *st, const struct desk_key *k, uint64_t val,
     uint32_t aux)
 {
@@ -368,10 +398,13 @@ desk_hx_put(struct desk_store *st, const struct desk_key *k, uint64_t val,
 	uint32_t b;
 	int e;
 
+	if (st->err.code)
+		return -1;        /* the store's error state: no more writes */
 	if (!st->locked && !st->repairing)
-		desk_die(DESK_EX_SOFTWARE, "internal: index written without the lock");
+		return desk_store_fail(st, DESK_EX_SOFTWARE, "internal: index "
+		    "written without the lock");
 	if (desk_hx_open(st, 1) < 0)
-		die_io(st);
+		return -1;
 	uint32_t probes = 1;
 	int found;
 	if (st->hx_miss.valid && st->hx_miss.writes == st->hx_writes &&
@@ -380,8 +413,8 @@ desk_hx_put(struct desk_store *st, const struct desk_key *k, uint64_t val,
 		found = 0;
 		b = st->hx_miss.bucket;
 		e = st->hx_miss.slot;
-	} else
-		found = find(st, k, &b, &e, buf, &probes);
+	} else if ((found = find(st, k, &b, &e, buf, &probes)) == -2)
+		return -1;
 	st->hx_miss.valid = 0;
 	st->hx_writes++;
 	/*
@@ -390,25 +423,27 @@ desk_hx_put(struct desk_store *st, const struct desk_key *k, uint64_t val,
 	 * the count says. grow() counts the entries afresh.
 	 */
 	if (found < 0 || (!found && probes > MAX_PROBE)) {
-		grow(st);
-		found = find(st, k, &b, &e, buf, &probes);
+		if (grow(st) < 0 || (found = find(st, k, &b, &e, buf, &probes)) == -2)
+			return -1;
 		if (found < 0)
-			desk_die(DESK_EX_SOFTWARE, "internal: hash index full after growing");
+			return desk_store_fail(st, DESK_EX_SOFTWARE, "internal: hash "
+			    "index full after growing");
 	}
 	unsigned char *old = buf + e * DESK_HX_ENTRY;
 	if (found && entry_ok(old) && desk_get64(old + 16) == val &&
 	    desk_get32(old + 24) == aux)
-		return;
+		return 0;
 	entry_encode(ent, k->h, val, aux);
 	if (pwrite(st->hxfd, ent, sizeof ent,
 	    (off_t)DESK_HX_BUCKET * (b + 1) + e * DESK_HX_ENTRY) != (ssize_t)sizeof ent)
-		die_io(st);
+		return fail_io(st);
 	st->dirty = 1;
 	if (!found && ++st->hx_count * 10 > (uint64_t)st->hx_nb * DESK_HX_PER_BUCKET * 8)
-		grow(st);
+		return grow(st);
+	return 0;
 }
 
-void
+int
 desk_hx_each(struct desk_store *st,
     void (*f)(const struct desk_key *, uint64_t, uint32_t, void *), void *ctx)
 {
@@ -416,9 +451,10 @@ desk_hx_each(struct desk_store *st,
 	struct desk_key k;
 
 	if (desk_hx_open(st, 0) < 0)
-		return;
+		return st->err.code ? -1 : 0;
 	for (uint32_t b = 0; b < st->hx_nb; b++) {
-		read_bucket(st, st->hxfd, b, buf);
+		if (read_bucket(st, st->hxfd, b, buf) < 0)
+			return -1;
 		for (int e = 0; e < DESK_HX_PER_BUCKET; e++) {
 			unsigned char *ent = buf + e * DESK_HX_ENTRY;
 			if (entry_empty(ent))
@@ -428,4 +464,5 @@ desk_hx_each(struct desk_store *st,
 			    desk_get32(ent + 24), ctx);
 		}
 	}
+	return 0;
 }

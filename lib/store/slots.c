@@ -42,7 +42,8 @@ desk_slot_open(struct desk_store *st, int t, int create)
 	char rel[64];
 
 	if ((unsigned)t >= (unsigned)st->schema->ntables)
-		desk_die(DESK_EX_SOFTWARE, "internal: no slot table %d", t);
+		return desk_store_fail(st, DESK_EX_SOFTWARE, "internal: no slot "
+		    "table %d", t);
 	if (st->slotfd[t] >= 0)
 		return 0;
 	snprintf(rel, sizeof rel, "index/%s.slots", st->schema->tables[t]);
@@ -55,9 +56,9 @@ desk_slot_open(struct desk_store *st, int t, int create)
 			fd = desk_store_open_file(st, rel, O_RDWR, 0);
 	}
 	if (fd < 0) {
-		if (errno == ENOENT)
-			return -1;
-		desk_die_errno(DESK_EX_IOERR, "%s/%s", st->root, rel);
+		if (errno != ENOENT || create)
+			desk_store_fail_errno(st, DESK_EX_IOERR, "%s/%s", st->root, rel);
+		return -1;
 	}
 	st->slotfd[t] = fd;
 	return 0;
@@ -133,8 +134,8 @@ desk_slot_read(struct desk_store *st, int t, uint64_t id,
 		ssize_t r = desk_pread_all(st->slotfd[t], p, sizeof p,
 		    id * DESK_SLOT_SIZE);
 		if (r < 0)
-			desk_die_errno(DESK_EX_IOERR, "%s/index/%s.slots", st->root,
-			    st->schema->tables[t]);
+			return desk_store_fail_errno(st, DESK_EX_IOERR,
+			    "%s/index/%s.slots", st->root, st->schema->tables[t]);
 		if (r < (ssize_t)sizeof p || !memcmp(p, zero, sizeof p)) {
 			if (c)
 				*c = (struct slot_cache){ id, (uint8_t)t, 1, 0, { { 0, 0 }, 0, { 0 }, { 0 } } };
@@ -160,41 +161,48 @@ desk_slot_get(struct desk_store *st, int t, uint64_t id,
 {
 	int r = desk_slot_read(st, t, id, s);
 
-	if (r < 0)
-		desk_die(DESK_EX_IOERR, "%s/index/%s.slots: slot %llu damaged "
-		    "(run desk-case fsck --repair)", st->root, st->schema->tables[t],
-		    (unsigned long long)id);
+	if (r < 0) {
+		/* Damage, unless a read failed and the store failed already. */
+		desk_store_fail(st, DESK_EX_IOERR, "%s/index/%s.slots: slot %llu "
+		    "damaged (run desk-case fsck --repair)", st->root,
+		    st->schema->tables[t], (unsigned long long)id);
+		return 0;
+	}
 	return r;
 }
 
-void
+int
 desk_slot_put(struct desk_store *st, int t, uint64_t id,
     const struct desk_slot *s)
 {
 	unsigned char p[DESK_SLOT_SIZE];
 
+	if (st->err.code)
+		return -1;        /* the store's error state: no more writes */
 	if (!st->locked && !st->repairing)
-		desk_die(DESK_EX_SOFTWARE, "internal: slot written without the lock");
+		return desk_store_fail(st, DESK_EX_SOFTWARE, "internal: slot "
+		    "written without the lock");
 	if (desk_slot_open(st, t, 1) < 0)
-		desk_die_errno(DESK_EX_IOERR, "%s/index/%s.slots", st->root,
-		    st->schema->tables[t]);
+		return -1;
 	/* A length the slot cannot hold would point at part of a record. */
 	if (s->rec.len > DESK_REC_MAX)
-		desk_die(DESK_EX_IOERR, "%s/log/%08u.jsonl: the record at offset "
-		    "%llu is %u bytes, over the store's limit (run desk-case fsck "
-		    "--repair)", st->root, DESK_POS_SEG(s->rec.pos),
+		return desk_store_fail(st, DESK_EX_IOERR, "%s/log/%08u.jsonl: the "
+		    "record at offset %llu is %u bytes, over the store's limit "
+		    "(run desk-case fsck --repair)", st->root,
+		    DESK_POS_SEG(s->rec.pos),
 		    (unsigned long long)DESK_POS_OFF(s->rec.pos), s->rec.len);
 	encode(p, s);
 	if (pwrite(st->slotfd[t], p, sizeof p, (off_t)(id * DESK_SLOT_SIZE)) !=
 	    (ssize_t)sizeof p)
-		desk_die_errno(DESK_EX_IOERR, "%s/index/%s.slots", st->root,
-		    st->schema->tables[t]);
+		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/index/%s.slots",
+		    st->root, st->schema->tables[t]);
 	st->dirty = 1;
 	struct slot_cache *c = cached(st, t, id);
 	if (c)
 		*c = (struct slot_cache){ id, (uint8_t)t, 1, 1, *s };
 	if (st->slot_end[t] && id >= st->slot_end[t])
 		st->slot_end[t] = id + 1;
+	return 0;
 }
 
 uint64_t
@@ -204,9 +212,11 @@ desk_slot_end(struct desk_store *st, int t)
 
 	if (desk_slot_open(st, t, 0) < 0)
 		return 1;
-	if (fstat(st->slotfd[t], &sb) < 0)
-		desk_die_errno(DESK_EX_IOERR, "%s/index/%s.slots", st->root,
-		    st->schema->tables[t]);
+	if (fstat(st->slotfd[t], &sb) < 0) {
+		desk_store_fail_errno(st, DESK_EX_IOERR, "%s/index/%s.slots",
+		    st->root, st->schema->tables[t]);
+		return 1;
+	}
 	uint64_t n = (uint64_t)sb.st_size / DESK_SLOT_SIZE;
 	if (st->locked)
 		st->slot_end[t] = n ? n : 1;

@@ -11,13 +11,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/engine.h"
@@ -29,25 +28,109 @@ static const char *const subdirs[DESK_NSUBDIRS] = {
 	"log", "index", "channels", "secrets", "rejects", "tmp"
 };
 
-static void store_need(struct desk_store *);
+static int store_need(struct desk_store *);
+
+/*
+ * The store's error state, as SQLite's pager has one: the first failure is
+ * kept in st->err and every write after it is refused until the store is
+ * closed, so a verb that failed halfway can never be made durable. What it
+ * wrote to the log before the failure is left as a killed writer leaves
+ * it: the next writer's roll-forward decides (desk-store(5)).
+ */
+static int
+fail_v(struct desk_store *st, int code, int err, const char *fmt, va_list ap)
+{
+	if (!st->err.code) {
+		int n = vsnprintf(st->err.msg, sizeof st->err.msg, fmt, ap);
+		if (err && n >= 0 && (size_t)n < sizeof st->err.msg)
+			snprintf(st->err.msg + n, sizeof st->err.msg - (size_t)n,
+			    ": %s", strerror(err));
+		st->err.code = code;
+		st->err.field = NULL;
+		if (st->fatal)
+			st->fatal(&st->err);
+	}
+	errno = err ? err : EIO;
+	return -1;
+}
+
+int
+desk_store_fail(struct desk_store *st, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fail_v(st, code, 0, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int
+desk_store_fail_errno(struct desk_store *st, int code, const char *fmt, ...)
+{
+	int err = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	fail_v(st, code, err ? err : EIO, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+const struct desk_err *
+desk_store_error(const struct desk_store *st)
+{
+	return st->err.code ? &st->err : NULL;
+}
+
+int
+desk_store_err(const struct desk_store *st, struct desk_err *e)
+{
+	if (!st->err.code)
+		return 0;
+	if (e)
+		*e = st->err;
+	return -1;
+}
+
+void
+desk_store_on_error(struct desk_store *st,
+    void (*fatal)(const struct desk_err *))
+{
+	st->fatal = fatal;
+	if (fatal && st->err.code)
+		fatal(&st->err);
+}
+
+/* A write on a store in its error state: refused, the first error kept. */
+static int
+refused(struct desk_store *st)
+{
+	if (!st->err.code)
+		return 0;
+	errno = EIO;
+	return 1;
+}
 
 /* Missing directories on the way to the store are as private as the store. */
-static void
-mkdirs(const char *path)
+static int
+mkdirs(struct desk_store *st, const char *path)
 {
 	char *p = desk_xstrdup(path);
+	int r = 0;
 
-	for (char *s = p + 1; *s; s++) {
+	for (char *s = p + 1; *s && !r; s++) {
 		if (*s != '/')
 			continue;
 		*s = '\0';
 		if (mkdir(p, 0700) < 0 && errno != EEXIST)
-			desk_die_errno(DESK_EX_IOERR, "%s", p);
+			r = desk_store_fail_errno(st, DESK_EX_IOERR, "%s", p);
 		*s = '/';
 	}
-	if (mkdir(p, 0700) < 0 && errno != EEXIST)
-		desk_die_errno(DESK_EX_IOERR, "%s", p);
+	if (!r && mkdir(p, 0700) < 0 && errno != EEXIST)
+		r = desk_store_fail_errno(st, DESK_EX_IOERR, "%s", p);
 	free(p);
+	return r;
 }
 
 /*
@@ -55,21 +138,24 @@ mkdirs(const char *path)
  * (a symbolic link for rejects/, and root writes where they choose), so such
  * a store is refused, as ssh refuses a ~/.ssh others can write.
  */
-static void
+static int
 dir_check(struct desk_store *st, int fd, const char *sub)
 {
 	struct stat sb;
 
 	if (fstat(fd, &sb) < 0)
-		desk_die_errno(DESK_EX_IOERR, "%s%s%s", st->root, *sub ? "/" : "", sub);
+		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s%s%s", st->root,
+		    *sub ? "/" : "", sub);
 	if (sb.st_uid != geteuid())
-		desk_die(DESK_EX_NOPERM, "%s%s%s: owned by uid %u, not by uid %u "
-		    "that runs %s: refused", st->root, *sub ? "/" : "", sub,
-		    (unsigned)sb.st_uid, (unsigned)geteuid(), desk_prog);
+		return desk_store_fail(st, DESK_EX_NOPERM, "%s%s%s: owned by uid "
+		    "%u, not by uid %u that runs %s: refused", st->root,
+		    *sub ? "/" : "", sub, (unsigned)sb.st_uid,
+		    (unsigned)geteuid(), desk_prog);
 	if (sb.st_mode & (S_IWGRP | S_IWOTH))
-		desk_die(DESK_EX_NOPERM, "%s%s%s: writable by group or others "
-		    "(mode %03o): refused", st->root, *sub ? "/" : "", sub,
-		    (unsigned)(sb.st_mode & 07777));
+		return desk_store_fail(st, DESK_EX_NOPERM, "%s%s%s: writable by "
+		    "group or others (mode %03o): refused", st->root,
+		    *sub ? "/" : "", sub, (unsigned)(sb.st_mode & 07777));
+	return 0;
 }
 
 /*
@@ -77,7 +163,7 @@ dir_check(struct desk_store *st, int fd, const char *sub)
  * checked, so what is below them is reached through these fds and never
  * through a name another process could have replaced.
  */
-static void
+static int
 subdirs_open(struct desk_store *st)
 {
 	for (int i = 0; i < DESK_NSUBDIRS; i++) {
@@ -93,14 +179,18 @@ subdirs_open(struct desk_store *st)
 			struct stat sb;
 			if ((errno == ELOOP || errno == ENOTDIR) &&
 			    fstatat(st->dfd, subdirs[i], &sb, AT_SYMLINK_NOFOLLOW) == 0)
-				desk_die(DESK_EX_NOPERM, "%s/%s: %s: refused", st->root,
-				    subdirs[i], S_ISLNK(sb.st_mode) ?
-				    "a symbolic link, not a directory" : "not a directory");
-			desk_die_errno(DESK_EX_IOERR, "%s/%s", st->root, subdirs[i]);
+				return desk_store_fail(st, DESK_EX_NOPERM,
+				    "%s/%s: %s: refused", st->root, subdirs[i],
+				    S_ISLNK(sb.st_mode) ? "a symbolic link, not a "
+				    "directory" : "not a directory");
+			return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/%s",
+			    st->root, subdirs[i]);
 		}
 		st->subfd[i] = fd;
-		dir_check(st, fd, subdirs[i]);
+		if (dir_check(st, fd, subdirs[i]) < 0)
+			return -1;
 	}
+	return 0;
 }
 
 int
@@ -209,7 +299,8 @@ tmp_open(struct desk_store *st, char *name, size_t n)
 int
 desk_store_tmp(struct desk_store *st, char *name, size_t n)
 {
-	store_need(st);
+	if (refused(st) || store_need(st) < 0)
+		return -1;
 	return tmp_open(st, name, n);
 }
 
@@ -248,7 +339,8 @@ int
 desk_store_put(struct desk_store *st, const char *rel, const void *p,
     size_t n, int mode)
 {
-	store_need(st);
+	if (refused(st) || store_need(st) < 0)
+		return -1;
 	return put(st, rel, p, n, mode);
 }
 
@@ -287,7 +379,7 @@ desk_store_get(struct desk_store *st, const char *rel, size_t *np)
 	return p;
 }
 
-static void
+static int
 state_parse(struct desk_store *st, const char *p, size_t n, struct desk_state *s)
 {
 	jv v = desk_json_parse_all(p, n);
@@ -305,14 +397,14 @@ state_parse(struct desk_store *st, const char *p, size_t n, struct desk_state *s
 		s->next[k] = desk_jint(next, st->schema->counters[k], &x) && x > 0 ?
 		    (uint64_t)x : 1;
 	jv_free(v);
-	return;
+	return 0;
 bad:
 	jv_free(v);
-	desk_die(DESK_EX_IOERR, "%s/state: damaged (run desk-case fsck --repair)",
-	    st->root);
+	return desk_store_fail(st, DESK_EX_IOERR, "%s/state: damaged (run "
+	    "desk-case fsck --repair)", st->root);
 }
 
-static void
+static int
 state_read(struct desk_store *st)
 {
 	char buf[DESK_STATE_SIZE + 1];
@@ -321,12 +413,13 @@ state_read(struct desk_store *st)
 		st->statefd = openat(st->dfd, "state",
 		    O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 		if (st->statefd < 0)
-			desk_die_errno(DESK_EX_IOERR, "%s/state", st->root);
+			return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/state",
+			    st->root);
 	}
 	ssize_t r = desk_pread_all(st->statefd, buf, DESK_STATE_SIZE, 0);
 	if (r < 0)
-		desk_die_errno(DESK_EX_IOERR, "%s/state", st->root);
-	state_parse(st, buf, (size_t)r, &st->clean);
+		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/state", st->root);
+	return state_parse(st, buf, (size_t)r, &st->clean);
 }
 
 static int
@@ -347,68 +440,63 @@ state_format(const struct desk_store *st, const struct desk_state *s,
 	return DESK_STATE_SIZE;
 }
 
-void
+int
 desk_state_write(struct desk_store *st)
 {
 	char buf[DESK_STATE_SIZE];
 	struct desk_state s = st->clean;
 
+	if (refused(st))
+		return -1;
 	s.seg = st->seg;
 	s.size = st->segsize;
 	memcpy(s.next, st->next, sizeof s.next);
 	if (!memcmp(&s, &st->clean, sizeof s))
-		return;
+		return 0;
 	state_format(st, &s, buf);
 	if (pwrite(st->statefd, buf, DESK_STATE_SIZE, 0) != DESK_STATE_SIZE)
-		desk_die_errno(DESK_EX_IOERR, "%s/state", st->root);
+		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/state", st->root);
 	st->clean = s;
 	st->dirty = 1;
+	return 0;
 }
 
-static volatile sig_atomic_t alarmed;
+/*
+ * flock with a deadline, and no signal: a blocked flock ends only by a
+ * signal, and a SIGALRM handler and timer are the whole process's, not a
+ * library's to take from a server's other threads. So the wait polls with
+ * LOCK_NB, napping 1 ms at first and doubling to at most 8 ms: a waiter
+ * finds the lock free at most 8 ms after its release, little beside the
+ * batch it waited for.
+ */
+#define LOCK_NAP_MAX 8000000L     /* ns */
 
-static void
-on_alarm(int sig)
-{
-	(void)sig;
-	alarmed = 1;
-}
-
-/* flock with a deadline; a repeating timer interrupts the blocking call. */
-static void
+static int
 lock_wait(struct desk_store *st)
 {
-	if (flock(st->lockfd, LOCK_EX | LOCK_NB) == 0)
-		return;
-	if (errno != EWOULDBLOCK)
-		desk_die_errno(DESK_EX_IOERR, "%s/lock", st->root);
-
 	double limit = desk_env()->lock_timeout, deadline = desk_mono() + limit;
-	struct sigaction sa, old;
-	struct itimerval it = { { 0, 20000 }, { 0, 20000 } }, off = { { 0, 0 }, { 0, 0 } };
-	int r, e;
+	long nap = 1000000L;
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_alarm;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGALRM, &sa, &old);
-	setitimer(ITIMER_REAL, &it, NULL);
 	for (;;) {
-		alarmed = 0;
-		r = flock(st->lockfd, LOCK_EX | (desk_mono() >= deadline ? LOCK_NB : 0));
-		e = errno;
-		if (r == 0 || (e != EINTR && e != EWOULDBLOCK) || desk_mono() >= deadline)
-			break;
+		if (flock(st->lockfd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK)
+			return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/lock",
+			    st->root);
+		double left = deadline - desk_mono();
+		if (left <= 0)
+			return desk_store_fail(st, DESK_EX_TEMPFAIL, "%s: locked by "
+			    "another writer; gave up after %g s (DESK_LOCK_TIMEOUT)",
+			    st->root, limit);
+		struct timespec ts = { 0, nap };
+		if (left < 1e-9 * (double)nap)
+			ts.tv_nsec = (long)(left * 1e9) + 1;
+		nanosleep(&ts, NULL);
+		if (nap < LOCK_NAP_MAX)
+			nap = nap * 2 > LOCK_NAP_MAX ? LOCK_NAP_MAX : nap * 2;
 	}
-	setitimer(ITIMER_REAL, &off, NULL);
-	sigaction(SIGALRM, &old, NULL);
-	if (r == 0)
-		return;
-	if (e == EINTR || e == EWOULDBLOCK)
-		desk_die(DESK_EX_TEMPFAIL, "%s: locked by another writer; gave up "
-		    "after %g s (DESK_LOCK_TIMEOUT)", st->root, limit);
-	errno = e;
-	desk_die_errno(DESK_EX_IOERR, "%s/lock", st->root);
 }
 
 static int
@@ -441,27 +529,32 @@ desk_log_fd(struct desk_store *st, uint32_t seg)
 }
 
 /* Makes seg the segment appended to, and learns its size (others append too). */
-static void
+static int
 seg_switch(struct desk_store *st, uint32_t seg, int create)
 {
 	struct stat sb;
 
 	if (st->segfd >= 0 && st->seg == seg) {
 		if (fstat(st->segfd, &sb) < 0)
-			desk_die_errno(DESK_EX_IOERR, "%s/log/%08u.jsonl", st->root, seg);
+			return desk_store_fail_errno(st, DESK_EX_IOERR,
+			    "%s/log/%08u.jsonl", st->root, seg);
 		st->segsize = (uint64_t)sb.st_size;
-		return;
+		return 0;
 	}
 	int fd = seg_open(st, seg, O_RDWR | O_APPEND | (create ? O_CREAT : 0));
-	if (fd < 0)
-		desk_die_errno(DESK_EX_IOERR, "%s/log/%08u.jsonl", st->root, seg);
-	if (fstat(fd, &sb) < 0)
-		desk_die_errno(DESK_EX_IOERR, "%s/log/%08u.jsonl", st->root, seg);
+	if (fd < 0 || fstat(fd, &sb) < 0) {
+		desk_store_fail_errno(st, DESK_EX_IOERR, "%s/log/%08u.jsonl",
+		    st->root, seg);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
 	if (st->segfd >= 0)
 		close(st->segfd);
 	st->segfd = fd;
 	st->seg = seg;
 	st->segsize = (uint64_t)sb.st_size;
+	return 0;
 }
 
 static int
@@ -477,39 +570,42 @@ seg_exists(struct desk_store *st, uint32_t seg)
  * Reads the log from (seg, off) to its end, calling each() for every whole
  * record (an invalid jv with a message for a line that does not parse). A
  * last line without its newline is a write cut short by a crash: it is
- * truncated when truncate_tail is set and skipped otherwise.
+ * truncated when truncate_tail is set and skipped otherwise. Stops at the
+ * store's first error: 0, or -1 with the store failed.
  */
-void
+int
 desk_log_rollforward(struct desk_store *st, uint32_t seg, uint64_t off,
     int truncate_tail, void (*each)(struct desk_store *, jv, struct desk_loc, void *),
     void *ctx)
 {
 	struct desk_buf b = DESK_BUF_INIT;
 
-	for (;; seg++, off = 0) {
+	for (; !st->err.code; seg++, off = 0) {
 		int fd = seg_open(st, seg, O_RDONLY);
 		if (fd < 0) {
-			if (errno == ENOENT)
-				break;
-			desk_die_errno(DESK_EX_IOERR, "%s/log/%08u.jsonl", st->root, seg);
+			if (errno != ENOENT)
+				desk_store_fail_errno(st, DESK_EX_IOERR,
+				    "%s/log/%08u.jsonl", st->root, seg);
+			break;
 		}
 		uint64_t base = off;     /* file offset of b.p[0] */
 		b.len = 0;
-		for (;;) {
+		while (!st->err.code) {
 			desk_buf_reserve(&b, 1 << 20);
 			ssize_t r = pread(fd, b.p + b.len, b.cap - b.len - 1,
 			    (off_t)(base + b.len));
 			if (r < 0) {
 				if (errno == EINTR)
 					continue;
-				desk_die_errno(DESK_EX_IOERR, "%s/log/%08u.jsonl",
-				    st->root, seg);
+				desk_store_fail_errno(st, DESK_EX_IOERR,
+				    "%s/log/%08u.jsonl", st->root, seg);
+				break;
 			}
 			if (r == 0)
 				break;
 			b.len += (size_t)r;
 			size_t start = 0;
-			for (;;) {
+			while (!st->err.code) {
 				char *nl = memchr(b.p + start, '\n', b.len - start);
 				if (!nl)
 					break;
@@ -524,24 +620,26 @@ desk_log_rollforward(struct desk_store *st, uint32_t seg, uint64_t off,
 			base += start;
 		}
 		close(fd);
-		if (b.len > 0) {
+		if (b.len > 0 && !st->err.code) {
 			if (seg_exists(st, seg + 1)) {
 				/* A torn line before a later segment is damage, not a crash tail. */
 				struct desk_loc loc = { DESK_POS(seg, base), (uint32_t)b.len };
 				each(st, jv_invalid_with_msg(jv_string(
 				    "record without its newline")), loc, ctx);
 			} else if (truncate_tail) {
-				int wfd = seg_open(st, seg, O_WRONLY);
+				int wfd = refused(st) ? -1 : seg_open(st, seg, O_WRONLY);
 				if (wfd < 0 || ftruncate(wfd, (off_t)base) < 0)
-					desk_die_errno(DESK_EX_IOERR, "%s/log/%08u.jsonl",
-					    st->root, seg);
-				close(wfd);
+					desk_store_fail_errno(st, DESK_EX_IOERR,
+					    "%s/log/%08u.jsonl", st->root, seg);
+				if (wfd >= 0)
+					close(wfd);
 				st->cut += b.len;
 				st->dirty = 1;
 			}
 		}
 	}
 	desk_buf_free(&b);
+	return st->err.code ? -1 : 0;
 }
 
 #define REC_CACHE 2048
@@ -565,7 +663,7 @@ desk_log_forget(struct desk_store *st)
 	rec_cache_clear(st);
 }
 
-void
+int
 desk_log_reopen(struct desk_store *st)
 {
 	uint32_t last = st->clean.seg ? st->clean.seg : 1;
@@ -575,7 +673,7 @@ desk_log_reopen(struct desk_store *st)
 	if (st->segfd >= 0)
 		close(st->segfd);
 	st->segfd = -1;
-	seg_switch(st, last, 0);
+	return seg_switch(st, last, 0);
 }
 
 static void
@@ -589,10 +687,13 @@ rollforward_one(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx)
 	}
 	if (!jv_is_valid(rec)) {
 		jv msg = jv_invalid_get_msg(rec);
-		desk_die(DESK_EX_IOERR, "%s/log/%08u.jsonl: damaged record at "
-		    "offset %llu: %s (run desk-case fsck --repair)", st->root,
-		    DESK_POS_SEG(loc.pos), (unsigned long long)DESK_POS_OFF(loc.pos),
+		desk_store_fail(st, DESK_EX_IOERR, "%s/log/%08u.jsonl: damaged "
+		    "record at offset %llu: %s (run desk-case fsck --repair)",
+		    st->root, DESK_POS_SEG(loc.pos),
+		    (unsigned long long)DESK_POS_OFF(loc.pos),
 		    jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "?");
+		jv_free(msg);
+		return;
 	}
 	/*
 	 * Too long for a slot (only an older version could have written it):
@@ -626,21 +727,27 @@ desk_derived_close(struct desk_store *st)
 	}
 }
 
-void
+int
 desk_store_lock(struct desk_store *st)
 {
+	if (refused(st))
+		return -1;
 	if (st->locked)
-		return;
-	store_need(st);
+		return 0;
+	if (store_need(st) < 0)
+		return -1;
 	if (st->lockfd < 0) {
 		st->lockfd = openat(st->dfd, "lock",
 		    O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (st->lockfd < 0)
-			desk_die_errno(DESK_EX_IOERR, "%s/lock", st->root);
+			return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/lock",
+			    st->root);
 	}
-	lock_wait(st);
+	if (lock_wait(st) < 0)
+		return -1;
 	st->locked = 1;
-	state_read(st);
+	if (state_read(st) < 0)
+		return -1;
 	/* Cached slots hold only if nobody has written since our last commit. */
 	if (!st->have_mine || memcmp(&st->mine, &st->clean, sizeof st->mine))
 		desk_slot_forget(st);
@@ -654,19 +761,23 @@ desk_store_lock(struct desk_store *st)
 		st->epoch = st->clean.epoch;
 	}
 	memcpy(st->next, st->clean.next, sizeof st->next);
-	seg_switch(st, st->clean.seg, 0);
+	if (seg_switch(st, st->clean.seg, 0) < 0)
+		return -1;
 	/* Another writer may have grown the index since we last looked. */
-	desk_hx_refresh(st);
+	if (desk_hx_refresh(st) < 0)
+		return -1;
 	if (st->segsize != st->clean.size || seg_exists(st, st->clean.seg + 1)) {
 		if (st->segsize < st->clean.size)
-			desk_die(DESK_EX_IOERR, "%s/log/%08u.jsonl: shorter than "
-			    "committed (run desk-case fsck)", st->root, st->seg);
+			return desk_store_fail(st, DESK_EX_IOERR, "%s/log/%08u.jsonl: "
+			    "shorter than committed (run desk-case fsck)", st->root,
+			    st->seg);
 		desk_slot_forget(st);
-		desk_log_rollforward(st, st->clean.seg, st->clean.size, 1,
-		    rollforward_one, NULL);
-		desk_log_reopen(st);
+		if (desk_log_rollforward(st, st->clean.seg, st->clean.size, 1,
+		    rollforward_one, NULL) < 0 || desk_log_reopen(st) < 0)
+			return -1;
 		st->wrote_log = 1;
 	}
+	return 0;
 }
 
 int
@@ -681,28 +792,32 @@ desk_store_dirty(struct desk_store *st)
 	st->dirty = 1;
 }
 
-void
+/*
+ * On a store in its error state commit writes nothing (no index count, no
+ * state, no sync) and only lets go of the lock: what the batch appended
+ * stays past the committed size, as a writer killed there leaves it.
+ */
+int
 desk_store_commit(struct desk_store *st)
 {
 	if (!st)
-		return;
-	if (st->locked) {
-		desk_hx_flush(st);
+		return 0;
+	if (st->locked && !st->err.code && desk_hx_flush(st) == 0)
 		desk_state_write(st);
-	}
-	if (st->dirty) {
-		/* One sync for the whole batch: every file written is durable. */
-		if (syncfs(st->dfd) < 0)
-			desk_die_errno(DESK_EX_IOERR, "%s: sync", st->root);
-	}
+	/* One sync for the whole batch: every file written is durable. */
+	if (st->dirty && !st->err.code && syncfs(st->dfd) < 0)
+		desk_store_fail_errno(st, DESK_EX_IOERR, "%s: sync", st->root);
 	if (st->locked) {
-		st->mine = st->clean;
-		st->have_mine = 1;
+		if (!st->err.code) {
+			st->mine = st->clean;
+			st->have_mine = 1;
+		}
 		if (flock(st->lockfd, LOCK_UN) < 0)
-			desk_die_errno(DESK_EX_IOERR, "%s/lock", st->root);
+			desk_store_fail_errno(st, DESK_EX_IOERR, "%s/lock", st->root);
 		st->locked = 0;
 	}
 	st->dirty = st->wrote_log = 0;
+	return st->err.code ? -1 : 0;
 }
 
 void
@@ -715,8 +830,13 @@ desk_store_seen_id(struct desk_store *st, int k, uint64_t id)
 uint64_t
 desk_store_newid(struct desk_store *st, int k)
 {
-	if (!st->locked)
-		desk_die(DESK_EX_SOFTWARE, "internal: id allocated without the lock");
+	if (refused(st))
+		return 0;
+	if (!st->locked) {
+		desk_store_fail(st, DESK_EX_SOFTWARE, "internal: id allocated "
+		    "without the lock");
+		return 0;
+	}
 	return st->next[k]++;
 }
 
@@ -730,9 +850,15 @@ struct desk_loc
 desk_log_add(struct desk_store *st, jv rec)
 {
 	struct desk_buf *b = &st->enc;
+	struct desk_loc none = { 0, 0 };
 
-	if (!st->locked)
-		desk_die(DESK_EX_SOFTWARE, "internal: log written without the lock");
+	if (refused(st))
+		return none;
+	if (!st->locked) {
+		desk_store_fail(st, DESK_EX_SOFTWARE, "internal: log written "
+		    "without the lock");
+		return none;
+	}
 	b->len = 0;
 	desk_json_dump(b, rec);
 	desk_buf_addc(b, '\n');
@@ -741,15 +867,22 @@ desk_log_add(struct desk_store *st, jv rec)
 	 * that is not would be acknowledged and then unreadable, so it is
 	 * never written.
 	 */
-	if (b->len > DESK_REC_MAX)
-		desk_die(DESK_EX_SOFTWARE, "internal: a %s record of %zu bytes is "
-		    "over the store's limit of %u bytes; nothing written",
-		    desk_jstr(rec, "rec") ? desk_jstr(rec, "rec") : "?", b->len,
-		    DESK_REC_MAX);
-	if (st->segsize > 0 && st->segsize + b->len > st->segmax)
-		seg_switch(st, st->seg + 1, 1);
-	if (desk_write_all(st->segfd, b->p, b->len) < 0)
-		desk_die_errno(DESK_EX_IOERR, "%s/log/%08u.jsonl", st->root, st->seg);
+	if (b->len > DESK_REC_MAX) {
+		desk_store_fail(st, DESK_EX_SOFTWARE, "internal: a %s record of "
+		    "%zu bytes is over the store's limit of %u bytes; nothing "
+		    "written", desk_jstr(rec, "rec") ? desk_jstr(rec, "rec") : "?",
+		    b->len, DESK_REC_MAX);
+		return none;
+	}
+	if (st->segsize > 0 && st->segsize + b->len > st->segmax &&
+	    seg_switch(st, st->seg + 1, 1) < 0)
+		return none;
+	/* Part of a line may be out: a torn tail, which the next lock cuts. */
+	if (desk_write_all(st->segfd, b->p, b->len) < 0) {
+		desk_store_fail_errno(st, DESK_EX_IOERR, "%s/log/%08u.jsonl",
+		    st->root, st->seg);
+		return none;
+	}
 	struct desk_loc loc = { DESK_POS(st->seg, st->segsize), (uint32_t)b->len };
 	st->segsize += b->len;
 	st->wrote_log = st->dirty = 1;
@@ -826,7 +959,7 @@ desk_log_get_at(struct desk_store *st, uint64_t pos)
 	return v;
 }
 
-static void
+static int
 store_init(struct desk_store *st)
 {
 	struct desk_state s = { 1, 0, 1, { 0 } };
@@ -834,31 +967,37 @@ store_init(struct desk_store *st)
 	size_t n;
 	char *v;
 
-	if (flock(st->lockfd, LOCK_EX) < 0)
-		desk_die_errno(DESK_EX_IOERR, "%s/lock", st->root);
+	if (lock_wait(st) < 0)
+		return -1;
 	if ((v = desk_store_get(st, "VERSION", &n))) {
 		free(v);          /* another process got here first */
 		flock(st->lockfd, LOCK_UN);
-		return;
+		return 0;
 	}
-	subdirs_open(st);
+	if (subdirs_open(st) < 0) {
+		flock(st->lockfd, LOCK_UN);
+		return -1;
+	}
 	for (int k = 0; k < st->schema->ncounters; k++)
 		s.next[k] = 1;
 	state_format(st, &s, buf);
-	int fd = seg_open(st, 1, O_WRONLY | O_CREAT);
+	int fd = seg_open(st, 1, O_WRONLY | O_CREAT), r = 0;
 	if (fd < 0 || close(fd) < 0 ||
 	    put(st, "state", buf, DESK_STATE_SIZE, 0600) < 0 ||
 	    put(st, "VERSION", VERSION_TEXT, strlen(VERSION_TEXT), 0600) < 0)
-		desk_die_errno(DESK_EX_IOERR, "%s: cannot create the store", st->root);
-	if (syncfs(st->dfd) < 0)
-		desk_die_errno(DESK_EX_IOERR, "%s: sync", st->root);
+		r = desk_store_fail_errno(st, DESK_EX_IOERR, "%s: cannot create "
+		    "the store", st->root);
+	else if (syncfs(st->dfd) < 0)
+		r = desk_store_fail_errno(st, DESK_EX_IOERR, "%s: sync", st->root);
 	st->dirty = 0;
 	flock(st->lockfd, LOCK_UN);
+	return r;
 }
 
 /*
  * Opens the store's directory, without following a link, and checks it:
- * 1 when it holds a store, 0 when it is missing or has no VERSION yet.
+ * 1 when it holds a store, 0 when it is missing or has no VERSION yet,
+ * -1 with the store failed.
  */
 static int
 store_attach(struct desk_store *st)
@@ -872,75 +1011,75 @@ store_attach(struct desk_store *st)
 		struct stat sb;
 		if ((errno == ELOOP || errno == ENOTDIR) &&
 		    lstat(st->root, &sb) == 0 && S_ISLNK(sb.st_mode))
-			desk_die(DESK_EX_NOPERM, "%s: a symbolic link: refused (name "
-			    "the directory it points to)", st->root);
-		desk_die_errno(DESK_EX_IOERR, "%s", st->root);
+			return desk_store_fail(st, DESK_EX_NOPERM, "%s: a symbolic "
+			    "link: refused (name the directory it points to)", st->root);
+		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s", st->root);
 	}
-	dir_check(st, st->dfd, "");
+	if (dir_check(st, st->dfd, "") < 0)
+		return -1;
 	char *v = desk_store_get(st, "VERSION", &n);
 	if (!v) {
 		if (errno != ENOENT)
-			desk_die_errno(DESK_EX_IOERR, "%s/VERSION", st->root);
+			return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/VERSION",
+			    st->root);
 		return 0;
 	}
-	if (strcmp(v, VERSION_TEXT) != 0)
-		desk_die(DESK_EX_CONFIG, "%s: unsupported store format: %.*s",
-		    st->root, (int)strcspn(v, "\n"), v);
+	if (strcmp(v, VERSION_TEXT) != 0) {
+		desk_store_fail(st, DESK_EX_CONFIG, "%s: unsupported store format: "
+		    "%.*s", st->root, (int)strcspn(v, "\n"), v);
+		free(v);
+		return -1;
+	}
 	free(v);
-	subdirs_open(st);
+	if (subdirs_open(st) < 0)
+		return -1;
 	st->present = 1;
 	return 1;
 }
 
-static void
+static int
 store_create(struct desk_store *st)
 {
 	if (st->dfd < 0) {
-		mkdirs(st->root);
-		if (store_attach(st))
-			return;         /* another process made it meanwhile */
+		if (mkdirs(st, st->root) < 0)
+			return -1;
+		int r = store_attach(st);
+		if (r)
+			return r < 0 ? -1 : 0;   /* another process made it meanwhile */
 		if (st->dfd < 0)
-			desk_die_errno(DESK_EX_IOERR, "%s", st->root);
+			return desk_store_fail_errno(st, DESK_EX_IOERR, "%s", st->root);
 	}
 	st->lockfd = openat(st->dfd, "lock",
 	    O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (st->lockfd < 0)
-		desk_die_errno(DESK_EX_IOERR, "%s/lock", st->root);
-	store_init(st);
-	subdirs_open(st);
+		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/lock", st->root);
+	if (store_init(st) < 0 || subdirs_open(st) < 0)
+		return -1;
 	st->present = 1;
+	return 0;
 }
 
 /* A store opened DESK_ST_LAZY comes into being when first written to. */
-static void
+static int
 store_need(struct desk_store *st)
 {
-	if (!st->present)
-		store_create(st);
+	if (refused(st))
+		return -1;
+	return st->present ? 0 : store_create(st);
 }
 
-void
+int
 desk_store_create(struct desk_store *st)
 {
-	store_need(st);
+	return store_need(st);
 }
-
-/*
- * The store a tool has open. Tools exit through desk_die with the store
- * open; keeping it reachable tells a leak checker that this is on purpose.
- */
-static struct desk_store *opened;
 
 struct desk_store *
 desk_store_open(const char *dir, int flags, const struct desk_schema *schema)
 {
-	struct desk_store *st = opened = desk_xcalloc(1, sizeof *st);
+	struct desk_store *st = desk_xcalloc(1, sizeof *st);
 	size_t len;
 
-	if (!schema || !schema->apply || schema->ntables < 1 ||
-	    schema->ntables > DESK_ST_TABLES || schema->ncounters < 1 ||
-	    schema->ncounters > DESK_ST_COUNTERS)
-		desk_die(DESK_EX_SOFTWARE, "internal: a store opened without a schema");
 	st->schema = schema;
 	st->root = desk_xstrdup(dir);
 	/* "store/" would follow a link where "store" does not. */
@@ -954,16 +1093,26 @@ desk_store_open(const char *dir, int flags, const struct desk_schema *schema)
 	for (int i = 0; i < DESK_NSUBDIRS; i++)
 		st->subfd[i] = -1;
 	st->segmax = desk_env()->segment_size;
-	if (store_attach(st) || (flags & DESK_ST_LAZY))
+	if (!schema || !schema->apply || schema->ntables < 1 ||
+	    schema->ntables > DESK_ST_TABLES || schema->ncounters < 1 ||
+	    schema->ncounters > DESK_ST_COUNTERS) {
+		static const struct desk_schema none;   /* no tables, no counters */
+		st->schema = &none;
+		desk_store_fail(st, DESK_EX_SOFTWARE, "internal: a store opened "
+		    "without a schema");
+		return st;
+	}
+	int r = store_attach(st);
+	if (r || (flags & DESK_ST_LAZY))
 		return st;
 	if (flags & DESK_ST_CREATE)
 		store_create(st);
 	else if (st->dfd < 0)
-		desk_die(DESK_EX_CONFIG, "%s: no store here (the first "
+		desk_store_fail(st, DESK_EX_CONFIG, "%s: no store here (the first "
 		    "desk-case or desk-webhook channel add creates it)", st->root);
 	else
-		desk_die(DESK_EX_CONFIG, "%s: not a desk store (no VERSION)",
-		    st->root);
+		desk_store_fail(st, DESK_EX_CONFIG, "%s: not a desk store (no "
+		    "VERSION)", st->root);
 	return st;
 }
 
@@ -972,8 +1121,6 @@ desk_store_close(struct desk_store *st)
 {
 	if (!st)
 		return;
-	if (opened == st)
-		opened = NULL;
 	while (st->nhooks > 0) {
 		st->nhooks--;
 		st->hook[st->nhooks].fn(st->hook[st->nhooks].ctx);
@@ -997,15 +1144,16 @@ desk_store_close(struct desk_store *st)
 	free(st);
 }
 
-void
+int
 desk_store_on_close(struct desk_store *st, void (*fn)(void *), void *ctx)
 {
 	if (st->nhooks == DESK_ST_HOOKS)
-		desk_die(DESK_EX_SOFTWARE, "internal: more than %d close hooks",
-		    DESK_ST_HOOKS);
+		return desk_store_fail(st, DESK_EX_SOFTWARE, "internal: more than "
+		    "%d close hooks", DESK_ST_HOOKS);
 	st->hook[st->nhooks].fn = fn;
 	st->hook[st->nhooks].ctx = ctx;
 	st->nhooks++;
+	return 0;
 }
 
 const char *
@@ -1017,6 +1165,24 @@ desk_store_root(struct desk_store *st)
 int
 desk_store_fd(struct desk_store *st)
 {
-	store_need(st);
+	if (store_need(st) < 0)
+		return -1;
 	return st->dfd;
+}
+
+void **
+desk_store_ctx(struct desk_store *st, int which)
+{
+	return &st->ctx[which];
+}
+
+jv
+desk_store_result(const struct desk_store *st, jv out, struct desk_err *e)
+{
+	if (!st->err.code)
+		return out;
+	jv_free(out);
+	if (e)
+		*e = st->err;
+	return jv_invalid();
 }

@@ -54,36 +54,83 @@ struct desk_schema {
 };
 
 /*
- * Opens the store in dir, its records applied by schema (not NULL); dies
- * with 78 when it is missing, and 77 when it, or a directory in it, is a
- * symbolic link, belongs to another user or is writable by group or others.
+ * Errors. No function of the store dies: one that fails records the first
+ * error in the store (its exit status: 74 for I/O and damage, 75 for a
+ * lock timeout, 77, 78, 70 for an internal error; and the message) and
+ * returns -1, 0, NULL or an invalid jv as it says. From then on the store
+ * is in its error state (SQLite's pager has one): every write is refused
+ * (returns failure, nothing written), commit writes no state and syncs
+ * nothing but lets go of the lock, so what the batch appended is left as
+ * a killed writer leaves it, for the next writer's roll-forward. Reads
+ * still work. Only closing the store ends the state; a long-running
+ * caller closes it and opens it again.
+ *
+ * desk_store_error: the first error, or NULL while there is none.
+ * desk_store_err: 0, or -1 with a copy of it in *e (e may be NULL).
+ * desk_store_fail(_errno): records an error (the _errno form appends
+ * ": strerror(errno)") unless one is recorded already; returns -1. For
+ * the layers above, about what they read from or write to the store.
+ * desk_store_on_error: has fatal called with the first error when it is
+ * recorded (at once if it already is): the tools' die wrapper
+ * (desk_open, lib/filter.c), which never returns.
+ */
+const struct desk_err *desk_store_error(const struct desk_store *st);
+int desk_store_err(const struct desk_store *st, struct desk_err *e);
+/* A verb's answer: out (consumed), or invalid with *e when the store failed. */
+jv desk_store_result(const struct desk_store *st, jv out, struct desk_err *e);
+int desk_store_fail(struct desk_store *st, int code, const char *fmt, ...)
+    DESK_PRINTF(3, 4);
+int desk_store_fail_errno(struct desk_store *st, int code, const char *fmt, ...)
+    DESK_PRINTF(3, 4);
+void desk_store_on_error(struct desk_store *st,
+    void (*fatal)(const struct desk_err *));
+
+/*
+ * Opens the store in dir, its records applied by schema (not NULL). Always
+ * returns a store (free it with desk_store_close); it is in its error
+ * state (desk_store_error) with 78 when the store is missing, and 77 when
+ * it, or a directory in it, is a symbolic link, belongs to another user or
+ * is writable by group or others.
  */
 struct desk_store *desk_store_open(const char *dir, int flags,
     const struct desk_schema *schema);
-/* Creates a store opened DESK_ST_LAZY if it does not exist yet. */
-void desk_store_create(struct desk_store *st);
+/* Creates a store opened DESK_ST_LAZY if it does not exist yet: 0 or -1. */
+int desk_store_create(struct desk_store *st);
 /* Closes st, first calling what desk_store_on_close registered, newest first. */
 void desk_store_close(struct desk_store *st);
 /*
  * Has fn(ctx) called when st is closed: for a layer above to wipe what it
- * loaded from this store (a secret). At most DESK_ST_HOOKS of them.
+ * loaded from this store (a secret). At most DESK_ST_HOOKS of them: 0, or
+ * -1 (70) when there is no room left.
  */
 #define DESK_ST_HOOKS 4
-void desk_store_on_close(struct desk_store *st, void (*fn)(void *), void *ctx);
+int desk_store_on_close(struct desk_store *st, void (*fn)(void *), void *ctx);
+/*
+ * A slot for a layer above to keep what it loaded from this store (the
+ * code secret), one per DESK_CTX_*, NULL until set; it frees and wipes it
+ * through desk_store_on_close. Per store, so two stores, or two requests
+ * on two stores, never share it.
+ */
+enum { DESK_CTX_CODE, DESK_ST_NCTX };
+void **desk_store_ctx(struct desk_store *st, int which);
 const char *desk_store_root(struct desk_store *st);
 int desk_store_fd(struct desk_store *st);
 /*
  * The writer lock, taken for a whole batch: waits at most $DESK_LOCK_TIMEOUT
- * seconds (default 10) and then exits 75. Rolls forward what a writer that
- * died left in the log. Idempotent within a batch.
+ * seconds (default 10), polling without a signal, and then fails with 75.
+ * Rolls forward what a writer that died left in the log. Idempotent within
+ * a batch. 0, or -1 with the store failed.
  */
-void desk_store_lock(struct desk_store *st);
+int desk_store_lock(struct desk_store *st);
 int desk_store_locked(struct desk_store *st);
-/* Makes everything written so far durable (one syncfs), then unlocks. */
-void desk_store_commit(struct desk_store *st);
+/*
+ * Makes everything written so far durable (one syncfs), then unlocks: 0,
+ * or -1 when the store is in its error state (nothing made durable).
+ */
+int desk_store_commit(struct desk_store *st);
 /* Notes a write outside the log (rejects/, channels/) for the next commit. */
 void desk_store_dirty(struct desk_store *st);
-/* Allocates an id from counter k (under the lock). */
+/* Allocates an id from counter k (under the lock); 0 on failure. */
 uint64_t desk_store_newid(struct desk_store *st, int k);
 uint64_t desk_store_nextid(struct desk_store *st, int k);
 /*
@@ -116,7 +163,10 @@ int desk_store_tmp(struct desk_store *st, char *name, size_t n);
 /* Reads STORE/rel whole; malloc'd (NUL-terminated), or NULL with errno. */
 char *desk_store_get(struct desk_store *st, const char *rel, size_t *n);
 
-/* Appends rec (borrowed) to the log and applies it; dies 74 on I/O error. */
+/*
+ * Appends rec (borrowed) to the log and applies it; on failure (74, and
+ * the store failed) a loc of length 0.
+ */
 struct desk_loc desk_log_add(struct desk_store *st, jv rec);
 /* The record at loc, owned; invalid with a message when damaged. */
 jv desk_log_get(struct desk_store *st, struct desk_loc loc);
@@ -134,18 +184,20 @@ struct desk_slot {
 	uint64_t word[5];
 	uint32_t half[2];
 };
-/* 1 with *s filled, 0 when the id has no slot; dies 74 on damage. */
+/* 1 with *s filled, 0 when the id has no slot or on failure (74). */
 int desk_slot_get(struct desk_store *st, int t, uint64_t id,
     struct desk_slot *s);
-void desk_slot_put(struct desk_store *st, int t, uint64_t id,
+/* 0, or -1 with the store failed. */
+int desk_slot_put(struct desk_store *st, int t, uint64_t id,
     const struct desk_slot *s);
 /* One more than the highest id that has a slot file entry. */
 uint64_t desk_slot_end(struct desk_store *st, int t);
 
-/* The hash index: key -> (value, aux). */
+/* The hash index: key -> (value, aux). get: 1, or 0 (none, or failure). */
 int desk_hx_get(struct desk_store *st, const struct desk_key *k,
     uint64_t *val, uint32_t *aux);
-void desk_hx_put(struct desk_store *st, const struct desk_key *k,
+/* 0, or -1 with the store failed. */
+int desk_hx_put(struct desk_store *st, const struct desk_key *k,
     uint64_t val, uint32_t aux);
 
 #endif

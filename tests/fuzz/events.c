@@ -379,7 +379,8 @@ check_aliases(jv ev, const char *wrapper)
 {
 	char *before = text(ev);
 	const char *field = NULL;
-	jv got = desk_api_aliases(jv_copy(ev), wrapper, &field);
+	char path[DESK_API_PATH];
+	jv got = desk_api_aliases(jv_copy(ev), wrapper, &field, path, sizeof path);
 	jv want = model_aliases(jv_copy(ev), wrapper);
 
 	unchanged(ev, before);
@@ -404,7 +405,8 @@ check_aliases(jv ev, const char *wrapper)
 			jv_free(x);
 		}
 		/* Nothing left to rename: the fast path gives it back. */
-		jv again = desk_api_aliases(jv_copy(got), NULL, &field);
+		jv again = desk_api_aliases(jv_copy(got), NULL, &field, path,
+		    sizeof path);
 		if (!jv_identical(jv_copy(again), jv_copy(got)))
 			abort();
 		jv_free(again);

@@ -63,6 +63,23 @@ main(void)
 	desk_key(&b, "k", 2, "a", (size_t)1, "bc", (size_t)2);
 	ok(memcmp(a.h, b.h, 16) != 0, "key parts cannot run into each other");
 
+	/* desk_crc32's table, made in advance, against the bitwise CRC-32. */
+	ok(desk_crc32("123456789", 9) == 0xcbf43926u, "CRC-32 check value");
+	unsigned char bytes[256];
+	int crc_ok = 1;
+	for (int i = 0; i < 256; i++)
+		bytes[i] = (unsigned char)(i * 37 + 11);
+	for (size_t len = 0; len <= sizeof bytes; len += 17) {
+		uint32_t c = 0xffffffffu;
+		for (size_t i = 0; i < len; i++) {
+			c ^= bytes[i];
+			for (int j = 0; j < 8; j++)
+				c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+		}
+		crc_ok = crc_ok && desk_crc32(bytes, len) == (c ^ 0xffffffffu);
+	}
+	ok(crc_ok, "desk_crc32 agrees with the bitwise CRC-32");
+
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	if (system(cmd) != 0)
