@@ -976,9 +976,13 @@ start(struct addrinfo *ai, struct desk_err *e)
 	return d;
 }
 
-/* SIGTERM or SIGINT: stop taking requests, answer those in flight, write out. */
-static void
-stop(struct MHD_Daemon *d, sigset_t *sigs)
+/*
+ * SIGTERM or SIGINT: stop taking requests, answer those in flight, write
+ * out. 0, or -1 with e (75) on a second signal while stdout is stalled:
+ * the threads still run then, and the caller ends the process.
+ */
+static int
+stop(struct MHD_Daemon *d, sigset_t *sigs, struct desk_err *e)
 {
 	int fd = MHD_quiesce_daemon(d);
 
@@ -1002,11 +1006,11 @@ stop(struct MHD_Daemon *d, sigset_t *sigs)
 		uint64_t left = S.head - S.emitted;
 		pthread_mutex_unlock(&S.mu);
 		if (done)
-			break;
+			return 0;
 		if (sigtimedwait(sigs, NULL, &tick) > 0)
-			desk_die(DESK_EX_TEMPFAIL, "serve: stopped with %llu deliveries "
-			    "not written out; the next start writes them out",
-			    (unsigned long long)left);
+			return desk_err_set(e, DESK_EX_TEMPFAIL, NULL, "stopped with "
+			    "%llu deliveries not written out; the next start writes "
+			    "them out", (unsigned long long)left);
 	}
 }
 
@@ -1048,18 +1052,29 @@ desk_serve(const char *dir, const struct desk_serve_opts *o, struct desk_err *e)
 	sigset_t block = sigs;
 	sigaddset(&block, SIGALRM);
 	pthread_sigmask(SIG_BLOCK, &block, NULL);
-	if (pthread_create(&wt, NULL, writer, NULL) ||
-	    pthread_create(&et, NULL, emitter, NULL))
-		desk_die(DESK_EX_SOFTWARE, "serve: cannot start a thread");
-	struct MHD_Daemon *d = start(ai, e);
+	struct MHD_Daemon *d = NULL;
+	if (pthread_create(&wt, NULL, writer, NULL)) {
+		freeaddrinfo(ai);
+		desk_store_close(S.st);
+		return desk_err_set(e, DESK_EX_SOFTWARE, NULL, "cannot start a "
+		    "thread");
+	}
+	int no_emitter = pthread_create(&et, NULL, emitter, NULL) != 0;
+	if (no_emitter)
+		desk_err_set(e, DESK_EX_SOFTWARE, NULL, "cannot start a thread");
+	else
+		d = start(ai, e);
 	freeaddrinfo(ai);
 	if (!d) {
+		/* Nothing was taken: the writer stops without writing anything out. */
 		pthread_mutex_lock(&S.mu);
-		S.draining = 1;
-		pthread_cond_signal(&S.work);
+		S.draining = S.emit_failed = 1;
+		pthread_cond_broadcast(&S.work);
+		pthread_cond_broadcast(&S.emit);
 		pthread_mutex_unlock(&S.mu);
 		pthread_join(wt, NULL);
-		pthread_join(et, NULL);
+		if (!no_emitter)
+			pthread_join(et, NULL);
 		desk_store_close(S.st);
 		return -1;
 	}
@@ -1072,7 +1087,8 @@ desk_serve(const char *dir, const struct desk_serve_opts *o, struct desk_err *e)
 		while (sigwait(&sigs, &sig) != 0)
 			;
 	}
-	stop(d, &sigs);
+	if (stop(d, &sigs, e) < 0)
+		return -1;
 	pthread_join(wt, NULL);
 	pthread_join(et, NULL);
 	pthread_mutex_lock(&S.chan_mu);
