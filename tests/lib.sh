@@ -134,10 +134,24 @@ serve_start() {
 	done
 	PORT=$(cat "$T/$s_n.port" 2> /dev/null)
 }
-# serve_stop: SIGTERM to serve, its exit status in $SRC.
+# wait_for PID SECONDS: waits for the child PID, its status in $WRC; one
+# still running after SECONDS is killed (137), so that a test fails instead
+# of hanging.
+wait_for() {
+	# The watchdog's sleep goes with it, and holds no output open.
+	( trap 'kill $w_s 2> /dev/null; exit 0' TERM
+	  sleep "$2" & w_s=$!
+	  wait $w_s && kill -9 "$1" 2> /dev/null ) > /dev/null 2>&1 &
+	w_dog=$!
+	wait "$1"
+	WRC=$?
+	kill $w_dog 2> /dev/null
+}
+# serve_stop: SIGTERM to serve, its exit status in $SRC (137: it did not
+# stop within 60 s).
 serve_stop() {
 	kill -TERM $SPID
-	wait $SPID
-	SRC=$?
+	wait_for $SPID 60
+	SRC=$WRC
 }
 # No set -e: a failing check must report itself, not end the script.

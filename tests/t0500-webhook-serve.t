@@ -214,11 +214,8 @@ post /hooks/shop -d '{"case":{"user_custom_id":"g","content":"one"}}' -H 'webhoo
 wait $HPID
 post /hooks/shop -d '{"case":{"user_custom_id":"g","content":"two"}}' -H 'webhook-id: gone-2'
 is "$CODE" 200 "a request after the reader went away is still accepted"
-g_i=0
-while kill -0 $SPID 2> /dev/null && [ $g_i -lt 100 ]; do sleep 0.05; g_i=$((g_i + 1)); done
-kill -0 $SPID 2> /dev/null && kill -TERM $SPID    # a serve that did not see it
-wait $SPID
-is "$?" 74 "then serve stops, exit 74, when stdout is gone"
+wait_for $SPID 10
+is "$WRC" 74 "then serve stops, exit 74, when stdout is gone"
 like "$T/gone.err" 'stdout: Broken pipe; the deliveries not written out stay in the store' "saying so"
 serve_start again
 serve_stop
