@@ -75,6 +75,8 @@ struct fsck {
 	size_t douts_cap;
 	uint64_t nout;
 	uint64_t maxid[DESK_NKINDS];
+	int64_t hook_head, hook_emitted;   /* the highest seq of each */
+	uint64_t hook_bad;                 /* hook keys that do not point back */
 	/* repair: damaged lines by segment */
 	struct desk_span *bad;
 	size_t nbad;
@@ -448,6 +450,72 @@ pass_rules(struct fsck *f, jv rec, struct desk_loc loc, const char *type)
 		    (unsigned long long)DESK_POS_OFF(loc.pos));
 }
 
+struct hook_check {
+	struct fsck *f;
+	struct desk_loc loc;
+};
+
+static void
+hook_key_check(const struct desk_key *k, void *ctx)
+{
+	struct hook_check *h = ctx;
+	uint64_t pos;
+	uint32_t len;
+
+	if (!desk_hx_get(h->f->st, k, &pos, &len) || pos != h->loc.pos ||
+	    len != h->loc.len)
+		h->f->hook_bad++;
+}
+
+/* A delivery serve accepted: every key of it points at it. */
+static void
+pass_hook(struct fsck *f, jv rec, struct desk_loc loc)
+{
+	int64_t seq;
+
+	if (!desk_hook_keys(rec, hook_key_check, &(struct hook_check){ f, loc }) ||
+	    !desk_jint(rec, "seq", &seq)) {
+		bad_record(f, loc, "hook record without channel, delivery, seq "
+		    "or events");
+		return;
+	}
+	if (seq > f->hook_head)
+		f->hook_head = seq;
+}
+
+static void
+pass_emitted(struct fsck *f, jv rec, struct desk_loc loc)
+{
+	int64_t seq;
+
+	if (!desk_jint(rec, "seq", &seq) || seq < 1)
+		bad_record(f, loc, "emitted record without seq");
+	else if (seq > f->hook_emitted)
+		f->hook_emitted = seq;
+}
+
+/* The marks are the highest sequence numbers the records give. */
+static void
+check_hooks(struct fsck *f)
+{
+	static const char *const which[] = { DESK_HOOK_HEAD, DESK_HOOK_EMITTED };
+	int64_t want[] = { f->hook_head, f->hook_emitted };
+	struct desk_key k;
+
+	if (f->hook_bad)
+		finding(f, 1, "index: %llu keys of serve's deliveries do not point "
+		    "at their hook records", (unsigned long long)f->hook_bad);
+	for (int i = 0; i < 2; i++) {
+		uint64_t v = 0;
+		desk_key_hook_mark(&k, which[i]);
+		if (!desk_hx_get(f->st, &k, &v, NULL))
+			v = 0;
+		if (v != (uint64_t)want[i])
+			finding(f, 1, "index: serve's %s mark is %llu, the log says "
+			    "%lld", which[i], (unsigned long long)v, (long long)want[i]);
+	}
+}
+
 static void
 pass_one(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx)
 {
@@ -485,6 +553,10 @@ pass_one(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx)
 	else if (!strcmp(type, "route") || !strcmp(type, "rotation") ||
 	    !strcmp(type, "rulemark"))
 		pass_rules(f, rec, loc, type);
+	else if (!strcmp(type, "hook"))
+		pass_hook(f, rec, loc);
+	else if (!strcmp(type, "emitted"))
+		pass_emitted(f, rec, loc);
 	else
 		finding(f, 0, "log %u:%llu: record type \"%s\" is not known to "
 		    "this version", DESK_POS_SEG(loc.pos),
@@ -833,6 +905,7 @@ verify(struct fsck *f)
 	check_codes(f);
 	check_throttles(f);
 	check_outbox(f);
+	check_hooks(f);
 	check_index(f);
 	check_state(f);
 	check_channels(f);
