@@ -330,9 +330,13 @@ write_one(struct req *r, struct item **items, size_t *nitems)
 	jv fresh;
 
 	if (r->job == JOB_REJECT) {
-		r->reject = desk_quarantine(S.st, r->body.p ? r->body.p : "",
-		    r->body.len, desk_code_mask, r->errev);
+		struct desk_err qe;
+		r->reject = desk_quarantine_try(S.st, r->body.p ? r->body.p : "",
+		    r->body.len, desk_code_mask, r->errev, &qe);
 		r->errev = jv_invalid();
+		/* Not quarantined is not answered 400: the batch fails, 503. */
+		if (!r->reject)
+			desk_store_fail(S.st, qe.code, "%s", qe.msg);
 		r->out = OUT_REJECTED;
 		return;
 	}
