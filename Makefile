@@ -113,7 +113,8 @@ $(FO)/lib/%.o: lib/%.c Makefile | $(O)/.deps
 $(FO)/bin/fuzz-%: tests/fuzz/%.c $(FUZZ_LIBOBJ) Makefile | $(O)/.deps
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DESK_CFLAGS) $(FUZZ_INC) $(FUZZ_SAN) \
-		-fsanitize=fuzzer -MMD -MP -o $@ $< $(FUZZ_LIBOBJ) $(BASE_LIBS) $(CURL_LIBS) -lpthread
+		-fsanitize=fuzzer -MMD -MP -o $@ $< $(FUZZ_LIBOBJ) $(BASE_LIBS) \
+		$(CURL_LIBS) $(MHD_LIBS) -lpthread
 
 fuzz-bins: $(FUZZ_BINS)
 .SECONDARY: $(FUZZ_LIBOBJ)
@@ -153,6 +154,7 @@ demo: all
 
 bench: all
 	@DESK_BIN=$(CURDIR)/$(O)/bin sh bench/run
+	@DESK_BIN=$(CURDIR)/$(O)/bin sh bench/serve
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \

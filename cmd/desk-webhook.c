@@ -29,6 +29,9 @@ static const char usage_fmt[] =
     "       desk-webhook recv --channel NAME [--lines] [--header 'NAME: VALUE']...\n"
     "           [FILE...]\n"
     "       desk-webhook recv --channel NAME --cgi\n"
+    "       desk-webhook serve --listen ADDR:PORT [--port-file F]\n"
+    "                      [--max-body BYTES] [--max-connections N]\n"
+    "                      [--timeout SECONDS] [--emit-buffer BYTES]\n"
     "Common options: -s, --store DIR; -h, --help; -V, --version.\n";
 
 int
@@ -44,6 +47,7 @@ main(int argc, char **argv)
 		{ "sign", webhook_sign },
 		{ "verify", webhook_verify },
 		{ "recv", webhook_recv },
+		{ "serve", webhook_serve },
 	};
 	char names[128], usage[sizeof usage_fmt + sizeof names];
 	int status;

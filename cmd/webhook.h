@@ -14,5 +14,6 @@ int webhook_dead(int argc, char **argv);      /* webhook-send.c */
 int webhook_sign(int argc, char **argv);      /* webhook-sign.c */
 int webhook_verify(int argc, char **argv);    /* webhook-sign.c */
 int webhook_recv(int argc, char **argv);      /* webhook-recv.c */
+int webhook_serve(int argc, char **argv);     /* webhook-serve.c */
 
 #endif

@@ -154,10 +154,13 @@ _desk_webhook() {
 	--url | --api-url | --hook-url | --operator-id | --header) return ;;
 	--per-host | --in-flight | --id | --timestamp | --signature) return ;;
 	--channel) COMPREPLY=($(compgen -W "$(_desk_channels)" -- "$cur")); return ;;
+	--listen | --max-body | --max-connections | --timeout | --emit-buffer) return ;;
+	--port-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	esac
-	_desk_words "$args --per-host --in-flight --headers --id --timestamp --signature --channel --header"
+	_desk_words "$args --per-host --in-flight --headers --id --timestamp --signature --channel --header --listen --port-file --max-body --max-connections --timeout --emit-buffer"
 	case ${#_desk_words[@]}:${_desk_words[0]-}:${_desk_words[1]-} in
-	0::) COMPREPLY=($(compgen -W "channel recv send outbox dead sign verify $_desk_common" -- "$cur")) ;;
+	0::) COMPREPLY=($(compgen -W "channel recv serve send outbox dead sign verify $_desk_common" -- "$cur")) ;;
+	1:serve:) COMPREPLY=($(compgen -W "--listen --port-file --max-body --max-connections --timeout --emit-buffer $_desk_common" -- "$cur")) ;;
 	*:recv:*)
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W "--channel --header --lines --cgi $_desk_common" -- "$cur"))

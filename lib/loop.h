@@ -129,4 +129,25 @@ struct desk_send_opts {
  */
 int desk_send(const struct desk_send_opts *o);
 
+/* ---- serve.c: desk-webhook serve, the HTTP receiver ---- */
+
+struct desk_serve_opts {
+	const char *listen;       /* ADDR:PORT or [ADDR6]:PORT; port 0: any */
+	const char *port_file;    /* NULL, or where the port bound is written */
+	size_t max_body;          /* bytes of a request body */
+	unsigned max_conn;        /* connections at once */
+	unsigned timeout;         /* seconds a connection may be idle */
+	size_t emit_buffer;       /* bytes of events held for stdout */
+};
+/*
+ * Serves the channels of the store in dir (desk-webhook(1) SERVING) until
+ * SIGTERM or SIGINT, the accepted events on stdout; then answers the
+ * requests in flight, writes out every accepted event and returns 0. -1
+ * with e when it cannot start (64, 69, the store's 74 to 78) or stdout
+ * failed (74). When the store fails while serving, the requests of that
+ * batch are answered 503 and the store is opened again.
+ */
+int desk_serve(const char *dir, const struct desk_serve_opts *o,
+    struct desk_err *e);
+
 #endif

@@ -110,4 +110,48 @@ killed() {
 with_channel() { # with_channel NAME [TYPE]
 	desk-webhook channel add "$1" --type "${2:-async}" > /dev/null
 }
+# active_channel NAME [OPTION...]: a channel that serve takes requests for,
+# whether channel add saves it active or leaves that to channel activate.
+active_channel() {
+	desk-webhook channel add "$@" > /dev/null
+	desk-webhook channel show "$1" | jq -e .active > /dev/null ||
+		desk-webhook channel activate "$1" > /dev/null
+}
+# serve_start NAME [OPTION...]: desk-webhook serve in the background on a
+# free loopback port, stdout to $SERVE_OUT (default $T/NAME.out), stderr to
+# $T/NAME.err; sets $PORT (from --port-file) and $SPID.
+serve_start() {
+	s_n=$1
+	shift
+	rm -f "$T/$s_n.port"
+	desk-webhook serve --listen 127.0.0.1:0 --port-file "$T/$s_n.port" "$@" \
+		> "${SERVE_OUT:-$T/$s_n.out}" 2> "$T/$s_n.err" &
+	SPID=$!
+	s_i=0
+	while [ ! -s "$T/$s_n.port" ] && [ $s_i -lt 200 ] && kill -0 $SPID 2> /dev/null; do
+		sleep 0.05
+		s_i=$((s_i + 1))
+	done
+	PORT=$(cat "$T/$s_n.port" 2> /dev/null)
+}
+# wait_for PID SECONDS: waits for the child PID, its status in $WRC; one
+# still running after SECONDS is killed (137), so that a test fails instead
+# of hanging.
+wait_for() {
+	# The watchdog's sleep goes with it, and holds no output open.
+	( trap 'kill $w_s 2> /dev/null; exit 0' TERM
+	  sleep "$2" & w_s=$!
+	  wait $w_s && kill -9 "$1" 2> /dev/null ) > /dev/null 2>&1 &
+	w_dog=$!
+	wait "$1"
+	WRC=$?
+	kill $w_dog 2> /dev/null
+}
+# serve_stop: SIGTERM to serve, its exit status in $SRC (137: it did not
+# stop within 60 s).
+serve_stop() {
+	kill -TERM $SPID
+	wait_for $SPID 60
+	SRC=$WRC
+}
 # No set -e: a failing check must report itself, not end the script.

@@ -7,8 +7,6 @@
 # reach, and make warns "jobserver unavailable".
 unset MAKEFLAGS MFLAGS MAKELEVEL
 
-# A nested make of "make -j2 check" would warn of its jobserver: its own build.
-unset MAKEFLAGS MFLAGS MAKELEVEL
 run make -s -C "$TOP" O="$T/b" CFLAGS="-O2 -Werror" all
 rc 0 "make with -Werror: exit 0"
 is "$(grep -ci warning $ERR $OUT | awk -F: '{ s += $NF } END { print s + 0 }')" 0 "no warnings"
@@ -55,7 +53,7 @@ if command -v runuser > /dev/null && [ "$(id -u)" -eq 0 ]; then
 	runuser -u nobody -- /usr/bin/env PATH=$T/fakebin /bin/sh $T/fakebin/deps > $OUT 2> $ERR
 	RC=$?
 	rc 69 "deps, missing packages, not root: exit 69"
-	like $ERR "install them with: sudo apt-get install -y --no-install-recommends pkg-config libsodium-dev libcurl4-openssl-dev libmicrohttpd-dev jq mandoc zsh clang libclang-rt-dev\$" \
+	like $ERR "install them with: sudo apt-get install -y --no-install-recommends pkg-config libsodium-dev libcurl4-openssl-dev libmicrohttpd-dev jq mandoc zsh curl wrk clang libclang-rt-dev\$" \
 		"and prints the exact apt-get line"
 else
 	env PATH=/nonexistent /bin/sh "$TOP/scripts/deps" > $OUT 2> $ERR

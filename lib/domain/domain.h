@@ -456,4 +456,35 @@ int desk_rulemark_get(struct desk_store *st, const char *rule, uint64_t case_id,
 void desk_rulemark_put(struct desk_store *st, const char *rule, uint64_t case_id,
     uint64_t state, int64_t now);
 
+/* ---- hook.c: the deliveries serve accepts (hook and emitted records) ---- */
+
+struct desk_hook {
+	const char *channel;
+	const char *delivery;    /* its webhook-id, or one serve made */
+	size_t dlen;
+	int64_t received_at;
+	const char *body;        /* the raw body, as it came */
+	size_t len;
+};
+/*
+ * Under the store's lock (taken by the caller, for a whole batch): records
+ * delivery h with those of events (consumed: an array of objects, each
+ * with a string id) that no delivery of its channel brought before.
+ * 1 with its sequence number in *seq and the events recorded (owned) in
+ * *fresh; 0 for a repeat (its webhook-id accepted before, or every event
+ * of it), nothing written; -1 with e (65) when the record would be over
+ * the store's limit on a record, nothing written.
+ */
+int desk_hook_accept(struct desk_store *st, const struct desk_hook *h,
+    jv events, uint64_t *seq, jv *fresh, struct desk_err *e);
+/* The last sequence number accepted, and the last emitted (0: none). */
+void desk_hook_marks(struct desk_store *st, uint64_t *head, uint64_t *emitted);
+/* Under the lock: records that every delivery up to seq was written out. */
+void desk_hook_emitted(struct desk_store *st, uint64_t seq);
+/*
+ * The events delivery seq brought (owned); invalid with a message when the
+ * store has no such delivery or cannot give it back.
+ */
+jv desk_hook_events(struct desk_store *st, uint64_t seq);
+
 #endif

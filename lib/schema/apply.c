@@ -11,7 +11,9 @@
  * a time rule was last applied in, per rule and case.
  *
  * The due list's ends are index keys (desk_key_due), and each entry's
- * latest delivery record too (desk_key_delivery).
+ * latest delivery record too (desk_key_delivery). serve's
+ * deliveries have no slots: hook records are found by index keys (keys.c:
+ * desk_hook_keys), and the head and emitted marks are keys too.
  */
 #include <sodium.h>
 #include <string.h>
@@ -530,6 +532,52 @@ apply_rulemark(struct desk_store *st, jv rec)
 	desk_hx_put(st, &k, (uint64_t)state, 1);
 }
 
+struct hook_put {
+	struct desk_store *st;
+	struct desk_loc loc;
+};
+
+static void
+hook_key_put(const struct desk_key *k, void *ctx)
+{
+	struct hook_put *h = ctx;
+
+	desk_hx_put(h->st, k, h->loc.pos, h->loc.len);
+}
+
+/* A mark only moves forward, so replaying changes nothing. */
+static void
+hook_mark_put(struct desk_store *st, const char *which, int64_t seq)
+{
+	struct desk_key k;
+	uint64_t have;
+
+	desk_key_hook_mark(&k, which);
+	if (!desk_hx_get(st, &k, &have, NULL) || have < (uint64_t)seq)
+		desk_hx_put(st, &k, (uint64_t)seq, 0);
+}
+
+/* A delivery serve accepted: its keys, and the head mark. */
+static void
+apply_hook(struct desk_store *st, jv rec, struct desk_loc loc)
+{
+	int64_t seq;
+
+	if (desk_hook_keys(rec, hook_key_put, &(struct hook_put){ st, loc }) &&
+	    desk_jint(rec, "seq", &seq))
+		hook_mark_put(st, DESK_HOOK_HEAD, seq);
+}
+
+/* Every delivery up to seq has been written out by serve. */
+static void
+apply_emitted(struct desk_store *st, jv rec)
+{
+	int64_t seq;
+
+	if (desk_jint(rec, "seq", &seq) && seq > 0)
+		hook_mark_put(st, DESK_HOOK_EMITTED, seq);
+}
+
 void
 desk_apply(struct desk_store *st, jv rec, struct desk_loc loc)
 {
@@ -557,6 +605,10 @@ desk_apply(struct desk_store *st, jv rec, struct desk_loc loc)
 		apply_rotation(st, rec);
 	else if (!strcmp(type, "rulemark"))
 		apply_rulemark(st, rec);
+	else if (!strcmp(type, "hook"))
+		apply_hook(st, rec, loc);
+	else if (!strcmp(type, "emitted"))
+		apply_emitted(st, rec);
 }
 
 /*

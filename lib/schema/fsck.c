@@ -240,6 +240,27 @@ pass_rules(struct fsck *f, jv rec, struct desk_loc loc, const char *type)
 }
 
 static void
+no_key(const struct desk_key *k, void *ctx)
+{
+	(void)k;
+	(void)ctx;
+}
+
+/* serve's records: what they need (the rebuild checks keys and marks). */
+static void
+pass_hook(struct fsck *f, jv rec, struct desk_loc loc, const char *type)
+{
+	int64_t seq;
+
+	if (!strcmp(type, "hook") && !desk_hook_keys(rec, no_key, NULL))
+		bad_record(f, loc, "hook record without channel, delivery, seq "
+		    "or events");
+	else if (!strcmp(type, "emitted") && (!desk_jint(rec, "seq", &seq) ||
+	    seq < 1))
+		bad_record(f, loc, "emitted record without seq");
+}
+
+static void
 pass_one(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx)
 {
 	struct fsck *f = ctx;
@@ -276,6 +297,8 @@ pass_one(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx)
 	else if (!strcmp(type, "route") || !strcmp(type, "rotation") ||
 	    !strcmp(type, "rulemark"))
 		pass_rules(f, rec, loc, type);
+	else if (!strcmp(type, "hook") || !strcmp(type, "emitted"))
+		pass_hook(f, rec, loc, type);
 	else
 		finding(f, 0, "log %u:%llu: record type \"%s\" is not known to "
 		    "this version", AT(loc), type);

@@ -186,6 +186,68 @@ desk_key_rulemark(struct desk_key *k, const char *rule, uint64_t case_id)
 	desk_key_id(k, "rulemark", case_id, rule);
 }
 
+/*
+ * The keys of serve's deliveries (desk-webhook(1) SERVING): a delivery by
+ * its channel and webhook-id, an event a delivery brought by its channel,
+ * type and id, a delivery by its sequence number, and the two marks: the
+ * last sequence number accepted and the last emitted.
+ */
+void
+desk_key_hook_delivery(struct desk_key *k, const char *channel,
+    const char *delivery, size_t n)
+{
+	desk_key(k, "hook", 2, channel, strlen(channel), delivery, n);
+}
+
+void
+desk_key_hook_event(struct desk_key *k, const char *channel, const char *type,
+    const char *id, size_t n)
+{
+	desk_key(k, "hookevent", 3, channel, strlen(channel), type, strlen(type),
+	    id, n);
+}
+
+void
+desk_key_hook_seq(struct desk_key *k, uint64_t seq)
+{
+	desk_key_id(k, "hookseq", seq, NULL);
+}
+
+void
+desk_key_hook_mark(struct desk_key *k, const char *which)
+{
+	desk_key(k, "hookmark", 1, which, strlen(which));
+}
+
+int
+desk_hook_keys(jv rec, void (*each)(const struct desk_key *, void *), void *ctx)
+{
+	const char *ch = desk_jstr(rec, "channel"), *d;
+	size_t dlen;
+	int64_t seq;
+	struct desk_key k;
+	jv evs = desk_jget(rec, "events");
+
+	if (!ch || !desk_jstrn(rec, "delivery", &d, &dlen) ||
+	    !desk_jint(rec, "seq", &seq) || seq < 1 ||
+	    jv_get_kind(evs) != JV_KIND_ARRAY)
+		return 0;
+	desk_key_hook_seq(&k, (uint64_t)seq);
+	each(&k, ctx);
+	desk_key_hook_delivery(&k, ch, d, dlen);
+	each(&k, ctx);
+	jv_array_foreach(evs, i, ev) {
+		const char *id, *type = desk_jstr(ev, "type");
+		size_t idlen;
+		if (desk_jstrn(ev, "id", &id, &idlen)) {
+			desk_key_hook_event(&k, ch, type ? type : "message", id, idlen);
+			each(&k, ctx);
+		}
+		jv_free(ev);
+	}
+	return 1;
+}
+
 struct namer {
 	void (*each)(const struct desk_key *, const char *, void *);
 	void *ctx;
@@ -200,6 +262,14 @@ user_key_name(const struct desk_key *k, const char *what, void *ctx)
 
 	snprintf(name, sizeof name, "%s of user %lld", what, (long long)n->id);
 	n->each(k, name, n->ctx);
+}
+
+static void
+hook_key_name(const struct desk_key *k, void *ctx)
+{
+	struct namer *n = ctx;
+
+	n->each(k, "a key of a delivery serve accepted", n->ctx);
 }
 
 void
@@ -278,5 +348,14 @@ desk_rec_keys(jv rec, void (*each)(const struct desk_key *, const char *,
 		each(&k, "the due list's head", ctx);
 		desk_key_due(&k, "tail");
 		each(&k, "the due list's tail", ctx);
+	}
+	/* serve's deliveries: the keys a hook points at itself, and the marks. */
+	if (!strcmp(type, "hook")) {
+		desk_hook_keys(rec, hook_key_name, &(struct namer){ each, ctx, 0 });
+		desk_key_hook_mark(&k, DESK_HOOK_HEAD);
+		each(&k, "serve's head mark", ctx);
+	} else if (!strcmp(type, "emitted")) {
+		desk_key_hook_mark(&k, DESK_HOOK_EMITTED);
+		each(&k, "serve's emitted mark", ctx);
 	}
 }

@@ -328,6 +328,28 @@ void desk_rec_keys(jv rec, void (*each)(const struct desk_key *k,
 void desk_key_rotation(struct desk_key *k, const char *team);
 /* The condition state a time rule was last applied to a case in. */
 void desk_key_rulemark(struct desk_key *k, const char *rule, uint64_t case_id);
+/*
+ * serve's deliveries ("hook" and "emitted" records): a delivery by channel
+ * and webhook-id; an event by channel, type and id; a delivery by its
+ * sequence number (all three to the hook record's place in the log); and
+ * the marks DESK_HOOK_HEAD (the last sequence number accepted) and
+ * DESK_HOOK_EMITTED (the last one written out), whose value is the number.
+ */
+void desk_key_hook_delivery(struct desk_key *k, const char *channel,
+    const char *delivery, size_t n);
+void desk_key_hook_event(struct desk_key *k, const char *channel,
+    const char *type, const char *id, size_t n);
+void desk_key_hook_seq(struct desk_key *k, uint64_t seq);
+#define DESK_HOOK_HEAD "head"
+#define DESK_HOOK_EMITTED "emitted"
+void desk_key_hook_mark(struct desk_key *k, const char *which);
+/*
+ * Calls each(key, ctx) for every key a hook record (borrowed) points at
+ * itself: its delivery, its events and its sequence number. Used by apply
+ * and fsck alike. 0 when the record lacks what a hook needs.
+ */
+int desk_hook_keys(jv rec, void (*each)(const struct desk_key *k, void *ctx),
+    void *ctx);
 
 /* ---- fsck.c ---- */
 
