@@ -54,6 +54,7 @@ struct job {
 	uint64_t attempt;
 	char wid[DESK_WEBHOOK_ID_LEN + 1];
 	struct desk_http x;
+	int in_multi;           /* x.h is in the sender's multi handle */
 	struct desk_hdr hdr[16];
 	int allow_private;
 	jv schedule;            /* the channel's retry_schedule, or invalid */
@@ -84,6 +85,9 @@ struct sender {
 	size_t ngone;           /* items final, not yet compacted */
 	int broken;             /* an exit status: stop delivering */
 	int rejected;
+	/* Easy handles done with, to reuse: curl_easy_init costs more than a reset. */
+	CURL *idle[64];
+	size_t nidle;
 };
 
 /* ---- the items ---- */
@@ -224,10 +228,20 @@ retry_after(CURL *h, int64_t now)
 
 /* ---- one attempt ---- */
 
+/* Gives j's easy handle (in no multi handle) back to s, for the next job. */
 static void
-job_free(struct job *j)
+job_release(struct sender *s, struct job *j)
 {
-	desk_http_free(&j->x);
+	if (j->x.h && !j->in_multi && s->nidle < sizeof s->idle / sizeof *s->idle)
+		s->idle[s->nidle++] = desk_http_release(&j->x);
+	else
+		desk_http_free(&j->x);    /* and out of the multi handle, if in it */
+}
+
+static void
+job_free(struct sender *s, struct job *j)
+{
+	job_release(s, j);
 	jv_free(j->msg);
 	jv_free(j->reqs);
 	jv_free(j->schedule);
@@ -282,7 +296,9 @@ job_start_req(struct sender *s, struct job *j)
 	jv h = desk_jget(r, "headers");
 	size_t nh = 0;
 
-	desk_http_free(&j->x);
+	job_release(s, j);
+	if (s->nidle)
+		j->x.h = s->idle[--s->nidle];
 	jv_object_foreach(h, k, v) {
 		if (nh < sizeof j->hdr / sizeof *j->hdr &&
 		    jv_get_kind(v) == JV_KIND_STRING) {
@@ -303,6 +319,7 @@ job_start_req(struct sender *s, struct job *j)
 	if (rc == 0) {
 		curl_easy_setopt(j->x.h, CURLOPT_PRIVATE, j);
 		if (curl_multi_add_handle(s->multi, j->x.h) == CURLM_OK) {
+			j->in_multi = 1;
 			s->running++;
 			return 0;
 		}
@@ -533,6 +550,7 @@ answered(struct sender *s, struct job *j, CURLcode rc)
 
 	s->running--;
 	curl_multi_remove_handle(s->multi, j->x.h);
+	j->in_multi = 0;
 	int ok = desk_http_done(&j->x, rc, &e);
 	long st = j->x.status;
 	if (rc != CURLE_OK) {
@@ -666,7 +684,7 @@ step(struct sender *s)
 	flush_out(s);
 	for (struct job *j = s->done, *n; j; j = n) {
 		n = j->done_next;
-		job_free(j);
+		job_free(s, j);
 	}
 	s->done = NULL;
 	for (struct job *j = start, *n; j; j = n) {
@@ -810,6 +828,8 @@ sender_init(struct sender *s, struct desk_store *st, const struct desk_send_opts
 static void
 sender_free(struct sender *s)
 {
+	while (s->nidle)
+		curl_easy_cleanup(s->idle[--s->nidle]);
 	curl_multi_cleanup(s->multi);
 	free(s->items);
 	desk_buf_free(&s->out);

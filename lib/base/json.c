@@ -8,6 +8,8 @@
  * message, so it parses for itself and uses jv only as the value model.
  */
 #include <math.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +27,83 @@ struct jp {
 
 static jv
 fail(struct jp *j, const char *at, const char *fmt, ...) DESK_PRINTF(3, 4);
+
+/*
+ * Object keys, interned per thread. Every jv string libjq builds is
+ * UTF-8-checked byte by byte, allocated and later hashed; a stream of
+ * bodies of one shape (and every getter's literal key) names the same few
+ * dozen keys again and again, so each short key is built once and then
+ * shared by reference (its hash, cached in the string, with it). jv
+ * reference counts are not atomic, hence one cache per thread, freed when
+ * the thread ends.
+ */
+#define KEY_SLOTS 256
+#define KEY_MAX 32
+struct key_slot {
+	unsigned char len;
+	char s[KEY_MAX];
+	jv v;
+};
+static _Thread_local struct key_slot *key_cache;
+static pthread_key_t key_cache_key;
+static pthread_once_t key_cache_once = PTHREAD_ONCE_INIT;
+
+static void
+key_cache_free(void *p)
+{
+	struct key_slot *c = p;
+
+	for (size_t i = 0; i < KEY_SLOTS; i++)
+		if (c[i].len)
+			jv_free(c[i].v);
+	free(c);
+}
+
+static void
+key_cache_init(void)
+{
+	/* Without the key a thread's cache is only not freed at its end. */
+	(void)pthread_key_create(&key_cache_key, key_cache_free);
+}
+
+/* The string s[0..n) (valid UTF-8 without NUL, or any bytes libjq mends), owned. */
+static jv
+key_string(const char *s, size_t n)
+{
+	if (n == 0 || n > KEY_MAX)
+		return jv_string_sized(s, (int)n);
+	if (!key_cache) {
+		struct key_slot *c = calloc(KEY_SLOTS, sizeof *c);
+		if (!c)
+			return jv_string_sized(s, (int)n);
+		pthread_once(&key_cache_once, key_cache_init);
+		(void)pthread_setspecific(key_cache_key, c);
+		key_cache = c;
+	}
+	uint32_t h = 2166136261u;      /* FNV-1a */
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	struct key_slot *k = &key_cache[(h ^ (h >> 16)) % KEY_SLOTS];
+	if (k->len == n && !memcmp(k->s, s, n))
+		return jv_copy(k->v);
+	jv v = jv_string_sized(s, (int)n);
+	/* Only what libjq kept byte for byte is shared under those bytes. */
+	if (jv_string_length_bytes(jv_copy(v)) != (int)n ||
+	    memcmp(jv_string_value(v), s, n))
+		return v;
+	if (k->len)
+		jv_free(k->v);
+	k->len = (unsigned char)n;
+	memcpy(k->s, s, n);
+	k->v = jv_copy(v);
+	return v;
+}
+
+static jv
+key_cstr(const char *s)
+{
+	return key_string(s, strlen(s));
+}
 
 static jv
 fail(struct jp *j, const char *at, const char *fmt, ...)
@@ -156,7 +235,7 @@ put_utf8(struct desk_buf *b, unsigned cp)
 
 /* At the opening quote. */
 static jv
-parse_string(struct jp *j)
+parse_string_as(struct jp *j, int is_key)
 {
 	const char *s = ++j->p;
 	int escaped = 0;
@@ -220,7 +299,8 @@ parse_string(struct jp *j)
 	}
 	const char *e = j->p++;
 	if (!escaped)
-		return jv_string_sized(s, (int)(e - s));
+		return is_key ? key_string(s, (size_t)(e - s)) :
+		    jv_string_sized(s, (int)(e - s));
 
 	struct desk_buf *b = &j->scratch;
 	b->len = 0;
@@ -257,6 +337,12 @@ parse_string(struct jp *j)
 		q += 2;
 	}
 	return jv_string_sized(b->p ? b->p : "", (int)b->len);
+}
+
+static jv
+parse_string(struct jp *j)
+{
+	return parse_string_as(j, 0);
 }
 
 static int
@@ -417,7 +503,7 @@ parse_object(struct jp *j)
 			return fail(j, j->p, "expected a string key in object, found %s",
 			    show((unsigned char)*j->p, sh));
 		}
-		jv k = parse_string(j);
+		jv k = parse_string_as(j, 1);
 		if (j->status != DESK_JSON_OK) {
 			jv_free(o);
 			return jv_invalid();
@@ -665,7 +751,7 @@ desk_jget(jv o, const char *key)
 {
 	if (jv_get_kind(o) != JV_KIND_OBJECT)
 		return jv_invalid();
-	jv v = jv_object_get(jv_copy(o), jv_string(key));
+	jv v = jv_object_get(jv_copy(o), key_cstr(key));
 	/* o still holds a reference, so the value outlives this one. */
 	jv_free(v);
 	return v;
@@ -714,19 +800,19 @@ desk_jhas(jv o, const char *key)
 jv
 desk_jset(jv o, const char *key, jv v)
 {
-	return jv_object_set(o, jv_string(key), v);
+	return jv_object_set(o, key_cstr(key), v);
 }
 
 jv
 desk_jset_str(jv o, const char *key, const char *s)
 {
-	return jv_object_set(o, jv_string(key), s ? jv_string(s) : jv_null());
+	return jv_object_set(o, key_cstr(key), s ? jv_string(s) : jv_null());
 }
 
 jv
 desk_jset_int(jv o, const char *key, int64_t v)
 {
-	return jv_object_set(o, jv_string(key), jv_number((double)v));
+	return jv_object_set(o, key_cstr(key), jv_number((double)v));
 }
 
 jv

@@ -77,7 +77,10 @@ desk_http_setup(struct desk_http *x, const struct desk_http_req *r,
 	x->method = r->method;
 	x->url = r->url;
 	x->allow_private = r->allow_private;
-	if (!(x->h = curl_easy_init()))
+	/* A handle given back by desk_http_release keeps only its caches. */
+	if (x->h)
+		curl_easy_reset(x->h);
+	else if (!(x->h = curl_easy_init()))
 		return desk_err_set(e, DESK_EX_SOFTWARE, "url", "curl_easy_init failed");
 	for (size_t i = 0; i < r->nhdr; i++) {
 		struct desk_buf b = DESK_BUF_INIT;
@@ -170,6 +173,16 @@ desk_http_run(struct desk_http *x, const struct desk_http_req *r,
 	if (desk_http_setup(x, r, e) < 0)
 		return -1;
 	return desk_http_done(x, curl_easy_perform(x->h), e);
+}
+
+CURL *
+desk_http_release(struct desk_http *x)
+{
+	CURL *h = x->h;
+
+	x->h = NULL;
+	desk_http_free(x);
+	return h;
 }
 
 void

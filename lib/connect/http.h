@@ -31,7 +31,10 @@ struct desk_http_req {
 	int allow_private;                /* the channel allows private addresses */
 };
 
-/* One request and its answer. Zero it before desk_http_setup. */
+/*
+ * One request and its answer. Zero it before desk_http_setup, or zero it
+ * but for h: a handle desk_http_release gave back, to be reset and reused.
+ */
 struct desk_http {
 	CURL *h;
 	struct curl_slist *hdrs;
@@ -58,6 +61,11 @@ int desk_http_done(struct desk_http *x, CURLcode rc, struct desk_err *e);
 /* desk_http_setup, curl_easy_perform, desk_http_done. */
 int desk_http_run(struct desk_http *x, const struct desk_http_req *r,
     struct desk_err *e);
+/*
+ * desk_http_free, but x's easy handle (in no multi handle by now) is given
+ * back, not cleaned up: reused, it skips building one from nothing.
+ */
+CURL *desk_http_release(struct desk_http *x);
 void desk_http_free(struct desk_http *x);
 
 /*

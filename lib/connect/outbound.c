@@ -23,6 +23,11 @@ desk_out_hdr(jv req, const char *name, const char *value)
 {
 	jv h = jv_copy(desk_jget(req, "headers"));
 
+	/*
+	 * req lets go of its headers first: an object held twice is copied
+	 * whole by jv_object_set, once per header added.
+	 */
+	req = desk_jset(req, "headers", jv_null());
 	h = desk_jset_str(h, name, value);
 	return desk_jset(req, "headers", h);
 }
