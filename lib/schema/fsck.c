@@ -573,14 +573,53 @@ check_users(struct fsck *f)
 	}
 }
 
+/*
+ * A status list, walked from its head: exactly the want cases of that
+ * status, each after the one before it in the log (the order of their
+ * latest change).
+ */
+static void
+check_case_list(struct fsck *f, enum desk_status st, uint64_t end,
+    uint64_t want)
+{
+	uint64_t prev = 0, n = 0, after = 0, id = desk_case_list_first(f->st, st);
+	const char *name = desk_status_name(st);
+
+	for (uint64_t p, next; id; prev = id, id = next) {
+		if (id >= end || id >= f->cases_cap || !f->cases[id].seen) {
+			finding(f, 1, "%s list: case %llu is not in the log", name,
+			    (unsigned long long)id);
+			return;
+		}
+		int on = desk_case_list_node(f->st, id, &p, &next);
+		if (on != (int)st || p != prev || f->cases[id].activity <= after ||
+		    ++n > want) {
+			finding(f, 1, "%s list: broken at case %llu", name,
+			    (unsigned long long)id);
+			return;
+		}
+		after = f->cases[id].activity;
+	}
+	if (n != want || desk_case_list_last(f->st, st) != prev)
+		finding(f, 1, "%s list: %llu cases end at %llu; the log has %llu",
+		    name, (unsigned long long)n,
+		    (unsigned long long)desk_case_list_last(f->st, st),
+		    (unsigned long long)want);
+}
+
 static void
 check_cases(struct fsck *f)
 {
 	uint64_t end = id_end(f, DESK_T_CASE, f->cases_cap);
+	uint64_t in[DESK_CLOSED + 1] = { 0 };
+	int lists = desk_case_lists(f->st);
 	struct desk_case_slot s;
 	struct desk_slot raw;
 	struct desk_key k;
 
+	if (!lists && f->ncase)
+		finding(f, 1, "index: no status lists of the cases (a store from "
+		    "before them: desk-case fsck --repair builds them)");
 	for (uint64_t id = 1; id < end; id++) {
 		struct xcase *c = id < f->cases_cap && f->cases[id].seen ?
 		    &f->cases[id] : NULL;
@@ -602,6 +641,13 @@ check_cases(struct fsck *f)
 			finding(f, 1, "case %llu is merged into case %llu, which does "
 			    "not exist", (unsigned long long)id,
 			    (unsigned long long)c->merged);
+		uint64_t lp, ln;
+		if (lists && desk_case_list_node(f->st, id, &lp, &ln) != (int)c->status)
+			finding(f, 1, "case %llu is %s but not on the %s list",
+			    (unsigned long long)id, desk_status_name(c->status),
+			    desk_status_name(c->status));
+		else if (lists)
+			in[c->status]++;
 		/* The user's last case on the channel is this one or a later one. */
 		jv rec = desk_log_get(f->st, c->rec);
 		const char *ch = desk_jstr(rec, "channel");
@@ -615,6 +661,9 @@ check_cases(struct fsck *f)
 			    ch ? ch : "?", (unsigned long long)id);
 		jv_free(rec);
 	}
+	if (lists)
+		for (int i = DESK_OPEN; i <= DESK_CLOSED; i++)
+			check_case_list(f, (enum desk_status)i, end, in[i]);
 }
 
 static void
