@@ -1,11 +1,9 @@
 /*
- * tick.c: desk-route tick, the time rules over the cases. The candidates
- * are the store's status lists (desk-store(5)): per status, its cases
- * oldest change first, so tick walks only the statuses its rules name and
- * stops at the first case changed too recently for their "case.updated_at
- * before" conditions; merged cases are passed over without reading a
- * record. A store written before the lists has every case slot scanned
- * instead (desk-case fsck --repair builds them).
+ * tick.c: desk-route tick, the time rules over the cases. The cases'
+ * slots are the index of candidates: each holds the case's status and the
+ * time of its last change (desk-store(5)), so the cases a time rule cannot
+ * match (another status, changed too recently for its "case.updated_at
+ * before" condition, merged) are passed over without reading a record.
  * A rule is applied at most once per case and state of the case: the
  * rulemark records the case's last change after the rule was applied.
  */
@@ -51,59 +49,6 @@ rule_filter(const struct desk_rule *u, int64_t now, struct prefilter *f)
 		f->before = before;
 }
 
-/*
- * The candidate cases, in turn: on each status list the filter names, from
- * the head to the tail as it was when the walk reached the list (a case
- * tick changes moves to the tail), up to the first case changed at or
- * after f.before; or, on a store without the lists, every case slot.
- * Those the filter rules out are passed over here.
- */
-struct walk {
-	struct desk_store *st;
-	struct prefilter f;
-	int lists;
-	int status;             /* the list walked, 0 before the first */
-	uint64_t id, last;      /* the next case on it, the list's tail */
-};
-
-static uint64_t
-walk_next(struct walk *w)
-{
-	struct desk_case_slot c;
-	uint64_t prev, next;
-
-	if (!w->lists) {
-		uint64_t end = desk_slot_end(w->st, DESK_T_CASE);
-		while (++w->id < end)
-			if (desk_case_slot(w->st, w->id, &c) && !c.merged_into &&
-			    c.status <= DESK_CLOSED && w->f.statuses & 1 << c.status &&
-			    !(w->f.before && c.updated_at >= w->f.before))
-				return w->id;
-		return 0;
-	}
-	for (;;) {
-		while (!w->id) {
-			do
-				if (++w->status > DESK_CLOSED)
-					return 0;
-			while (!(w->f.statuses & 1 << w->status));
-			w->id = desk_case_list_first(w->st, (enum desk_status)w->status);
-			w->last = desk_case_list_last(w->st, (enum desk_status)w->status);
-		}
-		uint64_t id = w->id;
-		int on = desk_case_list_node(w->st, id, &prev, &next);
-		w->id = id == w->last ? 0 : next;
-		if (on != w->status || !desk_case_slot(w->st, id, &c))
-			continue;       /* moved since the walk began */
-		if (w->f.before && c.updated_at >= w->f.before) {
-			w->id = 0;      /* the rest changed later still */
-			continue;
-		}
-		if (!c.merged_into)
-			return id;
-	}
-}
-
 long
 desk_rules_tick(struct desk_rules *r, struct desk_store *st, int mode,
     void (*each)(jv ev, void *ctx), void *ctx, struct desk_err *e)
@@ -127,15 +72,19 @@ desk_rules_tick(struct desk_rules *r, struct desk_store *st, int mode,
 		return 0;
 	if (open_ended)
 		f.before = 0;
-	struct walk w = { st, f, desk_case_lists(st), 0, 0, 0 };
-	for (uint64_t id; (id = walk_next(&w)) != 0;) {
+	uint64_t end = desk_slot_end(st, DESK_T_CASE);
+	for (uint64_t id = 1; id < end; id++) {
 		struct desk_case_slot c;
+		if (!desk_case_slot(st, id, &c) || c.merged_into ||
+		    c.status > DESK_CLOSED || !(f.statuses & 1 << c.status) || (f.before && c.updated_at >= f.before))
+			continue;
 		struct desk_route x;
 		desk_route_init(&x, r, st, mode);
 		x.tick = 1;
 		if (mode == DESK_ROUTE_APPLY)
 			desk_store_lock(st);
-		if (!desk_case_slot(st, id, &c) || !desk_route_load(&x, id, 0)) {
+		desk_case_slot(st, id, &c);
+		if (!desk_route_load(&x, id, 0)) {
 			desk_route_done(&x);
 			continue;
 		}

@@ -136,9 +136,6 @@ apply_user(struct desk_store *st, jv rec, struct desk_loc loc)
 	desk_user_keys(rec, user_key_put, &(struct user_keys){ st, (uint64_t)id });
 }
 
-static void case_unlist(struct desk_store *, uint64_t);
-static void case_list(struct desk_store *, uint64_t, enum desk_status);
-
 static void
 apply_case(struct desk_store *st, jv rec, struct desk_loc loc)
 {
@@ -156,17 +153,10 @@ apply_case(struct desk_store *st, jv rec, struct desk_loc loc)
 	desk_store_seen_id(st, DESK_CASE, (uint64_t)id);
 	desk_jint(rec, "merged_into", &merged);
 	int have = desk_case_slot(st, (uint64_t)id, &c);
-	if (!have) {
-		struct desk_key lk;
+	if (!have)
 		memset(&c, 0, sizeof c);
-		/* The first case of a store: it keeps status lists from now on. */
-		desk_key_case_lists(&lk);
-		if (desk_slot_end(st, DESK_T_CASE) <= 1)
-			desk_hx_put(st, &lk, 1, 0);
-	}
 	if (!have || c.rec.pos < loc.pos) {
 		int64_t t = rec_time(rec, "updated_at");
-		case_unlist(st, (uint64_t)id);
 		c.rec = loc;
 		c.status = status;
 		c.user_id = (uint64_t)user;
@@ -176,7 +166,6 @@ apply_case(struct desk_store *st, jv rec, struct desk_loc loc)
 		if (t > c.updated_at)
 			c.updated_at = t;
 		c.chan = desk_hash32(ch, strlen(ch));
-		case_list(st, (uint64_t)id, c.status);
 		PUT(st, DESK_T_CASE, (uint64_t)id, case, &c);
 	}
 	desk_key_last(&k, (uint64_t)user, ch);
@@ -219,260 +208,82 @@ out_put(struct desk_store *st, uint64_t id, const struct desk_out_slot *o)
 	PUT(st, DESK_T_OUT, id, out, o);
 }
 
-/*
- * A doubly linked list through a table's ids, its ends in the index: the
- * due list (nodes in the outbox slots) and the cases' status lists (nodes
- * in index keys). A list's nodes are read and written by its get and put;
- * end names the index key of list n's "head" or "tail".
- */
-struct idlist {
-	void (*end)(struct desk_key *k, int n, const char *which);
-	void (*get)(struct desk_store *st, uint64_t id, uint64_t *prev,
-	    uint64_t *next);
-	void (*put)(struct desk_store *st, uint64_t id, uint64_t prev,
-	    uint64_t next);
-};
-
 static uint64_t
-list_end(struct desk_store *st, const struct idlist *l, int n, const char *which)
+due_end(struct desk_store *st, const char *which)
 {
 	struct desk_key k;
 	uint64_t v;
 
-	l->end(&k, n, which);
+	desk_key_due(&k, which);
 	return desk_hx_get(st, &k, &v, NULL) ? v : 0;
 }
 
 static void
-list_end_set(struct desk_store *st, const struct idlist *l, int n,
-    const char *which, uint64_t id)
+due_set(struct desk_store *st, const char *which, uint64_t id)
 {
 	struct desk_key k;
 
-	l->end(&k, n, which);
+	desk_key_due(&k, which);
 	desk_hx_put(st, &k, id, 0);
 }
-
-/*
- * Puts id (not on a list) at the tail of list n; the caller then marks id
- * linked, the last write, so that a writer killed half-way leaves id
- * unlinked and the roll-forward does it all again: the tail may then be
- * id already, and its old value is id's prev, written first.
- */
-static void
-list_link(struct desk_store *st, const struct idlist *l, int n, uint64_t id)
-{
-	uint64_t tail = list_end(st, l, n, "tail"), p, x;
-
-	if (tail == id) {
-		l->get(st, id, &p, &x);
-		tail = p;
-	}
-	l->put(st, id, tail, 0);
-	if (tail) {
-		l->get(st, tail, &p, &x);
-		l->put(st, tail, p, id);
-	} else
-		list_end_set(st, l, n, "head", id);
-	list_end_set(st, l, n, "tail", id);
-}
-
-/*
- * Takes id (on list n) off it, leaving id's own node as it was: the caller
- * marks id unlinked last, so that the roll-forward of a writer killed
- * half-way does the same again.
- */
-static void
-list_unlink(struct desk_store *st, const struct idlist *l, int n, uint64_t id)
-{
-	uint64_t p, x, pp, xx;
-
-	l->get(st, id, &p, &x);
-	if (p) {
-		l->get(st, p, &pp, &xx);
-		l->put(st, p, pp, x);
-	} else
-		list_end_set(st, l, n, "head", x);
-	if (x) {
-		l->get(st, x, &pp, &xx);
-		l->put(st, x, p, xx);
-	} else
-		list_end_set(st, l, n, "tail", p);
-}
-
-static void
-due_key(struct desk_key *k, int n, const char *which)
-{
-	(void)n;
-	desk_key_due(k, which);
-}
-
-static void
-due_get(struct desk_store *st, uint64_t id, uint64_t *prev, uint64_t *next)
-{
-	struct desk_out_slot o;
-
-	if (!desk_out_slot(st, id, &o))
-		memset(&o, 0, sizeof o);
-	*prev = o.prev;
-	*next = o.next;
-}
-
-static void
-due_put(struct desk_store *st, uint64_t id, uint64_t prev, uint64_t next)
-{
-	struct desk_out_slot o;
-
-	if (!desk_out_slot(st, id, &o))
-		return;     /* the caller wrote it first */
-	o.prev = prev;
-	o.next = next;
-	out_put(st, id, &o);
-}
-
-static const struct idlist due_list = { due_key, due_get, due_put };
 
 uint64_t
 desk_due_first(struct desk_store *st)
 {
-	return list_end(st, &due_list, 0, "head");
+	return due_end(st, "head");
 }
 
 uint64_t
 desk_due_last(struct desk_store *st)
 {
-	return list_end(st, &due_list, 0, "tail");
+	return due_end(st, "tail");
 }
 
-/* Puts entry id (o, not linked) at the due list's tail; o written last. */
+/*
+ * Puts entry id (o, not linked) at the tail of the due list; the caller
+ * then writes o with linked set, the last write, so that a writer killed
+ * half-way leaves o unlinked and the roll-forward does it all again: the
+ * tail may then be id already, and its old value is the o->prev written
+ * first.
+ */
 static void
 due_link(struct desk_store *st, uint64_t id, struct desk_out_slot *o)
 {
+	struct desk_out_slot t;
+	uint64_t tail = due_end(st, "tail");
+
+	if (tail == id)
+		tail = o->prev;
+	o->prev = tail;
+	o->next = 0;
 	out_put(st, id, o);
-	list_link(st, &due_list, 0, id);
-	due_get(st, id, &o->prev, &o->next);
+	if (tail && desk_out_slot(st, tail, &t)) {
+		t.next = id;
+		out_put(st, tail, &t);
+	} else
+		due_set(st, "head", id);
+	due_set(st, "tail", id);
 	o->linked = 1;
 }
 
 /* Takes id (o, linked) off the due list; the caller writes o last. */
 static void
-due_unlink(struct desk_store *st, uint64_t id, struct desk_out_slot *o)
+due_unlink(struct desk_store *st, struct desk_out_slot *o)
 {
-	list_unlink(st, &due_list, 0, id);
+	struct desk_out_slot n;
+
+	if (o->prev && desk_out_slot(st, o->prev, &n)) {
+		n.next = o->next;
+		out_put(st, o->prev, &n);
+	} else
+		due_set(st, "head", o->next);
+	if (o->next && desk_out_slot(st, o->next, &n)) {
+		n.prev = o->prev;
+		out_put(st, o->next, &n);
+	} else
+		due_set(st, "tail", o->prev);
 	o->linked = 0;
 	o->prev = o->next = 0;
-}
-
-/* ---- the cases' status lists ---- */
-
-static void
-case_list_key(struct desk_key *k, int n, const char *which)
-{
-	desk_key_case_list(k, (enum desk_status)n, which);
-}
-
-/*
- * A case's node: its index key's value is the case before it (low half)
- * and after it (high half), aux the status list it is on.
- */
-int
-desk_case_list_node(struct desk_store *st, uint64_t id, uint64_t *prev,
-    uint64_t *next)
-{
-	struct desk_key k;
-	uint64_t v;
-	uint32_t on;
-
-	desk_key_case_node(&k, id);
-	if (!desk_hx_get(st, &k, &v, &on))
-		v = on = 0;
-	*prev = v & UINT32_MAX;
-	*next = v >> 32;
-	return (int)on;
-}
-
-static void
-case_node_set(struct desk_store *st, uint64_t id, uint64_t prev, uint64_t next,
-    int on)
-{
-	struct desk_key k;
-
-	desk_key_case_node(&k, id);
-	desk_hx_put(st, &k, prev | next << 32, (uint32_t)on);
-}
-
-static void
-case_node_get(struct desk_store *st, uint64_t id, uint64_t *prev, uint64_t *next)
-{
-	desk_case_list_node(st, id, prev, next);
-}
-
-/* Sets a node's neighbours, keeping the list it is on. */
-static void
-case_node_put(struct desk_store *st, uint64_t id, uint64_t prev, uint64_t next)
-{
-	uint64_t p, n;
-
-	case_node_set(st, id, prev, next, desk_case_list_node(st, id, &p, &n));
-}
-
-static const struct idlist case_lists = { case_list_key, case_node_get,
-	case_node_put };
-
-int
-desk_case_lists(struct desk_store *st)
-{
-	struct desk_key k;
-	uint64_t v;
-
-	desk_key_case_lists(&k);
-	return desk_hx_get(st, &k, &v, NULL);
-}
-
-uint64_t
-desk_case_list_first(struct desk_store *st, enum desk_status s)
-{
-	return list_end(st, &case_lists, s, "head");
-}
-
-uint64_t
-desk_case_list_last(struct desk_store *st, enum desk_status s)
-{
-	return list_end(st, &case_lists, s, "tail");
-}
-
-/*
- * Before a change to case id's slot: takes it off its list, marking its
- * node so (the last write), so that a writer killed after it links it
- * again rather than unlinking a node that already names new neighbours.
- */
-static void
-case_unlist(struct desk_store *st, uint64_t id)
-{
-	uint64_t p, n;
-	int on = desk_case_list_node(st, id, &p, &n);
-
-	if (!on)
-		return;
-	list_unlink(st, &case_lists, on, id);
-	case_node_set(st, id, p, n, 0);
-}
-
-/*
- * Then puts it at the tail of its status's list, the mark last: a writer
- * killed before it has the case unlinked again and put back, at the tail
- * where it is.
- */
-static void
-case_list(struct desk_store *st, uint64_t id, enum desk_status status)
-{
-	uint64_t p, n;
-
-	if (id > UINT32_MAX || status < DESK_OPEN || status > DESK_CLOSED)
-		return;
-	list_link(st, &case_lists, status, id);
-	desk_case_list_node(st, id, &p, &n);
-	case_node_set(st, id, p, n, status);
 }
 
 /* The outbox entry a reply's message record queues: pending, due now. */
@@ -528,7 +339,7 @@ apply_delivery(struct desk_store *st, jv rec, struct desk_loc loc)
 	desk_jint(rec, "attempt", &attempt);
 	int final = desk_dstate_final(state);
 	if (final && o.linked)
-		due_unlink(st, (uint64_t)oid, &o);
+		due_unlink(st, &o);
 	else if (!final && !o.linked)
 		due_link(st, (uint64_t)oid, &o);
 	o.state = state;
@@ -562,14 +373,12 @@ apply_message(struct desk_store *st, jv rec, struct desk_loc loc)
 	}
 	if (c.head < (uint64_t)id) {
 		int64_t t = rec_time(rec, "created_at");
-		case_unlist(st, (uint64_t)cid);
 		c.head = (uint64_t)id;
 		c.count++;
 		if (loc.pos > c.activity)
 			c.activity = loc.pos;
 		if (t > c.updated_at)
 			c.updated_at = t;
-		case_list(st, (uint64_t)cid, c.status);
 		PUT(st, DESK_T_CASE, (uint64_t)cid, case, &c);
 	}
 	/* The first message of a conversation names its case (keys.c). */

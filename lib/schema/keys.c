@@ -148,25 +148,6 @@ desk_key_due(struct desk_key *k, const char *which)
 }
 
 void
-desk_key_case_list(struct desk_key *k, enum desk_status s, const char *which)
-{
-	const char *name = desk_status_name(s);
-	desk_key(k, "caselist", 2, name, strlen(name), which, strlen(which));
-}
-
-void
-desk_key_case_node(struct desk_key *k, uint64_t case_id)
-{
-	desk_key_id(k, "casenode", case_id, NULL);
-}
-
-void
-desk_key_case_lists(struct desk_key *k)
-{
-	desk_key(k, "caselists", 0);
-}
-
-void
 desk_key_delivery(struct desk_key *k, uint64_t out_id)
 {
 	desk_key_id(k, "delivery", out_id, NULL);

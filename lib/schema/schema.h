@@ -265,24 +265,6 @@ int desk_dstate_final(enum desk_dstate s);
 uint64_t desk_due_first(struct desk_store *st);
 uint64_t desk_due_last(struct desk_store *st);
 
-/*
- * The status lists (desk-route tick's candidates): per status, every case
- * in it (merged ones too) in the order of its last change, oldest first
- * (a doubly linked list like the due list, its nodes index keys, since the
- * case slots have no words to spare; so case ids below 2^32). A case moves
- * to the tail of its status's list at every change of its slot.
- * desk_case_lists: 1 when the store keeps them, 0 for a store written
- * before them (until desk-case fsck --repair builds them).
- * first/last: the ends of status's list (0 for an empty list). node: the
- * status list case id is on (0 for none), with the case before it in
- * *prev and the one after it in *next (0 at the ends).
- */
-int desk_case_lists(struct desk_store *st);
-uint64_t desk_case_list_first(struct desk_store *st, enum desk_status s);
-uint64_t desk_case_list_last(struct desk_store *st, enum desk_status s);
-int desk_case_list_node(struct desk_store *st, uint64_t id, uint64_t *prev,
-    uint64_t *next);
-
 /* ---- keys.c: index keys the schema defines, and lookups by them ---- */
 
 /*
@@ -327,12 +309,6 @@ void desk_user_keys(jv rec, void (*each)(const struct desk_key *k,
     const char *what, void *ctx), void *ctx);
 /* The ends of the due list: which is "head" or "tail". */
 void desk_key_due(struct desk_key *k, const char *which);
-/* The ends of a status list: which is "head" or "tail". */
-void desk_key_case_list(struct desk_key *k, enum desk_status s,
-    const char *which);
-/* A case's node on its status list; and the key that says there are lists. */
-void desk_key_case_node(struct desk_key *k, uint64_t case_id);
-void desk_key_case_lists(struct desk_key *k);
 /* The latest delivery record of an outbox entry. */
 void desk_key_delivery(struct desk_key *k, uint64_t out_id);
 /* That record (owned, without "rec"), or invalid when there is none. */
