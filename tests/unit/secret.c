@@ -84,9 +84,5 @@ main(void)
 	ok(verify(sb, "u2", cb), "and identifies its user");
 	desk_store_close(sb);
 
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		return 1;
-	return done_testing();
+	return done_testing_in(dir);
 }

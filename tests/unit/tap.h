@@ -1,5 +1,6 @@
 /* tap.h: the few TAP helpers the unit tests need. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int tap_n, tap_fail;
@@ -23,4 +24,16 @@ done_testing(void)
 {
 	printf("1..%d\n", tap_n);
 	return tap_fail != 0;
+}
+
+/* done_testing, after removing the scratch directory dir (1 if that fails). */
+static inline int
+done_testing_in(const char *dir)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		return 1;
+	return done_testing();
 }
