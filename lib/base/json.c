@@ -435,11 +435,38 @@ parse_literal(struct jp *j, const char *word, jv val)
 
 static jv parse_value(struct jp *j);
 
+/*
+ * After an array's value or an object's member: 1 past the closing
+ * bracket, 0 past a comma (another item follows), or -1 with the error set.
+ */
+static int
+after_item(struct jp *j, char close)
+{
+	const char *what = close == ']' ? "array" : "object";
+	char sh[8];
+
+	skip_ws(j);
+	if (j->p >= j->end) {
+		jv_free(short_input(j, close == ']' ? "an array" : "an object"));
+		return -1;
+	}
+	if (*j->p == close) {
+		j->p++;
+		return 1;
+	}
+	if (*j->p != ',') {
+		jv_free(fail(j, j->p, "expected ',' or '%c' in %s, found %s", close,
+		    what, show((unsigned char)*j->p, sh)));
+		return -1;
+	}
+	j->p++;
+	return 0;
+}
+
 static jv
 parse_array(struct jp *j)
 {
 	jv a = jv_array();
-	char sh[8];
 
 	j->p++;
 	skip_ws(j);
@@ -458,21 +485,12 @@ parse_array(struct jp *j)
 			return jv_invalid();
 		}
 		a = jv_array_append(a, v);
-		skip_ws(j);
-		if (j->p >= j->end) {
-			jv_free(a);
-			return short_input(j, "an array");
+		int r = after_item(j, ']');
+		if (r) {
+			if (r < 0)
+				jv_free(a);
+			return r < 0 ? jv_invalid() : a;
 		}
-		if (*j->p == ']') {
-			j->p++;
-			return a;
-		}
-		if (*j->p != ',') {
-			jv_free(a);
-			return fail(j, j->p, "expected ',' or ']' in array, found %s",
-			    show((unsigned char)*j->p, sh));
-		}
-		j->p++;
 	}
 }
 
@@ -528,21 +546,12 @@ parse_object(struct jp *j)
 			return jv_invalid();
 		}
 		o = jv_object_set(o, k, v);
-		skip_ws(j);
-		if (j->p >= j->end) {
-			jv_free(o);
-			return short_input(j, "an object");
+		int r = after_item(j, '}');
+		if (r) {
+			if (r < 0)
+				jv_free(o);
+			return r < 0 ? jv_invalid() : o;
 		}
-		if (*j->p == '}') {
-			j->p++;
-			return o;
-		}
-		if (*j->p != ',') {
-			jv_free(o);
-			return fail(j, j->p, "expected ',' or '}' in object, found %s",
-			    show((unsigned char)*j->p, sh));
-		}
-		j->p++;
 	}
 }
 
