@@ -335,8 +335,8 @@ webhook_recv(int argc, char **argv)
 const struct desk_opt webhook_recv_opts[] = {
 	{ 'c', "channel", "NAME", "the channel the bodies came to (required)",
 	    DESK_V_CHANNEL, 0 },
-	{ 'H', "header", "'NAME: VALUE'", "a request header; given, the "
-	    "request is authenticated (repeatable)", NULL, 0 },
+	{ 'H', "header", "HEADER", "a request header, 'NAME: VALUE'; with "
+	    "headers, the request is authenticated (repeatable)", NULL, 0 },
 	{ 'l', "lines", NULL, "one body a line, not one a file", NULL, 0 },
 	{ 'G', "cgi", NULL, "the one request of a CGI script: body on stdin, "
 	    "HTTP_* headers", NULL, 0 },

@@ -22,6 +22,21 @@ commands() {
 			if ($2 ~ /^[a-z]+$/) print $1 " " $2; else print $1 }'
 }
 
+# has_help FILE OPTION: the option's line says what it does, on that line
+# or (a long option) on the next.
+has_help() {
+	awk -v o="$2" '
+		/^Options:$/ { opts = 1; next }
+		!opts { next }
+		want { r = $0 ~ /^                           [^ ]/; done = 1; exit }
+		{ s = $0; sub(/^ +(-[a-zA-Z], )?/, "", s) }
+		substr(s, 1, length(o)) == o && substr(s, length(o) + 1, 1) ~ /^( |)$/ {
+			s = substr(s, length(o) + 1); sub(/^ [^ ]+/, "", s)
+			if (s == "") want = 1
+			else { r = s ~ /^  +[^ ]/; done = 1; exit } }
+		END { exit !(done && r) }' "$1"
+}
+
 for tool in $(ls $DESK_BIN); do
 	commands $tool > $T/cmds
 	n=$(lines $T/cmds)
@@ -44,9 +59,7 @@ for tool in $(ls $DESK_BIN); do
 		# has a line of help that says what it does.
 		$tool __complete $cmd -- | cut -f 1 > $T/opts
 		for o in $(cat $T/opts); do
-			grep -Eq -- "^ +(-[a-zA-Z], )?$o( [^ ]+)? +[A-Za-z(]" $T/help ||
-				grep -Eq -- "^ +(-[a-zA-Z], )?$o( [^ ]+)?\$" $T/help
-			ok $? "$name: $o has its help"
+			has_help $T/help "$o"; ok $? "$name: $o has its help"
 		done
 		# And the parser takes every option the help lists.
 		for o in $(sed -n 's/^ *\(-[a-zA-Z], \)\{0,1\}\(--[a-z-]*\).*/\2/p' $T/help); do

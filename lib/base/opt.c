@@ -168,11 +168,10 @@ item(struct desk_buf *b, const char *left, const char *text)
 	int n = (int)strlen(left);
 
 	out(b, "  %s", left);
-	if (n + 2 > COL - 1) {
-		out(b, "\n");
-		n = COL - 3;
-	}
-	out(b, "%*s", COL - 2 - n, "");
+	if (n + 2 > COL - 1)
+		out(b, "\n%*s", COL, "");
+	else
+		out(b, "%*s", COL - 2 - n, "");
 	for (const char *t = text; *t;) {
 		int len = (int)strlen(t);
 		if (len > WIDTH - COL) {
