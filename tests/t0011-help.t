@@ -62,7 +62,7 @@ for tool in $(ls $DESK_BIN); do
 			has_help $T/help "$o"; ok $? "$name: $o has its help"
 		done
 		# And the parser takes every option the help lists.
-		for o in $(sed -n 's/^ *\(-[a-zA-Z], \)\{0,1\}\(--[a-z-]*\).*/\2/p' $T/help); do
+		for o in $(sed -n '/^Options:$/,/^$/s/^ *\(-[a-zA-Z], \)\{0,1\}\(--[a-z-]*\).*/\2/p' $T/help); do
 			grep -qx -- "$o" $T/opts; ok $? "$name: $o in the help is an option of the parser"
 		done
 		run $tool $cmd --no-such-option
