@@ -321,12 +321,9 @@ static int
 cmd_filter(int argc, char **argv)
 {
 	int status;
+	char **files = desk_files_or_subcommand(argc, argv, &status);
 
-	if (desk_getopt(argc, argv) != -1)
-		desk_usage_die("takes no options of its own");
-	if (desk_subcommand(argc, argv, &status))
-		return status;
-	return desk_filter(argv + optind, desk_dispatch, (void *)&filter);
+	return files ? desk_filter(files, desk_dispatch, (void *)&filter) : status;
 }
 
 /* ---- the commands and their options ---- */
@@ -345,7 +342,7 @@ static const struct desk_opt list_opts[] = {
 	    NULL, 0 },
 	{ 'm', "merged", NULL, "merged cases too", NULL, 0 },
 	{ 'n', "limit", "N", "at most N cases", NULL, 0 },
-	{ 0, NULL, NULL, NULL, NULL, 0 }
+	DESK_OPT_END
 };
 
 static const struct desk_opt set_opts[] = {
@@ -353,15 +350,14 @@ static const struct desk_opt set_opts[] = {
 	{ 'a', "assignee", "A", "assign the case to A (empty: nobody)", NULL, 0 },
 	{ 'T', "team", "T", "the case's team (empty: none)", NULL, 0 },
 	{ 'S', "subject", "S", "the case's subject (empty: none)", NULL, 0 },
-	{ 'f', "field", "K=V", "a custom field: K=V a string, K:=JSON any "
-	    "value, null removes it (repeatable)", NULL, 0 },
-	{ 0, NULL, NULL, NULL, NULL, 0 }
+	DESK_OPT_FIELD('f', "a custom field"),
+	DESK_OPT_END
 };
 
 static const struct desk_opt fsck_opts[] = {
 	{ 'r', "repair", NULL, "rebuild the index from the log when it differs",
 	    NULL, 0 },
-	{ 0, NULL, NULL, NULL, NULL, 0 }
+	DESK_OPT_END
 };
 
 static const struct desk_command cmds[] = {
@@ -384,7 +380,7 @@ static const struct desk_command cmds[] = {
 	    "the log, and what only the log shows; exit 1 when it\nfails "
 	    "(--repair: when it still fails).",
 	    fsck_opts, NULL, DESK_ENV_WRITE, NULL, 0 },
-	{ NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0 }
+	DESK_CMD_END
 };
 
 static const struct desk_command tool = { "desk-case", cmd_filter,

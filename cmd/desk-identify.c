@@ -299,12 +299,9 @@ static int
 cmd_filter(int argc, char **argv)
 {
 	int status;
+	char **files = desk_files_or_subcommand(argc, argv, &status);
 
-	if (desk_getopt(argc, argv) != -1)
-		desk_usage_die("takes no options of its own");
-	if (desk_subcommand(argc, argv, &status))
-		return status;
-	return desk_filter(argv + optind, desk_dispatch, (void *)&filter);
+	return files ? desk_filter(files, desk_dispatch, (void *)&filter) : status;
 }
 
 /* ---- the commands and their options ---- */
@@ -319,18 +316,17 @@ static const struct desk_opt code_opts[] = {
 	{ 'n', "name", "N", "the customer's name, set when the code is used",
 	    NULL, 0 },
 	{ 'C', "company", "C", "the customer's company, set likewise", NULL, 0 },
-	{ 'f', "field", "K=V", "a custom field of the user, set likewise: "
-	    "K=V a string, K:=JSON any value (repeatable)", NULL, 0 },
+	DESK_OPT_FIELD('f', "a custom field of the user, set likewise"),
 	{ 't', "ttl", "SECONDS", "how long the code is valid (1 to 86400; 600)",
 	    NULL, 0 },
-	{ 0, NULL, NULL, NULL, NULL, 0 }
+	DESK_OPT_END
 };
 
 static const struct desk_opt verify_opts[] = {
 	{ 'c', "channel", "C", "the channel the code was presented on",
 	    DESK_V_CHANNEL, 0 },
 	{ 'u', "user-custom-id", "U", "the messenger user who presented it", NULL, 0 },
-	{ 0, NULL, NULL, NULL, NULL, 0 }
+	DESK_OPT_END
 };
 
 static const struct desk_opt update_opts[] = {
@@ -338,9 +334,8 @@ static const struct desk_opt update_opts[] = {
 	{ 'p', "phone", "P", "link this phone number to the user", NULL, 0 },
 	{ 'n', "name", "N", "the user's name", NULL, 0 },
 	{ 'C', "company", "C", "the user's company", NULL, 0 },
-	{ 'f', "field", "K=V", "a custom field: K=V a string, K:=JSON any value, "
-	    "null removes it (repeatable)", NULL, 0 },
-	{ 0, NULL, NULL, NULL, NULL, 0 }
+	DESK_OPT_FIELD('f', "a custom field"),
+	DESK_OPT_END
 };
 
 static const struct desk_command user_cmds[] = {
@@ -356,7 +351,7 @@ static const struct desk_command user_cmds[] = {
 	    "Prints the user.", NULL, NULL, DESK_ENV_WRITE, NULL, 0 },
 	{ "unlink", user_unlink_cmd, "USER OTHER", "Undo a link of two users.\n"
 	    "Prints the user.", NULL, NULL, DESK_ENV_WRITE, NULL, 0 },
-	{ NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0 }
+	DESK_CMD_END
 };
 
 static const struct desk_command cmds[] = {
@@ -374,7 +369,7 @@ static const struct desk_command cmds[] = {
 	    DESK_ENV_WRITE " DESK_IDENT_LIMITS", NULL, 0 },
 	{ "user", NULL, "show | update | link | unlink ...",
 	    "Show, update and link users.", NULL, user_cmds, DESK_ENV_WRITE, NULL, 0 },
-	{ NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0 }
+	DESK_CMD_END
 };
 
 static const struct desk_command tool = { "desk-identify", cmd_filter,

@@ -290,19 +290,19 @@ static const struct desk_opt reply_opts[] = {
 	{ 'U', "as-user", NULL, "add TEXT as the user's message instead", NULL, 0 },
 	{ 'u', "user", "USER", "with --as-user: the user", NULL, 0 },
 	{ 'C', "channel", "NAME", "with --as-user: the channel", DESK_V_CHANNEL, 0 },
-	{ 0, NULL, NULL, NULL, NULL, 0 }
+	DESK_OPT_END
 };
 
 static const struct desk_opt outbox_opts[] = {
 	{ 'L', "all", NULL, "every entry, delivered and dead too", NULL, 0 },
-	{ 0, NULL, NULL, NULL, NULL, 0 }
+	DESK_OPT_END
 };
 
 static const struct desk_command cmds[] = {
 	{ "outbox", cmd_outbox_main, "[--all]", "List the replies waiting for "
 	    "delivery.\nAs message.out events; exit 1 when there are none.",
 	    outbox_opts, NULL, DESK_ENV_READ, NULL, 0 },
-	{ NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0 }
+	DESK_CMD_END
 };
 
 static const struct desk_command tool = { "desk-reply", cmd_reply_main,

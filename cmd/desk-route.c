@@ -225,14 +225,14 @@ cmd_filter(int argc, char **argv)
 	DESK_V_FILE, DESK_OPT_SHORT }
 
 static const struct desk_opt rules_opts[] = { RULES_OPT,
-	{ 0, NULL, NULL, NULL, NULL, 0 } };
+	DESK_OPT_END };
 
 static const struct desk_opt run_opts[] = { RULES_OPT,
 	{ 'n', "dry-run", NULL, "say what the rules would do, change nothing",
 	    NULL, 0 },
 	{ 'x', "explain", NULL, "say why each rule did or did not match, change "
 	    "nothing", NULL, 0 },
-	{ 0, NULL, NULL, NULL, NULL, 0 }
+	DESK_OPT_END
 };
 
 static const struct desk_command cmds[] = {
@@ -244,7 +244,7 @@ static const struct desk_command cmds[] = {
 	{ "tick", cmd_tick, "[-r FILE] [--dry-run | --explain]", "Run the time "
 	    "rules over the cases.\nFrom cron; prints the events of what they did.", run_opts,
 	    NULL, DESK_ENV_WRITE " DESK_REPLY_LIMITS", NULL, 0 },
-	{ NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0 }
+	DESK_CMD_END
 };
 
 static const struct desk_command tool = { "desk-route", cmd_filter,

@@ -43,7 +43,7 @@ static const struct desk_command cmds[] = {
 	    "before it is answered, its events written to stdout\nexactly once "
 	    "(serve | desk-case).", webhook_serve_opts, NULL, DESK_ENV_WRITE,
 	    NULL, 0 },
-	{ NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0 }
+	DESK_CMD_END
 };
 
 static const struct desk_command tool = { "desk-webhook", NULL,

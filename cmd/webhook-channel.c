@@ -367,11 +367,11 @@ static const struct desk_opt add_opts[] = {
 	SETTINGS,
 	{ O_INACTIVE, "inactive", NULL, "save the channel inactive (the default)",
 	    NULL, 0 },
-	{ 0, NULL, NULL, NULL, NULL, 0 }
+	DESK_OPT_END
 };
 
 static const struct desk_opt set_opts[] = { SETTINGS,
-	{ 0, NULL, NULL, NULL, NULL, 0 } };
+	DESK_OPT_END };
 
 const struct desk_command webhook_channel_cmds[] = {
 	{ "add", channel_add, "NAME [--connector NAME]\n"
@@ -406,5 +406,5 @@ const struct desk_command webhook_channel_cmds[] = {
 	    DESK_ENV_WRITE, DESK_V_CHANNEL, 0 },
 	{ "connectors", channel_connectors, "", "List the connectors.\nAnd the "
 	    "settings each takes, from their table.", NULL, NULL, "", NULL, 0 },
-	{ NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0 }
+	DESK_CMD_END
 };

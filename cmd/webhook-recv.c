@@ -340,5 +340,5 @@ const struct desk_opt webhook_recv_opts[] = {
 	{ 'l', "lines", NULL, "one body a line, not one a file", NULL, 0 },
 	{ 'G', "cgi", NULL, "the one request of a CGI script: body on stdin, "
 	    "HTTP_* headers", NULL, 0 },
-	{ 0, NULL, NULL, NULL, NULL, 0 }
+	DESK_OPT_END
 };

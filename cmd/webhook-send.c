@@ -125,17 +125,17 @@ const struct desk_opt webhook_send_opts[] = {
 	    NULL, 0 },
 	{ 'n', "in-flight", "N", "deliveries in flight at most (1 to 65536)",
 	    NULL, 0 },
-	{ 0, NULL, NULL, NULL, NULL, 0 }
+	DESK_OPT_END
 };
 
 const struct desk_opt webhook_outbox_opts[] = {
 	{ 'a', "all", NULL, "every entry, delivered and dead too", NULL, 0 },
-	{ 0, NULL, NULL, NULL, NULL, 0 }
+	DESK_OPT_END
 };
 
 static const struct desk_opt retry_opts[] = {
 	{ 'a', "all", NULL, "every dead entry", NULL, 0 },
-	{ 0, NULL, NULL, NULL, NULL, 0 }
+	DESK_OPT_END
 };
 
 const struct desk_command webhook_dead_cmds[] = {
@@ -145,5 +145,5 @@ const struct desk_command webhook_dead_cmds[] = {
 	{ "retry", dead_retry, "ID... | --all", "Queue dead entries again.\nFrom "
 	    "the first attempt; prints each id.", retry_opts, NULL,
 	    DESK_ENV_WRITE, NULL, 0 },
-	{ NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0 }
+	DESK_CMD_END
 };

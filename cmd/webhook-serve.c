@@ -75,5 +75,5 @@ const struct desk_opt webhook_serve_opts[] = {
 	    "(30)", NULL, 0 },
 	{ 'e', "emit-buffer", "BYTES", "bytes of events held for a slow stdout "
 	    "(64 MiB)", NULL, 0 },
-	{ 0, NULL, NULL, NULL, NULL, 0 }
+	DESK_OPT_END
 };

@@ -179,7 +179,7 @@ const struct desk_opt webhook_sign_opts[] = {
 	{ 'i', "id", "ID", "the webhook-id", NULL, 0 },
 	{ 't', "timestamp", "T", "the webhook-timestamp (RFC 3339 or Unix "
 	    "seconds; now)", NULL, 0 },
-	{ 0, NULL, NULL, NULL, NULL, 0 }
+	DESK_OPT_END
 };
 
 const struct desk_opt webhook_verify_opts[] = {
@@ -190,5 +190,5 @@ const struct desk_opt webhook_verify_opts[] = {
 	{ 'i', "id", "ID", "the webhook-id", NULL, 0 },
 	{ 't', "timestamp", "T", "the webhook-timestamp", NULL, 0 },
 	{ 'g', "signature", "SIG", "the webhook-signature", NULL, 0 },
-	{ 0, NULL, NULL, NULL, NULL, 0 }
+	DESK_OPT_END
 };

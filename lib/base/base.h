@@ -278,6 +278,13 @@ struct desk_command {
 	int flags;           /* DESK_CMD_* */
 };
 
+/* The end of a table of options, of commands. */
+#define DESK_OPT_END { 0, NULL, NULL, NULL, NULL, 0 }
+#define DESK_CMD_END { NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0 }
+/* --field K=V, as desk_field_arg reads it. */
+#define DESK_OPT_FIELD(key, what) { key, "field", "K=V", what ": K=V a string, " \
+	"K:=JSON any value, null removes it (repeatable)", NULL, 0 }
+
 /* The variables every command that reads or writes the store looks at. */
 #define DESK_ENV_READ "DESK_STORE"
 #define DESK_ENV_WRITE DESK_ENV_READ " DESK_NOW DESK_SYNC DESK_LOCK_TIMEOUT " \
@@ -344,6 +351,11 @@ jv desk_fields_merge(jv fields, jv changes);
 int desk_subcommand(int argc, char **argv, int *status);
 /* desk_subcommand's status, else a usage error naming what is wrong. */
 int desk_subcommands(int argc, char **argv);
+/*
+ * For a filter that has subcommands and no options of its own: NULL when
+ * a subcommand ran (its status in *status), else the operands, its FILEs.
+ */
+char **desk_files_or_subcommand(int argc, char **argv, int *status);
 /* For a command with only the common options: its n operands, else usage. */
 char **desk_operands(int argc, char **argv, int n);
 /* A store id given as an argument (a case, a user): dies 64 naming what. */

@@ -22,7 +22,7 @@ static const struct desk_opt common[] = {
 	    DESK_V_DIR, DESK_OPT_SHORT },
 	{ 'h', "help", NULL, "print this help and exit", NULL, DESK_OPT_SHORT },
 	{ 'V', "version", NULL, "print the version and exit", NULL, DESK_OPT_SHORT },
-	{ 0, NULL, NULL, NULL, NULL, 0 }
+	DESK_OPT_END
 };
 
 const struct desk_command *
@@ -437,6 +437,14 @@ desk_subcommands(int argc, char **argv)
 	if (optind >= argc)
 		desk_usage_die("%sa command is required", where());
 	desk_usage_die("%s%s: unknown command", where(), argv[optind]);
+}
+
+char **
+desk_files_or_subcommand(int argc, char **argv, int *status)
+{
+	if (desk_getopt(argc, argv) != -1)
+		desk_usage_die("%stakes no options of its own", where());
+	return desk_subcommand(argc, argv, status) ? NULL : argv + optind;
 }
 
 /*
