@@ -254,7 +254,8 @@ double desk_mono(void);
 enum { DESK_OPT_SHORT = 1 };    /* the key is a short option (-k) too */
 
 struct desk_opt {
-	int key;             /* what desk_getopt returns for it */
+	int key;             /* what desk_getopt returns for it: unique in its
+	                        table, and not 's', 'h' or 'V' (the common ones) */
 	const char *name;    /* the long option, without "--" */
 	const char *arg;     /* its argument's name in the help; NULL: none */
 	const char *help;    /* what it does, one line */
