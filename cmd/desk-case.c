@@ -13,8 +13,8 @@ static const char usage_text[] =
     "desk-case [-s DIR] [FILE...]\n"
     "       desk-case list [--user ID] [--channel NAME] [--user-custom-id X]\n"
     "                      [--status S,...] [--active-chats | --active-only] [--merged]\n"
-    "                      [--limit N]\n"
-    "       desk-case show CASE\n"
+    "                      [--limit N] [--table]\n"
+    "       desk-case show [--table | --thread] CASE\n"
     "       desk-case set CASE [--status S] [--assignee A] [--team T]\n"
     "                      [--subject S] [--field K=V | --field K:=JSON]...\n"
     "       desk-case merge FROM INTO\n"
@@ -154,6 +154,7 @@ cmd_list(int argc, char **argv)
 		{ "active-only", no_argument, NULL, 'a' },
 		{ "merged", no_argument, NULL, 'm' },
 		{ "limit", required_argument, NULL, 'n' },
+		DESK_TABLE_OPTION,
 		{ NULL, 0, NULL, 0 } };
 	struct desk_case_query q = { .limit = UINT64_MAX };
 	char **channels = NULL, **list;
@@ -202,6 +203,9 @@ cmd_list(int argc, char **argv)
 			if (!desk_parse_u64(optarg, 0, UINT64_MAX, &q.limit))
 				desk_die(DESK_EX_USAGE, "--limit: not a number: %s", optarg);
 			break;
+		case DESK_OPT_TABLE:
+			desk_out_view(&desk_view_cases);
+			break;
 		}
 	}
 	if (optind != argc)
@@ -220,18 +224,63 @@ cmd_list(int argc, char **argv)
 	return printed ? DESK_EX_OK : DESK_EX_NO;
 }
 
+/* show --thread: the case as a conversation, for people. */
+static void
+print_thread(struct desk_store *st, jv c, jv msgs)
+{
+	struct desk_buf b = DESK_BUF_INIT;
+
+	desk_view_thread(&b, st, c, msgs, desk_colour(1));
+	desk_buf_write(&b, 1, "stdout");
+	desk_buf_free(&b);
+}
+
+/* show --table: the case's row, then its messages' rows. */
+static void
+print_table(struct desk_store *st, jv c, jv msgs)
+{
+	desk_out_view(&desk_view_cases);
+	desk_out(c);
+	desk_out_flush();
+	desk_out_view(&desk_view_messages);
+	if (desk_write_all(1, "\n", 1) < 0)
+		desk_die_errno(DESK_EX_IOERR, "stdout");
+	jv_array_foreach(msgs, i, m)
+		desk_out(desk_view_message(st, m));
+	jv_free(msgs);
+	desk_out_flush();
+}
+
 static int
 cmd_show(int argc, char **argv)
 {
-	char **arg = desk_operands(argc, argv, 1);
-	uint64_t id = desk_id_arg(arg[0], "case");
+	static const struct option lo[] = { DESK_LONGOPTS, DESK_TABLE_OPTION,
+		{ "thread", no_argument, NULL, 'T' }, { NULL, 0, NULL, 0 } };
+	int c, view = 0;
+
+	while ((c = desk_getopt(argc, argv, DESK_OPTS, lo)) != -1) {
+		if (view && view != c)
+			desk_die(DESK_EX_USAGE, "--table and --thread: one view at a time");
+		view = c;
+	}
+	if (optind != argc - 1)
+		desk_usage(DESK_EX_USAGE);
+	uint64_t id = desk_id_arg(argv[optind], "case");
 	struct desk_store *st = desk_open(0);
-	jv c = desk_case_get(st, id);
-	if (!jv_is_valid(c))
+	jv k = desk_case_get(st, id);
+	if (!jv_is_valid(k))
 		desk_die(DESK_EX_NO, "case %llu: no such case", (unsigned long long)id);
-	c = desk_jset(c, "messages", desk_case_messages(st, id));
-	desk_out(c);
-	desk_out_flush();
+	jv msgs = desk_case_messages(st, id);
+	if (view == 'T') {
+		print_thread(st, k, msgs);
+		jv_free(k);
+		jv_free(msgs);
+	} else if (view == DESK_OPT_TABLE)
+		print_table(st, k, msgs);
+	else {
+		desk_out(desk_jset(k, "messages", msgs));
+		desk_out_flush();
+	}
 	desk_store_close(st);
 	return DESK_EX_OK;
 }

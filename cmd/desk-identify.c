@@ -16,7 +16,7 @@ static const char usage_text[] =
     "                      [--name N] [--company C] [--field K=V]... [--ttl SECONDS]\n"
     "       desk-identify code [FILE...]\n"
     "       desk-identify verify --channel C --user-custom-id U CODE\n"
-    "       desk-identify user show USER\n"
+    "       desk-identify user show [--table] USER\n"
     "       desk-identify user update USER [--email E] [--phone P] [--name N]\n"
     "                      [--company C] [--field K=V | --field K:=JSON]...\n"
     "       desk-identify user link USER OTHER\n"
@@ -217,7 +217,7 @@ cmd_verify(int argc, char **argv)
 static int
 user_show(int argc, char **argv)
 {
-	char **arg = desk_operands(argc, argv, 1);
+	char **arg = desk_view_operands(argc, argv, 1, &desk_view_users);
 	uint64_t id = desk_id_arg(arg[0], "user");
 	struct desk_store *st = desk_open(0);
 	jv u = desk_user_get(st, id);

@@ -17,7 +17,7 @@ static const char usage_text[] =
     "       desk-reply --case CASE [--staff ID] [--api] [--attach URL]... [--reopen]\n"
     "                  [TEXT]\n"
     "       desk-reply --as-user --user USER --channel NAME [TEXT]\n"
-    "       desk-reply outbox [--all]\n"
+    "       desk-reply outbox [--all] [--table]\n"
     "TEXT is read from standard input when it is not given.\n"
     "Common options: -s, --store DIR; -h, --help; -V, --version.\n";
 
@@ -166,7 +166,7 @@ staff_value(const char *s)
 
 struct opts {
 	const char *kase, *staff, *user, *channel;
-	int api, reopen, asuser, replyopts, all;
+	int api, reopen, asuser, replyopts, all, table;
 	jv attach;
 };
 
@@ -183,6 +183,7 @@ parse(int argc, char **argv, struct opts *o)
 		{ "user", required_argument, NULL, 'u' },
 		{ "channel", required_argument, NULL, 'C' },
 		{ "all", no_argument, NULL, 'L' },
+		DESK_TABLE_OPTION,
 		{ NULL, 0, NULL, 0 } };
 	int c;
 
@@ -206,6 +207,7 @@ parse(int argc, char **argv, struct opts *o)
 		case 'u': o->user = optarg; break;
 		case 'C': o->channel = optarg; break;
 		case 'L': o->all = 1; break;
+		case DESK_OPT_TABLE: o->table = 1; break;
 		}
 	}
 }
@@ -264,9 +266,11 @@ main(int argc, char **argv)
 		if (nargs != 1 || o.replyopts || o.asuser || o.user || o.channel)
 			desk_usage(DESK_EX_USAGE);
 		jv_free(o.attach);
+		if (o.table)
+			desk_out_view(&desk_view_outbox);
 		return cmd_outbox(o.all);
 	}
-	if (o.all)
+	if (o.all || o.table)
 		desk_usage(DESK_EX_USAGE);
 	if (o.asuser)
 		return cmd_as_user(&o, nargs, args);

@@ -225,7 +225,7 @@ channel_deactivate(int argc, char **argv)
 static int
 channel_list(int argc, char **argv)
 {
-	desk_operands(argc, argv, 0);
+	desk_view_operands(argc, argv, 0, &desk_view_channels);
 	struct desk_store *st = desk_open(0);
 	jv all = desk_channel_list(st);
 	int n = jv_array_length(jv_copy(all));
@@ -241,7 +241,8 @@ channel_list(int argc, char **argv)
 static jv
 operand_channel(int argc, char **argv, struct desk_store **st, int lock)
 {
-	const char *name = name_arg(desk_operands(argc, argv, 1)[0]);
+	const char *name = name_arg(desk_view_operands(argc, argv, 1,
+	    &desk_view_channels)[0]);
 
 	*st = desk_open(0);
 	if (lock)

@@ -66,13 +66,17 @@ int
 webhook_outbox(int argc, char **argv)
 {
 	static const struct option lo[] = { DESK_LONGOPTS,
-		{ "all", no_argument, NULL, 'a' }, { NULL, 0, NULL, 0 } };
+		{ "all", no_argument, NULL, 'a' }, DESK_TABLE_OPTION,
+		{ NULL, 0, NULL, 0 } };
 	int all = 0, c;
 
 	while ((c = desk_getopt(argc, argv, DESK_OPTS "a", lo)) != -1) {
-		if (c != 'a')
+		if (c == DESK_OPT_TABLE)
+			desk_out_view(&desk_view_outbox);
+		else if (c != 'a')
 			desk_usage(DESK_EX_USAGE);
-		all = 1;
+		else
+			all = 1;
 	}
 	if (optind != argc)
 		desk_usage(DESK_EX_USAGE);
@@ -82,7 +86,7 @@ webhook_outbox(int argc, char **argv)
 static int
 dead_list(int argc, char **argv)
 {
-	desk_operands(argc, argv, 0);
+	desk_view_operands(argc, argv, 0, &desk_view_outbox);
 	return print_entries(DESK_OUTBOX_DEAD);
 }
 

@@ -66,11 +66,12 @@ _desk_case() {
 				$(compgen -f -- "$cur"))
 		fi ;;
 	list) COMPREPLY=($(compgen -W "--user --channel --user-custom-id --status
-		--active-chats --active-only --merged --limit $_desk_common" -- "$cur")) ;;
+		--active-chats --active-only --merged --limit --table $_desk_common" -- "$cur")) ;;
 	set) COMPREPLY=($(compgen -W "--status --assignee --team --subject --field
 		$_desk_common" -- "$cur")) ;;
 	fsck) COMPREPLY=($(compgen -W "--repair $_desk_common" -- "$cur")) ;;
-	show | merge) COMPREPLY=($(compgen -W "$_desk_common" -- "$cur")) ;;
+	show) COMPREPLY=($(compgen -W "--table --thread $_desk_common" -- "$cur")) ;;
+	merge) COMPREPLY=($(compgen -W "$_desk_common" -- "$cur")) ;;
 	*) COMPREPLY=($(compgen -f -- "$cur")) ;;
 	esac
 }
@@ -89,6 +90,7 @@ _desk_identify() {
 		--company --field --ttl $_desk_common" -- "$cur") $(compgen -f -- "$cur")) ;;
 	verify:*) COMPREPLY=($(compgen -W "--channel --user-custom-id $_desk_common" -- "$cur")) ;;
 	user:) COMPREPLY=($(compgen -W "show update link unlink" -- "$cur")) ;;
+	user:show) COMPREPLY=($(compgen -W "--table $_desk_common" -- "$cur")) ;;
 	user:update) COMPREPLY=($(compgen -W "--email --phone --name --company --field
 		$_desk_common" -- "$cur")) ;;
 	*) COMPREPLY=($(compgen -f -- "$cur")) ;;
@@ -102,7 +104,7 @@ _desk_reply() {
 	case " $args " in *" $prev "*) return ;; esac
 	_desk_words "$args"
 	if [[ ${_desk_words[0]-} == outbox ]]; then
-		COMPREPLY=($(compgen -W "--all $_desk_common" -- "$cur"))
+		COMPREPLY=($(compgen -W "--all --table $_desk_common" -- "$cur"))
 	elif [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "--case --staff --api --attach --reopen --as-user
 			--user --channel $_desk_common" -- "$cur"))
@@ -168,7 +170,9 @@ _desk_webhook() {
 			COMPREPLY=($(compgen -f -- "$cur"))
 		fi ;;
 	1:send:) COMPREPLY=($(compgen -W "--drain --per-host --in-flight $_desk_common" -- "$cur") $(compgen -f -- "$cur")) ;;
-	1:outbox:) COMPREPLY=($(compgen -W "--all $_desk_common" -- "$cur")) ;;
+	1:outbox:) COMPREPLY=($(compgen -W "--all --table $_desk_common" -- "$cur")) ;;
+	2:dead:list) COMPREPLY=($(compgen -W "--table $_desk_common" -- "$cur")) ;;
+	2:channel:list) COMPREPLY=($(compgen -W "--table $_desk_common" -- "$cur")) ;;
 	1:dead:) COMPREPLY=($(compgen -W "list retry" -- "$cur")) ;;
 	2:dead:retry) COMPREPLY=($(compgen -W "--all" -- "$cur")) ;;
 	1:sign:) COMPREPLY=($(compgen -W "--secret-file --id --timestamp $_desk_common" -- "$cur")) ;;
@@ -180,7 +184,10 @@ _desk_webhook() {
 			$_desk_common" -- "$cur")) ;;
 	3:channel:set)
 		COMPREPLY=($(compgen -W "$set $_desk_common" -- "$cur")) ;;
-	2:channel:show | 2:channel:rm | 2:channel:set | 2:channel:activate | \
+	2:channel:show)
+		if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "--table $_desk_common" -- "$cur"))
+		else COMPREPLY=($(compgen -W "$(_desk_channels)" -- "$cur")); fi ;;
+	2:channel:rm | 2:channel:set | 2:channel:activate | \
 	2:channel:deactivate | 2:channel:secret | 2:channel:keygen)
 		COMPREPLY=($(compgen -W "$(_desk_channels)" -- "$cur")) ;;
 	esac

@@ -150,4 +150,19 @@ struct desk_serve_opts {
 int desk_serve(const char *dir, const struct desk_serve_opts *o,
     struct desk_err *e);
 
+/* ---- views.c: what the tools show people ---- */
+
+/* The --table columns of cases, messages, channels, outbox entries, users. */
+extern const struct desk_view desk_view_cases, desk_view_messages,
+    desk_view_channels, desk_view_outbox, desk_view_users;
+/* m (consumed) with "from": who wrote it ("Ann (user 3)", "agent 7", "API", "rule R"). */
+jv desk_view_message(struct desk_store *st, jv m);
+/*
+ * Case c (borrowed) and its messages (borrowed, oldest first) as a
+ * conversation into b: who, when, what; replies marked agent, API or rule;
+ * a merged case's messages marked with the case they came from.
+ */
+void desk_view_thread(struct desk_buf *b, struct desk_store *st, jv c, jv msgs,
+    int colour);
+
 #endif

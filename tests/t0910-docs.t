@@ -71,7 +71,9 @@ is "$(complete_words 'desk-route ')" "check list tick " "bash: desk-route comman
 is "$(complete_words 'desk-route tick --')" "--dry-run --explain --help --rules --store --version " "bash: desk-route tick options"
 is "$(complete_words 'desk-route list -')" "--help --rules --store --version -V -h -r -s " "bash: desk-route list options"
 is "$(complete_words 'desk-reply out')" "outbox " "bash: desk-reply out<TAB>"
-is "$(complete_words 'desk-reply outbox --')" "--all --help --store --version " "bash: desk-reply outbox options"
+is "$(complete_words 'desk-reply outbox --')" "--all --help --store --table --version " "bash: desk-reply outbox options"
+is "$(complete_words 'desk-case show --t')" "--table --thread " "bash: desk-case show's views"
+is "$(complete_words 'desk-webhook dead list --')" "--help --store --table --version " "bash: desk-webhook dead list --table"
 is "$(complete_words 'desk-reply --as-user --user 3 --channel ')" "app forum " "bash: desk-reply --channel"
 is "$(complete_words 'desk-reply --re')" "--reopen " "bash: desk-reply options"
 

@@ -183,6 +183,52 @@ void desk_out(jv v);
 int desk_out_all(jv list);
 void desk_out_flush(void);
 
+/* ---- table.c: --table, the view for people ---- */
+
+/* A value of a column shown in a colour (an SGR code: "32", "1;31"). */
+struct desk_hue {
+	const char *value, *sgr;
+};
+#define DESK_COL_RIGHT 1    /* aligned right (numbers) */
+#define DESK_COL_TIME 2     /* an RFC 3339 time shown as "YYYY-MM-DD HH:MM" */
+struct desk_col {
+	const char *title;
+	const char *key;              /* member of each row, "a.b" for nested */
+	unsigned max;                 /* widest the column grows; 0: the data's */
+	unsigned flags;
+	const struct desk_hue *hues;  /* NULL, or ends with { NULL, NULL } */
+};
+struct desk_view {
+	const struct desk_col *cols;
+	size_t n;
+};
+#define DESK_VIEW(cols) { cols, sizeof cols / sizeof *cols }
+/* The long option --table, returned by desk_getopt as DESK_OPT_TABLE. */
+#define DESK_OPT_TABLE 0x100
+#define DESK_TABLE_OPTION { "table", no_argument, NULL, DESK_OPT_TABLE }
+/*
+ * From now on desk_out collects its values as rows of v, printed as one
+ * table at desk_out_flush (nothing for no rows); NULL: JSON Lines again.
+ */
+int desk_out_view(const struct desk_view *v);
+/* desk_out's side: 1 when v (consumed) was taken as a row. */
+int desk_out_row(jv v);
+void desk_out_view_flush(void);
+/* rows (borrowed, an array of objects) as a table of v into b; limit: cells a line may take (0: any). */
+void desk_table_print(struct desk_buf *b, const struct desk_view *v, jv rows,
+    int colour, size_t limit);
+/* Terminal cells s[0..n) takes (UTF-8; control characters one each). */
+size_t desk_text_width(const char *s, size_t n);
+/*
+ * s[0..n) into b in at most width cells, control characters as spaces,
+ * cut with "…" when longer; the cells written.
+ */
+size_t desk_text_cell(struct desk_buf *b, const char *s, size_t n, size_t width);
+/* 1 when fd is a terminal and NO_COLOR is unset or empty. */
+int desk_colour(int fd);
+/* desk_operands that also takes --table, which shows the values in v. */
+char **desk_view_operands(int argc, char **argv, int n, const struct desk_view *v);
+
 /* ---- limits.c: how big what desk stores may grow (desk-store(5)) ---- */
 
 /*

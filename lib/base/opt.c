@@ -176,3 +176,18 @@ desk_operands(int argc, char **argv, int n)
 		desk_usage(DESK_EX_USAGE);
 	return argv + optind;
 }
+
+char **
+desk_view_operands(int argc, char **argv, int n, const struct desk_view *v)
+{
+	static const struct option lo[] = { DESK_LONGOPTS, DESK_TABLE_OPTION,
+		{ NULL, 0, NULL, 0 } };
+	int c;
+
+	while ((c = desk_getopt(argc, argv, DESK_OPTS, lo)) != -1)
+		if (c != DESK_OPT_TABLE || !desk_out_view(v))
+			desk_usage(DESK_EX_USAGE);
+	if (optind != argc - n)
+		desk_usage(DESK_EX_USAGE);
+	return argv + optind;
+}
