@@ -19,6 +19,7 @@ static const char usage_text[] =
     "                      [--subject S] [--field K=V | --field K:=JSON]...\n"
     "       desk-case merge FROM INTO\n"
     "       desk-case fsck [--repair]\n"
+    "       desk-case backup DEST\n"
     "Common options: -s, --store DIR; -h, --help; -V, --version.\n";
 
 /* ---- the filter ---- */
@@ -377,6 +378,30 @@ cmd_merge(int argc, char **argv)
 	return DESK_EX_OK;
 }
 
+/* backup DEST: a consistent copy of the store, fsck-clean, made live. */
+static int
+cmd_backup(int argc, char **argv)
+{
+	char **arg = desk_operands(argc, argv, 1);
+	struct desk_store *st = desk_open(0);
+	struct desk_backup b;
+	struct desk_err e;
+
+	if (desk_store_backup(st, arg[0], &b, &e) < 0)
+		desk_die_err(&e);
+	jv o = desk_jset_str(jv_object(), "backup", arg[0]);
+	o = desk_jset_int(o, "segments", (int64_t)b.segments);
+	o = desk_jset_int(o, "linked", (int64_t)b.linked);
+	o = desk_jset_int(o, "copied", (int64_t)b.copied);
+	o = desk_jset_int(o, "bytes", (int64_t)b.bytes);
+	o = desk_jset_int(o, "log_seg", (int64_t)DESK_POS_SEG(b.log_end));
+	o = desk_jset_int(o, "log_size", (int64_t)DESK_POS_OFF(b.log_end));
+	desk_out(o);
+	desk_out_flush();
+	desk_store_close(st);
+	return DESK_EX_OK;
+}
+
 static int
 cmd_fsck(int argc, char **argv)
 {
@@ -400,7 +425,7 @@ main(int argc, char **argv)
 	static const struct option lo[] = { DESK_LONGOPTS, { NULL, 0, NULL, 0 } };
 	static const struct desk_cmd cmds[] = { { "list", cmd_list },
 		{ "show", cmd_show }, { "set", cmd_set }, { "merge", cmd_merge },
-		{ "fsck", cmd_fsck } };
+		{ "fsck", cmd_fsck }, { "backup", cmd_backup } };
 	int status;
 
 	desk_setprog(argv[0]);

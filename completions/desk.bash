@@ -62,7 +62,7 @@ _desk_case() {
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W "$_desk_common" -- "$cur"))
 		else
-			COMPREPLY=($(compgen -W "list show set merge fsck" -- "$cur") \
+			COMPREPLY=($(compgen -W "list show set merge fsck backup" -- "$cur") \
 				$(compgen -f -- "$cur"))
 		fi ;;
 	list) COMPREPLY=($(compgen -W "--user --channel --user-custom-id --status
@@ -72,6 +72,7 @@ _desk_case() {
 	fsck) COMPREPLY=($(compgen -W "--repair $_desk_common" -- "$cur")) ;;
 	show) COMPREPLY=($(compgen -W "--table --thread $_desk_common" -- "$cur")) ;;
 	merge) COMPREPLY=($(compgen -W "$_desk_common" -- "$cur")) ;;
+	backup) COMPREPLY=($(compgen -d -- "$cur")) ;;
 	*) COMPREPLY=($(compgen -f -- "$cur")) ;;
 	esac
 }
