@@ -10,7 +10,7 @@
 #include "desk.h"
 
 static const char usage_text[] =
-    "desk-case [-s DIR] [FILE...]\n"
+    "desk-case [-s DIR] [--progress | --no-progress] [FILE...]\n"
     "       desk-case list [--user ID] [--channel NAME] [--user-custom-id X]\n"
     "                      [--status S,...] [--active-chats | --active-only] [--merged]\n"
     "                      [--limit N] [--table]\n"
@@ -422,16 +422,18 @@ cmd_fsck(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	static const struct option lo[] = { DESK_LONGOPTS, { NULL, 0, NULL, 0 } };
+	static const struct option lo[] = { DESK_LONGOPTS, DESK_PROGRESS_OPTIONS,
+		{ NULL, 0, NULL, 0 } };
 	static const struct desk_cmd cmds[] = { { "list", cmd_list },
 		{ "show", cmd_show }, { "set", cmd_set }, { "merge", cmd_merge },
 		{ "fsck", cmd_fsck }, { "backup", cmd_backup } };
-	int status;
+	int status, c;
 
 	desk_setprog(argv[0]);
 	desk_usage_text = usage_text;
-	if (desk_getopt(argc, argv, "+" DESK_OPTS, lo) != -1)
-		desk_usage(DESK_EX_USAGE);
+	while ((c = desk_getopt(argc, argv, "+" DESK_OPTS, lo)) != -1)
+		if (!desk_progress_opt(c))
+			desk_usage(DESK_EX_USAGE);
 	if (desk_subcommand(argc, argv, cmds, sizeof cmds / sizeof *cmds, &status))
 		return status;
 	return desk_filter(argv + optind, desk_dispatch, (void *)&filter);

@@ -11,7 +11,7 @@
 #include "desk.h"
 
 static const char usage_text[] =
-    "desk-identify [-s DIR] [FILE...]\n"
+    "desk-identify [-s DIR] [--progress | --no-progress] [FILE...]\n"
     "       desk-identify code (--email E | --phone P | --channel C --user-custom-id U)\n"
     "                      [--name N] [--company C] [--field K=V]... [--ttl SECONDS]\n"
     "       desk-identify code [FILE...]\n"
@@ -341,15 +341,17 @@ cmd_user(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	static const struct option lo[] = { DESK_LONGOPTS, { NULL, 0, NULL, 0 } };
+	static const struct option lo[] = { DESK_LONGOPTS, DESK_PROGRESS_OPTIONS,
+		{ NULL, 0, NULL, 0 } };
 	static const struct desk_cmd cmds[] = { { "code", cmd_code },
 		{ "verify", cmd_verify }, { "user", cmd_user } };
-	int status;
+	int status, c;
 
 	desk_setprog(argv[0]);
 	desk_usage_text = usage_text;
-	if (desk_getopt(argc, argv, "+" DESK_OPTS, lo) != -1)
-		desk_usage(DESK_EX_USAGE);
+	while ((c = desk_getopt(argc, argv, "+" DESK_OPTS, lo)) != -1)
+		if (!desk_progress_opt(c))
+			desk_usage(DESK_EX_USAGE);
 	if (desk_subcommand(argc, argv, cmds, sizeof cmds / sizeof *cmds, &status))
 		return status;
 	return desk_filter(argv + optind, desk_dispatch, (void *)&filter);

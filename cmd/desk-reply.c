@@ -12,7 +12,7 @@
 #include "desk.h"
 
 static const char usage_text[] =
-    "desk-reply [-s DIR] [FILE...]\n"
+    "desk-reply [-s DIR] [--progress | --no-progress] [FILE...]\n"
     "       desk-reply CASE TEXT\n"
     "       desk-reply --case CASE [--staff ID] [--api] [--attach URL]... [--reopen]\n"
     "                  [TEXT]\n"
@@ -183,7 +183,7 @@ parse(int argc, char **argv, struct opts *o)
 		{ "user", required_argument, NULL, 'u' },
 		{ "channel", required_argument, NULL, 'C' },
 		{ "all", no_argument, NULL, 'L' },
-		DESK_TABLE_OPTION,
+		DESK_TABLE_OPTION, DESK_PROGRESS_OPTIONS,
 		{ NULL, 0, NULL, 0 } };
 	int c;
 
@@ -208,6 +208,7 @@ parse(int argc, char **argv, struct opts *o)
 		case 'C': o->channel = optarg; break;
 		case 'L': o->all = 1; break;
 		case DESK_OPT_TABLE: o->table = 1; break;
+		default: desk_progress_opt(c); break;
 		}
 	}
 }

@@ -13,7 +13,8 @@
 #include "desk.h"
 
 static const char usage_text[] =
-    "desk-route [-s DIR] [-r FILE] [--dry-run | --explain] [FILE...]\n"
+    "desk-route [-s DIR] [-r FILE] [--dry-run | --explain] [--progress | --no-progress]\n"
+    "           [FILE...]\n"
     "       desk-route check [-r FILE]\n"
     "       desk-route list [-r FILE]\n"
     "       desk-route tick [-r FILE] [--dry-run | --explain]\n"
@@ -93,10 +94,13 @@ options(int argc, char **argv, int modes)
 		{ "rules", required_argument, NULL, 'r' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "explain", no_argument, NULL, 'x' },
+		DESK_PROGRESS_OPTIONS,
 		{ NULL, 0, NULL, 0 } };
 	int c;
 
 	while ((c = desk_getopt(argc, argv, "+" DESK_OPTS "r:", lo)) != -1) {
+		if (desk_progress_opt(c))
+			continue;
 		if (c == 'r')
 			rules_file = optarg;
 		else if (!modes || mode != DESK_ROUTE_APPLY)

@@ -26,6 +26,7 @@ webhook_send(int argc, char **argv)
 		{ "drain", no_argument, NULL, 'd' },
 		{ "per-host", required_argument, NULL, 'p' },
 		{ "in-flight", required_argument, NULL, 'n' },
+		DESK_PROGRESS_OPTIONS,
 		{ NULL, 0, NULL, 0 } };
 	struct desk_send_opts o = { 0, DESK_SEND_PER_HOST, DESK_SEND_IN_FLIGHT, NULL };
 	int c;
@@ -42,7 +43,8 @@ webhook_send(int argc, char **argv)
 			o.in_flight = count_arg(optarg, "--in-flight", 65536);
 			break;
 		default:
-			desk_usage(DESK_EX_USAGE);
+			if (!desk_progress_opt(c))
+				desk_usage(DESK_EX_USAGE);
 		}
 	}
 	if (o.drain && optind != argc)

@@ -60,7 +60,7 @@ _desk_case() {
 	case ${_desk_words[0]-} in
 	"")
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W "$_desk_common" -- "$cur"))
+			COMPREPLY=($(compgen -W "--progress --no-progress $_desk_common" -- "$cur"))
 		else
 			COMPREPLY=($(compgen -W "list show set merge fsck backup" -- "$cur") \
 				$(compgen -f -- "$cur"))
@@ -85,7 +85,7 @@ _desk_identify() {
 	_desk_words "$args"
 	case ${_desk_words[0]-}:${_desk_words[1]-} in
 	:)
-		if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "$_desk_common" -- "$cur"))
+		if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "--progress --no-progress $_desk_common" -- "$cur"))
 		else COMPREPLY=($(compgen -W "code verify user" -- "$cur") $(compgen -f -- "$cur")); fi ;;
 	code:*) COMPREPLY=($(compgen -W "--email --phone --channel --user-custom-id --name
 		--company --field --ttl $_desk_common" -- "$cur") $(compgen -f -- "$cur")) ;;
@@ -108,7 +108,7 @@ _desk_reply() {
 		COMPREPLY=($(compgen -W "--all --table $_desk_common" -- "$cur"))
 	elif [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "--case --staff --api --attach --reopen --as-user
-			--user --channel $_desk_common" -- "$cur"))
+			--user --channel --progress --no-progress $_desk_common" -- "$cur"))
 	elif ((${#_desk_words[@]} == 0)); then
 		COMPREPLY=($(compgen -W "outbox" -- "$cur") $(compgen -f -- "$cur"))
 	else
@@ -132,7 +132,8 @@ _desk_route() {
 	case ${_desk_words[0]-} in
 	"")
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W "-r --rules --dry-run --explain $_desk_common" -- "$cur"))
+			COMPREPLY=($(compgen -W "-r --rules --dry-run --explain --progress
+				--no-progress $_desk_common" -- "$cur"))
 		else
 			COMPREPLY=($(compgen -W "check list tick" -- "$cur") $(compgen -f -- "$cur"))
 		fi ;;
@@ -170,7 +171,8 @@ _desk_webhook() {
 		else
 			COMPREPLY=($(compgen -f -- "$cur"))
 		fi ;;
-	1:send:) COMPREPLY=($(compgen -W "--drain --per-host --in-flight $_desk_common" -- "$cur") $(compgen -f -- "$cur")) ;;
+	1:send:) COMPREPLY=($(compgen -W "--drain --per-host --in-flight --progress --no-progress
+		$_desk_common" -- "$cur") $(compgen -f -- "$cur")) ;;
 	1:outbox:) COMPREPLY=($(compgen -W "--all --table $_desk_common" -- "$cur")) ;;
 	2:dead:list) COMPREPLY=($(compgen -W "--table $_desk_common" -- "$cur")) ;;
 	2:channel:list) COMPREPLY=($(compgen -W "--table $_desk_common" -- "$cur")) ;;

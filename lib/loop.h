@@ -34,6 +34,17 @@ typedef void (*desk_wait)(int fd, void *ctx);
 /* desk_loop_run with wait (wctx handed to it) run while input is idle. */
 int desk_loop_run_wait(struct desk_store *st, char **files, desk_handler h,
     desk_scrub scrub, void *ctx, desk_wait wait, void *wctx);
+/*
+ * --progress and --no-progress, for a filter's options: the meter on
+ * stderr (desk-case(1) PROGRESS) forced on or off; by default it is on
+ * when stderr is a terminal and stdin is not. 1 when c was one of them.
+ */
+#define DESK_OPT_PROGRESS 0x101
+#define DESK_OPT_NO_PROGRESS 0x102
+#define DESK_PROGRESS_OPTIONS \
+	{ "progress", no_argument, NULL, DESK_OPT_PROGRESS }, \
+	{ "no-progress", no_argument, NULL, DESK_OPT_NO_PROGRESS }
+int desk_progress_opt(int c);
 /* Queues ev (consumed) for stdout at the next commit. */
 void desk_emit(struct desk_loop *l, jv ev);
 /*
