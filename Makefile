@@ -16,6 +16,7 @@ BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+EXAMPLESDIR ?= $(PREFIX)/share/doc/desk/examples
 
 O ?= build
 CC ?= cc
@@ -69,6 +70,8 @@ UNITSRC = $(wildcard tests/unit/*.c)
 UNITBIN = $(UNITSRC:tests/unit/%.c=$(O)/unit/%)
 BINS = $(TOOLS:%=$(O)/bin/%)
 MAN = $(wildcard man/*.[1-8])
+# The deployment files (examples/*/...) and the rules of the demo.
+EXAMPLES = $(wildcard examples/* examples/*/*)
 
 all: $(BINS)
 
@@ -165,11 +168,16 @@ install: all
 	for t in $(TOOLS); do \
 		install -m 644 completions/desk.bash $(DESTDIR)$(BASHCOMPDIR)/$$t; done
 	install -m 644 completions/_desk $(DESTDIR)$(ZSHCOMPDIR)/_desk
+	for f in $(EXAMPLES); do d=$(DESTDIR)$(EXAMPLESDIR)/$${f#examples/}; \
+		if [ -d $$f ]; then mkdir -p $$d; \
+		elif [ -x $$f ]; then install -m 755 $$f $$d; \
+		else install -m 644 $$f $$d; fi; done
 
 uninstall:
 	for t in $(TOOLS); do rm -f $(DESTDIR)$(BINDIR)/$$t \
 		$(DESTDIR)$(BASHCOMPDIR)/$$t; done
 	rm -f $(DESTDIR)$(ZSHCOMPDIR)/_desk
+	rm -rf $(DESTDIR)$(EXAMPLESDIR)
 	for m in $(MAN); do s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
 
 clean:
