@@ -86,26 +86,6 @@ run desk-case show --thread 4
 unlike $OUT "$(printf '\033')" "no escape from a message reaches the terminal"
 like $OUT '^    x ]0;owned y$' "control characters shown as spaces"
 
-pty() { # pty CMD...: CMD's output on a pseudo-terminal 100 columns wide
-	python3 - "$@" <<'PY'
-import os, pty, sys, fcntl, termios, struct
-pid, fd = pty.fork()
-if pid == 0:
-    os.execvp(sys.argv[1], sys.argv[1:])
-fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
-out = b""
-while True:
-    try:
-        d = os.read(fd, 65536)
-    except OSError:
-        break
-    if not d:
-        break
-    out += d
-os.waitpid(pid, 0)
-sys.stdout.buffer.write(out.replace(b"\r\n", b"\n"))
-PY
-}
 (unset NO_COLOR; pty desk-case list --table) > $T/tty
 like $T/tty "$(printf '\033\\[1mCASE')" "on a terminal: bold titles"
 like $T/tty "$(printf '\033\\[32mopen')" "on a terminal: a status in its colour"
