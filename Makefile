@@ -19,6 +19,7 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 # prefix, site-functions for /usr/local (and any other).
 ZSHCOMPDIR ?= $(if $(filter /usr,$(PREFIX)),$(PREFIX)/share/zsh/vendor-completions,$(PREFIX)/share/zsh/site-functions)
 FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+EXAMPLESDIR ?= $(PREFIX)/share/doc/desk/examples
 
 O ?= build
 CC ?= cc
@@ -72,6 +73,8 @@ UNITSRC = $(wildcard tests/unit/*.c)
 UNITBIN = $(UNITSRC:tests/unit/%.c=$(O)/unit/%)
 BINS = $(TOOLS:%=$(O)/bin/%)
 MAN = $(wildcard man/*.[1-8])
+# The deployment files (examples/*/...) and the rules of the demo.
+EXAMPLES = $(wildcard examples/* examples/*/*)
 
 all: $(BINS)
 
@@ -162,18 +165,24 @@ bench: all
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
-		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR) \
+		$(DESTDIR)$(EXAMPLESDIR)
 	for t in $(TOOLS); do install -m 755 $(O)/bin/$$t $(DESTDIR)$(BINDIR)/$$t; done
 	for m in $(MAN); do s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
 	for t in $(TOOLS); do \
 		install -m 644 completions/desk.bash $(DESTDIR)$(BASHCOMPDIR)/$$t && \
 		install -m 644 completions/desk.fish $(DESTDIR)$(FISHCOMPDIR)/$$t.fish; done
 	install -m 644 completions/_desk $(DESTDIR)$(ZSHCOMPDIR)/_desk
+	for f in $(EXAMPLES); do d=$(DESTDIR)$(EXAMPLESDIR)/$${f#examples/}; \
+		if [ -d $$f ]; then mkdir -p $$d; \
+		elif [ -x $$f ]; then install -m 755 $$f $$d; \
+		else install -m 644 $$f $$d; fi; done
 
 uninstall:
 	for t in $(TOOLS); do rm -f $(DESTDIR)$(BINDIR)/$$t \
 		$(DESTDIR)$(BASHCOMPDIR)/$$t $(DESTDIR)$(FISHCOMPDIR)/$$t.fish; done
 	rm -f $(DESTDIR)$(ZSHCOMPDIR)/_desk
+	rm -rf $(DESTDIR)$(EXAMPLESDIR)
 	for m in $(MAN); do s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
 
 clean:

@@ -180,6 +180,9 @@ cmd_list(int argc, char **argv)
 			if (!desk_parse_u64(optarg, 0, UINT64_MAX, &q.limit))
 				desk_die(DESK_EX_USAGE, "--limit: not a number: %s", optarg);
 			break;
+		case DESK_OPT_TABLE:
+			desk_out_view(&desk_view_cases);
+			break;
 		}
 	}
 	if (optind != argc)
@@ -198,18 +201,61 @@ cmd_list(int argc, char **argv)
 	return printed ? DESK_EX_OK : DESK_EX_NO;
 }
 
+/* show --thread: the case as a conversation, for people. */
+static void
+print_thread(struct desk_store *st, jv c, jv msgs)
+{
+	struct desk_buf b = DESK_BUF_INIT;
+
+	desk_view_thread(&b, st, c, msgs, desk_colour(1));
+	desk_buf_write(&b, 1, "stdout");
+	desk_buf_free(&b);
+}
+
+/* show --table: the case's row, then its messages' rows. */
+static void
+print_table(struct desk_store *st, jv c, jv msgs)
+{
+	desk_out_view(&desk_view_cases);
+	desk_out(c);
+	desk_out_flush();
+	desk_out_view(&desk_view_messages);
+	if (desk_write_all(1, "\n", 1) < 0)
+		desk_die_errno(DESK_EX_IOERR, "stdout");
+	jv_array_foreach(msgs, i, m)
+		desk_out(desk_view_message(st, m));
+	jv_free(msgs);
+	desk_out_flush();
+}
+
 static int
 cmd_show(int argc, char **argv)
 {
-	char **arg = desk_operands(argc, argv, 1);
-	uint64_t id = desk_id_arg(arg[0], "case");
+	int c, view = 0;
+
+	while ((c = desk_getopt(argc, argv)) != -1) {
+		if (view && view != c)
+			desk_usage_die("--table and --thread: one view at a time");
+		view = c;
+	}
+	if (optind != argc - 1)
+		desk_usage_die("show: expected 1 operand, got %d", argc - optind);
+	uint64_t id = desk_id_arg(argv[optind], "case");
 	struct desk_store *st = desk_open(0);
-	jv c = desk_case_get(st, id);
-	if (!jv_is_valid(c))
+	jv k = desk_case_get(st, id);
+	if (!jv_is_valid(k))
 		desk_die(DESK_EX_NO, "case %llu: no such case", (unsigned long long)id);
-	c = desk_jset(c, "messages", desk_case_messages(st, id));
-	desk_out(c);
-	desk_out_flush();
+	jv msgs = desk_case_messages(st, id);
+	if (view == 'T') {
+		print_thread(st, k, msgs);
+		jv_free(k);
+		jv_free(msgs);
+	} else if (view == DESK_OPT_TABLE)
+		print_table(st, k, msgs);
+	else {
+		desk_out(desk_jset(k, "messages", msgs));
+		desk_out_flush();
+	}
 	desk_store_close(st);
 	return DESK_EX_OK;
 }
@@ -302,6 +348,30 @@ cmd_merge(int argc, char **argv)
 	return DESK_EX_OK;
 }
 
+/* backup DEST: a consistent copy of the store, fsck-clean, made live. */
+static int
+cmd_backup(int argc, char **argv)
+{
+	char **arg = desk_operands(argc, argv, 1);
+	struct desk_store *st = desk_open(0);
+	struct desk_backup b;
+	struct desk_err e;
+
+	if (desk_store_backup(st, arg[0], &b, &e) < 0)
+		desk_die_err(&e);
+	jv o = desk_jset_str(jv_object(), "backup", arg[0]);
+	o = desk_jset_int(o, "segments", (int64_t)b.segments);
+	o = desk_jset_int(o, "linked", (int64_t)b.linked);
+	o = desk_jset_int(o, "copied", (int64_t)b.copied);
+	o = desk_jset_int(o, "bytes", (int64_t)b.bytes);
+	o = desk_jset_int(o, "log_seg", (int64_t)DESK_POS_SEG(b.log_end));
+	o = desk_jset_int(o, "log_size", (int64_t)DESK_POS_OFF(b.log_end));
+	desk_out(o);
+	desk_out_flush();
+	desk_store_close(st);
+	return DESK_EX_OK;
+}
+
 static int
 cmd_fsck(int argc, char **argv)
 {
@@ -320,10 +390,7 @@ cmd_fsck(int argc, char **argv)
 static int
 cmd_filter(int argc, char **argv)
 {
-	int status;
-	char **files = desk_files_or_subcommand(argc, argv, &status);
-
-	return files ? desk_filter(files, desk_dispatch, (void *)&filter) : status;
+	return desk_filter_main(argc, argv, desk_dispatch, (void *)&filter);
 }
 
 /* ---- the commands and their options ---- */
@@ -342,6 +409,14 @@ static const struct desk_opt list_opts[] = {
 	    NULL, 0 },
 	{ 'm', "merged", NULL, "merged cases too", NULL, 0 },
 	{ 'n', "limit", "N", "at most N cases", NULL, 0 },
+	DESK_TABLE_OPTION,
+	DESK_OPT_END
+};
+
+static const struct desk_opt show_opts[] = {
+	DESK_TABLE_OPTION,
+	{ 'T', "thread", NULL, "the case as a conversation: who, when, what",
+	    NULL, 0 },
 	DESK_OPT_END
 };
 
@@ -363,12 +438,12 @@ static const struct desk_opt fsck_opts[] = {
 static const struct desk_command cmds[] = {
 	{ "list", cmd_list, "[--user ID,...] [--channel NAME,...]\n"
 	    " [--user-custom-id X] [--status S,...]\n"
-	    " [--active-chats | --active-only] [--merged] [--limit N]",
+	    " [--active-chats | --active-only] [--merged]\n [--limit N] [--table]",
 	    "List cases, most recent activity first.\nOne JSON object a line; "
 	    "exit 1 when none matches.", list_opts, NULL, DESK_ENV_READ, NULL, 0 },
-	{ "show", cmd_show, "CASE", "Show a case and its messages.\nOne JSON object; exit 1 when there is "
-	    "no such case.", NULL, NULL,
-	    DESK_ENV_READ, DESK_V_CASE, 0 },
+	{ "show", cmd_show, "[--table | --thread] CASE", "Show a case and its "
+	    "messages.\nOne JSON object; exit 1 when there is no such case.",
+	    show_opts, NULL, DESK_ENV_READ, DESK_V_CASE, 0 },
 	{ "set", cmd_set, "CASE [--status S] [--assignee A] [--team T]\n"
 	    " [--subject S] [--field K=V | --field K:=JSON]...",
 	    "Change a case: status, assignee, team, subject, fields.\nPrints "
@@ -380,14 +455,23 @@ static const struct desk_command cmds[] = {
 	    "the log, and what only the log shows; exit 1 when it\nfails "
 	    "(--repair: when it still fails).",
 	    fsck_opts, NULL, DESK_ENV_WRITE, NULL, 0 },
+	{ "backup", cmd_backup, "DEST", "Copy the store, live, into DEST.\n"
+	    "Under the writer lock, sealed log segments hard-linked where\n"
+	    "they can be; DEST, a new directory, passes fsck. Prints what it copied.",
+	    NULL, NULL, DESK_ENV_WRITE, DESK_V_DIR, 0 },
 	DESK_CMD_END
 };
 
+static const struct desk_opt filter_opts[] = {
+	DESK_PROGRESS_OPTIONS,
+	DESK_OPT_END
+};
+
 static const struct desk_command tool = { "desk-case", cmd_filter,
-	"[-s DIR] [FILE...]",
+	"[-s DIR] [--progress | --no-progress] [FILE...]",
 	"Put each inbound message (a message event) into the right case, "
 	"creating its\nuser and case; pass every other event through.",
-	NULL, cmds, DESK_ENV_WRITE, DESK_V_FILE, DESK_CMD_INORDER };
+	filter_opts, cmds, DESK_ENV_WRITE, DESK_V_FILE, DESK_CMD_INORDER };
 
 int
 main(int argc, char **argv)

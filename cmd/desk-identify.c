@@ -193,7 +193,7 @@ cmd_verify(int argc, char **argv)
 static int
 user_show(int argc, char **argv)
 {
-	char **arg = desk_operands(argc, argv, 1);
+	char **arg = desk_view_operands(argc, argv, 1, &desk_view_users);
 	uint64_t id = desk_id_arg(arg[0], "user");
 	struct desk_store *st = desk_open(0);
 	jv u = desk_user_get(st, id);
@@ -298,10 +298,7 @@ user_unlink_cmd(int argc, char **argv)
 static int
 cmd_filter(int argc, char **argv)
 {
-	int status;
-	char **files = desk_files_or_subcommand(argc, argv, &status);
-
-	return files ? desk_filter(files, desk_dispatch, (void *)&filter) : status;
+	return desk_filter_main(argc, argv, desk_dispatch, (void *)&filter);
 }
 
 /* ---- the commands and their options ---- */
@@ -338,10 +335,15 @@ static const struct desk_opt update_opts[] = {
 	DESK_OPT_END
 };
 
+static const struct desk_opt filter_opts[] = {
+	DESK_PROGRESS_OPTIONS,
+	DESK_OPT_END
+};
+
 static const struct desk_command user_cmds[] = {
-	{ "show", user_show, "USER", "Show a user.\nContacts, custom ids, linked "
-	    "users, identification; exit 1 when there is no\nsuch user.", NULL,
-	    NULL, DESK_ENV_READ, NULL, 0 },
+	{ "show", user_show, "[--table] USER", "Show a user.\nContacts, custom "
+	    "ids, linked users, identification; exit 1 when there is no\nsuch "
+	    "user.", desk_view_opts, NULL, DESK_ENV_READ, NULL, 0 },
 	{ "update", user_update, "USER [--email E] [--phone P]\n"
 	    " [--name N] [--company C]\n [--field K=V | --field K:=JSON]...",
 	    "Change a user: contacts, name, company, fields.\nPrints the user "
@@ -373,11 +375,11 @@ static const struct desk_command cmds[] = {
 };
 
 static const struct desk_command tool = { "desk-identify", cmd_filter,
-	"[-s DIR] [FILE...]",
+	"[-s DIR] [--progress | --no-progress] [FILE...]",
 	"Recognise identification codes in chat messages and link the "
 	"messenger user\nto the customer's account; take ident.request and "
 	"user.update events; pass\nthe rest through.",
-	NULL, cmds, DESK_ENV_WRITE " DESK_IDENT_LIMITS", DESK_V_FILE,
+	filter_opts, cmds, DESK_ENV_WRITE " DESK_IDENT_LIMITS", DESK_V_FILE,
 	DESK_CMD_INORDER };
 
 int

@@ -184,6 +184,7 @@ parse(int argc, char **argv, struct opts *o)
 		case 'U': o->asuser = 1; break;
 		case 'u': o->user = optarg; break;
 		case 'C': o->channel = optarg; break;
+		default: desk_progress_opt(c); break;
 		}
 	}
 }
@@ -269,10 +270,13 @@ cmd_reply_main(int argc, char **argv)
 static int
 cmd_outbox_main(int argc, char **argv)
 {
-	int all = 0;
+	int all = 0, c;
 
-	while (desk_getopt(argc, argv) != -1)
-		all = 1;
+	while ((c = desk_getopt(argc, argv)) != -1)
+		if (c == DESK_OPT_TABLE)
+			desk_out_view(&desk_view_outbox);
+		else
+			all = 1;
 	if (optind != argc)
 		desk_usage_die("outbox: %s: takes no operands", argv[optind]);
 	return cmd_outbox(all);
@@ -290,23 +294,25 @@ static const struct desk_opt reply_opts[] = {
 	{ 'U', "as-user", NULL, "add TEXT as the user's message instead", NULL, 0 },
 	{ 'u', "user", "USER", "with --as-user: the user", NULL, 0 },
 	{ 'C', "channel", "NAME", "with --as-user: the channel", DESK_V_CHANNEL, 0 },
+	DESK_PROGRESS_OPTIONS,
 	DESK_OPT_END
 };
 
 static const struct desk_opt outbox_opts[] = {
 	{ 'L', "all", NULL, "every entry, delivered and dead too", NULL, 0 },
+	DESK_TABLE_OPTION,
 	DESK_OPT_END
 };
 
 static const struct desk_command cmds[] = {
-	{ "outbox", cmd_outbox_main, "[--all]", "List the replies waiting for "
+	{ "outbox", cmd_outbox_main, "[--all] [--table]", "List the replies waiting for "
 	    "delivery.\nAs message.out events; exit 1 when there are none.",
 	    outbox_opts, NULL, DESK_ENV_READ, NULL, 0 },
 	DESK_CMD_END
 };
 
 static const struct desk_command tool = { "desk-reply", cmd_reply_main,
-	"[-s DIR] [FILE...]\nCASE TEXT\n--case CASE [--staff ID] [--api] "
+	"[-s DIR] [--progress | --no-progress] [FILE...]\nCASE TEXT\n--case CASE [--staff ID] [--api] "
 	"[--attach URL]... [--reopen]\n [TEXT]\n--as-user --user USER "
 	"--channel NAME [TEXT]",
 	"Add replies to cases and queue them for delivery (message.out): "

@@ -77,13 +77,16 @@ load(int flags)
 	return r;
 }
 
-/* -r FILE, --dry-run and --explain, as the filter and tick take them. */
+/* -r FILE, --dry-run and --explain, as the filter and tick take them;
+ * the filter's --progress. */
 static void
 options(int argc, char **argv, int modes)
 {
 	int c;
 
 	while ((c = desk_getopt(argc, argv)) != -1) {
+		if (desk_progress_opt(c))
+			continue;
 		if (c == 'r')
 			rules_file = optarg;
 		else if (!modes)
@@ -227,13 +230,17 @@ cmd_filter(int argc, char **argv)
 static const struct desk_opt rules_opts[] = { RULES_OPT,
 	DESK_OPT_END };
 
-static const struct desk_opt run_opts[] = { RULES_OPT,
-	{ 'n', "dry-run", NULL, "say what the rules would do, change nothing",
-	    NULL, 0 },
-	{ 'x', "explain", NULL, "say why each rule did or did not match, change "
-	    "nothing", NULL, 0 },
-	DESK_OPT_END
-};
+#define MODE_OPTS \
+	{ 'n', "dry-run", NULL, "say what the rules would do, change nothing", \
+	    NULL, 0 }, \
+	{ 'x', "explain", NULL, "say why each rule did or did not match, change " \
+	    "nothing", NULL, 0 }
+
+static const struct desk_opt run_opts[] = { RULES_OPT, MODE_OPTS,
+	DESK_OPT_END };
+
+static const struct desk_opt filter_opts[] = { RULES_OPT, MODE_OPTS,
+	DESK_PROGRESS_OPTIONS, DESK_OPT_END };
 
 static const struct desk_command cmds[] = {
 	{ "check", cmd_check, "[-r FILE]", "Check the rules.\njq expressions "
@@ -248,11 +255,12 @@ static const struct desk_command cmds[] = {
 };
 
 static const struct desk_command tool = { "desk-route", cmd_filter,
-	"[-s DIR] [-r FILE] [--dry-run | --explain] [FILE...]",
+	"[-s DIR] [-r FILE] [--dry-run | --explain]\n"
+	" [--progress | --no-progress] [FILE...]",
 	"Run the rules (desk-rules(5)) over each message event of a new or "
 	"updated\ncase: set status, assign, label, set fields, reply. The "
 	"rules are\nSTORE/rules.json unless -r names a file.",
-	run_opts, cmds, DESK_ENV_WRITE " DESK_REPLY_LIMITS", DESK_V_FILE,
+	filter_opts, cmds, DESK_ENV_WRITE " DESK_REPLY_LIMITS", DESK_V_FILE,
 	DESK_CMD_INORDER };
 
 int

@@ -13,12 +13,13 @@ static const struct desk_command cmds[] = {
 	    " deactivate | secret | keygen | connectors ...",
 	    "Manage the channels messages arrive on and replies go out by.",
 	    NULL, webhook_channel_cmds, DESK_ENV_WRITE, NULL, 0 },
-	{ "send", webhook_send, "[--drain] [--per-host N] [--in-flight N] [FILE...]",
+	{ "send", webhook_send, "[--drain] [--per-host N] [--in-flight N]\n"
+	    " [--progress | --no-progress] [FILE...]",
 	    "Deliver the outbox.\nThe message.out events read (or, with --drain, "
 	    "what is due), signed, retried\non a schedule, in order per case; a "
 	    "delivery event per attempt.", webhook_send_opts, NULL,
 	    DESK_ENV_WRITE, DESK_V_FILE, 0 },
-	{ "outbox", webhook_outbox, "[--all]", "List the outbox.\nThe entries "
+	{ "outbox", webhook_outbox, "[--all] [--table]", "List the outbox.\nThe entries "
 	    "waiting for delivery; exit 1 when there are none.",
 	    webhook_outbox_opts, NULL, DESK_ENV_READ, NULL, 0 },
 	{ "dead", NULL, "list | retry ...", "The dead entries.\nReplies that "

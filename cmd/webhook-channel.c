@@ -210,7 +210,7 @@ channel_deactivate(int argc, char **argv)
 static int
 channel_list(int argc, char **argv)
 {
-	desk_operands(argc, argv, 0);
+	desk_view_operands(argc, argv, 0, &desk_view_channels);
 	struct desk_store *st = desk_open(0);
 	jv all = desk_channel_list(st);
 	int n = jv_array_length(jv_copy(all));
@@ -226,7 +226,8 @@ channel_list(int argc, char **argv)
 static jv
 operand_channel(int argc, char **argv, struct desk_store **st, int lock)
 {
-	const char *name = name_arg(desk_operands(argc, argv, 1)[0]);
+	const char *name = name_arg(desk_view_operands(argc, argv, 1,
+	    &desk_view_channels)[0]);
 
 	*st = desk_open(0);
 	if (lock)
@@ -385,11 +386,12 @@ const struct desk_command webhook_channel_cmds[] = {
 	{ "set", channel_set, "NAME [the options of add but --connector]",
 	    "Change a channel's settings.\nAn active "
 	    "channel takes only what passes its checks.", set_opts, NULL, DESK_ENV_WRITE, DESK_V_CHANNEL, 0 },
-	{ "list", channel_list, "", "List the channels, by name.\nOne JSON "
-	    "object a line; exit 1 when there are none.", NULL, NULL, DESK_ENV_READ,
-	    NULL, 0 },
-	{ "show", channel_show, "NAME", "Show a channel.\nWhether a secret is "
-	    "set, never the secret.", NULL, NULL, DESK_ENV_READ, DESK_V_CHANNEL, 0 },
+	{ "list", channel_list, "[--table]", "List the channels, by name.\nOne "
+	    "JSON object a line; exit 1 when there are none.", desk_view_opts,
+	    NULL, DESK_ENV_READ, NULL, 0 },
+	{ "show", channel_show, "[--table] NAME", "Show a channel.\nWhether a "
+	    "secret is set, never the secret.", desk_view_opts, NULL,
+	    DESK_ENV_READ, DESK_V_CHANNEL, 0 },
 	{ "rm", channel_rm, "NAME", "Remove a channel and its secrets.", NULL,
 	    NULL, DESK_ENV_WRITE, DESK_V_CHANNEL, 0 },
 	{ "activate", channel_activate, "NAME", "Activate a channel.\nIf every "

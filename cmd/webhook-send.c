@@ -36,6 +36,9 @@ webhook_send(int argc, char **argv)
 		case 'n':
 			o.in_flight = count_arg(optarg, "--in-flight", 65536);
 			break;
+		default:
+			desk_progress_opt(c);
+			break;
 		}
 	}
 	if (o.drain && optind != argc)
@@ -61,7 +64,10 @@ webhook_outbox(int argc, char **argv)
 	int all = 0, c;
 
 	while ((c = desk_getopt(argc, argv)) != -1) {
-		all = 1;
+		if (c == DESK_OPT_TABLE)
+			desk_out_view(&desk_view_outbox);
+		else
+			all = 1;
 	}
 	if (optind != argc)
 		desk_usage_die("outbox: %s: takes no operands", argv[optind]);
@@ -71,7 +77,7 @@ webhook_outbox(int argc, char **argv)
 static int
 dead_list(int argc, char **argv)
 {
-	desk_operands(argc, argv, 0);
+	desk_view_operands(argc, argv, 0, &desk_view_outbox);
 	return print_entries(DESK_OUTBOX_DEAD);
 }
 
@@ -125,11 +131,13 @@ const struct desk_opt webhook_send_opts[] = {
 	    NULL, 0 },
 	{ 'n', "in-flight", "N", "deliveries in flight at most (1 to 65536)",
 	    NULL, 0 },
+	DESK_PROGRESS_OPTIONS,
 	DESK_OPT_END
 };
 
 const struct desk_opt webhook_outbox_opts[] = {
 	{ 'a', "all", NULL, "every entry, delivered and dead too", NULL, 0 },
+	DESK_TABLE_OPTION,
 	DESK_OPT_END
 };
 
@@ -139,8 +147,8 @@ static const struct desk_opt retry_opts[] = {
 };
 
 const struct desk_command webhook_dead_cmds[] = {
-	{ "list", dead_list, "", "List the dead entries.\nReplies that will not "
-	    "be retried; exit 1 when there are none.", NULL, NULL,
+	{ "list", dead_list, "[--table]", "List the dead entries.\nReplies that "
+	    "will not be retried; exit 1 when there are none.", desk_view_opts, NULL,
 	    DESK_ENV_READ, NULL, 0 },
 	{ "retry", dead_retry, "ID... | --all", "Queue dead entries again.\nFrom "
 	    "the first attempt; prints each id.", retry_opts, NULL,

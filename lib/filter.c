@@ -3,6 +3,8 @@
  * schema, created by the first record, and identification codes (secrets)
  * masked in what is quarantined.
  */
+#include <unistd.h>
+
 #include "loop.h"
 #include "domain/domain.h"
 
@@ -43,6 +45,18 @@ desk_filter(char **files, desk_handler h, void *ctx)
 
 	desk_store_close(st);
 	return r;
+}
+
+int
+desk_filter_main(int argc, char **argv, desk_handler h, void *ctx)
+{
+	int c, status;
+
+	while ((c = desk_getopt(argc, argv)) != -1)
+		desk_progress_opt(c);    /* the only options such a filter has */
+	if (desk_subcommand(argc, argv, &status))
+		return status;
+	return desk_filter(argv + optind, h, ctx);
 }
 
 jv

@@ -34,6 +34,19 @@ typedef void (*desk_wait)(int fd, void *ctx);
 /* desk_loop_run with wait (wctx handed to it) run while input is idle. */
 int desk_loop_run_wait(struct desk_store *st, char **files, desk_handler h,
     desk_scrub scrub, void *ctx, desk_wait wait, void *wctx);
+/*
+ * --progress and --no-progress, lines of a filter's options: the meter on
+ * stderr (desk-case(1) PROGRESS) forced on or off; by default it is on
+ * when stderr is a terminal and stdin is not. 1 when c was one of them.
+ */
+#define DESK_OPT_PROGRESS 0x101
+#define DESK_OPT_NO_PROGRESS 0x102
+#define DESK_PROGRESS_OPTIONS \
+	{ DESK_OPT_PROGRESS, "progress", NULL, "show the progress meter " \
+	    "(stderr) even off a terminal", NULL, 0 }, \
+	{ DESK_OPT_NO_PROGRESS, "no-progress", NULL, "never show the progress " \
+	    "meter", NULL, 0 }
+int desk_progress_opt(int c);
 /* Queues ev (consumed) for stdout at the next commit. */
 void desk_emit(struct desk_loop *l, jv ev);
 /*
@@ -100,6 +113,12 @@ struct desk_store *desk_open(int flags);
  */
 int desk_filter(char **files, desk_handler h, void *ctx);
 /*
+ * A filter's command, for one with subcommands whose own options are
+ * DESK_PROGRESS_OPTIONS: the subcommand argv names, else desk_filter
+ * over its FILEs.
+ */
+int desk_filter_main(int argc, char **argv, desk_handler h, void *ctx);
+/*
  * ev (consumed) in desk's names (desk_api_aliases, with wrapper); on a
  * conflict the event is rejected and invalid returned.
  */
@@ -160,5 +179,20 @@ int desk_serve(const char *dir, const struct desk_serve_opts *o,
  */
 int desk_main(int argc, char **argv, const struct desk_command *root,
     void (*more)(const char *tag, const char *cur));
+
+/* ---- views.c: what the tools show people ---- */
+
+/* The --table columns of cases, messages, channels, outbox entries, users. */
+extern const struct desk_view desk_view_cases, desk_view_messages,
+    desk_view_channels, desk_view_outbox, desk_view_users;
+/* m (consumed) with "from": who wrote it ("Ann (user 3)", "agent 7", "API", "rule R"). */
+jv desk_view_message(struct desk_store *st, jv m);
+/*
+ * Case c (borrowed) and its messages (borrowed, oldest first) as a
+ * conversation into b: who, when, what; replies marked agent, API or rule;
+ * a merged case's messages marked with the case they came from.
+ */
+void desk_view_thread(struct desk_buf *b, struct desk_store *st, jv c, jv msgs,
+    int colour);
 
 #endif

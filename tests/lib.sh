@@ -7,6 +7,7 @@
 #   ok COND-STATUS DESC   ok 0 "desc" passes
 #   like FILE REGEX DESC  grep -E on a file
 #   json FILE JQ WANT DESC  jq -S -c JQ over FILE equals WANT
+#   pty CMD...            CMD on a pseudo-terminal: what the terminal got
 #   done_testing          prints the plan; exits non-zero on any failure
 #
 # Every test gets a fresh directory $T with a store $DESK_STORE in it, the
@@ -153,5 +154,28 @@ serve_stop() {
 	kill -TERM $SPID
 	wait_for $SPID 60
 	SRC=$WRC
+}
+# pty CMD...: CMD with stdin, stdout and stderr on a pseudo-terminal of 100
+# columns; what it wrote, as the terminal got it; its exit status.
+pty() {
+	python3 - "$@" <<'PY'
+import fcntl, os, pty, struct, sys, termios
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+out = b""
+while True:
+    try:
+        d = os.read(fd, 65536)
+    except OSError:
+        break
+    if not d:
+        break
+    out += d
+_, st = os.waitpid(pid, 0)
+sys.stdout.buffer.write(out)
+sys.exit(os.WEXITSTATUS(st))
+PY
 }
 # No set -e: a failing check must report itself, not end the script.

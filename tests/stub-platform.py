@@ -11,11 +11,13 @@ real APIs do (REFERENCES §2, §3), one JSON line per request appended to LOG
     GET  /v1/companies/api_info  200 {"data":{...},"status":"success"}
     POST /v1/webhooks            200 {"data":{"id":N,...},"status":"success"}
     GET  /v1/webhooks            200 {"data":[the webhooks posted],"status":"success"}
+    POST /v1/messages            200 {"data":{"message_id":N,...},"status":"success"}
     a token other than c2d-good  401 {"status":"error","message":"Unauthorized"}
     the token c2d-broken         500
   Anything under /redirect/     302 to elsewhere (never to be followed)
   Blip, "Authorization: Key KEY":
     POST /commands               200 {"method":"get","status":"success",...}
+    POST /messages               202 (a message sent: the demo's replies)
     a key other than blip-good   401
 """
 import json
@@ -38,6 +40,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
+        # HTTP/1.0: said, so that a client never reuses a closed connection.
+        self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
 
@@ -72,6 +76,11 @@ class Handler(BaseHTTPRequestHandler):
                     return self.answer(400, {"status": "error", "message": "bad webhook"})
                 hooks.append(req)
                 return self.answer(200, {"data": dict(req, id=len(hooks)), "status": "success"})
+            if self.command == "POST" and self.path == "/v1/messages":
+                self.sent = getattr(Handler, "sent", 0) + 1
+                Handler.sent = self.sent
+                return self.answer(200, {"data": {"message_id": 9000 + self.sent, "dialog_id": 7},
+                                         "status": "success"})
             return self.answer(404, {"status": "error", "message": "no such method"})
         if self.path == "/commands" and self.command == "POST":
             if auth != "Key blip-good":
@@ -79,6 +88,12 @@ class Handler(BaseHTTPRequestHandler):
             cmd = json.loads(body or "{}")
             return self.answer(200, {"method": cmd.get("method"), "status": "success",
                                      "id": cmd.get("id"), "from": "postmaster@msging.net/#az"})
+        if self.path == "/messages" and self.command == "POST" and auth == "Key blip-good":
+            self.send_response(202)
+            self.send_header("Content-Length", "0")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            return
         return self.answer(404, {"status": "error"})
 
     do_GET = do_POST = do_PUT = handle_any

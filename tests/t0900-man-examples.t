@@ -14,7 +14,7 @@ for page in "$TOP"/man/*.[1-8]; do
 		ex && /^\.Bd -literal/ { lit = 1; next }
 		ex && /^\.Ed/ { lit = 0; next }
 		ex && lit {
-			gsub(/\\e/, "\\"); gsub(/\\\(aq/, "'"'"'"); gsub(/\\-/, "-"); gsub(/\\&/, "")
+			gsub(/\\e/, "\\"); gsub(/\\\(aq/, "'"'"'"); gsub(/\\-/, "-"); gsub(/\\&/, ""); gsub(/\\\(pc/, "\302\267")
 			if (substr($0, 1, 2) == "$ ") {
 				n++
 				print substr($0, 3) > (dir "/cmd." n)

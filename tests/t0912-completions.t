@@ -28,7 +28,7 @@ complete_words() {
 		[ ${#COMPREPLY[@]} -gt 0 ] && printf "%s\n" "${COMPREPLY[@]}" | sort | tr "\n" " "' _ "$TOP" "$1")
 }
 is "$(complete_words 'desk-case li')" "list " "bash: desk-case li<TAB>"
-is "$(complete_words 'desk-case ')" "fsck help in.jsonl list merge set show sub " "bash: desk-case's commands and its FILE"
+is "$(complete_words 'desk-case ')" "backup fsck help in.jsonl list merge set show sub " "bash: desk-case's commands and its FILE"
 is "$(complete_words 'desk-case list --sta')" "--status " "bash: an option of list"
 is "$(complete_words 'desk-case list --status p')" "pending " "bash: a status"
 is "$(complete_words 'desk-case list --status open,p')" "open,pending " "bash: a status after a comma"
@@ -63,7 +63,11 @@ is "$(complete_words 'desk-route ')" "check help in.jsonl list sub tick " "bash:
 is "$(complete_words 'desk-route tick --')" "--dry-run --explain --help --rules --store --version " "bash: desk-route tick options"
 is "$(complete_words 'desk-route list -')" "--help --rules --store --version -V -h -r -s " "bash: desk-route list options"
 is "$(complete_words 'desk-reply out')" "outbox " "bash: desk-reply out<TAB>"
-is "$(complete_words 'desk-reply outbox --')" "--all --help --store --version " "bash: desk-reply outbox options"
+is "$(complete_words 'desk-reply outbox --')" "--all --help --store --table --version " "bash: desk-reply outbox options"
+is "$(complete_words 'desk-case show --t')" "--table --thread " "bash: desk-case show's views"
+is "$(complete_words 'desk-webhook dead list --')" "--help --store --table --version " "bash: desk-webhook dead list --table"
+is "$(complete_words 'desk-case --no')" "--no-progress " "bash: desk-case --no-progress"
+is "$(complete_words 'desk-case backup ')" "sub " "bash: desk-case backup DEST: directories"
 is "$(complete_words 'desk-reply --as-user --user 3 --channel ')" "app forum " "bash: desk-reply --channel"
 is "$(complete_words 'desk-reply --case ')" "1 2 " "bash: desk-reply --case: case ids"
 is "$(complete_words 'desk-reply --re')" "--reopen " "bash: desk-reply options"

@@ -183,6 +183,51 @@ void desk_out(jv v);
 int desk_out_all(jv list);
 void desk_out_flush(void);
 
+/* ---- table.c: --table, the view for people ---- */
+
+/* A value of a column shown in a colour (an SGR code: "32", "1;31"). */
+struct desk_hue {
+	const char *value, *sgr;
+};
+#define DESK_COL_RIGHT 1    /* aligned right (numbers) */
+#define DESK_COL_TIME 2     /* an RFC 3339 time shown as "YYYY-MM-DD HH:MM" */
+struct desk_col {
+	const char *title;
+	const char *key;              /* member of each row, "a.b" for nested */
+	unsigned max;                 /* widest the column grows; 0: the data's */
+	unsigned flags;
+	const struct desk_hue *hues;  /* NULL, or ends with { NULL, NULL } */
+};
+struct desk_view {
+	const struct desk_col *cols;
+	size_t n;
+};
+#define DESK_VIEW(cols) { cols, sizeof cols / sizeof *cols }
+/* --table, a line of a command's options (opt.c): desk_getopt returns DESK_OPT_TABLE. */
+#define DESK_OPT_TABLE 0x100
+#define DESK_TABLE_OPTION { DESK_OPT_TABLE, "table", NULL, \
+	"aligned columns for people instead of JSON Lines", NULL, 0 }
+/*
+ * From now on desk_out collects its values as rows of v, printed as one
+ * table at desk_out_flush (nothing for no rows); NULL: JSON Lines again.
+ */
+int desk_out_view(const struct desk_view *v);
+/* desk_out's side: 1 when v (consumed) was taken as a row. */
+int desk_out_row(jv v);
+void desk_out_view_flush(void);
+/* rows (borrowed, an array of objects) as a table of v into b; limit: cells a line may take (0: any). */
+void desk_table_print(struct desk_buf *b, const struct desk_view *v, jv rows,
+    int colour, size_t limit);
+/* Terminal cells s[0..n) takes (UTF-8; control characters one each). */
+size_t desk_text_width(const char *s, size_t n);
+/*
+ * s[0..n) into b in at most width cells, control characters as spaces,
+ * cut with "…" when longer; the cells written.
+ */
+size_t desk_text_cell(struct desk_buf *b, const char *s, size_t n, size_t width);
+/* 1 when fd is a terminal and NO_COLOR is unset or empty. */
+int desk_colour(int fd);
+
 /* ---- limits.c: how big what desk stores may grow (desk-store(5)) ---- */
 
 /*
@@ -352,13 +397,14 @@ jv desk_fields_merge(jv fields, jv changes);
 int desk_subcommand(int argc, char **argv, int *status);
 /* desk_subcommand's status, else a usage error naming what is wrong. */
 int desk_subcommands(int argc, char **argv);
-/*
- * For a filter that has subcommands and no options of its own: NULL when
- * a subcommand ran (its status in *status), else the operands, its FILEs.
- */
-char **desk_files_or_subcommand(int argc, char **argv, int *status);
 /* For a command with only the common options: its n operands, else usage. */
 char **desk_operands(int argc, char **argv, int n);
+/*
+ * For a command whose options are desk_view_opts (--table alone): its n
+ * operands, else usage; --table shows what it prints as rows of v.
+ */
+extern const struct desk_opt desk_view_opts[];
+char **desk_view_operands(int argc, char **argv, int n, const struct desk_view *v);
 /* A store id given as an argument (a case, a user): dies 64 naming what. */
 uint64_t desk_id_arg(const char *s, const char *what);
 /* The store directory: -s, else $DESK_STORE, $XDG_DATA_HOME/desk, ~/.local/share/desk. */

@@ -439,14 +439,6 @@ desk_subcommands(int argc, char **argv)
 	desk_usage_die("%s%s: unknown command", where(), argv[optind]);
 }
 
-char **
-desk_files_or_subcommand(int argc, char **argv, int *status)
-{
-	if (desk_getopt(argc, argv) != -1)
-		desk_usage_die("%stakes no options of its own", where());
-	return desk_subcommand(argc, argv, status) ? NULL : argv + optind;
-}
-
 /*
  * Leading -s DIR are taken first, so that a subcommand is found after
  * them whatever the root's own options are.
@@ -485,15 +477,22 @@ desk_fields_args(char *const *args, size_t n)
 	return fields;
 }
 
+/* After the options: the n operands, else a usage error. */
+static char **
+operands(int argc, char **argv, int n)
+{
+	if (optind != argc - n)
+		desk_usage_die("%sexpected %d operand%s, got %d", where(), n,
+		    n == 1 ? "" : "s", argc - optind);
+	return argv + optind;
+}
+
 char **
 desk_operands(int argc, char **argv, int n)
 {
 	if (desk_getopt(argc, argv) != -1)
 		desk_usage_die("%stakes no options of its own", where());
-	if (optind != argc - n)
-		desk_usage_die("%sexpected %d operand%s, got %d", where(), n,
-		    n == 1 ? "" : "s", argc - optind);
-	return argv + optind;
+	return operands(argc, argv, n);
 }
 
 /* ---- completion ---- */
@@ -653,4 +652,14 @@ desk_complete(const struct desk_command *root, int n, char **words,
 	if (fflush(stdout) != 0 || ferror(stdout))
 		return DESK_EX_IOERR;
 	return DESK_EX_OK;
+}
+
+const struct desk_opt desk_view_opts[] = { DESK_TABLE_OPTION, DESK_OPT_END };
+
+char **
+desk_view_operands(int argc, char **argv, int n, const struct desk_view *v)
+{
+	while (desk_getopt(argc, argv) != -1)
+		desk_out_view(v);    /* --table, desk_view_opts' one */
+	return operands(argc, argv, n);
 }

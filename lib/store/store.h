@@ -216,4 +216,25 @@ int desk_hx_get(struct desk_store *st, const struct desk_key *k,
 int desk_hx_put(struct desk_store *st, const struct desk_key *k,
     uint64_t val, uint32_t aux);
 
+/* ---- backup.c: a consistent copy of a live store ---- */
+
+struct desk_backup {
+	uint64_t segments;            /* log segments in the copy */
+	uint64_t linked, copied;      /* files hard-linked, files copied */
+	uint64_t bytes;               /* in them */
+	uint64_t log_end;             /* DESK_POS of the copy's end of log */
+};
+/*
+ * Copies the store into the new directory dest (desk-store(5) BACKUP):
+ * under the writer lock, sealed log segments and rejects hard-linked
+ * (each link checked to be the same inode; copied where the filesystem
+ * refuses links), the rest copied, synced, then renamed into place; so
+ * dest holds every batch committed before the lock was taken and none
+ * half. 0, or -1 with e (64: a bad name; 74: dest exists or a copy
+ * failed, nothing left of it; the store's own error, when its lock or
+ * state failed).
+ */
+int desk_store_backup(struct desk_store *st, const char *dest,
+    struct desk_backup *out, struct desk_err *e);
+
 #endif
