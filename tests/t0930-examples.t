@@ -7,7 +7,7 @@
 
 EX=$TOP/examples
 # --- installed ---
-make -s -C "$TOP" install O="$(cd "$DESK_BIN/.." && pwd)" DESTDIR=$T/inst PREFIX=/usr > $T/make.log 2>&1
+make -s -C "$TOP" install O="$(cd "$DESK_BIN/.." && pwd)" ${DESK_SAN:+SAN=1} DESTDIR=$T/inst PREFIX=/usr > $T/make.log 2>&1
 ok $? "make install DESTDIR=... PREFIX=/usr"
 D=$T/inst/usr/share/doc/desk/examples
 for f in systemd/desk.service systemd/desk.sysusers.conf systemd/desk-send.service \
