@@ -1,6 +1,6 @@
 /*
  * desk-case: puts each inbound message into the right case; lists, shows,
- * changes and merges cases; checks the store.
+ * changes and merges cases; checks and compacts the store.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -19,6 +19,7 @@ static const char usage_text[] =
     "                      [--subject S] [--field K=V | --field K:=JSON]...\n"
     "       desk-case merge FROM INTO\n"
     "       desk-case fsck [--repair]\n"
+    "       desk-case compact\n"
     "Common options: -s, --store DIR; -h, --help; -V, --version.\n";
 
 /* ---- the filter ---- */
@@ -345,13 +346,38 @@ cmd_fsck(int argc, char **argv)
 	return r;
 }
 
+static int
+cmd_compact(int argc, char **argv)
+{
+	static const struct option lo[] = { DESK_LONGOPTS, { NULL, 0, NULL, 0 } };
+	struct desk_compact_stats cs;
+
+	if (desk_getopt(argc, argv, DESK_OPTS, lo) != -1 || optind != argc)
+		desk_usage(DESK_EX_USAGE);
+	struct desk_store *st = desk_open(0);
+	desk_store_compact(st, &cs);     /* dies of a failure (desk_open) */
+	jv sum = jv_object();
+	sum = desk_jset_int(sum, "segments", (int64_t)cs.segments);
+	sum = desk_jset_int(sum, "rewritten", (int64_t)cs.rewritten);
+	sum = desk_jset_int(sum, "records", (int64_t)cs.records);
+	sum = desk_jset_int(sum, "dropped", (int64_t)cs.dropped);
+	sum = desk_jset_int(sum, "bytes_before", (int64_t)cs.bytes_before);
+	sum = desk_jset_int(sum, "bytes_after", (int64_t)cs.bytes_after);
+	sum = desk_jset_int(sum, "tail", (int64_t)cs.tail);
+	sum = desk_jset(sum, "lock_seconds", jv_number(cs.lock_s));
+	desk_out(sum);
+	desk_out_flush();
+	desk_store_close(st);
+	return DESK_EX_OK;
+}
+
 int
 main(int argc, char **argv)
 {
 	static const struct option lo[] = { DESK_LONGOPTS, { NULL, 0, NULL, 0 } };
 	static const struct desk_cmd cmds[] = { { "list", cmd_list },
 		{ "show", cmd_show }, { "set", cmd_set }, { "merge", cmd_merge },
-		{ "fsck", cmd_fsck } };
+		{ "fsck", cmd_fsck }, { "compact", cmd_compact } };
 	int status;
 
 	desk_setprog(argv[0]);

@@ -680,6 +680,6 @@ slot_fields(int t, const struct desk_slot *raw, struct desk_field *f)
 
 const struct desk_schema desk_store_schema = {
 	desk_apply, DESK_NTABLES, desk_table_names, DESK_NKINDS, desk_kind_names,
-	slot_fields
+	slot_fields, desk_superseded
 };
 

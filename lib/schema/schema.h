@@ -28,6 +28,9 @@ extern const char *const desk_table_what[DESK_NTABLES];
 
 /* Applies rec (borrowed) at loc to slots and index; idempotent. */
 void desk_apply(struct desk_store *st, jv rec, struct desk_loc loc);
+/* Whether desk-case compact may leave rec out (supersede.c). */
+int desk_superseded(struct desk_store *st, struct desk_store *kept, jv rec,
+    struct desk_loc loc);
 /* desk_apply, as the engine is handed it. */
 extern const struct desk_schema desk_store_schema;
 

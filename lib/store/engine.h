@@ -114,6 +114,22 @@ void desk_log_forget(struct desk_store *st);
 int desk_log_reopen(struct desk_store *st);
 void desk_derived_close(struct desk_store *st);
 
+/*
+ * Under the lock: reads the state and advances its epoch, durably, so
+ * every other process reopens its derived files and log segments at its
+ * next lock. 0, or -1 with the store failed.
+ */
+int desk_state_epoch_bump(struct desk_store *st);
+
+/* compact.c */
+/*
+ * Under the lock, before anything else is read: finishes the renames of
+ * a compaction that stopped after its journal (STORE/compact) was written,
+ * and advances the epoch. 0 (also when there is none), or -1 with the
+ * store failed.
+ */
+int desk_compact_redo(struct desk_store *st);
+
 /* slots.c */
 void desk_slot_forget(struct desk_store *st);
 /* As desk_slot_get, but -1 for a damaged slot instead of dying. */
@@ -135,6 +151,19 @@ struct desk_span {
  * -1 with the store failed.
  */
 int desk_log_drop(struct desk_store *st, const struct desk_span *bad, size_t n);
+/* The files a rebuild writes in tmp/: "" for one not made yet. */
+struct desk_rebuilt {
+	char slots[DESK_ST_TABLES][64];
+	char hx[64];
+};
+/*
+ * Makes every derived file of st new and empty in tmp/ (names in *r): the
+ * store's derived fds are those files afterwards, written without the
+ * lock (they are nobody else's). 0, or -1 with the store failed.
+ */
+int desk_rebuild_open(struct desk_store *st, struct desk_rebuilt *r);
+/* Closes the rebuild's files and removes what is left of them in tmp/. */
+void desk_rebuild_close(struct desk_store *st, struct desk_rebuilt *r);
 /*
  * Builds every slot file and the hash index anew in tmp/ from the whole
  * log through the schema's apply, then swaps them in and advances the

@@ -461,6 +461,21 @@ desk_state_write(struct desk_store *st)
 	return 0;
 }
 
+int
+desk_state_epoch_bump(struct desk_store *st)
+{
+	char buf[DESK_STATE_SIZE];
+
+	if (refused(st) || state_read(st) < 0)
+		return -1;
+	st->clean.epoch++;
+	state_format(st, &st->clean, buf);
+	if (pwrite(st->statefd, buf, DESK_STATE_SIZE, 0) != DESK_STATE_SIZE ||
+	    fdatasync(st->statefd) < 0)
+		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/state", st->root);
+	return 0;
+}
+
 /*
  * flock with a deadline, and no signal: a blocked flock ends only by a
  * signal, and a SIGALRM handler and timer are the whole process's, not a
@@ -746,7 +761,8 @@ desk_store_lock(struct desk_store *st)
 	if (lock_wait(st) < 0)
 		return -1;
 	st->locked = 1;
-	if (state_read(st) < 0)
+	/* A compaction cut short between its renames is finished first. */
+	if (desk_compact_redo(st) < 0 || state_read(st) < 0)
 		return -1;
 	/* Cached slots hold only if nobody has written since our last commit. */
 	if (!st->have_mine || memcmp(&st->mine, &st->clean, sizeof st->mine))
