@@ -62,7 +62,7 @@ _desk_case() {
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W "$_desk_common" -- "$cur"))
 		else
-			COMPREPLY=($(compgen -W "list show set merge fsck" -- "$cur") \
+			COMPREPLY=($(compgen -W "list show set merge fsck compact" -- "$cur") \
 				$(compgen -f -- "$cur"))
 		fi ;;
 	list) COMPREPLY=($(compgen -W "--user --channel --user-custom-id --status
@@ -70,7 +70,7 @@ _desk_case() {
 	set) COMPREPLY=($(compgen -W "--status --assignee --team --subject --field
 		$_desk_common" -- "$cur")) ;;
 	fsck) COMPREPLY=($(compgen -W "--repair $_desk_common" -- "$cur")) ;;
-	show | merge) COMPREPLY=($(compgen -W "$_desk_common" -- "$cur")) ;;
+	show | merge | compact) COMPREPLY=($(compgen -W "$_desk_common" -- "$cur")) ;;
 	*) COMPREPLY=($(compgen -f -- "$cur")) ;;
 	esac
 }

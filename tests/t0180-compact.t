@@ -54,6 +54,26 @@ answers $DESK_STORE $T/got
 cmp -s $T/want $T/got; ok $? "every case, message, list, replay and contact lookup answered as before ($(lines $T/got) lines)"
 grep -c '"duplicate":true' $T/got > $T/dups
 is "$(cat $T/dups)" 1200 "the 1200 replayed events are duplicates"
+# A reader that read the index before the swap and the log after: an
+# error, never another case's record.
+cp -a $DESK_STORE $T/mixed
+cp $T/copy/index/* $T/mixed/index/
+wrong=0 failed=0
+for i in $(seq 1 200); do
+	if DESK_STORE=$T/mixed desk-case show $i > $T/m 2> $T/m.err; then
+		DESK_STORE=$T/copy desk-case show $i | cmp -s - $T/m || wrong=$((wrong + 1))
+	else
+		failed=$((failed + 1))
+	fi
+done
+[ $wrong -eq 0 ] && [ $failed -gt 0 ]; ok $? "old index, new log: $failed cases refused, $wrong shown wrong"
+# Where the bytes happen to be a whole record, it is another case's: a
+# slot copied to another id (its CRC holds) points at case 1's record.
+cp -a $T/copy $T/swapped
+dd if=$T/copy/index/cases.slots of=$T/swapped/index/cases.slots bs=64 skip=1 seek=2 count=1 conv=notrunc 2> /dev/null
+DESK_STORE=$T/swapped desk-case show 2 > $T/m 2> $T/m.err
+is "$?:$(jq -c .case_id $T/m)" "74:" "a slot pointing at another case's record: refused, not shown as case 2"
+like $T/m.err 'case 2: the slot points at another record' "and said so"
 # A second run finds nothing more to leave out.
 run desk-case compact
 json $OUT '[.dropped, .rewritten]' '[0,0]' "a second compact leaves out nothing"

@@ -49,6 +49,7 @@ is "$(complete_words 'desk-case list --status p')" "pending " "bash: a status"
 is "$(complete_words 'desk-case list --channel ')" "app forum " "bash: channel names from the store"
 is "$(complete_words "desk-case -s $DESK_STORE list --channel f")" "forum " "bash: channel names from the -s store"
 is "$(complete_words 'desk-case fsck --')" "--help --repair --store --version " "bash: fsck options"
+is "$(complete_words 'desk-case comp')" "compact " "bash: desk-case comp<TAB>"
 is "$(complete_words 'desk-webhook channel ')" "activate add connectors deactivate keygen list rm secret set show " "bash: desk-webhook channel commands"
 is "$(complete_words 'desk-webhook channel add x --connector ')" "$(desk-webhook channel connectors | jq -r .connector | sort | tr '\n' ' ')" \
 	"bash: the connectors, from desk-webhook's table"

@@ -51,17 +51,34 @@ desk_status_parse(const char *s, enum desk_status *out)
 	return 0;
 }
 
+/* The field of a table's records that holds its id. */
+static const char *const table_idkey[DESK_NTABLES] = {
+	"user_id", "case_id", "message_id", "code_id", "out_id"
+};
+
 jv
 desk_record(struct desk_store *st, enum desk_table t, uint64_t id,
     struct desk_slot *slot)
 {
 	struct desk_slot s;
+	int64_t have;
 
 	if (!desk_slot_get(st, t, id, &s))
 		return jv_invalid();
 	if (slot)
 		*slot = s;
 	jv rec = desk_log_get(st, s.rec);
+	/*
+	 * Never trust a pointer: a reader takes no lock, and a compact or a
+	 * repair may have moved the records since it read the slot.
+	 */
+	if (jv_is_valid(rec) && (!desk_jint(rec, table_idkey[t], &have) ||
+	    have != (int64_t)id)) {
+		jv_free(rec);
+		rec = jv_invalid_with_msg(jv_string_fmt("the slot points at "
+		    "another record (log %u:%llu)", DESK_POS_SEG(s.rec.pos),
+		    (unsigned long long)DESK_POS_OFF(s.rec.pos)));
+	}
 	if (!jv_is_valid(rec)) {
 		jv msg = jv_invalid_get_msg(rec);
 		desk_store_fail(st, DESK_EX_IOERR, "%s: %s %llu: %s (run desk-case "
