@@ -42,6 +42,7 @@ struct desk_store {
 	struct { const void *tag; void *p; void (*fini)(void *); } ext[DESK_ST_HOOKS];
 	int next_ext;
 	int dfd, lockfd, statefd;
+	int waitfd;                   /* lock.wait: see lock_wait */
 	int subfd[DESK_NSUBDIRS];     /* checked at open: see subdirs_open */
 	int present;                  /* 0: opened DESK_ST_LAZY, not created yet */
 	int locked, dirty, wrote_log;

@@ -486,21 +486,65 @@ desk_state_epoch_bump(struct desk_store *st)
  */
 #define LOCK_NAP_MAX 8000000L     /* ns */
 
+/*
+ * Taking turns: a writer streaming batches lets go of the lock for a few
+ * microseconds between them, which a waiter polling every 8 ms would
+ * hardly ever see (desk-case compact's swap, a second writer). So a waiter
+ * holds a shared flock on lock.wait while it polls, and a writer about to
+ * lock first looks there: when someone waits it naps past the waiter's
+ * longest nap before it competes, so the waiter gets its turn.
+ */
+static int
+wait_fd(struct desk_store *st)
+{
+	if (st->waitfd < 0)
+		st->waitfd = openat(st->dfd, "lock.wait",
+		    O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	return st->waitfd;
+}
+
+static void
+give_way(struct desk_store *st)
+{
+	int fd = wait_fd(st);
+
+	if (fd < 0)
+		return;     /* no turns then: the lock itself is unaffected */
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		flock(fd, LOCK_UN);
+		return;
+	}
+	struct timespec ts = { 0, LOCK_NAP_MAX + 2000000L };
+	nanosleep(&ts, NULL);
+}
+
 static int
 lock_wait(struct desk_store *st)
 {
 	double limit = desk_env()->lock_timeout, deadline = desk_mono() + limit;
 	long nap = 1000000L;
+	int waiting = 0;
 
+	give_way(st);
 	for (;;) {
-		if (flock(st->lockfd, LOCK_EX | LOCK_NB) == 0)
+		if (flock(st->lockfd, LOCK_EX | LOCK_NB) == 0) {
+			if (waiting)
+				flock(st->waitfd, LOCK_UN);
 			return 0;
-		if (errno == EINTR)
+		}
+		int e = errno;
+		if (e == EINTR)
 			continue;
-		if (errno != EWOULDBLOCK)
+		double left = deadline - desk_mono();
+		if (waiting && (e != EWOULDBLOCK || left <= 0))
+			flock(st->waitfd, LOCK_UN);
+		errno = e;
+		if (e != EWOULDBLOCK)
 			return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/lock",
 			    st->root);
-		double left = deadline - desk_mono();
+		if (!waiting && left > 0 && wait_fd(st) >= 0 &&
+		    flock(st->waitfd, LOCK_SH | LOCK_NB) == 0)
+			waiting = 1;
 		if (left <= 0)
 			return desk_store_fail(st, DESK_EX_TEMPFAIL, "%s: locked by "
 			    "another writer; gave up after %g s (DESK_LOCK_TIMEOUT)",
@@ -1102,6 +1146,7 @@ desk_store_open(const char *dir, int flags, const struct desk_schema *schema)
 	for (len = strlen(st->root); len > 1 && st->root[len - 1] == '/'; len--)
 		st->root[len - 1] = '\0';
 	st->dfd = st->lockfd = st->statefd = st->segfd = st->hxfd = -1;
+	st->waitfd = -1;
 	for (int t = 0; t < DESK_ST_TABLES; t++)
 		st->slotfd[t] = -1;
 	for (unsigned i = 0; i < DESK_RFDS; i++)
@@ -1154,6 +1199,8 @@ desk_store_close(struct desk_store *st)
 		close(st->statefd);
 	if (st->lockfd >= 0)
 		close(st->lockfd);
+	if (st->waitfd >= 0)
+		close(st->waitfd);
 	for (int i = 0; i < DESK_NSUBDIRS; i++)
 		if (st->subfd[i] >= 0)
 			close(st->subfd[i]);
