@@ -491,8 +491,8 @@ desk_state_epoch_bump(struct desk_store *st)
  * microseconds between them, which a waiter polling every 8 ms would
  * hardly ever see (desk-case compact's swap, a second writer). So a waiter
  * holds a shared flock on lock.wait while it polls, and a writer about to
- * lock first looks there: when someone waits it naps past the waiter's
- * longest nap before it competes, so the waiter gets its turn.
+ * lock first looks there: while someone waits (for at most 200 ms) it
+ * naps before it competes, so the waiter gets its turn.
  */
 static int
 wait_fd(struct desk_store *st)
@@ -503,6 +503,8 @@ wait_fd(struct desk_store *st)
 	return st->waitfd;
 }
 
+#define GIVE_WAY_MAX 100    /* naps of 2 ms: a waiter stopped holds no one up longer */
+
 static void
 give_way(struct desk_store *st)
 {
@@ -510,12 +512,15 @@ give_way(struct desk_store *st)
 
 	if (fd < 0)
 		return;     /* no turns then: the lock itself is unaffected */
-	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-		flock(fd, LOCK_UN);
-		return;
+	/* Until the waiters have had the lock (they let go of lock.wait then). */
+	for (int i = 0; i < GIVE_WAY_MAX; i++) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			flock(fd, LOCK_UN);
+			return;
+		}
+		struct timespec ts = { 0, 2000000L };
+		nanosleep(&ts, NULL);
 	}
-	struct timespec ts = { 0, LOCK_NAP_MAX + 2000000L };
-	nanosleep(&ts, NULL);
 }
 
 static int
