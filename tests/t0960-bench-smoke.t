@@ -33,8 +33,10 @@ for id in case_vs_jq reply_vs_jq grow write_bytes list_user list_limit fsck_rss;
 done
 json $R '[.figures[] | select(.id == "case_vs_jq" or .id == "fsck_rss") | .runs]' '[2,1]' \
 	"the runs each figure is the median of"
+json $R '.figures[] | select(.id == "write_bytes") | .detail.how | test("^(sectors written to a loop device|write_bytes)")' \
+	'true' "bytes to disk: says how they were counted"
 # The rest of make bench.
-for id in replay_vs_jq store_growth rss_4x sync_event startup ident_code ident_filter \
+for id in replay_vs_jq store_growth wchar rss_4x sync_event startup ident_code ident_filter \
 	route route_jq route_fire route_check tick; do
 	json $R "[.figures[] | select(.id == \"$id\") | .desk | type]" '["number"]' "figure $id"
 done
