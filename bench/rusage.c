@@ -55,7 +55,7 @@ main(int argc, char **argv)
 		return 70;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &b);
-	fprintf(stderr, "{\"wall_s\":%.3f,\"user_s\":%.3f,\"sys_s\":%.3f,"
+	fprintf(stderr, "{\"wall_s\":%.6f,\"user_s\":%.6f,\"sys_s\":%.6f,"
 	    "\"maxrss_kb\":%ld,\"write_bytes\":%lld,\"cancelled_write_bytes\":%lld,"
 	    "\"wchar\":%lld,\"status\":%d}\n",
 	    (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9,
