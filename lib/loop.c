@@ -74,6 +74,74 @@ desk_emit(struct desk_loop *l, jv ev)
 	jv_free(ev);
 }
 
+/*
+ * Whether p[0..n) is one compact JSON object (no white space outside its
+ * strings), and how many members it has at its top level. It is the
+ * parser's record, so it is JSON: only strings and nesting need following.
+ */
+static int
+compact_object(const char *p, size_t n, size_t *members)
+{
+	int depth = 0, str = 0;
+
+	*members = 0;
+	if (n < 2 || p[0] != '{' || p[n - 1] != '}')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = p[i];
+		if (str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				str = 0;
+		} else if (c == '"')
+			str = 1;
+		else if (c == '{' || c == '[')
+			depth++;
+		else if (c == '}' || c == ']')
+			depth--;
+		else if (c == ',' && depth == 1)
+			++*members;
+		else if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+			return 0;
+	}
+	*members += n > 2;
+	return 1;
+}
+
+void
+desk_emit_merged(struct desk_loop *l, jv ev, jv add)
+{
+	size_t m;
+	int fresh = l->rec && compact_object(l->rec, l->reclen, &m) &&
+	    m == (size_t)jv_object_length(jv_copy(ev));
+
+	/* Only new members: a member replaced needs the object written anew. */
+	if (fresh)
+		jv_object_foreach(add, k, v) {
+			fresh &= !desk_jhas(ev, jv_string_value(k));
+			jv_free(k);
+			jv_free(v);
+		}
+	if (!fresh) {
+		desk_emit(l, jv_object_merge(ev, add));
+		return;
+	}
+	desk_buf_add(&l->out, l->rec, l->reclen - 1);
+	jv_object_foreach(add, k, v) {
+		if (m++)
+			desk_buf_addc(&l->out, ',');
+		desk_json_dump(&l->out, k);
+		desk_buf_addc(&l->out, ':');
+		desk_json_dump(&l->out, v);
+		jv_free(k);
+		jv_free(v);
+	}
+	desk_buf_adds(&l->out, "}\n");
+	jv_free(ev);
+	jv_free(add);
+}
+
 void
 desk_reject_invalid(struct desk_loop *l, jv ev, const char *field, jv why)
 {

@@ -37,6 +37,14 @@ int desk_loop_run_wait(struct desk_store *st, char **files, desk_handler h,
 /* Queues ev (consumed) for stdout at the next commit. */
 void desk_emit(struct desk_loop *l, jv ev);
 /*
+ * desk_emit of ev (the record being handled, as parsed) with add's members
+ * added (both consumed): when the record came as a compact object that
+ * has none of add's keys (nor a key twice), its own bytes with add's
+ * members appended, so a filter that only adds does not write the event
+ * anew; otherwise jv_object_merge(ev, add), written anew.
+ */
+void desk_emit_merged(struct desk_loop *l, jv ev, jv add);
+/*
  * Quarantines p[0..n) as STORE/rejects/STAMP-PID-SEQ.raw (through scrub
  * first, unless NULL), with errev (consumed: the error event, given its
  * "reject" member) beside it as .json; durable at the next commit.
