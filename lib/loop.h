@@ -37,6 +37,17 @@ int desk_loop_run_wait(struct desk_store *st, char **files, desk_handler h,
 /* Queues ev (consumed) for stdout at the next commit. */
 void desk_emit(struct desk_loop *l, jv ev);
 /*
+ * The record's value with members added, printed from the record's bytes:
+ * desk_emit_begin queues them but for the closing brace and returns 1, or
+ * returns 0 and queues nothing when printing the value would not give them
+ * back (white space, a key twice, an escape or a number printed otherwise).
+ * Then desk_emit_member for each member (key and v borrowed; the key must
+ * not be one the record has already), and desk_emit_end.
+ */
+int desk_emit_begin(struct desk_loop *l);
+void desk_emit_member(struct desk_loop *l, const char *key, jv v);
+void desk_emit_end(struct desk_loop *l);
+/*
  * Quarantines p[0..n) as STORE/rejects/STAMP-PID-SEQ.raw (through scrub
  * first, unless NULL), with errev (consumed: the error event, given its
  * "reject" member) beside it as .json; durable at the next commit.

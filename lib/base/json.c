@@ -21,6 +21,7 @@ struct jp {
 	int eof;
 	int depth;
 	int status;               /* DESK_JSON_* once something went wrong */
+	int canon;                /* so far, printing the value gives its bytes */
 	struct desk_jerr *err;
 	struct desk_buf scratch;
 };
@@ -145,9 +146,13 @@ show(int c, char *buf)
 static void
 skip_ws(struct jp *j)
 {
+	const char *p = j->p;
+
 	while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' ||
 	    *j->p == '\n' || *j->p == '\r'))
 		j->p++;
+	if (j->p != p)
+		j->canon = 0;
 }
 
 /* Length of the valid UTF-8 sequence at p (>= 0x80), 0 if invalid, -1 if cut. */
@@ -253,6 +258,9 @@ parse_string_as(struct jp *j, int is_key)
 			if (j->p + 1 >= j->end)
 				return short_input(j, "a string");
 			char e = j->p[1];
+			/* The printer writes these escapes, and no others, as they are. */
+			if (!strchr("\"\\nrtbf", e))
+				j->canon = 0;
 			if (e == 'u') {
 				unsigned cp;
 				if (j->p + 6 > j->end)
@@ -402,6 +410,10 @@ done:
 	;
 	char small[64], *tmp = small;
 	size_t n = (size_t)(p - s);
+	/* Whole numbers of 15 digits print back as they are; others may not. */
+	if (n > 15 + (*s == '-') || memchr(s, '.', n) || memchr(s, 'e', n) ||
+	    memchr(s, 'E', n))
+		j->canon = 0;
 	if (n >= sizeof small)
 		tmp = desk_xmalloc(n + 1);
 	memcpy(tmp, s, n);
@@ -499,6 +511,7 @@ parse_object(struct jp *j)
 {
 	jv o = jv_object();
 	char sh[8];
+	int members = 0;
 
 	j->p++;
 	skip_ws(j);
@@ -546,11 +559,17 @@ parse_object(struct jp *j)
 			return jv_invalid();
 		}
 		o = jv_object_set(o, k, v);
+		members++;
 		int r = after_item(j, '}');
+		if (r < 0) {
+			jv_free(o);
+			return jv_invalid();
+		}
 		if (r) {
-			if (r < 0)
-				jv_free(o);
-			return r < 0 ? jv_invalid() : o;
+			/* A key given twice keeps one member: the printer drops one. */
+			if (j->canon && jv_object_length(jv_copy(o)) != members)
+				j->canon = 0;
+			return o;
 		}
 	}
 }
@@ -598,10 +617,10 @@ parse_value(struct jp *j)
 }
 
 int
-desk_json_parse(const char *p, size_t n, int eof, jv *out, size_t *used,
-    struct desk_jerr *err)
+desk_json_parse_canon(const char *p, size_t n, int eof, jv *out, size_t *used,
+    struct desk_jerr *err, int *canon)
 {
-	struct jp j = { p, p + n, p, eof, 0, DESK_JSON_OK, err, DESK_BUF_INIT };
+	struct jp j = { p, p + n, p, eof, 0, DESK_JSON_OK, 1, err, DESK_BUF_INIT };
 	jv v = parse_value(&j);
 
 	desk_buf_free(&j.scratch);
@@ -611,7 +630,17 @@ desk_json_parse(const char *p, size_t n, int eof, jv *out, size_t *used,
 	}
 	*out = v;
 	*used = (size_t)(j.p - p);
+	*canon = j.canon;
 	return DESK_JSON_OK;
+}
+
+int
+desk_json_parse(const char *p, size_t n, int eof, jv *out, size_t *used,
+    struct desk_jerr *err)
+{
+	int canon;
+
+	return desk_json_parse_canon(p, n, eof, out, used, err, &canon);
 }
 
 jv
