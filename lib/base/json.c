@@ -46,6 +46,7 @@ struct key_slot {
 	jv v;
 };
 static _Thread_local struct key_slot *key_cache;
+static _Thread_local struct key_slot *key_last;   /* key_string's slot, or NULL */
 static pthread_key_t key_cache_key;
 static pthread_once_t key_cache_once = PTHREAD_ONCE_INIT;
 
@@ -71,6 +72,7 @@ key_cache_init(void)
 static jv
 key_string(const char *s, size_t n)
 {
+	key_last = NULL;
 	if (n == 0 || n > KEY_MAX)
 		return jv_string_sized(s, (int)n);
 	if (!key_cache) {
@@ -85,8 +87,10 @@ key_string(const char *s, size_t n)
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ (unsigned char)s[i]) * 16777619u;
 	struct key_slot *k = &key_cache[(h ^ (h >> 16)) % KEY_SLOTS];
-	if (k->len == n && !memcmp(k->s, s, n))
+	if (k->len == n && !memcmp(k->s, s, n)) {
+		key_last = k;
 		return jv_copy(k->v);
+	}
 	jv v = jv_string_sized(s, (int)n);
 	/* Only what libjq kept byte for byte is shared under those bytes. */
 	if (jv_string_length_bytes(jv_copy(v)) != (int)n ||
@@ -97,13 +101,36 @@ key_string(const char *s, size_t n)
 	k->len = (unsigned char)n;
 	memcpy(k->s, s, n);
 	k->v = jv_copy(v);
+	key_last = k;
 	return v;
 }
+
+/*
+ * The getters' keys are the program's string literals, the same few
+ * addresses again and again: a key found once at an address is found
+ * there next time without being measured and hashed. The slot is checked
+ * against the bytes, so an address that now holds another key (a buffer
+ * reused) only misses.
+ */
+#define KEY_PTRS 128
+static _Thread_local struct key_ptr {
+	const char *p;
+	struct key_slot *k;
+} key_ptrs[KEY_PTRS];
 
 static jv
 key_cstr(const char *s)
 {
-	return key_string(s, strlen(s));
+	struct key_ptr *q = &key_ptrs[((uintptr_t)s >> 3 ^ (uintptr_t)s >> 10) %
+	    KEY_PTRS];
+
+	if (q->p == s && q->k->len && !memcmp(q->k->s, s, q->k->len) &&
+	    !s[q->k->len])
+		return jv_copy(q->k->v);
+	jv v = key_string(s, strlen(s));
+	q->p = key_last ? s : NULL;
+	q->k = key_last;
+	return v;
 }
 
 static jv
