@@ -38,7 +38,7 @@ fail(struct jp *j, const char *at, const char *fmt, ...) DESK_PRINTF(3, 4);
  * reference counts are not atomic, hence one cache per thread, freed when
  * the thread ends.
  */
-#define KEY_SLOTS 256
+#define KEY_SLOTS 1024
 #define KEY_MAX 32
 struct key_slot {
 	unsigned char len;

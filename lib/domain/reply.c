@@ -333,7 +333,8 @@ reply_add_unchecked(struct desk_store *st, jv r, int64_t now, struct desk_err *e
 		if (assign)
 			desk_case_command(st, id, "assign", desk_jget(kase, "assignee"), now);
 	}
-	jv m = jv_object();
+	/* Built once, in the record's order; message.out is made from it. */
+	jv m = desk_message_new(st, id);
 	m = desk_jset_int(m, "user_id", 0);
 	m = desk_jset(m, "staff_id", jv_is_valid(staff) ? jv_copy(staff) : jv_number(0));
 	m = desk_jset_str(m, "channel", chname);
@@ -353,10 +354,7 @@ reply_add_unchecked(struct desk_store *st, jv r, int64_t now, struct desk_err *e
 	uint64_t oid = desk_store_newid(st, DESK_OUT);
 	m = desk_jset_int(m, "out_id", (int64_t)oid);
 	m = desk_jset(m, "to", recipient(st, kase, ch));
-	uint64_t mid = desk_message_add(st, id, jv_copy(m), now);
-	m = desk_jset_int(m, "message_id", (int64_t)mid);
-	m = desk_jset_int(m, "case_id", (int64_t)id);
-	m = desk_jset(m, "created_at", desk_jtime(now));
+	m = desk_message_put(st, m, now);
 	out = desk_message_out(m);
 	jv_free(m);
 done:
