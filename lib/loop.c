@@ -76,6 +76,12 @@ desk_emit(struct desk_loop *l, jv ev)
 	jv_free(ev);
 }
 
+struct desk_buf *
+desk_emit_buf(struct desk_loop *l)
+{
+	return &l->out;
+}
+
 /*
  * The record's bytes are its value printed (desk_json_parse_canon), so an
  * event that only gains members is printed from them: no second walk over

@@ -44,6 +44,8 @@ void desk_emit(struct desk_loop *l, jv ev);
  * Then desk_emit_member for each member (key and v borrowed; the key must
  * not be one the record has already), and desk_emit_end.
  */
+/* The buffer desk_emit queues stdout's output in, to append a line to. */
+struct desk_buf *desk_emit_buf(struct desk_loop *l);
 int desk_emit_begin(struct desk_loop *l);
 void desk_emit_member(struct desk_loop *l, const char *key, jv v);
 void desk_emit_end(struct desk_loop *l);

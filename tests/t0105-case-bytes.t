@@ -1,9 +1,11 @@
 #!/bin/sh
 # desk-case's output and log, byte for byte, on a corpus of tricky input
 # (duplicate keys, escapes, big numbers, nesting, fields desk-case owns
-# already present, white space, API names, codes): the expected files were
-# made by the build before desk-case learnt to print an event from its own
-# bytes (issue 12), so that shortcut must not change one byte of either.
+# already present, white space, API names, codes), and desk-reply's on a
+# few kinds of reply: the expected files were made by the build before
+# desk-case learnt to print an event from its own bytes and desk-reply to
+# print message.out straight from the record (issue 12), so neither
+# shortcut may change one byte of output or log.
 . "$(dirname "$0")/lib.sh"
 
 D=$TOP/tests/data/case-bytes
@@ -26,5 +28,21 @@ cat "$DESK_STORE"/log/*.jsonl > $T/log
 cmp -s $T/log "$D/log-replay.jsonl"; ok $? "replay: the log as before"
 run desk-case fsck
 rc 0 "fsck: the store is sound"
+
+# desk-reply: ids, a replay, attachments, api and rule replies, a number
+# written 1.0, no such case, another type, a reopened case.
+DESK_STORE=$T/store2
+with_channel app sync
+for i in 1 2 3 4 5; do
+	printf '{"channel":"app","user_custom_id":"c%d","content":"help","email":"c%d@example.org"}\n' $i $i
+done > $T/msgs
+desk-case $T/msgs > /dev/null
+desk-case set 5 --status closed > /dev/null
+run desk-reply "$D/reply-in.jsonl"
+rc 65 "replies: exit 65 (one for no case)"
+cmp -s $OUT "$D/reply-out.jsonl"; ok $? "replies: the bytes desk-reply printed before"
+[ $? -eq 0 ] || diff "$D/reply-out.jsonl" $OUT | head -20 | sed 's/^/# /'
+cat "$DESK_STORE"/log/*.jsonl > $T/log
+cmp -s $T/log "$D/reply-log.jsonl"; ok $? "replies: the log as before"
 
 done_testing

@@ -386,8 +386,19 @@ int desk_reply_check(jv r, struct desk_err *e);
  * channel).
  */
 jv desk_reply_add(struct desk_store *st, jv r, int64_t now, struct desk_err *e);
+/*
+ * The same, returning the reply's message record as stored (the first
+ * one's, with *duplicate set, for a replay) instead of its message.out.
+ */
+jv desk_reply_store(struct desk_store *st, jv r, int64_t now, int *duplicate,
+    struct desk_err *e);
 /* The message.out event of a reply's message record (borrowed). */
 jv desk_message_out(jv m);
+/*
+ * Appends what desk_json_dump of desk_message_out(m), with "duplicate":
+ * true last when duplicate is set, would: without building it.
+ */
+void desk_message_out_dump(struct desk_buf *b, jv m, int duplicate);
 
 /* ---- outbox.c: the outbox's delivery state ---- */
 
