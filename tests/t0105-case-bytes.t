@@ -9,23 +9,27 @@
 . "$(dirname "$0")/lib.sh"
 
 D=$TOP/tests/data/case-bytes
+# same GOT WANT DESC: the same bytes; else the first lines that differ
+same() {
+	if cmp -s "$1" "$2"; then pass "$3"; else
+		diff "$2" "$1" | head -20 | sed 's/^/# /'
+		fail "$3"
+	fi
+}
+# log: the store's log, all segments in order
+log() { cat "$DESK_STORE"/log/*.jsonl > $T/log; }
 with_channel app sync
 
 run desk-case "$D/in.jsonl"
 rc 65 "the corpus: exit 65 (it holds rejects)"
-cmp -s $OUT "$D/out.jsonl"; ok $? "stdout: the bytes desk-case printed before"
-[ $? -eq 0 ] || diff "$D/out.jsonl" $OUT | head -20 | sed 's/^/# /'
-cat "$DESK_STORE"/log/*.jsonl > $T/log
-cmp -s $T/log "$D/log.jsonl"; ok $? "the log: the bytes stored before"
-[ $? -eq 0 ] || diff "$D/log.jsonl" $T/log | head -20 | sed 's/^/# /'
+same $OUT "$D/out.jsonl" "stdout: the bytes desk-case printed before"
+log; same $T/log "$D/log.jsonl" "the log: the bytes stored before"
 is "$(grep -c '"type":"error"' $ERR)" "$(cat "$D/errors")" "the same records rejected"
 
 # The same stream again: duplicates, each printed as the first time.
 run desk-case "$D/in.jsonl"
-cmp -s $OUT "$D/replay.jsonl"; ok $? "replay: the bytes desk-case printed before"
-[ $? -eq 0 ] || diff "$D/replay.jsonl" $OUT | head -20 | sed 's/^/# /'
-cat "$DESK_STORE"/log/*.jsonl > $T/log
-cmp -s $T/log "$D/log-replay.jsonl"; ok $? "replay: the log as before"
+same $OUT "$D/replay.jsonl" "replay: the bytes desk-case printed before"
+log; same $T/log "$D/log-replay.jsonl" "replay: the log as before"
 run desk-case fsck
 rc 0 "fsck: the store is sound"
 
@@ -40,9 +44,7 @@ desk-case $T/msgs > /dev/null
 desk-case set 5 --status closed > /dev/null
 run desk-reply "$D/reply-in.jsonl"
 rc 65 "replies: exit 65 (one for no case)"
-cmp -s $OUT "$D/reply-out.jsonl"; ok $? "replies: the bytes desk-reply printed before"
-[ $? -eq 0 ] || diff "$D/reply-out.jsonl" $OUT | head -20 | sed 's/^/# /'
-cat "$DESK_STORE"/log/*.jsonl > $T/log
-cmp -s $T/log "$D/reply-log.jsonl"; ok $? "replies: the log as before"
+same $OUT "$D/reply-out.jsonl" "replies: the bytes desk-reply printed before"
+log; same $T/log "$D/reply-log.jsonl" "replies: the log as before"
 
 done_testing
