@@ -124,7 +124,8 @@ key_cstr(const char *s)
 	struct key_ptr *q = &key_ptrs[((uintptr_t)s >> 3 ^ (uintptr_t)s >> 10) %
 	    KEY_PTRS];
 
-	if (q->p == s && q->k->len && !memcmp(q->k->s, s, q->k->len) &&
+	/* strncmp: s may now be shorter than the slot's key (no NUL in one). */
+	if (q->p == s && q->k->len && !strncmp(q->k->s, s, q->k->len) &&
 	    !s[q->k->len])
 		return jv_copy(q->k->v);
 	jv v = key_string(s, strlen(s));
