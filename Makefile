@@ -5,6 +5,7 @@
 #   make check-san  the same suite against an ASan+UBSan build (in build-san/)
 #   make fuzz       the libFuzzer targets (tests/fuzz/), FUZZ_TIME seconds each
 #   make demo       run the main job on a throw-away store
+#   make bench      the figures of bench/run, side by side with jq (not a test)
 #   make install    PREFIX=/usr/local DESTDIR=
 #
 # The first run installs missing Debian -dev packages (scripts/deps).
@@ -15,7 +16,10 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
-ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+# Where Debian's zsh looks: vendor-completions for the distribution's own
+# prefix, site-functions for /usr/local (and any other).
+ZSHCOMPDIR ?= $(if $(filter /usr,$(PREFIX)),$(PREFIX)/share/zsh/vendor-completions,$(PREFIX)/share/zsh/site-functions)
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 
 O ?= build
 CC ?= cc
@@ -152,23 +156,26 @@ check-san:
 demo: all
 	@DESK_BIN=$(CURDIR)/$(O)/bin sh scripts/demo
 
+# bench/run runs bench/send, bench/recv and bench/serve too, prints the
+# table and writes bench/results.json; its cache of big stores is
+# $(O)/bench-cache (BENCH_CACHE).
 bench: all
-	@DESK_BIN=$(CURDIR)/$(O)/bin sh bench/run
-	@DESK_BIN=$(CURDIR)/$(O)/bin sh bench/serve
+	@DESK_BIN=$(CURDIR)/$(O)/bin BENCH_CACHE=$${BENCH_CACHE:-$(CURDIR)/$(O)/bench-cache} sh bench/run
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
-		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
 	for t in $(TOOLS); do install -m 755 $(O)/bin/$$t $(DESTDIR)$(BINDIR)/$$t; done
 	for m in $(MAN); do s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
 	for t in $(TOOLS); do \
-		install -m 644 completions/desk.bash $(DESTDIR)$(BASHCOMPDIR)/$$t; done
+		install -m 644 completions/desk.bash $(DESTDIR)$(BASHCOMPDIR)/$$t && \
+		install -m 644 completions/desk.fish $(DESTDIR)$(FISHCOMPDIR)/$$t.fish; done
 	install -m 644 completions/_desk $(DESTDIR)$(ZSHCOMPDIR)/_desk
 
 uninstall:
 	for t in $(TOOLS); do rm -f $(DESTDIR)$(BINDIR)/$$t \
-		$(DESTDIR)$(BASHCOMPDIR)/$$t; done
+		$(DESTDIR)$(BASHCOMPDIR)/$$t $(DESTDIR)$(FISHCOMPDIR)/$$t.fish; done
 	rm -f $(DESTDIR)$(ZSHCOMPDIR)/_desk
 	for m in $(MAN); do s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
 

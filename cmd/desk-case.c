@@ -9,18 +9,6 @@
 
 #include "desk.h"
 
-static const char usage_text[] =
-    "desk-case [-s DIR] [FILE...]\n"
-    "       desk-case list [--user ID] [--channel NAME] [--user-custom-id X]\n"
-    "                      [--status S,...] [--active-chats | --active-only] [--merged]\n"
-    "                      [--limit N]\n"
-    "       desk-case show CASE\n"
-    "       desk-case set CASE [--status S] [--assignee A] [--team T]\n"
-    "                      [--subject S] [--field K=V | --field K:=JSON]...\n"
-    "       desk-case merge FROM INTO\n"
-    "       desk-case fsck [--repair]\n"
-    "Common options: -s, --store DIR; -h, --help; -V, --version.\n";
-
 /* ---- the filter ---- */
 
 /*
@@ -177,21 +165,11 @@ print_case(jv c, void *ctx)
 static int
 cmd_list(int argc, char **argv)
 {
-	static const struct option lo[] = { DESK_LONGOPTS,
-		{ "user", required_argument, NULL, 'u' },
-		{ "channel", required_argument, NULL, 'c' },
-		{ "user-custom-id", required_argument, NULL, 'x' },
-		{ "status", required_argument, NULL, 't' },
-		{ "active-chats", no_argument, NULL, 'A' },
-		{ "active-only", no_argument, NULL, 'a' },
-		{ "merged", no_argument, NULL, 'm' },
-		{ "limit", required_argument, NULL, 'n' },
-		{ NULL, 0, NULL, 0 } };
 	struct desk_case_query q = { .limit = UINT64_MAX };
 	char **channels = NULL, **list;
 	int c;
 
-	while ((c = desk_getopt(argc, argv, DESK_OPTS "u:c:x:t:aAmn:", lo)) != -1) {
+	while ((c = desk_getopt(argc, argv)) != -1) {
 		switch (c) {
 		case 'u':
 			q.by_user = 1;
@@ -237,7 +215,7 @@ cmd_list(int argc, char **argv)
 		}
 	}
 	if (optind != argc)
-		desk_usage(DESK_EX_USAGE);
+		desk_usage_die("list: %s: takes no operands", argv[optind]);
 
 	struct desk_store *st = desk_open(0);
 	struct desk_err e;
@@ -281,19 +259,12 @@ die_opt(const struct desk_err *e)
 static int
 cmd_set(int argc, char **argv)
 {
-	static const struct option lo[] = { DESK_LONGOPTS,
-		{ "status", required_argument, NULL, 't' },
-		{ "assignee", required_argument, NULL, 'a' },
-		{ "team", required_argument, NULL, 'T' },
-		{ "subject", required_argument, NULL, 'S' },
-		{ "field", required_argument, NULL, 'f' },
-		{ NULL, 0, NULL, 0 } };
 	const char *status = NULL, *assignee = NULL, *team = NULL, *subject = NULL;
 	char **fieldargs = desk_xcalloc((size_t)argc, sizeof *fieldargs);
 	size_t nfields = 0;
 	int c;
 
-	while ((c = desk_getopt(argc, argv, DESK_OPTS "t:a:T:S:f:", lo)) != -1) {
+	while ((c = desk_getopt(argc, argv)) != -1) {
 		enum desk_status s;
 		switch (c) {
 		case 't':
@@ -308,8 +279,11 @@ cmd_set(int argc, char **argv)
 		case 'f': fieldargs[nfields++] = optarg; break;
 		}
 	}
-	if (optind != argc - 1 || (!status && !assignee && !team && !subject && !nfields))
-		desk_usage(DESK_EX_USAGE);
+	if (optind != argc - 1)
+		desk_usage_die("set: expected one CASE, got %d operands", argc - optind);
+	if (!status && !assignee && !team && !subject && !nfields)
+		desk_usage_die("set: nothing to change (--status, --assignee, --team, "
+		    "--subject or --field)");
 	uint64_t id = desk_id_arg(argv[optind], "case");
 	/* Only now, with every option checked, the values are built. */
 	jv fields = desk_fields_args(fieldargs, nfields);
@@ -363,34 +337,92 @@ cmd_merge(int argc, char **argv)
 static int
 cmd_fsck(int argc, char **argv)
 {
-	static const struct option lo[] = { DESK_LONGOPTS,
-		{ "repair", no_argument, NULL, 'r' }, { NULL, 0, NULL, 0 } };
 	int repair = 0;
 
-	while (desk_getopt(argc, argv, DESK_OPTS "r", lo) != -1)
+	while (desk_getopt(argc, argv) != -1)
 		repair = 1;
 	if (optind != argc)
-		desk_usage(DESK_EX_USAGE);
+		desk_usage_die("fsck: %s: takes no operands", argv[optind]);
 	struct desk_store *st = desk_open(0);
 	int r = desk_fsck(st, repair);
 	desk_store_close(st);
 	return r;
 }
 
+static int
+cmd_filter(int argc, char **argv)
+{
+	int status;
+	char **files = desk_files_or_subcommand(argc, argv, &status);
+
+	return files ? desk_filter(files, desk_dispatch, (void *)&filter) : status;
+}
+
+/* ---- the commands and their options ---- */
+
+static const struct desk_opt list_opts[] = {
+	{ 'u', "user", "ID,...", "only the cases of these users", NULL, 0 },
+	{ 'c', "channel", "NAME,...", "only the cases on these channels",
+	    DESK_V_CHANNEL, 0 },
+	{ 'x', "user-custom-id", "X", "only the cases of the user with this "
+	    "user_custom_id", NULL, 0 },
+	{ 't', "status", "S,...", "only cases with these statuses",
+	    "open pending closed", 0 },
+	{ 'A', "active-chats", NULL, "the API's show_active_chats: chats in "
+	    "progress, always listed", NULL, 0 },
+	{ 'a', "active-only", NULL, "only open or pending cases on sync channels",
+	    NULL, 0 },
+	{ 'm', "merged", NULL, "merged cases too", NULL, 0 },
+	{ 'n', "limit", "N", "at most N cases", NULL, 0 },
+	DESK_OPT_END
+};
+
+static const struct desk_opt set_opts[] = {
+	{ 't', "status", "S", "the new status", "open pending closed", 0 },
+	{ 'a', "assignee", "A", "assign the case to A (empty: nobody)", NULL, 0 },
+	{ 'T', "team", "T", "the case's team (empty: none)", NULL, 0 },
+	{ 'S', "subject", "S", "the case's subject (empty: none)", NULL, 0 },
+	DESK_OPT_FIELD('f', "a custom field"),
+	DESK_OPT_END
+};
+
+static const struct desk_opt fsck_opts[] = {
+	{ 'r', "repair", NULL, "rebuild the index from the log when it differs",
+	    NULL, 0 },
+	DESK_OPT_END
+};
+
+static const struct desk_command cmds[] = {
+	{ "list", cmd_list, "[--user ID,...] [--channel NAME,...]\n"
+	    " [--user-custom-id X] [--status S,...]\n"
+	    " [--active-chats | --active-only] [--merged] [--limit N]",
+	    "List cases, most recent activity first.\nOne JSON object a line; "
+	    "exit 1 when none matches.", list_opts, NULL, DESK_ENV_READ, NULL, 0 },
+	{ "show", cmd_show, "CASE", "Show a case and its messages.\nOne JSON object; exit 1 when there is "
+	    "no such case.", NULL, NULL,
+	    DESK_ENV_READ, DESK_V_CASE, 0 },
+	{ "set", cmd_set, "CASE [--status S] [--assignee A] [--team T]\n"
+	    " [--subject S] [--field K=V | --field K:=JSON]...",
+	    "Change a case: status, assignee, team, subject, fields.\nPrints "
+	    "the case as it is now.", set_opts, NULL, DESK_ENV_WRITE, DESK_V_CASE, 0 },
+	{ "merge", cmd_merge, "FROM INTO", "Merge case FROM into case INTO.\n"
+	    "Prints the case merged into.", NULL, NULL, DESK_ENV_WRITE,
+	    DESK_V_CASE, 0 },
+	{ "fsck", cmd_fsck, "[--repair]", "Check the store.\nThe index against "
+	    "the log, and what only the log shows; exit 1 when it\nfails "
+	    "(--repair: when it still fails).",
+	    fsck_opts, NULL, DESK_ENV_WRITE, NULL, 0 },
+	DESK_CMD_END
+};
+
+static const struct desk_command tool = { "desk-case", cmd_filter,
+	"[-s DIR] [FILE...]",
+	"Put each inbound message (a message event) into the right case, "
+	"creating its\nuser and case; pass every other event through.",
+	NULL, cmds, DESK_ENV_WRITE, DESK_V_FILE, DESK_CMD_INORDER };
+
 int
 main(int argc, char **argv)
 {
-	static const struct option lo[] = { DESK_LONGOPTS, { NULL, 0, NULL, 0 } };
-	static const struct desk_cmd cmds[] = { { "list", cmd_list },
-		{ "show", cmd_show }, { "set", cmd_set }, { "merge", cmd_merge },
-		{ "fsck", cmd_fsck } };
-	int status;
-
-	desk_setprog(argv[0]);
-	desk_usage_text = usage_text;
-	if (desk_getopt(argc, argv, "+" DESK_OPTS, lo) != -1)
-		desk_usage(DESK_EX_USAGE);
-	if (desk_subcommand(argc, argv, cmds, sizeof cmds / sizeof *cmds, &status))
-		return status;
-	return desk_filter(argv + optind, desk_dispatch, (void *)&filter);
+	return desk_main(argc, argv, &tool, NULL);
 }

@@ -10,19 +10,6 @@
 
 #include "desk.h"
 
-static const char usage_text[] =
-    "desk-identify [-s DIR] [FILE...]\n"
-    "       desk-identify code (--email E | --phone P | --channel C --user-custom-id U)\n"
-    "                      [--name N] [--company C] [--field K=V]... [--ttl SECONDS]\n"
-    "       desk-identify code [FILE...]\n"
-    "       desk-identify verify --channel C --user-custom-id U CODE\n"
-    "       desk-identify user show USER\n"
-    "       desk-identify user update USER [--email E] [--phone P] [--name N]\n"
-    "                      [--company C] [--field K=V | --field K:=JSON]...\n"
-    "       desk-identify user link USER OTHER\n"
-    "       desk-identify user unlink USER OTHER\n"
-    "Common options: -s, --store DIR; -h, --help; -V, --version.\n";
-
 /* ---- the filter ---- */
 
 static void
@@ -117,22 +104,12 @@ static const struct desk_dispatch codes_only = { on, 1, not_request, NULL };
 static int
 cmd_code(int argc, char **argv)
 {
-	static const struct option lo[] = { DESK_LONGOPTS,
-		{ "email", required_argument, NULL, 'e' },
-		{ "phone", required_argument, NULL, 'p' },
-		{ "channel", required_argument, NULL, 'c' },
-		{ "user-custom-id", required_argument, NULL, 'u' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "company", required_argument, NULL, 'C' },
-		{ "field", required_argument, NULL, 'f' },
-		{ "ttl", required_argument, NULL, 't' },
-		{ NULL, 0, NULL, 0 } };
 	jv b = jv_object(), fields = jv_object();
 	uint64_t ttl = DESK_CODE_TTL;
 	const char *err;
 	int c, given = 0;
 
-	while ((c = desk_getopt(argc, argv, DESK_OPTS "e:p:c:u:n:C:f:t:", lo)) != -1) {
+	while ((c = desk_getopt(argc, argv)) != -1) {
 		given = 1;
 		switch (c) {
 		case 'e': b = desk_jset_str(b, "email", optarg); break;
@@ -159,7 +136,8 @@ cmd_code(int argc, char **argv)
 		    (void *)&codes_only);
 	}
 	if (optind != argc)
-		desk_usage(DESK_EX_USAGE);
+		desk_usage_die("code: %s: the options make one request, no FILE",
+		    argv[optind]);
 	if (jv_object_length(jv_copy(fields)))
 		b = desk_jset(b, "fields", fields);
 	else
@@ -184,21 +162,19 @@ cmd_code(int argc, char **argv)
 static int
 cmd_verify(int argc, char **argv)
 {
-	static const struct option lo[] = { DESK_LONGOPTS,
-		{ "channel", required_argument, NULL, 'c' },
-		{ "user-custom-id", required_argument, NULL, 'u' },
-		{ NULL, 0, NULL, 0 } };
 	const char *ch = NULL, *ucid = NULL;
 	int c;
 
-	while ((c = desk_getopt(argc, argv, DESK_OPTS "c:u:", lo)) != -1) {
+	while ((c = desk_getopt(argc, argv)) != -1) {
 		if (c == 'c')
 			ch = optarg;
 		else
 			ucid = optarg;
 	}
-	if (!ch || !ucid || !*ucid || optind != argc - 1)
-		desk_usage(DESK_EX_USAGE);
+	if (!ch || !ucid || !*ucid)
+		desk_usage_die("verify: --channel and --user-custom-id are required");
+	if (optind != argc - 1)
+		desk_usage_die("verify: expected one CODE, got %d operands", argc - optind);
 	struct desk_store *st = desk_open(DESK_ST_CREATE);
 	jv chj = desk_channel_get(st, ch);
 	if (!jv_is_valid(chj))
@@ -232,19 +208,12 @@ user_show(int argc, char **argv)
 static int
 user_update(int argc, char **argv)
 {
-	static const struct option lo[] = { DESK_LONGOPTS,
-		{ "email", required_argument, NULL, 'e' },
-		{ "phone", required_argument, NULL, 'p' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "company", required_argument, NULL, 'C' },
-		{ "field", required_argument, NULL, 'f' },
-		{ NULL, 0, NULL, 0 } };
 	jv changes = jv_object(), fields = jv_object();
 	const char *err;
 	int c, nf = 0;
 	struct desk_buf norm = DESK_BUF_INIT;
 
-	while ((c = desk_getopt(argc, argv, DESK_OPTS "e:p:n:C:f:", lo)) != -1) {
+	while ((c = desk_getopt(argc, argv)) != -1) {
 		switch (c) {
 		case 'e':
 			if (!desk_email_norm(optarg, &norm))
@@ -266,8 +235,12 @@ user_update(int argc, char **argv)
 		}
 	}
 	desk_buf_free(&norm);
-	if (optind != argc - 1 || (!nf && !jv_object_length(jv_copy(changes))))
-		desk_usage(DESK_EX_USAGE);
+	if (optind != argc - 1)
+		desk_usage_die("user update: expected one USER, got %d operands",
+		    argc - optind);
+	if (!nf && !jv_object_length(jv_copy(changes)))
+		desk_usage_die("user update: nothing to change (--email, --phone, "
+		    "--name, --company or --field)");
 	changes = desk_code_mask_event(desk_jset(changes, "fields", fields));
 	uint64_t id = desk_id_arg(argv[optind], "user");
 	struct desk_store *st = desk_open(0);
@@ -323,34 +296,92 @@ user_unlink_cmd(int argc, char **argv)
 }
 
 static int
-cmd_user(int argc, char **argv)
+cmd_filter(int argc, char **argv)
 {
-	static const struct desk_cmd cmds[] = { { "show", user_show },
-		{ "update", user_update }, { "link", user_link_cmd },
-		{ "unlink", user_unlink_cmd } };
 	int status;
+	char **files = desk_files_or_subcommand(argc, argv, &status);
 
-	optind = 1;
-	if (desk_subcommand(argc, argv, cmds, sizeof cmds / sizeof *cmds, &status))
-		return status;
-	if (argc > 1)
-		desk_warn("user %s: unknown command", argv[1]);
-	desk_usage(DESK_EX_USAGE);
+	return files ? desk_filter(files, desk_dispatch, (void *)&filter) : status;
 }
+
+/* ---- the commands and their options ---- */
+
+static const struct desk_opt code_opts[] = {
+	{ 'e', "email", "E", "bind the code to this email", NULL, 0 },
+	{ 'p', "phone", "P", "bind the code to this phone number", NULL, 0 },
+	{ 'c', "channel", "C", "bind the code to a messenger user: the channel",
+	    DESK_V_CHANNEL, 0 },
+	{ 'u', "user-custom-id", "U", "and the user's user_custom_id on it",
+	    NULL, 0 },
+	{ 'n', "name", "N", "the customer's name, set when the code is used",
+	    NULL, 0 },
+	{ 'C', "company", "C", "the customer's company, set likewise", NULL, 0 },
+	DESK_OPT_FIELD('f', "a custom field of the user, set likewise"),
+	{ 't', "ttl", "SECONDS", "how long the code is valid (1 to 86400; 600)",
+	    NULL, 0 },
+	DESK_OPT_END
+};
+
+static const struct desk_opt verify_opts[] = {
+	{ 'c', "channel", "C", "the channel the code was presented on",
+	    DESK_V_CHANNEL, 0 },
+	{ 'u', "user-custom-id", "U", "the messenger user who presented it", NULL, 0 },
+	DESK_OPT_END
+};
+
+static const struct desk_opt update_opts[] = {
+	{ 'e', "email", "E", "link this email to the user", NULL, 0 },
+	{ 'p', "phone", "P", "link this phone number to the user", NULL, 0 },
+	{ 'n', "name", "N", "the user's name", NULL, 0 },
+	{ 'C', "company", "C", "the user's company", NULL, 0 },
+	DESK_OPT_FIELD('f', "a custom field"),
+	DESK_OPT_END
+};
+
+static const struct desk_command user_cmds[] = {
+	{ "show", user_show, "USER", "Show a user.\nContacts, custom ids, linked "
+	    "users, identification; exit 1 when there is no\nsuch user.", NULL,
+	    NULL, DESK_ENV_READ, NULL, 0 },
+	{ "update", user_update, "USER [--email E] [--phone P]\n"
+	    " [--name N] [--company C]\n [--field K=V | --field K:=JSON]...",
+	    "Change a user: contacts, name, company, fields.\nPrints the user "
+	    "as it is now.",
+	    update_opts, NULL, DESK_ENV_WRITE, NULL, 0 },
+	{ "link", user_link_cmd, "USER OTHER", "Link two users as one customer.\n"
+	    "Prints the user.", NULL, NULL, DESK_ENV_WRITE, NULL, 0 },
+	{ "unlink", user_unlink_cmd, "USER OTHER", "Undo a link of two users.\n"
+	    "Prints the user.", NULL, NULL, DESK_ENV_WRITE, NULL, 0 },
+	DESK_CMD_END
+};
+
+static const struct desk_command cmds[] = {
+	{ "code", cmd_code, "(--email E | --phone P |\n"
+	    " --channel C --user-custom-id U)\n"
+	    " [--name N] [--company C] [--field K=V]...\n [--ttl SECONDS]\n"
+	    "[FILE...]",
+	    "Issue identification codes.\nOne bound to an email, a phone or a "
+	    "messenger user; without options, one per\nident.request event "
+	    "read.",
+	    code_opts, NULL, DESK_ENV_WRITE " DESK_IDENT_LIMITS", DESK_V_FILE, 0 },
+	{ "verify", cmd_verify, "--channel C --user-custom-id U CODE",
+	    "Present CODE as the messenger user would.\nPrints the outcome; "
+	    "exit 1 when the code is not accepted.", verify_opts, NULL,
+	    DESK_ENV_WRITE " DESK_IDENT_LIMITS", NULL, 0 },
+	{ "user", NULL, "show | update | link | unlink ...",
+	    "Show, update and link users.", NULL, user_cmds, DESK_ENV_WRITE, NULL, 0 },
+	DESK_CMD_END
+};
+
+static const struct desk_command tool = { "desk-identify", cmd_filter,
+	"[-s DIR] [FILE...]",
+	"Recognise identification codes in chat messages and link the "
+	"messenger user\nto the customer's account; take ident.request and "
+	"user.update events; pass\nthe rest through.",
+	NULL, cmds, DESK_ENV_WRITE " DESK_IDENT_LIMITS", DESK_V_FILE,
+	DESK_CMD_INORDER };
 
 int
 main(int argc, char **argv)
 {
-	static const struct option lo[] = { DESK_LONGOPTS, { NULL, 0, NULL, 0 } };
-	static const struct desk_cmd cmds[] = { { "code", cmd_code },
-		{ "verify", cmd_verify }, { "user", cmd_user } };
-	int status;
-
-	desk_setprog(argv[0]);
-	desk_usage_text = usage_text;
-	if (desk_getopt(argc, argv, "+" DESK_OPTS, lo) != -1)
-		desk_usage(DESK_EX_USAGE);
-	if (desk_subcommand(argc, argv, cmds, sizeof cmds / sizeof *cmds, &status))
-		return status;
-	return desk_filter(argv + optind, desk_dispatch, (void *)&filter);
+	return desk_main(argc, argv, &tool, NULL);
 }

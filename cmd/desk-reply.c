@@ -11,16 +11,6 @@
 
 #include "desk.h"
 
-static const char usage_text[] =
-    "desk-reply [-s DIR] [FILE...]\n"
-    "       desk-reply CASE TEXT\n"
-    "       desk-reply --case CASE [--staff ID] [--api] [--attach URL]... [--reopen]\n"
-    "                  [TEXT]\n"
-    "       desk-reply --as-user --user USER --channel NAME [TEXT]\n"
-    "       desk-reply outbox [--all]\n"
-    "TEXT is read from standard input when it is not given.\n"
-    "Common options: -s, --store DIR; -h, --help; -V, --version.\n";
-
 /* ---- the filter ---- */
 
 static void
@@ -172,28 +162,17 @@ staff_value(const char *s)
 
 struct opts {
 	const char *kase, *staff, *user, *channel;
-	int api, reopen, asuser, replyopts, all;
+	int api, reopen, asuser, replyopts;
 	jv attach;
 };
 
 static void
 parse(int argc, char **argv, struct opts *o)
 {
-	static const struct option lo[] = { DESK_LONGOPTS,
-		{ "case", required_argument, NULL, 'c' },
-		{ "staff", required_argument, NULL, 'S' },
-		{ "api", no_argument, NULL, 'a' },
-		{ "attach", required_argument, NULL, 'A' },
-		{ "reopen", no_argument, NULL, 'r' },
-		{ "as-user", no_argument, NULL, 'U' },
-		{ "user", required_argument, NULL, 'u' },
-		{ "channel", required_argument, NULL, 'C' },
-		{ "all", no_argument, NULL, 'L' },
-		{ NULL, 0, NULL, 0 } };
 	int c;
 
 	o->attach = jv_array();
-	while ((c = desk_getopt(argc, argv, DESK_OPTS "c:S:aA:rUu:C:", lo)) != -1) {
+	while ((c = desk_getopt(argc, argv)) != -1) {
 		switch (c) {
 		case 'c': o->kase = optarg; o->replyopts = 1; break;
 		case 'S': o->staff = optarg; o->replyopts = 1; break;
@@ -211,7 +190,6 @@ parse(int argc, char **argv, struct opts *o)
 		case 'U': o->asuser = 1; break;
 		case 'u': o->user = optarg; break;
 		case 'C': o->channel = optarg; break;
-		case 'L': o->all = 1; break;
 		}
 	}
 }
@@ -220,8 +198,13 @@ parse(int argc, char **argv, struct opts *o)
 static int
 cmd_as_user(struct opts *o, int nargs, char **args)
 {
-	if (!o->user || !o->channel || nargs > 1 || o->replyopts)
-		desk_usage(DESK_EX_USAGE);
+	if (!o->user || !o->channel)
+		desk_usage_die("--as-user: --user and --channel are required");
+	if (o->replyopts)
+		desk_usage_die("--as-user: --case, --staff, --api, --attach and "
+		    "--reopen are for replies");
+	if (nargs > 1)
+		desk_usage_die("--as-user: one TEXT at most, got %d operands", nargs);
 	uint64_t uid = desk_id_arg(o->user, "user");
 	jv_free(o->attach);
 	jv text = nargs ? text_arg(args[0]) : read_text();
@@ -237,7 +220,7 @@ static int
 cmd_reply(struct opts *o, int nargs, char **args)
 {
 	if (nargs > 1)
-		desk_usage(DESK_EX_USAGE);
+		desk_usage_die("--case: one TEXT at most, got %d operands", nargs);
 	uint64_t cid = desk_id_arg(o->kase, "case");
 	jv text = nargs ? text_arg(args[0]) : read_text();
 	jv r = desk_jset_str(jv_object(), "type", "reply");
@@ -255,29 +238,25 @@ cmd_reply(struct opts *o, int nargs, char **args)
 	return reply(r);
 }
 
-int
-main(int argc, char **argv)
+static int
+cmd_reply_main(int argc, char **argv)
 {
 	struct opts o = { 0 };
+	int status;
 
-	desk_setprog(argv[0]);
-	desk_usage_text = usage_text;
 	parse(argc, argv, &o);
 	int nargs = argc - optind;
 	char **args = argv + optind;
 
-	if (nargs && !strcmp(args[0], "outbox")) {
-		if (nargs != 1 || o.replyopts || o.asuser || o.user || o.channel)
-			desk_usage(DESK_EX_USAGE);
+	if (!o.replyopts && !o.asuser && !o.user && !o.channel &&
+	    desk_subcommand(argc, argv, &status)) {
 		jv_free(o.attach);
-		return cmd_outbox(o.all);
+		return status;
 	}
-	if (o.all)
-		desk_usage(DESK_EX_USAGE);
 	if (o.asuser)
 		return cmd_as_user(&o, nargs, args);
 	if (o.user || o.channel)
-		desk_usage(DESK_EX_USAGE);
+		desk_usage_die("--user and --channel are for --as-user");
 	if (!o.kase && nargs == 2 && is_number(args[0])) {
 		o.kase = args[0];
 		args++;
@@ -285,9 +264,64 @@ main(int argc, char **argv)
 	}
 	if (!o.kase) {
 		if (o.replyopts)
-			desk_usage(DESK_EX_USAGE);
+			desk_usage_die("--staff, --api, --attach and --reopen need "
+			    "--case CASE");
 		jv_free(o.attach);
 		return desk_filter(args, desk_dispatch, (void *)&filter);
 	}
 	return cmd_reply(&o, nargs, args);
+}
+
+static int
+cmd_outbox_main(int argc, char **argv)
+{
+	int all = 0;
+
+	while (desk_getopt(argc, argv) != -1)
+		all = 1;
+	if (optind != argc)
+		desk_usage_die("outbox: %s: takes no operands", argv[optind]);
+	return cmd_outbox(all);
+}
+
+/* ---- the commands and their options ---- */
+
+static const struct desk_opt reply_opts[] = {
+	{ 'c', "case", "CASE", "reply to this case", DESK_V_CASE, 0 },
+	{ 'S', "staff", "ID", "the agent who replies (a number or a name)", NULL, 0 },
+	{ 'a', "api", NULL, "the reply comes through the API, not from an agent",
+	    NULL, 0 },
+	{ 'A', "attach", "URL", "attach the file at URL (repeatable)", NULL, 0 },
+	{ 'r', "reopen", NULL, "reopen the case if it is closed", NULL, 0 },
+	{ 'U', "as-user", NULL, "add TEXT as the user's message instead", NULL, 0 },
+	{ 'u', "user", "USER", "with --as-user: the user", NULL, 0 },
+	{ 'C', "channel", "NAME", "with --as-user: the channel", DESK_V_CHANNEL, 0 },
+	DESK_OPT_END
+};
+
+static const struct desk_opt outbox_opts[] = {
+	{ 'L', "all", NULL, "every entry, delivered and dead too", NULL, 0 },
+	DESK_OPT_END
+};
+
+static const struct desk_command cmds[] = {
+	{ "outbox", cmd_outbox_main, "[--all]", "List the replies waiting for "
+	    "delivery.\nAs message.out events; exit 1 when there are none.",
+	    outbox_opts, NULL, DESK_ENV_READ, NULL, 0 },
+	DESK_CMD_END
+};
+
+static const struct desk_command tool = { "desk-reply", cmd_reply_main,
+	"[-s DIR] [FILE...]\nCASE TEXT\n--case CASE [--staff ID] [--api] "
+	"[--attach URL]... [--reopen]\n [TEXT]\n--as-user --user USER "
+	"--channel NAME [TEXT]",
+	"Add replies to cases and queue them for delivery (message.out): "
+	"from the\nreply events of FILE or stdin, or one from the operands "
+	"and options. TEXT is\nread from stdin when it is not given.",
+	reply_opts, cmds, DESK_ENV_WRITE " DESK_REPLY_LIMITS", DESK_V_FILE, 0 };
+
+int
+main(int argc, char **argv)
+{
+	return desk_main(argc, argv, &tool, NULL);
 }

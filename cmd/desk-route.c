@@ -12,14 +12,6 @@
 
 #include "desk.h"
 
-static const char usage_text[] =
-    "desk-route [-s DIR] [-r FILE] [--dry-run | --explain] [FILE...]\n"
-    "       desk-route check [-r FILE]\n"
-    "       desk-route list [-r FILE]\n"
-    "       desk-route tick [-r FILE] [--dry-run | --explain]\n"
-    "The rules are STORE/rules.json unless -r names a file.\n"
-    "Common options: -s, --store DIR; -h, --help; -V, --version.\n";
-
 static const char *rules_file;      /* -r, or NULL for STORE/rules.json */
 static int mode = DESK_ROUTE_APPLY;
 
@@ -89,18 +81,15 @@ load(int flags)
 static void
 options(int argc, char **argv, int modes)
 {
-	static const struct option lo[] = { DESK_LONGOPTS,
-		{ "rules", required_argument, NULL, 'r' },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "explain", no_argument, NULL, 'x' },
-		{ NULL, 0, NULL, 0 } };
 	int c;
 
-	while ((c = desk_getopt(argc, argv, "+" DESK_OPTS "r:", lo)) != -1) {
+	while ((c = desk_getopt(argc, argv)) != -1) {
 		if (c == 'r')
 			rules_file = optarg;
-		else if (!modes || mode != DESK_ROUTE_APPLY)
-			desk_usage(DESK_EX_USAGE);
+		else if (!modes)
+			desk_usage_die("%s: for the filter and tick only", argv[optind - 1]);
+		else if (mode != DESK_ROUTE_APPLY)
+			desk_usage_die("--dry-run and --explain: one at most");
 		else
 			mode = c == 'n' ? DESK_ROUTE_DRY : DESK_ROUTE_EXPLAIN;
 	}
@@ -134,7 +123,7 @@ cmd_check(int argc, char **argv)
 {
 	options(argc, argv, 0);
 	if (optind != argc)
-		desk_usage(DESK_EX_USAGE);
+		desk_usage_die("%s: takes no operands", argv[optind]);
 	struct desk_rules *r = load(DESK_RULES_JQ);
 	printf("%s: %zu rules, no problems\n", rules_file ? rules_file :
 	    "rules.json", r->n);
@@ -158,7 +147,7 @@ cmd_list(int argc, char **argv)
 
 	options(argc, argv, 0);
 	if (optind != argc)
-		desk_usage(DESK_EX_USAGE);
+		desk_usage_die("%s: takes no operands", argv[optind]);
 	struct desk_rules *r = load(0);
 	jv t = desk_rules_table(r);
 	jv_array_foreach(t, i, row) {
@@ -194,7 +183,7 @@ cmd_tick(int argc, char **argv)
 
 	options(argc, argv, 1);
 	if (optind != argc)
-		desk_usage(DESK_EX_USAGE);
+		desk_usage_die("%s: takes no operands", argv[optind]);
 	struct desk_rules *r = load(0);
 	struct desk_store *st = desk_open(0);
 	long n = desk_rules_tick(r, st, mode, collect, &all, &e);
@@ -214,17 +203,13 @@ cmd_tick(int argc, char **argv)
 	return DESK_EX_OK;
 }
 
-int
-main(int argc, char **argv)
+static int
+cmd_filter(int argc, char **argv)
 {
-	static const struct desk_cmd cmds[] = { { "check", cmd_check },
-		{ "list", cmd_list }, { "tick", cmd_tick } };
 	int status;
 
-	desk_setprog(argv[0]);
-	desk_usage_text = usage_text;
 	options(argc, argv, 1);
-	if (desk_subcommand(argc, argv, cmds, sizeof cmds / sizeof *cmds, &status))
+	if (desk_subcommand(argc, argv, &status))
 		return status;
 	struct desk_rules *r = load(0);
 	struct desk_on on[] = { { "message", on_message } };
@@ -232,4 +217,46 @@ main(int argc, char **argv)
 	status = desk_filter(argv + optind, desk_dispatch, &filter);
 	desk_rules_free(r);
 	return status;
+}
+
+/* ---- the commands and their options ---- */
+
+#define RULES_OPT { 'r', "rules", "FILE", "the rules (else STORE/rules.json)", \
+	DESK_V_FILE, DESK_OPT_SHORT }
+
+static const struct desk_opt rules_opts[] = { RULES_OPT,
+	DESK_OPT_END };
+
+static const struct desk_opt run_opts[] = { RULES_OPT,
+	{ 'n', "dry-run", NULL, "say what the rules would do, change nothing",
+	    NULL, 0 },
+	{ 'x', "explain", NULL, "say why each rule did or did not match, change "
+	    "nothing", NULL, 0 },
+	DESK_OPT_END
+};
+
+static const struct desk_command cmds[] = {
+	{ "check", cmd_check, "[-r FILE]", "Check the rules.\njq expressions "
+	    "compiled too; exit 78 naming every problem.", rules_opts, NULL,
+	    "DESK_STORE", NULL, 0 },
+	{ "list", cmd_list, "[-r FILE]", "Print the rules, in order, for a "
+	    "person.", rules_opts, NULL, "DESK_STORE", NULL, 0 },
+	{ "tick", cmd_tick, "[-r FILE] [--dry-run | --explain]", "Run the time "
+	    "rules over the cases.\nFrom cron; prints the events of what they did.", run_opts,
+	    NULL, DESK_ENV_WRITE " DESK_REPLY_LIMITS", NULL, 0 },
+	DESK_CMD_END
+};
+
+static const struct desk_command tool = { "desk-route", cmd_filter,
+	"[-s DIR] [-r FILE] [--dry-run | --explain] [FILE...]",
+	"Run the rules (desk-rules(5)) over each message event of a new or "
+	"updated\ncase: set status, assign, label, set fields, reply. The "
+	"rules are\nSTORE/rules.json unless -r names a file.",
+	run_opts, cmds, DESK_ENV_WRITE " DESK_REPLY_LIMITS", DESK_V_FILE,
+	DESK_CMD_INORDER };
+
+int
+main(int argc, char **argv)
+{
+	return desk_main(argc, argv, &tool, NULL);
 }

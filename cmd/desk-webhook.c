@@ -1,69 +1,71 @@
 /*
- * desk-webhook: the channels and the wire. main dispatches to one file per
- * subcommand (cmd/webhook-*.c, declared in webhook.h).
+ * desk-webhook: the channels and the wire. The command tree is here; each
+ * subcommand is a file of its own (cmd/webhook-*.c, declared in
+ * webhook.h) with its options' table.
  */
-#include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "webhook.h"
 
-/* The %s: the connectors, from their table. */
-static const char usage_fmt[] =
-    "desk-webhook channel add NAME [--connector %s] [--type async|sync]\n"
-    "           [--url URL] [--api-url URL] [--hook-url URL] [--token-file F]\n"
-    "           [--secret-file F] [--operator-id N] [--service-messages]\n"
-    "           [--allow-private] [--activate]\n"
-    "       desk-webhook channel set NAME [the options of add but --connector]\n"
-    "       desk-webhook channel activate | deactivate | show | rm NAME\n"
-    "       desk-webhook channel secret | keygen NAME\n"
-    "       desk-webhook channel list | connectors\n"
-    "       desk-webhook send [--drain] [--per-host N] [--in-flight N] [FILE...]\n"
-    "       desk-webhook outbox [--all]\n"
-    "       desk-webhook dead list\n"
-    "       desk-webhook dead retry ID... | --all\n"
-    "       desk-webhook sign --secret-file FILE --id ID [--timestamp T] < BODY\n"
-    "       desk-webhook verify --secret-file FILE (--headers FILE |\n"
-    "                      --id ID --timestamp T --signature SIG) < BODY\n"
-    "       desk-webhook recv --channel NAME [--lines] [--header 'NAME: VALUE']...\n"
-    "           [FILE...]\n"
-    "       desk-webhook recv --channel NAME --cgi\n"
-    "       desk-webhook serve --listen ADDR:PORT [--port-file F]\n"
-    "                      [--max-body BYTES] [--max-connections N]\n"
-    "                      [--timeout SECONDS] [--emit-buffer BYTES]\n"
-    "Common options: -s, --store DIR; -h, --help; -V, --version.\n";
+static const struct desk_command cmds[] = {
+	{ "channel", NULL, "add | set | list | show | rm | activate ...\n"
+	    " deactivate | secret | keygen | connectors ...",
+	    "Manage the channels messages arrive on and replies go out by.",
+	    NULL, webhook_channel_cmds, DESK_ENV_WRITE, NULL, 0 },
+	{ "send", webhook_send, "[--drain] [--per-host N] [--in-flight N] [FILE...]",
+	    "Deliver the outbox.\nThe message.out events read (or, with --drain, "
+	    "what is due), signed, retried\non a schedule, in order per case; a "
+	    "delivery event per attempt.", webhook_send_opts, NULL,
+	    DESK_ENV_WRITE, DESK_V_FILE, 0 },
+	{ "outbox", webhook_outbox, "[--all]", "List the outbox.\nThe entries "
+	    "waiting for delivery; exit 1 when there are none.",
+	    webhook_outbox_opts, NULL, DESK_ENV_READ, NULL, 0 },
+	{ "dead", NULL, "list | retry ...", "The dead entries.\nReplies that "
+	    "will not be retried.", NULL, webhook_dead_cmds, DESK_ENV_WRITE,
+	    NULL, 0 },
+	{ "sign", webhook_sign, "--secret-file FILE --id ID [--timestamp T] < BODY",
+	    "Sign BODY as desk signs its deliveries.\nStandard Webhooks; "
+	    "prints the three headers.", webhook_sign_opts, NULL, "DESK_NOW", NULL, 0 },
+	{ "verify", webhook_verify, "--secret-file FILE (--headers FILE |\n"
+	    " --id ID --timestamp T --signature SIG) < BODY",
+	    "Verify a signed BODY, as a receiver would.\nExit 77 when it fails.",
+	    webhook_verify_opts, NULL, "DESK_NOW", NULL, 0 },
+	{ "recv", webhook_recv, "--channel NAME [--lines]\n"
+	    " [--header 'NAME: VALUE']... [FILE...]\n--channel NAME --cgi",
+	    "Turn a channel's raw webhook bodies into events.\nOn the code path "
+	    "serve runs for each request: for replays, CGI and tests.",
+	    webhook_recv_opts, NULL, DESK_ENV_WRITE, DESK_V_FILE, 0 },
+	{ "serve", webhook_serve, "--listen ADDR:PORT [--port-file F]\n"
+	    " [--max-body BYTES] [--max-connections N]\n"
+	    " [--timeout SECONDS] [--emit-buffer BYTES]",
+	    "Receive the channels' webhooks over HTTP.\nEach request is stored "
+	    "before it is answered, its events written to stdout\nexactly once "
+	    "(serve | desk-case).", webhook_serve_opts, NULL, DESK_ENV_WRITE,
+	    NULL, 0 },
+	DESK_CMD_END
+};
+
+static const struct desk_command tool = { "desk-webhook", NULL,
+	"COMMAND [OPTION...]",
+	"The channels and the wire: channels and their secrets; webhooks "
+	"received (serve,\nrecv); replies delivered (send), the outbox and "
+	"the dead letters; signatures.",
+	NULL, cmds, DESK_ENV_WRITE, NULL, DESK_CMD_INORDER };
+
+/* The connectors, from their table, for completion. */
+static void
+connectors(const char *tag, const char *cur)
+{
+	(void)cur;
+	if (!strcmp(tag, DESK_V_CONNECTOR))
+		for (size_t i = 0; desk_connectors[i]; i++)
+			desk_complete_add(desk_connectors[i]->name,
+			    desk_connectors[i]->title);
+}
 
 int
 main(int argc, char **argv)
 {
-	static const struct option lo[] = { DESK_LONGOPTS, { NULL, 0, NULL, 0 } };
-
-	static const struct desk_cmd cmds[] = {
-		{ "channel", webhook_channel },
-		{ "send", webhook_send },
-		{ "outbox", webhook_outbox },
-		{ "dead", webhook_dead },
-		{ "sign", webhook_sign },
-		{ "verify", webhook_verify },
-		{ "recv", webhook_recv },
-		{ "serve", webhook_serve },
-	};
-	char names[128], usage[sizeof usage_fmt + sizeof names];
-	int status;
-
-	desk_setprog(argv[0]);
-	size_t len = 0;
-	names[0] = '\0';
-	for (size_t i = 0; desk_connectors[i] && len < sizeof names; i++)
-		len += (size_t)snprintf(names + len, sizeof names - len, "%s%s",
-		    i ? "|" : "", desk_connectors[i]->name);
-	snprintf(usage, sizeof usage, usage_fmt, names);
-	desk_usage_text = usage;
-	if (desk_getopt(argc, argv, "+" DESK_OPTS, lo) != -1 || optind >= argc)
-		desk_usage(DESK_EX_USAGE);
-	if (desk_subcommand(argc, argv, cmds, sizeof cmds / sizeof *cmds, &status))
-		return status;
-	desk_warn("%s: unknown command", argv[optind]);
-	desk_usage(DESK_EX_USAGE);
+	return desk_main(argc, argv, &tool, connectors);
 }

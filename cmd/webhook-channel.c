@@ -86,27 +86,11 @@ enum { O_API = 256, O_TOKEN, O_SECRET, O_OPERATOR, O_SERVICE, O_NO_SERVICE,
 static void
 edit_options(int argc, char **argv, struct desk_channel_edit *ed)
 {
-	static const struct option lo[] = { DESK_LONGOPTS,
-		{ "connector", required_argument, NULL, 'c' },
-		{ "type", required_argument, NULL, 't' },
-		{ "url", required_argument, NULL, 'u' },
-		{ "api-url", required_argument, NULL, O_API },
-		{ "hook-url", required_argument, NULL, O_HOOK },
-		{ "token-file", required_argument, NULL, O_TOKEN },
-		{ "secret-file", required_argument, NULL, O_SECRET },
-		{ "operator-id", required_argument, NULL, O_OPERATOR },
-		{ "service-messages", no_argument, NULL, O_SERVICE },
-		{ "no-service-messages", no_argument, NULL, O_NO_SERVICE },
-		{ "allow-private", no_argument, NULL, O_PRIVATE },
-		{ "no-allow-private", no_argument, NULL, O_NO_PRIVATE },
-		{ "activate", no_argument, NULL, O_ACTIVATE },
-		{ "inactive", no_argument, NULL, O_INACTIVE },
-		{ NULL, 0, NULL, 0 } };
 	char names[128];
 	jv set = jv_object();
 	int c;
 
-	while ((c = desk_getopt(argc, argv, DESK_OPTS "c:t:u:", lo)) != -1) {
+	while ((c = desk_getopt(argc, argv)) != -1) {
 		switch (c) {
 		case 'c':
 			if (!ed->create)
@@ -153,7 +137,8 @@ edit_options(int argc, char **argv, struct desk_channel_edit *ed)
 		}
 	}
 	if (optind != argc - 1)
-		desk_usage(DESK_EX_USAGE);
+		desk_usage_die("channel %s: expected one NAME, got %d operands",
+		    ed->create ? "add" : "set", argc - optind);
 	ed->name = name_arg(argv[optind]);
 	ed->settings = set;
 }
@@ -349,21 +334,77 @@ channel_connectors(int argc, char **argv)
 	return DESK_EX_OK;
 }
 
-int
-webhook_channel(int argc, char **argv)
-{
-	static const struct desk_cmd cmds[] = { { "add", channel_add },
-		{ "set", channel_set }, { "list", channel_list },
-		{ "show", channel_show }, { "rm", channel_rm },
-		{ "activate", channel_activate }, { "deactivate", channel_deactivate },
-		{ "secret", channel_secret }, { "keygen", channel_keygen },
-		{ "connectors", channel_connectors } };
-	int status;
+/* ---- the commands and their options ---- */
 
-	optind = 1;
-	if (desk_subcommand(argc, argv, cmds, sizeof cmds / sizeof *cmds, &status))
-		return status;
-	if (argc > 1)
-		desk_warn("channel %s: unknown command", argv[1]);
-	desk_usage(DESK_EX_USAGE);
-}
+/* The settings, as add and set take them. */
+#define SETTINGS \
+	{ 't', "type", "TYPE", "async (cases like mail) or sync (chats)", \
+	    "async sync", 0 }, \
+	{ 'u', "url", "URL", "where replies are POSTed (custom)", NULL, 0 }, \
+	{ O_API, "api-url", "URL", "the platform's API (chat2desk, blip)", NULL, 0 }, \
+	{ O_HOOK, "hook-url", "URL", "the public address of this channel's serve " \
+	    "endpoint", NULL, 0 }, \
+	{ O_TOKEN, "token-file", "FILE", "the API token, the first line of FILE " \
+	    "(-: stdin)", DESK_V_FILE, 0 }, \
+	{ O_SECRET, "secret-file", "FILE", "the whsec_ secret, the first line of " \
+	    "FILE (-: stdin)", DESK_V_FILE, 0 }, \
+	{ O_OPERATOR, "operator-id", "N", "take only the chats of this operator " \
+	    "(chat2desk; empty: all)", NULL, 0 }, \
+	{ O_SERVICE, "service-messages", NULL, "service messages become " \
+	    "messages too", NULL, 0 }, \
+	{ O_NO_SERVICE, "no-service-messages", NULL, "service messages are " \
+	    "skipped (the default)", NULL, 0 }, \
+	{ O_PRIVATE, "allow-private", NULL, "replies may go to private " \
+	    "addresses", NULL, 0 }, \
+	{ O_NO_PRIVATE, "no-allow-private", NULL, "replies go to public " \
+	    "addresses only (the default)", NULL, 0 }, \
+	{ O_ACTIVATE, "activate", NULL, "activate the channel if every check " \
+	    "passes", NULL, 0 }
+
+static const struct desk_opt add_opts[] = {
+	{ 'c', "connector", "NAME", "the connector (custom when not given)",
+	    DESK_V_CONNECTOR, 0 },
+	SETTINGS,
+	{ O_INACTIVE, "inactive", NULL, "save the channel inactive (the default)",
+	    NULL, 0 },
+	DESK_OPT_END
+};
+
+static const struct desk_opt set_opts[] = { SETTINGS,
+	DESK_OPT_END };
+
+const struct desk_command webhook_channel_cmds[] = {
+	{ "add", channel_add, "NAME [--connector NAME]\n"
+	    " [--type async|sync] [--url URL] [--api-url URL]\n"
+	    " [--hook-url URL] [--token-file F]\n [--secret-file F]"
+	    " [--operator-id N]\n"
+	    " [--service-messages] [--allow-private] [--activate]",
+	    "Add a channel; print it.\nSaved inactive, unless --activate and "
+	    "every check of its connector passes;\neach failed check is a line "
+	    "on stderr (exit 69 or 78).", add_opts, NULL, DESK_ENV_WRITE, NULL, 0 },
+	{ "set", channel_set, "NAME [the options of add but --connector]",
+	    "Change a channel's settings.\nAn active "
+	    "channel takes only what passes its checks.", set_opts, NULL, DESK_ENV_WRITE, DESK_V_CHANNEL, 0 },
+	{ "list", channel_list, "", "List the channels, by name.\nOne JSON "
+	    "object a line; exit 1 when there are none.", NULL, NULL, DESK_ENV_READ,
+	    NULL, 0 },
+	{ "show", channel_show, "NAME", "Show a channel.\nWhether a secret is "
+	    "set, never the secret.", NULL, NULL, DESK_ENV_READ, DESK_V_CHANNEL, 0 },
+	{ "rm", channel_rm, "NAME", "Remove a channel and its secrets.", NULL,
+	    NULL, DESK_ENV_WRITE, DESK_V_CHANNEL, 0 },
+	{ "activate", channel_activate, "NAME", "Activate a channel.\nIf every "
+	    "check of its connector passes; each failure is a line on stderr.", NULL, NULL, DESK_ENV_WRITE,
+	    DESK_V_CHANNEL, 0 },
+	{ "deactivate", channel_deactivate, "NAME", "Deactivate a channel.\nserve "
+	    "and send leave it alone.", NULL, NULL, DESK_ENV_WRITE,
+	    DESK_V_CHANNEL, 0 },
+	{ "secret", channel_secret, "NAME", "Make a channel's whsec_ secret.\n"
+	    "A new Standard Webhooks secret, printed this once.", NULL, NULL,
+	    DESK_ENV_WRITE, DESK_V_CHANNEL, 0 },
+	{ "keygen", channel_keygen, "NAME", "Make a channel's signing key.\n"
+	    "A new Ed25519 key; prints its whpk_ public key.", NULL, NULL,
+	    DESK_ENV_WRITE, DESK_V_CHANNEL, 0 },
+	{ "connectors", channel_connectors, "", "List the connectors.\nAnd the "
+	    "settings each takes, from their table.", NULL, NULL, "", NULL, 0 },
+	DESK_CMD_END
+};

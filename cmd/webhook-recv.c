@@ -263,17 +263,11 @@ cgi(struct recv *r)
 int
 webhook_recv(int argc, char **argv)
 {
-	static const struct option lo[] = { DESK_LONGOPTS,
-		{ "channel", required_argument, NULL, 'c' },
-		{ "header", required_argument, NULL, 'H' },
-		{ "lines", no_argument, NULL, 'l' },
-		{ "cgi", no_argument, NULL, 'G' },
-		{ NULL, 0, NULL, 0 } };
 	struct recv r = { .status = 0 };
 	const char *name = NULL;
 	int c, by_line = 0, is_cgi = 0;
 
-	while ((c = desk_getopt(argc, argv, DESK_OPTS "c:H:l", lo)) != -1) {
+	while ((c = desk_getopt(argc, argv)) != -1) {
 		switch (c) {
 		case 'c':
 			name = optarg;
@@ -337,3 +331,14 @@ webhook_recv(int argc, char **argv)
 	desk_store_close(r.st);
 	return r.status;
 }
+
+const struct desk_opt webhook_recv_opts[] = {
+	{ 'c', "channel", "NAME", "the channel the bodies came to (required)",
+	    DESK_V_CHANNEL, 0 },
+	{ 'H', "header", "HEADER", "a request header, 'NAME: VALUE'; with "
+	    "headers, the request is authenticated (repeatable)", NULL, 0 },
+	{ 'l', "lines", NULL, "one body a line, not one a file", NULL, 0 },
+	{ 'G', "cgi", NULL, "the one request of a CGI script: body on stdin, "
+	    "HTTP_* headers", NULL, 0 },
+	DESK_OPT_END
+};

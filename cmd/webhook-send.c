@@ -22,15 +22,10 @@ count_arg(const char *s, const char *what, long max)
 int
 webhook_send(int argc, char **argv)
 {
-	static const struct option lo[] = { DESK_LONGOPTS,
-		{ "drain", no_argument, NULL, 'd' },
-		{ "per-host", required_argument, NULL, 'p' },
-		{ "in-flight", required_argument, NULL, 'n' },
-		{ NULL, 0, NULL, 0 } };
 	struct desk_send_opts o = { 0, DESK_SEND_PER_HOST, DESK_SEND_IN_FLIGHT, NULL };
 	int c;
 
-	while ((c = desk_getopt(argc, argv, DESK_OPTS "dp:n:", lo)) != -1) {
+	while ((c = desk_getopt(argc, argv)) != -1) {
 		switch (c) {
 		case 'd':
 			o.drain = 1;
@@ -41,8 +36,6 @@ webhook_send(int argc, char **argv)
 		case 'n':
 			o.in_flight = count_arg(optarg, "--in-flight", 65536);
 			break;
-		default:
-			desk_usage(DESK_EX_USAGE);
 		}
 	}
 	if (o.drain && optind != argc)
@@ -65,17 +58,13 @@ print_entries(int which)
 int
 webhook_outbox(int argc, char **argv)
 {
-	static const struct option lo[] = { DESK_LONGOPTS,
-		{ "all", no_argument, NULL, 'a' }, { NULL, 0, NULL, 0 } };
 	int all = 0, c;
 
-	while ((c = desk_getopt(argc, argv, DESK_OPTS "a", lo)) != -1) {
-		if (c != 'a')
-			desk_usage(DESK_EX_USAGE);
+	while ((c = desk_getopt(argc, argv)) != -1) {
 		all = 1;
 	}
 	if (optind != argc)
-		desk_usage(DESK_EX_USAGE);
+		desk_usage_die("outbox: %s: takes no operands", argv[optind]);
 	return print_entries(all ? DESK_OUTBOX_ALL : DESK_OUTBOX_QUEUED);
 }
 
@@ -90,14 +79,10 @@ dead_list(int argc, char **argv)
 static int
 dead_retry(int argc, char **argv)
 {
-	static const struct option lo[] = { DESK_LONGOPTS,
-		{ "all", no_argument, NULL, 'a' }, { NULL, 0, NULL, 0 } };
 	struct desk_err e;
 	int all = 0, c, status = DESK_EX_OK;
 
-	while ((c = desk_getopt(argc, argv, DESK_OPTS "a", lo)) != -1) {
-		if (c != 'a')
-			desk_usage(DESK_EX_USAGE);
+	while ((c = desk_getopt(argc, argv)) != -1) {
 		all = 1;
 	}
 	if (all == (optind < argc))
@@ -133,17 +118,32 @@ dead_retry(int argc, char **argv)
 	return status;
 }
 
-int
-webhook_dead(int argc, char **argv)
-{
-	static const struct desk_cmd cmds[] = { { "list", dead_list },
-		{ "retry", dead_retry } };
-	int status;
+const struct desk_opt webhook_send_opts[] = {
+	{ 'd', "drain", NULL, "deliver what is due from the outbox, then exit "
+	    "(cron); no input", NULL, 0 },
+	{ 'p', "per-host", "N", "connections per host at most (1 to 1024)",
+	    NULL, 0 },
+	{ 'n', "in-flight", "N", "deliveries in flight at most (1 to 65536)",
+	    NULL, 0 },
+	DESK_OPT_END
+};
 
-	optind = 1;
-	if (desk_subcommand(argc, argv, cmds, sizeof cmds / sizeof *cmds, &status))
-		return status;
-	if (argc > 1)
-		desk_warn("dead %s: unknown command", argv[1]);
-	desk_usage(DESK_EX_USAGE);
-}
+const struct desk_opt webhook_outbox_opts[] = {
+	{ 'a', "all", NULL, "every entry, delivered and dead too", NULL, 0 },
+	DESK_OPT_END
+};
+
+static const struct desk_opt retry_opts[] = {
+	{ 'a', "all", NULL, "every dead entry", NULL, 0 },
+	DESK_OPT_END
+};
+
+const struct desk_command webhook_dead_cmds[] = {
+	{ "list", dead_list, "", "List the dead entries.\nReplies that will not "
+	    "be retried; exit 1 when there are none.", NULL, NULL,
+	    DESK_ENV_READ, NULL, 0 },
+	{ "retry", dead_retry, "ID... | --all", "Queue dead entries again.\nFrom "
+	    "the first attempt; prints each id.", retry_opts, NULL,
+	    DESK_ENV_WRITE, NULL, 0 },
+	DESK_CMD_END
+};

@@ -24,20 +24,12 @@ num_arg(const char *opt, const char *s, uint64_t min, uint64_t max)
 int
 webhook_serve(int argc, char **argv)
 {
-	static const struct option lo[] = { DESK_LONGOPTS,
-		{ "listen", required_argument, NULL, 'l' },
-		{ "port-file", required_argument, NULL, 'P' },
-		{ "max-body", required_argument, NULL, 'b' },
-		{ "max-connections", required_argument, NULL, 'c' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "emit-buffer", required_argument, NULL, 'e' },
-		{ NULL, 0, NULL, 0 } };
 	/* A body is stored escaped in a record of at most 16 MiB: 2 MiB fits. */
 	struct desk_serve_opts o = { NULL, NULL, MIB, 256, 30, 64 * MIB };
 	struct desk_err e;
 	int c;
 
-	while ((c = desk_getopt(argc, argv, DESK_OPTS "l:P:b:c:t:e:", lo)) != -1) {
+	while ((c = desk_getopt(argc, argv)) != -1) {
 		switch (c) {
 		case 'l':
 			o.listen = optarg;
@@ -60,11 +52,28 @@ webhook_serve(int argc, char **argv)
 			break;
 		}
 	}
-	if (!o.listen || optind != argc)
-		desk_usage(DESK_EX_USAGE);
+	if (!o.listen)
+		desk_usage_die("serve: --listen ADDR:PORT is required");
+	if (optind != argc)
+		desk_usage_die("serve: %s: takes no operands", argv[optind]);
 	/* serve opens the store itself: it outlives the store's errors. */
 	if (desk_serve(desk_store_dir(), &o, &e) < 0)
 		desk_die(e.code, "serve: %s%s%s", e.field ? e.field : "",
 		    e.field ? ": " : "", e.msg);
 	return DESK_EX_OK;
 }
+
+const struct desk_opt webhook_serve_opts[] = {
+	{ 'l', "listen", "ADDR:PORT", "where to listen (port 0: any free one)",
+	    NULL, 0 },
+	{ 'P', "port-file", "FILE", "write the port listened on to FILE",
+	    DESK_V_FILE, 0 },
+	{ 'b', "max-body", "BYTES", "the longest request body taken (1 MiB, "
+	    "at most 2 MiB)", NULL, 0 },
+	{ 'c', "max-connections", "N", "connections at once (256)", NULL, 0 },
+	{ 't', "timeout", "SECONDS", "idle seconds before a connection is cut "
+	    "(30)", NULL, 0 },
+	{ 'e', "emit-buffer", "BYTES", "bytes of events held for a slow stdout "
+	    "(64 MiB)", NULL, 0 },
+	DESK_OPT_END
+};

@@ -62,18 +62,13 @@ key_free(char *k)
 int
 webhook_sign(int argc, char **argv)
 {
-	static const struct option lo[] = { DESK_LONGOPTS,
-		{ "secret-file", required_argument, NULL, 'k' },
-		{ "id", required_argument, NULL, 'i' },
-		{ "timestamp", required_argument, NULL, 't' },
-		{ NULL, 0, NULL, 0 } };
 	const char *file = NULL, *id = NULL;
 	int64_t ts = desk_now();
 	struct desk_buf sig = DESK_BUF_INIT;
 	struct desk_err e;
 	int c;
 
-	while ((c = desk_getopt(argc, argv, DESK_OPTS "k:i:t:", lo)) != -1) {
+	while ((c = desk_getopt(argc, argv)) != -1) {
 		switch (c) {
 		case 'k':
 			file = optarg;
@@ -85,8 +80,6 @@ webhook_sign(int argc, char **argv)
 			if (!desk_time_parse(optarg, &ts))
 				desk_die(DESK_EX_USAGE, "--timestamp: not a time: %s", optarg);
 			break;
-		default:
-			desk_usage(DESK_EX_USAGE);
 		}
 	}
 	if (!file || !id || !*id || optind != argc)
@@ -130,13 +123,6 @@ header_of(const char *text, const char *name)
 int
 webhook_verify(int argc, char **argv)
 {
-	static const struct option lo[] = { DESK_LONGOPTS,
-		{ "secret-file", required_argument, NULL, 'k' },
-		{ "headers", required_argument, NULL, 'H' },
-		{ "id", required_argument, NULL, 'i' },
-		{ "timestamp", required_argument, NULL, 't' },
-		{ "signature", required_argument, NULL, 'g' },
-		{ NULL, 0, NULL, 0 } };
 	static const char *const names[] = { "webhook-id", "webhook-timestamp",
 		"webhook-signature" };
 	const char *file = NULL, *hfile = NULL;
@@ -144,7 +130,7 @@ webhook_verify(int argc, char **argv)
 	struct desk_err e;
 	int c;
 
-	while ((c = desk_getopt(argc, argv, DESK_OPTS "k:H:i:t:g:", lo)) != -1) {
+	while ((c = desk_getopt(argc, argv)) != -1) {
 		switch (c) {
 		case 'k':
 			file = optarg;
@@ -156,8 +142,6 @@ webhook_verify(int argc, char **argv)
 			free(h[c == 'i' ? 0 : c == 't' ? 1 : 2]);
 			h[c == 'i' ? 0 : c == 't' ? 1 : 2] = desk_xstrdup(optarg);
 			break;
-		default:
-			desk_usage(DESK_EX_USAGE);
 		}
 	}
 	if (!file || optind != argc)
@@ -188,3 +172,23 @@ webhook_verify(int argc, char **argv)
 		    e.field ? ": " : "", e.msg);
 	return DESK_EX_OK;
 }
+
+const struct desk_opt webhook_sign_opts[] = {
+	{ 'k', "secret-file", "FILE", "the whsec_ or whsk_ key, the first line "
+	    "of FILE", DESK_V_FILE, 0 },
+	{ 'i', "id", "ID", "the webhook-id", NULL, 0 },
+	{ 't', "timestamp", "T", "the webhook-timestamp (RFC 3339 or Unix "
+	    "seconds; now)", NULL, 0 },
+	DESK_OPT_END
+};
+
+const struct desk_opt webhook_verify_opts[] = {
+	{ 'k', "secret-file", "FILE", "the whsec_ secret or whpk_ public key, "
+	    "the first line of FILE", DESK_V_FILE, 0 },
+	{ 'H', "headers", "FILE", "the request's headers, one \"name: value\" "
+	    "a line", DESK_V_FILE, 0 },
+	{ 'i', "id", "ID", "the webhook-id", NULL, 0 },
+	{ 't', "timestamp", "T", "the webhook-timestamp", NULL, 0 },
+	{ 'g', "signature", "SIG", "the webhook-signature", NULL, 0 },
+	DESK_OPT_END
+};

@@ -163,4 +163,15 @@ struct desk_serve_opts {
 int desk_serve(const char *dir, const struct desk_serve_opts *o,
     struct desk_err *e);
 
+/* ---- main.c: a tool's main ---- */
+
+/*
+ * Sets the tool's name (desk_setprog), then runs root's command tree
+ * (desk_run); "TOOL __complete WORD..." prints the completions of a
+ * command line instead (desk_complete: channels and cases from the store
+ * when there is one; the values of other tags from more, unless NULL).
+ */
+int desk_main(int argc, char **argv, const struct desk_command *root,
+    void (*more)(const char *tag, const char *cur));
+
 #endif

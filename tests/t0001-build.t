@@ -31,7 +31,8 @@ run make -s -C "$TOP" O="$T/b" CFLAGS="-O2" PREFIX=/usr DESTDIR="$T/root" instal
 rc 0 "make install: exit 0"
 for f in bin/desk-case bin/desk-identify bin/desk-reply bin/desk-webhook \
     share/man/man1/desk-case.1 share/man/man5/desk-store.5 share/man/man7/desk-events.7 \
-    share/bash-completion/completions/desk-reply share/zsh/site-functions/_desk; do
+    share/man/man7/desk.7 share/bash-completion/completions/desk-reply \
+    share/zsh/vendor-completions/_desk share/fish/vendor_completions.d/desk-case.fish; do
 	test -e "$T/root/usr/$f"; ok $? "installed /usr/$f"
 done
 "$T/root/usr/bin/desk-case" -V > $T/v; ok $? "the installed tool runs"
@@ -53,7 +54,7 @@ if command -v runuser > /dev/null && [ "$(id -u)" -eq 0 ]; then
 	runuser -u nobody -- /usr/bin/env PATH=$T/fakebin /bin/sh $T/fakebin/deps > $OUT 2> $ERR
 	RC=$?
 	rc 69 "deps, missing packages, not root: exit 69"
-	like $ERR "install them with: sudo apt-get install -y --no-install-recommends pkg-config libsodium-dev libcurl4-openssl-dev libmicrohttpd-dev jq mandoc zsh curl wrk clang libclang-rt-dev\$" \
+	like $ERR "install them with: sudo apt-get install -y --no-install-recommends pkg-config libsodium-dev libcurl4-openssl-dev libmicrohttpd-dev jq mandoc zsh fish curl wrk clang libclang-rt-dev\$" \
 		"and prints the exact apt-get line"
 else
 	env PATH=/nonexistent /bin/sh "$TOP/scripts/deps" > $OUT 2> $ERR

@@ -6,6 +6,7 @@ for tool in $(ls $DESK_BIN); do
 	run $tool -h
 	rc 0 "$tool -h: exit 0"
 	like $OUT "^usage: $tool" "$tool -h: usage on stdout"
+	like $OUT "^See $tool\(1\)" "$tool -h: and where the manual is"
 	is "$(wc -c < $ERR | tr -d ' ')" 0 "$tool -h: nothing on stderr"
 	run $tool --help
 	rc 0 "$tool --help: exit 0"
@@ -15,7 +16,8 @@ for tool in $(ls $DESK_BIN); do
 	run $tool --no-such-option
 	rc 64 "$tool: an unknown option: exit 64"
 	like $ERR "^$tool: --no-such-option: unknown option" "$tool: names the option"
-	like $ERR "^usage: $tool" "$tool: usage on stderr"
+	is "$(sed -n 2p $ERR)" "Try '$tool --help'." "$tool: where the help is, on stderr"
+	is "$(lines $ERR)" 2 "$tool: two lines, not the whole usage"
 	is "$(wc -c < $OUT | tr -d ' ')" 0 "$tool: nothing on stdout"
 done
 

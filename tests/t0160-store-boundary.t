@@ -97,8 +97,10 @@ is "$(perm $T/q1) $(perm $T/q1/q2)" "700 700" "the same when the filter creates 
 # Each: the exit status it has always had, and no store (nor parent) after it.
 nostore=$T/none/store
 exists() { if [ -e $T/none ]; then echo "; created $T/none"; fi; }
+DESK_STORE=$nostore run desk-case lsit
+is "$RC$(exists)" 64 "desk-case lsit (no such input file): exit 64, no store created"
 DESK_STORE=$nostore run desk-case help
-is "$RC$(exists)" 64 "desk-case help (no such input file): exit 64, no store created"
+is "$RC$(exists)" 0 "desk-case help (issue 13: the help): exit 0, no store created"
 DESK_STORE=$nostore run desk-case /no/such
 is "$RC$(exists)" 64 "desk-case /no/such: exit 64, no store created"
 DESK_STORE=$nostore run desk-identify < /dev/null

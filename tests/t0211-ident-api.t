@@ -82,10 +82,10 @@ like $ERR '"field":"channel"' "naming the channel"
 run desk-identify code --channel site
 rc 64 "code --channel without --user-custom-id: usage, exit 64"
 
-# --- one exit table: every page lists the codes desk-events(7) lists ---
+# --- one exit table: every page lists the codes desk(7) lists (base.h's: t0913) ---
 codes() { awk '/^\.Sh EXIT STATUS/ { s = 1; next } /^\.Sh / { s = 0 } s && /^\.It [0-9]/ { printf "%s ", $2 }' "$1"; }
-all=$(codes "$TOP/man/desk-events.7")
-is "$all" "0 1 64 65 69 70 74 75 77 78 " "desk-events(7) has the suite's exit table, 69 and 70 included"
+all=$(codes "$TOP/man/desk.7")
+is "$all" "0 1 64 65 69 70 74 75 77 78 " "desk(7) has the suite's exit table, 69 and 70 included"
 for page in "$TOP"/man/desk-*.1; do
 	is "$(codes $page)" "$all" "$(basename $page): EXIT STATUS lists the same codes"
 done

@@ -24,6 +24,9 @@ for page in "$TOP"/man/*.[1-8]; do
 		}
 		END { print n + 0 > (dir "/count") }' "$page"
 	n=$(cat "$dir/count")
+	# Every tool's page and the overview have examples (issue 13); the
+	# pages of formats and events may.
+	case $name in *.1 | desk.7) [ "$n" -gt 0 ]; ok $? "$name: has EXAMPLES, run here" ;; esac
 	[ "$n" -gt 0 ] || continue
 	# One script for the page: each command's stdout and status kept apart.
 	{

@@ -16,6 +16,7 @@ lib/base/util.c _exit              # desk_die itself (and desk_xmalloc's out of 
 lib/base/opt.c exit                # -h, -V and usage: the command line
 lib/base/opt.c desk_die            # bad options and operands (64), no store named (78)
 lib/base/opt.c desk_die_errno      # -V cannot write to stdout
+lib/base/opt.c desk_buf_write      # --help cannot write to stdout (74)
 lib/base/env.c desk_die            # a bad DESK_* variable, at start-up (78)
 lib/base/out.c desk_buf_write      # a command's output cannot be written (74)
 lib/filter.c desk_die_err          # desk_open: the tools' die wrapper over the store's errors

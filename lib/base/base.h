@@ -245,23 +245,101 @@ double desk_mono(void);
 
 /* ---- opt.c: the options every tool shares ---- */
 
-/* Short options every tool accepts, to be prefixed to its own. */
-#define DESK_OPTS "s:hV"
-#define DESK_LONGOPTS \
-	{ "store", required_argument, NULL, 's' }, \
-	{ "help", no_argument, NULL, 'h' }, \
-	{ "version", no_argument, NULL, 'V' }
-
-/* The text after "usage: " for -h and for usage errors. */
-extern const char *desk_usage_text;
-/* Prints usage (stdout when code is 0, else stderr) and exits with code. */
-_Noreturn void desk_usage(int code);
 /*
- * getopt_long that handles -s, -h, -V and unknown options itself and
- * returns the tool's own option characters (or -1 at the end).
+ * A tool is a tree of commands (struct desk_command), each with its table
+ * of options (struct desk_opt): the one source of what the option parser
+ * accepts (desk_getopt), of --help and help COMMAND (desk_help), and of
+ * the shell completions (desk_complete). A new option is one line in its
+ * command's table: key, name, argument, help, values.
  */
-struct option;
-int desk_getopt(int argc, char **argv, const char *opts, const struct option *lo);
+
+/* Completion tags for desk_opt.values and desk_command.operands. */
+#define DESK_V_FILE ":file"
+#define DESK_V_DIR ":dir"
+#define DESK_V_CHANNEL ":channel"
+#define DESK_V_CONNECTOR ":connector"
+#define DESK_V_CASE ":case"
+
+enum { DESK_OPT_SHORT = 1 };    /* the key is a short option (-k) too */
+
+struct desk_opt {
+	int key;             /* what desk_getopt returns for it: unique in its
+	                        table, and not 's', 'h' or 'V' (the common ones) */
+	const char *name;    /* the long option, without "--" */
+	const char *arg;     /* its argument's name in the help; NULL: none */
+	const char *help;    /* what it does, one line */
+	const char *values;  /* completion: words ("open pending closed") or a DESK_V_* tag */
+	int flags;           /* DESK_OPT_* */
+};
+
+enum { DESK_CMD_INORDER = 1 };  /* options end at the first operand */
+
+struct desk_command {
+	const char *name;    /* the tool's name for the root */
+	int (*fn)(int argc, char **argv);   /* NULL: only its subcommands */
+	/* The forms after the command's name, one a line; a line that starts
+	 * with a space continues the form above it. */
+	const char *synopsis;
+	const char *about;   /* what it does; its first line is its summary */
+	const struct desk_opt *opts;         /* ends with a zero key, or NULL */
+	const struct desk_command *subs;     /* ends with a NULL name, or NULL */
+	const char *env;     /* the DESK_* variables that apply, space-separated */
+	const char *operands;   /* completion of operands: words or a DESK_V_* tag */
+	int flags;           /* DESK_CMD_* */
+};
+
+/* The end of a table of options, of commands. */
+#define DESK_OPT_END { 0, NULL, NULL, NULL, NULL, 0 }
+#define DESK_CMD_END { NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0 }
+/* --field K=V, as desk_field_arg reads it. */
+#define DESK_OPT_FIELD(key, what) { key, "field", "K=V", what ": K=V a string, " \
+	"K:=JSON any value, null removes it (repeatable)", NULL, 0 }
+
+/* The variables every command that reads or writes the store looks at. */
+#define DESK_ENV_READ "DESK_STORE"
+#define DESK_ENV_WRITE DESK_ENV_READ " DESK_NOW DESK_SYNC DESK_LOCK_TIMEOUT " \
+	"DESK_SEGMENT_SIZE DESK_MAX_RECORD"
+
+/*
+ * Runs the command tree from root: the command argv names (help and
+ * help COMMAND... too), its fn with argv from its name on. Call it from
+ * main after desk_setprog.
+ */
+int desk_run(const struct desk_command *root, int argc, char **argv);
+/* The command running and its path ("desk-webhook channel add"). */
+const struct desk_command *desk_command_cur(void);
+const char *desk_command_path(void);
+/* Prints the help of the running command to stdout, exits 0 (74). */
+_Noreturn void desk_help(void);
+/*
+ * A usage error: "prog: reason" and "Try 'PATH --help'." on stderr, exit
+ * 64. desk_die(DESK_EX_USAGE, ...) prints the same.
+ */
+_Noreturn void desk_usage_die(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+/* "Try 'PATH --help'.": what a usage error ends with. */
+const char *desk_usage_hint(void);
+/*
+ * getopt_long over the running command's table and the common options
+ * (-s, -h, -V, handled here, as are unknown options and missing
+ * arguments): returns the key of one of the command's options, or -1 at
+ * the end.
+ */
+int desk_getopt(int argc, char **argv);
+/*
+ * The candidates that complete the last of words (n of them, after the
+ * tool's name) for root, on stdout, one a line: "WORD\tDESCRIPTION";
+ * ":file" or ":dir" for the shell's own file completion. values(tag, cur)
+ * prints those of a DESK_V_* tag through desk_complete_add.
+ */
+int desk_complete(const struct desk_command *root, int n, char **words,
+    void (*values)(const char *tag, const char *cur));
+/* One candidate, printed when it starts with cur (less its prefix). */
+void desk_complete_add(const char *word, const char *desc);
+/* The help of a DESK_* variable (env.c), or NULL for one no tool reads. */
+const char *desk_env_help(const char *name);
+/* The name of the n-th DESK_* variable any tool reads, NULL past the last. */
+const char *desk_env_name(size_t n);
 /*
  * A --field argument: "key=value" sets a string, "key:=JSON" any JSON value
  * (null removes the field). Adds to *fields (an object); -1 with *err.
@@ -275,18 +353,19 @@ int desk_field_arg(const char *arg, jv *fields, const char **err);
 jv desk_fields_args(char *const *args, size_t n);
 /* Merges changes into fields, removing keys set to null; consumes both. */
 jv desk_fields_merge(jv fields, jv changes);
-/* A subcommand: its name and its main. */
-struct desk_cmd {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-};
 /*
- * When argv[optind] names one of cmds, runs it with argv from there (its
- * name as argv[0], getopt reset) and stores its status in *status; returns
- * 0 when no command matched.
+ * When argv[optind] names one of the running command's subcommands (or
+ * is help), runs it with argv from there (its name as argv[0], getopt
+ * reset) and stores its status in *status; returns 0 when none matched.
  */
-int desk_subcommand(int argc, char **argv, const struct desk_cmd *cmds,
-    size_t n, int *status);
+int desk_subcommand(int argc, char **argv, int *status);
+/* desk_subcommand's status, else a usage error naming what is wrong. */
+int desk_subcommands(int argc, char **argv);
+/*
+ * For a filter that has subcommands and no options of its own: NULL when
+ * a subcommand ran (its status in *status), else the operands, its FILEs.
+ */
+char **desk_files_or_subcommand(int argc, char **argv, int *status);
 /* For a command with only the common options: its n operands, else usage. */
 char **desk_operands(int argc, char **argv, int n);
 /* A store id given as an argument (a case, a user): dies 64 naming what. */

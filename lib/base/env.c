@@ -114,28 +114,53 @@ set_ident_limits(const char *s, struct desk_env *e)
 	return desk_limits_parse(s, e->ident_limits, 2) == 2;
 }
 
-/* Every DESK_* variable a tool reads: name, parser, what a good value is. */
+/*
+ * Every DESK_* variable a tool reads: name, parser, what a good value is,
+ * what it does (for --help and desk(7)).
+ */
 static const struct var {
 	const char *name;
 	int (*set)(const char *, struct desk_env *);
 	const char *want;
 	int empty_is_default;
+	const char *help;
 } vars[] = {
 	{ "DESK_STORE", set_store, "empty (name a directory, or unset it "
-	    "for the default store)", 0 },
-	{ "DESK_NOW", set_now, "not an RFC 3339 time or Unix seconds", 1 },
-	{ "DESK_SYNC", set_sync, "must be batch or event", 1 },
+	    "for the default store)", 0, "the store when -s is not given" },
+	{ "DESK_NOW", set_now, "not an RFC 3339 time or Unix seconds", 1,
+	    "the clock, pinned (RFC 3339 or Unix seconds)" },
+	{ "DESK_SYNC", set_sync, "must be batch or event", 1,
+	    "batch (sync once a batch) or event (once an event)" },
 	{ "DESK_LOCK_TIMEOUT", set_lock_timeout, "not a number of seconds "
-	    "from 0 to 86400", 1 },
+	    "from 0 to 86400", 1, "seconds to wait for the store's lock (10), "
+	    "then exit 75" },
 	{ "DESK_SEGMENT_SIZE", set_segment_size, "not a size in bytes "
-	    "(4096 or more)", 1 },
+	    "(4096 or more)", 1, "bytes of a log segment before the next (64 MiB)" },
 	{ "DESK_MAX_RECORD", set_max_record, "not a size in bytes "
-	    "(64 to 15728640)", 1 },
+	    "(64 to 15728640)", 1, "the longest input record in bytes (15 MiB)" },
 	{ "DESK_IDENT_LIMITS", set_ident_limits, "want COUNT/SECONDS,COUNT/SECONDS "
-	    "(per channel, per store), such as " DESK_IDENT_LIMITS_DEFAULT, 1 },
+	    "(per channel, per store), such as " DESK_IDENT_LIMITS_DEFAULT, 1,
+	    "invalid codes a channel, and the store, may take (" 
+	    DESK_IDENT_LIMITS_DEFAULT ")" },
 	{ "DESK_REPLY_LIMITS", set_reply_limits, "want COUNT/SECONDS,... "
-	    "such as 10/10,25/60", 1 },
+	    "such as 10/10,25/60", 1, "rule replies a case may get "
+	    "(10/10,25/60,100/600)" },
 };
+
+const char *
+desk_env_help(const char *name)
+{
+	for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
+		if (!strcmp(vars[i].name, name))
+			return vars[i].help;
+	return NULL;
+}
+
+const char *
+desk_env_name(size_t n)
+{
+	return n < sizeof vars / sizeof *vars ? vars[n].name : NULL;
+}
 
 const struct desk_env *
 desk_env(void)

@@ -20,8 +20,9 @@ desk_setprog(const char *argv0)
 	(void)desk_env();
 }
 
+/* The message; a usage error (code 64) adds the line that says where help is. */
 static void
-vmsg(const char *fmt, va_list ap, int err)
+vmsg(int code, const char *fmt, va_list ap, int err)
 {
 	char line[2048];
 	int n = snprintf(line, sizeof line, "%s: ", desk_prog);
@@ -35,6 +36,11 @@ vmsg(const char *fmt, va_list ap, int err)
 	if ((size_t)n >= sizeof line - 1)
 		n = sizeof line - 2;
 	line[n++] = '\n';
+	if (code == DESK_EX_USAGE) {
+		int k = snprintf(line + n, sizeof line - n, "%s\n", desk_usage_hint());
+		if (k > 0 && (size_t)k < sizeof line - n)
+			n += k;
+	}
 	/* One write, so lines from parallel tools do not interleave. */
 	(void)desk_write_all(2, line, n);
 }
@@ -50,7 +56,7 @@ desk_die(int code, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vmsg(fmt, ap, 0);
+	vmsg(code, fmt, ap, 0);
 	va_end(ap);
 	_exit(code);
 }
@@ -62,7 +68,7 @@ desk_die_errno(int code, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vmsg(fmt, ap, err);
+	vmsg(code, fmt, ap, err);
 	va_end(ap);
 	_exit(code);
 }
@@ -79,7 +85,7 @@ desk_warn(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vmsg(fmt, ap, 0);
+	vmsg(0, fmt, ap, 0);
 	va_end(ap);
 }
 
