@@ -302,9 +302,10 @@ list_link(struct desk_store *st, uint64_t id, struct desk_caselink_slot *l,
 }
 
 /*
- * A store written before the case indexes has cases and no lists: what
- * would be linked now would be a part of them. Refused, with the way out
- * (fsck --repair builds them from the log through this same code).
+ * A store written before the case indexes has cases and no lists: linking
+ * what is new would make a part of an index that readers would trust. Its
+ * indexes are left alone (readers refuse them, desk_case_indexes) until
+ * fsck --repair builds them from the log through this same code.
  */
 static int
 lists_missing(struct desk_store *st, int have)
@@ -314,8 +315,7 @@ lists_missing(struct desk_store *st, int have)
 	for (int s = DESK_OPEN; s <= DESK_CLOSED; s++)
 		if (desk_list_slot(st, (uint64_t)s, &l))
 			return 0;
-	return (have || desk_slot_end(st, DESK_T_CASE) > 1) &&
-	    !desk_case_indexes(st);
+	return have || desk_slot_end(st, DESK_T_CASE) > 1;
 }
 
 /*
@@ -336,7 +336,7 @@ case_index(struct desk_store *st, uint64_t id, uint64_t user,
 
 	if (!linked) {
 		if (lists_missing(st, have))
-			return;
+			return;    /* an older desk's store: nothing indexed */
 		memset(&l, 0, sizeof l);
 		l.user_prev = uhave && u.last_case < id ? u.last_case : 0;
 	}
