@@ -153,26 +153,23 @@ by_users(struct sel *s)
 	}
 }
 
+static int
+list_one(uint64_t id, const struct desk_caselink_slot *l, void *ctx)
+{
+	struct desk_case_slot cs;
+
+	(void)l;
+	consider(ctx, id, &cs);
+	return 0;
+}
+
 /* The cases in the statuses asked for, by the status lists. */
 static void
 by_lists(struct sel *s, int statuses)
 {
-	uint64_t end = desk_slot_end(s->st, DESK_T_CASE);
-	struct desk_list_slot ends;
-	struct desk_caselink_slot l;
-	struct desk_case_slot cs;
-
-	for (int st = DESK_OPEN; st <= DESK_CLOSED; st++) {
-		if (!(statuses & 1 << st) || !desk_list_slot(s->st, (uint64_t)st, &ends))
-			continue;
-		uint64_t id = ends.head;
-		for (uint64_t steps = 0; id && steps < end; steps++) {
-			if (!desk_caselink_slot(s->st, id, &l) || l.list != (enum desk_status)st)
-				break;
-			consider(s, id, &cs);
-			id = l.next;
-		}
-	}
+	for (int st = DESK_OPEN; st <= DESK_CLOSED; st++)
+		if (statuses & 1 << st)
+			desk_list_each(s->st, (enum desk_status)st, list_one, s);
 }
 
 /*

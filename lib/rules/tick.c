@@ -51,6 +51,27 @@ rule_filter(const struct desk_rule *u, int64_t now, struct prefilter *f)
 		f->before = before;
 }
 
+struct found {
+	int64_t before;
+	uint64_t *ids;
+	size_t n, cap;
+};
+
+static int
+candidate(uint64_t id, const struct desk_caselink_slot *l, void *ctx)
+{
+	struct found *f = ctx;
+
+	if (f->before && l->since >= f->before)
+		return 1;
+	if (f->n == f->cap) {
+		f->cap = f->cap ? f->cap * 2 : 256;
+		f->ids = desk_xrealloc(f->ids, f->cap * sizeof *f->ids);
+	}
+	f->ids[f->n++] = id;
+	return 0;
+}
+
 /*
  * The cases the time rules may match, from the status lists (desk-store(5)):
  * each list is in the order its cases entered the status, and a case
@@ -62,31 +83,16 @@ rule_filter(const struct desk_rule *u, int64_t now, struct prefilter *f)
 static uint64_t *
 candidates(struct desk_store *st, const struct prefilter *f, size_t *n)
 {
-	uint64_t end = desk_slot_end(st, DESK_T_CASE), *ids = NULL;
-	size_t cap = 0;
+	struct found c = { f->before, NULL, 0, 0 };
 
 	*n = 0;
 	if (!desk_case_indexes(st))
 		return NULL;
-	for (int s = DESK_OPEN; s <= DESK_CLOSED; s++) {
-		struct desk_list_slot ends;
-		struct desk_caselink_slot l;
-		if (!(f->statuses & 1 << s) || !desk_list_slot(st, (uint64_t)s, &ends))
-			continue;
-		uint64_t id = ends.head;
-		for (uint64_t steps = 0; id && steps < end; steps++) {
-			if (!desk_caselink_slot(st, id, &l) || l.list != (enum desk_status)s ||
-			    (f->before && l.since >= f->before))
-				break;
-			if (*n == cap) {
-				cap = cap ? cap * 2 : 256;
-				ids = desk_xrealloc(ids, cap * sizeof *ids);
-			}
-			ids[(*n)++] = id;
-			id = l.next;
-		}
-	}
-	return ids ? ids : desk_xcalloc(1, sizeof *ids);
+	for (int s = DESK_OPEN; s <= DESK_CLOSED; s++)
+		if (f->statuses & 1 << s)
+			desk_list_each(st, (enum desk_status)s, candidate, &c);
+	*n = c.n;
+	return c.ids ? c.ids : desk_xcalloc(1, sizeof *c.ids);
 }
 
 long

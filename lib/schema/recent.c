@@ -3,7 +3,8 @@
  * the order things happened, so the cases changed most recently are the
  * ones its last records name (desk-case list --limit): nothing is written
  * to know them, and reading stops as soon as the caller has enough. Also
- * whether the store has the case indexes apply keeps (desk-store(5)).
+ * the walk of a status list, and whether the store has the case indexes
+ * apply keeps (desk-store(5)).
  */
 #include <errno.h>
 #include <string.h>
@@ -24,6 +25,26 @@ desk_case_indexes(struct desk_store *st)
 	    "(an older desk wrote it): run desk-case fsck --repair once",
 	    desk_store_root(st));
 	return 0;
+}
+
+void
+desk_list_each(struct desk_store *st, enum desk_status s,
+    int (*each)(uint64_t id, const struct desk_caselink_slot *l, void *ctx),
+    void *ctx)
+{
+	uint64_t end = desk_slot_end(st, DESK_T_CASE);
+	struct desk_list_slot ends;
+	struct desk_caselink_slot l;
+
+	if (!desk_list_slot(st, (uint64_t)s, &ends))
+		return;
+	/* A list longer than the store has cases is damage (fsck finds it). */
+	uint64_t id = ends.head;
+	for (uint64_t steps = 0; id && steps < end; steps++) {
+		if (!desk_caselink_slot(st, id, &l) || l.list != s || each(id, &l, ctx))
+			break;
+		id = l.next;
+	}
 }
 
 static int

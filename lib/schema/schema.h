@@ -442,5 +442,13 @@ int desk_log_back(struct desk_store *st,
  * (78: an older desk wrote it, and fsck --repair builds them).
  */
 int desk_case_indexes(struct desk_store *st);
+/*
+ * Hands each(id, links, ctx) the cases on the list of status s, in the
+ * order they entered it (oldest first), until it returns nonzero; a
+ * pointer at a case not on the list ends it.
+ */
+void desk_list_each(struct desk_store *st, enum desk_status s,
+    int (*each)(uint64_t id, const struct desk_caselink_slot *l, void *ctx),
+    void *ctx);
 
 #endif
