@@ -88,6 +88,7 @@ struct sel {
 	int by_user;
 	struct hit *hits;
 	size_t n, cap;
+	uint64_t walk;      /* list entries left to read */
 };
 
 static int
@@ -156,20 +157,32 @@ by_users(struct sel *s)
 static int
 list_one(uint64_t id, const struct desk_caselink_slot *l, void *ctx)
 {
+	struct sel *s = ctx;
 	struct desk_case_slot cs;
 
 	(void)l;
-	consider(ctx, id, &cs);
+	if (!s->walk)
+		return 1;
+	s->walk--;
+	consider(s, id, &cs);
 	return 0;
 }
 
-/* The cases in the statuses asked for, by the status lists. */
-static void
-by_lists(struct sel *s, int statuses)
+/*
+ * The cases in the statuses asked for, by the status lists: 1, or 0 when
+ * they hold more than walk cases (then the log is cheaper for a --limit).
+ */
+static int
+by_lists(struct sel *s, int statuses, uint64_t walk)
 {
-	for (int st = DESK_OPEN; st <= DESK_CLOSED; st++)
+	s->walk = walk + 1;    /* one more: to know whether there is more */
+	for (int st = DESK_OPEN; st <= DESK_CLOSED && s->walk; st++)
 		if (statuses & 1 << st)
 			desk_list_each(s->st, (enum desk_status)st, list_one, s);
+	if (s->walk)
+		return 1;
+	s->n = 0;
+	return 0;
 }
 
 /*
@@ -270,17 +283,24 @@ case_list_unchecked(struct desk_store *st, const struct desk_case_query *q,
 		users_by_ucid(st, q, all, &found);
 	channel_hashes(q, all, &want, &sync);
 	struct sel s = { st, q, q->ucid ? &found : &q->users, &want, &sync,
-		q->by_user || q->ucid, NULL, 0, 0 };
+		q->by_user || q->ucid, NULL, 0, 0, 0 };
 	int active = 1 << DESK_OPEN | 1 << DESK_PENDING;
+	int lists = !q->active ? q->statuses :
+	    q->statuses ? q->statuses & active : active;
+	int limited = q->limit < UINT64_MAX / 128;
+	/*
+	 * With a --limit, a status list longer than the log reading's budget
+	 * is left for the log (the recent cases are likely in the status).
+	 */
 	if (!desk_case_indexes(st))
 		;    /* the store's error is the answer */
 	else if (s.by_user)
 		by_users(&s);
-	else if (q->limit < UINT64_MAX / 128 && by_log(&s))
+	else if ((q->statuses || q->active) &&
+	    by_lists(&s, lists, limited ? 4096 + 64 * q->limit : UINT64_MAX - 1))
 		;
-	else if (q->statuses || q->active)
-		by_lists(&s, !q->active ? q->statuses :
-		    q->statuses ? q->statuses & active : active);
+	else if (limited && by_log(&s))
+		;
 	else
 		scan(&s);
 	size_t n = s.n;
