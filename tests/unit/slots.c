@@ -153,7 +153,8 @@ main(void)
 	/* The engine with another schema: its names, nothing of desk's. */
 	static const char *const tables[] = { "alpha", "beta" };
 	static const char *const counters[] = { "x" };
-	const struct desk_schema other = { noop_apply, 2, tables, 1, counters };
+	const struct desk_schema other = { .apply = noop_apply, .ntables = 2,
+	    .tables = tables, .ncounters = 1, .counters = counters };
 	snprintf(store, sizeof store, "%s/other", dir);
 	st = desk_store_open(store, DESK_ST_CREATE, &other);
 	desk_store_lock(st);
