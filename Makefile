@@ -5,6 +5,7 @@
 #   make check-san  the same suite against an ASan+UBSan build (in build-san/)
 #   make fuzz       the libFuzzer targets (tests/fuzz/), FUZZ_TIME seconds each
 #   make demo       run the main job on a throw-away store
+#   make bench      the figures of bench/run, side by side with jq (not a test)
 #   make install    PREFIX=/usr/local DESTDIR=
 #
 # The first run installs missing Debian -dev packages (scripts/deps).
@@ -158,9 +159,11 @@ check-san:
 demo: all
 	@DESK_BIN=$(CURDIR)/$(O)/bin sh scripts/demo
 
+# bench/run runs bench/send, bench/recv and bench/serve too, prints the
+# table and writes bench/results.json; its cache of big stores is
+# $(O)/bench-cache (BENCH_CACHE).
 bench: all
-	@DESK_BIN=$(CURDIR)/$(O)/bin sh bench/run
-	@DESK_BIN=$(CURDIR)/$(O)/bin sh bench/serve
+	@DESK_BIN=$(CURDIR)/$(O)/bin BENCH_CACHE=$${BENCH_CACHE:-$(CURDIR)/$(O)/bench-cache} sh bench/run
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \

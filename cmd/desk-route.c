@@ -113,7 +113,7 @@ on_message(struct desk_loop *l, jv ev, void *ctx)
 		jv_free(replies);
 		return;
 	}
-	desk_emit(l, jv_object_merge(ev, add));
+	desk_emit_merged(l, ev, add);
 	jv_array_foreach(replies, i, r)
 		desk_emit(l, r);
 	jv_free(replies);

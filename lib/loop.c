@@ -43,6 +43,8 @@ struct desk_loop {
 
 	const char *rec;        /* the record being handled */
 	size_t reclen;
+	int canon;              /* its value prints back as its bytes */
+	int members;            /* desk_emit_begin: members printed so far */
 	long recline;
 	long errcol;            /* column of a parse error, else 0 */
 
@@ -237,6 +239,68 @@ desk_emit(struct desk_loop *l, jv ev)
 	desk_json_dump(&l->out, ev);
 	desk_buf_addc(&l->out, '\n');
 	jv_free(ev);
+}
+
+struct desk_buf *
+desk_emit_buf(struct desk_loop *l)
+{
+	return &l->out;
+}
+
+/*
+ * The record's bytes are its value printed (desk_json_parse_canon), so an
+ * event that only gains members is printed from them: no second walk over
+ * a long text to print what was just read.
+ */
+int
+desk_emit_begin(struct desk_loop *l)
+{
+	if (!l->canon || l->reclen < 2 || l->rec[l->reclen - 1] != '}')
+		return 0;
+	desk_buf_add(&l->out, l->rec, l->reclen - 1);
+	l->members = l->reclen > 2;
+	return 1;
+}
+
+void
+desk_emit_member(struct desk_loop *l, const char *key, jv v)
+{
+	if (l->members++)
+		desk_buf_addc(&l->out, ',');
+	desk_json_dump_str(&l->out, key, strlen(key));
+	desk_buf_addc(&l->out, ':');
+	desk_json_dump(&l->out, v);
+}
+
+void
+desk_emit_end(struct desk_loop *l)
+{
+	desk_buf_add(&l->out, "}\n", 2);
+}
+
+void
+desk_emit_merged(struct desk_loop *l, jv ev, jv add)
+{
+	int fresh = 1;
+
+	/* Only new members: a member replaced needs the object written anew. */
+	jv_object_foreach(add, k, v) {
+		fresh &= !desk_jhas(ev, jv_string_value(k));
+		jv_free(k);
+		jv_free(v);
+	}
+	if (!fresh || !desk_emit_begin(l)) {
+		desk_emit(l, jv_object_merge(ev, add));
+		return;
+	}
+	jv_object_foreach(add, k, v) {
+		desk_emit_member(l, jv_string_value(k), v);
+		jv_free(k);
+		jv_free(v);
+	}
+	desk_emit_end(l);
+	jv_free(ev);
+	jv_free(add);
 }
 
 void
@@ -609,8 +673,8 @@ one_input(struct desk_loop *l)
 		struct desk_jerr err;
 		size_t used;
 		jv v;
-		int r = desk_json_parse(l->buf + l->start, view, l->eof && view == have,
-		    &v, &used, &err);
+		int r = desk_json_parse_canon(l->buf + l->start, view,
+		    l->eof && view == have, &v, &used, &err, &l->canon);
 		if (r == DESK_JSON_INCOMPLETE) {
 			if (view > lim) {
 				reject_line(l, view, NULL);

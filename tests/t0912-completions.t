@@ -28,7 +28,7 @@ complete_words() {
 		[ ${#COMPREPLY[@]} -gt 0 ] && printf "%s\n" "${COMPREPLY[@]}" | sort | tr "\n" " "' _ "$TOP" "$1")
 }
 is "$(complete_words 'desk-case li')" "list " "bash: desk-case li<TAB>"
-is "$(complete_words 'desk-case ')" "backup fsck help in.jsonl list merge set show sub " "bash: desk-case's commands and its FILE"
+is "$(complete_words 'desk-case ')" "backup compact fsck help in.jsonl list merge set show sub " "bash: desk-case's commands and its FILE"
 is "$(complete_words 'desk-case list --sta')" "--status " "bash: an option of list"
 is "$(complete_words 'desk-case list --status p')" "pending " "bash: a status"
 is "$(complete_words 'desk-case list --status open,p')" "open,pending " "bash: a status after a comma"

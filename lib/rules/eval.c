@@ -6,6 +6,7 @@
  * as reply events for desk-reply. An action that would change nothing is
  * left out and writes nothing.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,36 +18,107 @@
 
 /* ---- what a condition looks at ---- */
 
+/*
+ * The case's and the user's records are read when a condition, an action
+ * or a template first needs them, not for every event: many rules ask only
+ * of the event or of what the slots hold (status, case.updated_at,
+ * user.identified), and a record costs a read and a parse. Each is read at
+ * most once per event, and again only after an action changed it, so when
+ * it is read changes no result (and nothing --explain prints).
+ */
+/* *rec, read by get the first time; none is its kind when there is none. */
 static jv
-user_attr(jv user, const char *name)
+lazy(struct desk_route *x, int *have, jv *rec, jv (*get)(struct desk_store *,
+    uint64_t), uint64_t id, jv_kind none)
+{
+	if (!*have) {
+		*rec = get(x->st, id);
+		if (!jv_is_valid(*rec))
+			*rec = none == JV_KIND_OBJECT ? jv_object() : jv_null();
+		*have = 1;
+	}
+	return *rec;
+}
+
+jv
+desk_route_case(struct desk_route *x)
+{
+	return lazy(x, &x->have_case, &x->kase, desk_case_get, x->cid, JV_KIND_NULL);
+}
+
+jv
+desk_route_user(struct desk_route *x)
+{
+	return lazy(x, &x->have_user, &x->user, desk_user_get, x->uid, JV_KIND_OBJECT);
+}
+
+/* The case or the user changed: their records and slots are read again. */
+static void
+case_reread(struct desk_route *x)
+{
+	if (x->have_case)
+		jv_free(x->kase);
+	x->have_case = 0;
+	desk_case_slot(x->st, x->cid, &x->cs);
+	desk_route_forget(x);
+}
+
+static void
+user_reread(struct desk_route *x)
+{
+	if (x->have_user)
+		jv_free(x->user);
+	x->have_user = 0;
+	x->have_us = desk_user_slot(x->st, x->uid, &x->us);
+	desk_route_forget(x);
+}
+
+/* s without the white space around it, in *n. */
+static const char *
+trimmed(const char *s, size_t *n)
+{
+	size_t len = strlen(s);
+
+	while (len && strchr(" \t\r\n", *s)) {
+		s++;
+		len--;
+	}
+	while (len && strchr(" \t\r\n", s[len - 1]))
+		len--;
+	*n = len;
+	return s;
+}
+
+/* o's member a (borrowed), null when o has none. */
+static jv
+at(jv o, const char *a)
+{
+	jv v = desk_jget(o, a);
+
+	return jv_is_valid(v) ? v : jv_null();
+}
+
+/* user.name, user.email (the first), ...: owned. */
+static jv
+user_attr(struct desk_route *x, const char *name)
 {
 	if (!strcmp(name, "email") || !strcmp(name, "phone")) {
-		jv list = desk_jget(user, !strcmp(name, "email") ? "emails" : "phones");
+		jv list = desk_jget(desk_route_user(x), !strcmp(name, "email") ?
+		    "emails" : "phones");
 		if (jv_get_kind(list) == JV_KIND_ARRAY && jv_array_length(jv_copy(list)))
 			return jv_array_get(jv_copy(list), 0);
 		return jv_null();
 	}
-	jv v = desk_jget(user, name);
-	return jv_is_valid(v) ? jv_copy(v) : jv_null();
+	return jv_copy(at(desk_route_user(x), name));
 }
 
 static jv
-member(jv o, const char *a, const char *b)
-{
-	jv v = desk_jget(o, a);
-
-	if (b)
-		v = desk_jget(v, b);
-	return jv_is_valid(v) ? jv_copy(v) : jv_null();
-}
-
-static const char *
 connector(struct desk_route *x)
 {
-	const char *ch = desk_jstr(x->kase, "channel");
+	const char *ch = desk_jstr(desk_route_case(x), "channel");
 
 	if (!ch)
-		return NULL;
+		return jv_null();
 	if (!x->conn_name || strcmp(x->conn_name, ch)) {
 		jv c = desk_channel_get(x->st, ch);
 		free(x->conn_name);
@@ -56,71 +128,80 @@ connector(struct desk_route *x)
 		    "connector")) : NULL;
 		jv_free(c);
 	}
-	return x->conn;
+	return x->conn ? jv_string(x->conn) : jv_null();
 }
 
-/* The value the condition's subject has now (owned; null when none). */
-static jv subject_read(struct desk_route *x, const struct desk_cond *c);
-
+/* The value subject s (field name) has now: owned, null when none. */
 static jv
-subject_value(struct desk_route *x, const struct desk_cond *c)
+subject_read(struct desk_route *x, enum desk_subject s, const char *name)
 {
-	int fields = c->subj == DESK_S_USER_ATTR || c->subj == DESK_S_USER_FIELD ||
-	    c->subj == DESK_S_CASE_FIELD;
-
-	if (fields)
-		return subject_read(x, c);
-	if (!(x->memo_set & 1u << c->subj)) {
-		x->memo[c->subj] = subject_read(x, c);
-		x->memo_set |= 1u << c->subj;
-	}
-	return jv_copy(x->memo[c->subj]);
-}
-
-void
-desk_route_forget(struct desk_route *x)
-{
-	for (int i = 0; i <= DESK_S_JQ; i++)
-		if (x->memo_set & 1u << i)
-			jv_free(x->memo[i]);
-	x->memo_set = 0;
-}
-
-static jv
-subject_read(struct desk_route *x, const struct desk_cond *c)
-{
-	const char *s;
-
-	switch (c->subj) {
+	switch (s) {
 	case DESK_S_USER_IDENTIFIED: {
 		/* As desk-identify said for this message, which may be behind the store. */
 		jv v = desk_jget(x->ev, "user_identified");
 		if (jv_get_kind(v) == JV_KIND_TRUE || jv_get_kind(v) == JV_KIND_FALSE)
 			return jv_copy(v);
-		return jv_bool(jv_get_kind(desk_jget(x->user, "identified")) ==
-		    JV_KIND_TRUE);
+		return jv_bool(x->have_us && x->us.identified);
 	}
-	case DESK_S_USER_CREATED: return member(x->user, "created_at", NULL);
-	case DESK_S_USER_ATTR: return user_attr(x->user, c->name);
-	case DESK_S_USER_FIELD: return member(x->user, "fields", c->name);
-	case DESK_S_CASE_FIELD: return member(x->kase, "fields", c->name);
-	case DESK_S_CODE: return member(x->ev, "identification", NULL);
-	case DESK_S_CHANNEL: return member(x->kase, "channel", NULL);
-	case DESK_S_CONNECTOR:
-		return (s = connector(x)) ? jv_string(s) : jv_null();
-	case DESK_S_STATUS: return member(x->kase, "status", NULL);
-	case DESK_S_ASSIGNEE: return member(x->kase, "assignee", NULL);
-	case DESK_S_TEAM: return member(x->kase, "team", NULL);
-	case DESK_S_LABEL: return member(x->kase, "labels", NULL);
-	case DESK_S_TEXT: return member(x->ev, "content", NULL);
-	case DESK_S_TRIGGER: return member(x->ev, "trigger", NULL);
-	case DESK_S_CASE_CREATED: return member(x->kase, "created_at", NULL);
-	case DESK_S_CASE_UPDATED: return member(x->kase, "updated_at", NULL);
+	case DESK_S_USER_CREATED: return jv_copy(at(desk_route_user(x), "created_at"));
+	case DESK_S_USER_ATTR: return user_attr(x, name);
+	case DESK_S_USER_FIELD:
+		return jv_copy(at(desk_jget(desk_route_user(x), "fields"), name));
+	case DESK_S_CASE_FIELD:
+		return jv_copy(at(desk_jget(desk_route_case(x), "fields"), name));
+	case DESK_S_CODE: return jv_copy(at(x->ev, "identification"));
+	case DESK_S_CHANNEL: return jv_copy(at(desk_route_case(x), "channel"));
+	case DESK_S_CONNECTOR: return connector(x);
+	case DESK_S_STATUS: return jv_string(desk_status_name(x->cs.status));
+	case DESK_S_ASSIGNEE: return jv_copy(at(desk_route_case(x), "assignee"));
+	case DESK_S_TEAM: return jv_copy(at(desk_route_case(x), "team"));
+	case DESK_S_LABEL: return jv_copy(at(desk_route_case(x), "labels"));
+	case DESK_S_TEXT: return jv_copy(at(x->ev, "content"));
+	case DESK_S_TRIGGER: return jv_copy(at(x->ev, "trigger"));
+	case DESK_S_CASE_CREATED: return jv_copy(at(desk_route_case(x), "created_at"));
+	case DESK_S_CASE_UPDATED:   /* the slot's: desk_cond_eval */
 	case DESK_S_CLOCK:
 	case DESK_S_JQ:
 		break;
 	}
 	return jv_null();
+}
+
+/*
+ * What condition c looks at: read once per event and kept
+ * until an action changes the case or the user, so that 50 rules asking
+ * of the channel read it once. A value belongs to the epoch it was read
+ * in; desk_route_forget starts a new one.
+ */
+static const struct desk_val *
+subject_value(struct desk_route *x, const struct desk_cond *c)
+{
+	struct desk_val *v = &x->val[c->slot];
+
+	if (v->epoch != x->epoch) {
+		if (v->epoch)
+			jv_free(v->v);
+		v->v = subject_read(x, c->subj, c->name);
+		v->epoch = x->epoch;
+		v->kind = jv_get_kind(v->v);
+		if (v->kind == JV_KIND_STRING) {
+			v->s = jv_string_value(v->v);
+			/* A message's text is compared without the space around it. */
+			if (c->subj == DESK_S_TEXT)
+				v->t = trimmed(v->s, &v->tn);
+			else {
+				v->t = v->s;
+				v->tn = strlen(v->s);
+			}
+		}
+	}
+	return v;
+}
+
+void
+desk_route_forget(struct desk_route *x)
+{
+	x->epoch++;
 }
 
 /* The key of the changed set: what desk-rules(5) calls the field. */
@@ -142,97 +223,91 @@ desk_route_changed(struct desk_route *x, const char *key)
 
 /* ---- operators ---- */
 
-/* s without the white space around it, in *n. */
-static const char *
-trimmed(const char *s, size_t *n)
+/* Whether the subject's value (with its string trimmed for text) is w. */
+static int
+same(const struct desk_cond *c, const struct desk_val *v, const struct desk_lit *w)
 {
-	size_t len = strlen(s);
-
-	while (len && strchr(" \t\r\n", *s)) {
-		s++;
-		len--;
-	}
-	while (len && strchr(" \t\r\n", s[len - 1]))
-		len--;
-	*n = len;
-	return s;
+	if (v->kind == JV_KIND_STRING && w->kind == JV_KIND_STRING)
+		return v->tn == w->n && (c->icase ? !strncasecmp(v->t, w->s, w->n) :
+		    !memcmp(v->t, w->s, w->n));
+	if (v->kind == JV_KIND_NUMBER && w->kind == JV_KIND_NUMBER)
+		return jv_equal(jv_copy(v->v), jv_copy(w->v));
+	/* Of different kinds, or true, false, null: equal when the same kind. */
+	return v->kind == w->kind && v->kind != JV_KIND_STRING &&
+	    v->kind != JV_KIND_NUMBER;
 }
 
 static int
-same(const struct desk_cond *c, jv v, jv want)
+any_same(const struct desk_cond *c, const struct desk_val *v)
 {
-	if (jv_get_kind(v) == JV_KIND_STRING && jv_get_kind(want) == JV_KIND_STRING) {
-		size_t n, m;
-		const char *a = jv_string_value(v), *b = jv_string_value(want);
-		if (c->subj == DESK_S_TEXT)
-			a = trimmed(a, &n);
-		else
-			n = strlen(a);
-		m = strlen(b);
-		return n == m && (c->icase ? !strncasecmp(a, b, n) : !memcmp(a, b, n));
-	}
-	return jv_equal(jv_copy(v), jv_copy(want));
+	for (size_t i = 0; i < c->nlits; i++)
+		if (same(c, v, &c->lits[i]))
+			return 1;
+	return 0;
 }
 
 static int
-any_same(const struct desk_cond *c, jv v)
+empty(const struct desk_val *v)
 {
-	int hit = 0;
-
-	jv_array_foreach(c->val, i, w) {
-		hit |= same(c, v, w);
-		jv_free(w);
-	}
-	return hit;
-}
-
-static int
-empty(jv v)
-{
-	switch (jv_get_kind(v)) {
+	switch (v->kind) {
 	case JV_KIND_NULL:
 	case JV_KIND_INVALID:
 		return 1;
 	case JV_KIND_STRING: {
 		size_t n;
-		trimmed(jv_string_value(v), &n);
+		trimmed(v->s, &n);
 		return n == 0;
 	}
 	case JV_KIND_ARRAY:
+		return !jv_array_length(jv_copy(v->v));
 	case JV_KIND_OBJECT:
-		return jv_get_kind(v) == JV_KIND_ARRAY ? !jv_array_length(jv_copy(v)) :
-		    !jv_object_length(jv_copy(v));
+		return !jv_object_length(jv_copy(v->v));
 	default:
 		return 0;
 	}
 }
 
+/*
+ * strcasestr as the C locale has it (desk-route's), but faster: glibc's
+ * prepares the needle for every call, ~800 instructions for a short text;
+ * this one lets strpbrk find each place the needle's first byte, in either
+ * case, could start.
+ */
 static const char *
-find(const char *hay, const char *needle, int icase)
+find(const char *hay, const char *needle, size_t n, int icase)
 {
-	return icase ? strcasestr(hay, needle) : strstr(hay, needle);
+	char first[3] = { needle[0], 0, 0 };
+
+	if (!icase)
+		return strstr(hay, needle);
+	first[0] = (char)tolower((unsigned char)needle[0]);
+	first[1] = (char)toupper((unsigned char)needle[0]);
+	for (const char *p = hay; (p = strpbrk(p, first)); p++)
+		if (!strncasecmp(p, needle, n))
+			return p;
+	return NULL;
 }
 
 static int
-text_op(const struct desk_cond *c, jv v)
+text_op(const struct desk_cond *c, const struct desk_val *v)
 {
-	if (jv_get_kind(v) != JV_KIND_STRING)
+	if (v->kind != JV_KIND_STRING)
 		return 0;
-	const char *s = jv_string_value(v), *w = jv_string_value(c->val);
-	size_t n = strlen(s), m = strlen(w);
+	const char *s = v->t, *w = c->lits[0].s;
+	size_t n = v->tn, m = c->lits[0].n;
 
 	switch (c->op) {
-	case DESK_O_CONTAINS: return find(s, w, c->icase) != NULL;
+	case DESK_O_CONTAINS: return find(v->s, w, m, c->icase) != NULL;
 	case DESK_O_STARTS:
-		if (c->subj == DESK_S_TEXT)
-			s = trimmed(s, &n);
 		return n >= m && (c->icase ? !strncasecmp(s, w, m) : !memcmp(s, w, m));
 	case DESK_O_ENDS:
-		if (c->subj == DESK_S_TEXT)
-			s = trimmed(s, &n);
 		return n >= m && (c->icase ? !strncasecmp(s + n - m, w, m) :
 		    !memcmp(s + n - m, w, m));
-	case DESK_O_MATCHES: return regexec(&c->re, s, 0, NULL, 0) == 0;
+	case DESK_O_MATCHES:
+		if (c->re_prefix && (c->icase ? strncasecmp : strncmp)(v->s,
+		    c->re_prefix, c->re_plen))
+			return 0;
+		return regexec(&c->re, v->s, 0, NULL, 0) == 0;
 	default: return 0;
 	}
 }
@@ -302,27 +377,28 @@ desk_cond_eval(struct desk_route *x, const struct desk_cond *c)
 		changed_key(c, key, sizeof key);
 		return desk_jhas(x->changed, key) == (jv_get_kind(c->val) == JV_KIND_TRUE);
 	}
-	jv v = subject_value(x, c);
+	const struct desk_val *v = subject_value(x, c);
 	switch (c->op) {
-	case DESK_O_IS: r = same(c, v, c->val); break;
-	case DESK_O_IS_NOT: r = !same(c, v, c->val); break;
+	case DESK_O_IS: r = same(c, v, &c->lits[0]); break;
+	case DESK_O_IS_NOT: r = !same(c, v, &c->lits[0]); break;
 	case DESK_O_ANY_OF: r = any_same(c, v); break;
 	case DESK_O_NONE_OF: r = !any_same(c, v); break;
 	case DESK_O_EMPTY: r = empty(v) == (jv_get_kind(c->val) == JV_KIND_TRUE); break;
 	case DESK_O_HAS:
 	case DESK_O_HAS_NOT:
-		r = has_label(v, jv_string_value(c->val)) == (c->op == DESK_O_HAS);
+		r = has_label(v->v, c->lits[0].s) == (c->op == DESK_O_HAS);
 		break;
 	case DESK_O_BEFORE:
 	case DESK_O_AFTER:
-		if (jv_get_kind(v) == JV_KIND_STRING && desk_time_parse(jv_string_value(v), &t)) {
-			int64_t at = c->rel ? x->now - c->t : c->t;
-			r = c->op == DESK_O_BEFORE ? t < at : t > at;
+		/* case.updated_at is the slot's, as desk_case_get gives it too. */
+		if (c->subj == DESK_S_CASE_UPDATED ? (t = x->cs.updated_at, 1) :
+		    v->kind == JV_KIND_STRING && desk_time_parse(v->s, &t)) {
+			int64_t when = c->rel ? x->now - c->t : c->t;
+			r = c->op == DESK_O_BEFORE ? t < when : t > when;
 		}
 		break;
 	default: r = text_op(c, v);
 	}
-	jv_free(v);
 	return r;
 }
 
@@ -333,7 +409,7 @@ int
 desk_rule_matches(struct desk_route *x, const struct desk_rule *u, jv *why)
 {
 	int all = 1, any = u->nany == 0;
-	jv a = jv_array(), b = jv_array();
+	jv a = why ? jv_array() : jv_invalid(), b = why ? jv_array() : jv_invalid();
 
 	for (size_t i = 0; i < u->nall && (all || why); i++) {
 		int r = desk_cond_eval(x, &u->all[i]);
@@ -388,12 +464,13 @@ fill(struct desk_route *x, const char *t)
 		desk_buf_add(&b, t, (size_t)(a - t));
 		char f[DESK_MAX_NAME + 16];
 		snprintf(f, sizeof f, "%.*s", (int)(e - a - 2), a + 2);
-		jv v = !strncmp(f, "user.fields.", 12) ? member(x->user, "fields", f + 12) :
-		    !strncmp(f, "case.fields.", 12) ? member(x->kase, "fields", f + 12) :
-		    !strncmp(f, "user.", 5) ? user_attr(x->user, f + 5) :
-		    !strcmp(f, "case.id") ? member(x->kase, "case_id", NULL) :
-		    !strncmp(f, "case.", 5) ? member(x->kase, f + 5, NULL) :
-		    member(x->kase, "channel", NULL);
+		jv v = !strncmp(f, "user.fields.", 12) ?
+		    subject_read(x, DESK_S_USER_FIELD, f + 12) :
+		    !strncmp(f, "case.fields.", 12) ?
+		    subject_read(x, DESK_S_CASE_FIELD, f + 12) :
+		    !strncmp(f, "user.", 5) ? user_attr(x, f + 5) :
+		    jv_copy(at(desk_route_case(x), !strcmp(f, "case.id") ? "case_id" :
+		    !strncmp(f, "case.", 5) ? f + 5 : "channel"));
 		if (jv_get_kind(v) == JV_KIND_STRING)
 			desk_buf_adds(&b, jv_string_value(v));
 		else if (jv_get_kind(v) != JV_KIND_NULL)
@@ -414,12 +491,7 @@ case_change(struct desk_route *x, jv changes, jv fields, struct desk_err *e)
 	if (x->mode == DESK_ROUTE_APPLY) {
 		r = desk_case_set(x->st, x->cid, changes, fields, x->now, e);
 		if (r == 0) {
-			jv k = desk_case_get(x->st, x->cid);
-			if (jv_is_valid(k)) {
-				jv_free(x->kase);
-				x->kase = k;
-			}
-			desk_route_forget(x);
+			case_reread(x);
 			x->wrote = 1;
 		}
 	}
@@ -442,12 +514,7 @@ user_change(struct desk_route *x, const char *field, jv v, struct desk_err *e)
 	if (!jv_is_valid(r))
 		return -1;
 	jv_free(r);
-	jv u = desk_user_get(x->st, x->uid);
-	if (jv_is_valid(u)) {
-		jv_free(x->user);
-		x->user = u;
-	}
-	desk_route_forget(x);
+	user_reread(x);
 	x->wrote = 1;
 	return 0;
 }
@@ -505,12 +572,7 @@ tick_reply(struct desk_route *x, const struct desk_rule *u, jv text, int nreply,
 	}
 	x->replies = jv_array_append(x->replies, out);
 	x->wrote = 1;
-	jv k = desk_case_get(x->st, x->cid);
-	if (jv_is_valid(k)) {
-		jv_free(x->kase);
-		x->kase = k;
-	}
-	desk_route_forget(x);
+	case_reread(x);
 	return 0;
 }
 
@@ -552,14 +614,14 @@ act(struct desk_route *x, const struct desk_rule *u, const struct desk_action *a
 		return 0;
 	}
 	case DESK_A_STATUS:
-		cur = desk_jstr(x->kase, "status");
+		cur = desk_jstr(desk_route_case(x), "status");
 		if (cur && !strcmp(cur, a->name))
 			return 0;
 		*done = jv_array_append(*done, one("status", jv_string(a->name)));
 		desk_route_changed(x, "status");
 		return case_change(x, one("status", jv_string(a->name)), jv_invalid(), e);
 	case DESK_A_ASSIGN:
-		cur = desk_jstr(x->kase, "assignee");
+		cur = desk_jstr(desk_route_case(x), "assignee");
 		if (a->name ? cur && !strcmp(cur, a->name) : !cur)
 			return 0;
 		*done = jv_array_append(*done, one("assign", a->name ?
@@ -569,8 +631,8 @@ act(struct desk_route *x, const struct desk_rule *u, const struct desk_action *a
 		    jv_null()), jv_invalid(), e);
 	case DESK_A_TEAM: {
 		const struct desk_team *t = team_of(x->r, a->name);
-		const char *as = desk_jstr(x->kase, "assignee");
-		cur = desk_jstr(x->kase, "team");
+		const char *as = desk_jstr(desk_route_case(x), "assignee");
+		cur = desk_jstr(desk_route_case(x), "team");
 		int same_team = cur && !strcmp(cur, a->name);
 		if (same_team && (!t || is_member(t, as)))
 			return 0;
@@ -596,8 +658,9 @@ act(struct desk_route *x, const struct desk_rule *u, const struct desk_action *a
 	case DESK_A_SET_USER:
 	case DESK_A_SET_CASE: {
 		int user = a->kind == DESK_A_SET_USER;
-		jv v = member(user ? x->user : x->kase, "fields", a->name);
-		int noop = jv_equal(v, jv_copy(a->val));
+		jv v = at(desk_jget(user ? desk_route_user(x) : desk_route_case(x),
+		    "fields"), a->name);
+		int noop = jv_equal(jv_copy(v), jv_copy(a->val));
 		if (noop)
 			return 0;
 		snprintf(key, sizeof key, "%s.fields.%s", user ? "user" : "case", a->name);
@@ -610,12 +673,12 @@ act(struct desk_route *x, const struct desk_rule *u, const struct desk_action *a
 	case DESK_A_LABEL:
 	case DESK_A_UNLABEL: {
 		int add = a->kind == DESK_A_LABEL;
-		if (has_label(desk_jget(x->kase, "labels"), a->name) == add)
+		if (has_label(desk_jget(desk_route_case(x), "labels"), a->name) == add)
 			return 0;
 		*done = jv_array_append(*done, one(add ? "label" : "unlabel",
 		    jv_string(a->name)));
 		desk_route_changed(x, "label");
-		return case_change(x, one("labels", labels_with(desk_jget(x->kase,
+		return case_change(x, one("labels", labels_with(desk_jget(desk_route_case(x),
 		    "labels"), a->name, add)), jv_invalid(), e);
 	}
 	case DESK_A_STOP:
@@ -677,7 +740,7 @@ brought(struct desk_route *x)
 
 	/* A valid code copied the account's data to the user. */
 	if (id && !strcmp(id, "valid"))
-		f = desk_jget(x->user, "fields");
+		f = desk_jget(desk_route_user(x), "fields");
 	if (jv_get_kind(f) == JV_KIND_OBJECT)
 		jv_object_foreach(f, k, v) {
 			snprintf(key, sizeof key, "user.fields.%s", jv_string_value(k));
@@ -690,8 +753,8 @@ brought(struct desk_route *x)
 			snprintf(key, sizeof key, "user.%s", attrs[i]);
 			desk_route_changed(x, key);
 		}
-	const char *was = desk_jstr(x->ev, "case_status"), *now = desk_jstr(x->kase,
-	    "status");
+	const char *was = desk_jstr(x->ev, "case_status"),
+	    *now = desk_status_name(x->cs.status);
 	if (was && now && strcmp(was, now))
 		desk_route_changed(x, "status");
 }
@@ -706,9 +769,9 @@ desk_route_init(struct desk_route *x, struct desk_rules *r, struct desk_store *s
 	x->mode = mode;
 	x->now = desk_now();
 	x->ev = jv_object();
-	x->kase = jv_null();
-	x->user = jv_null();
 	x->changed = jv_object();
+	x->epoch = 1;
+	x->val = desk_xcalloc(r->nvals + 1, sizeof *x->val);
 	x->route = jv_array();
 	x->replies = jv_array();
 }
@@ -716,30 +779,31 @@ desk_route_init(struct desk_route *x, struct desk_rules *r, struct desk_store *s
 int
 desk_route_load(struct desk_route *x, uint64_t cid, uint64_t uid)
 {
-	int64_t owner = 0;
-
+	/* Only the slots: the records are read when first needed. */
 	x->cid = cid;
+	if (x->have_case)
+		jv_free(x->kase);
+	x->have_case = 0;
 	desk_route_forget(x);
-	jv_free(x->kase);
-	x->kase = desk_case_get(x->st, cid);
-	if (!jv_is_valid(x->kase))
+	if (!desk_case_slot(x->st, cid, &x->cs))
 		return 0;
-	desk_jint(x->kase, "user_id", &owner);
-	x->uid = uid ? uid : (uint64_t)owner;
-	jv_free(x->user);
-	x->user = desk_user_get(x->st, x->uid);
-	if (!jv_is_valid(x->user))
-		x->user = jv_object();
+	x->uid = uid ? uid : x->cs.user_id;
+	user_reread(x);
 	return 1;
 }
 
 void
 desk_route_done(struct desk_route *x)
 {
-	desk_route_forget(x);
+	for (size_t i = 0; i < x->r->nvals; i++)
+		if (x->val[i].epoch)
+			jv_free(x->val[i].v);
+	free(x->val);
 	jv_free(x->ev);
-	jv_free(x->kase);
-	jv_free(x->user);
+	if (x->have_case)
+		jv_free(x->kase);
+	if (x->have_user)
+		jv_free(x->user);
 	jv_free(x->changed);
 	jv_free(x->route);
 	jv_free(x->replies);

@@ -7,13 +7,27 @@
 
 #include "rules/rules.h"
 
+/* A value a condition looks at, as read for this event. */
+struct desk_val {
+	jv v;                /* owned */
+	jv_kind kind;
+	const char *s;       /* a string's */
+	const char *t;       /* and as compared: text without its space */
+	size_t tn;
+	unsigned epoch;      /* read in, or 0 for not yet */
+};
+
 struct desk_route {
 	struct desk_rules *r;
 	struct desk_store *st;
 	int mode;
 	int64_t now;
 	jv ev;               /* the event (a message; for a time rule, {}) */
-	jv kase, user;       /* as the store has them now */
+	jv kase, user;       /* as the store has them now, once have_*: */
+	int have_case, have_user;  /* read them through desk_route_case, _user */
+	struct desk_case_slot cs;  /* the case's slot, read for every event */
+	struct desk_user_slot us;  /* the user's, when have_us */
+	int have_us;
 	uint64_t cid, uid, mid;
 	jv changed;          /* what changed in this event: field -> true */
 	jv route;            /* [{rule, actions}] */
@@ -22,15 +36,19 @@ struct desk_route {
 	int tick;            /* a time rule: replies are added at once */
 	char *conn_name, *conn;   /* the connector of the last channel asked */
 	/*
-	 * The values of the subjects that are not fields, each read once per
-	 * event (a rule file asks the same ones again and again), until an
-	 * action changes the case or the user (desk_route_forget).
+	 * The values the conditions look at (desk_rules' valsubj, valname),
+	 * each read once per event (a rules file asks of the same ones again
+	 * and again) and again after an action changed the case or the user:
+	 * val[i] is good while its epoch is x's (desk_route_forget).
 	 */
-	jv memo[DESK_S_JQ + 1];
-	unsigned memo_set;
+	struct desk_val *val;
+	unsigned epoch;
 };
 /* The case or the user changed: the subjects are read again. */
 void desk_route_forget(struct desk_route *x);
+/* The case's and the user's records (borrowed), read when first asked. */
+jv desk_route_case(struct desk_route *x);
+jv desk_route_user(struct desk_route *x);
 
 void desk_route_init(struct desk_route *x, struct desk_rules *r,
     struct desk_store *st, int mode);

@@ -114,8 +114,8 @@ desk_rules_jq(struct desk_route *x, int n)
 		return 0;
 	}
 	jv in = desk_jset(jv_object(), "event", jv_copy(x->ev));
-	in = desk_jset(in, "case", jv_copy(x->kase));
-	in = desk_jset(in, "user", jv_copy(x->user));
+	in = desk_jset(in, "case", jv_copy(desk_route_case(x)));
+	in = desk_jset(in, "user", jv_copy(desk_route_user(x)));
 	jq_start(s->st[n], in, 0);
 	running = s->st[n];
 	timer_arm(DESK_JQ_MS);

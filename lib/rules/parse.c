@@ -254,6 +254,78 @@ cond_value(struct pctx *p, struct desk_rules *r, const struct subject *s,
 	return 1;
 }
 
+/*
+ * The index of what c looks at among the values a run of the rules reads
+ * once per event (eval.c): one per subject and field name, however many
+ * conditions ask of it.
+ */
+static size_t
+value_slot(struct desk_rules *r, const struct desk_cond *c)
+{
+	size_t i;
+
+	for (i = 0; i < r->nvals; i++)
+		if (r->valsubj[i] == c->subj && !strcmp(r->valname[i], c->name))
+			return i;
+	r->valsubj = desk_xrealloc(r->valsubj, (i + 1) * sizeof *r->valsubj);
+	r->valname = desk_xrealloc(r->valname, (i + 1) * sizeof *r->valname);
+	r->valsubj[i] = c->subj;
+	r->valname[i] = c->name;
+	r->nvals = i + 1;
+	return i;
+}
+
+/* c's value (or values) ready to compare: no jv calls per evaluation. */
+static void
+literals(struct desk_cond *c)
+{
+	int many = jv_get_kind(c->val) == JV_KIND_ARRAY;
+	size_t n = many ? (size_t)jv_array_length(jv_copy(c->val)) : 1;
+
+	c->lits = desk_xcalloc(n, sizeof *c->lits);
+	c->nlits = n;
+	for (size_t i = 0; i < n; i++) {
+		struct desk_lit *l = &c->lits[i];
+		jv v = many ? jv_array_get(jv_copy(c->val), (int)i) : jv_copy(c->val);
+		l->v = v;
+		l->kind = jv_get_kind(v);
+		if (l->kind == JV_KIND_STRING) {
+			l->s = jv_string_value(v);
+			l->n = strlen(l->s);
+		}
+		/* c->val holds it still: borrowed from here on. */
+		jv_free(v);
+	}
+}
+
+/*
+ * What every match of the extended regular expression re starts with:
+ * the literal characters after a leading ^, up to the first special one
+ * (less one that a *, ? or {} makes optional); NULL when that is nothing
+ * or when re has an alternative (|). desk-route runs in the C locale, so
+ * a byte comparison (strncasecmp with ignore_case) is exact, and a text
+ * that does not start so is not matched without running regexec.
+ */
+static char *
+re_prefix(const char *re)
+{
+	size_t n = 0;
+
+	if (re[0] != '^' || strchr(re, '|'))
+		return NULL;
+	re++;
+	while (re[n] && !strchr(".[]()*+?{}|^$\\", re[n]))
+		n++;
+	if (n && re[n] && strchr("*?{", re[n]))
+		n--;
+	if (!n)
+		return NULL;
+	char *p = desk_xmalloc(n + 1);
+	memcpy(p, re, n);
+	p[n] = 0;
+	return p;
+}
+
 static int
 compile_re(struct pctx *p, struct desk_cond *c, const char *field)
 {
@@ -266,6 +338,8 @@ compile_re(struct pctx *p, struct desk_cond *c, const char *field)
 		return 0;
 	}
 	c->have_re = 1;
+	c->re_prefix = re_prefix(jv_string_value(c->val));
+	c->re_plen = c->re_prefix ? strlen(c->re_prefix) : 0;
 	return 1;
 }
 
@@ -396,6 +470,8 @@ parse_cond(struct pctx *p, struct desk_rules *r, struct desk_rule *rule, jv v,
 	if (o->value == V_REGEX && !compile_re(p, c, f))
 		return 0;
 	c->text = cond_text(field, o->key, c->val, c->icase);
+	c->slot = value_slot(r, c);
+	literals(c);
 	r->uses |= 1 << s->s;
 	return 1;
 }
@@ -946,6 +1022,8 @@ free_conds(struct desk_cond *c, size_t n)
 		free(c[i].name);
 		free(c[i].text);
 		jv_free(c[i].val);
+		free(c[i].lits);
+		free(c[i].re_prefix);
 		if (c[i].have_re)
 			regfree(&c[i].re);
 	}
@@ -983,6 +1061,8 @@ desk_rules_free(struct desk_rules *r)
 		free(r->teams[i].name);
 	}
 	free(r->teams);
+	free(r->valsubj);
+	free(r->valname);
 	desk_rules_jq_free(r);
 	for (size_t i = 0; i < r->njq; i++)
 		free(r->jq[i]);

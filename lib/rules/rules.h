@@ -30,6 +30,14 @@ enum desk_op {
 	DESK_O_WITHIN, DESK_O_OUTSIDE, DESK_O_JQ
 };
 
+/* A condition's value, or one of its values, as compared (parse.c). */
+struct desk_lit {
+	jv v;                /* borrowed from the condition's val */
+	jv_kind kind;
+	const char *s;       /* a string's, and its strlen */
+	size_t n;
+};
+
 struct desk_cond {
 	enum desk_subject subj;
 	enum desk_op op;
@@ -41,8 +49,13 @@ struct desk_cond {
 	int hours;           /* within, outside: index into hours */
 	regex_t re;          /* matches: compiled once */
 	int have_re;
+	char *re_prefix;     /* what a match starts with, or NULL (parse.c) */
+	size_t re_plen;
 	int jq;              /* jq: index into the compiled programs */
 	char *text;          /* as desk-route list and --explain print it */
+	size_t slot;         /* what it looks at: index into desk_rules' values */
+	struct desk_lit *lits;    /* val, or val's values: is, any_of, has... */
+	size_t nlits;
 };
 
 enum desk_act {
@@ -91,6 +104,10 @@ struct desk_rules {
 	size_t njq;
 	void *jqstate;       /* eval.c's */
 	int uses;            /* 1 << DESK_S_* of every subject a rule reads */
+	/* Every subject and field name a condition reads, each once. */
+	enum desk_subject *valsubj;
+	const char **valname;   /* the conditions' own names */
+	size_t nvals;
 };
 
 /*

@@ -69,12 +69,6 @@ desk_log_drop(struct desk_store *st, const struct desk_span *bad, size_t nbad)
 	return 0;
 }
 
-/* The files a rebuild writes in tmp/: "" for one not made yet. */
-struct rebuilt {
-	char slots[DESK_ST_TABLES][64];
-	char hx[64];
-};
-
 static void
 rebuild_one(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx)
 {
@@ -100,14 +94,8 @@ tmp_name(struct desk_store *st, char *name, size_t n)
 	return 0;
 }
 
-/*
- * Builds every slot file and the hash index anew in tmp/ (names in *r)
- * from the whole log through the schema's apply, c->each called before
- * each record when c is given. The store's derived fds are the new files
- * afterwards. 0, or -1 with the store failed.
- */
-static int
-build(struct desk_store *st, struct rebuilt *r, const struct desk_check *c)
+int
+desk_rebuild_open(struct desk_store *st, struct desk_rebuilt *r)
 {
 	int nt = st->schema->ntables;
 
@@ -132,15 +120,27 @@ build(struct desk_store *st, struct rebuilt *r, const struct desk_check *c)
 	st->hx_nb = DESK_HX_MIN_BUCKETS;
 	st->hx_count = st->hx_count_disk = 0;
 	st->hx_miss.valid = 0;
-	if (desk_log_rollforward(st, 1, 0, 0, rebuild_one, (void *)c) < 0 ||
-	    desk_hx_flush(st) < 0)
+	return 0;
+}
+
+/*
+ * Builds every slot file and the hash index anew in tmp/ (names in *r)
+ * from the whole log through the schema's apply, c->each called before
+ * each record when c is given. The store's derived fds are the new files
+ * afterwards. 0, or -1 with the store failed.
+ */
+static int
+build(struct desk_store *st, struct desk_rebuilt *r, const struct desk_check *c)
+{
+	if (desk_rebuild_open(st, r) < 0 ||
+	    desk_log_rollforward(st, 1, 0, 0, rebuild_one, (void *)c) < 0 ||
+	    desk_store_flush(st) < 0)
 		return -1;
 	return 0;
 }
 
-/* Closes the rebuild's files and removes what is left of them in tmp/. */
-static void
-unbuild(struct desk_store *st, struct rebuilt *r)
+void
+desk_rebuild_close(struct desk_store *st, struct desk_rebuilt *r)
 {
 	desk_derived_close(st);
 	desk_slot_forget(st);
@@ -160,7 +160,7 @@ desk_store_rebuild(struct desk_store *st)
 {
 	int nt = st->schema->ntables;
 	void (*fatal)(const struct desk_err *) = st->fatal;
-	struct rebuilt r;
+	struct desk_rebuilt r;
 
 	/* A tool's die wrapper waits until the tmp/ files are gone. */
 	st->fatal = NULL;
@@ -205,7 +205,7 @@ desk_store_rebuild(struct desk_store *st)
 	st->dirty = 1;
 	return 0;
 fail:
-	unbuild(st, &r);
+	desk_rebuild_close(st, &r);
 	desk_store_on_error(st, fatal);
 	return -1;
 }
@@ -269,16 +269,17 @@ desk_store_check(struct desk_store *st, const struct desk_check *c)
 	uint64_t live_next[DESK_ST_COUNTERS], want_next[DESK_ST_COUNTERS];
 	void (*fatal)(const struct desk_err *) = st->fatal;
 	int dirty = st->dirty;
-	struct rebuilt r;
+	struct desk_rebuilt r;
 
 	if (!st->locked)
 		return desk_store_fail(st, DESK_EX_SOFTWARE, "internal: check "
 		    "without the lock");
 	/*
-	 * The index's entry count as roll-forward left it, in its header
-	 * before the file is compared (a no-op unless records were rolled).
+	 * What roll-forward left held back, and the index's entry count, in
+	 * the live files before they are compared (a no-op unless records
+	 * were rolled).
 	 */
-	if (desk_hx_flush(st) < 0)
+	if (desk_store_flush(st) < 0)
 		return -1;
 	/* A tool's die wrapper waits until the tmp/ files are gone. */
 	st->fatal = NULL;
@@ -290,7 +291,7 @@ desk_store_check(struct desk_store *st, const struct desk_check *c)
 	memcpy(st->next, live_next, sizeof st->next);
 	if (ok)
 		ok = compare(st, c, want_next, live_next) == 0;
-	unbuild(st, &r);
+	desk_rebuild_close(st, &r);
 	/* Nothing live was written: the commit has nothing to sync for us. */
 	st->dirty = dirty;
 	desk_store_on_error(st, fatal);

@@ -65,6 +65,17 @@ struct desk_schema {
 	 * fields that differ with it.
 	 */
 	int (*slot_fields)(int t, const struct desk_slot *s, struct desk_field *f);
+	/*
+	 * For desk_store_compact (may be NULL: nothing is left out): 1 when
+	 * rec, at loc in a sealed segment, may be left out of the log because
+	 * the derived state does not change without it. st is the live store
+	 * (not locked: what it says may only grow newer), kept the state
+	 * applied from the records kept so far, in log order. It must be
+	 * monotone: a record left out is never needed by anything written
+	 * after. Only the schema knows what a record means, so only it says.
+	 */
+	int (*superseded)(struct desk_store *st, struct desk_store *kept, jv rec,
+	    struct desk_loc loc);
 };
 
 /*
@@ -140,8 +151,10 @@ int desk_store_fd(struct desk_store *st);
 int desk_store_lock(struct desk_store *st);
 int desk_store_locked(struct desk_store *st);
 /*
- * Makes everything written so far durable (one syncfs), then unlocks: 0,
- * or -1 when the store is in its error state (nothing made durable).
+ * Writes what the batch held back, makes every file and directory it
+ * touched durable (fdatasync, fsync: not the whole filesystem), writes
+ * the state, then unlocks: 0, or -1 when the store is in its error state
+ * (nothing made durable, no state written).
  */
 int desk_store_commit(struct desk_store *st);
 /* Notes a write outside the log (rejects/, channels/) for the next commit. */
@@ -180,8 +193,29 @@ int desk_store_tmp(struct desk_store *st, char *name, size_t n);
 char *desk_store_get(struct desk_store *st, const char *rel, size_t *n);
 
 /*
+ * desk_store_compact: rewrites the sealed log segments (those before the
+ * one being appended to) without the records the schema's superseded
+ * says may go, while other writers go on: the lock is taken only to roll
+ * the derived files built meanwhile up to the log's end and swap them and
+ * the segments in, through a journal (STORE/compact) that the next lock
+ * finishes if the swap was cut short. 0 with *cs filled, or -1 with the
+ * store failed (75 when another repair or compaction came first).
+ */
+struct desk_compact_stats {
+	uint64_t segments, rewritten;     /* sealed, and rewritten of them */
+	uint64_t records, dropped;        /* in the sealed segments */
+	uint64_t bytes_before, bytes_after;   /* of the sealed segments */
+	uint64_t tail;                    /* records applied under the lock */
+	double lock_s;                    /* how long the lock was held */
+};
+int desk_store_compact(struct desk_store *st, struct desk_compact_stats *cs);
+
+/*
  * Appends rec (borrowed) to the log and applies it; on failure (74, and
- * the store failed) a loc of length 0.
+ * the store failed) a loc of length 0. The record, and the slots and keys
+ * apply sets, are held back to be written with the batch's others (at the
+ * commit, or sooner past a bound): reads under the lock see them, and a
+ * write that fails then fails the commit.
  */
 struct desk_loc desk_log_add(struct desk_store *st, jv rec);
 /* The record at loc, owned; invalid with a message when damaged. */
