@@ -26,9 +26,12 @@ check_event(jv ev)
 	if (!desk_jstr(ev, "user_custom_id") && !desk_jstr(ev, "conversation_id"))
 		abort();
 	if (!type) {
-		const char *c = desk_jstr(ev, "content");
+		/* By length: JSON's "\u0000..." is text that C's strings end at once. */
+		jv c = desk_jget(ev, "content");
 		jv a = desk_jget(ev, "attachments");
-		if ((!c || !*c) && (jv_get_kind(a) != JV_KIND_ARRAY ||
+		if ((jv_get_kind(c) != JV_KIND_STRING ||
+		    jv_string_length_bytes(jv_copy(c)) == 0) &&
+		    (jv_get_kind(a) != JV_KIND_ARRAY ||
 		    jv_array_length(jv_copy(a)) == 0))
 			abort();
 	} else if (strcmp(type, "status"))
