@@ -79,6 +79,8 @@ load(int flags)
 
 /* -r FILE, --dry-run and --explain, as the filter and tick take them;
  * the filter's --progress. */
+static int table;     /* list --table */
+
 static void
 options(int argc, char **argv, int modes)
 {
@@ -87,7 +89,10 @@ options(int argc, char **argv, int modes)
 	while ((c = desk_getopt(argc, argv)) != -1) {
 		if (desk_progress_opt(c))
 			continue;
-		if (c == 'r')
+		if (c == DESK_OPT_TABLE) {
+			table = 1;
+			desk_out_view(&desk_view_rules);
+		} else if (c == 'r')
 			rules_file = optarg;
 		else if (!modes)
 			desk_usage_die("%s: for the filter and tick only", argv[optind - 1]);
@@ -153,6 +158,14 @@ cmd_list(int argc, char **argv)
 		desk_usage_die("%s: takes no operands", argv[optind]);
 	struct desk_rules *r = load(0);
 	jv t = desk_rules_table(r);
+	if (table) {
+		jv_array_foreach(t, i, row)
+			desk_out(jv_object_set(row, jv_string("n"), jv_number(i + 1)));
+		desk_out_flush();
+		jv_free(t);
+		desk_rules_free(r);
+		return DESK_EX_OK;
+	}
 	jv_array_foreach(t, i, row) {
 		desk_buf_addf(&b, "%d. %s  [%s]\n", i + 1, desk_jstr(row, "name"),
 		    desk_jstr(row, "on"));
@@ -230,6 +243,9 @@ cmd_filter(int argc, char **argv)
 static const struct desk_opt rules_opts[] = { RULES_OPT,
 	DESK_OPT_END };
 
+static const struct desk_opt list_opts[] = { RULES_OPT, DESK_TABLE_OPTION,
+	DESK_OPT_END };
+
 #define MODE_OPTS \
 	{ 'n', "dry-run", NULL, "say what the rules would do, change nothing", \
 	    NULL, 0 }, \
@@ -246,8 +262,8 @@ static const struct desk_command cmds[] = {
 	{ "check", cmd_check, "[-r FILE]", "Check the rules.\njq expressions "
 	    "compiled too; exit 78 naming every problem.", rules_opts, NULL,
 	    "DESK_STORE", NULL, 0 },
-	{ "list", cmd_list, "[-r FILE]", "Print the rules, in order, for a "
-	    "person.", rules_opts, NULL, "DESK_STORE", NULL, 0 },
+	{ "list", cmd_list, "[-r FILE] [--table]", "Print the rules, in order, for a "
+	    "person.", list_opts, NULL, "DESK_STORE", NULL, 0 },
 	{ "tick", cmd_tick, "[-r FILE] [--dry-run | --explain]", "Run the time "
 	    "rules over the cases.\nFrom cron; prints the events of what they did.", run_opts,
 	    NULL, DESK_ENV_WRITE " DESK_REPLY_LIMITS", NULL, 0 },

@@ -205,7 +205,7 @@ int desk_main(int argc, char **argv, const struct desk_command *root,
 
 /* The --table columns of cases, messages, channels, outbox entries, users. */
 extern const struct desk_view desk_view_cases, desk_view_messages,
-    desk_view_channels, desk_view_outbox, desk_view_users;
+    desk_view_channels, desk_view_outbox, desk_view_users, desk_view_rules;
 /* m (consumed) with "from": who wrote it ("Ann (user 3)", "agent 7", "API", "rule R"). */
 jv desk_view_message(struct desk_store *st, jv m);
 /*

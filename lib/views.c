@@ -75,6 +75,17 @@ static const struct desk_col user_cols[] = {
 	{ "UPDATED", "updated_at", 0, DESK_COL_TIME, NULL } };
 const struct desk_view desk_view_users = DESK_VIEW(user_cols);
 
+/* desk-route list: the rows of desk_rules_table, numbered. */
+static const struct desk_col rule_cols[] = {
+	{ "#", "n", 0, DESK_COL_RIGHT, NULL },
+	{ "RULE", "name", 32, 0, NULL },
+	{ "ON", "on", 0, 0, NULL },
+	{ "ALL", "all", 48, 0, NULL },
+	{ "ANY", "any", 40, 0, NULL },
+	{ "THEN", "actions", 48, 0, NULL },
+	{ "STOP", "stop", 0, 0, yes_hues } };
+const struct desk_view desk_view_rules = DESK_VIEW(rule_cols);
+
 enum who { WHO_USER, WHO_AGENT, WHO_API, WHO_RULE };
 
 /* Who wrote m (borrowed): the user, named when the store has a name. */

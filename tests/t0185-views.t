@@ -77,8 +77,8 @@ run desk-webhook dead list --table
 rc 1 "dead list --table with nothing dead: exit 1"
 run desk-identify user show --table 2
 like $OUT '^   2  Борис  no          -       -       chat:bob' "user show --table: Cyrillic name padded by its cells"
-run desk-route list --table
-rc 64 "desk-route list is already text: no --table"
+run desk-route list --table --tick
+rc 64 "desk-route list --table: another option is a usage error"
 
 # --- safety and colour ---
 printf '%s\n' '{"channel":"chat","user_custom_id":"eve","id":"e1","content":"x\u001b]0;owned\u0007y"}' | desk-case > /dev/null
@@ -99,4 +99,11 @@ NO_COLOR=1 pty desk-case list --table > $T/tty
 widest() { python3 -c 'import sys; print(max(len(l.rstrip("\n")) for l in open(sys.argv[1], encoding="utf-8")))' "$1"; }
 is "$(widest $T/tty)" 100 \
 	"on a terminal 100 columns wide: lines of 100 at most, the widest column cut"
+# desk-route list --table: a row per rule, in order, from the shipped rules.
+run desk-route list --table -r "$TOP/examples/identification.rules.json"
+rc 0 "desk-route list --table"
+is "$(lines $OUT)" "$(($(jq '.rules | length' "$TOP/examples/identification.rules.json") + 1))" \
+	"desk-route list --table: titles and a row per rule"
+like $OUT '^ *# +RULE +ON +ALL +ANY +THEN +STOP$' "desk-route list --table: its titles"
+like $OUT '^ *1 +a\. new chat: ask for the code +new ' "desk-route list --table: rule 1 first"
 done_testing

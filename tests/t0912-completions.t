@@ -61,7 +61,7 @@ is "$(complete_words 'desk-identify code --channel ')" "app forum " "bash: desk-
 is "$(complete_words 'desk-identify user update 3 --f')" "--field " "bash: desk-identify user update options"
 is "$(complete_words 'desk-route ')" "check help in.jsonl list sub tick " "bash: desk-route commands"
 is "$(complete_words 'desk-route tick --')" "--dry-run --explain --help --rules --store --version " "bash: desk-route tick options"
-is "$(complete_words 'desk-route list -')" "--help --rules --store --version -V -h -r -s " "bash: desk-route list options"
+is "$(complete_words 'desk-route list -')" "--help --rules --store --table --version -V -h -r -s " "bash: desk-route list options"
 is "$(complete_words 'desk-reply out')" "outbox " "bash: desk-reply out<TAB>"
 is "$(complete_words 'desk-reply outbox --')" "--all --help --store --table --version " "bash: desk-reply outbox options"
 is "$(complete_words 'desk-case show --t')" "--table --thread " "bash: desk-case show's views"
