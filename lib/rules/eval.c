@@ -361,6 +361,24 @@ desk_hours_within(const struct desk_hours *h, int64_t now)
 	return h->from < h->to ? m >= h->from && m < h->to : m >= h->from || m < h->to;
 }
 
+/*
+ * Whether the case slot's chan (desk_hash32 of the channel its record has)
+ * says the channel is none of c's strings without reading the record: a
+ * string equal to one hashes the same, so a different hash is exact; the
+ * same hash may be a collision, and the record decides. 0 (a slot from
+ * before chan was kept) says nothing.
+ */
+static int
+chan_denies(const struct desk_route *x, const struct desk_cond *c)
+{
+	if (!x->cs.chan)
+		return 0;
+	for (size_t i = 0; i < c->nlits; i++)
+		if (c->lits[i].h == x->cs.chan)
+			return 0;
+	return 1;
+}
+
 int
 desk_cond_eval(struct desk_route *x, const struct desk_cond *c)
 {
@@ -377,6 +395,8 @@ desk_cond_eval(struct desk_route *x, const struct desk_cond *c)
 		changed_key(c, key, sizeof key);
 		return desk_jhas(x->changed, key) == (jv_get_kind(c->val) == JV_KIND_TRUE);
 	}
+	if (c->by_chan && chan_denies(x, c))
+		return c->op == DESK_O_IS_NOT || c->op == DESK_O_NONE_OF;
 	const struct desk_val *v = subject_value(x, c);
 	switch (c->op) {
 	case DESK_O_IS: r = same(c, v, &c->lits[0]); break;
