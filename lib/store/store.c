@@ -966,8 +966,14 @@ log_parse(struct desk_store *st, const char *p, size_t n, uint64_t pos)
 	return desk_json_parse_all(p, n - 1);
 }
 
+static int
+same_key(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
 jv
-desk_log_get(struct desk_store *st, struct desk_loc loc)
+desk_log_get_without(struct desk_store *st, struct desk_loc loc, const char *key)
 {
 	struct rec_cache *c = NULL;
 
@@ -975,7 +981,7 @@ desk_log_get(struct desk_store *st, struct desk_loc loc)
 		if (!st->recs)
 			st->recs = desk_xcalloc(REC_CACHE, sizeof *st->recs);
 		c = &st->recs[(loc.pos ^ (loc.pos >> 17)) % REC_CACHE];
-		if (c->pos == loc.pos && c->len == loc.len)
+		if (c->pos == loc.pos && c->len == loc.len && same_key(c->without, key))
 			return jv_copy(c->rec);
 	}
 	int fd = desk_log_fd(st, DESK_POS_SEG(loc.pos));
@@ -991,14 +997,24 @@ desk_log_get(struct desk_store *st, struct desk_loc loc)
 	    log_parse(st, p, (size_t)r == loc.len ? loc.len : 0, loc.pos);
 	if (p != small)
 		free(p);
+	if (key && jv_get_kind(v) == JV_KIND_OBJECT && jv_object_has(jv_copy(v),
+	    jv_string(key)))
+		v = jv_object_delete(v, jv_string(key));    /* not shared yet */
 	if (c && jv_is_valid(v)) {
 		if (c->pos)
 			jv_free(c->rec);
 		c->pos = loc.pos;
 		c->len = loc.len;
+		c->without = key;
 		c->rec = jv_copy(v);
 	}
 	return v;
+}
+
+jv
+desk_log_get(struct desk_store *st, struct desk_loc loc)
+{
+	return desk_log_get_without(st, loc, NULL);
 }
 
 jv
