@@ -43,7 +43,38 @@ lazy(struct desk_route *x, int *have, jv *rec, jv (*get)(struct desk_store *,
 jv
 desk_route_case(struct desk_route *x)
 {
-	return lazy(x, &x->have_case, &x->kase, desk_case_get, x->cid, JV_KIND_NULL);
+	return lazy(x, &x->have_case, &x->kase, desk_case_record, x->cid,
+	    JV_KIND_NULL);
+}
+
+/*
+ * Dressed only when jq asks: desk_case_get's changes copy
+ * the record the store's cache shares, and no condition needs them.
+ */
+jv
+desk_route_case_full(struct desk_route *x)
+{
+	struct desk_case_slot c;
+	jv k = desk_route_case(x);
+
+	if (!x->have_full) {
+		x->full = jv_get_kind(k) == JV_KIND_OBJECT &&
+		    desk_case_slot(x->st, x->cid, &c) ?
+		    desk_case_dress(jv_copy(k), &c) : jv_copy(k);
+		x->have_full = 1;
+	}
+	return x->full;
+}
+
+/* The case's records are read again when next asked. */
+static void
+case_drop(struct desk_route *x)
+{
+	if (x->have_case)
+		jv_free(x->kase);
+	if (x->have_full)
+		jv_free(x->full);
+	x->have_case = x->have_full = 0;
 }
 
 jv
@@ -56,9 +87,7 @@ desk_route_user(struct desk_route *x)
 static void
 case_reread(struct desk_route *x)
 {
-	if (x->have_case)
-		jv_free(x->kase);
-	x->have_case = 0;
+	case_drop(x);
 	desk_case_slot(x->st, x->cid, &x->cs);
 	desk_route_forget(x);
 }
@@ -801,9 +830,7 @@ desk_route_load(struct desk_route *x, uint64_t cid, uint64_t uid)
 {
 	/* Only the slots: the records are read when first needed. */
 	x->cid = cid;
-	if (x->have_case)
-		jv_free(x->kase);
-	x->have_case = 0;
+	case_drop(x);
 	desk_route_forget(x);
 	if (!desk_case_slot(x->st, cid, &x->cs))
 		return 0;
@@ -820,8 +847,7 @@ desk_route_done(struct desk_route *x)
 			jv_free(x->val[i].v);
 	free(x->val);
 	jv_free(x->ev);
-	if (x->have_case)
-		jv_free(x->kase);
+	case_drop(x);
 	if (x->have_user)
 		jv_free(x->user);
 	jv_free(x->changed);
