@@ -770,8 +770,8 @@ desk_rule_run(struct desk_route *x, const struct desk_rule *u, const char *skip,
 		jv w = desk_jset_str(jv_object(), "rule", u->name);
 		*explain = jv_array_append(*explain, skip ? desk_jset_str(w, "skipped",
 		    skip) : jv_object_merge(w, why));
-	} else
-		jv_free(why);
+	}
+	/* Otherwise why is still jv_invalid(), no message: nothing to free. */
 	if (!hit)
 		return 0;
 	int s = desk_rule_apply(x, u, e);
