@@ -15,21 +15,47 @@
  * The fields desk-case adds, as recorded with the message; user_custom_id
  * only for a message that named its conversation instead.
  */
+static const char *const added[] = { "user_id", "case_id", "message_id",
+	"trigger", "case_status", "linked_users", "not_linked", "user_custom_id",
+	"duplicate" };
+#define NADDED (sizeof added / sizeof *added)
+
 static jv
 enrich(jv ev, jv rec, int duplicate)
 {
-	static const char *const keys[] = { "user_id", "case_id", "message_id",
-		"trigger", "case_status", "linked_users", "not_linked",
-		"user_custom_id" };
-
-	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
-		jv v = desk_jget(rec, keys[i]);
+	for (size_t i = 0; i < NADDED - 1; i++) {
+		jv v = desk_jget(rec, added[i]);
 		if (jv_is_valid(v))
-			ev = desk_jset(ev, keys[i], jv_copy(v));
+			ev = desk_jset(ev, added[i], jv_copy(v));
 	}
 	if (duplicate)
 		ev = desk_jset(ev, "duplicate", jv_true());
 	return ev;
+}
+
+/*
+ * What enrich would print, from the event's own bytes: only for an event
+ * printed as it came (as read: no API names, no code masked) that has none
+ * of the fields it adds, which enrich would replace where they stand.
+ */
+static int
+emit_enriched(struct desk_loop *l, jv ev, jv rec, int duplicate)
+{
+	jv v[NADDED];
+
+	for (size_t i = 0; i < NADDED; i++) {
+		v[i] = i < NADDED - 1 ? desk_jget(rec, added[i]) :
+		    duplicate ? jv_true() : jv_invalid();
+		if (jv_is_valid(v[i]) && desk_jhas(ev, added[i]))
+			return 0;
+	}
+	if (!desk_emit_begin(l))
+		return 0;
+	for (size_t i = 0; i < NADDED; i++)
+		if (jv_is_valid(v[i]))
+			desk_emit_member(l, added[i], v[i]);
+	desk_emit_end(l);
+	return 1;
 }
 
 static void
@@ -44,7 +70,9 @@ on_message(struct desk_loop *l, jv ev, void *ctx)
 		return;
 	}
 	/* The help desk API's names (and its create-case body) are ours too. */
+	jv read = jv_copy(ev);
 	jv named = desk_filter_names(l, ev, "case");
+	int as_read = jv_identical(jv_copy(named), read);
 	if (!jv_is_valid(named))
 		return;
 	/*
@@ -61,6 +89,7 @@ on_message(struct desk_loop *l, jv ev, void *ctx)
 		ev = jv_is_valid(text) ? desk_jset(masked, "content", jv_copy(text)) :
 		    masked;
 		jv_free(named);
+		as_read = 0;
 	}
 	jv rec = desk_message_receive(desk_loop_store(l), ev, &dup, &e);
 	if (!jv_is_valid(rec)) {
@@ -68,7 +97,10 @@ on_message(struct desk_loop *l, jv ev, void *ctx)
 		jv_free(ev);
 		return;
 	}
-	desk_emit(l, enrich(ev, rec, dup));
+	if (as_read && emit_enriched(l, ev, rec, dup))
+		jv_free(ev);
+	else
+		desk_emit(l, enrich(ev, rec, dup));
 	jv_free(rec);
 }
 

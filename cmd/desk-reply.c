@@ -19,12 +19,18 @@ on_reply(struct desk_loop *l, jv ev, void *ctx)
 	struct desk_store *st = desk_loop_store(l);
 	struct desk_err e;
 
+	int dup;
+
 	(void)ctx;
-	jv out = desk_reply_add(st, ev, desk_now(), &e);
-	if (!jv_is_valid(out))
+	/* Printed from the stored record: message.out is not built first. */
+	jv m = desk_reply_store(st, ev, desk_now(), &dup, &e);
+	if (!jv_is_valid(m))
 		desk_reject_err(l, ev, &e);
-	else
-		desk_emit(l, out);
+	else {
+		desk_message_out_dump(desk_emit_buf(l), m, dup);
+		desk_buf_addc(desk_emit_buf(l), '\n');
+	}
+	jv_free(m);
 	jv_free(ev);
 }
 

@@ -43,6 +43,8 @@ struct desk_loop {
 
 	const char *rec;        /* the record being handled */
 	size_t reclen;
+	int canon;              /* its value prints back as its bytes */
+	int members;            /* desk_emit_begin: members printed so far */
 	long recline;
 	long errcol;            /* column of a parse error, else 0 */
 
@@ -74,70 +76,64 @@ desk_emit(struct desk_loop *l, jv ev)
 	jv_free(ev);
 }
 
-/*
- * Whether p[0..n) is one compact JSON object (no white space outside its
- * strings), and how many members it has at its top level. It is the
- * parser's record, so it is JSON: only strings and nesting need following.
- */
-static int
-compact_object(const char *p, size_t n, size_t *members)
+struct desk_buf *
+desk_emit_buf(struct desk_loop *l)
 {
-	int depth = 0, str = 0;
+	return &l->out;
+}
 
-	*members = 0;
-	if (n < 2 || p[0] != '{' || p[n - 1] != '}')
+/*
+ * The record's bytes are its value printed (desk_json_parse_canon), so an
+ * event that only gains members is printed from them: no second walk over
+ * a long text to print what was just read.
+ */
+int
+desk_emit_begin(struct desk_loop *l)
+{
+	if (!l->canon || l->reclen < 2 || l->rec[l->reclen - 1] != '}')
 		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = p[i];
-		if (str) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				str = 0;
-		} else if (c == '"')
-			str = 1;
-		else if (c == '{' || c == '[')
-			depth++;
-		else if (c == '}' || c == ']')
-			depth--;
-		else if (c == ',' && depth == 1)
-			++*members;
-		else if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
-			return 0;
-	}
-	*members += n > 2;
+	desk_buf_add(&l->out, l->rec, l->reclen - 1);
+	l->members = l->reclen > 2;
 	return 1;
+}
+
+void
+desk_emit_member(struct desk_loop *l, const char *key, jv v)
+{
+	if (l->members++)
+		desk_buf_addc(&l->out, ',');
+	desk_json_dump_str(&l->out, key, strlen(key));
+	desk_buf_addc(&l->out, ':');
+	desk_json_dump(&l->out, v);
+}
+
+void
+desk_emit_end(struct desk_loop *l)
+{
+	desk_buf_add(&l->out, "}\n", 2);
 }
 
 void
 desk_emit_merged(struct desk_loop *l, jv ev, jv add)
 {
-	size_t m;
-	int fresh = l->rec && compact_object(l->rec, l->reclen, &m) &&
-	    m == (size_t)jv_object_length(jv_copy(ev));
+	int fresh = 1;
 
 	/* Only new members: a member replaced needs the object written anew. */
-	if (fresh)
-		jv_object_foreach(add, k, v) {
-			fresh &= !desk_jhas(ev, jv_string_value(k));
-			jv_free(k);
-			jv_free(v);
-		}
-	if (!fresh) {
-		desk_emit(l, jv_object_merge(ev, add));
-		return;
-	}
-	desk_buf_add(&l->out, l->rec, l->reclen - 1);
 	jv_object_foreach(add, k, v) {
-		if (m++)
-			desk_buf_addc(&l->out, ',');
-		desk_json_dump(&l->out, k);
-		desk_buf_addc(&l->out, ':');
-		desk_json_dump(&l->out, v);
+		fresh &= !desk_jhas(ev, jv_string_value(k));
 		jv_free(k);
 		jv_free(v);
 	}
-	desk_buf_adds(&l->out, "}\n");
+	if (!fresh || !desk_emit_begin(l)) {
+		desk_emit(l, jv_object_merge(ev, add));
+		return;
+	}
+	jv_object_foreach(add, k, v) {
+		desk_emit_member(l, jv_string_value(k), v);
+		jv_free(k);
+		jv_free(v);
+	}
+	desk_emit_end(l);
 	jv_free(ev);
 	jv_free(add);
 }
@@ -506,8 +502,8 @@ one_input(struct desk_loop *l)
 		struct desk_jerr err;
 		size_t used;
 		jv v;
-		int r = desk_json_parse(l->buf + l->start, view, l->eof && view == have,
-		    &v, &used, &err);
+		int r = desk_json_parse_canon(l->buf + l->start, view,
+		    l->eof && view == have, &v, &used, &err, &l->canon);
 		if (r == DESK_JSON_INCOMPLETE) {
 			if (view > lim) {
 				reject_line(l, view, NULL);

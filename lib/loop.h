@@ -36,11 +36,24 @@ int desk_loop_run_wait(struct desk_store *st, char **files, desk_handler h,
     desk_scrub scrub, void *ctx, desk_wait wait, void *wctx);
 /* Queues ev (consumed) for stdout at the next commit. */
 void desk_emit(struct desk_loop *l, jv ev);
+/* The buffer desk_emit queues stdout's output in, to append a line to. */
+struct desk_buf *desk_emit_buf(struct desk_loop *l);
+/*
+ * The record's value with members added, printed from the record's bytes:
+ * desk_emit_begin queues them but for the closing brace and returns 1, or
+ * returns 0 and queues nothing when printing the value would not give them
+ * back (white space, a key twice, an escape or a number printed otherwise).
+ * Then desk_emit_member for each member (key and v borrowed; the key must
+ * not be one the record has already), and desk_emit_end.
+ */
+int desk_emit_begin(struct desk_loop *l);
+void desk_emit_member(struct desk_loop *l, const char *key, jv v);
+void desk_emit_end(struct desk_loop *l);
 /*
  * desk_emit of ev (the record being handled, as parsed) with add's members
- * added (both consumed): when the record came as a compact object that
- * has none of add's keys (nor a key twice), its own bytes with add's
- * members appended, so a filter that only adds does not write the event
+ * added (both consumed): when desk_emit_begin can print the record from
+ * its bytes and it has none of add's keys, its bytes with add's members
+ * appended, so a filter that only adds does not write the event
  * anew; otherwise jv_object_merge(ev, add), written anew.
  */
 void desk_emit_merged(struct desk_loop *l, jv ev, jv add);

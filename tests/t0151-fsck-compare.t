@@ -74,6 +74,28 @@ like $ERR "^desk-case: fsck: case 3: slot says count [0-9]+, the log says [0-9]+
 json $OUT '.damage' 1 "one finding"
 restore
 
+# ... the case indexes (apply keeps them): a case's next on its status
+# list (word 2, byte 32), a user's last case (word 0, byte 16), a list's head
+slot $DESK_STORE/index/caselinks.slots 3 32 1
+untouched "a case's link changed"
+rc 1 "a case's link changed: fsck exit 1"
+like $ERR "^desk-case: fsck: case's links 3: slot says next [0-9]+, the log says 4$" \
+	"named by table, id and field"
+restore
+slot $DESK_STORE/index/users.slots 2 16 8
+run desk-case fsck
+rc 1 "a user's last case changed: fsck exit 1"
+like $ERR "^desk-case: fsck: user 2: slot says last_case [0-9]+, the log says 2$" "named"
+restore
+slot $DESK_STORE/index/lists.slots 1 16 2
+run desk-case fsck
+rc 1 "the open list's head changed: fsck exit 1"
+like $ERR "^desk-case: fsck: status list 1: slot says head 3, the log says 1$" "named"
+run desk-case fsck --repair
+run desk-case fsck
+rc 0 "--repair rebuilds them"
+restore
+
 # ... where a message's slot points (rec)
 slot $DESK_STORE/index/messages.slots 7 8 4
 run desk-case fsck

@@ -37,11 +37,20 @@ journals=0 leftovers=0 done=0
 for i in 1 2 3 4 5 6 7 8; do
 	{ awk -v i=$i 'BEGIN { for (k = 1; k <= 500; k++) printf "{\"channel\":\"app\",\"user_custom_id\":\"u%d\",\"id\":\"w%d-%d\",\"content\":\"more\"}\n", k % 300 + 1, i, k }'
 	  rewrites $i; } > $T/w.$i
+	# The kill lands within the time a compaction of this store takes
+	# here (timed on a copy with the writer's input), so that it falls
+	# mid-way however fast the machine is.
+	rm -rf $T/copy; cp -a $DESK_STORE $T/copy
+	DESK_STORE=$T/copy desk-case $T/w.$i > /dev/null 2>&1 &
+	t0=$(date +%s%N)
+	DESK_STORE=$T/copy desk-case compact > /dev/null 2>&1
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	wait
 	desk-case $T/w.$i > $T/w.$i.out 2> $T/w.$i.err &
 	wpid=$!
 	desk-case compact > $T/c.$i 2>&1 &
 	cpid=$!
-	d=$(awk -v i=$i 'BEGIN { srand(i); printf "%.3f", rand() * 0.4 }')
+	d=$(awk -v i=$i -v ms=$ms 'BEGIN { srand(i); printf "%.3f", rand() * ms / 1000 }')
 	sleep $d
 	kill -9 $cpid 2> /dev/null
 	wait $cpid

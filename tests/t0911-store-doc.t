@@ -32,7 +32,7 @@ parts=$(sources | grep -o '"[a-z]*/[^" ]*%[^" ]*\.[a-z]*"' | tr -d '"' | grep -v
 
 # The extraction itself must find what is known to be there.
 is "$(echo $recs)" "case code command delivery emitted hook ident message rotation route rulemark user" "the record types found in the sources"
-is "$(echo $tables)" "users cases messages codes outbox" "the tables found in the sources"
+is "$(echo $tables)" "users cases messages codes outbox caselinks lists" "the tables found in the sources"
 like_words() { echo " $1 " | grep -q " $2 "; ok $? "$3"; }
 like_words "$(echo $index)" index/keys.hx "index/keys.hx is found in the sources"
 like_words "$(echo $files)" VERSION "VERSION is found in the sources"

@@ -147,6 +147,15 @@ struct desk_jerr {
  */
 int desk_json_parse(const char *p, size_t n, int eof, jv *out, size_t *used,
     struct desk_jerr *err);
+/*
+ * desk_json_parse, and *canon set when desk_json_dump of the value gives
+ * back p[0..*used) byte for byte: no white space, no duplicate key, no
+ * escape the printer would write otherwise (\u, \/), only whole numbers of
+ * at most 15 digits. A tool that only adds members can then print the
+ * record's own bytes instead of the value.
+ */
+int desk_json_parse_canon(const char *p, size_t n, int eof, jv *out,
+    size_t *used, struct desk_jerr *err, int *canon);
 /* One whole value and nothing but white space; invalid (with a message) on error. */
 jv desk_json_parse_all(const char *p, size_t n);
 /* Appends compact JSON for v (borrowed), keys in insertion order. */

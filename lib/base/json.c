@@ -21,6 +21,7 @@ struct jp {
 	int eof;
 	int depth;
 	int status;               /* DESK_JSON_* once something went wrong */
+	int canon;                /* so far, printing the value gives its bytes */
 	struct desk_jerr *err;
 	struct desk_buf scratch;
 };
@@ -37,7 +38,7 @@ fail(struct jp *j, const char *at, const char *fmt, ...) DESK_PRINTF(3, 4);
  * reference counts are not atomic, hence one cache per thread, freed when
  * the thread ends.
  */
-#define KEY_SLOTS 256
+#define KEY_SLOTS 1024
 #define KEY_MAX 32
 struct key_slot {
 	unsigned char len;
@@ -45,6 +46,7 @@ struct key_slot {
 	jv v;
 };
 static _Thread_local struct key_slot *key_cache;
+static _Thread_local struct key_slot *key_last;   /* key_string's slot, or NULL */
 static pthread_key_t key_cache_key;
 static pthread_once_t key_cache_once = PTHREAD_ONCE_INIT;
 
@@ -70,6 +72,7 @@ key_cache_init(void)
 static jv
 key_string(const char *s, size_t n)
 {
+	key_last = NULL;
 	if (n == 0 || n > KEY_MAX)
 		return jv_string_sized(s, (int)n);
 	if (!key_cache) {
@@ -84,8 +87,10 @@ key_string(const char *s, size_t n)
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ (unsigned char)s[i]) * 16777619u;
 	struct key_slot *k = &key_cache[(h ^ (h >> 16)) % KEY_SLOTS];
-	if (k->len == n && !memcmp(k->s, s, n))
+	if (k->len == n && !memcmp(k->s, s, n)) {
+		key_last = k;
 		return jv_copy(k->v);
+	}
 	jv v = jv_string_sized(s, (int)n);
 	/* Only what libjq kept byte for byte is shared under those bytes. */
 	if (jv_string_length_bytes(jv_copy(v)) != (int)n ||
@@ -96,13 +101,37 @@ key_string(const char *s, size_t n)
 	k->len = (unsigned char)n;
 	memcpy(k->s, s, n);
 	k->v = jv_copy(v);
+	key_last = k;
 	return v;
 }
+
+/*
+ * The getters' keys are the program's string literals, the same few
+ * addresses again and again: a key found once at an address is found
+ * there next time without being measured and hashed. The slot is checked
+ * against the bytes, so an address that now holds another key (a buffer
+ * reused) only misses.
+ */
+#define KEY_PTRS 128
+static _Thread_local struct key_ptr {
+	const char *p;
+	struct key_slot *k;
+} key_ptrs[KEY_PTRS];
 
 static jv
 key_cstr(const char *s)
 {
-	return key_string(s, strlen(s));
+	struct key_ptr *q = &key_ptrs[((uintptr_t)s >> 3 ^ (uintptr_t)s >> 10) %
+	    KEY_PTRS];
+
+	/* strncmp: s may now be shorter than the slot's key (no NUL in one). */
+	if (q->p == s && q->k->len && !strncmp(q->k->s, s, q->k->len) &&
+	    !s[q->k->len])
+		return jv_copy(q->k->v);
+	jv v = key_string(s, strlen(s));
+	q->p = key_last ? s : NULL;
+	q->k = key_last;
+	return v;
 }
 
 static jv
@@ -145,9 +174,13 @@ show(int c, char *buf)
 static void
 skip_ws(struct jp *j)
 {
+	const char *p = j->p;
+
 	while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' ||
 	    *j->p == '\n' || *j->p == '\r'))
 		j->p++;
+	if (j->p != p)
+		j->canon = 0;
 }
 
 /* Length of the valid UTF-8 sequence at p (>= 0x80), 0 if invalid, -1 if cut. */
@@ -253,6 +286,9 @@ parse_string_as(struct jp *j, int is_key)
 			if (j->p + 1 >= j->end)
 				return short_input(j, "a string");
 			char e = j->p[1];
+			/* The printer writes these escapes, and no others, as they are. */
+			if (!strchr("\"\\nrtbf", e))
+				j->canon = 0;
 			if (e == 'u') {
 				unsigned cp;
 				if (j->p + 6 > j->end)
@@ -402,6 +438,10 @@ done:
 	;
 	char small[64], *tmp = small;
 	size_t n = (size_t)(p - s);
+	/* Whole numbers of 15 digits print back as they are; others may not. */
+	if (n > 15 + (*s == '-') || memchr(s, '.', n) || memchr(s, 'e', n) ||
+	    memchr(s, 'E', n))
+		j->canon = 0;
 	if (n >= sizeof small)
 		tmp = desk_xmalloc(n + 1);
 	memcpy(tmp, s, n);
@@ -499,6 +539,7 @@ parse_object(struct jp *j)
 {
 	jv o = jv_object();
 	char sh[8];
+	int members = 0;
 
 	j->p++;
 	skip_ws(j);
@@ -546,11 +587,17 @@ parse_object(struct jp *j)
 			return jv_invalid();
 		}
 		o = jv_object_set(o, k, v);
+		members++;
 		int r = after_item(j, '}');
+		if (r < 0) {
+			jv_free(o);
+			return jv_invalid();
+		}
 		if (r) {
-			if (r < 0)
-				jv_free(o);
-			return r < 0 ? jv_invalid() : o;
+			/* A key given twice keeps one member: the printer drops one. */
+			if (j->canon && jv_object_length(jv_copy(o)) != members)
+				j->canon = 0;
+			return o;
 		}
 	}
 }
@@ -598,10 +645,10 @@ parse_value(struct jp *j)
 }
 
 int
-desk_json_parse(const char *p, size_t n, int eof, jv *out, size_t *used,
-    struct desk_jerr *err)
+desk_json_parse_canon(const char *p, size_t n, int eof, jv *out, size_t *used,
+    struct desk_jerr *err, int *canon)
 {
-	struct jp j = { p, p + n, p, eof, 0, DESK_JSON_OK, err, DESK_BUF_INIT };
+	struct jp j = { p, p + n, p, eof, 0, DESK_JSON_OK, 1, err, DESK_BUF_INIT };
 	jv v = parse_value(&j);
 
 	desk_buf_free(&j.scratch);
@@ -611,7 +658,17 @@ desk_json_parse(const char *p, size_t n, int eof, jv *out, size_t *used,
 	}
 	*out = v;
 	*used = (size_t)(j.p - p);
+	*canon = j.canon;
 	return DESK_JSON_OK;
+}
+
+int
+desk_json_parse(const char *p, size_t n, int eof, jv *out, size_t *used,
+    struct desk_jerr *err)
+{
+	int canon;
+
+	return desk_json_parse_canon(p, n, eof, out, used, err, &canon);
 }
 
 jv
@@ -675,12 +732,16 @@ dump_number(struct desk_buf *b, double d)
 	}
 	/* The range first: casting a double int64_t cannot hold is undefined. */
 	if (fabs(d) < 9007199254740992.0 && d == (double)(int64_t)d) {
-		char t[24];
-		int n = snprintf(t, sizeof t, "%lld", (long long)d);
-		if (d == 0 && signbit(d))
-			desk_buf_add(b, "-0", 2);
-		else
-			desk_buf_add(b, t, (size_t)n);
+		/* By hand: snprintf cost more than the rest of a record's ids. */
+		char t[24], *e = t + sizeof t, *q = e;
+		int64_t i = (int64_t)d;
+		uint64_t u = i < 0 ? (uint64_t)-i : (uint64_t)i;
+		do
+			*--q = (char)('0' + u % 10);
+		while (u /= 10);
+		if (i < 0 || signbit(d))
+			*--q = '-';
+		desk_buf_add(b, q, (size_t)(e - q));
 		return;
 	}
 	/* jq's shortest round-trip form for everything else. */

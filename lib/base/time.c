@@ -130,12 +130,22 @@ desk_time_fmt(int64_t t, char *out)
 	return out;
 }
 
+/*
+ * A record gets its stamps from one clock reading, and a batch's records
+ * mostly share the second: the last one formatted is kept (per thread, so
+ * that threads need no lock) instead of printed again.
+ */
+static _Thread_local int64_t jtime_t;
+static _Thread_local char jtime_s[32];
+
 jv
 desk_jtime(int64_t t)
 {
-	char buf[32];
-
-	return jv_string(desk_time_fmt(t, buf));
+	if (!jtime_s[0] || jtime_t != t) {
+		desk_time_fmt(t, jtime_s);
+		jtime_t = t;
+	}
+	return jv_string(jtime_s);
 }
 
 int64_t

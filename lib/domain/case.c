@@ -167,7 +167,8 @@ desk_user_message(struct desk_store *st, uint64_t uid, const char *channel,
 
 	note_external(st, cid, external, now);
 	desk_case_slot(st, cid, &cs);
-	jv m = jv_object();
+	/* Built once, in the record's order, and returned as stored. */
+	jv m = desk_message_new(st, cid);
 	m = desk_jset_int(m, "user_id", (int64_t)uid);
 	m = desk_jset_int(m, "staff_id", 0);
 	m = desk_jset_str(m, "channel", channel);
@@ -175,25 +176,38 @@ desk_user_message(struct desk_store *st, uint64_t uid, const char *channel,
 	m = jv_object_merge(m, msg);
 	m = desk_jset_str(m, "trigger", created ? "new" : "updated");
 	m = desk_jset_str(m, "case_status", desk_status_name(cs.status));
-	uint64_t mid = desk_message_add(st, cid, jv_copy(m), now);
-	m = desk_jset_int(m, "message_id", (int64_t)mid);
-	return desk_jset_int(m, "case_id", (int64_t)cid);
+	return desk_message_put(st, m, now);
 }
 
-uint64_t
-desk_message_add(struct desk_store *st, uint64_t case_id, jv msg, int64_t now)
+jv
+desk_message_new(struct desk_store *st, uint64_t case_id)
 {
 	uint64_t id = desk_store_newid(st, DESK_MESSAGE);
 	jv m = jv_object();
 
 	m = desk_jset_str(m, "rec", "message");
 	m = desk_jset_int(m, "message_id", (int64_t)id);
-	m = desk_jset_int(m, "case_id", (int64_t)case_id);
-	m = jv_object_merge(m, msg);
+	return desk_jset_int(m, "case_id", (int64_t)case_id);
+}
+
+jv
+desk_message_put(struct desk_store *st, jv m, int64_t now)
+{
 	m = desk_jset(m, "created_at", desk_jtime(now));
 	desk_log_add(st, m);
+	return m;
+}
+
+uint64_t
+desk_message_add(struct desk_store *st, uint64_t case_id, jv msg, int64_t now)
+{
+	jv m = desk_message_put(st, jv_object_merge(desk_message_new(st, case_id),
+	    msg), now);
+	int64_t id = 0;
+
+	desk_jint(m, "message_id", &id);
 	jv_free(m);
-	return id;
+	return (uint64_t)id;
 }
 
 jv

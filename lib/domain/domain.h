@@ -182,13 +182,21 @@ uint64_t desk_case_merge(struct desk_store *st, uint64_t from, uint64_t into,
  */
 uint64_t desk_message_add(struct desk_store *st, uint64_t case_id, jv msg,
     int64_t now);
+/*
+ * The same in two steps, for a caller that builds the record itself:
+ * desk_message_new gives {"rec", "message_id" (a new id), "case_id"} to
+ * add the message's fields to; desk_message_put (consumes m) adds
+ * created_at, appends it and returns it as stored.
+ */
+jv desk_message_new(struct desk_store *st, uint64_t case_id);
+jv desk_message_put(struct desk_store *st, jv m, int64_t now);
 jv desk_message_get(struct desk_store *st, uint64_t id);
 /*
  * Stores a message from user uid on channel in the case the last-chat rule
  * picks, recording external (borrowed: the conversation's ids outside) on
  * the case. msg (consumed) has content, attachments, flags and event id.
- * Returns the stored message with user_id, case_id, message_id, trigger and
- * case_status.
+ * Returns the stored message record: with user_id, case_id, message_id,
+ * trigger and case_status.
  */
 jv desk_user_message(struct desk_store *st, uint64_t uid, const char *channel,
     const char *subject, jv external, jv msg, int64_t now);
@@ -380,8 +388,19 @@ int desk_reply_check(jv r, struct desk_err *e);
  * channel).
  */
 jv desk_reply_add(struct desk_store *st, jv r, int64_t now, struct desk_err *e);
+/*
+ * The same, returning the reply's message record as stored (the first
+ * one's, with *duplicate set, for a replay) instead of its message.out.
+ */
+jv desk_reply_store(struct desk_store *st, jv r, int64_t now, int *duplicate,
+    struct desk_err *e);
 /* The message.out event of a reply's message record (borrowed). */
 jv desk_message_out(jv m);
+/*
+ * Appends what desk_json_dump of desk_message_out(m), with "duplicate":
+ * true last when duplicate is set, would: without building it.
+ */
+void desk_message_out_dump(struct desk_buf *b, jv m, int duplicate);
 
 /* ---- outbox.c: the outbox's delivery state ---- */
 

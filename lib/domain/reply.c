@@ -196,32 +196,82 @@ recipient(struct desk_store *st, jv kase, jv channel)
 	return to;
 }
 
-jv
-desk_message_out(jv m)
-{
-	static const char *const keys[] = { "case_id", "message_id" };
-	jv to = desk_jget(m, "to");
-	jv o = desk_jset_str(jv_object(), "type", "message.out");
+/*
+ * Where the members of a message.out go: set in an object, or printed
+ * straight after one another (a filter's output need not be built first).
+ */
+struct out_to {
+	jv o;
+	struct desk_buf *b;
+	int n;
+};
 
-	o = desk_jset(o, "out_id", jv_copy(desk_jget(m, "out_id")));
-	for (int i = 0; i < 2; i++)
-		o = desk_jset(o, keys[i], jv_copy(desk_jget(m, keys[i])));
-	o = desk_jset(o, "user_id", jv_copy(desk_jget(to, "user_id")));
-	o = desk_jset(o, "user_custom_id", jv_copy(desk_jget(to, "user_custom_id")));
-	o = desk_jset(o, "channel", jv_copy(desk_jget(m, "channel")));
-	o = desk_jset(o, "connector", jv_copy(desk_jget(to, "connector")));
-	o = desk_jset(o, "external", jv_copy(desk_jget(to, "external")));
-	o = desk_jset(o, "content", jv_copy(desk_jget(m, "content")));
+/* Puts key: v (borrowed; invalid is null, as desk_jset would print it). */
+static void
+out_put(struct out_to *t, const char *key, jv v)
+{
+	if (!t->b) {
+		t->o = desk_jset(t->o, key, jv_copy(v));
+		return;
+	}
+	desk_buf_addc(t->b, t->n++ ? ',' : '{');
+	desk_json_dump_str(t->b, key, strlen(key));
+	desk_buf_addc(t->b, ':');
+	desk_json_dump(t->b, v);
+}
+
+static void
+message_out(jv m, struct out_to *t)
+{
+	static const char *const keys[] = { "out_id", "case_id", "message_id" };
+	jv to = desk_jget(m, "to");
+	jv type = jv_string("message.out");
+
+	out_put(t, "type", type);
+	jv_free(type);
+	for (int i = 0; i < 3; i++)
+		out_put(t, keys[i], desk_jget(m, keys[i]));
+	out_put(t, "user_id", desk_jget(to, "user_id"));
+	out_put(t, "user_custom_id", desk_jget(to, "user_custom_id"));
+	out_put(t, "channel", desk_jget(m, "channel"));
+	out_put(t, "connector", desk_jget(to, "connector"));
+	out_put(t, "external", desk_jget(to, "external"));
+	out_put(t, "content", desk_jget(m, "content"));
 	jv a = desk_jget(m, "attachments");
-	o = desk_jset(o, "attachments", jv_is_valid(a) ? jv_copy(a) : jv_array());
+	if (jv_is_valid(a))
+		out_put(t, "attachments", a);
+	else {
+		a = jv_array();
+		out_put(t, "attachments", a);
+		jv_free(a);
+	}
 	static const char *const rest[] = { "staff_id", "sent_via_rule",
 		"b_from_api", "via", "rule", "created_at" };
 	for (size_t i = 0; i < sizeof rest / sizeof *rest; i++) {
 		jv v = desk_jget(m, rest[i]);
 		if (jv_is_valid(v))
-			o = desk_jset(o, rest[i], jv_copy(v));
+			out_put(t, rest[i], v);
 	}
-	return o;
+}
+
+jv
+desk_message_out(jv m)
+{
+	struct out_to t = { jv_object(), NULL, 0 };
+
+	message_out(m, &t);
+	return t.o;
+}
+
+void
+desk_message_out_dump(struct desk_buf *b, jv m, int duplicate)
+{
+	struct out_to t = { jv_invalid(), b, 0 };
+
+	message_out(m, &t);
+	if (duplicate)
+		out_put(&t, "duplicate", jv_true());
+	desk_buf_addc(b, '}');
 }
 
 /* The idempotency key of a reply: its id, or a rule's name and source event. */
@@ -246,7 +296,8 @@ reply_key(jv r, struct desk_buf *key)
 }
 
 static jv
-reply_add_unchecked(struct desk_store *st, jv r, int64_t now, struct desk_err *e)
+reply_add_unchecked(struct desk_store *st, jv r, int64_t now, int *duplicate,
+    struct desk_err *e)
 {
 	struct desk_buf key = DESK_BUF_INIT;
 	const char *via = desk_jstr(r, "via");
@@ -263,9 +314,8 @@ reply_add_unchecked(struct desk_store *st, jv r, int64_t now, struct desk_err *e
 		jv seen = desk_event_seen(st, "reply", NULL, key.p, key.len);
 		if (jv_is_valid(seen)) {
 			desk_buf_free(&key);
-			jv o = desk_message_out(seen);
-			jv_free(seen);
-			return desk_jset(o, "duplicate", jv_true());
+			*duplicate = 1;
+			return seen;
 		}
 	}
 	uint64_t id = desk_case_survivor(st, (uint64_t)cid);
@@ -333,7 +383,8 @@ reply_add_unchecked(struct desk_store *st, jv r, int64_t now, struct desk_err *e
 		if (assign)
 			desk_case_command(st, id, "assign", desk_jget(kase, "assignee"), now);
 	}
-	jv m = jv_object();
+	/* Built once, in the record's order; message.out is made from it. */
+	jv m = desk_message_new(st, id);
 	m = desk_jset_int(m, "user_id", 0);
 	m = desk_jset(m, "staff_id", jv_is_valid(staff) ? jv_copy(staff) : jv_number(0));
 	m = desk_jset_str(m, "channel", chname);
@@ -353,12 +404,7 @@ reply_add_unchecked(struct desk_store *st, jv r, int64_t now, struct desk_err *e
 	uint64_t oid = desk_store_newid(st, DESK_OUT);
 	m = desk_jset_int(m, "out_id", (int64_t)oid);
 	m = desk_jset(m, "to", recipient(st, kase, ch));
-	uint64_t mid = desk_message_add(st, id, jv_copy(m), now);
-	m = desk_jset_int(m, "message_id", (int64_t)mid);
-	m = desk_jset_int(m, "case_id", (int64_t)id);
-	m = desk_jset(m, "created_at", desk_jtime(now));
-	out = desk_message_out(m);
-	jv_free(m);
+	out = desk_message_put(st, m, now);
 done:
 	free(chname);
 	jv_free(kase);
@@ -369,7 +415,23 @@ done:
 
 /* The verb, with the store's error, when it failed, as its own. */
 jv
+desk_reply_store(struct desk_store *st, jv r, int64_t now, int *duplicate,
+    struct desk_err *e)
+{
+	*duplicate = 0;
+	return desk_store_result(st, reply_add_unchecked(st, r, now, duplicate,
+	    e), e);
+}
+
+jv
 desk_reply_add(struct desk_store *st, jv r, int64_t now, struct desk_err *e)
 {
-	return desk_store_result(st, reply_add_unchecked(st, r, now, e), e);
+	int dup;
+	jv m = desk_reply_store(st, r, now, &dup, e);
+
+	if (!jv_is_valid(m))
+		return m;
+	jv o = desk_message_out(m);
+	jv_free(m);
+	return dup ? desk_jset(o, "duplicate", jv_true()) : o;
 }

@@ -1,12 +1,14 @@
 /*
- * tick.c: desk-route tick, the time rules over the cases. The cases'
- * slots are the index of candidates: each holds the case's status and the
- * time of its last change (desk-store(5)), so the cases a time rule cannot
- * match (another status, changed too recently for its "case.updated_at
- * before" condition, merged) are passed over without reading a record.
+ * tick.c: desk-route tick, the time rules over the cases. The status
+ * lists are the index of candidates (desk-store(5)): only the cases in a
+ * status a time rule names are read, and of those only the ones that
+ * entered it before the rule's "case.updated_at before" time; the rest
+ * (changed too recently, merged) are passed over on their slots without
+ * reading a record.
  * A rule is applied at most once per case and state of the case: the
  * rulemark records the case's last change after the rule was applied.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "rules/rules.h"
@@ -49,6 +51,50 @@ rule_filter(const struct desk_rule *u, int64_t now, struct prefilter *f)
 		f->before = before;
 }
 
+struct found {
+	int64_t before;
+	uint64_t *ids;
+	size_t n, cap;
+};
+
+static int
+candidate(uint64_t id, const struct desk_caselink_slot *l, void *ctx)
+{
+	struct found *f = ctx;
+
+	if (f->before && l->since >= f->before)
+		return 1;
+	if (f->n == f->cap) {
+		f->cap = f->cap ? f->cap * 2 : 256;
+		f->ids = desk_xrealloc(f->ids, f->cap * sizeof *f->ids);
+	}
+	f->ids[f->n++] = id;
+	return 0;
+}
+
+/*
+ * The cases the time rules may match, from the status lists (desk-store(5)):
+ * each list is in the order its cases entered the status, and a case
+ * updated before f->before entered its status before it too, so each walk
+ * stops at the first case that entered after. Collected before any rule
+ * runs, since an action that sets a status moves the case on the lists.
+ * NULL with the store failed (78) when it has no lists yet.
+ */
+static uint64_t *
+candidates(struct desk_store *st, const struct prefilter *f, size_t *n)
+{
+	struct found c = { f->before, NULL, 0, 0 };
+
+	*n = 0;
+	if (!desk_case_indexes(st))
+		return NULL;
+	for (int s = DESK_OPEN; s <= DESK_CLOSED; s++)
+		if (f->statuses & 1 << s)
+			desk_list_each(st, (enum desk_status)s, candidate, &c);
+	*n = c.n;
+	return c.ids ? c.ids : desk_xcalloc(1, sizeof *c.ids);
+}
+
 long
 desk_rules_tick(struct desk_rules *r, struct desk_store *st, int mode,
     void (*each)(jv ev, void *ctx), void *ctx, struct desk_err *e)
@@ -72,11 +118,16 @@ desk_rules_tick(struct desk_rules *r, struct desk_store *st, int mode,
 		return 0;
 	if (open_ended)
 		f.before = 0;
-	uint64_t end = desk_slot_end(st, DESK_T_CASE);
-	for (uint64_t id = 1; id < end; id++) {
+	size_t n;
+	uint64_t *ids = candidates(st, &f, &n);
+	if (!ids && desk_store_err(st, e) < 0)
+		return -1;
+	for (size_t k = 0; k < n; k++) {
+		uint64_t id = ids[k];
 		struct desk_case_slot c;
 		if (!desk_case_slot(st, id, &c) || c.merged_into ||
-		    c.status > DESK_CLOSED || !(f.statuses & 1 << c.status) || (f.before && c.updated_at >= f.before))
+		    c.status > DESK_CLOSED || !(f.statuses & 1 << c.status) ||
+		    (f.before && c.updated_at >= f.before))
 			continue;
 		struct desk_route x;
 		desk_route_init(&x, r, st, mode);
@@ -102,6 +153,7 @@ desk_rules_tick(struct desk_rules *r, struct desk_store *st, int mode,
 			if (s < 0) {
 				jv_free(explain);
 				desk_route_done(&x);
+				free(ids);
 				return -1;
 			}
 			if (s && mode == DESK_ROUTE_APPLY) {
@@ -125,5 +177,6 @@ desk_rules_tick(struct desk_rules *r, struct desk_store *st, int mode,
 		jv_free(explain);
 		desk_route_done(&x);
 	}
+	free(ids);
 	return changed;
 }

@@ -23,13 +23,14 @@
 
 /* In the order of enum desk_table and enum desk_kind (desk-store(5)). */
 const char *const desk_table_names[DESK_NTABLES] = {
-	"users", "cases", "messages", "codes", "outbox"
+	"users", "cases", "messages", "codes", "outbox", "caselinks", "lists"
 };
 const char *const desk_kind_names[DESK_NKINDS] = {
 	"user", "case", "message", "code", "out"
 };
 const char *const desk_table_what[DESK_NTABLES] = {
-	"user", "case", "message", "code", "outbox"
+	"user", "case", "message", "code", "outbox", "case's links",
+	"status list"
 };
 
 static const char *const status_names[] = { "", "open", "pending", "closed" };
@@ -142,15 +143,236 @@ apply_user(struct desk_store *st, jv rec, struct desk_loc loc)
 	if (have && s.rec.pos > loc.pos)
 		return;    /* superseded by a later version */
 	if (!have || s.rec.pos != loc.pos) {
-		uint64_t failures = have ? s.failures : 0, locked = have ? s.locked_at : 0;
+		struct desk_user_slot old = s;
 		memset(&s, 0, sizeof s);
 		s.rec = loc;
 		s.identified = jv_get_kind(desk_jget(rec, "identified")) == JV_KIND_TRUE;
-		s.failures = failures;
-		s.locked_at = locked;
+		if (have) {
+			s.failures = old.failures;
+			s.locked_at = old.locked_at;
+			s.last_case = old.last_case;
+		}
 		PUT(st, DESK_T_USER, (uint64_t)id, user, &s);
 	}
 	desk_user_keys(rec, user_key_put, &(struct user_keys){ st, (uint64_t)id });
+}
+
+/* ---- the case indexes: the user's chain and the status lists ---- */
+
+static void
+link_put(struct desk_store *st, uint64_t id, const struct desk_caselink_slot *l)
+{
+	PUT(st, DESK_T_CASELINK, id, caselink, l);
+}
+
+static void
+ends_get(struct desk_store *st, enum desk_status s, struct desk_list_slot *l)
+{
+	if (!desk_list_slot(st, (uint64_t)s, l))
+		memset(l, 0, sizeof *l);
+}
+
+static void
+ends_put(struct desk_store *st, enum desk_status s, const struct desk_list_slot *l)
+{
+	PUT(st, DESK_T_LIST, (uint64_t)s, list, l);
+}
+
+/*
+ * Case id's links when they are on list s: a next pointer at a case
+ * without them is what a writer killed while linking that case left, and
+ * ends the list (the roll-forward links the case again).
+ */
+static int
+on_list(struct desk_store *st, uint64_t id, enum desk_status s,
+    struct desk_caselink_slot *l)
+{
+	return id && desk_caselink_slot(st, id, l) && l->list == s;
+}
+
+/*
+ * The list's tail is written only every LAG_MAX appends: appending a new
+ * case would otherwise cost a write of the list's slot as well as of the
+ * case's and the old tail's links. The real tail is found from the one
+ * written by following next, and *lag says how far that was.
+ */
+#define LAG_MAX 32
+static uint64_t
+real_tail(struct desk_store *st, enum desk_status s,
+    const struct desk_list_slot *ends, int *lag)
+{
+	struct desk_caselink_slot n;
+	uint64_t at = ends->tail ? ends->tail : ends->head;
+
+	*lag = 0;
+	if (!on_list(st, at, s, &n))
+		return 0;
+	while (n.next) {
+		struct desk_caselink_slot m;
+		if (!on_list(st, n.next, s, &m) || m.prev != at)
+			break;
+		at = n.next;
+		n = m;
+		++*lag;
+	}
+	return at;
+}
+
+/*
+ * Where a case entering list s at since goes: after *prev, before *next
+ * (0: the head, the tail). After the tail unless the clock went back
+ * (DESK_NOW, another writer's clock): the list stays in order of since,
+ * which tick relies on.
+ */
+static void
+list_place(struct desk_store *st, enum desk_status s, int64_t since,
+    uint64_t id, uint64_t *prev, uint64_t *next, int *lag)
+{
+	struct desk_list_slot ends;
+	struct desk_caselink_slot n;
+	uint64_t at, after = 0;
+
+	ends_get(st, s, &ends);
+	for (at = real_tail(st, s, &ends, lag); at && at != id; at = n.prev) {
+		if (!on_list(st, at, s, &n) || n.since <= since)
+			break;
+		after = at;
+	}
+	*prev = at == id ? 0 : at;
+	*next = after ? after : 0;
+	if (!*prev && !after)
+		*next = ends.head == id ? 0 : ends.head;
+}
+
+/* Points the neighbour nb's next (or prev) at id, or the list's end. */
+static void
+point(struct desk_store *st, enum desk_status s, uint64_t nb, int next,
+    uint64_t id, int lag)
+{
+	struct desk_caselink_slot n;
+	struct desk_list_slot ends;
+
+	if (on_list(st, nb, s, &n)) {
+		if (next ? n.next != id : n.prev != id) {
+			if (next)
+				n.next = id;
+			else
+				n.prev = id;
+			link_put(st, nb, &n);
+		}
+		return;
+	}
+	ends_get(st, s, &ends);
+	if (next && ends.head != id)
+		ends.head = id;
+	else if (!next && ends.tail != id && (!id || !ends.tail || lag >= LAG_MAX))
+		ends.tail = id;
+	else
+		return;
+	ends_put(st, s, &ends);
+}
+
+/*
+ * Takes case id (l, linked) off its list; the caller writes l last, so that
+ * a writer killed half-way leaves l linked and the roll-forward does it all
+ * again (each step sets what it sets already).
+ */
+static void
+list_unlink(struct desk_store *st, uint64_t id, struct desk_caselink_slot *l)
+{
+	struct desk_list_slot ends;
+
+	ends_get(st, l->list, &ends);
+	if (ends.tail == id) {
+		/* The tail written (which may lag behind) must stay on the list. */
+		ends.tail = l->next ? l->next : l->prev;
+		ends_put(st, l->list, &ends);
+	}
+	point(st, l->list, l->prev, 1, l->next, 0);
+	point(st, l->list, l->next, 0, l->prev, 0);
+	l->linked = 0;
+	l->prev = l->next = 0;
+}
+
+/*
+ * Puts case id (l, not linked) on list l->list; the caller writes l,
+ * linked, last. A case moving from another list is written first unlinked
+ * with its place, so that the roll-forward finishes the same move (resume).
+ * A new case is not: killed before its links are written, the writer left
+ * the old tail's next at a case without links, which ends the list until
+ * the roll-forward links the case again.
+ */
+static void
+list_link(struct desk_store *st, uint64_t id, struct desk_caselink_slot *l,
+    int fresh, int resume)
+{
+	int lag = 0;
+
+	if (!resume) {
+		list_place(st, l->list, l->since, id, &l->prev, &l->next, &lag);
+		if (!fresh)
+			link_put(st, id, l);
+	}
+	point(st, l->list, l->prev, 1, id, lag);
+	point(st, l->list, l->next, 0, id, lag);
+	l->linked = 1;
+}
+
+/*
+ * A store written before the case indexes has cases and no lists: linking
+ * what is new would make a part of an index that readers would trust. Its
+ * indexes are left alone (readers refuse them, desk_case_indexes) until
+ * fsck --repair builds them from the log through this same code.
+ */
+static int
+lists_missing(struct desk_store *st, int have)
+{
+	struct desk_list_slot l;
+
+	for (int s = DESK_OPEN; s <= DESK_CLOSED; s++)
+		if (desk_list_slot(st, (uint64_t)s, &l))
+			return 0;
+	return have || desk_slot_end(st, DESK_T_CASE) > 1;
+}
+
+/*
+ * A case record newer than the case's slot (have: the slot exists): a new
+ * case joins its user's chain, and a case whose status differs from its
+ * list's (or a new one) moves to the end of that status's list. Written
+ * before the case's slot, so that the roll-forward of a record whose slot
+ * write was lost redoes this too; each step checks what is done already.
+ */
+static void
+case_index(struct desk_store *st, uint64_t id, uint64_t user,
+    enum desk_status status, int64_t since, struct desk_loc loc, int have)
+{
+	struct desk_caselink_slot l;
+	struct desk_user_slot u = { { 0, 0 }, 0, 0, 0, 0 };
+	int linked = desk_caselink_slot(st, id, &l);
+	int uhave = desk_user_slot(st, user, &u);
+
+	if (!linked) {
+		if (lists_missing(st, have))
+			return;    /* an older desk's store: nothing indexed */
+		memset(&l, 0, sizeof l);
+		l.user_prev = uhave && u.last_case < id ? u.last_case : 0;
+	}
+	if (!linked || !l.linked || l.list != status) {
+		int resume = linked && !l.linked && l.list == status;
+		if (linked && l.linked)
+			list_unlink(st, id, &l);
+		if (!resume) {
+			l.list = status;
+			l.since = since;
+			l.rec = loc;
+		}
+		list_link(st, id, &l, !linked, resume);
+		link_put(st, id, &l);
+	}
+	if (uhave && u.last_case < id) {
+		u.last_case = id;
+		PUT(st, DESK_T_USER, user, user, &u);
+	}
 }
 
 static void
@@ -183,6 +405,8 @@ apply_case(struct desk_store *st, jv rec, struct desk_loc loc)
 		if (t > c.updated_at)
 			c.updated_at = t;
 		c.chan = desk_hash32(ch, strlen(ch));
+		/* The indexes first, the slot last: see case_index. */
+		case_index(st, (uint64_t)id, (uint64_t)user, status, t, loc, have);
 		PUT(st, DESK_T_CASE, (uint64_t)id, case, &c);
 	}
 	desk_key_last(&k, (uint64_t)user, ch);
@@ -644,6 +868,7 @@ slot_fields(int t, const struct desk_slot *raw, struct desk_field *f)
 		FIELD("identified", s.identified);
 		FIELD("failures", s.failures);
 		FIELD("locked_at", s.locked_at);
+		FIELD("last_case", s.last_case);
 		break;
 	}
 	case DESK_T_CASE: {
@@ -686,6 +911,24 @@ slot_fields(int t, const struct desk_slot *raw, struct desk_field *f)
 		FIELD("message_id", s.message_id);
 		FIELD("prev", s.prev);
 		FIELD("next", s.next);
+		break;
+	}
+	case DESK_T_CASELINK: {
+		struct desk_caselink_slot s;
+		desk_caselink_from_slot(raw, &s);
+		FIELD("list", s.list);
+		FIELD("linked", s.linked);
+		FIELD("user_prev", s.user_prev);
+		FIELD("prev", s.prev);
+		FIELD("next", s.next);
+		FIELD("since", s.since);
+		break;
+	}
+	case DESK_T_LIST: {
+		struct desk_list_slot s;
+		desk_list_from_slot(raw, &s);
+		FIELD("head", s.head);
+		FIELD("tail", s.tail);
 		break;
 	}
 	default:

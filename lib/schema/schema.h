@@ -13,7 +13,7 @@
 
 /* The slot tables, index/NAME.slots by desk_table_names (desk-store(5)). */
 enum desk_table { DESK_T_USER, DESK_T_CASE, DESK_T_MESSAGE, DESK_T_CODE,
-	DESK_T_OUT, DESK_NTABLES };
+	DESK_T_OUT, DESK_T_CASELINK, DESK_T_LIST, DESK_NTABLES };
 /* The id counters, "next" in the state file by desk_kind_names. */
 enum desk_kind { DESK_USER, DESK_CASE, DESK_MESSAGE, DESK_CODE, DESK_OUT,
 	DESK_NKINDS };
@@ -63,7 +63,8 @@ int desk_status_parse(const char *s, enum desk_status *out);
  * nothing. A word a table does not name is 0. The layout, which stores
  * written before the names had too (tests/unit/slots.c holds it):
  *
- *   users:    flags bit 0 identified; word 2 failures; word 3 locked_at
+ *   users:    flags bit 0 identified; words last_case, 0, failures,
+ *             locked_at
  *   cases:    flags status; words user_id, merged_into, head, activity,
  *             updated_at; halves count, chan
  *   messages: words case_id, prev
@@ -71,6 +72,10 @@ int desk_status_parse(const char *s, enum desk_status *out);
  *             created_at
  *   outbox:   flags delivery state | 0x80 on the due list; words attempt,
  *             due, message_id, prev, next (the due list)
+ *   caselinks: flags status list | 0x80 on it; words user_prev, prev,
+ *             next, since
+ *   lists:    one per status (id 1 open, 2 pending, 3 closed): words
+ *             head, tail
  *
  * desk_TABLE_slot(st, id, out) reads one: 1 with *out filled, 0 when the
  * id has no slot; it dies 74 on damage, as desk_slot_get does. Only apply
@@ -86,6 +91,7 @@ struct desk_user_slot {
 	int identified;
 	uint64_t failures;       /* invalid codes in a row */
 	uint64_t locked_at;      /* locked out at (Unix seconds), 0 for not */
+	uint64_t last_case;      /* the user's newest case: its case index */
 };
 
 /* The hot state of a case. */
@@ -144,13 +150,14 @@ desk_user_from_slot(const struct desk_slot *s, struct desk_user_slot *u)
 	u->identified = s->flags & 1;
 	u->failures = s->word[2];
 	u->locked_at = s->word[3];
+	u->last_case = s->word[0];
 }
 
 static inline struct desk_slot
 desk_user_to_slot(const struct desk_user_slot *u)
 {
 	return (struct desk_slot){ .rec = u->rec, .flags = u->identified ? 1 : 0,
-		.word = { 0, 0, u->failures, u->locked_at, 0 } };
+		.word = { u->last_case, 0, u->failures, u->locked_at, 0 } };
 }
 
 static inline void
@@ -234,6 +241,65 @@ desk_out_to_slot(const struct desk_out_slot *o)
 }
 
 /*
+ * The case indexes (desk-store(5)), so that listing a user's cases or the
+ * cases in a status reads only those cases. A case's links, in the slot of
+ * its id: the user's case before it (the user's chain starts at the user
+ * slot's last_case), and its neighbours on the list of its status. A status
+ * list holds every case in that status in the order the cases entered it
+ * (since, the updated_at of the record that set the status), oldest first:
+ * a case is moved only when its status changes, never for a message, so
+ * the lists cost a write only when a case is new or changes status.
+ */
+struct desk_caselink_slot {
+	struct desk_loc rec;      /* the case record that set its status */
+	enum desk_status list;    /* the status list it is on */
+	int linked;               /* 0 only while being moved */
+	uint64_t user_prev;       /* the user's case before this one, 0: none */
+	uint64_t prev, next;      /* its neighbours on the list (0: none) */
+	int64_t since;            /* Unix seconds it entered its status */
+};
+/* A status list's ends, in the slot of the status's number. */
+struct desk_list_slot {
+	struct desk_loc rec;      /* unused: 0 */
+	uint64_t head, tail;
+};
+#define DESK_CASE_LINKED 0x80
+
+static inline void
+desk_caselink_from_slot(const struct desk_slot *s, struct desk_caselink_slot *l)
+{
+	l->rec = s->rec;
+	l->list = (enum desk_status)(s->flags & 0x7f);
+	l->linked = !!(s->flags & DESK_CASE_LINKED);
+	l->user_prev = s->word[0];
+	l->prev = s->word[1];
+	l->next = s->word[2];
+	l->since = (int64_t)s->word[3];
+}
+
+static inline struct desk_slot
+desk_caselink_to_slot(const struct desk_caselink_slot *l)
+{
+	return (struct desk_slot){ .rec = l->rec,
+		.flags = (uint8_t)(l->list | (l->linked ? DESK_CASE_LINKED : 0)),
+		.word = { l->user_prev, l->prev, l->next, (uint64_t)l->since } };
+}
+
+static inline void
+desk_list_from_slot(const struct desk_slot *s, struct desk_list_slot *l)
+{
+	l->rec = s->rec;
+	l->head = s->word[0];
+	l->tail = s->word[1];
+}
+
+static inline struct desk_slot
+desk_list_to_slot(const struct desk_list_slot *l)
+{
+	return (struct desk_slot){ .rec = l->rec, .word = { l->head, l->tail } };
+}
+
+/*
  * desk_user_slot, desk_case_slot, desk_message_slot, desk_code_slot,
  * desk_out_slot: the readers, one per table.
  */
@@ -253,6 +319,8 @@ DESK_SLOT_READER(case, DESK_T_CASE)
 DESK_SLOT_READER(message, DESK_T_MESSAGE)
 DESK_SLOT_READER(code, DESK_T_CODE)
 DESK_SLOT_READER(out, DESK_T_OUT)
+DESK_SLOT_READER(caselink, DESK_T_CASELINK)
+DESK_SLOT_READER(list, DESK_T_LIST)
 #undef DESK_SLOT_READER
 
 const char *desk_dstate_name(enum desk_dstate s);
@@ -361,5 +429,29 @@ int desk_hook_keys(jv rec, void (*each)(const struct desk_key *k, void *ctx),
  * (0, or 1 for damage found), or -1 when the store failed (desk_store_error).
  */
 int desk_fsck(struct desk_store *st, int repair);
+
+/* ---- recent.c: the log newest first, and the case indexes' presence ---- */
+
+/*
+ * Hands each(rec, loc, ctx) (rec borrowed) every whole record of the log,
+ * the newest first, until it returns nonzero: 0, or -1 when a read failed
+ * (the store failed, 74).
+ */
+int desk_log_back(struct desk_store *st,
+    int (*each)(jv rec, struct desk_loc loc, void *ctx), void *ctx);
+/*
+ * 1 when the store has the case indexes (the user slots' last_case, the
+ * caselinks and lists tables), or no case; else 0 with the store failed
+ * (78: an older desk wrote it, and fsck --repair builds them).
+ */
+int desk_case_indexes(struct desk_store *st);
+/*
+ * Hands each(id, links, ctx) the cases on the list of status s, in the
+ * order they entered it (oldest first), until it returns nonzero; a
+ * pointer at a case not on the list ends it.
+ */
+void desk_list_each(struct desk_store *st, enum desk_status s,
+    int (*each)(uint64_t id, const struct desk_caselink_slot *l, void *ctx),
+    void *ctx);
 
 #endif

@@ -227,6 +227,9 @@ kept_sync(struct pass *p, const struct desk_rebuilt *r)
 {
 	struct desk_store *k = p->kept;
 
+	/* The rebuild's slots and buckets are held back until a flush. */
+	if (desk_store_flush(k) < 0)
+		return fail_at(p, r->hx);
 	for (int t = 0; t < k->schema->ntables; t++)
 		if (k->slotfd[t] >= 0 && fdatasync(k->slotfd[t]) < 0)
 			return fail_at(p, r->slots[t]);

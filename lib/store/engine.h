@@ -95,6 +95,27 @@ struct desk_store {
 	} *recs;
 	int have_mine;
 	struct desk_buf enc;          /* scratch for records */
+	/*
+	 * What a batch holds back until its commit (or until a bound is
+	 * reached): its log records, then the slots and index buckets that
+	 * point at them, each written once, the log first, so a reader
+	 * without the lock never finds an entry whose record is not yet in
+	 * the file. Reads under the lock look here first.
+	 */
+	struct desk_buf logq;         /* records not yet written, ... */
+	uint64_t logq_off;            /* ... from this offset of segment seg */
+	struct slot_dirty *sd;        /* slots not yet written */
+	size_t nsd, capsd;
+	uint32_t *sdh;                /* their hash: index + 1, 0 empty */
+	uint64_t sd_end[DESK_ST_TABLES];   /* 1 + the highest id held back */
+	struct hx_lines *hxc;         /* index buckets read and held back */
+	struct desk_buf redo;         /* a flush's units (index/batch.redo) */
+	int redofd;
+	/* What the commit's sync covers: the files and directories touched. */
+	int sync_seg, sync_hx, sync_state;
+	uint64_t locked_epoch;        /* the state's epoch when the lock was taken */
+	int sync_slot[DESK_ST_TABLES];
+	unsigned sync_dirs;           /* 1 << enum desk_subdir; DESK_NSUBDIRS: root */
 };
 
 /* store.c */
@@ -104,12 +125,38 @@ struct desk_store {
  * resolved again after the store was opened and checked.
  */
 int desk_store_at(struct desk_store *st, const char *rel, const char **name);
+/*
+ * Creates STORE/rel with head at its start, size bytes long, whole: made
+ * in tmp/ and linked into place (a file in tmp/ is made there), so a kill
+ * never leaves it without its head. The fd, or -1 with errno (EEXIST:
+ * another process made it first).
+ */
+int desk_store_create_with(struct desk_store *st, const char *rel,
+    const void *head, size_t n, uint64_t size);
 void desk_store_seen_id(struct desk_store *st, int k, uint64_t id);
 int desk_log_fd(struct desk_store *st, uint32_t seg);
 int desk_log_rollforward(struct desk_store *st, uint32_t seg, uint64_t off,
     int truncate_tail, void (*each)(struct desk_store *, jv, struct desk_loc, void *),
     void *ctx);
 int desk_state_write(struct desk_store *st);
+/* Writes the batch's records held back (the log's part of desk_store_flush). */
+int desk_log_flush(struct desk_store *st);
+/*
+ * Writes all the batch holds back: the log's records, then the slots and
+ * buckets, then the index's entry count. No sync. 0, or -1 with the store
+ * failed.
+ */
+int desk_store_flush(struct desk_store *st);
+/* Notes a directory of the store (DESK_NSUBDIRS: the root) for the sync. */
+void desk_store_dir_dirty(struct desk_store *st, int sub);
+/*
+ * Adds to the flush being made a unit: len bytes at off of slot table
+ * file (0 .. ntables-1) or of the index (DESK_REDO_HX); p NULL leaves
+ * them for the caller to fill (at the end of st->redo).
+ */
+#define DESK_REDO_HX 0xffu
+void desk_redo_add(struct desk_store *st, unsigned file, uint64_t off,
+    const void *p, size_t len);
 /* Drops parsed records kept by position (after segments are rewritten). */
 void desk_log_forget(struct desk_store *st);
 /* Opens the log's last segment for appending, at its current end. */
@@ -133,7 +180,10 @@ int desk_state_epoch_bump(struct desk_store *st);
 int desk_compact_redo(struct desk_store *st);
 
 /* slots.c */
+/* Drops cached slots, and slots held back (after a failure: never written). */
 void desk_slot_forget(struct desk_store *st);
+/* Hands the slots held back to the flush (desk_redo_add), and drops them. */
+void desk_slot_collect(struct desk_store *st);
 /* As desk_slot_get, but -1 for a damaged slot instead of dying. */
 int desk_slot_read(struct desk_store *st, int t, uint64_t id,
     struct desk_slot *s);
@@ -233,6 +283,10 @@ int desk_hx_open(struct desk_store *st, int create);
 int desk_hx_create_file(struct desk_store *st, const char *rel, uint32_t nb);
 /* Writes the entry count (at commit). */
 int desk_hx_flush(struct desk_store *st);
+/* Hands the changed spans of the buckets held back to the flush. */
+void desk_hx_collect(struct desk_store *st);
+/* Drops the cached buckets (they are another file's, or stale). */
+void desk_hx_forget(struct desk_store *st);
 /* Re-reads the header, reopening the file if another writer replaced it. */
 int desk_hx_refresh(struct desk_store *st);
 /* Calls f for every entry; -1 when a read failed (the store failed). */

@@ -49,20 +49,10 @@ int
 desk_hx_create_file(struct desk_store *st, const char *rel, uint32_t nb)
 {
 	unsigned char h[DESK_HX_BUCKET];
-	int fd = desk_store_open_file(st, rel, O_RDWR | O_CREAT | O_EXCL, 0600);
 
-	if (fd < 0)
-		return -1;
 	head_encode(h, nb, 0);
-	if (pwrite(fd, h, sizeof h, 0) != (ssize_t)sizeof h ||
-	    ftruncate(fd, (off_t)DESK_HX_BUCKET * (nb + 1)) < 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	st->dirty = 1;
-	return fd;
+	return desk_store_create_with(st, rel, h, sizeof h,
+	    (uint64_t)DESK_HX_BUCKET * (nb + 1));
 }
 
 static int
@@ -120,6 +110,7 @@ desk_hx_refresh(struct desk_store *st)
 		return fail_io(st);
 	if (desk_store_stat(st, HX_PATH, &b) < 0 ||
 	    a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
+		desk_hx_forget(st);
 		close(st->hxfd);
 		st->hxfd = -1;
 		return 0;
@@ -127,23 +118,6 @@ desk_hx_refresh(struct desk_store *st)
 	if (read_head(st, st->hxfd, &st->hx_nb, &st->hx_count) < 0)
 		return fail_head(st);
 	st->hx_count_disk = st->hx_count;
-	return 0;
-}
-
-int
-desk_hx_flush(struct desk_store *st)
-{
-	unsigned char c[8];
-
-	if (st->err.code)
-		return -1;
-	if (st->hxfd < 0 || st->hx_count == st->hx_count_disk)
-		return 0;
-	desk_le64(c, st->hx_count);
-	if (pwrite(st->hxfd, c, 8, 24) != 8)
-		return fail_io(st);
-	st->hx_count_disk = st->hx_count;
-	st->dirty = 1;
 	return 0;
 }
 
@@ -188,6 +162,228 @@ read_bucket(struct desk_store *st, int fd, uint32_t b, unsigned char *buf)
 	return 0;
 }
 
+/*
+ * The buckets a writer read or wrote, under the lock: a bucket written in
+ * a batch stays here, dirty, until the flush writes it once (the span of
+ * its entries that changed); clean ones are kept across batches while the
+ * state says nobody else wrote (desk_store_lock). At most HX_LINES of them
+ * (4 MiB): when every line is dirty, all are flushed first.
+ */
+#define HX_LINES 1024
+#define HX_HASH 2048
+struct hx_line {
+	uint32_t b;
+	int next;                     /* chain in the hash; -1 ends it */
+	uint8_t valid, dirty, lo, hi, used;
+	unsigned char *data;
+};
+struct hx_lines {
+	int head[HX_HASH];
+	int n;                        /* lines in use so far */
+	int hand;                     /* the clock's, for eviction */
+	int ndirty;
+	struct hx_line line[HX_LINES];
+};
+
+static struct hx_lines *
+lines(struct desk_store *st)
+{
+	if (!st->hxc) {
+		st->hxc = desk_xcalloc(1, sizeof *st->hxc);
+		for (int i = 0; i < HX_HASH; i++)
+			st->hxc->head[i] = -1;
+	}
+	return st->hxc;
+}
+
+void
+desk_hx_forget(struct desk_store *st)
+{
+	struct hx_lines *c = st->hxc;
+
+	if (!c)
+		return;
+	for (int i = 0; i < c->n; i++)
+		free(c->line[i].data);
+	free(c);
+	st->hxc = NULL;
+}
+
+static struct hx_line *
+line_find(struct hx_lines *c, uint32_t b)
+{
+	for (int i = c->head[b % HX_HASH]; i >= 0; i = c->line[i].next)
+		if (c->line[i].b == b)
+			return &c->line[i];
+	return NULL;
+}
+
+static void
+line_unhash(struct hx_lines *c, struct hx_line *l)
+{
+	int *p = &c->head[l->b % HX_HASH], me = (int)(l - c->line);
+
+	while (*p != me)
+		p = &c->line[*p].next;
+	*p = l->next;
+	l->valid = 0;
+}
+
+static int
+by_bucket(const void *a, const void *b)
+{
+	const struct hx_line *x = *(const struct hx_line *const *)a;
+	const struct hx_line *y = *(const struct hx_line *const *)b;
+
+	return x->b < y->b ? -1 : x->b > y->b;
+}
+
+void
+desk_hx_collect(struct desk_store *st)
+{
+	struct hx_lines *c = st->hxc;
+	struct hx_line *dirty[HX_LINES];
+	int n = 0;
+
+	if (!c || !c->ndirty)
+		return;
+	for (int i = 0; i < c->n; i++)
+		if (c->line[i].valid && c->line[i].dirty)
+			dirty[n++] = &c->line[i];
+	/* In file order, for the disk's sake. */
+	qsort(dirty, (size_t)n, sizeof dirty[0], by_bucket);
+	for (int i = 0; i < n; i++) {
+		struct hx_line *l = dirty[i];
+		size_t off = (size_t)l->lo * DESK_HX_ENTRY;
+		desk_redo_add(st, DESK_REDO_HX,
+		    (uint64_t)DESK_HX_BUCKET * (l->b + 1) + off, l->data + off,
+		    (size_t)(l->hi - l->lo + 1) * DESK_HX_ENTRY);
+		l->dirty = 0;
+	}
+	c->ndirty = 0;
+}
+
+/* A line for bucket b, its data not filled: a free one, or a clean one evicted. */
+static struct hx_line *
+line_take(struct desk_store *st, uint32_t b)
+{
+	struct hx_lines *c = lines(st);
+	struct hx_line *l = NULL;
+
+	if (c->n < HX_LINES) {
+		l = &c->line[c->n++];
+		l->data = desk_xmalloc(DESK_HX_BUCKET);
+	} else {
+		if (c->ndirty == HX_LINES && desk_store_flush(st) < 0)
+			return NULL;
+		for (;;) {
+			l = &c->line[c->hand];
+			c->hand = (c->hand + 1) % HX_LINES;
+			if (l->valid && l->dirty)
+				continue;
+			if (l->valid && l->used) {
+				l->used = 0;      /* a second chance */
+				continue;
+			}
+			break;
+		}
+		if (l->valid)
+			line_unhash(c, l);
+	}
+	l->b = b;
+	l->dirty = 0;
+	l->used = 1;
+	l->next = c->head[b % HX_HASH];
+	c->head[b % HX_HASH] = (int)(l - c->line);
+	l->valid = 1;
+	return l;
+}
+
+/*
+ * Bucket b of the live index, as this batch sees it: from the lines under
+ * the lock (read into one the first time), else read into buf.
+ */
+static unsigned char *
+bucket(struct desk_store *st, uint32_t b, unsigned char *buf)
+{
+	if (!st->locked)
+		return read_bucket(st, st->hxfd, b, buf) < 0 ? NULL : buf;
+	struct hx_line *l = st->hxc ? line_find(st->hxc, b) : NULL;
+	if (l) {
+		l->used = 1;
+		return l->data;
+	}
+	if (!(l = line_take(st, b)))
+		return NULL;
+	if (read_bucket(st, st->hxfd, b, l->data) < 0) {
+		line_unhash(st->hxc, l);
+		return NULL;
+	}
+	return l->data;
+}
+
+/* Bucket b as the batch sees it, without taking a line for it. */
+static unsigned char *
+bucket_peek(struct desk_store *st, uint32_t b, unsigned char *buf)
+{
+	struct hx_line *l = st->locked && st->hxc ? line_find(st->hxc, b) : NULL;
+
+	if (l)
+		return l->data;
+	return read_bucket(st, st->hxfd, b, buf) < 0 ? NULL : buf;
+}
+
+/* Sets entry e of bucket b: held back under the lock, else written. */
+static int
+entry_put(struct desk_store *st, uint32_t b, int e, const unsigned char *ent)
+{
+	unsigned char buf[DESK_HX_BUCKET];
+
+	if (!st->locked) {
+		if (desk_log_flush(st) < 0)
+			return -1;
+		if (pwrite(st->hxfd, ent, DESK_HX_ENTRY,
+		    (off_t)DESK_HX_BUCKET * (b + 1) + e * DESK_HX_ENTRY) != DESK_HX_ENTRY)
+			return fail_io(st);
+		st->sync_hx = 1;
+		return 0;
+	}
+	unsigned char *data = bucket(st, b, buf);
+	if (!data)
+		return -1;
+	struct hx_line *l = line_find(st->hxc, b);
+	memcpy(data + e * DESK_HX_ENTRY, ent, DESK_HX_ENTRY);
+	if (!l->dirty) {
+		l->dirty = 1;
+		l->lo = l->hi = (uint8_t)e;
+		st->hxc->ndirty++;
+	} else {
+		if (e < l->lo)
+			l->lo = (uint8_t)e;
+		if (e > l->hi)
+			l->hi = (uint8_t)e;
+	}
+	return 0;
+}
+
+int
+desk_hx_flush(struct desk_store *st)
+{
+	unsigned char c[8];
+
+	if (st->err.code)
+		return -1;
+	if (st->hxfd < 0 || st->hx_count == st->hx_count_disk)
+		return 0;
+	desk_le64(c, st->hx_count);
+	if (pwrite(st->hxfd, c, 8, 24) != 8)
+		return fail_io(st);
+	st->hx_count_disk = st->hx_count;
+	st->dirty = 1;
+	st->sync_hx = 1;
+	return 0;
+}
+
 /* Buckets a search may visit before the table counts as too full. */
 #define MAX_PROBE 8
 
@@ -196,26 +392,37 @@ read_bucket(struct desk_store *st, int fd, uint32_t b, unsigned char *buf)
  * place when absent; -1 when the table is full; -2 when a read failed
  * (the store failed). *probes counts the buckets visited.
  */
+/*
+ * Finds key: 1 and the entry's place when present; 0 and the first free
+ * place when absent; -1 when the table is full; -2 when a read failed
+ * (the store failed). *probes counts the buckets visited; *data is the
+ * last bucket visited (buf, or the live index's line: valid until the next
+ * bucket is read).
+ */
 static int
 probe(struct desk_store *st, int fd, uint32_t nb, const struct desk_key *k,
-    uint32_t *bucket, int *slot, unsigned char *buf, uint32_t *probes)
+    uint32_t *bucket_no, int *slot, unsigned char *buf, unsigned char **data,
+    uint32_t *probes)
 {
 	uint32_t h = home(k, nb);
 
 	for (uint32_t i = 0; i < nb; i++) {
 		*probes = i + 1;
 		uint32_t b = (h + i) & (nb - 1);
-		if (read_bucket(st, fd, b, buf) < 0)
+		unsigned char *d = fd == st->hxfd ? bucket(st, b, buf) :
+		    read_bucket(st, fd, b, buf) < 0 ? NULL : buf;
+		if (!d)
 			return -2;
+		*data = d;
 		for (int e = 0; e < DESK_HX_PER_BUCKET; e++) {
-			unsigned char *ent = buf + e * DESK_HX_ENTRY;
+			unsigned char *ent = d + e * DESK_HX_ENTRY;
 			if (entry_empty(ent)) {
-				*bucket = b;
+				*bucket_no = b;
 				*slot = e;
 				return 0;
 			}
 			if (!memcmp(ent, k->h, 16)) {
-				*bucket = b;
+				*bucket_no = b;
 				*slot = e;
 				return 1;
 			}
@@ -225,17 +432,17 @@ probe(struct desk_store *st, int fd, uint32_t nb, const struct desk_key *k,
 }
 
 static int
-find(struct desk_store *st, const struct desk_key *k, uint32_t *bucket,
-    int *slot, unsigned char *buf, uint32_t *probes)
+find(struct desk_store *st, const struct desk_key *k, uint32_t *b,
+    int *slot, unsigned char *buf, unsigned char **data, uint32_t *probes)
 {
-	return probe(st, st->hxfd, st->hx_nb, k, bucket, slot, buf, probes);
+	return probe(st, st->hxfd, st->hx_nb, k, b, slot, buf, data, probes);
 }
 
 int
 desk_hx_get(struct desk_store *st, const struct desk_key *k, uint64_t *val,
     uint32_t *aux)
 {
-	unsigned char buf[DESK_HX_BUCKET];
+	unsigned char buf[DESK_HX_BUCKET], *data = buf;
 	uint32_t b;
 	int e;
 
@@ -243,7 +450,7 @@ desk_hx_get(struct desk_store *st, const struct desk_key *k, uint64_t *val,
 		return 0;
 	uint32_t probes;
 	for (int tries = 0; tries < 50; tries++) {
-		int r = find(st, k, &b, &e, buf, &probes);
+		int r = find(st, k, &b, &e, buf, &data, &probes);
 		if (r == 0 && st->locked && probes <= MAX_PROBE) {
 			/* A lookup that misses is often followed by a put of the key. */
 			memcpy(st->hx_miss.key, k->h, 16);
@@ -254,7 +461,7 @@ desk_hx_get(struct desk_store *st, const struct desk_key *k, uint64_t *val,
 		}
 		if (r != 1)
 			return 0;
-		unsigned char *ent = buf + e * DESK_HX_ENTRY;
+		unsigned char *ent = data + e * DESK_HX_ENTRY;
 		if (entry_ok(ent)) {
 			*val = desk_get64(ent + 16);
 			if (aux)
@@ -356,6 +563,9 @@ grow(struct desk_store *st)
 	struct bcache c;
 	uint64_t count = 0;
 
+	/* The old table is read whole from its file: what the batch holds back first. */
+	if (desk_store_flush(st) < 0)
+		return -1;
 	int fd = desk_store_tmp(st, tmp, sizeof tmp), r = 0;
 	if (fd < 0)
 		return fail_io(st);
@@ -388,6 +598,7 @@ grow(struct desk_store *st)
 		errno = e;
 		return fail_io(st);
 	}
+	desk_hx_forget(st);       /* its buckets are the old table's */
 	close(st->hxfd);
 	st->hxfd = fd;
 	st->hx_writes++;
@@ -401,7 +612,7 @@ int
 desk_hx_put(struct desk_store *st, const struct desk_key *k, uint64_t val,
     uint32_t aux)
 {
-	unsigned char buf[DESK_HX_BUCKET], ent[DESK_HX_ENTRY];
+	unsigned char buf[DESK_HX_BUCKET], ent[DESK_HX_ENTRY], *data = buf;
 	uint32_t b;
 	int e;
 
@@ -420,7 +631,7 @@ desk_hx_put(struct desk_store *st, const struct desk_key *k, uint64_t val,
 		found = 0;
 		b = st->hx_miss.bucket;
 		e = st->hx_miss.slot;
-	} else if ((found = find(st, k, &b, &e, buf, &probes)) == -2)
+	} else if ((found = find(st, k, &b, &e, buf, &data, &probes)) == -2)
 		return -1;
 	st->hx_miss.valid = 0;
 	st->hx_writes++;
@@ -430,20 +641,20 @@ desk_hx_put(struct desk_store *st, const struct desk_key *k, uint64_t val,
 	 * the count says. grow() counts the entries afresh.
 	 */
 	if (found < 0 || (!found && probes > MAX_PROBE)) {
-		if (grow(st) < 0 || (found = find(st, k, &b, &e, buf, &probes)) == -2)
+		if (grow(st) < 0 ||
+		    (found = find(st, k, &b, &e, buf, &data, &probes)) == -2)
 			return -1;
 		if (found < 0)
 			return desk_store_fail(st, DESK_EX_SOFTWARE, "internal: hash "
 			    "index full after growing");
 	}
-	unsigned char *old = buf + e * DESK_HX_ENTRY;
+	unsigned char *old = data + e * DESK_HX_ENTRY;
 	if (found && entry_ok(old) && desk_get64(old + 16) == val &&
 	    desk_get32(old + 24) == aux)
 		return 0;
 	entry_encode(ent, k->h, val, aux);
-	if (pwrite(st->hxfd, ent, sizeof ent,
-	    (off_t)DESK_HX_BUCKET * (b + 1) + e * DESK_HX_ENTRY) != (ssize_t)sizeof ent)
-		return fail_io(st);
+	if (entry_put(st, b, e, ent) < 0)
+		return -1;
 	st->dirty = 1;
 	if (!found && ++st->hx_count * 10 > (uint64_t)st->hx_nb * DESK_HX_PER_BUCKET * 8)
 		return grow(st);
@@ -460,10 +671,11 @@ desk_hx_each(struct desk_store *st,
 	if (desk_hx_open(st, 0) < 0)
 		return st->err.code ? -1 : 0;
 	for (uint32_t b = 0; b < st->hx_nb; b++) {
-		if (read_bucket(st, st->hxfd, b, buf) < 0)
+		unsigned char *d = bucket_peek(st, b, buf);
+		if (!d)
 			return -1;
 		for (int e = 0; e < DESK_HX_PER_BUCKET; e++) {
-			unsigned char *ent = buf + e * DESK_HX_ENTRY;
+			unsigned char *ent = d + e * DESK_HX_ENTRY;
 			if (entry_empty(ent))
 				continue;
 			memcpy(k.h, ent, 16);
@@ -495,15 +707,15 @@ static int
 lookup(struct desk_store *st, struct hx_side *side, const unsigned char *key,
     unsigned char *ent)
 {
-	unsigned char buf[DESK_HX_BUCKET];
+	unsigned char buf[DESK_HX_BUCKET], *data = buf;
 	struct desk_key k;
 	uint32_t b, probes;
 	int e;
 
 	memcpy(k.h, key, 16);
-	int r = probe(st, side->fd, side->nb, &k, &b, &e, buf, &probes);
+	int r = probe(st, side->fd, side->nb, &k, &b, &e, buf, &data, &probes);
 	if (r == 1)
-		memcpy(ent, buf + e * DESK_HX_ENTRY, DESK_HX_ENTRY);
+		memcpy(ent, data + e * DESK_HX_ENTRY, DESK_HX_ENTRY);
 	return r == -2 ? -1 : r == 1;
 }
 

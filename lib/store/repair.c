@@ -134,7 +134,7 @@ build(struct desk_store *st, struct desk_rebuilt *r, const struct desk_check *c)
 {
 	if (desk_rebuild_open(st, r) < 0 ||
 	    desk_log_rollforward(st, 1, 0, 0, rebuild_one, (void *)c) < 0 ||
-	    desk_hx_flush(st) < 0)
+	    desk_store_flush(st) < 0)
 		return -1;
 	return 0;
 }
@@ -275,10 +275,11 @@ desk_store_check(struct desk_store *st, const struct desk_check *c)
 		return desk_store_fail(st, DESK_EX_SOFTWARE, "internal: check "
 		    "without the lock");
 	/*
-	 * The index's entry count as roll-forward left it, in its header
-	 * before the file is compared (a no-op unless records were rolled).
+	 * What roll-forward left held back, and the index's entry count, in
+	 * the live files before they are compared (a no-op unless records
+	 * were rolled).
 	 */
-	if (desk_hx_flush(st) < 0)
+	if (desk_store_flush(st) < 0)
 		return -1;
 	/* A tool's die wrapper waits until the tmp/ files are gone. */
 	st->fatal = NULL;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,23 +18,13 @@ int
 desk_slot_create_file(struct desk_store *st, int t, const char *rel)
 {
 	unsigned char head[DESK_SLOT_SIZE];
-	int fd = desk_store_open_file(st, rel, O_RDWR | O_CREAT | O_EXCL, 0600);
 
-	if (fd < 0)
-		return -1;
 	memset(head, ' ', sizeof head);
 	int n = snprintf((char *)head, sizeof head, "desk slots %s %d",
 	    st->schema->tables[t], DESK_STORE_FORMAT);
 	head[n] = ' ';
 	head[DESK_SLOT_SIZE - 1] = '\n';
-	if (pwrite(fd, head, sizeof head, 0) != (ssize_t)sizeof head) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	st->dirty = 1;
-	return fd;
+	return desk_store_create_with(st, rel, head, sizeof head, 0);
 }
 
 int
@@ -92,6 +83,108 @@ decode(const unsigned char *p, struct desk_slot *s)
 
 #define CACHE_SLOTS 8192
 
+/*
+ * A slot held back until the batch's flush: the newest encoding of (t, id).
+ * At most SD_MAX of them (1.1 MiB); one more flushes them all first.
+ */
+struct slot_dirty {
+	uint64_t id;
+	int t;
+	uint32_t h;                   /* where in sdh */
+	unsigned char p[DESK_SLOT_SIZE];
+};
+#define SD_MAX 16384
+#define SD_HASH (2 * SD_MAX)
+
+static uint32_t
+sd_hash(int t, uint64_t id)
+{
+	uint64_t h = (id * 0x9e3779b97f4a7c15ull) ^ (uint64_t)t;
+
+	return (uint32_t)(h >> 40) % SD_HASH;
+}
+
+/* The held-back slot (t, id), or NULL. */
+static struct slot_dirty *
+sd_find(struct desk_store *st, int t, uint64_t id)
+{
+	if (!st->nsd)
+		return NULL;
+	for (uint32_t h = sd_hash(t, id);; h = (h + 1) % SD_HASH) {
+		uint32_t i = st->sdh[h];
+		if (!i)
+			return NULL;
+		if (st->sd[i - 1].id == id && st->sd[i - 1].t == t)
+			return &st->sd[i - 1];
+	}
+}
+
+static void
+sd_add(struct desk_store *st, int t, uint64_t id, const unsigned char *p)
+{
+	struct slot_dirty *d = sd_find(st, t, id);
+
+	if (!d) {
+		if (!st->sdh)
+			st->sdh = desk_xcalloc(SD_HASH, sizeof *st->sdh);
+		if (st->nsd == st->capsd) {
+			st->capsd = st->capsd ? 2 * st->capsd : 256;
+			st->sd = desk_xrealloc(st->sd, st->capsd * sizeof *st->sd);
+		}
+		d = &st->sd[st->nsd++];
+		d->id = id;
+		d->t = t;
+		uint32_t h = sd_hash(t, id);
+		while (st->sdh[h])
+			h = (h + 1) % SD_HASH;
+		st->sdh[h] = (uint32_t)st->nsd;
+		d->h = h;
+	}
+	memcpy(d->p, p, DESK_SLOT_SIZE);
+	if (id >= st->sd_end[t])
+		st->sd_end[t] = id + 1;
+}
+
+static void
+sd_clear(struct desk_store *st)
+{
+	for (size_t i = 0; i < st->nsd; i++)
+		st->sdh[st->sd[i].h] = 0;
+	st->nsd = 0;
+	memset(st->sd_end, 0, sizeof st->sd_end);
+}
+
+static int
+by_slot(const void *a, const void *b)
+{
+	const struct slot_dirty *x = a, *y = b;
+
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+void
+desk_slot_collect(struct desk_store *st)
+{
+	if (!st->nsd)
+		return;
+	qsort(st->sd, st->nsd, sizeof *st->sd, by_slot);
+	for (size_t i = 0, j; i < st->nsd; i = j) {
+		const struct slot_dirty *a = &st->sd[i];
+		for (j = i + 1; j < st->nsd && st->sd[j].t == a->t &&
+		    st->sd[j].id == a->id + (j - i); j++)
+			;
+		/* Neighbours (new ids are) are one unit, one pwrite. */
+		desk_redo_add(st, a->t, a->id * DESK_SLOT_SIZE, NULL,
+		    (j - i) * DESK_SLOT_SIZE);
+		for (size_t k = i; k < j; k++)
+			memcpy(st->redo.p + st->redo.len - (j - k) * DESK_SLOT_SIZE,
+			    st->sd[k].p, DESK_SLOT_SIZE);
+	}
+	sd_clear(st);
+}
+
 static struct slot_cache *
 cached(struct desk_store *st, int t, uint64_t id)
 {
@@ -108,6 +201,7 @@ desk_slot_forget(struct desk_store *st)
 	if (st->cache)
 		memset(st->cache, 0, CACHE_SLOTS * sizeof *st->cache);
 	memset(st->slot_end, 0, sizeof st->slot_end);
+	sd_clear(st);
 }
 
 int
@@ -124,6 +218,14 @@ desk_slot_read(struct desk_store *st, int t, uint64_t id,
 		if (c->present)
 			*s = c->s;
 		return c->present;
+	}
+	/* The batch's own write, not yet in the file (the cache may have lost it). */
+	struct slot_dirty *d = st->locked ? sd_find(st, t, id) : NULL;
+	if (d) {
+		decode(d->p, s);
+		if (c)
+			*c = (struct slot_cache){ id, (uint8_t)t, 1, 1, *s };
+		return 1;
 	}
 	/* A new id, past the end of the file: no read needed. */
 	if (st->locked && !st->slot_end[t])
@@ -192,10 +294,21 @@ desk_slot_put(struct desk_store *st, int t, uint64_t id,
 		    DESK_POS_SEG(s->rec.pos),
 		    (unsigned long long)DESK_POS_OFF(s->rec.pos), s->rec.len);
 	encode(p, s);
-	if (pwrite(st->slotfd[t], p, sizeof p, (off_t)(id * DESK_SLOT_SIZE)) !=
-	    (ssize_t)sizeof p)
-		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/index/%s.slots",
-		    st->root, st->schema->tables[t]);
+	if (!st->locked) {
+		/* fsck --repair's rebuild without the lock: written as it comes. */
+		if (desk_log_flush(st) < 0)
+			return -1;
+		if (pwrite(st->slotfd[t], p, sizeof p, (off_t)(id * DESK_SLOT_SIZE))
+		    != (ssize_t)sizeof p)
+			return desk_store_fail_errno(st, DESK_EX_IOERR,
+			    "%s/index/%s.slots", st->root, st->schema->tables[t]);
+		st->sync_slot[t] = 1;
+	} else {
+		if (st->nsd == SD_MAX && !sd_find(st, t, id) &&
+		    desk_store_flush(st) < 0)
+			return -1;
+		sd_add(st, t, id, p);
+	}
 	st->dirty = 1;
 	struct slot_cache *c = cached(st, t, id);
 	if (c)
@@ -218,6 +331,8 @@ desk_slot_end(struct desk_store *st, int t)
 		return 1;
 	}
 	uint64_t n = (uint64_t)sb.st_size / DESK_SLOT_SIZE;
+	if (st->locked && st->sd_end[t] > n)
+		n = st->sd_end[t];        /* slots held back past the file's end */
 	if (st->locked)
 		st->slot_end[t] = n ? n : 1;
 	return n ? n : 1;

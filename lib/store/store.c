@@ -29,6 +29,7 @@ static const char *const subdirs[DESK_NSUBDIRS] = {
 };
 
 static int store_need(struct desk_store *);
+static int redo_recover(struct desk_store *);
 
 /*
  * The store's error state, as SQLite's pager has one: the first failure is
@@ -172,9 +173,11 @@ subdirs_open(struct desk_store *st)
 		int fd = openat(st->dfd, subdirs[i],
 		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0 && errno == ENOENT &&
-		    (mkdirat(st->dfd, subdirs[i], 0700) == 0 || errno == EEXIST))
+		    (mkdirat(st->dfd, subdirs[i], 0700) == 0 || errno == EEXIST)) {
+			desk_store_dir_dirty(st, DESK_NSUBDIRS);
 			fd = openat(st->dfd, subdirs[i],
 			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
 		if (fd < 0) {
 			struct stat sb;
 			if ((errno == ELOOP || errno == ENOTDIR) &&
@@ -210,6 +213,28 @@ desk_store_at(struct desk_store *st, const char *rel, const char **name)
 	return st->dfd;
 }
 
+void
+desk_store_dir_dirty(struct desk_store *st, int sub)
+{
+	st->sync_dirs |= 1u << sub;
+	st->dirty = 1;
+}
+
+/* The directory of rel (as desk_store_at finds it) is noted for the sync. */
+static void
+rel_dirty(struct desk_store *st, const char *rel)
+{
+	const char *name;
+	int dir = desk_store_at(st, rel, &name);
+
+	for (int i = 0; i < DESK_NSUBDIRS; i++)
+		if (dir == st->subfd[i] && dir >= 0) {
+			desk_store_dir_dirty(st, i);
+			return;
+		}
+	desk_store_dir_dirty(st, DESK_NSUBDIRS);
+}
+
 /*
  * The file calls of everything below the store go through the directory
  * fds checked at open, never by a path from the root: a subdirectory
@@ -230,6 +255,7 @@ desk_store_unlink(struct desk_store *st, const char *rel)
 	const char *name;
 	int dir = desk_store_at(st, rel, &name);
 
+	rel_dirty(st, rel);
 	return unlinkat(dir, name, 0);
 }
 
@@ -239,6 +265,8 @@ desk_store_rename(struct desk_store *st, const char *from, const char *to)
 	const char *fname, *tname;
 	int fdir = desk_store_at(st, from, &fname), tdir = desk_store_at(st, to, &tname);
 
+	rel_dirty(st, from);
+	rel_dirty(st, to);
 	return renameat(fdir, fname, tdir, tname);
 }
 
@@ -248,6 +276,7 @@ desk_store_link(struct desk_store *st, const char *from, const char *to)
 	const char *fname, *tname;
 	int fdir = desk_store_at(st, from, &fname), tdir = desk_store_at(st, to, &tname);
 
+	rel_dirty(st, to);
 	return linkat(fdir, fname, tdir, tname, 0);
 }
 
@@ -297,6 +326,32 @@ tmp_open(struct desk_store *st, char *name, size_t n)
 }
 
 int
+desk_store_create_with(struct desk_store *st, const char *rel,
+    const void *head, size_t n, uint64_t size)
+{
+	char tmp[64];
+	int intmp = !strncmp(rel, "tmp/", 4);
+	int fd = intmp ? desk_store_open_file(st, rel, O_RDWR | O_CREAT | O_EXCL,
+	    0600) : tmp_open(st, tmp, sizeof tmp);
+
+	if (fd < 0)
+		return -1;
+	if (pwrite(fd, head, n, 0) != (ssize_t)n ||
+	    (size > n && ftruncate(fd, (off_t)size) < 0) ||
+	    (!intmp && desk_store_link(st, tmp, rel) < 0)) {
+		int e = errno;
+		close(fd);
+		desk_store_unlink(st, intmp ? rel : tmp);
+		errno = e;
+		return -1;
+	}
+	if (!intmp)
+		unlinkat(st->subfd[DESK_D_TMP], tmp + 4, 0);
+	rel_dirty(st, rel);
+	return fd;
+}
+
+int
 desk_store_tmp(struct desk_store *st, char *name, size_t n)
 {
 	if (refused(st) || store_need(st) < 0)
@@ -330,8 +385,8 @@ put(struct desk_store *st, const char *rel, const void *p, size_t n, int mode)
 		errno = e;
 		return -1;
 	}
-	/* The rename is durable at the commit's sync. */
-	st->dirty = 1;
+	/* The rename is durable at the commit's sync of its directory. */
+	rel_dirty(st, rel);
 	return 0;
 }
 
@@ -456,6 +511,9 @@ desk_state_write(struct desk_store *st)
 	state_format(st, &s, buf);
 	if (pwrite(st->statefd, buf, DESK_STATE_SIZE, 0) != DESK_STATE_SIZE)
 		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/state", st->root);
+	/* A new epoch (fsck --repair) is synced at the commit (sync_touched). */
+	if (s.epoch != st->locked_epoch)
+		st->sync_state = 1;
 	st->clean = s;
 	st->dirty = 1;
 	return 0;
@@ -605,7 +663,18 @@ seg_switch(struct desk_store *st, uint32_t seg, int create)
 		st->segsize = (uint64_t)sb.st_size;
 		return 0;
 	}
+	/*
+	 * The segment left behind is whole on disk before it is closed: the
+	 * commit's sync covers only the one appended to.
+	 */
+	if (st->segfd >= 0 && (desk_log_flush(st) < 0 ||
+	    (st->sync_seg && fdatasync(st->segfd) < 0)))
+		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/log/%08u.jsonl",
+		    st->root, st->seg);
+	st->sync_seg = 0;
 	int fd = seg_open(st, seg, O_RDWR | O_APPEND | (create ? O_CREAT : 0));
+	if (fd >= 0 && create)
+		desk_store_dir_dirty(st, DESK_D_LOG);
 	if (fd < 0 || fstat(fd, &sb) < 0) {
 		desk_store_fail_errno(st, DESK_EX_IOERR, "%s/log/%08u.jsonl",
 		    st->root, seg);
@@ -698,7 +767,7 @@ desk_log_rollforward(struct desk_store *st, uint32_t seg, uint64_t off,
 				if (wfd >= 0)
 					close(wfd);
 				st->cut += b.len;
-				st->dirty = 1;
+				st->dirty = st->sync_seg = 1;
 			}
 		}
 	}
@@ -776,6 +845,9 @@ rollforward_one(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx)
 void
 desk_derived_close(struct desk_store *st)
 {
+	/* What was held back for these files is dropped with them. */
+	desk_slot_forget(st);
+	desk_hx_forget(st);
 	for (int t = 0; t < DESK_ST_TABLES; t++) {
 		if (st->slotfd[t] >= 0)
 			close(st->slotfd[t]);
@@ -813,9 +885,12 @@ desk_store_lock(struct desk_store *st)
 	/* A compaction cut short between its renames is finished first. */
 	if (desk_compact_redo(st) < 0 || state_read(st) < 0)
 		return -1;
-	/* Cached slots hold only if nobody has written since our last commit. */
-	if (!st->have_mine || memcmp(&st->mine, &st->clean, sizeof st->mine))
+	st->locked_epoch = st->clean.epoch;
+	/* Cached slots and buckets hold only if nobody has written since our last commit. */
+	if (!st->have_mine || memcmp(&st->mine, &st->clean, sizeof st->mine)) {
 		desk_slot_forget(st);
+		desk_hx_forget(st);
+	}
 	if (st->epoch != st->clean.epoch) {
 		/* fsck --repair may have rewritten segments: positions moved. */
 		rec_cache_clear(st);
@@ -837,6 +912,9 @@ desk_store_lock(struct desk_store *st)
 			    "shorter than committed (run desk-case fsck)", st->root,
 			    st->seg);
 		desk_slot_forget(st);
+		desk_hx_forget(st);
+		if (redo_recover(st) < 0)
+			return -1;
 		if (desk_log_rollforward(st, st->clean.seg, st->clean.size, 1,
 		    rollforward_one, NULL) < 0 || desk_log_reopen(st) < 0)
 			return -1;
@@ -851,27 +929,281 @@ desk_store_locked(struct desk_store *st)
 	return st->locked;
 }
 
+/* A write the engine cannot place: every directory is synced for it. */
 void
 desk_store_dirty(struct desk_store *st)
 {
+	st->sync_dirs = (1u << (DESK_NSUBDIRS + 1)) - 1;
 	st->dirty = 1;
 }
 
 /*
- * On a store in its error state commit writes nothing (no index count, no
- * state, no sync) and only lets go of the lock: what the batch appended
- * stays past the committed size, as a writer killed there leaves it.
+ * index/batch.redo: a flush's units (slot runs, bucket spans) written in
+ * one piece before any of them goes to its file, so that a writer killed
+ * half-way through writing them leaves the slots and the index as they
+ * were before the flush or, once the next writer has written the units
+ * again, after it: both what the records up to a point make them, from
+ * where the roll-forward goes on. Without it a kill there could leave an
+ * entry linked on the due list with its list's end not yet moved, or a
+ * message's slot without its case's count (apply counts on the order of
+ * its writes). Not synced: a crash of the machine is fsck's (CAVEATS).
+ *
+ * A 64-byte head: magic, epoch, the log position the units derive up to,
+ * the index's bucket count, the units' length and CRC, the head's CRC;
+ * then units of file (u32), len (u32), off (u64) and the bytes.
+ */
+#define REDO_PATH "index/batch.redo"
+#define REDO_MAGIC "desk redo 1\n"
+#define REDO_HEAD 64
+#define REDO_MAX (256u << 20)
+
+void
+desk_redo_add(struct desk_store *st, unsigned file, uint64_t off,
+    const void *p, size_t len)
+{
+	unsigned char u[16];
+
+	if (!st->redo.len) {
+		desk_buf_reserve(&st->redo, REDO_HEAD);
+		memset(st->redo.p, 0, REDO_HEAD);
+		st->redo.len = REDO_HEAD;
+	}
+	desk_le32(u, file);
+	desk_le32(u + 4, (uint32_t)len);
+	desk_le64(u + 8, off);
+	desk_buf_add(&st->redo, u, sizeof u);
+	desk_buf_reserve(&st->redo, len);
+	if (p)
+		memcpy(st->redo.p + st->redo.len, p, len);
+	else
+		memset(st->redo.p + st->redo.len, 0, len);
+	st->redo.len += len;
+}
+
+/* Writes units p[0..n) to their files: 0, or -1 with the store failed. */
+static int
+redo_apply(struct desk_store *st, const unsigned char *p, size_t n)
+{
+	for (size_t at = 0; at + 16 <= n && !st->err.code;) {
+		unsigned file = desk_get32(p + at);
+		size_t len = desk_get32(p + at + 4);
+		uint64_t off = desk_get64(p + at + 8);
+		at += 16;
+		if (len > n - at || (file != DESK_REDO_HX &&
+		    file >= (unsigned)st->schema->ntables))
+			return desk_store_fail(st, DESK_EX_IOERR, "%s/" REDO_PATH
+			    ": damaged unit (run desk-case fsck --repair)", st->root);
+		int fd;
+		if (file == DESK_REDO_HX) {
+			if (desk_hx_open(st, 1) < 0)
+				return -1;
+			fd = st->hxfd;
+			st->sync_hx = 1;
+		} else {
+			if (desk_slot_open(st, (int)file, 1) < 0)
+				return -1;
+			fd = st->slotfd[file];
+			st->sync_slot[file] = 1;
+		}
+		if (pwrite(fd, p + at, len, (off_t)off) != (ssize_t)len)
+			return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/index/%s%s",
+			    st->root, file == DESK_REDO_HX ? "keys.hx" :
+			    st->schema->tables[file], file == DESK_REDO_HX ? "" : ".slots");
+		at += len;
+	}
+	st->dirty = 1;
+	return st->err.code ? -1 : 0;
+}
+
+static int
+redo_open(struct desk_store *st, int create)
+{
+	if (st->redofd >= 0)
+		return 0;
+	st->redofd = desk_store_open_file(st, REDO_PATH,
+	    O_RDWR | (create ? O_CREAT : 0), 0600);
+	if (st->redofd >= 0 || (!create && errno == ENOENT))
+		return 0;
+	return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/" REDO_PATH, st->root);
+}
+
+static int
+redo_write(struct desk_store *st)
+{
+	unsigned char *h = (unsigned char *)st->redo.p;
+	size_t body = st->redo.len - REDO_HEAD;
+
+	if (redo_open(st, 1) < 0)
+		return -1;
+	memset(h, 0, REDO_HEAD);
+	memcpy(h, REDO_MAGIC, strlen(REDO_MAGIC));
+	desk_le64(h + 16, st->epoch);
+	desk_le64(h + 24, DESK_POS(st->seg, st->segsize));
+	desk_le32(h + 32, st->hx_nb);
+	desk_le32(h + 36, (uint32_t)body);
+	desk_le32(h + 40, desk_crc32(h + REDO_HEAD, body));
+	desk_le32(h + 60, desk_crc32(h, 60));
+	if (pwrite(st->redofd, h, st->redo.len, 0) != (ssize_t)st->redo.len)
+		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/" REDO_PATH,
+		    st->root);
+	return 0;
+}
+
+/*
+ * At the lock, before the roll-forward: the units of a flush the last
+ * writer began and may not have finished (it derives from records past
+ * the committed point, in this epoch, that the log holds whole), written
+ * again. A torn journal is one whose units were never begun.
+ */
+static int
+redo_recover(struct desk_store *st)
+{
+	unsigned char h[REDO_HEAD];
+	struct stat sb;
+	char name[32];
+
+	if (redo_open(st, 0) < 0 || st->redofd < 0)
+		return st->err.code ? -1 : 0;
+	if (desk_pread_all(st->redofd, h, REDO_HEAD, 0) != REDO_HEAD ||
+	    memcmp(h, REDO_MAGIC, strlen(REDO_MAGIC)) ||
+	    desk_get32(h + 60) != desk_crc32(h, 60))
+		return 0;
+	uint64_t pos = desk_get64(h + 24);
+	size_t body = desk_get32(h + 36);
+	snprintf(name, sizeof name, "%08u.jsonl", DESK_POS_SEG(pos));
+	if (desk_get64(h + 16) != st->clean.epoch ||
+	    pos <= DESK_POS(st->clean.seg, st->clean.size) || body > REDO_MAX ||
+	    fstatat(st->subfd[DESK_D_LOG], name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    (uint64_t)sb.st_size < DESK_POS_OFF(pos))
+		return 0;
+	/* A table grown since was grown from the units' files, whole. */
+	if (desk_hx_open(st, 0) < 0 && st->err.code)
+		return -1;
+	if (st->hxfd >= 0 && desk_get32(h + 32) != st->hx_nb)
+		return 0;
+	unsigned char *p = desk_xmalloc(body ? body : 1);
+	int r = 0;
+	if (desk_pread_all(st->redofd, p, body, REDO_HEAD) != (ssize_t)body ||
+	    desk_get32(h + 40) != desk_crc32(p, body))
+		r = 0;    /* torn: none of its units was written */
+	else
+		r = redo_apply(st, p, body);
+	free(p);
+	return r;
+}
+
+int
+desk_store_flush(struct desk_store *st)
+{
+	if (desk_log_flush(st) < 0)
+		return -1;
+	st->redo.len = 0;
+	desk_slot_collect(st);
+	desk_hx_collect(st);
+	if (st->redo.len) {
+		/* A rebuild's files in tmp/ are thrown away whole after a crash. */
+		if ((!st->repairing && redo_write(st) < 0) ||
+		    redo_apply(st, (unsigned char *)st->redo.p + REDO_HEAD,
+		    st->redo.len - REDO_HEAD) < 0)
+			return -1;
+		st->redo.len = 0;
+		if (st->redo.cap > (8u << 20)) {
+			desk_buf_free(&st->redo);
+			st->redo = (struct desk_buf)DESK_BUF_INIT;
+		}
+	}
+	return desk_hx_flush(st);
+}
+
+/* Starts the writeback of fd's dirty pages, so that the files' go out together. */
+static void
+sync_start(int fd, int want)
+{
+	if (want && fd >= 0)
+		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+}
+
+static int
+sync_fd(struct desk_store *st, int fd, const char *what)
+{
+	if (fd >= 0 && fdatasync(fd) < 0)
+		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/%s: sync",
+		    st->root, what);
+	return 0;
+}
+
+/*
+ * The batch's barrier: every file it wrote, and every directory it made
+ * or renamed in, on disk; no other process's writes waited for, as
+ * syncfs(2) would have (a large copy elsewhere on the disk). Not the
+ * state, but when fsck --repair changed its epoch: an older state on disk
+ * only makes the roll-forward after a crash of the machine longer (it
+ * never claims more of the log than a barrier made durable before it was
+ * written), and the kernel writes it back within seconds anyway.
+ */
+static int
+sync_touched(struct desk_store *st)
+{
+	char what[64];
+
+	sync_start(st->segfd, st->sync_seg);
+	for (int t = 0; t < st->schema->ntables; t++)
+		sync_start(st->slotfd[t], st->sync_slot[t]);
+	sync_start(st->hxfd, st->sync_hx);
+	sync_start(st->statefd, st->sync_state);
+	if (st->sync_seg) {
+		snprintf(what, sizeof what, "log/%08u.jsonl", st->seg);
+		if (sync_fd(st, st->segfd, what) < 0)
+			return -1;
+	}
+	for (int t = 0; t < st->schema->ntables; t++)
+		if (st->sync_slot[t]) {
+			snprintf(what, sizeof what, "index/%s.slots",
+			    st->schema->tables[t]);
+			if (sync_fd(st, st->slotfd[t], what) < 0)
+				return -1;
+		}
+	if (st->sync_hx && sync_fd(st, st->hxfd, "index/keys.hx") < 0)
+		return -1;
+	if (st->sync_state && sync_fd(st, st->statefd, "state") < 0)
+		return -1;
+	for (int i = 0; i <= DESK_NSUBDIRS; i++)
+		if (st->sync_dirs & (1u << i)) {
+			int fd = i < DESK_NSUBDIRS ? st->subfd[i] : st->dfd;
+			if (fd >= 0 && fsync(fd) < 0)
+				return desk_store_fail_errno(st, DESK_EX_IOERR,
+				    "%s%s%s: sync", st->root, i < DESK_NSUBDIRS ?
+				    "/" : "", i < DESK_NSUBDIRS ? subdirs[i] : "");
+		}
+	st->sync_seg = st->sync_hx = st->sync_state = 0;
+	memset(st->sync_slot, 0, sizeof st->sync_slot);
+	st->sync_dirs = 0;
+	return 0;
+}
+
+/*
+ * Writes what the batch held back, the log first, then the slots and
+ * buckets that point into it; makes them durable (sync_touched); and only
+ * then writes the state that says they are committed. The state itself
+ * reaches the disk at the next commit's barrier, by whichever writer:
+ * until then, after a crash of the machine, the roll-forward from the
+ * older state applies the batch's records a second time, which changes
+ * nothing (apply is idempotent). On a store in its error state commit
+ * writes nothing (no index count, no state, no sync) and only lets go of
+ * the lock: what the batch appended stays past the committed size, as a
+ * writer killed there leaves it.
  */
 int
 desk_store_commit(struct desk_store *st)
 {
 	if (!st)
 		return 0;
-	if (st->locked && !st->err.code && desk_hx_flush(st) == 0)
+	if (st->locked && !st->err.code)
+		desk_store_flush(st);
+	if (st->dirty && !st->err.code)
+		sync_touched(st);
+	if (st->locked && !st->err.code)
 		desk_state_write(st);
-	/* One sync for the whole batch: every file written is durable. */
-	if (st->dirty && !st->err.code && syncfs(st->dfd) < 0)
-		desk_store_fail_errno(st, DESK_EX_IOERR, "%s: sync", st->root);
 	if (st->locked) {
 		if (!st->err.code) {
 			st->mine = st->clean;
@@ -911,6 +1243,38 @@ desk_store_nextid(struct desk_store *st, int k)
 	return st->next[k];
 }
 
+/* Records held back past this many bytes are written out at once. */
+#define LOGQ_MAX (1u << 20)
+
+int
+desk_log_flush(struct desk_store *st)
+{
+	if (!st->logq.len)
+		return 0;
+	if (st->err.code)
+		return -1;
+	/* Part of a line may be out: a torn tail, which the next lock cuts. */
+	if (desk_write_all(st->segfd, st->logq.p, st->logq.len) < 0)
+		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/log/%08u.jsonl",
+		    st->root, st->seg);
+	st->logq.len = 0;
+	st->logq_off = st->segsize;
+	st->sync_seg = 1;
+	return 0;
+}
+
+/* The bytes at (pos, len) when the batch holds them back, else NULL. */
+static const char *
+logq_at(struct desk_store *st, uint64_t pos, size_t len)
+{
+	uint64_t off = DESK_POS_OFF(pos);
+
+	if (!st->logq.len || DESK_POS_SEG(pos) != st->seg || off < st->logq_off ||
+	    off - st->logq_off + len > st->logq.len)
+		return NULL;
+	return st->logq.p + (off - st->logq_off);
+}
+
 struct desk_loc
 desk_log_add(struct desk_store *st, jv rec)
 {
@@ -942,14 +1306,14 @@ desk_log_add(struct desk_store *st, jv rec)
 	if (st->segsize > 0 && st->segsize + b->len > st->segmax &&
 	    seg_switch(st, st->seg + 1, 1) < 0)
 		return none;
-	/* Part of a line may be out: a torn tail, which the next lock cuts. */
-	if (desk_write_all(st->segfd, b->p, b->len) < 0) {
-		desk_store_fail_errno(st, DESK_EX_IOERR, "%s/log/%08u.jsonl",
-		    st->root, st->seg);
-		return none;
-	}
+	/* Held back, to go out with the batch's others in one write. */
+	if (!st->logq.len)
+		st->logq_off = st->segsize;
+	desk_buf_add(&st->logq, b->p, b->len);
 	struct desk_loc loc = { DESK_POS(st->seg, st->segsize), (uint32_t)b->len };
 	st->segsize += b->len;
+	if (st->logq.len >= LOGQ_MAX && desk_log_flush(st) < 0)
+		return none;
 	st->wrote_log = st->dirty = 1;
 	st->schema->apply(st, rec, loc);
 	return loc;
@@ -984,19 +1348,26 @@ desk_log_get_without(struct desk_store *st, struct desk_loc loc, const char *key
 		if (c->pos == loc.pos && c->len == loc.len && same_key(c->without, key))
 			return jv_copy(c->rec);
 	}
-	int fd = desk_log_fd(st, DESK_POS_SEG(loc.pos));
-	char small[4096], *p = small;
+	/* The batch's own record, not yet written, is read where it is held. */
+	const char *q = logq_at(st, loc.pos, loc.len);
+	jv v;
+	if (q)
+		v = log_parse(st, q, loc.len, loc.pos);
+	else {
+		int fd = desk_log_fd(st, DESK_POS_SEG(loc.pos));
+		char small[4096], *p = small;
 
-	if (fd < 0)
-		return jv_invalid_with_msg(jv_string_fmt("log/%08u.jsonl: %s",
-		    DESK_POS_SEG(loc.pos), strerror(errno)));
-	if (loc.len > sizeof small)
-		p = desk_xmalloc(loc.len);
-	ssize_t r = desk_pread_all(fd, p, loc.len, DESK_POS_OFF(loc.pos));
-	jv v = r < 0 ? jv_invalid_with_msg(jv_string(strerror(errno))) :
-	    log_parse(st, p, (size_t)r == loc.len ? loc.len : 0, loc.pos);
-	if (p != small)
-		free(p);
+		if (fd < 0)
+			return jv_invalid_with_msg(jv_string_fmt("log/%08u.jsonl: %s",
+			    DESK_POS_SEG(loc.pos), strerror(errno)));
+		if (loc.len > sizeof small)
+			p = desk_xmalloc(loc.len);
+		ssize_t r = desk_pread_all(fd, p, loc.len, DESK_POS_OFF(loc.pos));
+		v = r < 0 ? jv_invalid_with_msg(jv_string(strerror(errno))) :
+		    log_parse(st, p, (size_t)r == loc.len ? loc.len : 0, loc.pos);
+		if (p != small)
+			free(p);
+	}
 	if (key && jv_get_kind(v) == JV_KIND_OBJECT && jv_object_has(jv_copy(v),
 	    jv_string(key)))
 		v = jv_object_delete(v, jv_string(key));    /* not shared yet */
@@ -1020,6 +1391,11 @@ desk_log_get(struct desk_store *st, struct desk_loc loc)
 jv
 desk_log_get_at(struct desk_store *st, uint64_t pos)
 {
+	const char *q = logq_at(st, pos, 1);
+	if (q) {
+		const char *nl = memchr(q, '\n', (size_t)(st->logq.p + st->logq.len - q));
+		return log_parse(st, q, nl ? (size_t)(nl - q) + 1 : 0, pos);
+	}
 	int fd = desk_log_fd(st, DESK_POS_SEG(pos));
 	struct desk_buf b = DESK_BUF_INIT;
 	char *nl = NULL;
@@ -1068,8 +1444,18 @@ store_init(struct desk_store *st)
 	    put(st, "VERSION", VERSION_TEXT, strlen(VERSION_TEXT), 0600) < 0)
 		r = desk_store_fail_errno(st, DESK_EX_IOERR, "%s: cannot create "
 		    "the store", st->root);
-	else if (syncfs(st->dfd) < 0)
-		r = desk_store_fail_errno(st, DESK_EX_IOERR, "%s: sync", st->root);
+	else {
+		/* The new names on disk, the store's own in its parent too. */
+		int up = openat(st->dfd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		desk_store_dir_dirty(st, DESK_D_LOG);
+		if (sync_touched(st) < 0)
+			r = -1;
+		else if (up < 0 || fsync(up) < 0)
+			r = desk_store_fail_errno(st, DESK_EX_IOERR, "%s/..: sync",
+			    st->root);
+		if (up >= 0)
+			close(up);
+	}
 	st->dirty = 0;
 	flock(st->lockfd, LOCK_UN);
 	return r;
@@ -1166,7 +1552,7 @@ desk_store_open(const char *dir, int flags, const struct desk_schema *schema)
 	/* "store/" would follow a link where "store" does not. */
 	for (len = strlen(st->root); len > 1 && st->root[len - 1] == '/'; len--)
 		st->root[len - 1] = '\0';
-	st->dfd = st->lockfd = st->statefd = st->segfd = st->hxfd = -1;
+	st->dfd = st->lockfd = st->statefd = st->segfd = st->hxfd = st->redofd = -1;
 	st->waitfd = -1;
 	for (int t = 0; t < DESK_ST_TABLES; t++)
 		st->slotfd[t] = -1;
@@ -1218,6 +1604,9 @@ desk_store_close(struct desk_store *st)
 		close(st->segfd);
 	if (st->statefd >= 0)
 		close(st->statefd);
+	if (st->redofd >= 0)
+		close(st->redofd);
+	desk_buf_free(&st->redo);
 	if (st->lockfd >= 0)
 		close(st->lockfd);
 	if (st->waitfd >= 0)
@@ -1228,8 +1617,11 @@ desk_store_close(struct desk_store *st)
 	if (st->dfd >= 0)
 		close(st->dfd);
 	desk_buf_free(&st->enc);
+	desk_buf_free(&st->logq);
 	rec_cache_clear(st);
 	free(st->cache);
+	free(st->sd);
+	free(st->sdh);
 	free(st->root);
 	free(st);
 }

@@ -151,8 +151,10 @@ int desk_store_fd(struct desk_store *st);
 int desk_store_lock(struct desk_store *st);
 int desk_store_locked(struct desk_store *st);
 /*
- * Makes everything written so far durable (one syncfs), then unlocks: 0,
- * or -1 when the store is in its error state (nothing made durable).
+ * Writes what the batch held back, makes every file and directory it
+ * touched durable (fdatasync, fsync: not the whole filesystem), writes
+ * the state, then unlocks: 0, or -1 when the store is in its error state
+ * (nothing made durable, no state written).
  */
 int desk_store_commit(struct desk_store *st);
 /* Notes a write outside the log (rejects/, channels/) for the next commit. */
@@ -210,7 +212,10 @@ int desk_store_compact(struct desk_store *st, struct desk_compact_stats *cs);
 
 /*
  * Appends rec (borrowed) to the log and applies it; on failure (74, and
- * the store failed) a loc of length 0.
+ * the store failed) a loc of length 0. The record, and the slots and keys
+ * apply sets, are held back to be written with the batch's others (at the
+ * commit, or sooner past a bound): reads under the lock see them, and a
+ * write that fails then fails the commit.
  */
 struct desk_loc desk_log_add(struct desk_store *st, jv rec);
 /* The record at loc, owned; invalid with a message when damaged. */

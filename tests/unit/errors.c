@@ -144,16 +144,21 @@ main(void)
 	n = fds_on("/log/00000001.jsonl", fds, 8);
 	ok(n > 0, "the store holds its log open (%d fds)", n);
 	break_fds(fds, n, saved);
+	/*
+	 * The batch's records are held back to its commit (desk-store(5)), so
+	 * the write fails there, unless the verb had to write them itself.
+	 */
+	memset(&e, 0, sizeof e);
 	o = bind(st, "c@example.com", &e);
-	ok(!jv_is_valid(o), "a code bound on a full disk is refused");
+	int held = jv_is_valid(o);
 	jv_free(o);
-	ok(e.code == DESK_EX_IOERR, "with 74 (got %d)", e.code);
-	ok(strstr(e.msg, "/log/00000001.jsonl: No space left on device") != NULL,
-	    "and a message naming the file and the reason: %s", e.msg);
-	se = desk_store_error(st);
-	ok(se && se->code == DESK_EX_IOERR && !strcmp(se->msg, e.msg),
-	    "the store keeps the error");
 	ok(desk_store_commit(st) < 0, "commit fails: nothing made durable");
+	se = desk_store_error(st);
+	ok(se && se->code == DESK_EX_IOERR, "with 74 (got %d)", se ? se->code : 0);
+	ok(se && strstr(se->msg, "/log/00000001.jsonl: No space left on device"),
+	    "and a message naming the file and the reason: %s", se ? se->msg : "");
+	ok(held || (e.code == se->code && !strcmp(se->msg, e.msg)),
+	    "a verb that failed returned the store's error");
 	ok(size_of(store, "log/00000001.jsonl") == logsize,
 	    "the log is as before the failed write");
 
@@ -202,8 +207,8 @@ main(void)
 	    "codes 1 to 3 are there and no other");
 
 	/*
-	 * The index fails halfway through a verb: its record is in the log,
-	 * its slot is not. Commit fails, and the log is left as a killed
+	 * The index fails under a batch: its record is in the log, its slot
+	 * is not (written after it, at the commit). Commit fails, and the log is left as a killed
 	 * writer leaves it: the next writer rolls the record forward.
 	 */
 	desk_store_commit(st);
@@ -211,12 +216,20 @@ main(void)
 	n = fds_on("/index/codes.slots", fds, 8);
 	ok(n > 0, "the store holds the code slots open (%d fds)", n);
 	break_fds(fds, n, saved);
+	memset(&e, 0, sizeof e);
+	logsize = size_of(store, "log/00000001.jsonl");
 	o = bind(st, "f@example.com", &e);
-	ok(!jv_is_valid(o) && e.code == DESK_EX_IOERR &&
-	    strstr(e.msg, "/index/codes.slots: No space left on device"),
-	    "a failed slot write is refused with 74: %s", e.msg);
+	held = jv_is_valid(o);
 	jv_free(o);
 	ok(desk_store_commit(st) < 0, "commit fails");
+	se = desk_store_error(st);
+	ok(se && se->code == DESK_EX_IOERR &&
+	    strstr(se->msg, "/index/codes.slots: No space left on device"),
+	    "a failed slot write fails the store with 74: %s", se ? se->msg : "");
+	ok(held || (e.code == se->code && !strcmp(se->msg, e.msg)),
+	    "a verb that failed returned the store's error");
+	ok(size_of(store, "log/00000001.jsonl") > logsize,
+	    "its record was written to the log first");
 	mend_fds(fds, n, saved);
 	desk_store_close(st);
 	ok(fsck(store) == 0, "fsck: clean (the uncommitted record rolled forward)");

@@ -104,12 +104,14 @@ main(void)
 	int64_t jan1 = 1767225600, day = 86400;
 	struct desk_user_slot u = { 0 };
 	ok(desk_user_slot(st, 7, &u) && u.identified && u.failures == 4 &&
-	    u.locked_at == (uint64_t)(jan1 + 3 * day), "user 7 by name: "
-	    "identified, 4 failures, locked on the 4th");
-	ok(raw(st, "users", 7, p) && FLAGS(p) == 1 && WORD(p, 0) == 0 &&
+	    u.locked_at == (uint64_t)(jan1 + 3 * day) && u.last_case == 3,
+	    "user 7 by name: identified, 4 failures, locked on the 4th, last "
+	    "case 3");
+	ok(raw(st, "users", 7, p) && FLAGS(p) == 1 && WORD(p, 0) == 3 &&
 	    WORD(p, 1) == 0 && WORD(p, 2) == 4 && WORD(p, 3) == u.locked_at &&
 	    WORD(p, 4) == 0 && HALF(p, 0) == 0 && HALF(p, 1) == 0,
-	    "users.slots: identified in flags, failures word 2, locked_at word 3");
+	    "users.slots: identified in flags, last_case word 0, failures word 2, "
+	    "locked_at word 3");
 
 	struct desk_case_slot c = { 0 };
 	ok(desk_case_slot(st, 3, &c) && c.status == DESK_PENDING && c.user_id == 7 &&
@@ -151,7 +153,8 @@ main(void)
 	/* The engine with another schema: its names, nothing of desk's. */
 	static const char *const tables[] = { "alpha", "beta" };
 	static const char *const counters[] = { "x" };
-	const struct desk_schema other = { noop_apply, 2, tables, 1, counters };
+	const struct desk_schema other = { .apply = noop_apply, .ntables = 2,
+	    .tables = tables, .ncounters = 1, .counters = counters };
 	snprintf(store, sizeof store, "%s/other", dir);
 	st = desk_store_open(store, DESK_ST_CREATE, &other);
 	desk_store_lock(st);
