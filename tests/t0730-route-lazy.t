@@ -123,4 +123,14 @@ printf '{ "channel":"app","case_id":1,"message_id":98,"trigger":"new","content":
 run desk-route -r "$T/none.json" "$T/e4"
 is "$(cat "$OUT")" '{"channel":"app","case_id":1,"message_id":98,"trigger":"new","content":"a b","route":[]}' \
 	"space outside a string: written anew"
+# jq sees the case as desk-case show has it (the slot's updated_at,
+# message_count and last_message_id; no event_id), though the conditions
+# read the log record as it is.
+want=$(desk-case show 1 | jq -c '{message_count, last_message_id, updated_at}')
+jq -n -c --arg w "$want" '{rules: [{name: "dress", on: ["new","updated"],
+	all: [{jq: ("(.case | {message_count, last_message_id, updated_at}) == (\($w)) and (.case | has(\"event_id\") | not)")}],
+	actions: [{label: "dress"}]}]}' > "$T/dress.json"
+run desk-route -r "$T/dress.json" --dry-run "$T/e1"
+rc 0 "jq: exit 0"
+json "$OUT" '[.route[].rule]' '["dress"]' "jq sees the case as desk-case show: $want, no event_id"
 done_testing

@@ -48,11 +48,17 @@ desk_case_get(struct desk_store *st, uint64_t id)
 	if (!jv_is_valid(rec))
 		return rec;
 	desk_case_from_slot(&s, &c);
+	return desk_case_dress(rec, &c);
+}
+
+jv
+desk_case_dress(jv rec, const struct desk_case_slot *c)
+{
 	rec = desk_event_strip(rec);
-	rec = desk_jset(rec, "updated_at", desk_jtime(c.updated_at));
-	rec = desk_jset_int(rec, "message_count", c.count);
+	rec = desk_jset(rec, "updated_at", desk_jtime(c->updated_at));
+	rec = desk_jset_int(rec, "message_count", c->count);
 	return desk_jset(rec, "last_message_id",
-	    c.head ? jv_number((double)c.head) : jv_null());
+	    c->head ? jv_number((double)c->head) : jv_null());
 }
 
 jv

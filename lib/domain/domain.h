@@ -134,6 +134,8 @@ uint64_t desk_case_for(struct desk_store *st, uint64_t user_id,
 uint64_t desk_case_survivor(struct desk_store *st, uint64_t id);
 /* The case as printed (record plus hot state), owned; invalid if none. */
 jv desk_case_get(struct desk_store *st, uint64_t id);
+/* Case record rec (consumed, from desk_case_record) as desk_case_get gives it. */
+jv desk_case_dress(jv rec, const struct desk_case_slot *c);
 /* The case's messages, oldest first (merged-in cases' too). */
 jv desk_case_messages(struct desk_store *st, uint64_t id);
 /* The event a record is written for: the parts of its idempotency key. */

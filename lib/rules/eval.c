@@ -43,7 +43,38 @@ lazy(struct desk_route *x, int *have, jv *rec, jv (*get)(struct desk_store *,
 jv
 desk_route_case(struct desk_route *x)
 {
-	return lazy(x, &x->have_case, &x->kase, desk_case_get, x->cid, JV_KIND_NULL);
+	return lazy(x, &x->have_case, &x->kase, desk_case_record, x->cid,
+	    JV_KIND_NULL);
+}
+
+/*
+ * Dressed only when jq asks: desk_case_get's changes copy
+ * the record the store's cache shares, and no condition needs them.
+ */
+jv
+desk_route_case_full(struct desk_route *x)
+{
+	struct desk_case_slot c;
+	jv k = desk_route_case(x);
+
+	if (!x->have_full) {
+		x->full = jv_get_kind(k) == JV_KIND_OBJECT &&
+		    desk_case_slot(x->st, x->cid, &c) ?
+		    desk_case_dress(jv_copy(k), &c) : jv_copy(k);
+		x->have_full = 1;
+	}
+	return x->full;
+}
+
+/* The case's records are read again when next asked. */
+static void
+case_drop(struct desk_route *x)
+{
+	if (x->have_case)
+		jv_free(x->kase);
+	if (x->have_full)
+		jv_free(x->full);
+	x->have_case = x->have_full = 0;
 }
 
 jv
@@ -56,9 +87,7 @@ desk_route_user(struct desk_route *x)
 static void
 case_reread(struct desk_route *x)
 {
-	if (x->have_case)
-		jv_free(x->kase);
-	x->have_case = 0;
+	case_drop(x);
 	desk_case_slot(x->st, x->cid, &x->cs);
 	desk_route_forget(x);
 }
@@ -361,6 +390,24 @@ desk_hours_within(const struct desk_hours *h, int64_t now)
 	return h->from < h->to ? m >= h->from && m < h->to : m >= h->from || m < h->to;
 }
 
+/*
+ * Whether the case slot's chan (desk_hash32 of the channel its record has)
+ * says the channel is none of c's strings without reading the record: a
+ * string equal to one hashes the same, so a different hash is exact; the
+ * same hash may be a collision, and the record decides. 0 (a slot from
+ * before chan was kept) says nothing.
+ */
+static int
+chan_denies(const struct desk_route *x, const struct desk_cond *c)
+{
+	if (!x->cs.chan)
+		return 0;
+	for (size_t i = 0; i < c->nlits; i++)
+		if (c->lits[i].h == x->cs.chan)
+			return 0;
+	return 1;
+}
+
 int
 desk_cond_eval(struct desk_route *x, const struct desk_cond *c)
 {
@@ -377,6 +424,8 @@ desk_cond_eval(struct desk_route *x, const struct desk_cond *c)
 		changed_key(c, key, sizeof key);
 		return desk_jhas(x->changed, key) == (jv_get_kind(c->val) == JV_KIND_TRUE);
 	}
+	if (c->by_chan && chan_denies(x, c))
+		return c->op == DESK_O_IS_NOT || c->op == DESK_O_NONE_OF;
 	const struct desk_val *v = subject_value(x, c);
 	switch (c->op) {
 	case DESK_O_IS: r = same(c, v, &c->lits[0]); break;
@@ -721,8 +770,8 @@ desk_rule_run(struct desk_route *x, const struct desk_rule *u, const char *skip,
 		jv w = desk_jset_str(jv_object(), "rule", u->name);
 		*explain = jv_array_append(*explain, skip ? desk_jset_str(w, "skipped",
 		    skip) : jv_object_merge(w, why));
-	} else
-		jv_free(why);
+	}
+	/* Otherwise why is still jv_invalid(), no message: nothing to free. */
 	if (!hit)
 		return 0;
 	int s = desk_rule_apply(x, u, e);
@@ -781,9 +830,7 @@ desk_route_load(struct desk_route *x, uint64_t cid, uint64_t uid)
 {
 	/* Only the slots: the records are read when first needed. */
 	x->cid = cid;
-	if (x->have_case)
-		jv_free(x->kase);
-	x->have_case = 0;
+	case_drop(x);
 	desk_route_forget(x);
 	if (!desk_case_slot(x->st, cid, &x->cs))
 		return 0;
@@ -800,8 +847,7 @@ desk_route_done(struct desk_route *x)
 			jv_free(x->val[i].v);
 	free(x->val);
 	jv_free(x->ev);
-	if (x->have_case)
-		jv_free(x->kase);
+	case_drop(x);
 	if (x->have_user)
 		jv_free(x->user);
 	jv_free(x->changed);

@@ -25,6 +25,8 @@ struct desk_route {
 	jv ev;               /* the event (a message; for a time rule, {}) */
 	jv kase, user;       /* as the store has them now, once have_*: */
 	int have_case, have_user;  /* read them through desk_route_case, _user */
+	jv full;             /* kase as desk_case_get gives it, once have_full */
+	int have_full;
 	struct desk_case_slot cs;  /* the case's slot, read for every event */
 	struct desk_user_slot us;  /* the user's, when have_us */
 	int have_us;
@@ -46,8 +48,15 @@ struct desk_route {
 };
 /* The case or the user changed: the subjects are read again. */
 void desk_route_forget(struct desk_route *x);
-/* The case's and the user's records (borrowed), read when first asked. */
+/*
+ * The case's and the user's records (borrowed), read when first asked:
+ * the case's as its log record has it (every condition's and template's
+ * field is there),
+ * desk_route_case_full's with the slot's updated_at, message_count and
+ * last_message_id, as jq sees it.
+ */
 jv desk_route_case(struct desk_route *x);
+jv desk_route_case_full(struct desk_route *x);
 jv desk_route_user(struct desk_route *x);
 
 void desk_route_init(struct desk_route *x, struct desk_rules *r,

@@ -114,7 +114,7 @@ desk_rules_jq(struct desk_route *x, int n)
 		return 0;
 	}
 	jv in = desk_jset(jv_object(), "event", jv_copy(x->ev));
-	in = desk_jset(in, "case", jv_copy(desk_route_case(x)));
+	in = desk_jset(in, "case", jv_copy(desk_route_case_full(x)));
 	in = desk_jset(in, "user", jv_copy(desk_route_user(x)));
 	jq_start(s->st[n], in, 0);
 	running = s->st[n];

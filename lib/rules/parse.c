@@ -284,6 +284,10 @@ literals(struct desk_cond *c)
 
 	c->lits = desk_xcalloc(n, sizeof *c->lits);
 	c->nlits = n;
+	/* Of strings compared exactly: see chan_denies in eval.c. */
+	c->by_chan = c->subj == DESK_S_CHANNEL && !c->icase &&
+	    (c->op == DESK_O_IS || c->op == DESK_O_IS_NOT ||
+	    c->op == DESK_O_ANY_OF || c->op == DESK_O_NONE_OF);
 	for (size_t i = 0; i < n; i++) {
 		struct desk_lit *l = &c->lits[i];
 		jv v = many ? jv_array_get(jv_copy(c->val), (int)i) : jv_copy(c->val);
@@ -292,7 +296,9 @@ literals(struct desk_cond *c)
 		if (l->kind == JV_KIND_STRING) {
 			l->s = jv_string_value(v);
 			l->n = strlen(l->s);
-		}
+			l->h = desk_hash32(l->s, l->n);
+		} else
+			c->by_chan = 0;
 		/* c->val holds it still: borrowed from here on. */
 		jv_free(v);
 	}

@@ -36,6 +36,7 @@ struct desk_lit {
 	jv_kind kind;
 	const char *s;       /* a string's, and its strlen */
 	size_t n;
+	uint32_t h;          /* a string's desk_hash32, as the case slot's chan */
 };
 
 struct desk_cond {
@@ -56,6 +57,7 @@ struct desk_cond {
 	size_t slot;         /* what it looks at: index into desk_rules' values */
 	struct desk_lit *lits;    /* val, or val's values: is, any_of, has... */
 	size_t nlits;
+	int by_chan;         /* a channel is/any_of... the slot's chan can deny */
 };
 
 enum desk_act {

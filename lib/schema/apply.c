@@ -68,7 +68,7 @@ desk_record(struct desk_store *st, enum desk_table t, uint64_t id,
 		return jv_invalid();
 	if (slot)
 		*slot = s;
-	jv rec = desk_log_get(st, s.rec);
+	jv rec = desk_log_get_without(st, s.rec, "rec");
 	/*
 	 * Never trust a pointer: a reader takes no lock, and a compact or a
 	 * repair may have moved the records since it read the slot.
@@ -89,7 +89,7 @@ desk_record(struct desk_store *st, enum desk_table t, uint64_t id,
 		jv_free(msg);
 		return jv_invalid();
 	}
-	return desk_jdel(rec, "rec");
+	return rec;
 }
 
 /* Only apply writes slots: each table's by its named fields (schema.h). */

@@ -90,6 +90,7 @@ struct desk_store {
 	struct rec_cache {
 		uint64_t pos;
 		uint32_t len;
+		const char *without;   /* the member deleted before caching */
 		jv rec;
 	} *recs;
 	int have_mine;

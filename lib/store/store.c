@@ -1330,8 +1330,14 @@ log_parse(struct desk_store *st, const char *p, size_t n, uint64_t pos)
 	return desk_json_parse_all(p, n - 1);
 }
 
+static int
+same_key(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
 jv
-desk_log_get(struct desk_store *st, struct desk_loc loc)
+desk_log_get_without(struct desk_store *st, struct desk_loc loc, const char *key)
 {
 	struct rec_cache *c = NULL;
 
@@ -1339,7 +1345,7 @@ desk_log_get(struct desk_store *st, struct desk_loc loc)
 		if (!st->recs)
 			st->recs = desk_xcalloc(REC_CACHE, sizeof *st->recs);
 		c = &st->recs[(loc.pos ^ (loc.pos >> 17)) % REC_CACHE];
-		if (c->pos == loc.pos && c->len == loc.len)
+		if (c->pos == loc.pos && c->len == loc.len && same_key(c->without, key))
 			return jv_copy(c->rec);
 	}
 	/* The batch's own record, not yet written, is read where it is held. */
@@ -1362,14 +1368,24 @@ desk_log_get(struct desk_store *st, struct desk_loc loc)
 		if (p != small)
 			free(p);
 	}
+	if (key && jv_get_kind(v) == JV_KIND_OBJECT && jv_object_has(jv_copy(v),
+	    jv_string(key)))
+		v = jv_object_delete(v, jv_string(key));    /* not shared yet */
 	if (c && jv_is_valid(v)) {
 		if (c->pos)
 			jv_free(c->rec);
 		c->pos = loc.pos;
 		c->len = loc.len;
+		c->without = key;
 		c->rec = jv_copy(v);
 	}
 	return v;
+}
+
+jv
+desk_log_get(struct desk_store *st, struct desk_loc loc)
+{
+	return desk_log_get_without(st, loc, NULL);
 }
 
 jv

@@ -220,6 +220,12 @@ int desk_store_compact(struct desk_store *st, struct desk_compact_stats *cs);
 struct desk_loc desk_log_add(struct desk_store *st, jv rec);
 /* The record at loc, owned; invalid with a message when damaged. */
 jv desk_log_get(struct desk_store *st, struct desk_loc loc);
+/*
+ * The same without its member key (a literal the caller keeps), cached so:
+ * deleting it from what the cache shares would copy the whole record.
+ */
+jv desk_log_get_without(struct desk_store *st, struct desk_loc loc,
+    const char *key);
 /* The record at pos when its length is not known. */
 jv desk_log_get_at(struct desk_store *st, uint64_t pos);
 
