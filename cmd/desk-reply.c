@@ -276,16 +276,7 @@ cmd_reply_main(int argc, char **argv)
 static int
 cmd_outbox_main(int argc, char **argv)
 {
-	int all = 0, c;
-
-	while ((c = desk_getopt(argc, argv)) != -1)
-		if (c == DESK_OPT_TABLE)
-			desk_out_view(&desk_view_outbox);
-		else
-			all = 1;
-	if (optind != argc)
-		desk_usage_die("outbox: %s: takes no operands", argv[optind]);
-	return cmd_outbox(all);
+	return cmd_outbox(desk_outbox_opts(argc, argv));
 }
 
 /* ---- the commands and their options ---- */

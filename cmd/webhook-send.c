@@ -61,17 +61,8 @@ print_entries(int which)
 int
 webhook_outbox(int argc, char **argv)
 {
-	int all = 0, c;
-
-	while ((c = desk_getopt(argc, argv)) != -1) {
-		if (c == DESK_OPT_TABLE)
-			desk_out_view(&desk_view_outbox);
-		else
-			all = 1;
-	}
-	if (optind != argc)
-		desk_usage_die("outbox: %s: takes no operands", argv[optind]);
-	return print_entries(all ? DESK_OUTBOX_ALL : DESK_OUTBOX_QUEUED);
+	return print_entries(desk_outbox_opts(argc, argv) ? DESK_OUTBOX_ALL :
+	    DESK_OUTBOX_QUEUED);
 }
 
 static int

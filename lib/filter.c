@@ -83,3 +83,18 @@ desk_filter_names(struct desk_loop *l, jv ev, const char *wrapper)
 	jv_free(ev);
 	return a;
 }
+
+int
+desk_outbox_opts(int argc, char **argv)
+{
+	int all = 0, c;
+
+	while ((c = desk_getopt(argc, argv)) != -1)
+		if (c == DESK_OPT_TABLE)
+			desk_out_view(&desk_view_outbox);
+		else
+			all = 1;
+	if (optind != argc)
+		desk_usage_die("outbox: %s: takes no operands", argv[optind]);
+	return all;
+}

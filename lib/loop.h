@@ -140,6 +140,11 @@ int desk_filter(char **files, desk_handler h, void *ctx);
  */
 int desk_filter_main(int argc, char **argv, desk_handler h, void *ctx);
 /*
+ * The options of an outbox command (desk-reply outbox, desk-webhook
+ * outbox): --table sets the outbox view; 1 for --all. Dies 64 on operands.
+ */
+int desk_outbox_opts(int argc, char **argv);
+/*
  * ev (consumed) in desk's names (desk_api_aliases, with wrapper); on a
  * conflict the event is rejected and invalid returned.
  */
