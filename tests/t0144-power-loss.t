@@ -56,7 +56,7 @@ reboot() {
 		$T/cut/state > $T/state.new && cat $T/state.new > $T/cut/state
 }
 
-round=0 fixed=0 broken=0 lost=0 killed=0 invalid=0
+round=0 fixed=0 broken=0 lost=0 killed=0 invalid=0 noted=0
 for k in 0 20 60 200 450 800; do
 	round=$((round + 1))
 	rm -rf "$DESK_STORE"; cp -a $T/img "$DESK_STORE"
@@ -79,6 +79,9 @@ for k in 0 20 60 200 450 800; do
 	reboot
 	DESK_STORE=$T/cut desk-case fsck > $T/fsck 2> $T/fsck.err
 	rc=$?
+	grep -q 'crash of the machine: wrote [1-9][0-9]* records of index/batch.redo again' $T/fsck.err ||
+		echo "# round $round: fsck did not note the journal written again: $(head -c 200 $T/fsck.err)"
+	grep -q 'crash of the machine: wrote [1-9]' $T/fsck.err && noted=$((noted + 1))
 	if [ $rc -eq 0 ] && [ "$(jq .damage $T/fsck)" = 0 ]; then
 		fixed=$((fixed + 1))
 	else
@@ -99,6 +102,7 @@ is "$invalid" 0 "no round's run made a checkpoint (the copy is what a cut could 
 [ "$killed" -ge 3 ]; ok $? "the writer was killed in $killed of the 5 rounds that kill it"
 [ "$broken" -ge 1 ]; ok $? "the mixed pages are damage to fsck without the journal ($broken of $round rounds)"
 is "$fixed" "$round" "after the reboot's lock, fsck passes in every round"
+is "$noted" "$round" "... and notes that it wrote the journal again"
 is "$lost" 0 "no acknowledged event lost or stored twice; a replay stores each once"
 
 # No boot to tell a crash by (no /proc): the derived files are synced at

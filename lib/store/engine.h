@@ -83,6 +83,7 @@ struct desk_store {
 	int tolerant;                 /* fsck: roll forward past damage, to report it */
 	char hxpath[64];              /* where the hash index lives (repair: tmp/) */
 	uint64_t rolled, cut;         /* records rolled forward, bytes cut at lock */
+	uint64_t replayed;            /* journal records written again after a crash */
 	/*
 	 * Slots this process read or wrote, valid while nobody else writes:
 	 * kept across batches only when the state file still says what our

@@ -1285,8 +1285,10 @@ redo_replay(struct desk_store *st, int all)
 			free(p);
 			break;    /* torn: none of its units was written */
 		}
-		if (all || pos > clean)
+		if (all || pos > clean) {
 			r = redo_apply(st, p, body);
+			st->replayed += all;
+		}
 		free(p);
 		at += REDO_HEAD + body;
 	}
