@@ -105,6 +105,18 @@ is "$fixed" "$round" "after the reboot's lock, fsck passes in every round"
 is "$noted" "$round" "... and notes that it wrote the journal again"
 is "$lost" 0 "no acknowledged event lost or stored twice; a replay stores each once"
 
+# A store an older desk wrote (its state says nothing of the journal, and
+# its derived files were synced at every commit): the first lock syncs
+# them and begins the journal's first generation, naming this boot.
+rm -rf "$DESK_STORE"; cp -a $T/img "$DESK_STORE"
+sed 's/,"redo":{[^}]*}//' "$DESK_STORE/state" > $T/state.old
+printf '%-511s\n' "$(tr -d '\n ' < $T/state.old)" > "$DESK_STORE/state"
+unlike "$DESK_STORE/state" '"redo"' "an older store's state"
+msgs 6001 6010 | desk-case > /dev/null
+like "$DESK_STORE/state" "\"redo\":{\"gen\":1,\"end\":[1-9][0-9]*,\"boot\":\"$boot\"}" \
+	"its first lock began generation 1 of the journal, of this boot"
+is "$(desk-case fsck | jq -c '[.damage, .messages]')" "[0,5010]" "... and the store is whole"
+
 # No boot to tell a crash by (no /proc): the derived files are synced at
 # every commit, as the state says with an empty boot. Not testable here
 # without /proc; what the state says of a store of this boot is:

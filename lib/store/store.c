@@ -938,8 +938,8 @@ desk_store_lock(struct desk_store *st)
 	 * writer had one): every record of the journal written again, which
 	 * changes nothing if it was there after all.
 	 */
-	int crashed = *st->clean.boot && (!*boot_id(st) ||
-	    strcmp(st->clean.boot, st->boot));
+	const char *boot = boot_id(st);
+	int crashed = *st->clean.boot && (!*boot || strcmp(st->clean.boot, boot));
 	if (behind || crashed) {
 		if (st->segsize < st->clean.size)
 			return desk_store_fail(st, DESK_EX_IOERR, "%s/log/%08u.jsonl: "
