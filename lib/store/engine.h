@@ -123,6 +123,7 @@ struct desk_store {
 	int redofd;
 	uint32_t redo_gen;            /* as the state will say at commit */
 	uint64_t redo_end;
+	uint64_t redo_size;           /* the file's, when known (0: not) */
 	char boot[40];                /* this boot's id; "": unknown */
 	int boot_read;
 	/* What the commit's sync covers: the files and directories touched. */

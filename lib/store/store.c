@@ -930,6 +930,7 @@ desk_store_lock(struct desk_store *st)
 		return -1;
 	st->redo_gen = st->clean.redo_gen;
 	st->redo_end = st->clean.redo_end;
+	st->redo_size = 0;        /* others may have made it longer */
 	int behind = st->segsize != st->clean.size ||
 	    seg_exists(st, st->clean.seg + 1);
 	/*
@@ -1214,6 +1215,37 @@ desk_redo_checkpoint(struct desk_store *st)
 	return desk_redo_reset(st);
 }
 
+/*
+ * The journal as long as end, in zeros written ahead a megabyte at a
+ * time: its records then overwrite blocks it already has, and their sync
+ * needs no change of the file's size (a journal commit of the file
+ * system's own) but the first of each megabyte. It is reused from the
+ * start at every checkpoint, so that stops at about REDO_CKPT.
+ */
+static int
+redo_room(struct desk_store *st, uint64_t end)
+{
+	static const unsigned char zero[65536];
+	struct stat sb;
+
+	if (!st->redo_size) {
+		if (fstat(st->redofd, &sb) < 0)
+			return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/" REDO_PATH,
+			    st->root);
+		st->redo_size = (uint64_t)sb.st_size;
+	}
+	uint64_t want = (end + (1u << 20) - 1) & ~(uint64_t)((1u << 20) - 1);
+	while (st->redo_size < end) {
+		size_t n = want - st->redo_size < sizeof zero ?
+		    (size_t)(want - st->redo_size) : sizeof zero;
+		if (pwrite(st->redofd, zero, n, (off_t)st->redo_size) != (ssize_t)n)
+			return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/" REDO_PATH,
+			    st->root);
+		st->redo_size += n;
+	}
+	return 0;
+}
+
 /* Appends the flush's record: 0, or -1 with the store failed. */
 static int
 redo_append(struct desk_store *st)
@@ -1221,7 +1253,8 @@ redo_append(struct desk_store *st)
 	unsigned char *h = (unsigned char *)st->redo.p;
 	size_t body = st->redo.len - REDO_HEAD;
 
-	if (redo_open(st, 1) < 0)
+	if (redo_open(st, 1) < 0 ||
+	    (*st->boot && redo_room(st, st->redo_end + st->redo.len) < 0))
 		return -1;
 	memset(h, 0, REDO_HEAD);
 	memcpy(h, REDO_MAGIC, strlen(REDO_MAGIC));
