@@ -24,6 +24,13 @@
 int
 desk_log_drop(struct desk_store *st, const struct desk_span *bad, size_t nbad)
 {
+	/*
+	 * Positions move: the epoch first, durably, so that a check reading
+	 * the log without the lock meanwhile knows, even if this one is
+	 * killed before its rebuild advances the epoch again.
+	 */
+	if (nbad && desk_state_epoch_bump(st) < 0)
+		return -1;
 	for (size_t i = 0; i < nbad;) {
 		uint32_t seg = bad[i].seg;
 		char rel[32], rej[96];
