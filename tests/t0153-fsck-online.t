@@ -90,4 +90,29 @@ json $OUT '[.damage,.messages]' "[0,$((20000 + $(lines $T/w.out)))]" \
 	"clean, with every message the writer answered"
 is "$(ls -A $DESK_STORE/tmp | wc -l | tr -d ' ')" 0 "tmp/ is empty"
 
+# A repair that swaps the index in while fsck rebuilds without the lock:
+# fsck, stopped there (its rebuild files in tmp/, the lock free), finds the
+# epoch moved when it takes the lock again and exits 75, leaving tmp/ empty.
+got75=
+for try in 1 2 3 4 5; do
+	desk-case fsck > $T/a.out 2> $T/a.err &
+	fp=$!
+	n=0; while ! ls $DESK_STORE/tmp | grep -q "^$fp\." && [ $n -lt 500 ]; do
+		sleep 0.01; n=$((n + 1)); done
+	kill -STOP $fp
+	if ls $DESK_STORE/tmp | grep -q "^$fp\." && flock -n $DESK_STORE/lock true; then
+		DESK_LOCK_TIMEOUT=1 desk-case fsck --repair > $T/b.out 2> $T/b.err
+		brc=$?
+		kill -CONT $fp
+		wait $fp
+		got75="$? $brc"
+		break
+	fi
+	kill -CONT $fp
+	wait $fp
+done
+is "$got75" "75 0" "fsck while a repair swapped the index in: 75 (the repair: 0)"
+like $T/a.err "repaired or compacted by another process meanwhile" "and says why"
+is "$(ls -A $DESK_STORE/tmp | wc -l | tr -d ' ')" 0 "tmp/ is empty"
+
 done_testing
