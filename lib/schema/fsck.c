@@ -1,17 +1,20 @@
 /*
- * fsck.c: desk-case fsck. Under the writer lock the engine rebuilds every
- * derived file from the log into tmp/ through the schema's apply, the code
- * every write uses, and compares the live files with the rebuild
- * (desk_store_check): each slot field by the names this schema gives them,
- * each index key both ways, the state's counters. There is no second
- * derivation here to disagree with apply. What fsck.c adds is what only
- * the log can tell, checked record by record in the same pass against the
- * rebuild as it stands just before the record: lines that do not parse,
+ * fsck.c: desk-case fsck. The engine rebuilds every derived file from the
+ * log into tmp/ through the schema's apply, the code every write uses (up
+ * to the log's committed end without the writer lock, the records
+ * appended meanwhile under it), and compares the live files with the
+ * rebuild under the lock (desk_store_check): each slot field by the names
+ * this schema gives them, each index key both ways, the state's counters.
+ * There is no second derivation here to disagree with apply. What fsck.c
+ * adds is what only the log can tell, checked record by record in the
+ * same pass against the rebuild as it stands just before the record (the
+ * pass's handle, f->rb, not the live store): lines that do not parse,
  * records without what their type needs, a message twice or of no case, a
  * code used twice, an outbox entry queued twice or delivered unqueued; and
- * channels/ and tmp/. With --repair the engine moves
- * damaged records to rejects/ (desk_log_drop) and swaps a rebuild in
- * (desk_store_rebuild); then it checks again.
+ * channels/ and tmp/. With --repair the engine swaps the check's rebuild
+ * in, still under the lock; or, when records of the log are damaged,
+ * moves them to rejects/ (desk_log_drop) and swaps in a rebuild made under
+ * the lock (desk_store_rebuild). Then it checks again.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -36,6 +39,8 @@ struct key_finding {
 
 struct fsck {
 	struct desk_store *st;
+	struct desk_store *rb;        /* the rebuild, during the pass */
+	int repair, swapped;
 	uint64_t records, damage, notes;
 	uint64_t nuser, ncase, nmsg;
 	struct key_finding keys[NAMED_KEYS];
@@ -102,7 +107,7 @@ pass_user(struct fsck *f, jv rec, struct desk_loc loc)
 		bad_record(f, loc, "user record without a user_id");
 		return;
 	}
-	if (!desk_user_slot(f->st, (uint64_t)id, &s))
+	if (!desk_user_slot(f->rb, (uint64_t)id, &s))
 		f->nuser++;
 }
 
@@ -120,10 +125,10 @@ pass_case(struct fsck *f, jv rec, struct desk_loc loc)
 		    "or a valid status");
 		return;
 	}
-	if (!desk_case_slot(f->st, (uint64_t)id, &c))
+	if (!desk_case_slot(f->rb, (uint64_t)id, &c))
 		f->ncase++;
 	if (desk_jint(rec, "merged_into", &merged) && merged > 0 && merged != id &&
-	    !desk_case_slot(f->st, (uint64_t)merged, &c))
+	    !desk_case_slot(f->rb, (uint64_t)merged, &c))
 		finding(f, 1, "case %lld is merged into case %lld, which does not "
 		    "exist", (long long)id, (long long)merged);
 }
@@ -141,12 +146,12 @@ pass_message(struct fsck *f, jv rec, struct desk_loc loc)
 		bad_record(f, loc, "message record without message_id or case_id");
 		return;
 	}
-	if (desk_message_slot(f->st, (uint64_t)id, &m)) {
+	if (desk_message_slot(f->rb, (uint64_t)id, &m)) {
 		finding(f, 1, "message %lld appears twice in the log", (long long)id);
 		return;
 	}
 	f->nmsg++;
-	if (!desk_case_slot(f->st, (uint64_t)cid, &c)) {
+	if (!desk_case_slot(f->rb, (uint64_t)cid, &c)) {
 		finding(f, 1, "message %lld belongs to case %lld, which does not "
 		    "exist before it", (long long)id, (long long)cid);
 		return;
@@ -155,7 +160,7 @@ pass_message(struct fsck *f, jv rec, struct desk_loc loc)
 		finding(f, 1, "message %lld is older than case %lld's last message",
 		    (long long)id, (long long)cid);
 	if (desk_jint(rec, "out_id", &oid) && oid > 0 &&
-	    desk_out_slot(f->st, (uint64_t)oid, &o))
+	    desk_out_slot(f->rb, (uint64_t)oid, &o))
 		finding(f, 1, "outbox %lld is claimed by two messages", (long long)oid);
 }
 
@@ -169,7 +174,7 @@ pass_command(struct fsck *f, jv rec, struct desk_loc loc)
 	if (!desk_jint(rec, "out_id", &oid) || oid < 1 ||
 	    !desk_jint(rec, "case_id", &cid) || cid < 1)
 		bad_record(f, loc, "command record without out_id or case_id");
-	else if (desk_out_slot(f->st, (uint64_t)oid, &o))
+	else if (desk_out_slot(f->rb, (uint64_t)oid, &o))
 		finding(f, 1, "outbox %lld is claimed by two records", (long long)oid);
 }
 
@@ -185,7 +190,7 @@ pass_delivery(struct fsck *f, jv rec, struct desk_loc loc)
 	if (!desk_jint(rec, "out_id", &oid) || oid < 1 ||
 	    !desk_dstate_parse(desk_jstr(rec, "state"), &state))
 		bad_record(f, loc, "delivery record without out_id or state");
-	else if (!desk_out_slot(f->st, (uint64_t)oid, &o))
+	else if (!desk_out_slot(f->rb, (uint64_t)oid, &o))
 		finding(f, 1, "log %u:%llu: delivery of outbox %lld, which no "
 		    "message queued before it", AT(loc), (long long)oid);
 	else if (state == DESK_DS_RETRY && !(next && desk_time_parse(next, &t)))
@@ -216,7 +221,7 @@ pass_ident(struct fsck *f, jv rec, struct desk_loc loc)
 	}
 	if (!desk_jint(rec, "code_id", &cid) || cid < 1)
 		return;
-	if (!desk_code_slot(f->st, (uint64_t)cid, &c))
+	if (!desk_code_slot(f->rb, (uint64_t)cid, &c))
 		finding(f, 1, "ident at %u:%llu names code %lld, which does not "
 		    "exist before it", AT(loc), (long long)cid);
 	else if (!strcmp(result, "valid") && c.used)
@@ -265,7 +270,7 @@ pass_one(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx)
 {
 	struct fsck *f = ctx;
 
-	(void)st;
+	f->rb = st;
 	f->records++;
 	if (!jv_is_valid(rec)) {
 		jv msg = jv_invalid_get_msg(jv_copy(rec));
@@ -488,10 +493,25 @@ check_tmp(struct fsck *f, int repair)
 	closedir(d);
 }
 
+/*
+ * Under the lock, after the compare: --repair swaps the rebuild in unless
+ * records of the log are damaged (they are cut out first, and the index
+ * rebuilt over their new places).
+ */
+static int
+swap_ok(struct desk_store *st, void *ctx)
+{
+	struct fsck *f = ctx;
+
+	(void)st;
+	f->swapped = f->repair && !f->nbad;
+	return f->swapped;
+}
+
 static int
 verify(struct fsck *f)
 {
-	struct desk_check c = { pass_one, diff_one, f };
+	struct desk_check c = { pass_one, diff_one, swap_ok, f };
 
 	if (desk_store_check(f->st, &c) < 0)
 		return -1;
@@ -507,6 +527,7 @@ fsck_reset(struct fsck *f)
 	void *bad = f->bad;
 	size_t nbad = f->nbad;
 
+	/* repair cleared too: the check after a repair only looks. */
 	memset(f, 0, sizeof *f);
 	f->st = st;
 	f->bad = bad;
@@ -520,6 +541,7 @@ desk_fsck(struct desk_store *st, int repair)
 	int r = -1;
 
 	f->st = st;
+	f->repair = repair;
 	/* Damage past the committed point is what fsck is for: never die of it. */
 	st->tolerant = 1;
 	if (desk_store_lock(st) < 0)
@@ -540,13 +562,13 @@ desk_fsck(struct desk_store *st, int repair)
 	int repaired = 0;
 	if (repair) {
 		uint64_t notes = f->notes, found = f->damage;
-		int rr = f->nbad ? desk_log_drop(st, f->bad, f->nbad) : 0;
+		/* Not swapped by the check: the log loses its damaged records first. */
+		int rr = f->swapped ? 0 : desk_log_drop(st, f->bad, f->nbad) < 0 ||
+		    desk_store_rebuild(st) < 0 ? -1 : 0;
 		free(f->bad);
 		f->bad = NULL;
 		f->nbad = 0;
-		/* Reopen the log at its end (segments may have been rewritten). */
-		if (rr < 0 || desk_store_rebuild(st) < 0 ||
-		    desk_store_commit(st) < 0 || desk_store_lock(st) < 0) {
+		if (rr < 0 || desk_store_commit(st) < 0 || desk_store_lock(st) < 0) {
 			desk_store_commit(st);    /* lets go of the lock */
 			goto out;
 		}

@@ -153,6 +153,16 @@ int desk_log_fd(struct desk_store *st, uint32_t seg);
 int desk_log_rollforward(struct desk_store *st, uint32_t seg, uint64_t off,
     int truncate_tail, void (*each)(struct desk_store *, jv, struct desk_loc, void *),
     void *ctx);
+/*
+ * As desk_log_rollforward, from position from up to position end only
+ * (no tail truncated): *stop is past the last whole record read, where a
+ * later read goes on. A read without the lock up to a committed position
+ * sees only bytes no writer changes (a compaction or repair advances the
+ * epoch). 0, or -1 with the store failed.
+ */
+int desk_log_rollforward_to(struct desk_store *st, uint64_t from, uint64_t end,
+    void (*each)(struct desk_store *, jv, struct desk_loc, void *), void *ctx,
+    uint64_t *stop);
 int desk_state_write(struct desk_store *st);
 /* Writes the batch's records held back (the log's part of desk_store_flush). */
 int desk_log_flush(struct desk_store *st);
@@ -284,14 +294,26 @@ struct desk_check {
 	void (*each)(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx);
 	/* Called for every difference found, in file order. */
 	void (*diff)(struct desk_store *st, const struct desk_diff *d, void *ctx);
+	/*
+	 * Called under the lock after the compare (NULL: never): nonzero
+	 * swaps the rebuild in for the live files, as desk_store_rebuild
+	 * would, and advances the epoch.
+	 */
+	int (*swap)(struct desk_store *st, void *ctx);
 	void *ctx;
 };
 /*
- * Under the lock: rebuilds every derived file in tmp/ as desk_store_rebuild
- * does, but swaps nothing in; then compares each slot file with its
- * rebuild slot by slot and the index key by key in both directions, both
- * streamed, and the state's counters with the highest ids in the log. The
- * live files and the state are left as they were; the tmp/ files are
+ * Called with the lock, returns with it (on failure too, unless taking it
+ * again failed), letting go of it in between: commits, then rebuilds
+ * every derived file in tmp/ as desk_store_rebuild does, through a handle
+ * of its own, from the log up to the committed end without the lock;
+ * takes the lock again, rolls the rebuild on over the records appended
+ * meanwhile, and compares each slot file with its rebuild slot by slot
+ * and the index key by key in both directions, both streamed, and the
+ * state's counters with the highest ids in the log. Fails with
+ * DESK_EX_TEMPFAIL when a compaction or a repair by another process
+ * rewrote the log meanwhile (the epoch moved). The live files and the
+ * state are left as they were unless c->swap swaps; the tmp/ files are
  * removed, on failure too. 0, or -1 with the store failed.
  */
 int desk_store_check(struct desk_store *st, const struct desk_check *c);

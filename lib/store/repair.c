@@ -4,9 +4,13 @@
  * live write and roll-forward goes through, so neither a check nor a
  * repair can derive anything a write would not. fsck checks by comparing
  * the live files with such a rebuild (desk_store_check); --repair swaps
- * one in (desk_store_rebuild) after cutting damaged records out of the log
- * into rejects/ (desk_log_drop). The engine knows the tables by index
- * only, their files by the names the schema gave it.
+ * that rebuild in, or, when damaged records must first be cut out of the
+ * log into rejects/ (desk_log_drop), one made under the lock
+ * (desk_store_rebuild). The check builds the most of its rebuild without
+ * the writer lock, as compact does: the log up to its committed end is
+ * bytes no writer changes, so writers wait only for the records they
+ * appended meanwhile and for the compare. The engine knows the tables by
+ * index only, their files by the names the schema gave it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +24,13 @@
 int
 desk_log_drop(struct desk_store *st, const struct desk_span *bad, size_t nbad)
 {
+	/*
+	 * Positions move: the epoch first, durably, so that a check reading
+	 * the log without the lock meanwhile knows, even if this one is
+	 * killed before its rebuild advances the epoch again.
+	 */
+	if (nbad && desk_state_epoch_bump(st) < 0)
+		return -1;
 	for (size_t i = 0; i < nbad;) {
 		uint32_t seg = bad[i].seg;
 		char rel[32], rej[96];
@@ -155,55 +166,51 @@ desk_rebuild_close(struct desk_store *st, struct desk_rebuilt *r)
 	st->repairing = 0;
 }
 
-int
-desk_store_rebuild(struct desk_store *st)
+/*
+ * Under st's lock: the rebuild b made (its fds; names in *r, emptied as
+ * they are taken) renamed over st's derived files, whole on disk first.
+ * b may be st. 0, or -1 with st failed.
+ */
+static int
+swap_in(struct desk_store *st, struct desk_store *b, struct desk_rebuilt *r)
 {
 	int nt = st->schema->ntables;
-	void (*fatal)(const struct desk_err *) = st->fatal;
-	struct desk_rebuilt r;
 
 	/*
-	 * The live derived files on disk and the journal begun anew first:
-	 * its units are for them, and a crash before the renames below are
-	 * durable leaves them in place.
+	 * st's live derived files on disk and its journal begun anew first:
+	 * the journal's units are for them, and a crash before the renames
+	 * below are durable leaves them in place. (A rebuild into st itself
+	 * did so before it began: its fds are the new files now.)
 	 */
-	if (desk_store_flush(st) < 0 || desk_redo_checkpoint(st) < 0)
+	if (b != st && (desk_store_flush(st) < 0 || desk_redo_checkpoint(st) < 0))
 		return -1;
-	/* A tool's die wrapper waits until the tmp/ files are gone. */
-	st->fatal = NULL;
-	if (build(st, &r, NULL) < 0)
-		goto fail;
-	/* The new files are whole on disk before they replace the old ones. */
 	for (int t = 0; t < nt; t++)
-		if (fdatasync(st->slotfd[t]) < 0) {
-			desk_store_fail_errno(st, DESK_EX_IOERR, "%s/%s", st->root,
-			    r.slots[t]);
-			goto fail;
-		}
-	if (fdatasync(st->hxfd) < 0) {
-		desk_store_fail_errno(st, DESK_EX_IOERR, "%s/%s", st->root, r.hx);
-		goto fail;
-	}
+		if (fdatasync(b->slotfd[t]) < 0)
+			return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/%s",
+			    st->root, r->slots[t]);
+	if (fdatasync(b->hxfd) < 0)
+		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/%s", st->root,
+		    r->hx);
 	for (int t = 0; t < nt; t++) {
 		char rel[64];
 		snprintf(rel, sizeof rel, "index/%s.slots", st->schema->tables[t]);
-		if (desk_store_rename(st, r.slots[t], rel) < 0) {
-			desk_store_fail_errno(st, DESK_EX_IOERR, "%s/%s", st->root, rel);
-			goto fail;
-		}
-		r.slots[t][0] = '\0';
+		if (desk_store_rename(st, r->slots[t], rel) < 0)
+			return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/%s",
+			    st->root, rel);
+		r->slots[t][0] = '\0';
 	}
-	if (desk_store_rename(st, r.hx, "index/keys.hx") < 0) {
-		desk_store_fail_errno(st, DESK_EX_IOERR, "%s/index/keys.hx",
+	if (desk_store_rename(st, r->hx, "index/keys.hx") < 0)
+		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/index/keys.hx",
 		    st->root);
-		goto fail;
-	}
-	st->hxpath[0] = '\0';
-	st->repairing = 0;
-	desk_store_on_error(st, fatal);
-	if (desk_log_reopen(st) < 0)
-		return -1;
-	/* Tell other processes that their open derived files are stale. */
+	r->hx[0] = '\0';
+	b->hxpath[0] = '\0';
+	return 0;
+}
+
+/* After a swap: other processes learn that their open derived files are stale. */
+static int
+epoch_advance(struct desk_store *st)
+{
 	st->clean.epoch++;
 	st->epoch = st->clean.epoch;
 	st->clean.size = (uint64_t)-1;    /* force the state to be written */
@@ -211,10 +218,29 @@ desk_store_rebuild(struct desk_store *st)
 		return -1;
 	st->dirty = 1;
 	return 0;
-fail:
-	desk_rebuild_close(st, &r);
+}
+
+int
+desk_store_rebuild(struct desk_store *st)
+{
+	void (*fatal)(const struct desk_err *) = st->fatal;
+	struct desk_rebuilt r;
+
+	/* The live files on disk, the journal begun anew: see swap_in. */
+	if (desk_store_flush(st) < 0 || desk_redo_checkpoint(st) < 0)
+		return -1;
+	/* A tool's die wrapper waits until the tmp/ files are gone. */
+	st->fatal = NULL;
+	if (build(st, &r, NULL) < 0 || swap_in(st, st, &r) < 0) {
+		desk_rebuild_close(st, &r);
+		desk_store_on_error(st, fatal);
+		return -1;
+	}
+	st->repairing = 0;
 	desk_store_on_error(st, fatal);
-	return -1;
+	if (desk_log_reopen(st) < 0)
+		return -1;
+	return epoch_advance(st);
 }
 
 /* A live derived file to compare, read-only: the fd, or -1 when missing. */
@@ -228,8 +254,9 @@ open_live(struct desk_store *st, const char *rel)
 	return fd;
 }
 
+/* The live files of st compared with the rebuild b: every difference to c. */
 static int
-compare(struct desk_store *st, const struct desk_check *c,
+compare(struct desk_store *st, struct desk_store *b, const struct desk_check *c,
     const uint64_t *want_next, const uint64_t *live_next)
 {
 	int nt = st->schema->ntables;
@@ -240,7 +267,7 @@ compare(struct desk_store *st, const struct desk_check *c,
 		int fd = open_live(st, rel);
 		if (fd < 0 && st->err.code)
 			return -1;
-		int r = desk_slot_compare(st, t, fd, st->slotfd[t], c);
+		int r = desk_slot_compare(st, t, fd, b->slotfd[t], c);
 		if (fd >= 0)
 			close(fd);
 		if (r < 0)
@@ -249,7 +276,7 @@ compare(struct desk_store *st, const struct desk_check *c,
 	int fd = open_live(st, "index/keys.hx");
 	if (fd < 0 && st->err.code)
 		return -1;
-	int r = desk_hx_compare(st, fd, st->hxfd, c);
+	int r = desk_hx_compare(st, fd, b->hxfd, c);
 	if (fd >= 0)
 		close(fd);
 	if (r < 0)
@@ -270,37 +297,96 @@ compare(struct desk_store *st, const struct desk_check *c,
 	return 0;
 }
 
+/*
+ * The rebuild's own handle: its derived files new in tmp/ and nobody
+ * else's, so it holds back and caches as under the lock without taking
+ * it (compact's kept, likewise). Its counters start from nothing.
+ */
+static struct desk_store *
+rebuild_handle(struct desk_store *st, struct desk_rebuilt *r)
+{
+	struct desk_store *b = desk_store_open(st->root, 0, st->schema);
+
+	memset(r, 0, sizeof *r);
+	if (desk_store_error(b) || desk_rebuild_open(b, r) < 0)
+		return b;
+	b->locked = 1;
+	memset(b->next, 0, sizeof b->next);
+	return b;
+}
+
+/*
+ * Under the lock again: the rebuild rolled on over what writers appended
+ * since end, compared, and swapped in when c->swap says so.
+ */
+static int
+check_locked(struct desk_store *st, struct desk_store *b, struct desk_rebuilt *r,
+    const struct desk_check *c, uint64_t stop)
+{
+	uint64_t want_next[DESK_ST_COUNTERS];
+
+	/* What the lock's own roll-forward held back, in the live files. */
+	if (desk_store_flush(st) < 0)
+		return -1;
+	int dirty = st->dirty;
+	if (desk_log_rollforward(b, DESK_POS_SEG(stop), DESK_POS_OFF(stop), 0,
+	    rebuild_one, (void *)c) < 0 || desk_store_flush(b) < 0)
+		return desk_store_fail(st, b->err.code, "%s", b->err.msg);
+	memcpy(want_next, b->next, sizeof want_next);
+	if (compare(st, b, c, want_next, st->next) < 0)
+		return -1;
+	if (!c->swap || !c->swap(st, c->ctx)) {
+		/* Nothing live was written: the commit has nothing to sync for us. */
+		st->dirty = dirty;
+		return 0;
+	}
+	if (swap_in(st, b, r) < 0)
+		return -1;
+	/* Counters below the log's ids are raised, as a rebuild's apply raises them. */
+	for (int k = 0; k < st->schema->ncounters; k++)
+		if (st->next[k] < want_next[k])
+			st->next[k] = want_next[k];
+	/* st's own fds are the files just replaced: opened again when needed. */
+	desk_derived_close(st);
+	return epoch_advance(st);
+}
+
 int
 desk_store_check(struct desk_store *st, const struct desk_check *c)
 {
-	uint64_t live_next[DESK_ST_COUNTERS], want_next[DESK_ST_COUNTERS];
 	void (*fatal)(const struct desk_err *) = st->fatal;
-	int dirty = st->dirty;
 	struct desk_rebuilt r;
+	uint64_t stop;
 
 	if (!st->locked)
 		return desk_store_fail(st, DESK_EX_SOFTWARE, "internal: check "
 		    "without the lock");
 	/*
-	 * What roll-forward left held back, and the index's entry count, in
-	 * the live files before they are compared (a no-op unless records
-	 * were rolled).
+	 * The caller's changes committed, and with them the log's end: every
+	 * record before it is whole, and its bytes stay as they are until a
+	 * compaction or a repair, which advance the epoch.
 	 */
-	if (desk_store_flush(st) < 0)
+	if (desk_store_commit(st) < 0)
 		return -1;
+	uint64_t end = DESK_POS(st->clean.seg, st->clean.size);
+	uint64_t epoch = st->clean.epoch;
 	/* A tool's die wrapper waits until the tmp/ files are gone. */
 	st->fatal = NULL;
-	/* The rebuild's counters start from nothing; the live ones stay. */
-	memcpy(live_next, st->next, sizeof live_next);
-	memset(st->next, 0, sizeof st->next);
-	int ok = build(st, &r, c) == 0;
-	memcpy(want_next, st->next, sizeof want_next);
-	memcpy(st->next, live_next, sizeof st->next);
-	if (ok)
-		ok = compare(st, c, want_next, live_next) == 0;
-	desk_rebuild_close(st, &r);
-	/* Nothing live was written: the commit has nothing to sync for us. */
-	st->dirty = dirty;
+	struct desk_store *b = rebuild_handle(st, &r);
+	if (desk_store_error(b) || desk_log_rollforward_to(b, DESK_POS(1, 0), end,
+	    rebuild_one, (void *)c, &stop) < 0)
+		desk_store_fail(st, b->err.code, "%s", b->err.msg);
+	else if (desk_store_lock(st) < 0)
+		;
+	else if (st->clean.epoch != epoch)
+		desk_store_fail(st, DESK_EX_TEMPFAIL, "%s: repaired or compacted "
+		    "by another process meanwhile; nothing changed (run fsck "
+		    "again)", st->root);
+	else
+		check_locked(st, b, &r, c, stop);
+	b->locked = 0;
+	desk_rebuild_close(b, &r);
+	desk_store_close(b);
 	desk_store_on_error(st, fatal);
-	return ok ? 0 : -1;
+	return st->err.code ? -1 : 0;
 }

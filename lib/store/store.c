@@ -722,20 +722,30 @@ seg_exists(struct desk_store *st, uint32_t seg)
 }
 
 /*
- * Reads the log from (seg, off) to its end, calling each() for every whole
- * record (an invalid jv with a message for a line that does not parse). A
- * last line without its newline is a write cut short by a crash: it is
- * truncated when truncate_tail is set and skipped otherwise. Stops at the
- * store's first error: 0, or -1 with the store failed.
+ * Reads the log from (seg, off) up to end (a position; NO_END: its end),
+ * calling each() for every whole record (an invalid jv with a message for
+ * a line that does not parse), and sets *stop past the last one. A last
+ * line without its newline is a write cut short by a crash: it is
+ * truncated when truncate_tail is set and skipped otherwise; one cut by
+ * end is left for the read that goes on from *stop. Stops at the store's
+ * first error: 0, or -1 with the store failed.
  */
-int
-desk_log_rollforward(struct desk_store *st, uint32_t seg, uint64_t off,
+#define NO_END UINT64_MAX
+
+static int
+roll(struct desk_store *st, uint32_t seg, uint64_t off, uint64_t end,
     int truncate_tail, void (*each)(struct desk_store *, jv, struct desk_loc, void *),
-    void *ctx)
+    void *ctx, uint64_t *stop)
 {
 	struct desk_buf b = DESK_BUF_INIT;
 
 	for (; !st->err.code; seg++, off = 0) {
+		/* Where this segment's read ends: the bound, or its end. */
+		int last = end != NO_END && seg >= DESK_POS_SEG(end);
+		uint64_t lim = last ? DESK_POS_OFF(end) : NO_END;
+		*stop = DESK_POS(seg, off);
+		if (last && seg > DESK_POS_SEG(end))
+			break;
 		int fd = seg_open(st, seg, O_RDONLY);
 		if (fd < 0) {
 			if (errno != ENOENT)
@@ -745,9 +755,12 @@ desk_log_rollforward(struct desk_store *st, uint32_t seg, uint64_t off,
 		}
 		uint64_t base = off;     /* file offset of b.p[0] */
 		b.len = 0;
-		while (!st->err.code) {
+		while (!st->err.code && base + b.len < lim) {
 			desk_buf_reserve(&b, 1 << 20);
-			ssize_t r = pread(fd, b.p + b.len, b.cap - b.len - 1,
+			size_t want = b.cap - b.len - 1;
+			if (want > lim - (base + b.len))
+				want = (size_t)(lim - (base + b.len));
+			ssize_t r = pread(fd, b.p + b.len, want,
 			    (off_t)(base + b.len));
 			if (r < 0) {
 				if (errno == EINTR)
@@ -775,6 +788,9 @@ desk_log_rollforward(struct desk_store *st, uint32_t seg, uint64_t off,
 			base += start;
 		}
 		close(fd);
+		*stop = DESK_POS(seg, base);
+		if (last)
+			break;
 		if (b.len > 0 && !st->err.code) {
 			if (seg_exists(st, seg + 1)) {
 				/* A torn line before a later segment is damage, not a crash tail. */
@@ -795,6 +811,25 @@ desk_log_rollforward(struct desk_store *st, uint32_t seg, uint64_t off,
 	}
 	desk_buf_free(&b);
 	return st->err.code ? -1 : 0;
+}
+
+int
+desk_log_rollforward(struct desk_store *st, uint32_t seg, uint64_t off,
+    int truncate_tail, void (*each)(struct desk_store *, jv, struct desk_loc, void *),
+    void *ctx)
+{
+	uint64_t stop;
+
+	return roll(st, seg, off, NO_END, truncate_tail, each, ctx, &stop);
+}
+
+int
+desk_log_rollforward_to(struct desk_store *st, uint64_t from, uint64_t end,
+    void (*each)(struct desk_store *, jv, struct desk_loc, void *), void *ctx,
+    uint64_t *stop)
+{
+	return roll(st, DESK_POS_SEG(from), DESK_POS_OFF(from), end, 0, each, ctx,
+	    stop);
 }
 
 #define REC_CACHE 2048
