@@ -107,7 +107,8 @@ $(O)/bin/desk-webhook: $(O)/cmd/desk-webhook.o $(WEBHOOK_OBJ) $(O)/libdesk.a
 	$(CC) $(CFLAGS) $(LDFLAGS_ALL) -o $@ $< $(WEBHOOK_OBJ) $(O)/libdesk.a \
 		$(BASE_LIBS) $(CURL_LIBS) $(MHD_LIBS) -lpthread
 
-$(O)/unit/%: tests/unit/%.c $(O)/libdesk.a Makefile | $(O)/.deps
+# Each is one file and the headers they share (tap.h, scratch.h).
+$(O)/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(O)/libdesk.a Makefile | $(O)/.deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(DESK_CFLAGS) $(LDFLAGS_ALL) -o $@ $< $(O)/libdesk.a \
 		$(BASE_LIBS) $(CURL_LIBS)

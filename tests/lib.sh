@@ -137,13 +137,11 @@ serve_start() {
 	desk-webhook serve --listen 127.0.0.1:0 --port-file "$T/$s_n.port" "$@" \
 		> "${SERVE_OUT:-$T/$s_n.out}" 2> "$T/$s_n.err" &
 	SPID=$!
-	s_i=0
-	while [ ! -s "$T/$s_n.port" ] && [ $s_i -lt 200 ] && kill -0 $SPID 2> /dev/null; do
-		sleep 0.05
-		s_i=$((s_i + 1))
-	done
+	eventually 60 serve_up "$T/$s_n.port"
 	PORT=$(cat "$T/$s_n.port" 2> /dev/null)
 }
+# serve_up PORTFILE: serve ($SPID) wrote its port, or is gone (no use waiting).
+serve_up() { [ -s "$1" ] || ! kill -0 $SPID 2> /dev/null; }
 # wait_for PID SECONDS: waits for the child PID, its status in $WRC; one
 # still running after SECONDS is killed (137), so that a test fails instead
 # of hanging.
@@ -187,5 +185,43 @@ _, st = os.waitpid(pid, 0)
 sys.stdout.buffer.write(out)
 sys.exit(os.WEXITSTATUS(st))
 PY
+}
+# eventually SECONDS CMD...: runs CMD every 50 ms until it succeeds
+# (status 0) or SECONDS of wall time have passed (status 1). The wait on an
+# effect, with a deadline generous enough for a loaded machine or a
+# sanitizer build, instead of a fixed sleep that a slow run outlasts.
+eventually() {
+	e_end=$(($(date +%s) + $1))
+	shift
+	until "$@"; do
+		[ "$(date +%s)" -ge "$e_end" ] && return 1
+		sleep 0.05
+	done
+}
+# hold LOCKFILE: holds the flock on LOCKFILE from another process, $HOLDER,
+# until release (at most 5 minutes), and returns once it is held. The
+# holder is the process that has the lock open (a subshell that becomes
+# sleep), so that killing it lets go; its output goes nowhere, so that it
+# keeps no pipe open.
+hold() {
+	( exec 9>> "$1" && flock 9 && exec sleep 300 ) < /dev/null > /dev/null 2>&1 &
+	HOLDER=$!
+	eventually 60 held "$1"
+}
+held() { ! flock -n "$1" true; }
+release() {
+	kill "$HOLDER" 2> /dev/null
+	wait "$HOLDER" 2> /dev/null
+}
+# lock_waiting PID: the writer PID is in the lock's wait (it has lock.wait
+# of $DESK_STORE open, which it opens when it starts to wait).
+lock_waiting() {
+	ls -l "/proc/$1/fd" 2> /dev/null | grep -q " $DESK_STORE/lock.wait\$"
+}
+# timed CMD...: run CMD; its wall time in $MS (milliseconds).
+timed() {
+	t_s=$(date +%s%N)
+	run "$@"
+	MS=$((($(date +%s%N) - t_s) / 1000000))
 }
 # No set -e: a failing check must report itself, not end the script.

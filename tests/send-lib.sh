@@ -21,8 +21,7 @@ stub() {
 	rm -f "$T/$s_name.port"
 	python3 "$TOP/tests/stub-receiver.py" "$T/$s_name.port" "$T/$s_name.log" "$@" &
 	STUBS="$STUBS $!"
-	s_n=0
-	while [ ! -s "$T/$s_name.port" ] && [ $s_n -lt 500 ]; do sleep 0.01; s_n=$((s_n + 1)); done
+	eventually 60 test -s "$T/$s_name.port"
 	PORT=$(cat "$T/$s_name.port")
 	touch "$T/$s_name.log" "$T/$s_name.log.conns"
 }

@@ -109,9 +109,14 @@ is "$CODE" 401 "(the signed channel wants signatures)"
 post /hooks/late -d '{"case":{"user_custom_id":"u9","content":"early"}}'
 is "$CODE" 404 "a channel that does not exist yet is 404"
 active_channel late
-sleep 1.5
-post /hooks/late -d '{"case":{"user_custom_id":"u9","content":"late"}}' -H 'webhook-id: late-1'
-is "$CODE" 200 "once added, serve takes it within a second and a half"
+# Read again about once a second: asked until it answers, a loaded machine
+# allowed a minute (a 404 stores nothing).
+late() {
+	post /hooks/late -d '{"case":{"user_custom_id":"u9","content":"late"}}' -H 'webhook-id: late-1'
+	[ "$CODE" != 404 ]
+}
+eventually 60 late
+is "$CODE" 200 "once added, serve takes it while it runs"
 
 # ---- /healthz ----
 post /healthz
@@ -190,14 +195,12 @@ is "$SRC" 0 "exit 0"
 # Another writer holds the lock past DESK_LOCK_TIMEOUT: 503, and serve
 # goes on once the lock is free.
 DESK_LOCK_TIMEOUT=1 serve_start locked
-flock "$DESK_STORE/lock" sleep 3 &
-FPID=$!
-sleep 0.3
+hold "$DESK_STORE/lock"
 post /hooks/shop -d '{"case":{"user_custom_id":"l","content":"locked out"}}' -H 'webhook-id: locked-1' -D "$T/hdrs"
 is "$CODE" 503 "a store that cannot take the request is 503"
 like "$T/hdrs" '^Retry-After: 5' "with Retry-After"
 like "$T/locked.err" 'locked by another writer.*answered 503 until' "and stderr says why"
-wait $FPID
+release
 post /hooks/shop -d '{"case":{"user_custom_id":"l","content":"locked out"}}' -H 'webhook-id: locked-1'
 is "$CODE" 200 "the same request once the lock is free: 200"
 serve_stop

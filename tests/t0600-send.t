@@ -112,13 +112,11 @@ json $T/app.log "$(by 'with a token') | .headers | [.authorization, has(\"webhoo
 	"without a secret: no signature, the token as Authorization: Bearer"
 # One sender at a time: a --drain while another holds send_lock exits 75.
 reply 1 'one sender' > /dev/null
-flock "$DESK_STORE/send_lock" sleep 2 &
-locker=$!
-sleep 0.3
+hold "$DESK_STORE/send_lock"
 run desk-webhook send --drain
 rc 75 "--drain while another send holds the store: exit 75"
 like $ERR 'another desk-webhook send' "it says why"
-wait $locker
+release
 run desk-webhook send --drain
 rc 0 "once it is free: delivered"
 

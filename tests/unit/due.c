@@ -13,6 +13,7 @@
 
 #include "desk.h"
 #include "tap.h"
+#include "scratch.h"
 
 static struct desk_loc locs[64];
 static int nrec;
@@ -93,15 +94,10 @@ put(struct desk_store *st, uint64_t id, struct desk_out_slot *o)
 int
 main(void)
 {
-	char dir[] = "/tmp/desk-unit-due.XXXXXX", store[64];
+	char dir[] = "/tmp/desk-unit-due.XXXXXX";
 	struct desk_out_slot o;
+	struct desk_store *st = scratch_writer(dir);
 
-	if (!mkdtemp(dir))
-		return 1;
-	snprintf(store, sizeof store, "%s/store", dir);
-	desk_set_store_dir(store);
-	struct desk_store *st = desk_open(DESK_ST_CREATE);
-	desk_store_lock(st);
 	add(st, "{\"rec\":\"user\",\"user_id\":1}");
 	add(st, "{\"rec\":\"case\",\"case_id\":1,\"user_id\":1,\"channel\":\"app\","
 	    "\"status\":\"open\"}");

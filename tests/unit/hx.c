@@ -8,6 +8,7 @@
 
 #include "desk.h"
 #include "tap.h"
+#include "scratch.h"
 
 int
 main(void)
@@ -18,14 +19,8 @@ main(void)
 	uint32_t aux;
 	int bad = 0;
 	enum { N = 60000 };
+	struct desk_store *st = scratch_writer(dir);
 
-	if (!mkdtemp(dir))
-		return 1;
-	char store[64];
-	snprintf(store, sizeof store, "%s/store", dir);
-	desk_set_store_dir(store);
-	struct desk_store *st = desk_open(DESK_ST_CREATE);
-	desk_store_lock(st);
 	for (uint64_t i = 0; i < N; i++) {
 		desk_key_id(&k, "test", i, "x");
 		desk_hx_put(st, &k, i * 3, (uint32_t)i);

@@ -11,6 +11,7 @@
 
 #include "desk.h"
 #include "tap.h"
+#include "scratch.h"
 
 /* What rec has, as JSON text: the test's view (static, overwritten). */
 static const char *
@@ -29,15 +30,10 @@ text(jv rec)
 int
 main(void)
 {
-	char dir[] = "/tmp/desk-unit-reccache.XXXXXX", store[64];
+	char dir[] = "/tmp/desk-unit-reccache.XXXXXX";
 	struct desk_slot s;
+	struct desk_store *st = scratch_writer(dir);
 
-	if (!mkdtemp(dir))
-		return 1;
-	snprintf(store, sizeof store, "%s/store", dir);
-	desk_set_store_dir(store);
-	struct desk_store *st = desk_open(DESK_ST_CREATE);
-	desk_store_lock(st);
 	const char *line = "{\"rec\":\"user\",\"user_id\":1,\"name\":\"A\"}";
 	jv r = desk_json_parse_all(line, strlen(line));
 	struct desk_loc loc = desk_log_add(st, r);

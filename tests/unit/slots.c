@@ -10,6 +10,7 @@
 
 #include "desk.h"
 #include "tap.h"
+#include "scratch.h"
 
 static jv
 parse(const char *s)
@@ -78,13 +79,8 @@ main(void)
 	char dir[] = "/tmp/desk-unit-slots.XXXXXX";
 	unsigned char p[64];
 	char store[64];
+	struct desk_store *st = scratch_writer(dir);
 
-	if (!mkdtemp(dir))
-		return 1;
-	snprintf(store, sizeof store, "%s/store", dir);
-	desk_set_store_dir(store);
-	struct desk_store *st = desk_open(DESK_ST_CREATE);
-	desk_store_lock(st);
 	add(st, "{\"rec\":\"user\",\"user_id\":7,\"identified\":true}");
 	add(st, "{\"rec\":\"case\",\"case_id\":3,\"user_id\":7,\"channel\":\"app\","
 	    "\"status\":\"pending\",\"merged_into\":2,\"updated_at\":\"2026-01-01T00:00:00Z\"}");

@@ -9,6 +9,7 @@
 
 #include "desk.h"
 #include "tap.h"
+#include "scratch.h"
 
 static jv
 parse(const char *s)
@@ -59,12 +60,8 @@ main(void)
 	struct desk_err e;
 	int dup;
 
-	if (!mkdtemp(dir))
-		return 1;
-	char store[64];
-	snprintf(store, sizeof store, "%s/store", dir);
-	desk_set_store_dir(store);
-	struct desk_store *st = desk_open(DESK_ST_CREATE);
+	struct desk_store *st = scratch_store(dir);
+
 
 	/* desk_reply_add does not trust its caller to have checked. */
 	reply(st, "{\"case_id\":1,\"content\":5}", "content",
