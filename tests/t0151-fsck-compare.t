@@ -82,6 +82,15 @@ rc 1 "a case's link changed: fsck exit 1"
 like $ERR "^desk-case: fsck: case's links 3: slot says next [0-9]+, the log says 4$" \
 	"named by table, id and field"
 restore
+slot $DESK_STORE/index/caselinks.slots 3 48 1
+run desk-case fsck
+rc 1 "a case's channel chain changed: fsck exit 1"
+like $ERR "^desk-case: fsck: case's links 3: slot says chan_prev 3, the log says 2$" \
+	"named by table, id and field"
+run desk-case fsck --repair
+run desk-case fsck
+rc 0 "--repair rebuilds it"
+restore
 slot $DESK_STORE/index/users.slots 2 16 8
 run desk-case fsck
 rc 1 "a user's last case changed: fsck exit 1"

@@ -336,26 +336,58 @@ lists_missing(struct desk_store *st, int have)
 }
 
 /*
+ * A store written before the channels' chains has the status lists and no
+ * mark (DESK_LIST_CHANS): chaining its new cases would make a part of an
+ * index that readers would trust, as lists_missing says. A store's first
+ * case writes the mark.
+ */
+static int
+chans_ready(struct desk_store *st)
+{
+	struct desk_list_slot m;
+
+	if (desk_list_slot(st, DESK_LIST_CHANS, &m))
+		return 1;
+	if (desk_slot_end(st, DESK_T_CASE) > 1)
+		return 0;
+	memset(&m, 0, sizeof m);
+	PUT(st, DESK_T_LIST, DESK_LIST_CHANS, list, &m);
+	return 1;
+}
+
+/*
  * A case record newer than the case's slot (have: the slot exists): a new
- * case joins its user's chain, and a case whose status differs from its
- * list's (or a new one) moves to the end of that status's list. Written
+ * case joins its user's chain and its channel's, and a case whose status
+ * differs from its list's (or a new one) moves to the end of that status's
+ * list. Written
  * before the case's slot, so that the roll-forward of a record whose slot
  * write was lost redoes this too; each step checks what is done already.
  */
 static void
-case_index(struct desk_store *st, uint64_t id, uint64_t user,
+case_index(struct desk_store *st, uint64_t id, uint64_t user, const char *ch,
     enum desk_status status, int64_t since, struct desk_loc loc, int have)
 {
 	struct desk_caselink_slot l;
 	struct desk_user_slot u = { { 0, 0 }, 0, 0, 0, 0 };
 	int linked = desk_caselink_slot(st, id, &l);
 	int uhave = desk_user_slot(st, user, &u);
+	/*
+	 * A new case (no slot yet) joins its channel's chain: its chan_prev,
+	 * the channel's newest case, is written with its links, and the
+	 * newest after them. A case's channel never changes, so nothing else
+	 * moves the chain. A roll-forward finds the links written and only
+	 * the newest to do (the case's slot, written after both, says whether
+	 * it is done).
+	 */
+	int chans = !have && chans_ready(st);
+	uint64_t newest = chans ? desk_chan_newest(st, ch) : 0;
 
 	if (!linked) {
 		if (lists_missing(st, have))
 			return;    /* an older desk's store: nothing indexed */
 		memset(&l, 0, sizeof l);
 		l.user_prev = uhave && u.last_case < id ? u.last_case : 0;
+		l.chan_prev = chans && newest < id ? newest : 0;
 	}
 	if (!linked || !l.linked || l.list != status) {
 		int resume = linked && !l.linked && l.list == status;
@@ -368,6 +400,11 @@ case_index(struct desk_store *st, uint64_t id, uint64_t user,
 		}
 		list_link(st, id, &l, !linked, resume);
 		link_put(st, id, &l);
+	}
+	if (chans && newest < id) {
+		struct desk_key k;
+		desk_key_chan(&k, ch);
+		desk_hx_put(st, &k, id, 0);
 	}
 	if (uhave && u.last_case < id) {
 		u.last_case = id;
@@ -406,7 +443,8 @@ apply_case(struct desk_store *st, jv rec, struct desk_loc loc)
 			c.updated_at = t;
 		c.chan = desk_hash32(ch, strlen(ch));
 		/* The indexes first, the slot last: see case_index. */
-		case_index(st, (uint64_t)id, (uint64_t)user, status, t, loc, have);
+		case_index(st, (uint64_t)id, (uint64_t)user, ch, status, t, loc,
+		    have);
 		PUT(st, DESK_T_CASE, (uint64_t)id, case, &c);
 	}
 	desk_key_last(&k, (uint64_t)user, ch);
@@ -922,6 +960,7 @@ slot_fields(int t, const struct desk_slot *raw, struct desk_field *f)
 		FIELD("prev", s.prev);
 		FIELD("next", s.next);
 		FIELD("since", s.since);
+		FIELD("chan_prev", s.chan_prev);
 		break;
 	}
 	case DESK_T_LIST: {

@@ -76,6 +76,12 @@ desk_key_last(struct desk_key *k, uint64_t user_id, const char *channel)
 }
 
 void
+desk_key_chan(struct desk_key *k, const char *channel)
+{
+	desk_key(k, "chan", 1, channel, strlen(channel));
+}
+
+void
 desk_key_conv(struct desk_key *k, const char *channel, const char *conv,
     size_t convlen)
 {
@@ -305,6 +311,10 @@ desk_rec_keys(jv rec, void (*each)(const struct desk_key *, const char *,
 		desk_key_last(&k, (uint64_t)user, ch);
 		snprintf(name, sizeof name, "user %lld's last case on channel %.64s "
 		    "(case %lld)", (long long)user, ch, (long long)v);
+		each(&k, name, ctx);
+		desk_key_chan(&k, ch);
+		snprintf(name, sizeof name, "the newest case of channel %.64s "
+		    "(case %lld or later)", ch, (long long)v);
 		each(&k, name, ctx);
 	} else if (!strcmp(type, "code") && (s = desk_jstr(rec, "hash")) &&
 	    desk_jint(rec, "code_id", &v)) {

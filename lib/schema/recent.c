@@ -3,8 +3,8 @@
  * the order things happened, so the cases changed most recently are the
  * ones its last records name (desk-case list --limit): nothing is written
  * to know them, and reading stops as soon as the caller has enough. Also
- * the walk of a status list, and whether the store has the case indexes
- * apply keeps (desk-store(5)).
+ * the walk of a status list, a channel's newest case, and whether the
+ * store has the case indexes apply keeps (desk-store(5)).
  */
 #include <errno.h>
 #include <string.h>
@@ -25,6 +25,32 @@ desk_case_indexes(struct desk_store *st)
 	    "(an older desk wrote it): run desk-case fsck --repair once",
 	    desk_store_root(st));
 	return 0;
+}
+
+int
+desk_case_chans(struct desk_store *st)
+{
+	struct desk_list_slot m;
+
+	if (!desk_case_indexes(st))
+		return 0;
+	if (desk_list_slot(st, DESK_LIST_CHANS, &m) ||
+	    desk_slot_end(st, DESK_T_CASE) <= 1)
+		return 1;
+	desk_store_fail(st, DESK_EX_CONFIG, "%s: the store has no channel index "
+	    "(an older desk wrote it): run desk-case fsck --repair once",
+	    desk_store_root(st));
+	return 0;
+}
+
+uint64_t
+desk_chan_newest(struct desk_store *st, const char *channel)
+{
+	struct desk_key k;
+	uint64_t id;
+
+	desk_key_chan(&k, channel);
+	return desk_hx_get(st, &k, &id, NULL) ? id : 0;
 }
 
 void
@@ -98,14 +124,15 @@ line_start(const struct desk_buf *b, size_t end)
 }
 
 /*
- * Hands each(rec, loc, ctx) the whole records of segment seg from its end
- * to its start, a line that is not whole at the end (a writer's, under
- * way) passed over: 1 when each said stop, 0 at the start, -1 (the store
+ * Hands each(text, length, loc, ctx) the whole records of segment seg
+ * from its end to its start, a line that is not whole at the end (a
+ * writer's, under way) passed over: 1 when each said stop, 0 at the start, -1 (the store
  * failed) when a read did.
  */
 static int
 segment_back(struct desk_store *st, uint32_t seg, struct desk_buf *b,
-    int (*each)(jv rec, struct desk_loc loc, void *ctx), void *ctx)
+    int (*each)(const char *p, size_t n, struct desk_loc loc, void *ctx),
+    void *ctx)
 {
 	int fd = desk_log_fd(st, seg), r = 0;
 	struct stat sb;
@@ -129,10 +156,7 @@ segment_back(struct desk_store *st, uint32_t seg, struct desk_buf *b,
 		}
 		size_t at = i < 0 ? 0 : (size_t)i, len = b->len - at;
 		struct desk_loc loc = { DESK_POS(seg, pos - len), (uint32_t)len };
-		jv rec = desk_json_parse_all(b->p + at, len - 1);
-		int stop = jv_is_valid(rec) ? each(rec, loc, ctx) : 0;
-		jv_free(rec);
-		if (stop)
+		if (each(b->p + at, len - 1, loc, ctx))
 			return 1;
 		b->len = at;
 		pos -= len;
@@ -142,7 +166,8 @@ segment_back(struct desk_store *st, uint32_t seg, struct desk_buf *b,
 
 int
 desk_log_back(struct desk_store *st,
-    int (*each)(jv rec, struct desk_loc loc, void *ctx), void *ctx)
+    int (*each)(const char *p, size_t n, struct desk_loc loc, void *ctx),
+    void *ctx)
 {
 	struct desk_buf b = DESK_BUF_INIT;
 	int r = 0;

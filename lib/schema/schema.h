@@ -73,9 +73,10 @@ int desk_status_parse(const char *s, enum desk_status *out);
  *   outbox:   flags delivery state | 0x80 on the due list; words attempt,
  *             due, message_id, prev, next (the due list)
  *   caselinks: flags status list | 0x80 on it; words user_prev, prev,
- *             next, since
+ *             next, since, chan_prev
  *   lists:    one per status (id 1 open, 2 pending, 3 closed): words
- *             head, tail
+ *             head, tail; id 4 (DESK_LIST_CHANS) no words, the mark of
+ *             a store whose caselinks have chan_prev
  *
  * desk_TABLE_slot(st, id, out) reads one: 1 with *out filled, 0 when the
  * id has no slot; it dies 74 on damage, as desk_slot_get does. Only apply
@@ -249,6 +250,10 @@ desk_out_to_slot(const struct desk_out_slot *o)
  * (since, the updated_at of the record that set the status), oldest first:
  * a case is moved only when its status changes, never for a message, so
  * the lists cost a write only when a case is new or changes status.
+ * A channel's cases are a chain too, newest first from the index key
+ * desk_key_chan (a case's channel never changes, so only a new case writes
+ * it); a store whose lists slot DESK_LIST_CHANS is missing was written
+ * before the chains, and has none (desk_case_chans).
  */
 struct desk_caselink_slot {
 	struct desk_loc rec;      /* the case record that set its status */
@@ -257,6 +262,7 @@ struct desk_caselink_slot {
 	uint64_t user_prev;       /* the user's case before this one, 0: none */
 	uint64_t prev, next;      /* its neighbours on the list (0: none) */
 	int64_t since;            /* Unix seconds it entered its status */
+	uint64_t chan_prev;       /* the channel's case before it, 0: none */
 };
 /* A status list's ends, in the slot of the status's number. */
 struct desk_list_slot {
@@ -264,6 +270,8 @@ struct desk_list_slot {
 	uint64_t head, tail;
 };
 #define DESK_CASE_LINKED 0x80
+/* The slot of lists.slots that says the caselinks have chan_prev. */
+#define DESK_LIST_CHANS 4
 
 static inline void
 desk_caselink_from_slot(const struct desk_slot *s, struct desk_caselink_slot *l)
@@ -275,6 +283,7 @@ desk_caselink_from_slot(const struct desk_slot *s, struct desk_caselink_slot *l)
 	l->prev = s->word[1];
 	l->next = s->word[2];
 	l->since = (int64_t)s->word[3];
+	l->chan_prev = s->word[4];
 }
 
 static inline struct desk_slot
@@ -282,7 +291,8 @@ desk_caselink_to_slot(const struct desk_caselink_slot *l)
 {
 	return (struct desk_slot){ .rec = l->rec,
 		.flags = (uint8_t)(l->list | (l->linked ? DESK_CASE_LINKED : 0)),
-		.word = { l->user_prev, l->prev, l->next, (uint64_t)l->since } };
+		.word = { l->user_prev, l->prev, l->next, (uint64_t)l->since,
+		    l->chan_prev } };
 }
 
 static inline void
@@ -361,6 +371,8 @@ void desk_key_ucid(struct desk_key *k, const char *channel, const char *ucid,
 void desk_key_contact(struct desk_key *k, const char *kind, const char *norm);
 /* The last case of a user on a channel. */
 void desk_key_last(struct desk_key *k, uint64_t user_id, const char *channel);
+/* The newest case of a channel: where its chain of cases starts. */
+void desk_key_chan(struct desk_key *k, const char *channel);
 /* A code's, by its keyed hash. */
 /*
  * A conversation of a channel (a Blip ticket): its value is the case its
@@ -433,18 +445,27 @@ int desk_fsck(struct desk_store *st, int repair);
 /* ---- recent.c: the log newest first, and the case indexes' presence ---- */
 
 /*
- * Hands each(rec, loc, ctx) (rec borrowed) every whole record of the log,
- * the newest first, until it returns nonzero: 0, or -1 when a read failed
- * (the store failed, 74).
+ * Hands each(p, n, loc, ctx) the text of every whole record of the log
+ * (n bytes at p, without its newline; not parsed, so the caller skims
+ * it for the fields it needs: desk_json_skim), the newest first, until it
+ * returns nonzero: 0, or -1 when a read failed (the store failed, 74).
  */
 int desk_log_back(struct desk_store *st,
-    int (*each)(jv rec, struct desk_loc loc, void *ctx), void *ctx);
+    int (*each)(const char *p, size_t n, struct desk_loc loc, void *ctx),
+    void *ctx);
 /*
  * 1 when the store has the case indexes (the user slots' last_case, the
  * caselinks and lists tables), or no case; else 0 with the store failed
  * (78: an older desk wrote it, and fsck --repair builds them).
  */
 int desk_case_indexes(struct desk_store *st);
+/*
+ * 1 when the store has the channels' chains of cases (or no case); else 0
+ * with the store failed (78, as desk_case_indexes).
+ */
+int desk_case_chans(struct desk_store *st);
+/* The newest case of channel (its chain's start), 0 for none. */
+uint64_t desk_chan_newest(struct desk_store *st, const char *channel);
 /*
  * Hands each(id, links, ctx) the cases on the list of status s, in the
  * order they entered it (oldest first), until it returns nonzero; a

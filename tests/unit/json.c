@@ -26,6 +26,15 @@ roundtrip(const char *s, size_t n)
 }
 #define RT(s) roundtrip(s, sizeof(s) - 1)
 
+/* What desk_json_skim finds of key in the n bytes at s, or "(none)". */
+static const char *
+skim(const char *s, size_t n, const char *key)
+{
+	const char *v = desk_json_skim(s, n, key);
+
+	return v ? v : "(none)";
+}
+
 static void
 incomplete(const char *s)
 {
@@ -142,5 +151,22 @@ main(void)
 	is_str(t, "{\"tariff\":\"VIP\",\"eq\":\"a=b\",\"new\":\"1\"}", "merge: null removes");
 	free(t);
 	jv_free(fields);
+
+	/* Skimming: only a key of the top level, never one inside a string. */
+#define SKIM(text, key) skim(text, sizeof(text) - 1, key)
+	is_str(SKIM("{\"rec\":\"case\",\"case_id\":7}", "case_id"), "7}", "skim: a top-level key");
+	is_str(SKIM(" {\"a\" : {\"case_id\":1}, \"case_id\" :\t2}", "case_id"), "2}",
+	    "skim: not the key of a nested object, space around ':'");
+	is_str(SKIM("{\"a\":[{\"case_id\":1}],\"case_id\":3}", "case_id"), "3}", "skim: nor one in an array");
+	is_str(SKIM("{\"a\":\"\\\"case_id\\\":4\",\"case_id\":5}", "case_id"), "5}",
+	    "skim: nor a key written inside a string, escaped quotes and all");
+	is_str(SKIM("{\"a\":\"x\\\\\",\"case_id\":6}", "case_id"), "6}", "skim: a string ending in a backslash");
+	is_str(SKIM("{\"a\":\"\\\"\",\"case_id\":8}", "case_id"), "8}", "skim: a string of one escaped quote");
+	is_str(SKIM("{\"case_id_x\":1,\"case\":2}", "case_id"), "(none)", "skim: absent (a longer key, a shorter one)");
+	is_str(SKIM("{\"a\":{}}", "case_id"), "(none)", "skim: absent (nested empty)");
+	is_str(SKIM("[{\"case_id\":1}]", "case_id"), "(none)", "skim: not an object");
+	is_str(SKIM("{\"case_id\":\"x", "case_id"), "\"x", "skim: the value's start, even cut short");
+	is_str(SKIM("{\"a\":\"unterminated", "a"), "\"unterminated", "skim: cut short in a value");
+	is_str(SKIM("{\"a", "a"), "(none)", "skim: cut short in a key");
 	return done_testing();
 }
