@@ -118,6 +118,7 @@ desk_rebuild_open(struct desk_store *st, struct desk_rebuilt *r)
 		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/%s", st->root,
 		    st->hxpath);
 	st->hx_nb = DESK_HX_MIN_BUCKETS;
+	st->hx_v = st->hx_make_v ? st->hx_make_v : DESK_HX_VERSION;
 	st->hx_count = st->hx_count_disk = 0;
 	st->hx_miss.valid = 0;
 	return 0;
@@ -283,6 +284,13 @@ desk_store_check(struct desk_store *st, const struct desk_check *c)
 		return -1;
 	/* A tool's die wrapper waits until the tmp/ files are gone. */
 	st->fatal = NULL;
+	/*
+	 * The rebuild's index is the live one's version, whose keys it makes
+	 * (an older store's are told apart by --repair's rebuild only).
+	 */
+	if (desk_hx_open(st, 0) < 0 && st->err.code)
+		return -1;
+	st->hx_make_v = st->hxfd >= 0 ? st->hx_v : 0;
 	/* The rebuild's counters start from nothing; the live ones stay. */
 	memcpy(live_next, st->next, sizeof live_next);
 	memset(st->next, 0, sizeof st->next);
@@ -292,6 +300,7 @@ desk_store_check(struct desk_store *st, const struct desk_check *c)
 	if (ok)
 		ok = compare(st, c, want_next, live_next) == 0;
 	desk_rebuild_close(st, &r);
+	st->hx_make_v = 0;
 	/* Nothing live was written: the commit has nothing to sync for us. */
 	st->dirty = dirty;
 	desk_store_on_error(st, fatal);
