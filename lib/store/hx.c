@@ -446,54 +446,48 @@ visit(struct desk_store *st, int fd, uint32_t b, unsigned char *buf)
  * and nothing is ever deleted, so a key not there while it has room is in
  * no other: a new key costs one read.
  */
+/*
+ * Key k in bucket b: 1 and its entry; 0 and the first free entry; -1 when
+ * b is full; -2 when the read failed.
+ */
+static int
+probe_at(struct desk_store *st, int fd, uint32_t b, const unsigned char *k,
+    uint32_t *bucket_no, int *slot, unsigned char *buf, unsigned char **data)
+{
+	unsigned char *d = visit(st, fd, b, buf);
+
+	if (!d)
+		return -2;
+	for (int e = 0; e < DESK_HX_PER_BUCKET; e++) {
+		unsigned char *ent = d + e * DESK_HX_ENTRY;
+		int empty = entry_empty(ent);
+		if (empty || entry_is(ent, k)) {
+			*bucket_no = b;
+			*slot = e;
+			*data = d;
+			return !empty;
+		}
+	}
+	return -1;
+}
+
 static int
 probe(struct desk_store *st, int fd, uint32_t nb, int v, const unsigned char *k,
     uint32_t *bucket_no, int *slot, unsigned char *buf, unsigned char **data,
     uint32_t *probes)
 {
 	uint32_t h = home(k, nb), p = pref(k, nb, v);
+	int r;
 
 	*probes = 0;
-	if (p != h) {
-		/* Looked in first: where a key written with others most often is. */
-		unsigned char *d = visit(st, fd, p, buf);
-		if (!d)
-			return -2;
-		for (int e = 0; e < DESK_HX_PER_BUCKET; e++) {
-			unsigned char *ent = d + e * DESK_HX_ENTRY;
-			if (entry_empty(ent)) {
-				*bucket_no = p;
-				*slot = e;
-				return 0;
-			}
-			if (entry_is(ent, k)) {
-				*bucket_no = p;
-				*slot = e;
-				*data = d;
-				return 1;
-			}
-		}
-	}
+	/* First where a key written with others most often is. */
+	if (p != h && (r = probe_at(st, fd, p, k, bucket_no, slot, buf, data)) != -1)
+		return r;
 	for (uint32_t i = 0; i < nb; i++) {
 		*probes = i + 1;
-		uint32_t b = (h + i) & (nb - 1);
-		unsigned char *d = visit(st, fd, b, buf);
-		if (!d)
-			return -2;
-		for (int e = 0; e < DESK_HX_PER_BUCKET; e++) {
-			unsigned char *ent = d + e * DESK_HX_ENTRY;
-			if (entry_empty(ent)) {
-				*bucket_no = b;
-				*slot = e;
-				return 0;
-			}
-			if (entry_is(ent, k)) {
-				*bucket_no = b;
-				*slot = e;
-				*data = d;
-				return 1;
-			}
-		}
+		r = probe_at(st, fd, (h + i) & (nb - 1), k, bucket_no, slot, buf, data);
+		if (r != -1)
+			return r;
 	}
 	return -1;
 }

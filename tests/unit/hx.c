@@ -11,6 +11,33 @@
 #include "desk.h"
 #include "tap.h"
 
+/* Key i of those kept near groups: of 40 groups, with one of 3000 if big. */
+static void
+near_key(struct desk_key *k, uint64_t i, int big)
+{
+	struct desk_key g;
+
+	desk_key_id(&g, "group", big && i >= 12000 ? 99 : i % 40, NULL);
+	desk_key_id(k, "near", i, NULL);
+	desk_key_near(k, &g);
+}
+
+/* Near keys 0 to n-1, every step-th, looked up: how many are not i + 1. */
+static int
+near_bad(struct desk_store *st, uint64_t n, uint64_t step, int big)
+{
+	struct desk_key k;
+	uint64_t v;
+	int bad = 0;
+
+	for (uint64_t i = 0; i < n; i += step) {
+		near_key(&k, i, big);
+		if (!desk_hx_get(st, &k, &v, NULL) || v != i + 1)
+			bad++;
+	}
+	return bad;
+}
+
 int
 main(void)
 {
@@ -33,11 +60,8 @@ main(void)
 	 * bucket holds, so most spill to their homes' chains; the table
 	 * doubles under them, then under the plain keys below.
 	 */
-	struct desk_key g;
 	for (uint64_t i = 0; i < 15000; i++) {
-		desk_key_id(&g, "group", i < 12000 ? i % 40 : 99, NULL);
-		desk_key_id(&k, "near", i, NULL);
-		desk_key_near(&k, &g);
+		near_key(&k, i, 1);
 		desk_hx_put(st, &k, i + 1, 0);
 	}
 	for (uint64_t i = 0; i < N; i++) {
@@ -57,18 +81,9 @@ main(void)
 	desk_key_id(&k, "test", 7, "x");
 	desk_hx_put(st, &k, 12345, 9);
 	ok(desk_hx_get(st, &k, &v, &aux) && v == 12345 && aux == 9, "put over an existing key updates it");
-	bad = 0;
-	for (uint64_t i = 0; i < 15000; i++) {
-		desk_key_id(&g, "group", i < 12000 ? i % 40 : 99, NULL);
-		desk_key_id(&k, "near", i, NULL);
-		desk_key_near(&k, &g);
-		if (!desk_hx_get(st, &k, &v, NULL) || v != i + 1)
-			bad++;
-	}
+	bad = near_bad(st, 15000, 1, 1);
 	ok(bad == 0, "15000 keys near 41 groups, spilling and doubling: all found (%d bad)", bad);
-	desk_key_id(&g, "group", 3, NULL);
-	desk_key_id(&k, "near", 15001, NULL);
-	desk_key_near(&k, &g);
+	near_key(&k, 15001, 1);
 	ok(!desk_hx_get(st, &k, &v, NULL), "a key near a group never put is absent");
 	desk_key_id(&k, "near", 5, NULL);
 	ok(!desk_hx_get(st, &k, &v, NULL), "... and the same key not near is another");
@@ -82,13 +97,7 @@ main(void)
 		if (!desk_hx_get(r, &k, &v, NULL) || v != (i == 7 ? 12345 : i * 3))
 			bad++;
 	}
-	for (uint64_t i = 0; i < 15000; i += 7) {
-		desk_key_id(&g, "group", i < 12000 ? i % 40 : 99, NULL);
-		desk_key_id(&k, "near", i, NULL);
-		desk_key_near(&k, &g);
-		if (!desk_hx_get(r, &k, &v, NULL) || v != i + 1)
-			bad++;
-	}
+	bad += near_bad(r, 15000, 7, 1);
 	ok(bad == 0, "a second handle reads them all, near keys too (%d bad)", bad);
 	desk_store_close(r);
 	desk_store_close(st);
@@ -115,19 +124,10 @@ main(void)
 	desk_store_lock(st);
 	ok(!desk_hx_near(st), "... keeps no key near");
 	for (uint64_t i = 0; i < 15000; i++) {
-		desk_key_id(&g, "group", i % 40, NULL);
-		desk_key_id(&k, "near", i, NULL);
-		desk_key_near(&k, &g);
+		near_key(&k, i, 0);
 		desk_hx_put(st, &k, i + 1, 0);
 	}
-	bad = 0;
-	for (uint64_t i = 0; i < 15000; i++) {
-		desk_key_id(&g, "group", i % 40, NULL);
-		desk_key_id(&k, "near", i, NULL);
-		desk_key_near(&k, &g);
-		if (!desk_hx_get(st, &k, &v, NULL) || v != i + 1)
-			bad++;
-	}
+	bad = near_bad(st, 15000, 1, 0);
 	desk_store_commit(st);
 	ok(bad == 0, "keys with the mark in it, through its doublings: all found (%d bad)", bad);
 	char got[11] = "";
