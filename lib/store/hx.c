@@ -447,17 +447,6 @@ visit(struct desk_store *st, int fd, uint32_t b, unsigned char *buf)
 }
 
 /*
- * Finds key k in table fd of nb buckets, version v: 1 and the entry's
- * place when present; 0 and the place for it when absent (the first free
- * entry of its preferred bucket, else of its home's chain); -1 when the
- * chain is full; -2 when a read failed (the store failed). *probes counts
- * the buckets of the chain visited; *data is the bucket of the place found
- * (buf, or the live index's line: valid until the next bucket is read)
- * when present. A key goes to its preferred bucket whenever that has room,
- * and nothing is ever deleted, so a key not there while it has room is in
- * no other: a new key costs one read.
- */
-/*
  * Key k in bucket b: 1 and its entry; 0 and the first free entry; -1 when
  * b is full; -2 when the read failed.
  */
@@ -482,6 +471,17 @@ probe_at(struct desk_store *st, int fd, uint32_t b, const unsigned char *k,
 	return -1;
 }
 
+/*
+ * Finds key k in table fd of nb buckets, version v: 1 and the entry's
+ * place when present; 0 and the place for it when absent (the first free
+ * entry of its preferred bucket, else of its home's chain); -1 when the
+ * chain is full; -2 when a read failed (the store failed). *probes counts
+ * the buckets of the chain visited; *data is the bucket of the place found
+ * (buf, or the live index's line: valid until the next bucket is read)
+ * when present. A key goes to its preferred bucket whenever that has room,
+ * and nothing is ever deleted, so a key not there while it has room is in
+ * no other: a new key costs one read.
+ */
 static int
 probe(struct desk_store *st, int fd, uint32_t nb, int v, const unsigned char *k,
     uint32_t *bucket_no, int *slot, unsigned char *buf, unsigned char **data,
