@@ -440,6 +440,14 @@ struct desk_key {
  */
 void desk_key(struct desk_key *k, const char *kind, int nparts, ...);
 void desk_key_id(struct desk_key *k, const char *kind, uint64_t id, const char *s);
+/*
+ * Makes k a key kept near the keys of group (the index puts it in group's
+ * home bucket while that has room): 80 bits of k's hash are left, bytes
+ * 10 and 11 are the mark below and 12 to 15 name group's bucket.
+ */
+#define DESK_KEY_NEAR0 0xd5
+#define DESK_KEY_NEAR1 0x6b
+void desk_key_near(struct desk_key *k, const struct desk_key *group);
 uint32_t desk_crc32(const void *p, size_t n);
 /* Wipes a secret from memory (sodium_memzero: not optimised away). */
 void desk_wipe(void *p, size_t n);

@@ -54,6 +54,14 @@ desk_key_id(struct desk_key *k, const char *kind, uint64_t id, const char *s)
 }
 
 void
+desk_key_near(struct desk_key *k, const struct desk_key *group)
+{
+	k->h[10] = DESK_KEY_NEAR0;
+	k->h[11] = DESK_KEY_NEAR1;
+	memcpy(k->h + 12, group->h, 4);
+}
+
+void
 desk_wipe(void *p, size_t n)
 {
 	sodium_memzero(p, n);

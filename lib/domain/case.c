@@ -118,7 +118,7 @@ desk_case_for(struct desk_store *st, uint64_t user_id, const char *channel,
 	struct desk_key k;
 	uint64_t last;
 
-	desk_key_last(&k, user_id, channel);
+	desk_key_last(st, &k, user_id, channel);
 	if (desk_hx_get(st, &k, &last, NULL)) {
 		uint64_t id = desk_case_survivor(st, last);
 		if (desk_case_slot(st, id, &c) && c.status != DESK_CLOSED) {

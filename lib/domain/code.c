@@ -800,7 +800,7 @@ code_identify_unchecked(struct desk_store *st, jv ev, const char *tok,
 		snprintf(key, sizeof key, "%lld", keyed ? (long long)mid : 0LL);
 		desk_store_lock(st);
 		/* A replay gets the answer the first run gave, and spends nothing. */
-		jv a = keyed ? desk_event_seen(st, "ident", NULL, key, strlen(key)) :
+		jv a = keyed ? desk_event_seen(st, "ident", NULL, key, strlen(key), 0) :
 		    jv_invalid();
 		if (jv_is_valid(a))
 			a = answer_of(a);

@@ -237,17 +237,31 @@ message_receive_unchecked(struct desk_store *st, jv ev, int *duplicate,
 	if (message_check(st, ev, &in, e) < 0)
 		return jv_invalid();
 	desk_store_lock(st);
-	if (in.id) {
-		jv seen = desk_event_seen(st, "message", in.w.channel, in.id, in.idlen);
-		if (jv_is_valid(seen)) {
-			*duplicate = 1;
-			return seen;
-		}
-	}
+	/*
+	 * The user first: a message's event key is kept near its user's keys.
+	 * A conversation that names no case yet has had no message.
+	 */
 	jv conv_user = jv_invalid();
+	uint64_t seen_by = 0;
 	if (!in.w.ucid && conversation_user(st, &in, &conv_user, e) < 0) {
 		jv_free(conv_user);
 		return jv_invalid();
+	}
+	if (in.id) {
+		int64_t cu;
+		if (jv_is_valid(conv_user))
+			seen_by = desk_jint(conv_user, "user_id", &cu) && cu > 0 ?
+			    (uint64_t)cu : 0;
+		else
+			seen_by = desk_user_by_custom_id(st, in.w.channel, in.w.ucid,
+			    in.w.ucidlen);
+		jv seen = desk_event_seen(st, "message", in.w.channel, in.id,
+		    in.idlen, seen_by);
+		if (jv_is_valid(seen)) {
+			jv_free(conv_user);
+			*duplicate = 1;
+			return seen;
+		}
 	}
 	int64_t now = desk_now();
 	jv report;
@@ -305,7 +319,7 @@ status_case(struct desk_store *st, const char *channel, const char *ucid,
 	if (*cid)
 		return 0;
 	uid = desk_user_by_custom_id(st, channel, ucid, ucidlen);
-	desk_key_last(&k, uid, channel);
+	desk_key_last(st, &k, uid, channel);
 	if (!uid || !desk_hx_get(st, &k, &last, NULL))
 		return desk_err_set(e, DESK_EX_NO, "user_custom_id", "no case for "
 		    "this user_custom_id on channel %s", channel);
@@ -353,7 +367,7 @@ case_status_unchecked(struct desk_store *st, jv ev, struct desk_err *e)
 	snprintf(keych, sizeof keych, "#case:%lld", (long long)cid);
 	const char *key = channel ? channel : keych;
 	if (id) {
-		jv seen = desk_event_seen(st, "status", key, id, idlen);
+		jv seen = desk_event_seen(st, "status", key, id, idlen, 0);
 		if (jv_is_valid(seen)) {
 			jv r = desk_jset(jv_object(), "user_id",
 			    jv_copy(desk_jget(seen, "user_id")));

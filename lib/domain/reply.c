@@ -311,7 +311,7 @@ reply_add_unchecked(struct desk_store *st, jv r, int64_t now, int *duplicate,
 	desk_jint(r, "case_id", &cid);
 	int keyed = reply_key(r, &key);
 	if (keyed) {
-		jv seen = desk_event_seen(st, "reply", NULL, key.p, key.len);
+		jv seen = desk_event_seen(st, "reply", NULL, key.p, key.len, 0);
 		if (jv_is_valid(seen)) {
 			desk_buf_free(&key);
 			*duplicate = 1;

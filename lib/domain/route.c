@@ -41,7 +41,7 @@ desk_route_seen(struct desk_store *st, uint64_t message_id)
 	char id[24];
 
 	route_id(message_id, id, sizeof id);
-	return desk_event_seen(st, "route", NULL, id, strlen(id));
+	return desk_event_seen(st, "route", NULL, id, strlen(id), 0);
 }
 
 void

@@ -112,7 +112,7 @@ apply_event_key(struct desk_store *st, jv rec, struct desk_loc loc)
 {
 	struct desk_key k;
 
-	if (desk_event_rec_key(&k, rec))
+	if (desk_event_rec_key(st, &k, rec))
 		desk_hx_put(st, &k, loc.pos, loc.len);
 }
 
@@ -151,7 +151,9 @@ apply_user(struct desk_store *st, jv rec, struct desk_loc loc)
 			s.failures = old.failures;
 			s.locked_at = old.locked_at;
 			s.last_case = old.last_case;
-		}
+			s.near = old.near;
+		} else if (desk_hx_near(st))
+			s.near = desk_user_near(rec);
 		PUT(st, DESK_T_USER, (uint64_t)id, user, &s);
 	}
 	desk_user_keys(rec, user_key_put, &(struct user_keys){ st, (uint64_t)id });
@@ -368,7 +370,7 @@ case_index(struct desk_store *st, uint64_t id, uint64_t user, const char *ch,
     enum desk_status status, int64_t since, struct desk_loc loc, int have)
 {
 	struct desk_caselink_slot l;
-	struct desk_user_slot u = { { 0, 0 }, 0, 0, 0, 0 };
+	struct desk_user_slot u = { { 0, 0 }, 0, 0, 0, 0, 0 };
 	int linked = desk_caselink_slot(st, id, &l);
 	int uhave = desk_user_slot(st, user, &u);
 	/*
@@ -447,7 +449,7 @@ apply_case(struct desk_store *st, jv rec, struct desk_loc loc)
 		    have);
 		PUT(st, DESK_T_CASE, (uint64_t)id, case, &c);
 	}
-	desk_key_last(&k, (uint64_t)user, ch);
+	desk_key_last(st, &k, (uint64_t)user, ch);
 	if (!desk_hx_get(st, &k, &last, NULL) || last < (uint64_t)id)
 		desk_hx_put(st, &k, (uint64_t)id, 0);
 	apply_event_key(st, rec, loc);
@@ -907,6 +909,7 @@ slot_fields(int t, const struct desk_slot *raw, struct desk_field *f)
 		FIELD("failures", s.failures);
 		FIELD("locked_at", s.locked_at);
 		FIELD("last_case", s.last_case);
+		FIELD("near", s.near);
 		break;
 	}
 	case DESK_T_CASE: {

@@ -415,10 +415,9 @@ name_key(const struct desk_key *k, const char *what, void *ctx)
 static void
 name_one(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx)
 {
-	(void)st;
 	(void)loc;
 	if (jv_is_valid(rec))
-		desk_rec_keys(rec, name_key, ctx);
+		desk_rec_keys(st, rec, name_key, ctx);
 	jv_free(rec);
 }
 

@@ -9,9 +9,50 @@
 
 #include "schema/schema.h"
 
+/*
+ * Keys kept near a user's (desk_key_near): where the keys that a user's
+ * new messages set go together, and with the key of the user's
+ * user_custom_id (the user slot's near), so that a batch writes one index
+ * page for them, not one each.
+ */
+static void
+near_user(struct desk_store *st, struct desk_key *k, uint64_t user)
+{
+	struct desk_user_slot u;
+	struct desk_key g;
+
+	if (desk_user_slot(st, user, &u) && u.near) {
+		for (int i = 0; i < 4; i++)
+			g.h[i] = (unsigned char)(u.near >> (8 * i));
+	} else
+		desk_key_id(&g, "near", user, NULL);
+	desk_key_near(k, &g);
+}
+
+uint64_t
+desk_user_near(jv rec)
+{
+	struct desk_key k;
+	jv ids = desk_jget(rec, "custom_ids");
+	uint64_t near = 0;
+
+	if (jv_get_kind(ids) == JV_KIND_ARRAY && jv_array_length(jv_copy(ids)) > 0) {
+		jv p = jv_array_get(jv_copy(ids), 0);
+		const char *ch = desk_jstr(p, "channel"), *u;
+		size_t ulen;
+		if (ch && desk_jstrn(p, "user_custom_id", &u, &ulen)) {
+			desk_key_ucid(&k, ch, u, ulen);
+			near = (uint64_t)k.h[0] | (uint64_t)k.h[1] << 8 |
+			    (uint64_t)k.h[2] << 16 | (uint64_t)k.h[3] << 24;
+		}
+		jv_free(p);
+	}
+	return near;
+}
+
 void
-desk_event_key(struct desk_key *k, const char *scope, const char *channel,
-    const char *id, size_t idlen)
+desk_event_key(struct desk_store *st, struct desk_key *k, const char *scope,
+    const char *channel, const char *id, size_t idlen, uint64_t user)
 {
 	if (strcmp(scope, "message") && strcmp(scope, "status"))
 		channel = "";
@@ -19,37 +60,50 @@ desk_event_key(struct desk_key *k, const char *scope, const char *channel,
 		channel = "";
 	desk_key(k, "event", 3, scope, strlen(scope), channel, strlen(channel),
 	    id, idlen);
+	if (user)
+		near_user(st, k, user);
 }
 
 int
-desk_event_rec_key(struct desk_key *k, jv rec)
+desk_event_rec_key(struct desk_store *st, struct desk_key *k, jv rec)
 {
 	const char *scope = desk_jstr(rec, "event_scope"), *id, *ch = NULL;
 	size_t idlen;
+	int64_t user = 0;
 
 	if (!scope || !desk_jstrn(rec, "event_id", &id, &idlen))
 		return 0;
 	/* Only status events name something other than the record's channel. */
 	if (!strcmp(scope, "status"))
 		ch = desk_jstr(rec, "event_channel");
-	desk_event_key(k, scope, ch ? ch : desk_jstr(rec, "channel"), id, idlen);
+	/* A message's near its user's, where the index keeps keys near. */
+	if (strcmp(scope, "message") || !desk_jint(rec, "user_id", &user) ||
+	    user < 1 || !desk_hx_near(st))
+		user = 0;
+	desk_event_key(st, k, scope, ch ? ch : desk_jstr(rec, "channel"), id,
+	    idlen, (uint64_t)user);
 	return 1;
 }
 
 jv
 desk_event_seen(struct desk_store *st, const char *scope, const char *channel,
-    const char *id, size_t idlen)
+    const char *id, size_t idlen, uint64_t user)
 {
 	struct desk_key k, rk;
 	uint64_t pos;
 	uint32_t len;
 
-	desk_event_key(&k, scope, channel, id, idlen);
+	if (!strcmp(scope, "message") && desk_hx_near(st)) {
+		if (!user)
+			return jv_invalid();    /* no user: no message of theirs */
+	} else
+		user = 0;
+	desk_event_key(st, &k, scope, channel, id, idlen, user);
 	if (!desk_hx_get(st, &k, &pos, &len))
 		return jv_invalid();
 	jv rec = desk_log_get(st, (struct desk_loc){ pos, len });
 	/* Check that the record really is this event's: never trust a pointer. */
-	if (jv_is_valid(rec) && desk_event_rec_key(&rk, rec) &&
+	if (jv_is_valid(rec) && desk_event_rec_key(st, &rk, rec) &&
 	    !memcmp(rk.h, k.h, sizeof k.h))
 		return rec;
 	jv_free(rec);
@@ -70,9 +124,12 @@ desk_key_contact(struct desk_key *k, const char *kind, const char *norm)
 }
 
 void
-desk_key_last(struct desk_key *k, uint64_t user_id, const char *channel)
+desk_key_last(struct desk_store *st, struct desk_key *k, uint64_t user_id,
+    const char *channel)
 {
 	desk_key_id(k, "last", user_id, channel);
+	if (desk_hx_near(st))
+		near_user(st, k, user_id);
 }
 
 void
@@ -279,8 +336,8 @@ hook_key_name(const struct desk_key *k, void *ctx)
 }
 
 void
-desk_rec_keys(jv rec, void (*each)(const struct desk_key *, const char *,
-    void *), void *ctx)
+desk_rec_keys(struct desk_store *st, jv rec, void (*each)(const struct desk_key *,
+    const char *, void *), void *ctx)
 {
 	const char *type = desk_jstr(rec, "rec"), *ch = desk_jstr(rec, "channel");
 	const char *s, *id;
@@ -291,7 +348,7 @@ desk_rec_keys(jv rec, void (*each)(const struct desk_key *, const char *,
 
 	if (!type)
 		return;
-	if (desk_event_rec_key(&k, rec)) {
+	if (desk_event_rec_key(st, &k, rec)) {
 		desk_jstrn(rec, "event_id", &id, &n);
 		s = desk_jstr(rec, "event_scope");
 		snprintf(name, sizeof name, "the %s event %.*s", s,
@@ -308,7 +365,7 @@ desk_rec_keys(jv rec, void (*each)(const struct desk_key *, const char *,
 		desk_user_keys(rec, user_key_name, &(struct namer){ each, ctx, v });
 	else if (!strcmp(type, "case") && ch && desk_jint(rec, "user_id", &user) &&
 	    desk_jint(rec, "case_id", &v)) {
-		desk_key_last(&k, (uint64_t)user, ch);
+		desk_key_last(st, &k, (uint64_t)user, ch);
 		snprintf(name, sizeof name, "user %lld's last case on channel %.64s "
 		    "(case %lld)", (long long)user, ch, (long long)v);
 		each(&k, name, ctx);

@@ -93,6 +93,7 @@ struct desk_user_slot {
 	uint64_t failures;       /* invalid codes in a row */
 	uint64_t locked_at;      /* locked out at (Unix seconds), 0 for not */
 	uint64_t last_case;      /* the user's newest case: its case index */
+	uint64_t near;           /* bucket bits of the key the user's keys are near */
 };
 
 /* The hot state of a case. */
@@ -152,13 +153,14 @@ desk_user_from_slot(const struct desk_slot *s, struct desk_user_slot *u)
 	u->failures = s->word[2];
 	u->locked_at = s->word[3];
 	u->last_case = s->word[0];
+	u->near = s->word[1];
 }
 
 static inline struct desk_slot
 desk_user_to_slot(const struct desk_user_slot *u)
 {
 	return (struct desk_slot){ .rec = u->rec, .flags = u->identified ? 1 : 0,
-		.word = { u->last_case, 0, u->failures, u->locked_at, 0 } };
+		.word = { u->last_case, u->near, u->failures, u->locked_at, 0 } };
 }
 
 static inline void
@@ -351,26 +353,35 @@ uint64_t desk_due_last(struct desk_store *st);
 /*
  * The index key of an event id. Ids of inbound events (scopes "message" and
  * "status") are the channel's own, so they are keyed per channel; other
- * scopes ignore channel.
+ * scopes ignore channel. user (0: none) keeps it near that user's other
+ * keys (desk_key_near), as a message's is in an index that keeps keys
+ * near (desk_hx_near).
  */
-void desk_event_key(struct desk_key *k, const char *scope, const char *channel,
-    const char *id, size_t idlen);
+void desk_event_key(struct desk_store *st, struct desk_key *k,
+    const char *scope, const char *channel, const char *id, size_t idlen,
+    uint64_t user);
 /*
- * The index key of the event a record (borrowed) processed: its
+ * The index key of the event a record (borrowed) processed in st: its
  * event_scope and event_id, keyed by its event_channel when it has one
- * (what the event itself named), else its channel. 0 when it has none.
+ * (what the event itself named), else its channel; a message's near its
+ * user. 0 when it has none.
  */
-int desk_event_rec_key(struct desk_key *k, jv rec);
-/* An event id already processed: the record that processed it, or invalid. */
+int desk_event_rec_key(struct desk_store *st, struct desk_key *k, jv rec);
+/*
+ * An event id already processed: the record that processed it, or invalid.
+ * user: of a "message" event, the user that sent it (0: none yet, so the
+ * event is new).
+ */
 jv desk_event_seen(struct desk_store *st, const char *scope,
-    const char *channel, const char *id, size_t idlen);
+    const char *channel, const char *id, size_t idlen, uint64_t user);
 /* A user's by channel and user_custom_id. */
 void desk_key_ucid(struct desk_key *k, const char *channel, const char *ucid,
     size_t ucidlen);
 /* A user's by a contact in normal form: kind is "email" or "phone". */
 void desk_key_contact(struct desk_key *k, const char *kind, const char *norm);
-/* The last case of a user on a channel. */
-void desk_key_last(struct desk_key *k, uint64_t user_id, const char *channel);
+/* The last case of a user on a channel (near the user's keys in st). */
+void desk_key_last(struct desk_store *st, struct desk_key *k, uint64_t user_id,
+    const char *channel);
 /* The newest case of a channel: where its chain of cases starts. */
 void desk_key_chan(struct desk_key *k, const char *channel);
 /* A code's, by its keyed hash. */
@@ -388,6 +399,12 @@ void desk_key_code(struct desk_key *k, const unsigned char h[32]);
  * (borrowed) points at the user: its user_custom_ids ("a user_custom_id")
  * and its contacts ("email", "phone"). Used by apply and fsck alike.
  */
+/*
+ * What a new user's slot keeps as near (struct desk_user_slot): the bucket
+ * bits of its first user_custom_id's key, so that the keys kept near the
+ * user (desk_event_key, desk_key_last) share that key's page; 0 for none.
+ */
+uint64_t desk_user_near(jv rec);
 void desk_user_keys(jv rec, void (*each)(const struct desk_key *k,
     const char *what, void *ctx), void *ctx);
 /* The ends of the due list: which is "head" or "tail". */
@@ -404,8 +421,8 @@ void desk_code_throttle_key(struct desk_key *k, const char *channel);
  * to say which key of the index differs from the rebuild. Naming only:
  * what apply sets, and when, is apply's.
  */
-void desk_rec_keys(jv rec, void (*each)(const struct desk_key *k,
-    const char *what, void *ctx), void *ctx);
+void desk_rec_keys(struct desk_store *st, jv rec, void (*each)(
+    const struct desk_key *k, const char *what, void *ctx), void *ctx);
 
 /* A team's round-robin turn (desk-route): the number of the next one. */
 void desk_key_rotation(struct desk_key *k, const char *team);

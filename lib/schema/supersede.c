@@ -112,7 +112,7 @@ case_superseded(struct desk_store *st, struct desk_store *kept, jv rec,
 	const char *ch = desk_jstr(rec, "channel"), *lch;
 
 	if (!desk_jint(rec, "case_id", &id) || id < 1 || !ch ||
-	    !desk_jint(rec, "user_id", &user) || desk_event_rec_key(&k, rec) ||
+	    !desk_jint(rec, "user_id", &user) || desk_event_rec_key(kept, &k, rec) ||
 	    !desk_case_slot(kept, (uint64_t)id, &first) ||
 	    !desk_case_slot(st, (uint64_t)id, &live) || live.rec.pos <= loc.pos)
 		return 0;

@@ -17,6 +17,7 @@
 #define DESK_HX_ENTRY 32
 #define DESK_HX_PER_BUCKET (DESK_HX_BUCKET / DESK_HX_ENTRY)
 #define DESK_HX_MIN_BUCKETS 16
+#define DESK_HX_VERSION 2
 #define DESK_RFDS 8
 
 /* The store's subdirectories, each held open (store.c). */
@@ -69,6 +70,8 @@ struct desk_store {
 	int slotfd[DESK_ST_TABLES];
 	int hxfd;
 	uint32_t hx_nb;               /* buckets */
+	int hx_v;                     /* its version (hx.c): 2 keeps keys near */
+	int hx_make_v;                /* of a table made now; 0: DESK_HX_VERSION */
 	uint64_t hx_count, hx_count_disk;
 	uint64_t hx_writes;           /* puts and grows so far */
 	struct {                      /* where the last failed lookup found room */

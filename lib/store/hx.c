@@ -8,6 +8,17 @@
  * per bucket visited and memory stays flat however big the table grows.
  * Past 80% full, the table is rebuilt at twice the size into tmp/ and
  * renamed into place, so a reader never sees half of it.
+ *
+ * A key made near others (desk_key_near: bytes 10 and 11 are its mark,
+ * the last 4 name a bucket it shares with keys written at the same time,
+ * such as a user's messages' event keys) goes to that bucket while it has
+ * room, else to its home's chain as any other; a lookup looks there
+ * first, and in the chain only when that bucket is full. So a batch
+ * dirties one page for them, not one each. Version 1 tables
+ * (magic "desk hx 1", which older desks read) have every key in its
+ * home's chain, also after they grow, until fsck --repair or compact
+ * rebuilds them as version 2; the schema makes no key near for them
+ * (desk_hx_near).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,7 +32,9 @@
 
 #define HX_PATH "index/keys.hx"
 #define HXPATH(st) ((st)->hxpath[0] ? (st)->hxpath : HX_PATH)
-#define HX_MAGIC "desk hx 1\n"
+#define HX_MAGIC1 "desk hx 1\n"
+#define HX_MAGIC "desk hx 2\n"
+#define HX_MAGIC_LEN 10
 
 static int
 fail_io(struct desk_store *st)
@@ -37,10 +50,10 @@ fail_head(struct desk_store *st)
 }
 
 static void
-head_encode(unsigned char *h, uint32_t nb, uint64_t count)
+head_encode(unsigned char *h, int v, uint32_t nb, uint64_t count)
 {
 	memset(h, 0, DESK_HX_BUCKET);
-	memcpy(h, HX_MAGIC, strlen(HX_MAGIC));
+	memcpy(h, v < 2 ? HX_MAGIC1 : HX_MAGIC, HX_MAGIC_LEN);
 	desk_le32(h + 16, nb);
 	desk_le64(h + 24, count);
 }
@@ -50,25 +63,32 @@ desk_hx_create_file(struct desk_store *st, const char *rel, uint32_t nb)
 {
 	unsigned char h[DESK_HX_BUCKET];
 
-	head_encode(h, nb, 0);
+	head_encode(h, st->hx_make_v ? st->hx_make_v : DESK_HX_VERSION, nb, 0);
 	return desk_store_create_with(st, rel, h, sizeof h,
 	    (uint64_t)DESK_HX_BUCKET * (nb + 1));
 }
 
+/* The table's version (1, 2) from its header, with its size and count; -1. */
 static int
 read_head(struct desk_store *st, int fd, uint32_t *nb, uint64_t *count)
 {
 	unsigned char h[32];
+	int v;
 
-	if (desk_pread_all(fd, h, sizeof h, 0) != (ssize_t)sizeof h ||
-	    memcmp(h, HX_MAGIC, strlen(HX_MAGIC)) != 0)
+	if (desk_pread_all(fd, h, sizeof h, 0) != (ssize_t)sizeof h)
+		return -1;
+	if (!memcmp(h, HX_MAGIC, HX_MAGIC_LEN))
+		v = 2;
+	else if (!memcmp(h, HX_MAGIC1, HX_MAGIC_LEN))
+		v = 1;
+	else
 		return -1;
 	*nb = desk_get32(h + 16);
 	*count = desk_get64(h + 24);
 	if (*nb < 1 || (*nb & (*nb - 1)))
 		return -1;
 	(void)st;
-	return 0;
+	return v;
 }
 
 int
@@ -89,7 +109,7 @@ desk_hx_open(struct desk_store *st, int create)
 			fail_io(st);
 		return -1;
 	}
-	if (read_head(st, fd, &st->hx_nb, &st->hx_count) < 0) {
+	if ((st->hx_v = read_head(st, fd, &st->hx_nb, &st->hx_count)) < 0) {
 		close(fd);
 		return fail_head(st);
 	}
@@ -115,16 +135,35 @@ desk_hx_refresh(struct desk_store *st)
 		st->hxfd = -1;
 		return 0;
 	}
-	if (read_head(st, st->hxfd, &st->hx_nb, &st->hx_count) < 0)
+	if ((st->hx_v = read_head(st, st->hxfd, &st->hx_nb, &st->hx_count)) < 0)
 		return fail_head(st);
 	st->hx_count_disk = st->hx_count;
 	return 0;
 }
 
 static uint32_t
-home(const struct desk_key *k, uint32_t nb)
+home(const unsigned char *k, uint32_t nb)
 {
-	return (uint32_t)(desk_get64(k->h) & (nb - 1));
+	return (uint32_t)(desk_get64(k) & (nb - 1));
+}
+
+/*
+ * The bucket key k would rather be in: in a version 2 table, the one a key
+ * made near names (any key with the mark: one hashed to it, 1 in 65536,
+ * is kept there as if made near, which is as right), else its home.
+ */
+static uint32_t
+pref(const unsigned char *k, uint32_t nb, int v)
+{
+	if (v >= 2 && k[10] == DESK_KEY_NEAR0 && k[11] == DESK_KEY_NEAR1)
+		return desk_get32(k + 12) & (nb - 1);
+	return home(k, nb);
+}
+
+static int
+entry_is(const unsigned char *e, const unsigned char *k)
+{
+	return !memcmp(e, k, 16);
 }
 
 static int
@@ -398,46 +437,68 @@ desk_hx_flush(struct desk_store *st)
 /* Buckets a search may visit before the table counts as too full. */
 #define MAX_PROBE 8
 
+/* Bucket b of fd, as the batch sees it when fd is the live index's. */
+static unsigned char *
+visit(struct desk_store *st, int fd, uint32_t b, unsigned char *buf)
+{
+	if (fd == st->hxfd)
+		return bucket(st, b, buf);
+	return read_bucket(st, fd, b, buf) < 0 ? NULL : buf;
+}
+
 /*
- * Finds key: 1 and the entry's place when present; 0 and the first free
- * place when absent; -1 when the table is full; -2 when a read failed
- * (the store failed). *probes counts the buckets visited.
- */
-/*
- * Finds key: 1 and the entry's place when present; 0 and the first free
- * place when absent; -1 when the table is full; -2 when a read failed
- * (the store failed). *probes counts the buckets visited; *data is the
- * last bucket visited (buf, or the live index's line: valid until the next
- * bucket is read).
+ * Key k in bucket b: 1 and its entry; 0 and the first free entry; -1 when
+ * b is full; -2 when the read failed.
  */
 static int
-probe(struct desk_store *st, int fd, uint32_t nb, const struct desk_key *k,
+probe_at(struct desk_store *st, int fd, uint32_t b, const unsigned char *k,
+    uint32_t *bucket_no, int *slot, unsigned char *buf, unsigned char **data)
+{
+	unsigned char *d = visit(st, fd, b, buf);
+
+	if (!d)
+		return -2;
+	for (int e = 0; e < DESK_HX_PER_BUCKET; e++) {
+		unsigned char *ent = d + e * DESK_HX_ENTRY;
+		int empty = entry_empty(ent);
+		if (empty || entry_is(ent, k)) {
+			*bucket_no = b;
+			*slot = e;
+			*data = d;
+			return !empty;
+		}
+	}
+	return -1;
+}
+
+/*
+ * Finds key k in table fd of nb buckets, version v: 1 and the entry's
+ * place when present; 0 and the place for it when absent (the first free
+ * entry of its preferred bucket, else of its home's chain); -1 when the
+ * chain is full; -2 when a read failed (the store failed). *probes counts
+ * the buckets of the chain visited; *data is the bucket of the place found
+ * (buf, or the live index's line: valid until the next bucket is read)
+ * when present. A key goes to its preferred bucket whenever that has room,
+ * and nothing is ever deleted, so a key not there while it has room is in
+ * no other: a new key costs one read.
+ */
+static int
+probe(struct desk_store *st, int fd, uint32_t nb, int v, const unsigned char *k,
     uint32_t *bucket_no, int *slot, unsigned char *buf, unsigned char **data,
     uint32_t *probes)
 {
-	uint32_t h = home(k, nb);
+	uint32_t h = home(k, nb), p = pref(k, nb, v);
+	int r;
 
+	*probes = 0;
+	/* First where a key written with others most often is. */
+	if (p != h && (r = probe_at(st, fd, p, k, bucket_no, slot, buf, data)) != -1)
+		return r;
 	for (uint32_t i = 0; i < nb; i++) {
 		*probes = i + 1;
-		uint32_t b = (h + i) & (nb - 1);
-		unsigned char *d = fd == st->hxfd ? bucket(st, b, buf) :
-		    read_bucket(st, fd, b, buf) < 0 ? NULL : buf;
-		if (!d)
-			return -2;
-		*data = d;
-		for (int e = 0; e < DESK_HX_PER_BUCKET; e++) {
-			unsigned char *ent = d + e * DESK_HX_ENTRY;
-			if (entry_empty(ent)) {
-				*bucket_no = b;
-				*slot = e;
-				return 0;
-			}
-			if (!memcmp(ent, k->h, 16)) {
-				*bucket_no = b;
-				*slot = e;
-				return 1;
-			}
-		}
+		r = probe_at(st, fd, (h + i) & (nb - 1), k, bucket_no, slot, buf, data);
+		if (r != -1)
+			return r;
 	}
 	return -1;
 }
@@ -446,7 +507,16 @@ static int
 find(struct desk_store *st, const struct desk_key *k, uint32_t *b,
     int *slot, unsigned char *buf, unsigned char **data, uint32_t *probes)
 {
-	return probe(st, st->hxfd, st->hx_nb, k, b, slot, buf, data, probes);
+	return probe(st, st->hxfd, st->hx_nb, st->hx_v, k->h, b, slot, buf, data,
+	    probes);
+}
+
+int
+desk_hx_near(struct desk_store *st)
+{
+	if (st->hxfd < 0 && desk_hx_open(st, 0) < 0)
+		return (st->hx_make_v ? st->hx_make_v : DESK_HX_VERSION) >= 2;
+	return st->hx_v >= 2;
 }
 
 int
@@ -526,26 +596,42 @@ cache_get(struct desk_store *st, struct bcache *c, uint32_t b)
 	return l->data;
 }
 
+/* Puts ent at the first free entry of bucket b: 1, or 0 when b is full. */
 static int
-cache_insert(struct desk_store *st, struct bcache *c, const unsigned char *ent)
+cache_put(struct desk_store *st, struct bcache *c, uint32_t b,
+    const unsigned char *ent)
 {
-	uint32_t h = (uint32_t)(desk_get64(ent) & (c->nb - 1));
-
-	for (uint32_t i = 0; i < c->nb; i++) {
-		uint32_t b = (h + i) & (c->nb - 1);
-		unsigned char *data = cache_get(st, c, b);
-		if (!data)
-			return -1;
-		for (int e = 0; e < DESK_HX_PER_BUCKET; e++) {
-			unsigned char *slot = data + e * DESK_HX_ENTRY;
-			if (entry_empty(slot)) {
-				memcpy(slot, ent, DESK_HX_ENTRY);
-				unsigned idx = (b % CACHE_N) + (b >= c->nb / 2 ? CACHE_N : 0);
-				c->line[idx].dirty = 1;
-				return 0;
-			}
+	unsigned char *data = cache_get(st, c, b);
+	if (!data)
+		return -1;
+	for (int e = 0; e < DESK_HX_PER_BUCKET; e++) {
+		unsigned char *slot = data + e * DESK_HX_ENTRY;
+		if (entry_empty(slot)) {
+			memcpy(slot, ent, DESK_HX_ENTRY);
+			unsigned idx = (b % CACHE_N) + (b >= c->nb / 2 ? CACHE_N : 0);
+			c->line[idx].dirty = 1;
+			return 1;
 		}
 	}
+	return 0;
+}
+
+/*
+ * As desk_hx_put places a new key in a table of version v: its preferred
+ * bucket, else its chain.
+ */
+static int
+cache_insert(struct desk_store *st, struct bcache *c, int v,
+    const unsigned char *ent)
+{
+	uint32_t h = home(ent, c->nb), p = pref(ent, c->nb, v);
+	int r;
+
+	if (p != h && (r = cache_put(st, c, p, ent)) != 0)
+		return r < 0 ? -1 : 0;
+	for (uint32_t i = 0; i < c->nb; i++)
+		if ((r = cache_put(st, c, (h + i) & (c->nb - 1), ent)) != 0)
+			return r < 0 ? -1 : 0;
 	return desk_store_fail(st, DESK_EX_SOFTWARE, "internal: rebuilt hash "
 	    "index is full");
 }
@@ -593,7 +679,7 @@ grow(struct desk_store *st)
 			unsigned char *ent = buf + e * DESK_HX_ENTRY;
 			if (entry_empty(ent) || !entry_ok(ent))
 				continue;
-			r = cache_insert(st, &c, ent);
+			r = cache_insert(st, &c, st->hx_v, ent);
 			count++;
 		}
 	}
@@ -602,7 +688,8 @@ grow(struct desk_store *st)
 		desk_store_unlink(st, tmp);
 		return -1;
 	}
-	head_encode(h, nb2, count);
+	/* The same version: its keys were made for it. */
+	head_encode(h, st->hx_v, nb2, count);
 	if (pwrite(fd, h, sizeof h, 0) != (ssize_t)sizeof h ||
 	    ftruncate(fd, (off_t)DESK_HX_BUCKET * (nb2 + 1)) < 0 ||
 	    fdatasync(fd) < 0 ||
@@ -703,7 +790,7 @@ desk_hx_each(struct desk_store *st,
 
 /* The index's entries of one bucket, sorted by key for a merge. */
 struct hx_side {
-	int fd;
+	int fd, v;
 	uint32_t nb;
 	unsigned char bucket[DESK_HX_BUCKET];
 	const unsigned char *ent[DESK_HX_PER_BUCKET];
@@ -723,12 +810,11 @@ lookup(struct desk_store *st, struct hx_side *side, const unsigned char *key,
     unsigned char *ent)
 {
 	unsigned char buf[DESK_HX_BUCKET], *data = buf;
-	struct desk_key k;
 	uint32_t b, probes;
 	int e;
 
-	memcpy(k.h, key, 16);
-	int r = probe(st, side->fd, side->nb, &k, &b, &e, buf, &data, &probes);
+	int r = probe(st, side->fd, side->nb, side->v, key, &b, &e, buf, &data,
+	    &probes);
 	if (r == 1)
 		memcpy(ent, data + e * DESK_HX_ENTRY, DESK_HX_ENTRY);
 	return r == -2 ? -1 : r == 1;
@@ -770,10 +856,10 @@ desk_hx_compare(struct desk_store *st, int live, int want,
 	memset(&d, 0, sizeof d);
 	d.table = -1;
 	snprintf(d.file, sizeof d.file, "%s", HX_PATH);
-	if (read_head(st, want, &wnb, &wcount) < 0)
+	if ((w->v = read_head(st, want, &wnb, &wcount)) < 0)
 		return desk_store_fail(st, DESK_EX_SOFTWARE, "internal: rebuilt "
 		    "index: bad header");
-	if (live < 0 || read_head(st, live, &lnb, &lcount) < 0) {
+	if (live < 0 || (l->v = read_head(st, live, &lnb, &lcount)) < 0) {
 		/* Lost or unreadable as a whole: one finding, not one per key. */
 		if (live >= 0 || wcount) {
 			d.kind = DESK_DIFF_FILE;

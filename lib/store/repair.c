@@ -129,6 +129,7 @@ desk_rebuild_open(struct desk_store *st, struct desk_rebuilt *r)
 		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/%s", st->root,
 		    st->hxpath);
 	st->hx_nb = DESK_HX_MIN_BUCKETS;
+	st->hx_v = st->hx_make_v ? st->hx_make_v : DESK_HX_VERSION;
 	st->hx_count = st->hx_count_disk = 0;
 	st->hx_miss.valid = 0;
 	return 0;
@@ -308,6 +309,15 @@ rebuild_handle(struct desk_store *st, struct desk_rebuilt *r)
 	struct desk_store *b = desk_store_open(st->root, 0, st->schema);
 
 	memset(r, 0, sizeof *r);
+	/*
+	 * The rebuild's index is the live one's version, whose keys it makes
+	 * (an older store's are told apart by --repair's own rebuild only).
+	 */
+	if (desk_hx_open(st, 0) < 0 && st->err.code) {
+		desk_store_fail(b, st->err.code, "%s", st->err.msg);
+		return b;
+	}
+	b->hx_make_v = st->hxfd >= 0 ? st->hx_v : 0;
 	if (desk_store_error(b) || desk_rebuild_open(b, r) < 0)
 		return b;
 	b->locked = 1;
@@ -335,7 +345,8 @@ check_locked(struct desk_store *st, struct desk_store *b, struct desk_rebuilt *r
 	memcpy(want_next, b->next, sizeof want_next);
 	if (compare(st, b, c, want_next, st->next) < 0)
 		return -1;
-	if (!c->swap || !c->swap(st, c->ctx)) {
+	/* An older index is made anew in the current version, not swapped. */
+	if (!c->swap || b->hx_v != DESK_HX_VERSION || !c->swap(st, c->ctx)) {
 		/* Nothing live was written: the commit has nothing to sync for us. */
 		st->dirty = dirty;
 		return 0;

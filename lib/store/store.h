@@ -249,6 +249,12 @@ int desk_slot_put(struct desk_store *st, int t, uint64_t id,
 /* One more than the highest id that has a slot file entry. */
 uint64_t desk_slot_end(struct desk_store *st, int t);
 
+/*
+ * 1 when st's index keeps keys near others (desk_key_near; version 2,
+ * as a new or rebuilt one is); 0 for an older one, which has every key
+ * as it was made, until fsck --repair rebuilds it.
+ */
+int desk_hx_near(struct desk_store *st);
 /* The hash index: key -> (value, aux). get: 1, or 0 (none, or failure). */
 int desk_hx_get(struct desk_store *st, const struct desk_key *k,
     uint64_t *val, uint32_t *aux);
