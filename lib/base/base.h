@@ -162,6 +162,12 @@ jv desk_json_parse_all(const char *p, size_t n);
 void desk_json_dump(struct desk_buf *b, jv v);
 /* Appends v as a JSON string literal. */
 void desk_json_dump_str(struct desk_buf *b, const char *s, size_t n);
+/*
+ * Appends the object o (borrowed) with key: v (borrowed) put first and
+ * any key of o's own left out: what setting key in a new object and
+ * merging o into it prints, without building that object.
+ */
+void desk_json_dump_with(struct desk_buf *b, const char *key, jv v, jv o);
 
 /*
  * Borrowing getters: o is borrowed and so is the result, valid while o is

@@ -7,14 +7,6 @@
 
 #include "domain/domain.h"
 
-static jv
-with_rec(const char *type, jv rec)
-{
-	jv out = jv_object_set(jv_object(), jv_string("rec"), jv_string(type));
-
-	return jv_object_merge(out, desk_jdel(rec, "rec"));
-}
-
 uint64_t
 desk_case_survivor(struct desk_store *st, uint64_t id)
 {
@@ -81,8 +73,8 @@ desk_case_save(struct desk_store *st, jv rec, const struct desk_evid *ev,
 	} else
 		rec = desk_event_strip(rec);
 	rec = desk_jset(rec, "updated_at", desk_jtime(now));
-	rec = with_rec("case", rec);
-	desk_log_add(st, rec);
+	/* Stored "rec" first, then the fields in rec's order. */
+	desk_log_add_as(st, "case", rec);
 	jv_free(rec);
 }
 
@@ -93,7 +85,6 @@ case_new(struct desk_store *st, uint64_t user_id, const char *channel,
 	uint64_t id = desk_store_newid(st, DESK_CASE);
 	jv c = jv_object();
 
-	c = desk_jset_str(c, "rec", "case");
 	c = desk_jset_int(c, "case_id", (int64_t)id);
 	c = desk_jset_int(c, "user_id", (int64_t)user_id);
 	c = desk_jset_str(c, "channel", channel);
@@ -105,7 +96,7 @@ case_new(struct desk_store *st, uint64_t user_id, const char *channel,
 	c = desk_jset(c, "merged_into", jv_null());
 	c = desk_jset(c, "created_at", desk_jtime(now));
 	c = desk_jset(c, "updated_at", desk_jtime(now));
-	desk_log_add(st, c);
+	desk_log_add_as(st, "case", c);
 	jv_free(c);
 	return id;
 }

@@ -11,16 +11,6 @@
 
 #include "domain/domain.h"
 
-/* A record printed or stored: "rec" first, then the fields in rec's order. */
-static jv
-with_rec(const char *type, jv rec)
-{
-	jv out = jv_object_set(jv_object(), jv_string("rec"), jv_string(type));
-
-	rec = desk_jdel(rec, "rec");
-	return jv_object_merge(out, rec);
-}
-
 jv
 desk_user_get(struct desk_store *st, uint64_t id)
 {
@@ -123,8 +113,8 @@ void
 desk_user_save(struct desk_store *st, jv rec, int64_t now)
 {
 	rec = desk_jset(rec, "updated_at", desk_jtime(now));
-	rec = with_rec("user", rec);
-	desk_log_add(st, rec);
+	/* Stored "rec" first, then the fields in rec's order. */
+	desk_log_add_as(st, "user", rec);
 	jv_free(rec);
 }
 
