@@ -133,6 +133,24 @@ note_external(struct desk_store *st, uint64_t cid, jv x, int64_t now)
 		jv_free(cur);
 		cur = jv_object();
 	}
+	/*
+	 * The common case, every id known already: nothing to merge or weigh
+	 * (cur was weighed when it was stored, so the merge would give cur).
+	 */
+	int news = 0;
+	jv_object_foreach(x, k, v) {
+		if (!news) {
+			jv have = jv_object_get(jv_copy(cur), jv_copy(k));
+			news = !jv_equal(have, jv_copy(v));
+		}
+		jv_free(k);
+		jv_free(v);
+	}
+	if (!news) {
+		jv_free(cur);
+		jv_free(rec);
+		return;
+	}
 	jv merged = jv_object_merge(jv_copy(cur), jv_copy(x));
 	/* Ids pile up over a long conversation: past the limit, the latest win. */
 	if (desk_json_size(merged) > DESK_MAX_EXTERNAL_SIZE) {
@@ -149,25 +167,42 @@ note_external(struct desk_store *st, uint64_t cid, jv x, int64_t now)
 }
 
 jv
-desk_user_message(struct desk_store *st, uint64_t uid, const char *channel,
-    const char *subject, jv external, jv msg, int64_t now)
+desk_user_message_begin(struct desk_store *st, uint64_t uid,
+    const char *channel, const char *subject, jv external, int64_t now,
+    struct desk_msg_case *mc)
 {
-	int created;
 	struct desk_case_slot cs = { 0 };
-	uint64_t cid = desk_case_for(st, uid, channel, subject, now, &created);
+	uint64_t cid = desk_case_for(st, uid, channel, subject, now, &mc->created);
 
 	note_external(st, cid, external, now);
 	desk_case_slot(st, cid, &cs);
+	mc->status = cs.status;
 	/* Built once, in the record's order, and returned as stored. */
 	jv m = desk_message_new(st, cid);
 	m = desk_jset_int(m, "user_id", (int64_t)uid);
 	m = desk_jset_int(m, "staff_id", 0);
 	m = desk_jset_str(m, "channel", channel);
-	m = desk_jset_int(m, "sent_via_rule", 0);
-	m = jv_object_merge(m, msg);
-	m = desk_jset_str(m, "trigger", created ? "new" : "updated");
-	m = desk_jset_str(m, "case_status", desk_status_name(cs.status));
+	return desk_jset_int(m, "sent_via_rule", 0);
+}
+
+jv
+desk_user_message_end(struct desk_store *st, jv m,
+    const struct desk_msg_case *mc, int64_t now)
+{
+	m = desk_jset_str(m, "trigger", mc->created ? "new" : "updated");
+	m = desk_jset_str(m, "case_status", desk_status_name(mc->status));
 	return desk_message_put(st, m, now);
+}
+
+jv
+desk_user_message(struct desk_store *st, uint64_t uid, const char *channel,
+    const char *subject, jv external, jv msg, int64_t now)
+{
+	struct desk_msg_case mc;
+	jv m = desk_user_message_begin(st, uid, channel, subject, external, now,
+	    &mc);
+
+	return desk_user_message_end(st, jv_object_merge(m, msg), &mc, now);
 }
 
 jv

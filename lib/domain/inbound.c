@@ -262,7 +262,9 @@ message_receive_unchecked(struct desk_store *st, jv ev, int *duplicate,
 		jv_free(conv_user);
 		return jv_invalid();
 	}
-	jv m = jv_object();
+	struct desk_msg_case mc;
+	jv m = desk_user_message_begin(st, uid, in.w.channel, in.subject,
+	    desk_jget(ev, "external"), now, &mc);
 	if (in.conv) {
 		m = desk_jset(m, "conversation_id", desk_jstring(in.conv, in.convlen));
 		/* Who the conversation's user is, for the stages after desk-case. */
@@ -281,9 +283,11 @@ message_receive_unchecked(struct desk_store *st, jv ev, int *duplicate,
 		m = desk_jset(m, "event_id", desk_jstring(in.id, in.idlen));
 		m = desk_jset_str(m, "event_scope", "message");
 	}
-	m = jv_object_merge(m, report);
-	return desk_user_message(st, uid, in.w.channel, in.subject,
-	    desk_jget(ev, "external"), m, now);
+	if (jv_object_length(jv_copy(report)))
+		m = jv_object_merge(m, report);
+	else
+		jv_free(report);
+	return desk_user_message_end(st, m, &mc, now);
 }
 
 /* The verb, with the store's error, when it failed, as its own. */
