@@ -142,5 +142,35 @@ main(void)
 	is_str(t, "{\"tariff\":\"VIP\",\"eq\":\"a=b\",\"new\":\"1\"}", "merge: null removes");
 	free(t);
 	jv_free(fields);
+
+	/*
+	 * desk_json_dump_with prints what setting the key first and merging
+	 * the object in would (the log's user and case records), and the
+	 * printer's keys from the key cache print as libjq's own do: plain,
+	 * with quotes and controls, set again, parsed.
+	 */
+	const char *src = "{\"a\":1,\"q\\\"k\":\"x\\n\\u0001\",\"rec\":\"old\",\"b\":[{\"rec\":2}]}";
+	o = desk_json_parse_all(src, strlen(src));
+	o = desk_jset_str(o, "tab\tkey", "v\"w");
+	o = desk_jset_int(o, "a", 7);
+	struct desk_buf b1 = DESK_BUF_INIT, b2 = DESK_BUF_INIT;
+	jv rt = jv_string("user");
+	desk_json_dump_with(&b1, "rec", rt, o);
+	jv merged = jv_object_merge(desk_jset(jv_object(), "rec", jv_copy(rt)),
+	    jv_object_delete(jv_copy(o), jv_string("rec")));
+	desk_json_dump(&b2, merged);
+	is_str(desk_buf_str(&b1), desk_buf_str(&b2), "dump_with: the merged object's text");
+	is_str(desk_buf_str(&b1), "{\"rec\":\"user\",\"a\":7,\"q\\\"k\":\"x\\n\\u0001\","
+	    "\"b\":[{\"rec\":2}],\"tab\\tkey\":\"v\\\"w\"}", "dump_with: the text");
+	jv back = desk_json_parse_all(b2.p, b2.len);
+	b1.len = 0;
+	desk_json_dump(&b1, back);
+	is_str(desk_buf_str(&b1), desk_buf_str(&b2), "the same keys parsed back print alike");
+	desk_buf_free(&b1);
+	desk_buf_free(&b2);
+	jv_free(back);
+	jv_free(merged);
+	jv_free(rt);
+	jv_free(o);
 	return done_testing();
 }
