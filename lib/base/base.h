@@ -181,6 +181,12 @@ int desk_jstrn(jv o, const char *key, const char **s, size_t *n);
 /* 1 when key holds an integral number within ±2^53. */
 int desk_jint(jv o, const char *key, int64_t *v);
 int desk_jhas(jv o, const char *key);
+/*
+ * desk_jget of each of the n keys at once (out[i] for keys[i], borrowed),
+ * in one walk over o's members instead of a lookup each: for an object of
+ * few members asked for many.
+ */
+void desk_jgets(jv o, const char *const *keys, size_t n, jv *out);
 /* Setters consume o and v and return the new object. */
 jv desk_jset(jv o, const char *key, jv v);
 jv desk_jset_str(jv o, const char *key, const char *s);

@@ -933,6 +933,28 @@ desk_jget(jv o, const char *key)
 	return v;
 }
 
+void
+desk_jgets(jv o, const char *const *keys, size_t n, jv *out)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = jv_invalid();
+	if (jv_get_kind(o) != JV_KIND_OBJECT)
+		return;
+	jv_object_foreach(o, k, v) {
+		const struct key_slot *t = key_text(k);
+		const char *ks = t ? t->s : jv_string_value(k);
+		size_t kn = t ? t->len : (size_t)jv_string_length_bytes(jv_copy(k));
+		for (size_t i = 0; i < n; i++)
+			if (kn && ks[0] == keys[i][0] && strlen(keys[i]) == kn &&
+			    !memcmp(ks, keys[i], kn)) {
+				out[i] = v;    /* o still holds a reference */
+				break;
+			}
+		jv_free(k);
+		jv_free(v);
+	}
+}
+
 const char *
 desk_jstr(jv o, const char *key)
 {
