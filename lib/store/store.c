@@ -1224,17 +1224,24 @@ desk_store_seen_id(struct desk_store *st, int k, uint64_t id)
 		st->next[k] = id + 1;
 }
 
-uint64_t
-desk_store_newid(struct desk_store *st, int k)
+/* Whether st may be written: not refused, and locked (else an internal error: what). */
+static int
+held(struct desk_store *st, const char *what)
 {
 	if (refused(st))
 		return 0;
 	if (!st->locked) {
-		desk_store_fail(st, DESK_EX_SOFTWARE, "internal: id allocated "
-		    "without the lock");
+		desk_store_fail(st, DESK_EX_SOFTWARE, "internal: %s without the "
+		    "lock", what);
 		return 0;
 	}
-	return st->next[k]++;
+	return 1;
+}
+
+uint64_t
+desk_store_newid(struct desk_store *st, int k)
+{
+	return held(st, "id allocated") ? st->next[k]++ : 0;
 }
 
 uint64_t
@@ -1309,25 +1316,12 @@ log_append(struct desk_store *st, const char *type)
 	return loc;
 }
 
-static int
-log_writable(struct desk_store *st)
-{
-	if (refused(st))
-		return 0;
-	if (!st->locked) {
-		desk_store_fail(st, DESK_EX_SOFTWARE, "internal: log written "
-		    "without the lock");
-		return 0;
-	}
-	return 1;
-}
-
 struct desk_loc
 desk_log_add(struct desk_store *st, jv rec)
 {
 	struct desk_loc none = { 0, 0 };
 
-	if (!log_writable(st))
+	if (!held(st, "log written"))
 		return none;
 	st->enc.len = 0;
 	desk_json_dump(&st->enc, rec);
@@ -1346,7 +1340,7 @@ desk_log_add_as(struct desk_store *st, const char *type, jv fields)
 	struct desk_loc none = { 0, 0 };
 	jv t = jv_string(type);
 
-	if (!log_writable(st)) {
+	if (!held(st, "log written")) {
 		jv_free(t);
 		return none;
 	}
