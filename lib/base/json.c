@@ -58,6 +58,13 @@ static _Thread_local struct key_slot *key_last;   /* key_string's slot, or NULL 
 static pthread_key_t key_cache_key;
 static pthread_once_t key_cache_once = PTHREAD_ONCE_INIT;
 
+/* desk_jproto's objects, each by the function that builds it. */
+#define PROTOS 4
+static _Thread_local struct proto {
+	jv (*build)(void);
+	jv v;
+} protos[PROTOS];
+
 static void
 key_cache_free(void *p)
 {
@@ -67,6 +74,12 @@ key_cache_free(void *p)
 		if (c[i].len)
 			jv_free(c[i].v);
 	free(c);
+	/* The thread's prototypes go with its cache (they hold its keys). */
+	for (size_t i = 0; i < PROTOS; i++)
+		if (protos[i].build) {
+			jv_free(protos[i].v);
+			protos[i].build = NULL;
+		}
 }
 
 static void
@@ -1019,6 +1032,22 @@ desk_jdel(jv o, const char *key)
 	if (!desk_jhas(o, key))
 		return o;
 	return jv_object_delete(o, jv_string(key));
+}
+
+jv
+desk_jproto(jv (*build)(void))
+{
+	size_t i = 0;
+
+	while (i < PROTOS && protos[i].build && protos[i].build != build)
+		i++;
+	if (i == PROTOS || !key_cache)
+		return build();    /* no room, or no cache to be freed with */
+	if (!protos[i].build) {
+		protos[i].v = build();
+		protos[i].build = build;
+	}
+	return jv_copy(protos[i].v);
 }
 
 jv

@@ -78,22 +78,36 @@ desk_case_save(struct desk_store *st, jv rec, const struct desk_evid *ev,
 	jv_free(rec);
 }
 
+/* A new case's members, in the record's order; case_new sets its own values. */
+static jv
+case_proto(void)
+{
+	jv c = jv_object();
+
+	c = desk_jset_int(c, "case_id", 0);
+	c = desk_jset_int(c, "user_id", 0);
+	c = desk_jset(c, "channel", jv_null());
+	c = desk_jset_str(c, "status", "open");
+	c = desk_jset(c, "subject", jv_null());
+	c = desk_jset(c, "assignee", jv_null());
+	c = desk_jset(c, "team", jv_null());
+	c = desk_jset(c, "fields", jv_object());
+	c = desk_jset(c, "merged_into", jv_null());
+	c = desk_jset(c, "created_at", jv_null());
+	return desk_jset(c, "updated_at", jv_null());
+}
+
 static uint64_t
 case_new(struct desk_store *st, uint64_t user_id, const char *channel,
     const char *subject, int64_t now)
 {
 	uint64_t id = desk_store_newid(st, DESK_CASE);
-	jv c = jv_object();
+	jv c = desk_jproto(case_proto);
 
 	c = desk_jset_int(c, "case_id", (int64_t)id);
 	c = desk_jset_int(c, "user_id", (int64_t)user_id);
 	c = desk_jset_str(c, "channel", channel);
-	c = desk_jset_str(c, "status", "open");
 	c = desk_jset_str(c, "subject", subject);
-	c = desk_jset(c, "assignee", jv_null());
-	c = desk_jset(c, "team", jv_null());
-	c = desk_jset(c, "fields", jv_object());
-	c = desk_jset(c, "merged_into", jv_null());
 	c = desk_jset(c, "created_at", desk_jtime(now));
 	c = desk_jset(c, "updated_at", desk_jtime(now));
 	desk_log_add_as(st, "case", c);

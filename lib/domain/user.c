@@ -295,6 +295,25 @@ desk_user_link(struct desk_store *st, uint64_t a, uint64_t b, int64_t now,
 	return desk_store_err(st, e) < 0 ? -1 : r;
 }
 
+/* A new user's members, in the record's order; desk_user_new sets the first two and the times. */
+static jv
+user_proto(void)
+{
+	jv u = jv_object();
+
+	u = desk_jset_int(u, "user_id", 0);
+	u = desk_jset(u, "custom_ids", jv_array());
+	u = desk_jset(u, "emails", jv_array());
+	u = desk_jset(u, "phones", jv_array());
+	u = desk_jset(u, "name", jv_null());
+	u = desk_jset(u, "company", jv_null());
+	u = desk_jset(u, "fields", jv_object());
+	u = desk_jset(u, "identified", jv_false());
+	u = desk_jset(u, "linked_users", jv_array());
+	u = desk_jset(u, "created_at", jv_null());
+	return desk_jset(u, "updated_at", jv_null());
+}
+
 jv
 desk_user_new(uint64_t id, const struct desk_who *w, int64_t now)
 {
@@ -306,16 +325,9 @@ desk_user_new(uint64_t id, const struct desk_who *w, int64_t now)
 		cid = desk_jset(cid, "user_custom_id", desk_jstring(w->ucid, w->ucidlen));
 		ids = jv_array_append(ids, cid);
 	}
-	jv u = jv_object();
+	jv u = desk_jproto(user_proto);
 	u = desk_jset_int(u, "user_id", (int64_t)id);
 	u = desk_jset(u, "custom_ids", ids);
-	u = desk_jset(u, "emails", jv_array());
-	u = desk_jset(u, "phones", jv_array());
-	u = desk_jset(u, "name", jv_null());
-	u = desk_jset(u, "company", jv_null());
-	u = desk_jset(u, "fields", jv_object());
-	u = desk_jset(u, "identified", jv_false());
-	u = desk_jset(u, "linked_users", jv_array());
 	u = desk_jset(u, "created_at", desk_jtime(now));
 	return desk_jset(u, "updated_at", desk_jtime(now));
 }

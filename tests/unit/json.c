@@ -5,6 +5,17 @@
 #include "desk.h"
 #include "tap.h"
 
+static int proto_builds;
+
+/* A record's members for desk_jproto, counting how often it is built. */
+static jv
+proto(void)
+{
+	proto_builds++;
+	return desk_jset(desk_jset_int(desk_jset(jv_object(), "a", jv_null()),
+	    "b", 2), "c", jv_array());
+}
+
 /* Parses s whole and prints it back compact, or "ERR: message". */
 static char *
 roundtrip(const char *s, size_t n)
@@ -172,5 +183,20 @@ main(void)
 	jv_free(merged);
 	jv_free(rt);
 	jv_free(o);
+
+	/* desk_jproto: a copy of one object, built once, set over in place. */
+	jv p1 = desk_jset_str(desk_jproto(proto), "a", "x");
+	p1 = desk_jset(p1, "c", jv_array_append(jv_copy(desk_jget(p1, "c")),
+	    jv_number(1)));
+	jv p2 = desk_jproto(proto);
+	t = desk_json_text(p1);
+	is_str(t, "{\"a\":\"x\",\"b\":2,\"c\":[1]}", "desk_jproto: set over, in build's order");
+	free(t);
+	t = desk_json_text(p2);
+	is_str(t, "{\"a\":null,\"b\":2,\"c\":[]}", "desk_jproto: the next copy as built");
+	free(t);
+	ok(proto_builds == 1, "desk_jproto: built once (%d)", proto_builds);
+	jv_free(p1);
+	jv_free(p2);
 	return done_testing();
 }
