@@ -194,13 +194,14 @@ jv desk_jset_int(jv o, const char *key, int64_t v);
 jv desk_jdel(jv o, const char *key);
 jv desk_jstring(const char *s, size_t n);
 /*
- * A copy of the object build gives, built once per thread and kept (for
- * up to four builders; jv's counts are not atomic): a new record whose
- * members are mostly the same every time is that copy with its own values
- * set over the members it has, which keeps them in build's order, instead
- * of being built member by member.
+ * A copy of the value of the JSON text json (a literal, known by its
+ * address), parsed once per thread and kept (for up to four texts; jv's
+ * counts are not atomic): a new record whose members are mostly the same
+ * every time is that copy with its own values set over the members it
+ * has, which keeps them in the text's order, instead of being built
+ * member by member.
  */
-jv desk_jproto(jv (*build)(void));
+jv desk_jproto(const char *json);
 /* Compact text of v (borrowed), malloc'd, NUL-terminated. */
 char *desk_json_text(jv v);
 

@@ -61,7 +61,7 @@ static pthread_once_t key_cache_once = PTHREAD_ONCE_INIT;
 /* desk_jproto's objects, each by the function that builds it. */
 #define PROTOS 4
 static _Thread_local struct proto {
-	jv (*build)(void);
+	const char *json;
 	jv v;
 } protos[PROTOS];
 
@@ -76,9 +76,9 @@ key_cache_free(void *p)
 	free(c);
 	/* The thread's prototypes go with its cache (they hold its keys). */
 	for (size_t i = 0; i < PROTOS; i++)
-		if (protos[i].build) {
+		if (protos[i].json) {
 			jv_free(protos[i].v);
-			protos[i].build = NULL;
+			protos[i].json = NULL;
 		}
 }
 
@@ -1035,17 +1035,17 @@ desk_jdel(jv o, const char *key)
 }
 
 jv
-desk_jproto(jv (*build)(void))
+desk_jproto(const char *json)
 {
 	size_t i = 0;
 
-	while (i < PROTOS && protos[i].build && protos[i].build != build)
+	while (i < PROTOS && protos[i].json && protos[i].json != json)
 		i++;
-	if (i == PROTOS || !key_cache)
-		return build();    /* no room, or no cache to be freed with */
-	if (!protos[i].build) {
-		protos[i].v = build();
-		protos[i].build = build;
+	if (i == PROTOS || !key_cache)    /* no room, or no cache to go with */
+		return desk_json_parse_all(json, strlen(json));
+	if (!protos[i].json) {
+		protos[i].v = desk_json_parse_all(json, strlen(json));
+		protos[i].json = json;
 	}
 	return jv_copy(protos[i].v);
 }

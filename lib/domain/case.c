@@ -79,23 +79,10 @@ desk_case_save(struct desk_store *st, jv rec, const struct desk_evid *ev,
 }
 
 /* A new case's members, in the record's order; case_new sets its own values. */
-static jv
-case_proto(void)
-{
-	jv c = jv_object();
-
-	c = desk_jset_int(c, "case_id", 0);
-	c = desk_jset_int(c, "user_id", 0);
-	c = desk_jset(c, "channel", jv_null());
-	c = desk_jset_str(c, "status", "open");
-	c = desk_jset(c, "subject", jv_null());
-	c = desk_jset(c, "assignee", jv_null());
-	c = desk_jset(c, "team", jv_null());
-	c = desk_jset(c, "fields", jv_object());
-	c = desk_jset(c, "merged_into", jv_null());
-	c = desk_jset(c, "created_at", jv_null());
-	return desk_jset(c, "updated_at", jv_null());
-}
+static const char case_proto[] = "{\"case_id\":0,\"user_id\":0,"
+    "\"channel\":null,\"status\":\"open\",\"subject\":null,"
+    "\"assignee\":null,\"team\":null,\"fields\":{},"
+    "\"merged_into\":null,\"created_at\":null,\"updated_at\":null}";
 
 static uint64_t
 case_new(struct desk_store *st, uint64_t user_id, const char *channel,

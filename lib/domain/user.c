@@ -296,23 +296,10 @@ desk_user_link(struct desk_store *st, uint64_t a, uint64_t b, int64_t now,
 }
 
 /* A new user's members, in the record's order; desk_user_new sets the first two and the times. */
-static jv
-user_proto(void)
-{
-	jv u = jv_object();
-
-	u = desk_jset_int(u, "user_id", 0);
-	u = desk_jset(u, "custom_ids", jv_array());
-	u = desk_jset(u, "emails", jv_array());
-	u = desk_jset(u, "phones", jv_array());
-	u = desk_jset(u, "name", jv_null());
-	u = desk_jset(u, "company", jv_null());
-	u = desk_jset(u, "fields", jv_object());
-	u = desk_jset(u, "identified", jv_false());
-	u = desk_jset(u, "linked_users", jv_array());
-	u = desk_jset(u, "created_at", jv_null());
-	return desk_jset(u, "updated_at", jv_null());
-}
+static const char user_proto[] = "{\"user_id\":0,\"custom_ids\":[],"
+    "\"emails\":[],\"phones\":[],\"name\":null,\"company\":null,"
+    "\"fields\":{},\"identified\":false,\"linked_users\":[],"
+    "\"created_at\":null,\"updated_at\":null}";
 
 jv
 desk_user_new(uint64_t id, const struct desk_who *w, int64_t now)
