@@ -170,6 +170,12 @@ const char *desk_json_skim(const char *p, size_t n, const char *key);
 void desk_json_dump(struct desk_buf *b, jv v);
 /* Appends v as a JSON string literal. */
 void desk_json_dump_str(struct desk_buf *b, const char *s, size_t n);
+/*
+ * Appends the object o (borrowed) with key: v (borrowed) put first and
+ * any key of o's own left out: what setting key in a new object and
+ * merging o into it prints, without building that object.
+ */
+void desk_json_dump_with(struct desk_buf *b, const char *key, jv v, jv o);
 
 /*
  * Borrowing getters: o is borrowed and so is the result, valid while o is
@@ -183,12 +189,27 @@ int desk_jstrn(jv o, const char *key, const char **s, size_t *n);
 /* 1 when key holds an integral number within ±2^53. */
 int desk_jint(jv o, const char *key, int64_t *v);
 int desk_jhas(jv o, const char *key);
+/*
+ * desk_jget of each of the n keys at once (out[i] for keys[i], borrowed),
+ * in one walk over o's members instead of a lookup each: for an object of
+ * few members asked for many.
+ */
+void desk_jgets(jv o, const char *const *keys, size_t n, jv *out);
 /* Setters consume o and v and return the new object. */
 jv desk_jset(jv o, const char *key, jv v);
 jv desk_jset_str(jv o, const char *key, const char *s);
 jv desk_jset_int(jv o, const char *key, int64_t v);
 jv desk_jdel(jv o, const char *key);
 jv desk_jstring(const char *s, size_t n);
+/*
+ * A copy of the value of the JSON text json (a literal, known by its
+ * address), parsed once per thread and kept (for up to four texts; jv's
+ * counts are not atomic): a new record whose members are mostly the same
+ * every time is that copy with its own values set over the members it
+ * has, which keeps them in the text's order, instead of being built
+ * member by member.
+ */
+jv desk_jproto(const char *json);
 /* Compact text of v (borrowed), malloc'd, NUL-terminated. */
 char *desk_json_text(jv v);
 

@@ -38,10 +38,18 @@ fail(struct jp *j, const char *at, const char *fmt, ...) DESK_PRINTF(3, 4);
  * reference counts are not atomic, hence one cache per thread, freed when
  * the thread ends.
  */
+/* The bytes a JSON string literal cannot hold as they are. */
+static inline int
+needs_escape(unsigned char c)
+{
+	return c < 0x20 || c == '"' || c == '\\';
+}
+
 #define KEY_SLOTS 1024
 #define KEY_MAX 32
 struct key_slot {
 	unsigned char len;
+	unsigned char plain;   /* printed as it is, between quotes */
 	char s[KEY_MAX];
 	jv v;
 };
@@ -49,6 +57,13 @@ static _Thread_local struct key_slot *key_cache;
 static _Thread_local struct key_slot *key_last;   /* key_string's slot, or NULL */
 static pthread_key_t key_cache_key;
 static pthread_once_t key_cache_once = PTHREAD_ONCE_INIT;
+
+/* desk_jproto's objects, each by the function that builds it. */
+#define PROTOS 4
+static _Thread_local struct proto {
+	const char *json;
+	jv v;
+} protos[PROTOS];
 
 static void
 key_cache_free(void *p)
@@ -59,6 +74,12 @@ key_cache_free(void *p)
 		if (c[i].len)
 			jv_free(c[i].v);
 	free(c);
+	/* The thread's prototypes go with its cache (they hold its keys). */
+	for (size_t i = 0; i < PROTOS; i++)
+		if (protos[i].json) {
+			jv_free(protos[i].v);
+			protos[i].json = NULL;
+		}
 }
 
 static void
@@ -66,6 +87,17 @@ key_cache_init(void)
 {
 	/* Without the key a thread's cache is only not freed at its end. */
 	(void)pthread_key_create(&key_cache_key, key_cache_free);
+}
+
+/* Where the key s[0..n) (1 to KEY_MAX bytes) is cached, if it is. */
+static struct key_slot *
+key_slot_of(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;      /* FNV-1a */
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return &key_cache[(h ^ (h >> 16)) % KEY_SLOTS];
 }
 
 /* The string s[0..n) (valid UTF-8 without NUL, or any bytes libjq mends), owned. */
@@ -83,10 +115,7 @@ key_string(const char *s, size_t n)
 		(void)pthread_setspecific(key_cache_key, c);
 		key_cache = c;
 	}
-	uint32_t h = 2166136261u;      /* FNV-1a */
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 16777619u;
-	struct key_slot *k = &key_cache[(h ^ (h >> 16)) % KEY_SLOTS];
+	struct key_slot *k = key_slot_of(s, n);
 	if (k->len == n && !memcmp(k->s, s, n)) {
 		key_last = k;
 		return jv_copy(k->v);
@@ -99,10 +128,44 @@ key_string(const char *s, size_t n)
 	if (k->len)
 		jv_free(k->v);
 	k->len = (unsigned char)n;
+	k->plain = 1;
+	for (size_t i = 0; i < n; i++)
+		if (needs_escape((unsigned char)s[i]))
+			k->plain = 0;
 	memcpy(k->s, s, n);
 	k->v = jv_copy(v);
 	key_last = k;
 	return v;
+}
+
+/*
+ * The printer's keys are the cache's strings themselves (objects keep the
+ * key they were given, and the parser and setters give the cache's), so a
+ * key is found by where libjq keeps it, with no call into libjq to measure
+ * it. The slot is checked to hold that very string, which its reference
+ * keeps alive: a slot reused for another key only misses.
+ */
+#define KEY_TEXTS 256
+static _Thread_local struct key_slot *key_texts[KEY_TEXTS];
+
+static const struct key_slot *
+key_text(jv k)
+{
+	uintptr_t p = (uintptr_t)k.u.ptr;
+	struct key_slot **q = &key_texts[(p >> 4 ^ p >> 12) % KEY_TEXTS];
+
+	if (*q && (*q)->len && (*q)->v.u.ptr == k.u.ptr)
+		return *q;
+	if (!key_cache)
+		return NULL;
+	size_t n = (size_t)jv_string_length_bytes(jv_copy(k));
+	if (n == 0 || n > KEY_MAX)
+		return NULL;
+	struct key_slot *t = key_slot_of(jv_string_value(k), n);
+	if (!t->len || t->v.u.ptr != k.u.ptr)
+		return NULL;
+	*q = t;
+	return t;
 }
 
 /*
@@ -741,12 +804,25 @@ desk_json_dump_str(struct desk_buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 
+	size_t i = 0;
+
 	desk_buf_reserve(b, n + 2);
+	while (i < n && !needs_escape((unsigned char)s[i]))
+		i++;
+	/* The common case, nothing to escape: one copy, no call per piece. */
+	if (i == n) {
+		char *d = b->p + b->len;
+		d[0] = '"';
+		memcpy(d + 1, s, n);
+		d[n + 1] = '"';
+		b->len += n + 2;
+		return;
+	}
 	desk_buf_addc(b, '"');
 	const char *run = s;
-	for (size_t i = 0; i < n; i++) {
+	for (; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\')
+		if (!needs_escape(c))
 			continue;
 		desk_buf_add(b, run, (size_t)(s + i - run));
 		run = s + i + 1;
@@ -795,6 +871,27 @@ dump_number(struct desk_buf *b, double d)
 	jv_free(s);
 }
 
+/* Appends "k": for the key k (borrowed). */
+static void
+dump_key(struct desk_buf *b, jv k)
+{
+	const struct key_slot *t = key_text(k);
+
+	if (t && t->plain) {
+		desk_buf_reserve(b, (size_t)t->len + 3);
+		char *d = b->p + b->len;
+		d[0] = '"';
+		memcpy(d + 1, t->s, t->len);
+		d[t->len + 1] = '"';
+		d[t->len + 2] = ':';
+		b->len += (size_t)t->len + 3;
+		return;
+	}
+	desk_json_dump_str(b, jv_string_value(k),
+	    (size_t)jv_string_length_bytes(jv_copy(k)));
+	desk_buf_addc(b, ':');
+}
+
 static void
 dump(struct desk_buf *b, jv v)
 {
@@ -834,9 +931,7 @@ dump(struct desk_buf *b, jv v)
 			if (!first)
 				desk_buf_addc(b, ',');
 			first = 0;
-			desk_json_dump_str(b, jv_string_value(k),
-			    (size_t)jv_string_length_bytes(jv_copy(k)));
-			desk_buf_addc(b, ':');
+			dump_key(b, k);
 			dump(b, x);
 			jv_free(k);
 			jv_free(x);
@@ -850,6 +945,30 @@ void
 desk_json_dump(struct desk_buf *b, jv v)
 {
 	dump(b, v);
+}
+
+void
+desk_json_dump_with(struct desk_buf *b, const char *key, jv v, jv o)
+{
+	size_t n = strlen(key);
+
+	desk_buf_addc(b, '{');
+	desk_json_dump_str(b, key, n);
+	desk_buf_addc(b, ':');
+	dump(b, v);
+	if (jv_get_kind(o) == JV_KIND_OBJECT)
+		jv_object_foreach(o, k, x) {
+			const char *ks = jv_string_value(k);
+			size_t kn = (size_t)jv_string_length_bytes(jv_copy(k));
+			if (kn != n || memcmp(ks, key, n)) {
+				desk_buf_addc(b, ',');
+				dump_key(b, k);
+				dump(b, x);
+			}
+			jv_free(k);
+			jv_free(x);
+		}
+	desk_buf_addc(b, '}');
 }
 
 char *
@@ -870,6 +989,28 @@ desk_jget(jv o, const char *key)
 	/* o still holds a reference, so the value outlives this one. */
 	jv_free(v);
 	return v;
+}
+
+void
+desk_jgets(jv o, const char *const *keys, size_t n, jv *out)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = jv_invalid();
+	if (jv_get_kind(o) != JV_KIND_OBJECT)
+		return;
+	jv_object_foreach(o, k, v) {
+		const struct key_slot *t = key_text(k);
+		const char *ks = t ? t->s : jv_string_value(k);
+		size_t kn = t ? t->len : (size_t)jv_string_length_bytes(jv_copy(k));
+		for (size_t i = 0; i < n; i++)
+			if (kn && ks[0] == keys[i][0] && strlen(keys[i]) == kn &&
+			    !memcmp(ks, keys[i], kn)) {
+				out[i] = v;    /* o still holds a reference */
+				break;
+			}
+		jv_free(k);
+		jv_free(v);
+	}
 }
 
 const char *
@@ -936,6 +1077,22 @@ desk_jdel(jv o, const char *key)
 	if (!desk_jhas(o, key))
 		return o;
 	return jv_object_delete(o, jv_string(key));
+}
+
+jv
+desk_jproto(const char *json)
+{
+	size_t i = 0;
+
+	while (i < PROTOS && protos[i].json && protos[i].json != json)
+		i++;
+	if (i == PROTOS || !key_cache)    /* no room, or no cache to go with */
+		return desk_json_parse_all(json, strlen(json));
+	if (!protos[i].json) {
+		protos[i].v = desk_json_parse_all(json, strlen(json));
+		protos[i].json = json;
+	}
+	return jv_copy(protos[i].v);
 }
 
 jv

@@ -23,12 +23,76 @@ key_part(crypto_generichash_state *s, const void *p, size_t n)
 	crypto_generichash_update(s, p, n);
 }
 
+/*
+ * An event's keys are derived more than once (looked up, then set by
+ * apply from the record; a user's looked up, then set again when the user
+ * is saved): the last few tuples are kept with their keys, compared byte
+ * for byte. What is hashed does not change: the same encoding, in one go.
+ * The tuples are what the index and the log hold already (a code's is
+ * its hash, never the code).
+ */
+#define KEY_MEMO 64
+#define KEY_MEMO_MAX 200
+static _Thread_local struct key_memo {
+	size_t n;
+	unsigned char in[KEY_MEMO_MAX];
+	struct desk_key k;
+} key_memo[KEY_MEMO];
+
+/* Appends part p[0..n) with its length to the encoding e (*len bytes); 0 if over. */
+static int
+enc_part(unsigned char *e, size_t *len, const void *p, size_t n)
+{
+	if (n > KEY_MEMO_MAX - 4 || *len > KEY_MEMO_MAX - 4 - n)
+		return 0;
+	le32(e + *len, (uint32_t)n);
+	if (n)
+		memcpy(e + *len + 4, p, n);
+	*len += 4 + n;
+	return 1;
+}
+
+static void
+key_final(struct desk_key *k, crypto_generichash_state *s)
+{
+	crypto_generichash_final(s, k->h, sizeof k->h);
+	/* All zeroes marks an empty index entry. */
+	k->h[0] |= !memcmp(k->h, (unsigned char[16]){ 0 }, 16);
+}
+
 void
 desk_key(struct desk_key *k, const char *kind, int nparts, ...)
 {
 	crypto_generichash_state s;
+	unsigned char e[KEY_MEMO_MAX];
+	size_t len = 0;
+	int fits = enc_part(e, &len, kind, strlen(kind));
 	va_list ap;
 
+	va_start(ap, nparts);
+	for (int i = 0; i < nparts && fits; i++) {
+		const void *p = va_arg(ap, const void *);
+		size_t n = va_arg(ap, size_t);
+		fits = enc_part(e, &len, p, n);
+	}
+	va_end(ap);
+	if (fits) {
+		uint32_t h = 2166136261u;      /* FNV-1a */
+		for (size_t i = 0; i < len; i++)
+			h = (h ^ e[i]) * 16777619u;
+		struct key_memo *m = &key_memo[(h ^ (h >> 16)) % KEY_MEMO];
+		if (m->n == len && !memcmp(m->in, e, len)) {
+			*k = m->k;
+			return;
+		}
+		crypto_generichash_init(&s, NULL, 0, sizeof k->h);
+		crypto_generichash_update(&s, e, len);
+		key_final(k, &s);
+		m->n = len;
+		memcpy(m->in, e, len);
+		m->k = *k;
+		return;
+	}
 	crypto_generichash_init(&s, NULL, 0, sizeof k->h);
 	key_part(&s, kind, strlen(kind));
 	va_start(ap, nparts);
@@ -38,9 +102,7 @@ desk_key(struct desk_key *k, const char *kind, int nparts, ...)
 		key_part(&s, p, n);
 	}
 	va_end(ap);
-	crypto_generichash_final(&s, k->h, sizeof k->h);
-	/* All zeroes marks an empty index entry. */
-	k->h[0] |= !memcmp(k->h, (unsigned char[16]){ 0 }, 16);
+	key_final(k, &s);
 }
 
 void

@@ -32,8 +32,11 @@ key_is(jv k, const char *s)
 static const char *
 canon(jv k)
 {
+	char c = *jv_string_value(k);
+
+	/* The first byte first: every event's keys are looked at. */
 	for (size_t i = 0; i < sizeof aliases / sizeof *aliases; i++)
-		if (key_is(k, aliases[i][0]))
+		if (c == aliases[i][0][0] && key_is(k, aliases[i][0]))
 			return aliases[i][1];
 	return NULL;
 }

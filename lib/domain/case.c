@@ -7,14 +7,6 @@
 
 #include "domain/domain.h"
 
-static jv
-with_rec(const char *type, jv rec)
-{
-	jv out = jv_object_set(jv_object(), jv_string("rec"), jv_string(type));
-
-	return jv_object_merge(out, desk_jdel(rec, "rec"));
-}
-
 uint64_t
 desk_case_survivor(struct desk_store *st, uint64_t id)
 {
@@ -81,31 +73,31 @@ desk_case_save(struct desk_store *st, jv rec, const struct desk_evid *ev,
 	} else
 		rec = desk_event_strip(rec);
 	rec = desk_jset(rec, "updated_at", desk_jtime(now));
-	rec = with_rec("case", rec);
-	desk_log_add(st, rec);
+	/* Stored "rec" first, then the fields in rec's order. */
+	desk_log_add_as(st, "case", rec);
 	jv_free(rec);
 }
+
+/* A new case's members, in the record's order; case_new sets its own values. */
+static const char case_proto[] = "{\"case_id\":0,\"user_id\":0,"
+    "\"channel\":null,\"status\":\"open\",\"subject\":null,"
+    "\"assignee\":null,\"team\":null,\"fields\":{},"
+    "\"merged_into\":null,\"created_at\":null,\"updated_at\":null}";
 
 static uint64_t
 case_new(struct desk_store *st, uint64_t user_id, const char *channel,
     const char *subject, int64_t now)
 {
 	uint64_t id = desk_store_newid(st, DESK_CASE);
-	jv c = jv_object();
+	jv c = desk_jproto(case_proto);
 
-	c = desk_jset_str(c, "rec", "case");
 	c = desk_jset_int(c, "case_id", (int64_t)id);
 	c = desk_jset_int(c, "user_id", (int64_t)user_id);
 	c = desk_jset_str(c, "channel", channel);
-	c = desk_jset_str(c, "status", "open");
 	c = desk_jset_str(c, "subject", subject);
-	c = desk_jset(c, "assignee", jv_null());
-	c = desk_jset(c, "team", jv_null());
-	c = desk_jset(c, "fields", jv_object());
-	c = desk_jset(c, "merged_into", jv_null());
 	c = desk_jset(c, "created_at", desk_jtime(now));
 	c = desk_jset(c, "updated_at", desk_jtime(now));
-	desk_log_add(st, c);
+	desk_log_add_as(st, "case", c);
 	jv_free(c);
 	return id;
 }
@@ -142,6 +134,24 @@ note_external(struct desk_store *st, uint64_t cid, jv x, int64_t now)
 		jv_free(cur);
 		cur = jv_object();
 	}
+	/*
+	 * The common case, every id known already: nothing to merge or weigh
+	 * (cur was weighed when it was stored, so the merge would give cur).
+	 */
+	int news = 0;
+	jv_object_foreach(x, k, v) {
+		if (!news) {
+			jv have = jv_object_get(jv_copy(cur), jv_copy(k));
+			news = !jv_equal(have, jv_copy(v));
+		}
+		jv_free(k);
+		jv_free(v);
+	}
+	if (!news) {
+		jv_free(cur);
+		jv_free(rec);
+		return;
+	}
 	jv merged = jv_object_merge(jv_copy(cur), jv_copy(x));
 	/* Ids pile up over a long conversation: past the limit, the latest win. */
 	if (desk_json_size(merged) > DESK_MAX_EXTERNAL_SIZE) {
@@ -158,25 +168,42 @@ note_external(struct desk_store *st, uint64_t cid, jv x, int64_t now)
 }
 
 jv
-desk_user_message(struct desk_store *st, uint64_t uid, const char *channel,
-    const char *subject, jv external, jv msg, int64_t now)
+desk_user_message_begin(struct desk_store *st, uint64_t uid,
+    const char *channel, const char *subject, jv external, int64_t now,
+    struct desk_msg_case *mc)
 {
-	int created;
 	struct desk_case_slot cs = { 0 };
-	uint64_t cid = desk_case_for(st, uid, channel, subject, now, &created);
+	uint64_t cid = desk_case_for(st, uid, channel, subject, now, &mc->created);
 
 	note_external(st, cid, external, now);
 	desk_case_slot(st, cid, &cs);
+	mc->status = cs.status;
 	/* Built once, in the record's order, and returned as stored. */
 	jv m = desk_message_new(st, cid);
 	m = desk_jset_int(m, "user_id", (int64_t)uid);
 	m = desk_jset_int(m, "staff_id", 0);
 	m = desk_jset_str(m, "channel", channel);
-	m = desk_jset_int(m, "sent_via_rule", 0);
-	m = jv_object_merge(m, msg);
-	m = desk_jset_str(m, "trigger", created ? "new" : "updated");
-	m = desk_jset_str(m, "case_status", desk_status_name(cs.status));
+	return desk_jset_int(m, "sent_via_rule", 0);
+}
+
+jv
+desk_user_message_end(struct desk_store *st, jv m,
+    const struct desk_msg_case *mc, int64_t now)
+{
+	m = desk_jset_str(m, "trigger", mc->created ? "new" : "updated");
+	m = desk_jset_str(m, "case_status", desk_status_name(mc->status));
 	return desk_message_put(st, m, now);
+}
+
+jv
+desk_user_message(struct desk_store *st, uint64_t uid, const char *channel,
+    const char *subject, jv external, jv msg, int64_t now)
+{
+	struct desk_msg_case mc;
+	jv m = desk_user_message_begin(st, uid, channel, subject, external, now,
+	    &mc);
+
+	return desk_user_message_end(st, jv_object_merge(m, msg), &mc, now);
 }
 
 jv

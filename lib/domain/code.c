@@ -59,11 +59,18 @@ desk_code_find(const char *s, size_t n, size_t *off)
 {
 	const unsigned char *p = (const unsigned char *)s;
 
-	for (size_t i = 0; i + DESK_CODE_LEN <= n; i++)
+	if (n < DESK_CODE_LEN)
+		return 0;
+	/* A code's second byte is '_': only before one can a code start. */
+	for (const char *u = s + 1; (u = memchr(u, '_', (size_t)(s + n - u))); u++) {
+		size_t i = (size_t)(u - s) - 1;
+		if (i + DESK_CODE_LEN > n)
+			break;
 		if (shaped(p, n, i)) {
 			*off = i;
 			return 1;
 		}
+	}
 	return 0;
 }
 

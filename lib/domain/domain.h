@@ -200,6 +200,21 @@ jv desk_message_get(struct desk_store *st, uint64_t id);
  */
 jv desk_user_message(struct desk_store *st, uint64_t uid, const char *channel,
     const char *subject, jv external, jv msg, int64_t now);
+/*
+ * The same in two steps, for a caller that adds msg's fields itself (no
+ * msg object built and merged): desk_user_message_begin finds or makes
+ * the case and gives the record's head to set them on; desk_user_message_end
+ * (consumes m) adds trigger and case_status and stores it.
+ */
+struct desk_msg_case {
+	int created;
+	enum desk_status status;
+};
+jv desk_user_message_begin(struct desk_store *st, uint64_t uid,
+    const char *channel, const char *subject, jv external, int64_t now,
+    struct desk_msg_case *mc);
+jv desk_user_message_end(struct desk_store *st, jv m,
+    const struct desk_msg_case *mc, int64_t now);
 
 /* ---- list.c: the cases a query selects ---- */
 

@@ -9,15 +9,14 @@
 #include "domain/domain.h"
 
 /*
- * A string field, or absent (NULL) when missing or null; -1 when the wrong
- * type. NUL bytes were refused by desk_err_sizes, which every verb here
- * runs first: a C string of it is the whole of it.
+ * A string field (v, the event's member key, borrowed), or absent (NULL)
+ * when missing or null; -1 when the wrong type. NUL bytes were refused by
+ * desk_err_sizes, which every verb here runs first: a C string of it is
+ * the whole of it.
  */
 static int
-opt_str(jv ev, const char *key, const char **out, struct desk_err *e)
+opt_str(jv v, const char *key, const char **out, struct desk_err *e)
 {
-	jv v = desk_jget(ev, key);
-
 	*out = NULL;
 	if (!jv_is_valid(v) || jv_get_kind(v) == JV_KIND_NULL)
 		return 0;
@@ -29,11 +28,9 @@ opt_str(jv ev, const char *key, const char **out, struct desk_err *e)
 
 /* An id from outside: a non-empty string (without NUL: desk_err_sizes). */
 static int
-ext_id(jv ev, const char *key, int required, const char **s, size_t *n,
+ext_id(jv v, const char *key, int required, const char **s, size_t *n,
     struct desk_err *e)
 {
-	jv v = desk_jget(ev, key);
-
 	*s = NULL;
 	*n = 0;
 	if (!jv_is_valid(v) || jv_get_kind(v) == JV_KIND_NULL)
@@ -50,12 +47,12 @@ ext_id(jv ev, const char *key, int required, const char **s, size_t *n,
 
 /* The event's channel: named, and known (78 to a command, else 65). */
 static int
-check_channel(struct desk_store *st, jv ev, const char **name,
+check_channel(struct desk_store *st, jv v, const char **name,
     struct desk_err *e)
 {
 	const char *ch;
 
-	if (opt_str(ev, "channel", &ch, e) < 0)
+	if (opt_str(v, "channel", &ch, e) < 0)
 		return -1;
 	if (!ch)
 		return desk_err_set(e, DESK_EX_DATA, "channel", "missing");
@@ -70,9 +67,8 @@ check_channel(struct desk_store *st, jv ev, const char **name,
 
 /* External conversation ids (a Chat2Desk dialog, a Blip ticket): strings. */
 static int
-check_external(jv ev, struct desk_err *e)
+check_external(jv x, struct desk_err *e)
 {
-	jv x = desk_jget(ev, "external");
 	int r = 0;
 
 	if (!jv_is_valid(x) || jv_get_kind(x) == JV_KIND_NULL)
@@ -93,9 +89,8 @@ check_external(jv ev, struct desk_err *e)
 }
 
 static int
-check_attachments(jv ev, int *have, struct desk_err *e)
+check_attachments(jv a, int *have, struct desk_err *e)
 {
-	jv a = desk_jget(ev, "attachments");
 	char *f = e->fieldbuf;
 	size_t fn = sizeof e->fieldbuf;
 	int r = 0;
@@ -131,9 +126,9 @@ check_attachments(jv ev, int *have, struct desk_err *e)
 
 /* The text of a message: a string, kept whole (NUL and all); invalid when absent. */
 static int
-opt_content(jv ev, jv *content, struct desk_err *e)
+opt_content(jv v, jv *content, struct desk_err *e)
 {
-	*content = desk_jget(ev, "content");
+	*content = v;
 	if (jv_get_kind(*content) == JV_KIND_NULL)
 		*content = jv_invalid();
 	if (jv_is_valid(*content) && jv_get_kind(*content) != JV_KIND_STRING)
@@ -143,9 +138,9 @@ opt_content(jv ev, jv *content, struct desk_err *e)
 
 /* User data the message brings: an object of fields (borrowed), or invalid. */
 static int
-opt_fields(jv ev, jv *fields, struct desk_err *e)
+opt_fields(jv v, jv *fields, struct desk_err *e)
 {
-	*fields = desk_jget(ev, "fields");
+	*fields = v;
 	if (!jv_is_valid(*fields) || jv_get_kind(*fields) == JV_KIND_NULL) {
 		*fields = jv_invalid();
 		return 0;
@@ -161,26 +156,41 @@ struct inmsg {
 	const char *subject, *id, *conv;
 	size_t idlen, convlen;
 	jv content;       /* borrowed, or invalid */
+	jv attachments, external;   /* borrowed, or invalid */
 	int attach;
 };
+
+/* The members a message may have, read in one walk over it. */
+enum { M_CHANNEL, M_CONV, M_UCID, M_ID, M_CONTENT, M_SUBJECT, M_EMAIL,
+	M_PHONE, M_NAME, M_COMPANY, M_ATTACH, M_EXTERNAL, M_FIELDS, M_N };
+static const char *const message_keys[M_N] = { "channel", "conversation_id",
+	"user_custom_id", "id", "content", "subject", "email", "phone", "name",
+	"company", "attachments", "external", "fields" };
 
 static int
 message_check(struct desk_store *st, jv ev, struct inmsg *m, struct desk_err *e)
 {
 	struct desk_who *w = &m->w;
+	jv f[M_N];
 
-	if (desk_err_sizes(ev, e) < 0 || check_channel(st, ev, &w->channel, e) < 0 ||
-	    ext_id(ev, "conversation_id", 0, &m->conv, &m->convlen, e) < 0 ||
-	    ext_id(ev, "user_custom_id", !m->conv, &w->ucid, &w->ucidlen, e) < 0 ||
-	    ext_id(ev, "id", 0, &m->id, &m->idlen, e) < 0 ||
-	    opt_content(ev, &m->content, e) < 0 ||
-	    opt_str(ev, "subject", &m->subject, e) < 0 ||
-	    opt_str(ev, "email", &w->email, e) < 0 ||
-	    opt_str(ev, "phone", &w->phone, e) < 0 ||
-	    opt_str(ev, "name", &w->name, e) < 0 ||
-	    opt_str(ev, "company", &w->company, e) < 0 ||
-	    check_attachments(ev, &m->attach, e) < 0 || check_external(ev, e) < 0 ||
-	    opt_fields(ev, &w->fields, e) < 0)
+	desk_jgets(ev, message_keys, M_N, f);
+	m->attachments = f[M_ATTACH];
+	m->external = f[M_EXTERNAL];
+	if (desk_err_sizes(ev, e) < 0 ||
+	    check_channel(st, f[M_CHANNEL], &w->channel, e) < 0 ||
+	    ext_id(f[M_CONV], "conversation_id", 0, &m->conv, &m->convlen, e) < 0 ||
+	    ext_id(f[M_UCID], "user_custom_id", !m->conv, &w->ucid, &w->ucidlen,
+	    e) < 0 ||
+	    ext_id(f[M_ID], "id", 0, &m->id, &m->idlen, e) < 0 ||
+	    opt_content(f[M_CONTENT], &m->content, e) < 0 ||
+	    opt_str(f[M_SUBJECT], "subject", &m->subject, e) < 0 ||
+	    opt_str(f[M_EMAIL], "email", &w->email, e) < 0 ||
+	    opt_str(f[M_PHONE], "phone", &w->phone, e) < 0 ||
+	    opt_str(f[M_NAME], "name", &w->name, e) < 0 ||
+	    opt_str(f[M_COMPANY], "company", &w->company, e) < 0 ||
+	    check_attachments(f[M_ATTACH], &m->attach, e) < 0 ||
+	    check_external(f[M_EXTERNAL], e) < 0 ||
+	    opt_fields(f[M_FIELDS], &w->fields, e) < 0)
 		return -1;
 	if ((!jv_is_valid(m->content) ||
 	    !jv_string_length_bytes(jv_copy(m->content))) && !m->attach)
@@ -276,7 +286,9 @@ message_receive_unchecked(struct desk_store *st, jv ev, int *duplicate,
 		jv_free(conv_user);
 		return jv_invalid();
 	}
-	jv m = jv_object();
+	struct desk_msg_case mc;
+	jv m = desk_user_message_begin(st, uid, in.w.channel, in.subject,
+	    in.external, now, &mc);
 	if (in.conv) {
 		m = desk_jset(m, "conversation_id", desk_jstring(in.conv, in.convlen));
 		/* Who the conversation's user is, for the stages after desk-case. */
@@ -289,15 +301,17 @@ message_receive_unchecked(struct desk_store *st, jv ev, int *duplicate,
 	m = desk_jset(m, "content", desk_code_mask_jv(jv_is_valid(in.content) ?
 	    jv_copy(in.content) : jv_string("")));
 	if (in.attach)
-		m = desk_jset(m, "attachments", jv_copy(desk_jget(ev, "attachments")));
+		m = desk_jset(m, "attachments", jv_copy(in.attachments));
 	m = desk_jset_int(m, "b_from_api", 0);
 	if (in.id) {
 		m = desk_jset(m, "event_id", desk_jstring(in.id, in.idlen));
 		m = desk_jset_str(m, "event_scope", "message");
 	}
-	m = jv_object_merge(m, report);
-	return desk_user_message(st, uid, in.w.channel, in.subject,
-	    desk_jget(ev, "external"), m, now);
+	if (jv_object_length(jv_copy(report)))
+		m = jv_object_merge(m, report);
+	else
+		jv_free(report);
+	return desk_user_message_end(st, m, &mc, now);
 }
 
 /* The verb, with the store's error, when it failed, as its own. */
@@ -343,13 +357,15 @@ case_status_unchecked(struct desk_store *st, jv ev, struct desk_err *e)
 			    "positive whole number)");
 			return jv_invalid();
 		}
-		if (desk_jhas(ev, "channel") && check_channel(st, ev, &channel, e) < 0)
+		if (desk_jhas(ev, "channel") &&
+		    check_channel(st, desk_jget(ev, "channel"), &channel, e) < 0)
 			return jv_invalid();
-	} else if (check_channel(st, ev, &channel, e) < 0 ||
-	    ext_id(ev, "user_custom_id", 1, &ucid, &ucidlen, e) < 0)
+	} else if (check_channel(st, desk_jget(ev, "channel"), &channel, e) < 0 ||
+	    ext_id(desk_jget(ev, "user_custom_id"), "user_custom_id", 1, &ucid,
+	    &ucidlen, e) < 0)
 		return jv_invalid();
-	if (ext_id(ev, "id", 0, &id, &idlen, e) < 0 ||
-	    opt_str(ev, "status", &status, e) < 0)
+	if (ext_id(desk_jget(ev, "id"), "id", 0, &id, &idlen, e) < 0 ||
+	    opt_str(desk_jget(ev, "status"), "status", &status, e) < 0)
 		return jv_invalid();
 	if (status && !desk_status_parse(status, &want)) {
 		desk_err_set(e, DESK_EX_DATA, "status", "must be open, pending or "

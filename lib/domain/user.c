@@ -11,16 +11,6 @@
 
 #include "domain/domain.h"
 
-/* A record printed or stored: "rec" first, then the fields in rec's order. */
-static jv
-with_rec(const char *type, jv rec)
-{
-	jv out = jv_object_set(jv_object(), jv_string("rec"), jv_string(type));
-
-	rec = desk_jdel(rec, "rec");
-	return jv_object_merge(out, rec);
-}
-
 jv
 desk_user_get(struct desk_store *st, uint64_t id)
 {
@@ -123,8 +113,8 @@ void
 desk_user_save(struct desk_store *st, jv rec, int64_t now)
 {
 	rec = desk_jset(rec, "updated_at", desk_jtime(now));
-	rec = with_rec("user", rec);
-	desk_log_add(st, rec);
+	/* Stored "rec" first, then the fields in rec's order. */
+	desk_log_add_as(st, "user", rec);
 	jv_free(rec);
 }
 
@@ -305,6 +295,12 @@ desk_user_link(struct desk_store *st, uint64_t a, uint64_t b, int64_t now,
 	return desk_store_err(st, e) < 0 ? -1 : r;
 }
 
+/* A new user's members, in the record's order; desk_user_new sets the first two and the times. */
+static const char user_proto[] = "{\"user_id\":0,\"custom_ids\":[],"
+    "\"emails\":[],\"phones\":[],\"name\":null,\"company\":null,"
+    "\"fields\":{},\"identified\":false,\"linked_users\":[],"
+    "\"created_at\":null,\"updated_at\":null}";
+
 jv
 desk_user_new(uint64_t id, const struct desk_who *w, int64_t now)
 {
@@ -316,16 +312,9 @@ desk_user_new(uint64_t id, const struct desk_who *w, int64_t now)
 		cid = desk_jset(cid, "user_custom_id", desk_jstring(w->ucid, w->ucidlen));
 		ids = jv_array_append(ids, cid);
 	}
-	jv u = jv_object();
+	jv u = desk_jproto(user_proto);
 	u = desk_jset_int(u, "user_id", (int64_t)id);
 	u = desk_jset(u, "custom_ids", ids);
-	u = desk_jset(u, "emails", jv_array());
-	u = desk_jset(u, "phones", jv_array());
-	u = desk_jset(u, "name", jv_null());
-	u = desk_jset(u, "company", jv_null());
-	u = desk_jset(u, "fields", jv_object());
-	u = desk_jset(u, "identified", jv_false());
-	u = desk_jset(u, "linked_users", jv_array());
 	u = desk_jset(u, "created_at", desk_jtime(now));
 	return desk_jset(u, "updated_at", desk_jtime(now));
 }

@@ -862,8 +862,14 @@ apply_emitted(struct desk_store *st, jv rec)
 void
 desk_apply(struct desk_store *st, jv rec, struct desk_loc loc)
 {
-	const char *type = desk_jstr(rec, "rec");
+	desk_apply_as(st, desk_jstr(rec, "rec"), rec, loc);
+}
 
+/* No record's apply reads "rec": rec may be the record or only its fields. */
+void
+desk_apply_as(struct desk_store *st, const char *type, jv rec,
+    struct desk_loc loc)
+{
 	if (!type)
 		return;
 	if (!strcmp(type, "message"))
@@ -982,6 +988,6 @@ slot_fields(int t, const struct desk_slot *raw, struct desk_field *f)
 
 const struct desk_schema desk_store_schema = {
 	desk_apply, DESK_NTABLES, desk_table_names, DESK_NKINDS, desk_kind_names,
-	slot_fields, desk_superseded
+	slot_fields, desk_superseded, desk_apply_as
 };
 

@@ -28,6 +28,9 @@ extern const char *const desk_table_what[DESK_NTABLES];
 
 /* Applies rec (borrowed) at loc to slots and index; idempotent. */
 void desk_apply(struct desk_store *st, jv rec, struct desk_loc loc);
+/* The same for a record of type given by its other members (desk_log_add_as). */
+void desk_apply_as(struct desk_store *st, const char *type, jv rec,
+    struct desk_loc loc);
 /* Whether desk-case compact may leave rec out (supersede.c). */
 int desk_superseded(struct desk_store *st, struct desk_store *kept, jv rec,
     struct desk_loc loc);

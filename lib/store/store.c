@@ -1500,17 +1500,24 @@ desk_store_seen_id(struct desk_store *st, int k, uint64_t id)
 		st->next[k] = id + 1;
 }
 
-uint64_t
-desk_store_newid(struct desk_store *st, int k)
+/* Whether st may be written: not refused, and locked (else an internal error: what). */
+static int
+held(struct desk_store *st, const char *what)
 {
 	if (refused(st))
 		return 0;
 	if (!st->locked) {
-		desk_store_fail(st, DESK_EX_SOFTWARE, "internal: id allocated "
-		    "without the lock");
+		desk_store_fail(st, DESK_EX_SOFTWARE, "internal: %s without the "
+		    "lock", what);
 		return 0;
 	}
-	return st->next[k]++;
+	return 1;
+}
+
+uint64_t
+desk_store_newid(struct desk_store *st, int k)
+{
+	return held(st, "id allocated") ? st->next[k]++ : 0;
 }
 
 uint64_t
@@ -1551,21 +1558,13 @@ logq_at(struct desk_store *st, uint64_t pos, size_t len)
 	return st->logq.p + (off - st->logq_off);
 }
 
-struct desk_loc
-desk_log_add(struct desk_store *st, jv rec)
+/* Appends the record printed in st->enc (a rec of type, for a message). */
+static struct desk_loc
+log_append(struct desk_store *st, const char *type)
 {
 	struct desk_buf *b = &st->enc;
 	struct desk_loc none = { 0, 0 };
 
-	if (refused(st))
-		return none;
-	if (!st->locked) {
-		desk_store_fail(st, DESK_EX_SOFTWARE, "internal: log written "
-		    "without the lock");
-		return none;
-	}
-	b->len = 0;
-	desk_json_dump(b, rec);
 	desk_buf_addc(b, '\n');
 	/*
 	 * The limits on input (limits.c) keep every record under this; one
@@ -1575,8 +1574,7 @@ desk_log_add(struct desk_store *st, jv rec)
 	if (b->len > DESK_REC_MAX) {
 		desk_store_fail(st, DESK_EX_SOFTWARE, "internal: a %s record of "
 		    "%zu bytes is over the store's limit of %u bytes; nothing "
-		    "written", desk_jstr(rec, "rec") ? desk_jstr(rec, "rec") : "?",
-		    b->len, DESK_REC_MAX);
+		    "written", type ? type : "?", b->len, DESK_REC_MAX);
 		return none;
 	}
 	if (st->segsize > 0 && st->segsize + b->len > st->segmax &&
@@ -1591,7 +1589,56 @@ desk_log_add(struct desk_store *st, jv rec)
 	if (st->logq.len >= LOGQ_MAX && desk_log_flush(st) < 0)
 		return none;
 	st->wrote_log = st->dirty = 1;
-	st->schema->apply(st, rec, loc);
+	return loc;
+}
+
+struct desk_loc
+desk_log_add(struct desk_store *st, jv rec)
+{
+	struct desk_loc none = { 0, 0 };
+
+	if (!held(st, "log written"))
+		return none;
+	st->enc.len = 0;
+	desk_json_dump(&st->enc, rec);
+	struct desk_loc loc = log_append(st, desk_jstr(rec, "rec"));
+	if (loc.len)
+		st->schema->apply(st, rec, loc);
+	return loc;
+}
+
+static void rec_cache_put(struct desk_store *st, struct desk_loc loc,
+    const char *key, jv v);
+
+struct desk_loc
+desk_log_add_as(struct desk_store *st, const char *type, jv fields)
+{
+	struct desk_loc none = { 0, 0 };
+	jv t = jv_string(type);
+
+	if (!held(st, "log written")) {
+		jv_free(t);
+		return none;
+	}
+	st->enc.len = 0;
+	desk_json_dump_with(&st->enc, "rec", t, fields);
+	struct desk_loc loc = log_append(st, type);
+	if (!loc.len) {
+		jv_free(t);
+		return none;
+	}
+	if (st->schema->apply_as) {
+		st->schema->apply_as(st, type, fields, loc);
+		jv_free(t);
+	} else {
+		jv rec = jv_object_merge(jv_object_set(jv_object(), jv_string("rec"),
+		    t), jv_copy(fields));
+		st->schema->apply(st, rec, loc);
+		jv_free(rec);
+	}
+	/* What the record reads back as, without "rec", is fields: not parsed again. */
+	if (!desk_jhas(fields, "rec"))
+		rec_cache_put(st, loc, "rec", fields);
 	return loc;
 }
 
@@ -1604,6 +1651,23 @@ log_parse(struct desk_store *st, const char *p, size_t n, uint64_t pos)
 		    DESK_POS_SEG(pos), (unsigned long long)DESK_POS_OFF(pos)));
 	(void)st;
 	return desk_json_parse_all(p, n - 1);
+}
+
+/* Keeps v (borrowed) as the record at loc without its member key. */
+static void
+rec_cache_put(struct desk_store *st, struct desk_loc loc, const char *key, jv v)
+{
+	if (loc.len > REC_CACHE_MAX)
+		return;
+	if (!st->recs)
+		st->recs = desk_xcalloc(REC_CACHE, sizeof *st->recs);
+	struct rec_cache *c = &st->recs[(loc.pos ^ (loc.pos >> 17)) % REC_CACHE];
+	if (c->pos)
+		jv_free(c->rec);
+	c->pos = loc.pos;
+	c->len = loc.len;
+	c->without = key;
+	c->rec = jv_copy(v);
 }
 
 static int
@@ -1647,14 +1711,8 @@ desk_log_get_without(struct desk_store *st, struct desk_loc loc, const char *key
 	if (key && jv_get_kind(v) == JV_KIND_OBJECT && jv_object_has(jv_copy(v),
 	    jv_string(key)))
 		v = jv_object_delete(v, jv_string(key));    /* not shared yet */
-	if (c && jv_is_valid(v)) {
-		if (c->pos)
-			jv_free(c->rec);
-		c->pos = loc.pos;
-		c->len = loc.len;
-		c->without = key;
-		c->rec = jv_copy(v);
-	}
+	if (c && jv_is_valid(v))
+		rec_cache_put(st, loc, key, v);
 	return v;
 }
 

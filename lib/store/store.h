@@ -76,6 +76,13 @@ struct desk_schema {
 	 */
 	int (*superseded)(struct desk_store *st, struct desk_store *kept, jv rec,
 	    struct desk_loc loc);
+	/*
+	 * apply for a record given as its type and its other members (fields
+	 * borrowed, without "rec"), as desk_log_add_as appends it (may be
+	 * NULL: the engine builds the record for apply).
+	 */
+	void (*apply_as)(struct desk_store *st, const char *type, jv fields,
+	    struct desk_loc loc);
 };
 
 /*
@@ -218,6 +225,13 @@ int desk_store_compact(struct desk_store *st, struct desk_compact_stats *cs);
  * write that fails then fails the commit.
  */
 struct desk_loc desk_log_add(struct desk_store *st, jv rec);
+/*
+ * The same for the record {"rec": type, then fields' members but a "rec"}
+ * (fields borrowed), printed and applied without being built; what
+ * desk_log_get_without(..., "rec") reads back is fields, kept as it is.
+ */
+struct desk_loc desk_log_add_as(struct desk_store *st, const char *type,
+    jv fields);
 /* The record at loc, owned; invalid with a message when damaged. */
 jv desk_log_get(struct desk_store *st, struct desk_loc loc);
 /*

@@ -5,6 +5,8 @@
 #include "desk.h"
 #include "tap.h"
 
+static const char proto[] = "{\"a\":null,\"b\":2,\"c\":[]}";
+
 /* Parses s whole and prints it back compact, or "ERR: message". */
 static char *
 roundtrip(const char *s, size_t n)
@@ -168,5 +170,51 @@ main(void)
 	is_str(SKIM("{\"case_id\":\"x", "case_id"), "\"x", "skim: the value's start, even cut short");
 	is_str(SKIM("{\"a\":\"unterminated", "a"), "\"unterminated", "skim: cut short in a value");
 	is_str(SKIM("{\"a", "a"), "(none)", "skim: cut short in a key");
+
+	/*
+	 * desk_json_dump_with prints what setting the key first and merging
+	 * the object in would (the log's user and case records), and the
+	 * printer's keys from the key cache print as libjq's own do: plain,
+	 * with quotes and controls, set again, parsed.
+	 */
+	const char *src = "{\"a\":1,\"q\\\"k\":\"x\\n\\u0001\",\"rec\":\"old\",\"b\":[{\"rec\":2}]}";
+	o = desk_json_parse_all(src, strlen(src));
+	o = desk_jset_str(o, "tab\tkey", "v\"w");
+	o = desk_jset_int(o, "a", 7);
+	struct desk_buf b1 = DESK_BUF_INIT, b2 = DESK_BUF_INIT;
+	jv rt = jv_string("user");
+	desk_json_dump_with(&b1, "rec", rt, o);
+	jv merged = jv_object_merge(desk_jset(jv_object(), "rec", jv_copy(rt)),
+	    jv_object_delete(jv_copy(o), jv_string("rec")));
+	desk_json_dump(&b2, merged);
+	is_str(desk_buf_str(&b1), desk_buf_str(&b2), "dump_with: the merged object's text");
+	is_str(desk_buf_str(&b1), "{\"rec\":\"user\",\"a\":7,\"q\\\"k\":\"x\\n\\u0001\","
+	    "\"b\":[{\"rec\":2}],\"tab\\tkey\":\"v\\\"w\"}", "dump_with: the text");
+	jv back = desk_json_parse_all(b2.p, b2.len);
+	b1.len = 0;
+	desk_json_dump(&b1, back);
+	is_str(desk_buf_str(&b1), desk_buf_str(&b2), "the same keys parsed back print alike");
+	desk_buf_free(&b1);
+	desk_buf_free(&b2);
+	jv_free(back);
+	jv_free(merged);
+	jv_free(rt);
+	jv_free(o);
+
+	/* desk_jproto: a copy of one object, built once, set over in place. */
+	jv p1 = desk_jset_str(desk_jproto(proto), "a", "x");
+	p1 = desk_jset(p1, "c", jv_array_append(jv_copy(desk_jget(p1, "c")),
+	    jv_number(1)));
+	jv p2 = desk_jproto(proto);
+	t = desk_json_text(p1);
+	is_str(t, "{\"a\":\"x\",\"b\":2,\"c\":[1]}", "desk_jproto: set over, in build's order");
+	free(t);
+	t = desk_json_text(p2);
+	is_str(t, "{\"a\":null,\"b\":2,\"c\":[]}", "desk_jproto: the next copy as built");
+	free(t);
+	jv p3 = desk_jproto(proto), p4 = desk_jproto(proto);
+	ok(jv_identical(p3, p4), "desk_jproto: parsed once, the same value copied");
+	jv_free(p1);
+	jv_free(p2);
 	return done_testing();
 }
