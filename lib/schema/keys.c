@@ -17,8 +17,31 @@ desk_event_key(struct desk_key *k, const char *scope, const char *channel,
 		channel = "";
 	if (!channel)
 		channel = "";
-	desk_key(k, "event", 3, scope, strlen(scope), channel, strlen(channel),
-	    id, idlen);
+	/*
+	 * A writer hashes an event's key twice, to look it up and when its
+	 * record is applied: the last one is kept (its parts side by side).
+	 */
+	static _Thread_local struct {
+		size_t n[3];
+		char b[256];
+		struct desk_key k;
+	} last;
+	size_t n[3] = { strlen(scope), strlen(channel), idlen };
+	int fits = n[0] + n[1] + n[2] <= sizeof last.b;
+	if (fits && !memcmp(n, last.n, sizeof n) && !memcmp(last.b, scope, n[0]) &&
+	    !memcmp(last.b + n[0], channel, n[1]) &&
+	    !memcmp(last.b + n[0] + n[1], id, n[2])) {
+		*k = last.k;
+		return;
+	}
+	desk_key(k, "event", 3, scope, n[0], channel, n[1], id, idlen);
+	if (fits) {
+		memcpy(last.n, n, sizeof n);
+		memcpy(last.b, scope, n[0]);
+		memcpy(last.b + n[0], channel, n[1]);
+		memcpy(last.b + n[0] + n[1], id, n[2]);
+		last.k = *k;
+	}
 }
 
 int
@@ -144,7 +167,23 @@ desk_code_throttle_key(struct desk_key *k, const char *channel)
 void
 desk_key_due(struct desk_key *k, const char *which)
 {
-	desk_key(k, "due", 1, which, strlen(which));
+	/*
+	 * The list's two ends are looked up and set for every reply queued:
+	 * each hashed once (a BLAKE2b costs more than the lookup).
+	 */
+	static _Thread_local struct desk_key ends[2];
+	static _Thread_local int have[2];
+	int i = !strcmp(which, "head") ? 0 : !strcmp(which, "tail") ? 1 : -1;
+
+	if (i < 0) {
+		desk_key(k, "due", 1, which, strlen(which));
+		return;
+	}
+	if (!have[i]) {
+		desk_key(&ends[i], "due", 1, which, strlen(which));
+		have[i] = 1;
+	}
+	*k = ends[i];
 }
 
 void

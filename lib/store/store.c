@@ -1289,6 +1289,7 @@ desk_log_add(struct desk_store *st, jv rec)
 		return none;
 	}
 	b->len = 0;
+	st->enc_last = 0;
 	desk_json_dump(b, rec);
 	desk_buf_addc(b, '\n');
 	/*
@@ -1315,6 +1316,7 @@ desk_log_add(struct desk_store *st, jv rec)
 	if (st->logq.len >= LOGQ_MAX && desk_log_flush(st) < 0)
 		return none;
 	st->wrote_log = st->dirty = 1;
+	st->enc_last = 1;
 	st->schema->apply(st, rec, loc);
 	return loc;
 }
@@ -1380,6 +1382,39 @@ desk_log_get_without(struct desk_store *st, struct desk_loc loc, const char *key
 		c->rec = jv_copy(v);
 	}
 	return v;
+}
+
+const char *
+desk_log_raw(struct desk_store *st, struct desk_loc loc, struct desk_buf *b,
+    size_t *n)
+{
+	const char *q = logq_at(st, loc.pos, loc.len);
+
+	if (!q) {
+		int fd = desk_log_fd(st, DESK_POS_SEG(loc.pos));
+		b->len = 0;
+		if (fd < 0)
+			return NULL;
+		desk_buf_reserve(b, loc.len);
+		ssize_t r = desk_pread_all(fd, b->p, loc.len, DESK_POS_OFF(loc.pos));
+		if (r < 0 || (size_t)r != loc.len)
+			return NULL;
+		b->len = loc.len;
+		q = b->p;
+	}
+	if (loc.len == 0 || q[loc.len - 1] != '\n')
+		return NULL;
+	*n = loc.len - 1;
+	return q;
+}
+
+const char *
+desk_log_last(struct desk_store *st, size_t *n)
+{
+	if (!st->enc_last || st->err.code)
+		return NULL;
+	*n = st->enc.len - 1;
+	return st->enc.p;
 }
 
 jv
