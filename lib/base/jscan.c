@@ -22,25 +22,24 @@ ws(const char *p, const char *e)
 	return p;
 }
 
-/* The bytes that end a run of a string's plain bytes: '"', '\\', controls. */
-#define S16 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
-static const unsigned char stop[256] = { S16, S16, ['"'] = 1, ['\\'] = 1 };
-#undef S16
-
-/* Past the string at p (its '"'), or NULL; *esc set when it has an escape. */
+/*
+ * Past the string at p (its '"'), or NULL; *esc set when it has an escape.
+ * Its bytes are not looked at but for the quote that ends it: a record's
+ * were checked when it was written, and what is used is parsed.
+ */
 static const char *
 skip_str(const char *p, const char *e, int *esc)
 {
-	for (p++; p < e; p++) {
-		while (p < e && !stop[(unsigned char)*p])
-			p++;
-		if (p >= e || (unsigned char)*p < 0x20)
+	for (p++; p < e;) {
+		const char *q = memchr(p, '"', (size_t)(e - p));
+		if (!q)
 			return NULL;
-		if (*p == '"')
-			return p + 1;
+		const char *bs = memchr(p, '\\', (size_t)(q - p));
+		if (!bs)
+			return q + 1;
+		/* The byte after a backslash is not the end, whatever it is. */
 		*esc = 1;
-		if (++p >= e)
-			return NULL;
+		p = bs + 2;
 	}
 	return NULL;
 }

@@ -1275,12 +1275,14 @@ logq_at(struct desk_store *st, uint64_t pos, size_t len)
 	return st->logq.p + (off - st->logq_off);
 }
 
-struct desk_loc
-desk_log_add(struct desk_store *st, jv rec)
+/* Appends rec, printed as st->enc's bytes and a newline, and applies it. */
+static struct desk_loc
+log_append(struct desk_store *st, jv rec)
 {
 	struct desk_buf *b = &st->enc;
 	struct desk_loc none = { 0, 0 };
 
+	st->enc_last = 0;
 	if (refused(st))
 		return none;
 	if (!st->locked) {
@@ -1288,10 +1290,6 @@ desk_log_add(struct desk_store *st, jv rec)
 		    "without the lock");
 		return none;
 	}
-	b->len = 0;
-	st->enc_last = 0;
-	desk_json_dump(b, rec);
-	desk_buf_addc(b, '\n');
 	/*
 	 * The limits on input (limits.c) keep every record under this; one
 	 * that is not would be acknowledged and then unreadable, so it is
@@ -1319,6 +1317,24 @@ desk_log_add(struct desk_store *st, jv rec)
 	st->enc_last = 1;
 	st->schema->apply(st, rec, loc);
 	return loc;
+}
+
+struct desk_loc
+desk_log_add(struct desk_store *st, jv rec)
+{
+	st->enc.len = 0;
+	desk_json_dump(&st->enc, rec);
+	desk_buf_addc(&st->enc, '\n');
+	return log_append(st, rec);
+}
+
+struct desk_loc
+desk_log_add_printed(struct desk_store *st, jv rec, const char *p, size_t n)
+{
+	st->enc.len = 0;
+	desk_buf_add(&st->enc, p, n);
+	desk_buf_addc(&st->enc, '\n');
+	return log_append(st, rec);
 }
 
 static jv

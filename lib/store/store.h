@@ -218,6 +218,13 @@ int desk_store_compact(struct desk_store *st, struct desk_compact_stats *cs);
  * write that fails then fails the commit.
  */
 struct desk_loc desk_log_add(struct desk_store *st, jv rec);
+/*
+ * The same for a caller that printed rec as it built it: p[0..n) must be
+ * what desk_json_dump(rec) prints, since apply reads rec and a rebuild
+ * the bytes.
+ */
+struct desk_loc desk_log_add_printed(struct desk_store *st, jv rec,
+    const char *p, size_t n);
 /* The record at loc, owned; invalid with a message when damaged. */
 jv desk_log_get(struct desk_store *st, struct desk_loc loc);
 /*
