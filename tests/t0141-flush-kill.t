@@ -19,7 +19,32 @@ awk 'BEGIN { for (i = 1; i <= 50; i++) printf "{\"channel\":\"app\",\"user_custo
 awk 'BEGIN { for (i = 1; i <= 600; i++) printf "{\"type\":\"reply\",\"case_id\":%d,\"id\":\"r%d\",\"content\":\"reply %d\"}\n", i % 50 + 1, i, i }' > $T/replies
 # Messages: new users and cases, and more messages in the 50 cases.
 awk 'BEGIN { for (i = 1; i <= 600; i++) printf "{\"channel\":\"app\",\"user_custom_id\":\"u%d\",\"id\":\"m%d\",\"content\":\"more %d\"}\n", i % 400 + 1, i, i }' > $T/messages
+# Status changes and the messages that open new cases after a close: each
+# moves a case from one status list to another (its neighbours, the
+# lists' ends and itself) and links a new case to its user's chain.
+awk 'BEGIN { split("pending open closed pending closed open", s, " ")
+	for (i = 1; i <= 600; i++)
+		if (i % 3 == 0)
+			printf "{\"channel\":\"app\",\"user_custom_id\":\"u%d\",\"id\":\"n%d\",\"content\":\"next %d\"}\n", i % 50 + 1, i, i
+		else
+			printf "{\"type\":\"status\",\"channel\":\"app\",\"user_custom_id\":\"u%d\",\"id\":\"s%d\",\"status\":\"%s\"}\n", i % 50 + 1, i, s[int(i / 50) % 6 + 1] }' > $T/statuses
 cp -a $DESK_STORE $T/base
+# What the statuses make when nothing is killed: every case's status, and
+# each status's list (read from the index) the same as the cases' own.
+cases_by_status() {
+	desk-case list | jq -c '[.case_id, .status]' | sort
+	for s in open pending closed; do
+		desk-case list --status $s | jq -c '[.case_id, .status]' | sort
+	done
+	desk-case fsck 2> /dev/null | jq -c '[.damage, .cases, .messages]'
+}
+cases_by_status > $T/want.none
+desk-case < $T/statuses > /dev/null
+cases_by_status > $T/want.statuses
+cmp -s $T/want.none $T/want.statuses
+isnt $? 0 "the statuses change what the cases' lists hold"
+is "$(tail -n 1 $T/want.statuses)" "[0,116,250]" "the statuses open 66 new cases"
+rm -rf $DESK_STORE; cp -a $T/base $DESK_STORE
 
 # sweep TOOL INPUT SYSCALL MIN CHECK: kills TOOL at each SYSCALL in turn
 sweep() {
@@ -61,9 +86,14 @@ messages_ok() {
 	desk-case fsck 2> /dev/null | jq -c '[.damage,.messages]' > $T/check
 	[ "$(cat $T/check)" = "[0,650]" ]
 }
+statuses_ok() {
+	cases_by_status > $T/check
+	cmp -s $T/check $T/want.statuses
+}
 # The writes of the flush; then the log's write and the answers' (after it).
 sweep desk-reply $T/replies pwrite64 20 replies_ok
 sweep desk-case $T/messages pwrite64 20 messages_ok
 sweep desk-case $T/messages write 2 messages_ok
+sweep desk-case $T/statuses pwrite64 20 statuses_ok
 
 done_testing

@@ -528,6 +528,10 @@ desk_fsck(struct desk_store *st, int repair)
 		finding(f, 0, "a writer stopped mid-batch: applied %llu records "
 		    "it had written, cut %llu bytes of a record it had not finished",
 		    (unsigned long long)st->rolled, (unsigned long long)st->cut);
+	if (st->replayed)
+		finding(f, 0, "the last writer ran before a crash of the machine: "
+		    "wrote %llu records of index/batch.redo again",
+		    (unsigned long long)st->replayed);
 	check_tmp(f, repair);
 	if (verify(f) < 0) {
 		desk_store_commit(st);    /* lets go of the lock */

@@ -354,7 +354,7 @@ desk_store_backup(struct desk_store *st, const char *dest, struct desk_backup *o
 	 * writer's commit would put it: the copy's state then says where its
 	 * log ends.
 	 */
-	if (desk_hx_flush(st) < 0 || desk_state_write(st) < 0) {
+	if (desk_store_flush(st) < 0 || desk_state_write(st) < 0) {
 		r = desk_store_err(st, e);
 		goto out;
 	}

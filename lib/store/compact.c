@@ -277,7 +277,11 @@ desk_compact_redo(struct desk_store *st)
 		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/%s", st->root,
 		    JOURNAL);
 	}
-	int r = 0;
+	/*
+	 * The journal's units are for the files about to be replaced: they
+	 * are synced, and it is begun anew, before any rename.
+	 */
+	int r = desk_redo_checkpoint(st);
 	for (char *line = text, *nl; !r && (nl = strchr(line, '\n')); line = nl + 1) {
 		*nl = '\0';
 		char *to = strchr(line, ' ');

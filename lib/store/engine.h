@@ -30,6 +30,15 @@ struct desk_state {
 	uint64_t size;
 	uint64_t epoch;               /* bumped when fsck --repair rebuilds */
 	uint64_t next[DESK_ST_COUNTERS];
+	/*
+	 * index/batch.redo: the generation of its records that count (the
+	 * others are older than the derived files on disk), where the next
+	 * one goes, and the boot whose page cache holds the derived files'
+	 * writes since (empty: they are synced at every commit instead).
+	 */
+	uint32_t redo_gen;
+	uint64_t redo_end;
+	char boot[40];
 };
 
 struct desk_store {
@@ -74,6 +83,7 @@ struct desk_store {
 	int tolerant;                 /* fsck: roll forward past damage, to report it */
 	char hxpath[64];              /* where the hash index lives (repair: tmp/) */
 	uint64_t rolled, cut;         /* records rolled forward, bytes cut at lock */
+	uint64_t replayed;            /* journal records written again after a crash */
 	/*
 	 * Slots this process read or wrote, valid while nobody else writes:
 	 * kept across batches only when the state file still says what our
@@ -112,6 +122,11 @@ struct desk_store {
 	struct hx_lines *hxc;         /* index buckets read and held back */
 	struct desk_buf redo;         /* a flush's units (index/batch.redo) */
 	int redofd;
+	uint32_t redo_gen;            /* as the state will say at commit */
+	uint64_t redo_end;
+	uint64_t redo_size;           /* the file's, when known (0: not) */
+	char boot[40];                /* this boot's id; "": unknown */
+	int boot_read;
 	/* What the commit's sync covers: the files and directories touched. */
 	int sync_seg, sync_hx, sync_state;
 	uint64_t locked_epoch;        /* the state's epoch when the lock was taken */
@@ -158,6 +173,14 @@ void desk_store_dir_dirty(struct desk_store *st, int sub);
 #define DESK_REDO_HX 0xffu
 void desk_redo_add(struct desk_store *st, unsigned file, uint64_t off,
     const void *p, size_t len);
+/*
+ * Under the lock: index/batch.redo begun anew, its older records never
+ * written again after a crash (before a derived file is replaced), and
+ * the same after the derived files are synced (checkpoint: before the
+ * index is grown, and every so often). 0, or -1 with the store failed.
+ */
+int desk_redo_reset(struct desk_store *st);
+int desk_redo_checkpoint(struct desk_store *st);
 /* Drops parsed records kept by position (after segments are rewritten). */
 void desk_log_forget(struct desk_store *st);
 /* Opens the log's last segment for appending, at its current end. */

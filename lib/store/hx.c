@@ -238,19 +238,16 @@ by_bucket(const void *a, const void *b)
 	return x->b < y->b ? -1 : x->b > y->b;
 }
 
-void
-desk_hx_collect(struct desk_store *st)
+/* The changed span of each dirty bucket, in file order (for the disk's sake). */
+static void
+collect_lines(struct desk_store *st, struct hx_lines *c)
 {
-	struct hx_lines *c = st->hxc;
 	struct hx_line *dirty[HX_LINES];
 	int n = 0;
 
-	if (!c || !c->ndirty)
-		return;
 	for (int i = 0; i < c->n; i++)
 		if (c->line[i].valid && c->line[i].dirty)
 			dirty[n++] = &c->line[i];
-	/* In file order, for the disk's sake. */
 	qsort(dirty, (size_t)n, sizeof dirty[0], by_bucket);
 	for (int i = 0; i < n; i++) {
 		struct hx_line *l = dirty[i];
@@ -261,6 +258,20 @@ desk_hx_collect(struct desk_store *st)
 		l->dirty = 0;
 	}
 	c->ndirty = 0;
+}
+
+void
+desk_hx_collect(struct desk_store *st)
+{
+	if (st->hxc && st->hxc->ndirty)
+		collect_lines(st, st->hxc);
+	/* The entry count, with the entries, so a crash keeps the two together. */
+	if (st->hxfd >= 0 && st->hx_count != st->hx_count_disk) {
+		unsigned char u[8];
+		desk_le64(u, st->hx_count);
+		desk_redo_add(st, DESK_REDO_HX, 24, u, sizeof u);
+		st->hx_count_disk = st->hx_count;
+	}
 }
 
 /* A line for bucket b, its data not filled: a free one, or a clean one evicted. */
@@ -563,8 +574,12 @@ grow(struct desk_store *st)
 	struct bcache c;
 	uint64_t count = 0;
 
-	/* The old table is read whole from its file: what the batch holds back first. */
-	if (desk_store_flush(st) < 0)
+	/*
+	 * The old table is read whole from its file: what the batch holds
+	 * back first. The journal's units are for the old table: it is on
+	 * disk, and they are done with, before the new one replaces it.
+	 */
+	if (desk_store_flush(st) < 0 || desk_redo_checkpoint(st) < 0)
 		return -1;
 	int fd = desk_store_tmp(st, tmp, sizeof tmp), r = 0;
 	if (fd < 0)

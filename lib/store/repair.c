@@ -162,6 +162,13 @@ desk_store_rebuild(struct desk_store *st)
 	void (*fatal)(const struct desk_err *) = st->fatal;
 	struct desk_rebuilt r;
 
+	/*
+	 * The live derived files on disk and the journal begun anew first:
+	 * its units are for them, and a crash before the renames below are
+	 * durable leaves them in place.
+	 */
+	if (desk_store_flush(st) < 0 || desk_redo_checkpoint(st) < 0)
+		return -1;
 	/* A tool's die wrapper waits until the tmp/ files are gone. */
 	st->fatal = NULL;
 	if (build(st, &r, NULL) < 0)

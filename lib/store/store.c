@@ -29,7 +29,8 @@ static const char *const subdirs[DESK_NSUBDIRS] = {
 };
 
 static int store_need(struct desk_store *);
-static int redo_recover(struct desk_store *);
+static int redo_replay(struct desk_store *, int);
+static const char *boot_id(struct desk_store *);
 
 /*
  * The store's error state, as SQLite's pager has one: the first failure is
@@ -451,6 +452,15 @@ state_parse(struct desk_store *st, const char *p, size_t n, struct desk_state *s
 	for (int k = 0; k < st->schema->ncounters; k++)
 		s->next[k] = desk_jint(next, st->schema->counters[k], &x) && x > 0 ?
 		    (uint64_t)x : 1;
+	/* An older store's state has none: its derived files were synced. */
+	jv redo = desk_jget(v, "redo");
+	s->redo_gen = desk_jint(redo, "gen", &x) && x >= 0 && x <= UINT32_MAX ?
+	    (uint32_t)x : 0;
+	s->redo_end = desk_jint(redo, "end", &x) && x >= 0 ? (uint64_t)x : 0;
+	const char *boot = desk_jstr(redo, "boot");
+	memset(s->boot, 0, sizeof s->boot);
+	if (boot && strlen(boot) < sizeof s->boot)
+		strcpy(s->boot, boot);
 	jv_free(v);
 	return 0;
 bad:
@@ -488,11 +498,22 @@ state_format(const struct desk_store *st, const struct desk_state *s,
 	for (int k = 0; k < st->schema->ncounters; k++)
 		n += snprintf(buf + n, DESK_STATE_SIZE - n, "%s\"%s\":%llu",
 		    k ? "," : "", st->schema->counters[k], (unsigned long long)s->next[k]);
-	n += snprintf(buf + n, DESK_STATE_SIZE - n, "}}");
+	n += snprintf(buf + n, DESK_STATE_SIZE - n, "},\"redo\":{\"gen\":%u,"
+	    "\"end\":%llu,\"boot\":\"%s\"}}", s->redo_gen,
+	    (unsigned long long)s->redo_end, s->boot);
 	/* Fixed size, so one pwrite replaces it and a sector holds it whole. */
 	memset(buf + n, ' ', DESK_STATE_SIZE - 1 - n);
 	buf[DESK_STATE_SIZE - 1] = '\n';
 	return DESK_STATE_SIZE;
+}
+
+/* What the state says of index/batch.redo: as this process left it. */
+static void
+redo_mark(const struct desk_store *st, struct desk_state *s)
+{
+	s->redo_gen = st->redo_gen;
+	s->redo_end = st->redo_end;
+	memcpy(s->boot, st->boot, sizeof s->boot);
 }
 
 int
@@ -506,6 +527,7 @@ desk_state_write(struct desk_store *st)
 	s.seg = st->seg;
 	s.size = st->segsize;
 	memcpy(s.next, st->next, sizeof s.next);
+	redo_mark(st, &s);
 	if (!memcmp(&s, &st->clean, sizeof s))
 		return 0;
 	state_format(st, &s, buf);
@@ -906,20 +928,41 @@ desk_store_lock(struct desk_store *st)
 	/* Another writer may have grown the index since we last looked. */
 	if (desk_hx_refresh(st) < 0)
 		return -1;
-	if (st->segsize != st->clean.size || seg_exists(st, st->clean.seg + 1)) {
+	st->redo_gen = st->clean.redo_gen;
+	st->redo_end = st->clean.redo_end;
+	st->redo_size = 0;        /* others may have made it longer */
+	int behind = st->segsize != st->clean.size ||
+	    seg_exists(st, st->clean.seg + 1);
+	/*
+	 * The page cache that held the derived files' latest writes is gone,
+	 * or cannot be known to be there (no boot here, though the last
+	 * writer had one): every record of the journal written again, which
+	 * changes nothing if it was there after all.
+	 */
+	const char *boot = boot_id(st);
+	int crashed = *st->clean.boot && (!*boot || strcmp(st->clean.boot, boot));
+	if (behind || crashed) {
 		if (st->segsize < st->clean.size)
 			return desk_store_fail(st, DESK_EX_IOERR, "%s/log/%08u.jsonl: "
 			    "shorter than committed (run desk-case fsck)", st->root,
 			    st->seg);
 		desk_slot_forget(st);
 		desk_hx_forget(st);
-		if (redo_recover(st) < 0)
+		if (redo_replay(st, crashed) < 0)
 			return -1;
-		if (desk_log_rollforward(st, st->clean.seg, st->clean.size, 1,
-		    rollforward_one, NULL) < 0 || desk_log_reopen(st) < 0)
+		if (behind && (desk_log_rollforward(st, st->clean.seg,
+		    st->clean.size, 1, rollforward_one, NULL) < 0 ||
+		    desk_log_reopen(st) < 0))
 			return -1;
-		st->wrote_log = 1;
+		st->wrote_log = behind;
 	}
+	/*
+	 * After a crash, or on a store whose derived files were synced at
+	 * every commit until now: on disk, and a new journal begun.
+	 */
+	if (*st->boot && (crashed || !*st->clean.boot) &&
+	    (desk_store_flush(st) < 0 || desk_redo_checkpoint(st) < 0))
+		return -1;
 	return 0;
 }
 
@@ -938,24 +981,43 @@ desk_store_dirty(struct desk_store *st)
 }
 
 /*
- * index/batch.redo: a flush's units (slot runs, bucket spans) written in
- * one piece before any of them goes to its file, so that a writer killed
- * half-way through writing them leaves the slots and the index as they
- * were before the flush or, once the next writer has written the units
- * again, after it: both what the records up to a point make them, from
- * where the roll-forward goes on. Without it a kill there could leave an
- * entry linked on the due list with its list's end not yet moved, or a
- * message's slot without its case's count (apply counts on the order of
- * its writes). Not synced: a crash of the machine is fsck's (CAVEATS).
+ * index/batch.redo, the journal of the derived files. Every flush's units
+ * (slot runs, bucket spans, the index's count) are appended to it as one
+ * record, after the log records they derive from are durable and before
+ * any unit goes to its file. So:
  *
- * A 64-byte head: magic, epoch, the log position the units derive up to,
- * the index's bucket count, the units' length and CRC, the head's CRC;
- * then units of file (u32), len (u32), off (u64) and the bytes.
+ * - a writer killed half-way through writing the units leaves the slots
+ *   and the index as they were before the flush or, once the next writer
+ *   has written the records past the state's end again, after it: both
+ *   what the records up to a point make them, from where the roll-forward
+ *   goes on. Without it a kill there could leave an entry linked on the
+ *   due list with its list's end not yet moved, or a message's slot
+ *   without its case's count (apply counts on the order of its writes);
+ *
+ * - the derived files need no sync of their own at a commit: the journal
+ *   is synced (two fdatasyncs a batch, the log's and its own, whatever it
+ *   touched), and after a crash of the machine (the state names another
+ *   boot) the next lock writes every record of the journal's generation
+ *   again, in order, over what reached the disk of the files, whichever
+ *   of their pages that was. A checkpoint (every REDO_CKPT bytes, before
+ *   the index is grown or a derived file is replaced) syncs the derived
+ *   files and starts a new generation, whose records are written from the
+ *   journal's start over the older ones.
+ *
+ * Where the boot cannot be known (no /proc), the derived files are synced
+ * at every commit instead, and the state says so (an empty boot).
+ *
+ * A record: a 64-byte head of magic, generation, epoch, the log position
+ * the units derive up to, the index's bucket count, the units' length and
+ * CRC, the head's CRC; then units of file (u32), len (u32), off (u64) and
+ * the bytes. (The journal of an older desk holds one record of generation
+ * 0 at its start.)
  */
 #define REDO_PATH "index/batch.redo"
 #define REDO_MAGIC "desk redo 1\n"
 #define REDO_HEAD 64
 #define REDO_MAX (256u << 20)
+#define REDO_CKPT (32u << 20)
 
 void
 desk_redo_add(struct desk_store *st, unsigned file, uint64_t off,
@@ -1027,71 +1089,250 @@ redo_open(struct desk_store *st, int create)
 	return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/" REDO_PATH, st->root);
 }
 
+/*
+ * This boot's id, once per handle: what tells a crash of the machine
+ * (the page cache lost) from a killed writer (kept). "" when unknown.
+ */
+static const char *
+boot_id(struct desk_store *st)
+{
+	if (!st->boot_read) {
+		st->boot_read = 1;
+		memset(st->boot, 0, sizeof st->boot);
+		int fd = open("/proc/sys/kernel/random/boot_id",
+		    O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			ssize_t n = read(fd, st->boot, sizeof st->boot - 1);
+			close(fd);
+			while (n > 0 && (st->boot[n - 1] == '\n' ||
+			    st->boot[n - 1] == ' '))
+				n--;
+			/* Only what can go in the state unquoted. */
+			for (ssize_t i = 0; i < n; i++)
+				if (!strchr("0123456789abcdefABCDEF-", st->boot[i]))
+					n = 0;
+			st->boot[n > 0 ? n : 0] = '\0';
+		}
+	}
+	return st->boot;
+}
+
 static int
-redo_write(struct desk_store *st)
+sync_fd(struct desk_store *st, int fd, const char *what)
+{
+	if (fd >= 0 && fdatasync(fd) < 0)
+		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/%s: sync",
+		    st->root, what);
+	return 0;
+}
+
+static int
+sync_dirs(struct desk_store *st)
+{
+	for (int i = 0; i <= DESK_NSUBDIRS; i++)
+		if (st->sync_dirs & (1u << i)) {
+			int fd = i < DESK_NSUBDIRS ? st->subfd[i] : st->dfd;
+			if (fd >= 0 && fsync(fd) < 0)
+				return desk_store_fail_errno(st, DESK_EX_IOERR,
+				    "%s%s%s: sync", st->root, i < DESK_NSUBDIRS ?
+				    "/" : "", i < DESK_NSUBDIRS ? subdirs[i] : "");
+		}
+	st->sync_dirs = 0;
+	return 0;
+}
+
+/* The log appended to, on disk (with the directory of a new segment). */
+static int
+sync_log(struct desk_store *st)
+{
+	char what[64];
+
+	if (st->sync_seg) {
+		snprintf(what, sizeof what, "log/%08u.jsonl", st->seg);
+		if (sync_fd(st, st->segfd, what) < 0)
+			return -1;
+		st->sync_seg = 0;
+	}
+	return sync_dirs(st);
+}
+
+/* Every derived file on disk, whoever wrote it; 0 or -1, the store failed. */
+static int
+sync_derived(struct desk_store *st)
+{
+	char what[64];
+
+	for (int t = 0; t < st->schema->ntables; t++) {
+		if (desk_slot_open(st, t, 0) < 0 && st->err.code)
+			return -1;
+		snprintf(what, sizeof what, "index/%s.slots", st->schema->tables[t]);
+		if (sync_fd(st, st->slotfd[t], what) < 0)
+			return -1;
+	}
+	if (desk_hx_open(st, 0) < 0 && st->err.code)
+		return -1;
+	if (sync_fd(st, st->hxfd, "index/keys.hx") < 0)
+		return -1;
+	st->sync_hx = 0;
+	memset(st->sync_slot, 0, sizeof st->sync_slot);
+	return 0;
+}
+
+/*
+ * A new generation of the journal, durable: its older records are not
+ * written again after a crash. The state keeps the committed point it
+ * had (mid-batch, the rest is not committed yet).
+ */
+int
+desk_redo_reset(struct desk_store *st)
+{
+	char buf[DESK_STATE_SIZE];
+	struct desk_state s = st->clean;
+
+	if (refused(st) || state_read(st) < 0)
+		return -1;
+	s = st->clean;
+	st->redo_gen = st->clean.redo_gen + 1;
+	st->redo_end = 0;
+	boot_id(st);
+	redo_mark(st, &s);
+	state_format(st, &s, buf);
+	if (pwrite(st->statefd, buf, DESK_STATE_SIZE, 0) != DESK_STATE_SIZE ||
+	    fdatasync(st->statefd) < 0)
+		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/state", st->root);
+	st->clean = s;
+	return 0;
+}
+
+/* The derived files synced, then a new generation: the journal restarts. */
+int
+desk_redo_checkpoint(struct desk_store *st)
+{
+	if (refused(st) || st->repairing)
+		return st->err.code ? -1 : 0;
+	if (sync_derived(st) < 0 || sync_dirs(st) < 0)
+		return -1;
+	return desk_redo_reset(st);
+}
+
+/*
+ * The journal as long as end, in zeros written ahead a megabyte at a
+ * time: its records then overwrite blocks it already has, and their sync
+ * needs no change of the file's size (a journal commit of the file
+ * system's own) but the first of each megabyte. It is reused from the
+ * start at every checkpoint, so that stops at about REDO_CKPT.
+ */
+static int
+redo_room(struct desk_store *st, uint64_t end)
+{
+	static const unsigned char zero[65536];
+	struct stat sb;
+
+	if (!st->redo_size) {
+		if (fstat(st->redofd, &sb) < 0)
+			return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/" REDO_PATH,
+			    st->root);
+		st->redo_size = (uint64_t)sb.st_size;
+	}
+	uint64_t want = (end + (1u << 20) - 1) & ~(uint64_t)((1u << 20) - 1);
+	while (st->redo_size < end) {
+		size_t n = want - st->redo_size < sizeof zero ?
+		    (size_t)(want - st->redo_size) : sizeof zero;
+		if (pwrite(st->redofd, zero, n, (off_t)st->redo_size) != (ssize_t)n)
+			return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/" REDO_PATH,
+			    st->root);
+		st->redo_size += n;
+	}
+	return 0;
+}
+
+/* Appends the flush's record: 0, or -1 with the store failed. */
+static int
+redo_append(struct desk_store *st)
 {
 	unsigned char *h = (unsigned char *)st->redo.p;
 	size_t body = st->redo.len - REDO_HEAD;
 
-	if (redo_open(st, 1) < 0)
+	if (redo_open(st, 1) < 0 ||
+	    (*st->boot && redo_room(st, st->redo_end + st->redo.len) < 0))
 		return -1;
 	memset(h, 0, REDO_HEAD);
 	memcpy(h, REDO_MAGIC, strlen(REDO_MAGIC));
+	desk_le32(h + 12, st->redo_gen);
 	desk_le64(h + 16, st->epoch);
 	desk_le64(h + 24, DESK_POS(st->seg, st->segsize));
 	desk_le32(h + 32, st->hx_nb);
 	desk_le32(h + 36, (uint32_t)body);
 	desk_le32(h + 40, desk_crc32(h + REDO_HEAD, body));
 	desk_le32(h + 60, desk_crc32(h, 60));
-	if (pwrite(st->redofd, h, st->redo.len, 0) != (ssize_t)st->redo.len)
+	if (pwrite(st->redofd, h, st->redo.len, (off_t)st->redo_end) !=
+	    (ssize_t)st->redo.len)
 		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/" REDO_PATH,
 		    st->root);
+	st->redo_end += st->redo.len;
 	return 0;
 }
 
 /*
- * At the lock, before the roll-forward: the units of a flush the last
- * writer began and may not have finished (it derives from records past
- * the committed point, in this epoch, that the log holds whole), written
- * again. A torn journal is one whose units were never begun.
+ * At the lock, before the roll-forward: the journal's records written
+ * again, in order, from its start after a crash of the machine (all), else
+ * from the state's end, those a writer killed since the last commit made
+ * (their log position is past the committed one). A record counts when it
+ * is whole, of the generation and epoch the state names, and the log holds
+ * what it derives from; the first that does not ends the journal, which
+ * is then appended to from there.
  */
 static int
-redo_recover(struct desk_store *st)
+redo_replay(struct desk_store *st, int all)
 {
 	unsigned char h[REDO_HEAD];
+	uint64_t at = all ? 0 : st->redo_end, clean = DESK_POS(st->clean.seg,
+	    st->clean.size);
 	struct stat sb;
 	char name[32];
+	int r = 0;
 
 	if (redo_open(st, 0) < 0 || st->redofd < 0)
 		return st->err.code ? -1 : 0;
-	if (desk_pread_all(st->redofd, h, REDO_HEAD, 0) != REDO_HEAD ||
-	    memcmp(h, REDO_MAGIC, strlen(REDO_MAGIC)) ||
-	    desk_get32(h + 60) != desk_crc32(h, 60))
-		return 0;
-	uint64_t pos = desk_get64(h + 24);
-	size_t body = desk_get32(h + 36);
-	snprintf(name, sizeof name, "%08u.jsonl", DESK_POS_SEG(pos));
-	if (desk_get64(h + 16) != st->clean.epoch ||
-	    pos <= DESK_POS(st->clean.seg, st->clean.size) || body > REDO_MAX ||
-	    fstatat(st->subfd[DESK_D_LOG], name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
-	    (uint64_t)sb.st_size < DESK_POS_OFF(pos))
-		return 0;
 	/* A table grown since was grown from the units' files, whole. */
 	if (desk_hx_open(st, 0) < 0 && st->err.code)
 		return -1;
-	if (st->hxfd >= 0 && desk_get32(h + 32) != st->hx_nb)
-		return 0;
-	unsigned char *p = desk_xmalloc(body ? body : 1);
-	int r = 0;
-	if (desk_pread_all(st->redofd, p, body, REDO_HEAD) != (ssize_t)body ||
-	    desk_get32(h + 40) != desk_crc32(p, body))
-		r = 0;    /* torn: none of its units was written */
-	else
-		r = redo_apply(st, p, body);
-	free(p);
+	while (!r) {
+		if (desk_pread_all(st->redofd, h, REDO_HEAD, (off_t)at) != REDO_HEAD ||
+		    memcmp(h, REDO_MAGIC, strlen(REDO_MAGIC)) ||
+		    desk_get32(h + 60) != desk_crc32(h, 60) ||
+		    desk_get32(h + 12) != st->redo_gen ||
+		    desk_get64(h + 16) != st->clean.epoch)
+			break;
+		uint64_t pos = desk_get64(h + 24);
+		size_t body = desk_get32(h + 36);
+		snprintf(name, sizeof name, "%08u.jsonl", DESK_POS_SEG(pos));
+		if (body > REDO_MAX ||
+		    fstatat(st->subfd[DESK_D_LOG], name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    (uint64_t)sb.st_size < DESK_POS_OFF(pos) ||
+		    (st->hxfd >= 0 && desk_get32(h + 32) != st->hx_nb))
+			break;
+		unsigned char *p = desk_xmalloc(body ? body : 1);
+		if (desk_pread_all(st->redofd, p, body, (off_t)at + REDO_HEAD) !=
+		    (ssize_t)body || desk_get32(h + 40) != desk_crc32(p, body)) {
+			free(p);
+			break;    /* torn: none of its units was written */
+		}
+		if (all || pos > clean) {
+			r = redo_apply(st, p, body);
+			st->replayed += all;
+		}
+		free(p);
+		at += REDO_HEAD + body;
+	}
+	st->redo_end = at;
 	return r;
 }
 
+/*
+ * Writes what the batch holds back: the log's records, then (journaled,
+ * see index/batch.redo) the slots and buckets that point into them.
+ */
 int
 desk_store_flush(struct desk_store *st)
 {
@@ -1102,8 +1343,20 @@ desk_store_flush(struct desk_store *st)
 	desk_hx_collect(st);
 	if (st->redo.len) {
 		/* A rebuild's files in tmp/ are thrown away whole after a crash. */
-		if ((!st->repairing && redo_write(st) < 0) ||
-		    redo_apply(st, (unsigned char *)st->redo.p + REDO_HEAD,
+		if (!st->repairing) {
+			if (*boot_id(st) && st->redo_end &&
+			    st->redo_end + st->redo.len > REDO_CKPT &&
+			    desk_redo_checkpoint(st) < 0)
+				return -1;
+			/*
+			 * Without a boot, the journal is only for a killed
+			 * writer, whose page cache outlives it: no sync.
+			 */
+			if ((*st->boot && sync_log(st) < 0) || redo_append(st) < 0 ||
+			    (*st->boot && sync_fd(st, st->redofd, REDO_PATH) < 0))
+				return -1;
+		}
+		if (redo_apply(st, (unsigned char *)st->redo.p + REDO_HEAD,
 		    st->redo.len - REDO_HEAD) < 0)
 			return -1;
 		st->redo.len = 0;
@@ -1123,75 +1376,59 @@ sync_start(int fd, int want)
 		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 }
 
-static int
-sync_fd(struct desk_store *st, int fd, const char *what)
-{
-	if (fd >= 0 && fdatasync(fd) < 0)
-		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/%s: sync",
-		    st->root, what);
-	return 0;
-}
-
 /*
- * The batch's barrier: every file it wrote, and every directory it made
- * or renamed in, on disk; no other process's writes waited for, as
- * syncfs(2) would have (a large copy elsewhere on the disk). Not the
- * state, but when fsck --repair changed its epoch: an older state on disk
- * only makes the roll-forward after a crash of the machine longer (it
- * never claims more of the log than a barrier made durable before it was
- * written), and the kernel writes it back within seconds anyway.
+ * The batch's barrier: the log and the journal (synced at the flush, see
+ * index/batch.redo) and every directory it made or renamed in, on disk; no
+ * other process's writes waited for, as syncfs(2) would have (a large copy
+ * elsewhere on the disk). Without a boot to tell a crash of the machine
+ * by, every derived file it wrote too. Not the state, but when fsck
+ * --repair changed its epoch: an older state on disk only makes the
+ * roll-forward after a crash of the machine longer (it never claims more
+ * of the log than a barrier made durable before it was written).
  */
 static int
 sync_touched(struct desk_store *st)
 {
 	char what[64];
+	int derived = !*boot_id(st);
 
 	sync_start(st->segfd, st->sync_seg);
 	for (int t = 0; t < st->schema->ntables; t++)
-		sync_start(st->slotfd[t], st->sync_slot[t]);
-	sync_start(st->hxfd, st->sync_hx);
+		sync_start(st->slotfd[t], derived && st->sync_slot[t]);
+	sync_start(st->hxfd, derived && st->sync_hx);
 	sync_start(st->statefd, st->sync_state);
-	if (st->sync_seg) {
-		snprintf(what, sizeof what, "log/%08u.jsonl", st->seg);
-		if (sync_fd(st, st->segfd, what) < 0)
-			return -1;
-	}
-	for (int t = 0; t < st->schema->ntables; t++)
+	if (sync_log(st) < 0)
+		return -1;
+	for (int t = 0; derived && t < st->schema->ntables; t++)
 		if (st->sync_slot[t]) {
 			snprintf(what, sizeof what, "index/%s.slots",
 			    st->schema->tables[t]);
 			if (sync_fd(st, st->slotfd[t], what) < 0)
 				return -1;
 		}
-	if (st->sync_hx && sync_fd(st, st->hxfd, "index/keys.hx") < 0)
+	if (derived && st->sync_hx && sync_fd(st, st->hxfd, "index/keys.hx") < 0)
 		return -1;
 	if (st->sync_state && sync_fd(st, st->statefd, "state") < 0)
 		return -1;
-	for (int i = 0; i <= DESK_NSUBDIRS; i++)
-		if (st->sync_dirs & (1u << i)) {
-			int fd = i < DESK_NSUBDIRS ? st->subfd[i] : st->dfd;
-			if (fd >= 0 && fsync(fd) < 0)
-				return desk_store_fail_errno(st, DESK_EX_IOERR,
-				    "%s%s%s: sync", st->root, i < DESK_NSUBDIRS ?
-				    "/" : "", i < DESK_NSUBDIRS ? subdirs[i] : "");
-		}
-	st->sync_seg = st->sync_hx = st->sync_state = 0;
-	memset(st->sync_slot, 0, sizeof st->sync_slot);
-	st->sync_dirs = 0;
+	if (derived) {
+		st->sync_hx = 0;
+		memset(st->sync_slot, 0, sizeof st->sync_slot);
+	}
+	st->sync_state = 0;
 	return 0;
 }
 
 /*
  * Writes what the batch held back, the log first, then the slots and
- * buckets that point into it; makes them durable (sync_touched); and only
- * then writes the state that says they are committed. The state itself
- * reaches the disk at the next commit's barrier, by whichever writer:
- * until then, after a crash of the machine, the roll-forward from the
- * older state applies the batch's records a second time, which changes
- * nothing (apply is idempotent). On a store in its error state commit
- * writes nothing (no index count, no state, no sync) and only lets go of
- * the lock: what the batch appended stays past the committed size, as a
- * writer killed there leaves it.
+ * buckets that point into it (desk_store_flush); makes them durable
+ * (sync_touched); and only then writes the state that says they are
+ * committed. The state itself reaches the disk at the next commit's
+ * barrier, by whichever writer: until then, after a crash of the machine,
+ * the roll-forward from the older state applies the batch's records a
+ * second time, which changes nothing (apply is idempotent). On a store in
+ * its error state commit writes nothing (no index count, no state, no
+ * sync) and only lets go of the lock: what the batch appended stays past
+ * the committed size, as a writer killed there leaves it.
  */
 int
 desk_store_commit(struct desk_store *st)
@@ -1202,8 +1439,12 @@ desk_store_commit(struct desk_store *st)
 		desk_store_flush(st);
 	if (st->dirty && !st->err.code)
 		sync_touched(st);
-	if (st->locked && !st->err.code)
+	if (st->locked && !st->err.code) {
+		/* Synced as they were written: a killed writer's journal only. */
+		if (!*st->boot)
+			st->redo_end = 0;
 		desk_state_write(st);
+	}
 	if (st->locked) {
 		if (!st->err.code) {
 			st->mine = st->clean;
@@ -1470,7 +1711,7 @@ desk_log_get_at(struct desk_store *st, uint64_t pos)
 static int
 store_init(struct desk_store *st)
 {
-	struct desk_state s = { 1, 0, 1, { 0 } };
+	struct desk_state s = { .seg = 1, .epoch = 1 };
 	char buf[DESK_STATE_SIZE];
 	size_t n;
 	char *v;
