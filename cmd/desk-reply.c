@@ -27,7 +27,7 @@ on_reply(struct desk_loop *l, jv ev, void *ctx)
 	if (!jv_is_valid(m))
 		desk_reject_err(l, ev, &e);
 	else {
-		desk_message_out_dump(desk_emit_buf(l), m, dup);
+		desk_reply_out_dump(st, desk_emit_buf(l), m, dup);
 		desk_buf_addc(desk_emit_buf(l), '\n');
 	}
 	jv_free(m);

@@ -213,6 +213,25 @@ jv desk_jproto(const char *json);
 /* Compact text of v (borrowed), malloc'd, NUL-terminated. */
 char *desk_json_text(jv v);
 
+/* ---- jscan.c: members found in a JSON object's bytes ---- */
+
+struct desk_jspan {
+	const char *p;
+	size_t n;
+};
+#define DESK_JSON_MEMBERS_MAX 32
+/*
+ * The values of members keys[0..nkeys) of the object p[0..n), as bytes:
+ * out[i] is keys[i]'s value (the last, for a key given twice), p NULL
+ * when it has none. 0, or -1 when p is not one object of sound structure
+ * (strings closed, brackets matched, nothing after it) or has a key with
+ * an escape: then parse it. The values are not checked; parse those used.
+ */
+int desk_json_members(const char *p, size_t n, const char *const *keys,
+    size_t nkeys, struct desk_jspan *out);
+/* The value of s's bytes: desk_json_parse_all of them, sooner. */
+jv desk_json_span_parse(struct desk_jspan s);
+
 /* ---- out.c: what subcommands print ---- */
 
 /* Output for subcommands: v (consumed) as one line; dies 74 on a write error. */

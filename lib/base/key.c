@@ -1,4 +1,5 @@
 /* key.c: index keys (BLAKE2b), checksums and hex. */
+#include <pthread.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -180,12 +181,39 @@ static const uint32_t crc_table[256] = {
 	0xb40bbe37u, 0xc30c8ea1u, 0x5a05df1bu, 0x2d02ef8du,
 };
 
+/*
+ * Eight bytes a step ("slicing-by-8"): crc8[k][b] is the table's entry for
+ * b followed by k zero bytes. Every slot and index page written is summed,
+ * a byte at a time that was some 3% of a reply's instructions.
+ */
+static uint32_t crc8[8][256];
+static pthread_once_t crc8_once = PTHREAD_ONCE_INIT;
+
+static void
+crc8_init(void)
+{
+	for (int i = 0; i < 256; i++)
+		crc8[0][i] = crc_table[i];
+	for (int k = 1; k < 8; k++)
+		for (int i = 0; i < 256; i++)
+			crc8[k][i] = (crc8[k - 1][i] >> 8) ^
+			    crc_table[crc8[k - 1][i] & 0xff];
+}
+
 uint32_t
 desk_crc32(const void *p, size_t n)
 {
 	const unsigned char *c = p;
 	uint32_t crc = 0xffffffffu;
 
+	(void)pthread_once(&crc8_once, crc8_init);
+	for (; n >= 8; c += 8, n -= 8) {
+		uint32_t a = crc ^ ((uint32_t)c[0] | (uint32_t)c[1] << 8 |
+		    (uint32_t)c[2] << 16 | (uint32_t)c[3] << 24);
+		crc = crc8[7][a & 0xff] ^ crc8[6][(a >> 8) & 0xff] ^
+		    crc8[5][(a >> 16) & 0xff] ^ crc8[4][a >> 24] ^
+		    crc8[3][c[4]] ^ crc8[2][c[5]] ^ crc8[1][c[6]] ^ crc8[0][c[7]];
+	}
 	while (n--)
 		crc = crc_table[(crc ^ *c++) & 0xff] ^ (crc >> 8);
 	return crc ^ 0xffffffffu;

@@ -416,6 +416,12 @@ jv desk_message_out(jv m);
  * true last when duplicate is set, would: without building it.
  */
 void desk_message_out_dump(struct desk_buf *b, jv m, int duplicate);
+/*
+ * The same for m as desk_reply_store returned it: printed from the bytes
+ * the store wrote for it, when it was the record added last.
+ */
+void desk_reply_out_dump(struct desk_store *st, struct desk_buf *b, jv m,
+    int duplicate);
 
 /* ---- outbox.c: the outbox's delivery state ---- */
 

@@ -295,7 +295,8 @@ int
 desk_case_command(struct desk_store *st, uint64_t case_id, const char *command,
     jv agent, int64_t now)
 {
-	jv kase = desk_case_record(st, case_id);
+	static const char *const keys[] = { "channel", "external" };
+	jv kase = desk_record_members(st, DESK_T_CASE, case_id, keys, 2);
 	const char *chname = desk_jstr(kase, "channel");
 	jv ch = chname ? desk_channel_get(st, chname) : jv_invalid();
 	int queued = 0;

@@ -177,7 +177,8 @@ recipient(struct desk_store *st, jv kase, jv channel)
 
 	desk_jint(kase, "user_id", &uid);
 	to = desk_jset_int(to, "user_id", uid);
-	jv u = desk_user_get(st, (uint64_t)uid);
+	static const char *const ukeys[] = { "custom_ids" };
+	jv u = desk_record_members(st, DESK_T_USER, (uint64_t)uid, ukeys, 1);
 	jv ucid = jv_null();
 	jv ids = desk_jget(u, "custom_ids");
 	if (jv_get_kind(ids) == JV_KIND_ARRAY)
@@ -206,72 +207,194 @@ struct out_to {
 	int n;
 };
 
-/* Puts key: v (borrowed; invalid is null, as desk_jset would print it). */
+/*
+ * Where they come from: the record as a value, or as the bytes the store
+ * printed for it (a value found there is printed as it is: the same bytes
+ * desk_json_dump of it gives, without building the record).
+ */
+static const char *const top_keys[] = { "out_id", "case_id", "message_id",
+	"channel", "content", "attachments", "staff_id", "sent_via_rule",
+	"b_from_api", "via", "rule", "created_at", "to" };
+static const char *const to_keys[] = { "user_id", "user_custom_id",
+	"connector", "external" };
+#define NTOP (sizeof top_keys / sizeof *top_keys)
+#define NTO (sizeof to_keys / sizeof *to_keys)
+enum { F_TO = NTOP - 1 };
+struct out_from {
+	jv m, to;
+	int raw;
+	struct desk_jspan top[NTOP], sub[NTO];
+};
+
+/* A member's value: v, or its bytes p[0..n) (p NULL: none) when raw. */
+struct out_val {
+	jv v;
+	const char *p;
+	size_t n;
+	int raw;
+};
+
+static struct out_val
+from_get(const struct out_from *f, int to, size_t i)
+{
+	struct out_val x = { jv_invalid(), NULL, 0, f->raw };
+
+	if (f->raw) {
+		const struct desk_jspan *s = to ? &f->sub[i] : &f->top[i];
+		x.p = s->p;
+		x.n = s->n;
+	} else
+		x.v = desk_jget(to ? f->to : f->m, to ? to_keys[i] : top_keys[i]);
+	return x;
+}
+
+static int
+val_has(struct out_val x)
+{
+	return x.raw ? x.p != NULL : jv_is_valid(x.v);
+}
+
+/* Puts key: x (borrowed; none is null, as desk_jset would print it). */
 static void
-out_put(struct out_to *t, const char *key, jv v)
+out_put(struct out_to *t, const char *key, struct out_val x)
 {
 	if (!t->b) {
-		t->o = desk_jset(t->o, key, jv_copy(v));
+		t->o = desk_jset(t->o, key, !x.raw ? jv_copy(x.v) : x.p ?
+		    desk_json_span_parse((struct desk_jspan){ x.p, x.n }) : jv_null());
 		return;
 	}
-	desk_buf_addc(t->b, t->n++ ? ',' : '{');
-	desk_json_dump_str(t->b, key, strlen(key));
-	desk_buf_addc(t->b, ':');
-	desk_json_dump(t->b, v);
+	/* key is one of ours, with nothing to escape. */
+	size_t kn = strlen(key);
+	desk_buf_reserve(t->b, kn + 4);
+	char *q = t->b->p + t->b->len;
+	*q++ = t->n++ ? ',' : '{';
+	*q++ = '"';
+	memcpy(q, key, kn);
+	q += kn;
+	*q++ = '"';
+	*q++ = ':';
+	t->b->len = (size_t)(q - t->b->p);
+	if (!x.raw)
+		desk_json_dump(t->b, x.v);
+	else if (x.p)
+		desk_buf_add(t->b, x.p, x.n);
+	else
+		desk_buf_add(t->b, "null", 4);
 }
 
 static void
-message_out(jv m, struct out_to *t)
+out_put_jv(struct out_to *t, const char *key, jv v)
 {
-	static const char *const keys[] = { "out_id", "case_id", "message_id" };
-	jv to = desk_jget(m, "to");
+	out_put(t, key, (struct out_val){ v, NULL, 0, 0 });
+}
+
+static void
+message_out(const struct out_from *f, struct out_to *t)
+{
 	jv type = jv_string("message.out");
 
-	out_put(t, "type", type);
+	out_put_jv(t, "type", type);
 	jv_free(type);
-	for (int i = 0; i < 3; i++)
-		out_put(t, keys[i], desk_jget(m, keys[i]));
-	out_put(t, "user_id", desk_jget(to, "user_id"));
-	out_put(t, "user_custom_id", desk_jget(to, "user_custom_id"));
-	out_put(t, "channel", desk_jget(m, "channel"));
-	out_put(t, "connector", desk_jget(to, "connector"));
-	out_put(t, "external", desk_jget(to, "external"));
-	out_put(t, "content", desk_jget(m, "content"));
-	jv a = desk_jget(m, "attachments");
-	if (jv_is_valid(a))
+	for (size_t i = 0; i < 3; i++)
+		out_put(t, top_keys[i], from_get(f, 0, i));
+	out_put(t, "user_id", from_get(f, 1, 0));
+	out_put(t, "user_custom_id", from_get(f, 1, 1));
+	out_put(t, "channel", from_get(f, 0, 3));
+	out_put(t, "connector", from_get(f, 1, 2));
+	out_put(t, "external", from_get(f, 1, 3));
+	out_put(t, "content", from_get(f, 0, 4));
+	struct out_val a = from_get(f, 0, 5);
+	if (val_has(a))
 		out_put(t, "attachments", a);
 	else {
-		a = jv_array();
-		out_put(t, "attachments", a);
-		jv_free(a);
+		jv none = jv_array();
+		out_put_jv(t, "attachments", none);
+		jv_free(none);
 	}
-	static const char *const rest[] = { "staff_id", "sent_via_rule",
-		"b_from_api", "via", "rule", "created_at" };
-	for (size_t i = 0; i < sizeof rest / sizeof *rest; i++) {
-		jv v = desk_jget(m, rest[i]);
-		if (jv_is_valid(v))
-			out_put(t, rest[i], v);
+	/* staff_id .. created_at: those the record has. */
+	for (size_t i = 6; i < F_TO; i++) {
+		struct out_val x = from_get(f, 0, i);
+		if (val_has(x))
+			out_put(t, top_keys[i], x);
 	}
+}
+
+static void
+from_value(struct out_from *f, jv m)
+{
+	f->m = m;
+	f->to = desk_jget(m, "to");
+	f->raw = 0;
+}
+
+/* From rec[0..n); 0, or -1 when its bytes are not as desk prints them. */
+static int
+from_bytes(struct out_from *f, const char *rec, size_t n)
+{
+	f->m = f->to = jv_invalid();
+	f->raw = 1;
+	if (desk_json_members(rec, n, top_keys, NTOP, f->top) < 0)
+		return -1;
+	for (size_t i = 0; i < NTO; i++)
+		f->sub[i].p = NULL;
+	const struct desk_jspan *to = &f->top[F_TO];
+	/* "to" not an object is none of its members, as desk_jget says. */
+	if (to->p && *to->p == '{' &&
+	    desk_json_members(to->p, to->n, to_keys, NTO, f->sub) < 0)
+		return -1;
+	return 0;
 }
 
 jv
 desk_message_out(jv m)
 {
 	struct out_to t = { jv_object(), NULL, 0 };
+	struct out_from f;
 
-	message_out(m, &t);
+	from_value(&f, m);
+	message_out(&f, &t);
 	return t.o;
+}
+
+static void
+out_dump(struct desk_buf *b, const struct out_from *f, int duplicate)
+{
+	struct out_to t = { jv_invalid(), b, 0 };
+
+	message_out(f, &t);
+	if (duplicate)
+		out_put_jv(&t, "duplicate", jv_true());
+	desk_buf_addc(b, '}');
 }
 
 void
 desk_message_out_dump(struct desk_buf *b, jv m, int duplicate)
 {
-	struct out_to t = { jv_invalid(), b, 0 };
+	struct out_from f;
 
-	message_out(m, &t);
-	if (duplicate)
-		out_put(&t, "duplicate", jv_true());
-	desk_buf_addc(b, '}');
+	from_value(&f, m);
+	out_dump(b, &f, duplicate);
+}
+
+void
+desk_reply_out_dump(struct desk_store *st, struct desk_buf *b, jv m,
+    int duplicate)
+{
+	struct out_from f;
+	const char *p;
+	size_t n;
+	int64_t id;
+	char num[24];
+
+	/* Only the record just added: a replay's was not printed here. */
+	if (!duplicate && (p = desk_log_last(st, &n)) && from_bytes(&f, p, n) == 0 &&
+	    desk_jint(m, "message_id", &id) && f.top[2].p &&
+	    (size_t)snprintf(num, sizeof num, "%lld", (long long)id) == f.top[2].n &&
+	    !memcmp(num, f.top[2].p, f.top[2].n)) {
+		out_dump(b, &f, 0);
+		return;
+	}
+	desk_message_out_dump(b, m, duplicate);
 }
 
 /* The idempotency key of a reply: its id, or a rule's name and source event. */
@@ -293,6 +416,72 @@ reply_key(jv r, struct desk_buf *key)
 	} else
 		return 0;
 	return 1;
+}
+
+/*
+ * A record printed as it is built, member by member, in the bytes
+ * desk_json_dump of the value would print: the log takes them as they
+ * are instead of walking the value again (a third of a reply's printing).
+ */
+struct rec_build {
+	jv o;
+	struct desk_buf b;      /* the print so far, without its '}' */
+	int n;                  /* the members put */
+};
+
+/* Starts from o (consumed), printed whole. */
+static void
+build_start(struct rec_build *r, jv o)
+{
+	r->b = (struct desk_buf)DESK_BUF_INIT;
+	desk_json_dump(&r->b, o);
+	r->b.len--;
+	r->n = jv_object_length(jv_copy(o));
+	r->o = o;
+}
+
+/* Adds key (one of ours, nothing to escape, not put before): v, consumed. */
+static void
+build_put(struct rec_build *r, const char *key, jv v)
+{
+	size_t kn = strlen(key);
+
+	desk_buf_reserve(&r->b, kn + 4);
+	char *q = r->b.p + r->b.len;
+	if (r->n++)
+		*q++ = ',';
+	*q++ = '"';
+	memcpy(q, key, kn);
+	q += kn;
+	*q++ = '"';
+	*q++ = ':';
+	r->b.len = (size_t)(q - r->b.p);
+	desk_json_dump(&r->b, v);
+	r->o = desk_jset(r->o, key, v);
+}
+
+/* Appends the record to the log; the record, owned. */
+static jv
+build_add(struct desk_store *st, struct rec_build *r)
+{
+	desk_buf_addc(&r->b, '}');
+	/* A key put twice has one place in the value: it is printed again. */
+	if (jv_object_length(jv_copy(r->o)) == r->n)
+		desk_log_add_printed(st, r->o, r->b.p, r->b.len);
+	else
+		desk_log_add(st, r->o);
+	desk_buf_free(&r->b);
+	return r->o;
+}
+
+/* What a reply reads of its case: not the whole record. */
+static jv
+case_members(struct desk_store *st, uint64_t id)
+{
+	static const char *const keys[] = { "user_id", "channel", "status",
+		"assignee", "external" };
+
+	return desk_record_members(st, DESK_T_CASE, id, keys, 5);
 }
 
 static jv
@@ -319,7 +508,7 @@ reply_add_unchecked(struct desk_store *st, jv r, int64_t now, int *duplicate,
 		}
 	}
 	uint64_t id = desk_case_survivor(st, (uint64_t)cid);
-	jv kase = desk_case_record(st, id);
+	jv kase = case_members(st, id);
 	jv ch = jv_invalid();
 	jv out = jv_invalid();
 	char *chname = NULL;
@@ -369,42 +558,54 @@ reply_add_unchecked(struct desk_store *st, jv r, int64_t now, int *duplicate,
 	int assign = !strcmp(via, "agent") && jv_is_valid(staff) &&
 	    jv_get_kind(desk_jget(kase, "assignee")) == JV_KIND_NULL;
 	if (closed || assign) {
-		jv k2 = jv_copy(kase);
-		if (closed)
+		/* The whole record to save; kase has only what a reply reads. */
+		jv k2 = desk_case_record(st, id);
+		if (!jv_is_valid(k2)) {
+			/* The store's failure, when it failed, is said instead. */
+			desk_err_set(e, DESK_EX_NO, "case_id", "no case %llu",
+			    (unsigned long long)id);
+			goto done;
+		}
+		if (closed) {
 			k2 = desk_jset_str(k2, "status", "open");
-		if (assign)
-			k2 = desk_jset(k2, "assignee", jv_get_kind(staff) == JV_KIND_STRING ?
-			    jv_copy(staff) : jv_string_fmt("%lld",
-			    (long long)jv_number_value(staff)));
+			kase = desk_jset_str(kase, "status", "open");
+		}
+		if (assign) {
+			jv a = jv_get_kind(staff) == JV_KIND_STRING ? jv_copy(staff) :
+			    jv_string_fmt("%lld", (long long)jv_number_value(staff));
+			k2 = desk_jset(k2, "assignee", jv_copy(a));
+			kase = desk_jset(kase, "assignee", a);
+		}
 		desk_case_save(st, k2, NULL, now);
-		jv_free(kase);
-		kase = desk_case_record(st, id);
 		/* Before the reply, so the platform sees its agent first. */
 		if (assign)
 			desk_case_command(st, id, "assign", desk_jget(kase, "assignee"), now);
 	}
 	/* Built once, in the record's order; message.out is made from it. */
-	jv m = desk_message_new(st, id);
-	m = desk_jset_int(m, "user_id", 0);
-	m = desk_jset(m, "staff_id", jv_is_valid(staff) ? jv_copy(staff) : jv_number(0));
-	m = desk_jset_str(m, "channel", chname);
-	m = desk_jset(m, "content", jv_copy(desk_jget(r, "content")));
+	struct rec_build m;
+	build_start(&m, desk_message_new(st, id));
+	build_put(&m, "user_id", jv_number(0));
+	build_put(&m, "staff_id", jv_is_valid(staff) ? jv_copy(staff) : jv_number(0));
+	build_put(&m, "channel", jv_string(chname));
+	build_put(&m, "content", jv_copy(desk_jget(r, "content")));
 	jv att = desk_jget(r, "attachments");
 	if (jv_get_kind(att) == JV_KIND_ARRAY && jv_array_length(jv_copy(att)) > 0)
-		m = desk_jset(m, "attachments", jv_copy(att));
-	m = desk_jset_int(m, "sent_via_rule", rule);
-	m = desk_jset_int(m, "b_from_api", !strcmp(via, "api"));
-	m = desk_jset_str(m, "via", via);
+		build_put(&m, "attachments", jv_copy(att));
+	build_put(&m, "sent_via_rule", jv_number(rule));
+	build_put(&m, "b_from_api", jv_number(!strcmp(via, "api")));
+	build_put(&m, "via", jv_string(via));
 	if (rule)
-		m = desk_jset(m, "rule", jv_copy(desk_jget(r, "rule")));
+		build_put(&m, "rule", jv_copy(desk_jget(r, "rule")));
 	if (keyed) {
-		m = desk_jset(m, "event_id", desk_jstring(key.p, key.len));
-		m = desk_jset_str(m, "event_scope", "reply");
+		build_put(&m, "event_id", desk_jstring(key.p, key.len));
+		build_put(&m, "event_scope", jv_string("reply"));
 	}
 	uint64_t oid = desk_store_newid(st, DESK_OUT);
-	m = desk_jset_int(m, "out_id", (int64_t)oid);
-	m = desk_jset(m, "to", recipient(st, kase, ch));
-	out = desk_message_put(st, m, now);
+	build_put(&m, "out_id", jv_number((double)oid));
+	build_put(&m, "to", recipient(st, kase, ch));
+	/* As desk_message_put stamps a message. */
+	build_put(&m, "created_at", desk_jtime(now));
+	out = build_add(st, &m);
 done:
 	free(chname);
 	jv_free(kase);

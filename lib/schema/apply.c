@@ -92,6 +92,52 @@ desk_record(struct desk_store *st, enum desk_table t, uint64_t id,
 	return rec;
 }
 
+jv
+desk_record_members(struct desk_store *st, enum desk_table t, uint64_t id,
+    const char *const *keys, size_t nkeys)
+{
+	const char *k[DESK_JSON_MEMBERS_MAX];
+	struct desk_jspan v[DESK_JSON_MEMBERS_MAX];
+	struct desk_slot s;
+	struct desk_buf b = DESK_BUF_INIT;
+	size_t n;
+
+	if (nkeys >= DESK_JSON_MEMBERS_MAX)
+		return desk_record(st, t, id, NULL);
+	if (!desk_slot_get(st, t, id, &s))
+		return jv_invalid();
+	k[0] = table_idkey[t];
+	memcpy(k + 1, keys, nkeys * sizeof *keys);
+	const char *p = desk_log_raw(st, s.rec, &b, &n);
+	jv rec = jv_object(), idv = jv_invalid();
+	if (!p || desk_json_members(p, n, k, nkeys + 1, v) < 0 || !v[0].p)
+		goto whole;
+	/* Never trust a pointer (desk_record): the record must be id's. */
+	idv = desk_json_span_parse(v[0]);
+	if (jv_get_kind(idv) != JV_KIND_NUMBER ||
+	    jv_number_value(idv) != (double)id)
+		goto whole;
+	for (size_t i = 0; i < nkeys; i++) {
+		if (!v[i + 1].p)
+			continue;
+		jv x = desk_json_span_parse(v[i + 1]);
+		if (!jv_is_valid(x)) {
+			jv_free(x);
+			goto whole;
+		}
+		rec = desk_jset(rec, keys[i], x);
+	}
+	jv_free(idv);
+	desk_buf_free(&b);
+	return rec;
+whole:
+	/* Damaged, or not as desk prints it: the whole record says which. */
+	jv_free(idv);
+	jv_free(rec);
+	desk_buf_free(&b);
+	return desk_record(st, t, id, NULL);
+}
+
 /* Only apply writes slots: each table's by its named fields (schema.h). */
 #define PUT(st, t, id, name, x) do { \
 	struct desk_slot raw_ = desk_##name##_to_slot(x); \

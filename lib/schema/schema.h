@@ -52,6 +52,15 @@ int desk_ident_effect(jv rec, uint64_t *failures, uint64_t *locked);
 jv desk_record(struct desk_store *st, enum desk_table t, uint64_t id,
     struct desk_slot *slot);
 
+/*
+ * The same with only the members keys[0..nkeys) (those it has), found in
+ * the record's bytes and parsed alone: for a reader that needs a few.
+ * A record not as desk prints it is read whole (all its members), so a
+ * damaged one fails the store as with desk_record.
+ */
+jv desk_record_members(struct desk_store *st, enum desk_table t, uint64_t id,
+    const char *const *keys, size_t nkeys);
+
 enum desk_status { DESK_OPEN = 1, DESK_PENDING = 2, DESK_CLOSED = 3 };
 const char *desk_status_name(enum desk_status s);
 int desk_status_parse(const char *s, enum desk_status *out);

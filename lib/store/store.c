@@ -1558,13 +1558,17 @@ logq_at(struct desk_store *st, uint64_t pos, size_t len)
 	return st->logq.p + (off - st->logq_off);
 }
 
-/* Appends the record printed in st->enc (a rec of type, for a message). */
+/*
+ * Appends the record printed in st->enc (a rec of type, for a message);
+ * the caller applies it. desk_log_last gives its bytes until the next.
+ */
 static struct desk_loc
 log_append(struct desk_store *st, const char *type)
 {
 	struct desk_buf *b = &st->enc;
 	struct desk_loc none = { 0, 0 };
 
+	st->enc_last = 0;
 	desk_buf_addc(b, '\n');
 	/*
 	 * The limits on input (limits.c) keep every record under this; one
@@ -1589,6 +1593,7 @@ log_append(struct desk_store *st, const char *type)
 	if (st->logq.len >= LOGQ_MAX && desk_log_flush(st) < 0)
 		return none;
 	st->wrote_log = st->dirty = 1;
+	st->enc_last = 1;
 	return loc;
 }
 
@@ -1639,6 +1644,21 @@ desk_log_add_as(struct desk_store *st, const char *type, jv fields)
 	/* What the record reads back as, without "rec", is fields: not parsed again. */
 	if (!desk_jhas(fields, "rec"))
 		rec_cache_put(st, loc, "rec", fields);
+	return loc;
+}
+
+struct desk_loc
+desk_log_add_printed(struct desk_store *st, jv rec, const char *p, size_t n)
+{
+	struct desk_loc none = { 0, 0 };
+
+	if (!held(st, "log written"))
+		return none;
+	st->enc.len = 0;
+	desk_buf_add(&st->enc, p, n);
+	struct desk_loc loc = log_append(st, desk_jstr(rec, "rec"));
+	if (loc.len)
+		st->schema->apply(st, rec, loc);
 	return loc;
 }
 
@@ -1714,6 +1734,39 @@ desk_log_get_without(struct desk_store *st, struct desk_loc loc, const char *key
 	if (c && jv_is_valid(v))
 		rec_cache_put(st, loc, key, v);
 	return v;
+}
+
+const char *
+desk_log_raw(struct desk_store *st, struct desk_loc loc, struct desk_buf *b,
+    size_t *n)
+{
+	const char *q = logq_at(st, loc.pos, loc.len);
+
+	if (!q) {
+		int fd = desk_log_fd(st, DESK_POS_SEG(loc.pos));
+		b->len = 0;
+		if (fd < 0)
+			return NULL;
+		desk_buf_reserve(b, loc.len);
+		ssize_t r = desk_pread_all(fd, b->p, loc.len, DESK_POS_OFF(loc.pos));
+		if (r < 0 || (size_t)r != loc.len)
+			return NULL;
+		b->len = loc.len;
+		q = b->p;
+	}
+	if (loc.len == 0 || q[loc.len - 1] != '\n')
+		return NULL;
+	*n = loc.len - 1;
+	return q;
+}
+
+const char *
+desk_log_last(struct desk_store *st, size_t *n)
+{
+	if (!st->enc_last || st->err.code)
+		return NULL;
+	*n = st->enc.len - 1;
+	return st->enc.p;
 }
 
 jv

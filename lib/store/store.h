@@ -232,6 +232,13 @@ struct desk_loc desk_log_add(struct desk_store *st, jv rec);
  */
 struct desk_loc desk_log_add_as(struct desk_store *st, const char *type,
     jv fields);
+/*
+ * The same for a caller that printed rec as it built it: p[0..n) must be
+ * what desk_json_dump(rec) prints, since apply reads rec and a rebuild
+ * the bytes.
+ */
+struct desk_loc desk_log_add_printed(struct desk_store *st, jv rec,
+    const char *p, size_t n);
 /* The record at loc, owned; invalid with a message when damaged. */
 jv desk_log_get(struct desk_store *st, struct desk_loc loc);
 /*
@@ -240,6 +247,18 @@ jv desk_log_get(struct desk_store *st, struct desk_loc loc);
  */
 jv desk_log_get_without(struct desk_store *st, struct desk_loc loc,
     const char *key);
+/*
+ * The bytes of the record at loc without its newline (*n of them), read
+ * into b or where the batch holds them: valid until b or the log changes.
+ * NULL when they cannot be read whole; desk_log_get then says why.
+ */
+const char *desk_log_raw(struct desk_store *st, struct desk_loc loc,
+    struct desk_buf *b, size_t *n);
+/*
+ * The bytes desk_log_add printed for the record it appended last (*n of
+ * them, no newline), valid until the next; NULL when the last failed.
+ */
+const char *desk_log_last(struct desk_store *st, size_t *n);
 /* The record at pos when its length is not known. */
 jv desk_log_get_at(struct desk_store *st, uint64_t pos);
 

@@ -1,0 +1,44 @@
+#!/bin/sh
+# desk-reply reads the few members it needs of a case and of a user from
+# the records' bytes (desk_record_members): a record as desk prints it and
+# one that is not give the same reply; a damaged member it reads fails the
+# store, naming the case, as reading the whole record did.
+. "$(dirname "$0")/lib.sh"
+
+desk-webhook channel add app > /dev/null
+printf '%s\n' '{"channel":"app","user_custom_id":"u1","content":"hi","external":{"dialog_id":"d-1"}}' \
+	'{"channel":"app","user_custom_id":"u2","content":"hi"}' | desk-case > /dev/null
+cp -a $DESK_STORE $T/clean
+reply() { printf '{"type":"reply","case_id":%s,"content":"ok","id":"r%s"}\n' "$1" "$1"; }
+
+run desk-reply $(reply 1 > $T/r1; echo $T/r1)
+rc 0 "a reply from the records' bytes"
+json $OUT '[.user_id,.user_custom_id,.channel,.connector,.external]' \
+	'[1,"u1","app","custom",{"dialog_id":"d-1"}]' "the recipient read from the case's and the user's bytes"
+cp $OUT $T/want
+
+# Case 1's record with the key of a member the reply reads escaped (valid
+# JSON, not as desk prints it): read whole, the same answer. Kept the same
+# length (another member made shorter), so every pointer into the log
+# stays right.
+rm -rf $DESK_STORE; cp -a $T/clean $DESK_STORE
+log=$(ls $DESK_STORE/log/*.jsonl | head -n 1)
+sed -i '/"rec":"case","case_id":1,.*"external":/{s/"external":/"\\u0065xternal":/;s/"team":null,/"t":0, /;}' $log
+grep -q '"case_id":1,.*"t":0, .*"\\u0065xternal":{"dialog_id":"d-1"}' $log
+ok $? "(case 1's record: the key external escaped)"
+run desk-reply $T/r1
+rc 0 "a record not as desk prints it: read whole"
+is "$(cat $OUT)" "$(cat $T/want)" "the same message.out"
+
+# A damaged member that the reply reads: the store fails, naming the case.
+rm -rf $DESK_STORE; cp -a $T/clean $DESK_STORE
+log=$(ls $DESK_STORE/log/*.jsonl | head -n 1)
+sed -i '0,/"case_id":2,"user_id":2,"channel":"app","status":"open"/s//"case_id":2,"user_id":2,"channel":"app","status":"op\x01n"/' $log
+grep -q "$(printf 'op\001n')" $log; ok $? "(case 2's status damaged)"
+reply 2 > $T/r2
+run desk-reply $T/r2
+rc 74 "a damaged record: exit 74"
+like $ERR 'case 2: .*fsck' "the error names the case and says fsck"
+run desk-reply outbox
+rc 1 "nothing queued"
+done_testing
