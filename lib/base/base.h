@@ -158,14 +158,6 @@ int desk_json_parse_canon(const char *p, size_t n, int eof, jv *out,
     size_t *used, struct desk_jerr *err, int *canon);
 /* One whole value and nothing but white space; invalid (with a message) on error. */
 jv desk_json_parse_all(const char *p, size_t n);
-/*
- * Where the value of key starts in the JSON object text p (n bytes), at
- * its top level, or NULL when it has no such key: found by skimming the
- * text, nothing parsed or checked, so for text known to be valid JSON
- * (the store's own records) that is read only for a field or two. A key
- * is compared as it is written, escapes and all.
- */
-const char *desk_json_skim(const char *p, size_t n, const char *key);
 /* Appends compact JSON for v (borrowed), keys in insertion order. */
 void desk_json_dump(struct desk_buf *b, jv v);
 /* Appends v as a JSON string literal. */
@@ -231,6 +223,15 @@ int desk_json_members(const char *p, size_t n, const char *const *keys,
     size_t nkeys, struct desk_jspan *out);
 /* The value of s's bytes: desk_json_parse_all of them, sooner. */
 jv desk_json_span_parse(struct desk_jspan s);
+/*
+ * Where the value of key starts in the JSON object text p (n bytes), at
+ * its top level, or NULL when it has no such key: the members before it
+ * skipped as desk_json_members skips them, nothing parsed, and the walk
+ * stops at the key, so for text known to be valid JSON (the store's own
+ * records) read for a field or two. A key is compared as it is written,
+ * escapes and all.
+ */
+const char *desk_json_skim(const char *p, size_t n, const char *key);
 
 /* ---- out.c: what subcommands print ---- */
 

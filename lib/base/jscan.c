@@ -153,6 +153,39 @@ desk_json_members(const char *p, size_t n, const char *const *keys,
 	}
 }
 
+const char *
+desk_json_skim(const char *p, size_t n, const char *key)
+{
+	const char *e = p + n;
+	size_t klen = strlen(key);
+
+	p = ws(p, e);
+	if (p >= e || *p++ != '{')
+		return NULL;
+	for (;;) {
+		int esc = 0;
+		p = ws(p, e);
+		if (p >= e || *p != '"')
+			return NULL;
+		const char *k = p + 1, *ke = skip_str(p, e, &esc);
+		if (!ke)
+			return NULL;
+		p = ws(ke, e);
+		if (p >= e || *p++ != ':')
+			return NULL;
+		p = ws(p, e);
+		if (p >= e)
+			return NULL;
+		if ((size_t)(ke - 1 - k) == klen && !memcmp(k, key, klen))
+			return p;
+		if (!(p = skip_value(p, e, 1)))
+			return NULL;
+		p = ws(p, e);
+		if (p >= e || *p++ != ',')
+			return NULL;
+	}
+}
+
 jv
 desk_json_span_parse(struct desk_jspan s)
 {

@@ -754,51 +754,6 @@ desk_json_parse_all(const char *p, size_t n)
 	return v;
 }
 
-static size_t
-skip_space(const char *p, size_t n, size_t i)
-{
-	while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' ||
-	    p[i] == '\r'))
-		i++;
-	return i;
-}
-
-const char *
-desk_json_skim(const char *p, size_t n, const char *key)
-{
-	size_t klen = strlen(key), i = skip_space(p, n, 0);
-	int depth = 0;
-
-	if (i == n || p[i] != '{')
-		return NULL;
-	while (i < n) {
-		char c = p[i++];
-		if (c == '{' || c == '[')
-			depth++;
-		else if (c == '}' || c == ']') {
-			if (--depth == 0)
-				return NULL;
-		} else if (c == '"') {
-			size_t s = i;
-			while (i < n && p[i] != '"')
-				i += p[i] == '\\' ? 2 : 1;
-			if (i >= n)
-				return NULL;
-			size_t e = i++;
-			/* A string at the top level followed by ':' is a key. */
-			size_t j = skip_space(p, n, i);
-			if (depth == 1 && j < n && p[j] == ':') {
-				if (e - s == klen && !memcmp(p + s, key, klen)) {
-					j = skip_space(p, n, j + 1);
-					return j < n ? p + j : NULL;
-				}
-				i = j + 1;
-			}
-		}
-	}
-	return NULL;
-}
-
 void
 desk_json_dump_str(struct desk_buf *b, const char *s, size_t n)
 {
