@@ -507,6 +507,20 @@ state_format(const struct desk_store *st, const struct desk_state *s,
 	return DESK_STATE_SIZE;
 }
 
+/* Replaces the state with s (synced when sync), which st->clean becomes. */
+static int
+state_put(struct desk_store *st, const struct desk_state *s, int sync)
+{
+	char buf[DESK_STATE_SIZE];
+
+	state_format(st, s, buf);
+	if (pwrite(st->statefd, buf, DESK_STATE_SIZE, 0) != DESK_STATE_SIZE ||
+	    (sync && fdatasync(st->statefd) < 0))
+		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/state", st->root);
+	st->clean = *s;
+	return 0;
+}
+
 /* What the state says of index/batch.redo: as this process left it. */
 static void
 redo_mark(const struct desk_store *st, struct desk_state *s)
@@ -519,7 +533,6 @@ redo_mark(const struct desk_store *st, struct desk_state *s)
 int
 desk_state_write(struct desk_store *st)
 {
-	char buf[DESK_STATE_SIZE];
 	struct desk_state s = st->clean;
 
 	if (refused(st))
@@ -530,13 +543,11 @@ desk_state_write(struct desk_store *st)
 	redo_mark(st, &s);
 	if (!memcmp(&s, &st->clean, sizeof s))
 		return 0;
-	state_format(st, &s, buf);
-	if (pwrite(st->statefd, buf, DESK_STATE_SIZE, 0) != DESK_STATE_SIZE)
-		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/state", st->root);
+	if (state_put(st, &s, 0) < 0)
+		return -1;
 	/* A new epoch (fsck --repair) is synced at the commit (sync_touched). */
 	if (s.epoch != st->locked_epoch)
 		st->sync_state = 1;
-	st->clean = s;
 	st->dirty = 1;
 	return 0;
 }
@@ -544,16 +555,11 @@ desk_state_write(struct desk_store *st)
 int
 desk_state_epoch_bump(struct desk_store *st)
 {
-	char buf[DESK_STATE_SIZE];
-
 	if (refused(st) || state_read(st) < 0)
 		return -1;
-	st->clean.epoch++;
-	state_format(st, &st->clean, buf);
-	if (pwrite(st->statefd, buf, DESK_STATE_SIZE, 0) != DESK_STATE_SIZE ||
-	    fdatasync(st->statefd) < 0)
-		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/state", st->root);
-	return 0;
+	struct desk_state s = st->clean;
+	s.epoch++;
+	return state_put(st, &s, 1);
 }
 
 /*
@@ -1221,22 +1227,14 @@ sync_derived(struct desk_store *st)
 int
 desk_redo_reset(struct desk_store *st)
 {
-	char buf[DESK_STATE_SIZE];
-	struct desk_state s = st->clean;
-
 	if (refused(st) || state_read(st) < 0)
 		return -1;
-	s = st->clean;
+	struct desk_state s = st->clean;
 	st->redo_gen = st->clean.redo_gen + 1;
 	st->redo_end = 0;
 	boot_id(st);
 	redo_mark(st, &s);
-	state_format(st, &s, buf);
-	if (pwrite(st->statefd, buf, DESK_STATE_SIZE, 0) != DESK_STATE_SIZE ||
-	    fdatasync(st->statefd) < 0)
-		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/state", st->root);
-	st->clean = s;
-	return 0;
+	return state_put(st, &s, 1);
 }
 
 /* The derived files synced, then a new generation: the journal restarts. */
