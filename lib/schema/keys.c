@@ -207,23 +207,7 @@ desk_code_throttle_key(struct desk_key *k, const char *channel)
 void
 desk_key_due(struct desk_key *k, const char *which)
 {
-	/*
-	 * The list's two ends are looked up and set for every reply queued:
-	 * each hashed once (a BLAKE2b costs more than the lookup).
-	 */
-	static _Thread_local struct desk_key ends[2];
-	static _Thread_local int have[2];
-	int i = !strcmp(which, "head") ? 0 : !strcmp(which, "tail") ? 1 : -1;
-
-	if (i < 0) {
-		desk_key(k, "due", 1, which, strlen(which));
-		return;
-	}
-	if (!have[i]) {
-		desk_key(&ends[i], "due", 1, which, strlen(which));
-		have[i] = 1;
-	}
-	*k = ends[i];
+	desk_key(k, "due", 1, which, strlen(which));
 }
 
 void
