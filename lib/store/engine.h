@@ -108,6 +108,7 @@ struct desk_store {
 	} *recs;
 	int have_mine;
 	struct desk_buf enc;          /* scratch for records */
+	struct desk_buf raw;          /* a record read, before it is parsed */
 	int enc_last;                 /* enc holds the last record added */
 	/*
 	 * What a batch holds back until its commit (or until a bound is

@@ -1395,6 +1395,7 @@ desk_store_flush(struct desk_store *st)
 		st->redo.len = 0;
 		if (st->redo.cap > (8u << 20)) {
 			desk_buf_free(&st->redo);
+	desk_buf_free(&st->raw);
 			st->redo = (struct desk_buf)DESK_BUF_INIT;
 		}
 	}
@@ -1694,6 +1695,33 @@ same_key(const char *a, const char *b)
 	return a == b || (a && b && !strcmp(a, b));
 }
 
+/*
+ * The bytes at loc: where the batch holds them back, else read into b.
+ * NULL with errno when the segment cannot be read; *got short (0) when
+ * it is shorter than loc says.
+ */
+static const char *
+log_bytes(struct desk_store *st, struct desk_loc loc, struct desk_buf *b,
+    size_t *got)
+{
+	const char *q = logq_at(st, loc.pos, loc.len);
+
+	*got = loc.len;
+	if (q)
+		return q;
+	int fd = desk_log_fd(st, DESK_POS_SEG(loc.pos));
+	b->len = 0;
+	if (fd < 0)
+		return NULL;
+	desk_buf_reserve(b, loc.len);
+	ssize_t r = desk_pread_all(fd, b->p, loc.len, DESK_POS_OFF(loc.pos));
+	if (r < 0)
+		return NULL;
+	b->len = (size_t)r;
+	*got = (size_t)r == loc.len ? loc.len : 0;
+	return b->p;
+}
+
 jv
 desk_log_get_without(struct desk_store *st, struct desk_loc loc, const char *key)
 {
@@ -1706,25 +1734,14 @@ desk_log_get_without(struct desk_store *st, struct desk_loc loc, const char *key
 		if (c->pos == loc.pos && c->len == loc.len && same_key(c->without, key))
 			return jv_copy(c->rec);
 	}
-	/* The batch's own record, not yet written, is read where it is held. */
-	const char *q = logq_at(st, loc.pos, loc.len);
-	jv v;
-	if (q)
-		v = log_parse(st, q, loc.len, loc.pos);
-	else {
-		int fd = desk_log_fd(st, DESK_POS_SEG(loc.pos));
-		char small[4096], *p = small;
-
-		if (fd < 0)
-			return jv_invalid_with_msg(jv_string_fmt("log/%08u.jsonl: %s",
-			    DESK_POS_SEG(loc.pos), strerror(errno)));
-		if (loc.len > sizeof small)
-			p = desk_xmalloc(loc.len);
-		ssize_t r = desk_pread_all(fd, p, loc.len, DESK_POS_OFF(loc.pos));
-		v = r < 0 ? jv_invalid_with_msg(jv_string(strerror(errno))) :
-		    log_parse(st, p, (size_t)r == loc.len ? loc.len : 0, loc.pos);
-		if (p != small)
-			free(p);
+	size_t got;
+	const char *q = log_bytes(st, loc, &st->raw, &got);
+	jv v = q ? log_parse(st, q, got, loc.pos) :
+	    jv_invalid_with_msg(jv_string_fmt("log/%08u.jsonl: %s",
+	    DESK_POS_SEG(loc.pos), strerror(errno)));
+	if (st->raw.cap > (1u << 20)) {      /* a long record's room not kept */
+		desk_buf_free(&st->raw);
+		st->raw = (struct desk_buf)DESK_BUF_INIT;
 	}
 	if (key && jv_get_kind(v) == JV_KIND_OBJECT && jv_object_has(jv_copy(v),
 	    jv_string(key)))
@@ -1738,23 +1755,12 @@ const char *
 desk_log_raw(struct desk_store *st, struct desk_loc loc, struct desk_buf *b,
     size_t *n)
 {
-	const char *q = logq_at(st, loc.pos, loc.len);
+	size_t got;
+	const char *q = log_bytes(st, loc, b, &got);
 
-	if (!q) {
-		int fd = desk_log_fd(st, DESK_POS_SEG(loc.pos));
-		b->len = 0;
-		if (fd < 0)
-			return NULL;
-		desk_buf_reserve(b, loc.len);
-		ssize_t r = desk_pread_all(fd, b->p, loc.len, DESK_POS_OFF(loc.pos));
-		if (r < 0 || (size_t)r != loc.len)
-			return NULL;
-		b->len = loc.len;
-		q = b->p;
-	}
-	if (loc.len == 0 || q[loc.len - 1] != '\n')
+	if (!q || got == 0 || q[got - 1] != '\n')
 		return NULL;
-	*n = loc.len - 1;
+	*n = got - 1;
 	return q;
 }
 
@@ -1992,6 +1998,7 @@ desk_store_close(struct desk_store *st)
 	if (st->redofd >= 0)
 		close(st->redofd);
 	desk_buf_free(&st->redo);
+	desk_buf_free(&st->raw);
 	if (st->lockfd >= 0)
 		close(st->lockfd);
 	if (st->waitfd >= 0)
