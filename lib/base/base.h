@@ -178,8 +178,11 @@ jv desk_jget(jv o, const char *key);
 const char *desk_jstr(jv o, const char *key);
 /* 1 and *s, *n for a string; 0 otherwise. */
 int desk_jstrn(jv o, const char *key, const char **s, size_t *n);
+int desk_jstrn_of(jv v, const char **s, size_t *n);
 /* 1 when key holds an integral number within ±2^53. */
 int desk_jint(jv o, const char *key, int64_t *v);
+/* The same for a value v (borrowed), as desk_jget gave it. */
+int desk_jint_of(jv v, int64_t *out);
 int desk_jhas(jv o, const char *key);
 /*
  * desk_jget of each of the n keys at once (out[i] for keys[i], borrowed),

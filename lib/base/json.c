@@ -979,8 +979,12 @@ desk_jstr(jv o, const char *key)
 int
 desk_jstrn(jv o, const char *key, const char **s, size_t *n)
 {
-	jv v = desk_jget(o, key);
+	return desk_jstrn_of(desk_jget(o, key), s, n);
+}
 
+int
+desk_jstrn_of(jv v, const char **s, size_t *n)
+{
 	if (jv_get_kind(v) != JV_KIND_STRING)
 		return 0;
 	*s = jv_string_value(v);
@@ -991,8 +995,12 @@ desk_jstrn(jv o, const char *key, const char **s, size_t *n)
 int
 desk_jint(jv o, const char *key, int64_t *out)
 {
-	jv v = desk_jget(o, key);
+	return desk_jint_of(desk_jget(o, key), out);
+}
 
+int
+desk_jint_of(jv v, int64_t *out)
+{
 	if (jv_get_kind(v) != JV_KIND_NUMBER)
 		return 0;
 	double d = jv_number_value(v);

@@ -417,11 +417,13 @@ jv desk_message_out(jv m);
  */
 void desk_message_out_dump(struct desk_buf *b, jv m, int duplicate);
 /*
- * The same for m as desk_reply_store returned it: printed from the bytes
- * the store wrote for it, when it was the record added last.
+ * desk_reply_store, appending to out what desk_json_dump of the
+ * message.out desk_reply_add returns would, printed from the record's
+ * bytes as they were printed for the log, not from a value built for it:
+ * 0, or -1 with *e and out as it was.
  */
-void desk_reply_out_dump(struct desk_store *st, struct desk_buf *b, jv m,
-    int duplicate);
+int desk_reply_print(struct desk_store *st, jv r, int64_t now,
+    struct desk_buf *out, struct desk_err *e);
 
 /* ---- outbox.c: the outbox's delivery state ---- */
 
@@ -455,6 +457,11 @@ void desk_delivery_put(struct desk_store *st, uint64_t oid,
  */
 int desk_case_command(struct desk_store *st, uint64_t case_id,
     const char *command, jv agent, int64_t now);
+/*
+ * Whether a case on a channel of connector has command mirrored: a caller
+ * that knows the connector skips desk_case_command's reads when not.
+ */
+int desk_case_mirrored(const char *connector, const char *command);
 /* What an outbox entry's record (borrowed) delivers: message.out or case.command. */
 jv desk_outbox_event(jv m);
 /* The entries as outbox shows them: queued (the due list), all, or dead. */
