@@ -521,16 +521,46 @@ build_add(struct desk_store *st, struct rec_build *r, struct desk_buf *out)
 	return r->o;
 }
 
+/* What a reply reads of its case, not the whole record: values, owned. */
+enum { K_USER, K_CHANNEL, K_STATUS, K_ASSIGNEE, K_EXTERNAL, K_N };
+struct case_in {
+	jv v[K_N];
+};
+
+static int
+case_read(struct desk_store *st, uint64_t id, struct case_in *c)
+{
+	static const char *const keys[K_N] = { "user_id", "channel", "status",
+		"assignee", "external" };
+
+	return desk_record_values(st, DESK_T_CASE, id, keys, K_N, c->v);
+}
+
+static void
+case_free(struct case_in *c)
+{
+	for (int i = 0; i < K_N; i++)
+		jv_free(c->v[i]);
+}
+
+static const char *
+case_str(const struct case_in *c, int i)
+{
+	return jv_get_kind(c->v[i]) == JV_KIND_STRING ?
+	    jv_string_value(c->v[i]) : NULL;
+}
+
 /* The recipient: the case's user, their key on the case's channel, the
  * connector and the conversation's ids outside; built in to (to_keys). */
 static void
-recipient(struct desk_store *st, jv kase, jv channel, struct rec_build *to)
+recipient(struct desk_store *st, const struct case_in *kase, jv channel,
+    struct rec_build *to)
 {
 	int64_t uid = 0;
-	const char *ch = desk_jstr(kase, "channel");
+	const char *ch = case_str(kase, K_CHANNEL);
 
 	build_start(to, jv_object());
-	desk_jint(kase, "user_id", &uid);
+	desk_jint_of(kase->v[K_USER], &uid);
 	build_put(to, "user_id", F_USER, jv_number((double)uid));
 	static const char *const ukeys[] = { "custom_ids" };
 	jv u = desk_record_members(st, DESK_T_USER, (uint64_t)uid, ukeys, 1);
@@ -547,19 +577,9 @@ recipient(struct desk_store *st, jv kase, jv channel, struct rec_build *to)
 	build_put(to, "user_custom_id", F_UCID, ucid);
 	const char *conn = desk_jstr(channel, "connector");
 	build_put(to, "connector", F_CONNECTOR, conn ? jv_string(conn) : jv_null());
-	jv ext = desk_jget(kase, "external");
+	jv ext = kase->v[K_EXTERNAL];
 	build_put(to, "external", F_EXTERNAL, jv_get_kind(ext) == JV_KIND_OBJECT ?
 	    jv_copy(ext) : jv_object());
-}
-
-/* What a reply reads of its case: not the whole record. */
-static jv
-case_members(struct desk_store *st, uint64_t id)
-{
-	static const char *const keys[] = { "user_id", "channel", "status",
-		"assignee", "external" };
-
-	return desk_record_members(st, DESK_T_CASE, id, keys, 5);
 }
 
 /* The reply's record; its message.out to print too when print is given. */
@@ -591,16 +611,14 @@ reply_add_unchecked(struct desk_store *st, jv r, int64_t now, int *duplicate,
 		}
 	}
 	uint64_t id = desk_case_survivor(st, (uint64_t)cid);
-	jv kase = case_members(st, id);
-	jv ch = jv_invalid();
+	struct case_in kase;
+	jv ch = jv_invalid(), assignee = jv_invalid();
 	jv out = jv_invalid();
-	char *chname = NULL;
-	if (!jv_is_valid(kase)) {
+	if (!case_read(st, id, &kase)) {
 		desk_err_set(e, DESK_EX_NO, "case_id", "no case %lld", (long long)cid);
 		goto done;
 	}
-	/* A copy: kase is replaced below when the case changes. */
-	chname = desk_xstrdup(desk_jstr(kase, "channel") ? desk_jstr(kase, "channel") : "");
+	const char *chname = case_str(&kase, K_CHANNEL) ? case_str(&kase, K_CHANNEL) : "";
 	/*
 	 * A reply on an inactive channel is queued all the same: only serve
 	 * and send look at "active" (the channel is tried before activation,
@@ -612,7 +630,7 @@ reply_add_unchecked(struct desk_store *st, jv r, int64_t now, int *duplicate,
 		    "%s, which is gone", (unsigned long long)id, chname);
 		goto done;
 	}
-	const char *status = desk_jstr(kase, "status");
+	const char *status = case_str(&kase, K_STATUS);
 	int closed = status && !strcmp(status, "closed");
 	int reopen = jv_get_kind(in.v[R_REOPEN]) == JV_KIND_TRUE;
 	if (closed && !reopen) {
@@ -639,7 +657,7 @@ reply_add_unchecked(struct desk_store *st, jv r, int64_t now, int *duplicate,
 	/* The case first, the message last: the message is the commit point. */
 	jv staff = in.v[R_STAFF];
 	int assign = !strcmp(via, "agent") && jv_is_valid(staff) &&
-	    jv_get_kind(desk_jget(kase, "assignee")) == JV_KIND_NULL;
+	    jv_get_kind(kase.v[K_ASSIGNEE]) == JV_KIND_NULL;
 	if (closed || assign) {
 		/* The whole record to save; kase has only what a reply reads. */
 		jv k2 = desk_case_record(st, id);
@@ -649,15 +667,13 @@ reply_add_unchecked(struct desk_store *st, jv r, int64_t now, int *duplicate,
 			    (unsigned long long)id);
 			goto done;
 		}
-		if (closed) {
+		if (closed)
 			k2 = desk_jset_str(k2, "status", "open");
-			kase = desk_jset_str(kase, "status", "open");
-		}
 		if (assign) {
-			jv a = jv_get_kind(staff) == JV_KIND_STRING ? jv_copy(staff) :
-			    jv_string_fmt("%lld", (long long)jv_number_value(staff));
-			k2 = desk_jset(k2, "assignee", jv_copy(a));
-			kase = desk_jset(kase, "assignee", a);
+			assignee = jv_get_kind(staff) == JV_KIND_STRING ?
+			    jv_copy(staff) : jv_string_fmt("%lld",
+			    (long long)jv_number_value(staff));
+			k2 = desk_jset(k2, "assignee", jv_copy(assignee));
 		}
 		desk_case_save(st, k2, NULL, now);
 		/*
@@ -666,7 +682,7 @@ reply_add_unchecked(struct desk_store *st, jv r, int64_t now, int *duplicate,
 		 * nothing.
 		 */
 		if (assign && desk_case_mirrored(conn, "assign"))
-			desk_case_command(st, id, "assign", desk_jget(kase, "assignee"), now);
+			desk_case_command(st, id, "assign", assignee, now);
 	}
 	/* Built once, in the record's order; message.out is made from it. */
 	struct rec_build m;
@@ -690,14 +706,14 @@ reply_add_unchecked(struct desk_store *st, jv r, int64_t now, int *duplicate,
 	uint64_t oid = desk_store_newid(st, DESK_OUT);
 	build_put(&m, "out_id", F_OUT, jv_number((double)oid));
 	struct rec_build to;
-	recipient(st, kase, ch, &to);
+	recipient(st, &kase, ch, &to);
 	build_put_built(&m, "to", F_TO, &to);
 	/* As desk_message_put stamps a message. */
 	build_put(&m, "created_at", F_CREATED, desk_jtime(now));
 	out = build_add(st, &m, print);
 done:
-	free(chname);
-	jv_free(kase);
+	case_free(&kase);
+	jv_free(assignee);
 	jv_free(ch);
 	desk_buf_free(&key);
 	return out;

@@ -92,30 +92,52 @@ desk_record(struct desk_store *st, enum desk_table t, uint64_t id,
 	return rec;
 }
 
+/*
+ * The spans of keys[0..nkeys) in table t's record id (read into b), after
+ * its id, v[0], is checked: 1; 0 when it has no slot; -1 when its bytes
+ * are not as desk prints them or are another record's (read it whole).
+ */
+static int
+record_spans(struct desk_store *st, enum desk_table t, uint64_t id,
+    const char *const *keys, size_t nkeys, struct desk_jspan *v,
+    struct desk_buf *b)
+{
+	const char *k[DESK_JSON_MEMBERS_MAX];
+	struct desk_slot s;
+	size_t n;
+
+	if (!desk_slot_get(st, t, id, &s))
+		return 0;
+	k[0] = table_idkey[t];
+	memcpy(k + 1, keys, nkeys * sizeof *keys);
+	const char *p = desk_log_raw(st, s.rec, b, &n);
+	if (!p || desk_json_members(p, n, k, nkeys + 1, v) < 0 || !v[0].p)
+		return -1;
+	/* Never trust a pointer (desk_record): the record must be id's. */
+	jv idv = desk_json_span_parse(v[0]);
+	int mine = jv_get_kind(idv) == JV_KIND_NUMBER &&
+	    jv_number_value(idv) == (double)id;
+	jv_free(idv);
+	return mine ? 1 : -1;
+}
+
 jv
 desk_record_members(struct desk_store *st, enum desk_table t, uint64_t id,
     const char *const *keys, size_t nkeys)
 {
-	const char *k[DESK_JSON_MEMBERS_MAX];
 	struct desk_jspan v[DESK_JSON_MEMBERS_MAX];
-	struct desk_slot s;
 	struct desk_buf b = DESK_BUF_INIT;
-	size_t n;
 
 	if (nkeys >= DESK_JSON_MEMBERS_MAX)
 		return desk_record(st, t, id, NULL);
-	if (!desk_slot_get(st, t, id, &s))
+	int r = record_spans(st, t, id, keys, nkeys, v, &b);
+	jv rec = jv_object();
+	if (r == 0) {
+		desk_buf_free(&b);
+		jv_free(rec);
 		return jv_invalid();
-	k[0] = table_idkey[t];
-	memcpy(k + 1, keys, nkeys * sizeof *keys);
-	const char *p = desk_log_raw(st, s.rec, &b, &n);
-	jv rec = jv_object(), idv = jv_invalid();
-	if (!p || desk_json_members(p, n, k, nkeys + 1, v) < 0 || !v[0].p)
-		goto whole;
-	/* Never trust a pointer (desk_record): the record must be id's. */
-	idv = desk_json_span_parse(v[0]);
-	if (jv_get_kind(idv) != JV_KIND_NUMBER ||
-	    jv_number_value(idv) != (double)id)
+	}
+	if (r < 0)
 		goto whole;
 	for (size_t i = 0; i < nkeys; i++) {
 		if (!v[i + 1].p)
@@ -127,15 +149,48 @@ desk_record_members(struct desk_store *st, enum desk_table t, uint64_t id,
 		}
 		rec = desk_jset(rec, keys[i], x);
 	}
-	jv_free(idv);
 	desk_buf_free(&b);
 	return rec;
 whole:
 	/* Damaged, or not as desk prints it: the whole record says which. */
-	jv_free(idv);
 	jv_free(rec);
 	desk_buf_free(&b);
 	return desk_record(st, t, id, NULL);
+}
+
+int
+desk_record_values(struct desk_store *st, enum desk_table t, uint64_t id,
+    const char *const *keys, size_t nkeys, jv *out)
+{
+	struct desk_jspan v[DESK_JSON_MEMBERS_MAX];
+	struct desk_buf b = DESK_BUF_INIT;
+	size_t i;
+	int r = nkeys < DESK_JSON_MEMBERS_MAX ?
+	    record_spans(st, t, id, keys, nkeys, v, &b) : -1;
+
+	for (i = 0; i < nkeys; i++)
+		out[i] = jv_invalid();
+	for (i = 0; r > 0 && i < nkeys; i++)
+		if (v[i + 1].p && !jv_is_valid(out[i] =
+		    desk_json_span_parse(v[i + 1])))
+			r = -1;
+	desk_buf_free(&b);
+	if (r >= 0)
+		return r;
+	/* As desk_record_members: the whole record, which says what is wrong. */
+	for (i = 0; i < nkeys; i++) {
+		jv_free(out[i]);
+		out[i] = jv_invalid();
+	}
+	jv rec = desk_record(st, t, id, NULL);
+	if (!jv_is_valid(rec)) {
+		jv_free(rec);
+		return 0;
+	}
+	for (i = 0; i < nkeys; i++)
+		out[i] = jv_copy(desk_jget(rec, keys[i]));
+	jv_free(rec);
+	return 1;
 }
 
 /* Only apply writes slots: each table's by its named fields (schema.h). */

@@ -60,6 +60,13 @@ jv desk_record(struct desk_store *st, enum desk_table t, uint64_t id,
  */
 jv desk_record_members(struct desk_store *st, enum desk_table t, uint64_t id,
     const char *const *keys, size_t nkeys);
+/*
+ * The same, each member's value in out[i] (owned; invalid when the record
+ * has none), without an object built of them: 1; 0 when there is no such
+ * record (or, damaged, the store failed), every out[i] invalid.
+ */
+int desk_record_values(struct desk_store *st, enum desk_table t, uint64_t id,
+    const char *const *keys, size_t nkeys, jv *out);
 
 enum desk_status { DESK_OPEN = 1, DESK_PENDING = 2, DESK_CLOSED = 3 };
 const char *desk_status_name(enum desk_status s);
