@@ -30,6 +30,39 @@ run desk-reply $T/r1
 rc 0 "a record not as desk prints it: read whole"
 is "$(cat $OUT)" "$(cat $T/want)" "the same message.out"
 
+# User 1's custom_ids found in the record's bytes, element by element:
+# another channel's id first (same length: members shortened) is passed
+# over for the case's channel's.
+rm -rf $DESK_STORE; cp -a $T/clean $DESK_STORE
+log=$(ls $DESK_STORE/log/*.jsonl | head -n 1)
+sed -i 's/"user_id":1,"custom_ids":\[{"channel":"app","user_custom_id":"u1"}\],"emails":\[\],"phones":\[\],"name":null,"company":null,/"user_id":1,"custom_ids":[{"channel":"bot","user_custom_id":"b9"},{"channel":"app","user_custom_id":"u1"}],"n":"abcd",/' $log
+grep -q '"custom_ids":\[{"channel":"bot","user_custom_id":"b9"},{"channel":"app"' $log
+ok $? "(user 1: an id on another channel first)"
+run desk-reply $T/r1
+rc 0 "a user with ids on two channels"
+is "$(cat $OUT)" "$(cat $T/want)" "the id on the case's channel, not the first"
+
+# An element with a key escaped: custom_ids parsed, the same answer.
+rm -rf $DESK_STORE; cp -a $T/clean $DESK_STORE
+log=$(ls $DESK_STORE/log/*.jsonl | head -n 1)
+sed -i 's/"user_id":1,"custom_ids":\[{"channel":"app","user_custom_id":"u1"}\],"emails":\[\],"phones":\[\],/"user_id":1,"custom_ids":[{"channel":"app","\\u0075ser_custom_id":"u1"}],"emails":[],"p":10,/' $log
+grep -q '"custom_ids":\[{"channel":"app","\\u0075ser_custom_id":"u1"}\],"emails":\[\],"p":10,' $log
+ok $? "(user 1: an id's key escaped)"
+run desk-reply $T/r1
+rc 0 "custom_ids not as desk prints it: parsed"
+is "$(cat $OUT)" "$(cat $T/want)" "the same message.out"
+
+# A damaged id on another channel than the case's: not passed over, the
+# store fails, naming the user.
+rm -rf $DESK_STORE; cp -a $T/clean $DESK_STORE
+log=$(ls $DESK_STORE/log/*.jsonl | head -n 1)
+sed -i 's/"user_id":1,"custom_ids":\[{"channel":"app","user_custom_id":"u1"}\],"emails":\[\],"phones":\[\],"name":null,"company":null,/"user_id":1,"custom_ids":[{"channel":"bot","user_custom_id":"b\x01"},{"channel":"app","user_custom_id":"u1"}],"n":"abcd",/' $log
+grep -q "$(printf '"user_custom_id":"b\001"},')" $log
+ok $? "(user 1: an id on another channel damaged)"
+run desk-reply $T/r1
+rc 74 "a damaged id the reply does not use: exit 74"
+like $ERR 'user 1: .*fsck' "the error names the user and says fsck"
+
 # A damaged member that the reply reads: the store fails, naming the case.
 rm -rf $DESK_STORE; cp -a $T/clean $DESK_STORE
 log=$(ls $DESK_STORE/log/*.jsonl | head -n 1)

@@ -224,6 +224,13 @@ struct desk_jspan {
  */
 int desk_json_members(const char *p, size_t n, const char *const *keys,
     size_t nkeys, struct desk_jspan *out);
+/*
+ * The elements of the array p[0..n) as bytes, as desk_json_members finds
+ * an object's values (structure checked, values not): how many, or -1
+ * when p is not one array of sound structure or has more than max.
+ */
+int desk_json_elements(const char *p, size_t n, struct desk_jspan *out,
+    size_t max);
 /* The value of s's bytes: desk_json_parse_all of them, sooner. */
 jv desk_json_span_parse(struct desk_jspan s);
 /*

@@ -153,6 +153,36 @@ desk_json_members(const char *p, size_t n, const char *const *keys,
 	}
 }
 
+int
+desk_json_elements(const char *p, size_t n, struct desk_jspan *out,
+    size_t max)
+{
+	const char *e = p + n;
+	size_t i = 0;
+
+	p = ws(p, e);
+	if (p >= e || *p != '[')
+		return -1;
+	p = ws(p + 1, e);
+	if (p < e && *p == ']')
+		return ws(p + 1, e) == e ? 0 : -1;
+	for (;; i++) {
+		p = ws(p, e);
+		const char *v = p;
+		if (i == max || !(p = skip_value(p, e, 1)))
+			return -1;
+		out[i].p = v;
+		out[i].n = (size_t)(p - v);
+		p = ws(p, e);
+		if (p >= e)
+			return -1;
+		if (*p == ']')
+			return ws(p + 1, e) == e ? (int)i + 1 : -1;
+		if (*p++ != ',')
+			return -1;
+	}
+}
+
 const char *
 desk_json_skim(const char *p, size_t n, const char *key)
 {

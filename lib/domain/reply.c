@@ -550,21 +550,80 @@ case_str(const struct case_in *c, int i)
 	    jv_string_value(c->v[i]) : NULL;
 }
 
-/* The recipient: the case's user, their key on the case's channel, the
- * connector and the conversation's ids outside; built in to (to_keys). */
-static void
-recipient(struct desk_store *st, const struct case_in *kase, jv channel,
-    struct rec_build *to)
+/*
+ * The user_custom_id of the first of custom_ids (the user record's bytes
+ * at ids) on channel ch, as a parse of custom_ids would find it: in *ucid
+ * (null: none), or -1 when the bytes are not as desk prints them (then
+ * parse them). The channel and user_custom_id of each are parsed, so a
+ * damaged one is not passed over.
+ */
+static int
+ucid_scan(struct desk_jspan ids, const char *ch, jv *ucid)
 {
-	int64_t uid = 0;
-	const char *ch = case_str(kase, K_CHANNEL);
+	static const char *const keys[] = { "channel", "user_custom_id" };
+	struct desk_jspan el[16], v[2];
 
-	build_start(to, jv_object());
-	desk_jint_of(kase->v[K_USER], &uid);
-	build_put(to, "user_id", F_USER, jv_number((double)uid));
+	*ucid = jv_null();
+	if (!ids.p)
+		return 0;
+	if (*ids.p != '[') {           /* not an array: none (if it is sound) */
+		jv x = desk_json_span_parse(ids);
+		int ok = jv_is_valid(x);
+		jv_free(x);
+		return ok ? 0 : -1;
+	}
+	int n = desk_json_elements(ids.p, ids.n, el, 16);
+	for (int i = 0; i < n; i++) {
+		if (*el[i].p != '{') {      /* desk_jstr of it: no channel */
+			jv x = desk_json_span_parse(el[i]);
+			int ok = jv_is_valid(x);
+			jv_free(x);
+			if (!ok)
+				goto unsure;
+			continue;
+		}
+		if (desk_json_members(el[i].p, el[i].n, keys, 2, v) < 0)
+			goto unsure;
+		jv c = v[0].p ? desk_json_span_parse(v[0]) : jv_null();
+		jv u = v[1].p ? desk_json_span_parse(v[1]) : jv_null();
+		if (!jv_is_valid(c) || !jv_is_valid(u)) {
+			jv_free(c);
+			jv_free(u);
+			goto unsure;
+		}
+		if (jv_get_kind(*ucid) == JV_KIND_NULL && ch &&
+		    jv_get_kind(c) == JV_KIND_STRING && !strcmp(jv_string_value(c), ch)) {
+			/* None there: invalid, as desk_jget says; no more match. */
+			*ucid = v[1].p ? u : jv_invalid();
+		} else
+			jv_free(u);
+		jv_free(c);
+	}
+	if (n >= 0)
+		return 0;
+unsure:
+	jv_free(*ucid);
+	*ucid = jv_null();
+	return -1;
+}
+
+/* The user's key on channel ch: as ucid_scan, from the record's bytes. */
+static jv
+user_ucid(struct desk_store *st, uint64_t uid, const char *ch)
+{
 	static const char *const ukeys[] = { "custom_ids" };
-	jv u = desk_record_members(st, DESK_T_USER, (uint64_t)uid, ukeys, 1);
+	struct desk_jspan v[2];
+	struct desk_buf b = DESK_BUF_INIT;
 	jv ucid = jv_null();
+	int r = desk_record_spans(st, DESK_T_USER, uid, ukeys, 1, v, &b);
+
+	if (r >= 0 && (r == 0 || ucid_scan(v[1], ch, &ucid) == 0)) {
+		desk_buf_free(&b);
+		return ucid;
+	}
+	desk_buf_free(&b);
+	/* Not as desk prints it: parsed, and the whole record read if damaged. */
+	jv u = desk_record_members(st, DESK_T_USER, uid, ukeys, 1);
 	jv ids = desk_jget(u, "custom_ids");
 	if (jv_get_kind(ids) == JV_KIND_ARRAY)
 		jv_array_foreach(ids, i, p) {
@@ -574,7 +633,22 @@ recipient(struct desk_store *st, const struct case_in *kase, jv channel,
 			jv_free(p);
 		}
 	jv_free(u);
-	build_put(to, "user_custom_id", F_UCID, ucid);
+	return ucid;
+}
+
+/* The recipient: the case's user, their key on the case's channel, the
+ * connector and the conversation's ids outside; built in to (to_keys). */
+static void
+recipient(struct desk_store *st, const struct case_in *kase, jv channel,
+    struct rec_build *to)
+{
+	int64_t uid = 0;
+
+	build_start(to, jv_object());
+	desk_jint_of(kase->v[K_USER], &uid);
+	build_put(to, "user_id", F_USER, jv_number((double)uid));
+	build_put(to, "user_custom_id", F_UCID, user_ucid(st, (uint64_t)uid,
+	    case_str(kase, K_CHANNEL)));
 	const char *conn = desk_jstr(channel, "connector");
 	build_put(to, "connector", F_CONNECTOR, conn ? jv_string(conn) : jv_null());
 	jv ext = kase->v[K_EXTERNAL];

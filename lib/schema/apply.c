@@ -92,13 +92,8 @@ desk_record(struct desk_store *st, enum desk_table t, uint64_t id,
 	return rec;
 }
 
-/*
- * The spans of keys[0..nkeys) in table t's record id (read into b), after
- * its id, v[0], is checked: 1; 0 when it has no slot; -1 when its bytes
- * are not as desk prints them or are another record's (read it whole).
- */
-static int
-record_spans(struct desk_store *st, enum desk_table t, uint64_t id,
+int
+desk_record_spans(struct desk_store *st, enum desk_table t, uint64_t id,
     const char *const *keys, size_t nkeys, struct desk_jspan *v,
     struct desk_buf *b)
 {
@@ -108,6 +103,8 @@ record_spans(struct desk_store *st, enum desk_table t, uint64_t id,
 
 	if (!desk_slot_get(st, t, id, &s))
 		return 0;
+	if (nkeys >= DESK_JSON_MEMBERS_MAX)
+		return -1;
 	k[0] = table_idkey[t];
 	memcpy(k + 1, keys, nkeys * sizeof *keys);
 	const char *p = desk_log_raw(st, s.rec, b, &n);
@@ -130,7 +127,7 @@ desk_record_members(struct desk_store *st, enum desk_table t, uint64_t id,
 
 	if (nkeys >= DESK_JSON_MEMBERS_MAX)
 		return desk_record(st, t, id, NULL);
-	int r = record_spans(st, t, id, keys, nkeys, v, &b);
+	int r = desk_record_spans(st, t, id, keys, nkeys, v, &b);
 	jv rec = jv_object();
 	if (r == 0) {
 		desk_buf_free(&b);
@@ -166,7 +163,7 @@ desk_record_values(struct desk_store *st, enum desk_table t, uint64_t id,
 	struct desk_buf b = DESK_BUF_INIT;
 	size_t i;
 	int r = nkeys < DESK_JSON_MEMBERS_MAX ?
-	    record_spans(st, t, id, keys, nkeys, v, &b) : -1;
+	    desk_record_spans(st, t, id, keys, nkeys, v, &b) : -1;
 
 	for (i = 0; i < nkeys; i++)
 		out[i] = jv_invalid();

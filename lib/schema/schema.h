@@ -61,6 +61,17 @@ jv desk_record(struct desk_store *st, enum desk_table t, uint64_t id,
 jv desk_record_members(struct desk_store *st, enum desk_table t, uint64_t id,
     const char *const *keys, size_t nkeys);
 /*
+ * The bytes of members keys[0..nkeys) of table t's record id, v[i + 1]
+ * keys[i]'s (p NULL: none; not checked: parse what is used), after its
+ * id, v[0], was found to be id: 1; 0 when it has no slot; -1 when its
+ * bytes are not as desk prints them or are another record's: read it
+ * whole then (desk_record), which says what is wrong. The bytes are b's,
+ * or the store's own until its next write.
+ */
+int desk_record_spans(struct desk_store *st, enum desk_table t, uint64_t id,
+    const char *const *keys, size_t nkeys, struct desk_jspan *v,
+    struct desk_buf *b);
+/*
  * The same, each member's value in out[i] (owned; invalid when the record
  * has none), without an object built of them: 1; 0 when there is no such
  * record (or, damaged, the store failed), every out[i] invalid.
