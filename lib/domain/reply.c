@@ -407,25 +407,40 @@ struct rec_build {
 	int subs;               /* sub is set */
 };
 
-/* Starts from o (consumed), printed whole. */
+static void
+build_empty(struct rec_build *r)
+{
+	r->b = (struct desk_buf)DESK_BUF_INIT;
+	desk_buf_addc(&r->b, '{');
+	memset(r->at, 0, sizeof r->at);
+	r->subs = r->n = 0;
+	r->o = jv_object();
+}
+
+/*
+ * Starts from o (consumed), printed whole: a message's first members
+ * (desk_message_new), of which message.out has its ids. Any other of
+ * top_keys there would be put again, and so printed from the value.
+ */
 static void
 build_start(struct rec_build *r, jv o)
 {
-	struct desk_jspan v[NTOP];
+	static const char *const ids[] = { "message_id", "case_id" };
+	static const int at[] = { F_MESSAGE, F_CASE };
+	struct desk_jspan v[2];
 
-	r->b = (struct desk_buf)DESK_BUF_INIT;
+	build_empty(r);
+	r->b.len = 0;
 	desk_json_dump(&r->b, o);
-	memset(r->at, 0, sizeof r->at);
-	r->subs = 0;
 	r->n = jv_object_length(jv_copy(o));
-	/* A few members, just printed: where top_keys' of them are. */
-	if (r->n && desk_json_members(r->b.p, r->b.len, top_keys, NTOP, v) == 0)
-		for (size_t i = 0; i < NTOP; i++)
+	if (desk_json_members(r->b.p, r->b.len, ids, 2, v) == 0)
+		for (size_t i = 0; i < 2; i++)
 			if (v[i].p) {
-				r->at[i][0] = (size_t)(v[i].p - r->b.p);
-				r->at[i][1] = v[i].n;
+				r->at[at[i]][0] = (size_t)(v[i].p - r->b.p);
+				r->at[at[i]][1] = v[i].n;
 			}
 	r->b.len--;
+	jv_free(r->o);
 	r->o = o;
 }
 
@@ -644,7 +659,7 @@ recipient(struct desk_store *st, const struct case_in *kase, jv channel,
 {
 	int64_t uid = 0;
 
-	build_start(to, jv_object());
+	build_empty(to);
 	desk_jint_of(kase->v[K_USER], &uid);
 	build_put(to, "user_id", F_USER, jv_number((double)uid));
 	build_put(to, "user_custom_id", F_UCID, user_ucid(st, (uint64_t)uid,
