@@ -84,9 +84,14 @@ static const char case_proto[] = "{\"case_id\":0,\"user_id\":0,"
     "\"assignee\":null,\"team\":null,\"fields\":{},"
     "\"merged_into\":null,\"created_at\":null,\"updated_at\":null}";
 
+/*
+ * A new case, its conversation's external ids (borrowed, or invalid) with
+ * it: one record, as the one that recording them on the case right after
+ * would write (note_external), and no version before it without them.
+ */
 static uint64_t
 case_new(struct desk_store *st, uint64_t user_id, const char *channel,
-    const char *subject, int64_t now)
+    const char *subject, jv external, int64_t now)
 {
 	uint64_t id = desk_store_newid(st, DESK_CASE);
 	jv c = desk_jproto(case_proto);
@@ -97,6 +102,10 @@ case_new(struct desk_store *st, uint64_t user_id, const char *channel,
 	c = desk_jset_str(c, "subject", subject);
 	c = desk_jset(c, "created_at", desk_jtime(now));
 	c = desk_jset(c, "updated_at", desk_jtime(now));
+	/* Within its limit (desk_err_sizes): a merge with nothing gives it. */
+	if (jv_get_kind(external) == JV_KIND_OBJECT &&
+	    jv_object_length(jv_copy(external)))
+		c = desk_jset(c, "external", jv_copy(external));
 	desk_log_add_as(st, "case", c);
 	jv_free(c);
 	return id;
@@ -104,7 +113,7 @@ case_new(struct desk_store *st, uint64_t user_id, const char *channel,
 
 uint64_t
 desk_case_for(struct desk_store *st, uint64_t user_id, const char *channel,
-    const char *subject, int64_t now, int *created)
+    const char *subject, jv external, int64_t now, int *created)
 {
 	struct desk_case_slot c;
 	struct desk_key k;
@@ -119,38 +128,50 @@ desk_case_for(struct desk_store *st, uint64_t user_id, const char *channel,
 		}
 	}
 	*created = 1;
-	return case_new(st, user_id, channel, subject, now);
+	return case_new(st, user_id, channel, subject, external, now);
+}
+
+/* Whether x (borrowed, an object) has an id that cur (borrowed) has not, or otherwise. */
+static int
+external_news(jv cur, jv x)
+{
+	int news = 0;
+
+	jv_object_foreach(x, k, v) {
+		if (!news) {
+			jv have = jv_get_kind(cur) == JV_KIND_OBJECT ?
+			    jv_object_get(jv_copy(cur), jv_copy(k)) : jv_invalid();
+			news = !jv_equal(have, jv_copy(v));
+		}
+		jv_free(k);
+		jv_free(v);
+	}
+	return news;
 }
 
 /* Records a conversation's external ids on the case when they are news. */
 static void
 note_external(struct desk_store *st, uint64_t cid, jv x, int64_t now)
 {
+	static const char *const ext[] = { "external" };
+
 	if (jv_get_kind(x) != JV_KIND_OBJECT || !jv_object_length(jv_copy(x)))
+		return;
+	/*
+	 * The common case, every id known already: only the case's external
+	 * read, nothing to merge or weigh (cur was weighed when it was
+	 * stored, so the merge would give cur).
+	 */
+	jv known = desk_record_members(st, DESK_T_CASE, cid, ext, 1);
+	int news = external_news(desk_jget(known, "external"), x);
+	jv_free(known);
+	if (!news)
 		return;
 	jv rec = desk_case_record(st, cid);
 	jv cur = jv_copy(desk_jget(rec, "external"));
 	if (jv_get_kind(cur) != JV_KIND_OBJECT) {
 		jv_free(cur);
 		cur = jv_object();
-	}
-	/*
-	 * The common case, every id known already: nothing to merge or weigh
-	 * (cur was weighed when it was stored, so the merge would give cur).
-	 */
-	int news = 0;
-	jv_object_foreach(x, k, v) {
-		if (!news) {
-			jv have = jv_object_get(jv_copy(cur), jv_copy(k));
-			news = !jv_equal(have, jv_copy(v));
-		}
-		jv_free(k);
-		jv_free(v);
-	}
-	if (!news) {
-		jv_free(cur);
-		jv_free(rec);
-		return;
 	}
 	jv merged = jv_object_merge(jv_copy(cur), jv_copy(x));
 	/* Ids pile up over a long conversation: past the limit, the latest win. */
@@ -173,9 +194,11 @@ desk_user_message_begin(struct desk_store *st, uint64_t uid,
     struct desk_msg_case *mc)
 {
 	struct desk_case_slot cs = { 0 };
-	uint64_t cid = desk_case_for(st, uid, channel, subject, now, &mc->created);
+	uint64_t cid = desk_case_for(st, uid, channel, subject, external, now,
+	    &mc->created);
 
-	note_external(st, cid, external, now);
+	if (!mc->created)
+		note_external(st, cid, external, now);
 	desk_case_slot(st, cid, &cs);
 	mc->status = cs.status;
 	/* Built once, in the record's order, and returned as stored. */

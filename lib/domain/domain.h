@@ -126,10 +126,13 @@ int desk_user_link(struct desk_store *st, uint64_t a, uint64_t b,
 /*
  * The case a user's message on channel goes to, by the seed's last-chat rule:
  * the user's last case there; closed -> a new case; open or pending -> that
- * case; merged -> the case it was merged into. *created says which.
+ * case; merged -> the case it was merged into. *created says which; a new
+ * case is written with external (borrowed, or invalid), its conversation's
+ * ids outside.
  */
 uint64_t desk_case_for(struct desk_store *st, uint64_t user_id,
-    const char *channel, const char *subject, int64_t now, int *created);
+    const char *channel, const char *subject, jv external, int64_t now,
+    int *created);
 /* Follows merged_into to the surviving case. */
 uint64_t desk_case_survivor(struct desk_store *st, uint64_t id);
 /* The case as printed (record plus hot state), owned; invalid if none. */
