@@ -333,6 +333,8 @@ int64_t desk_now(void);
 int desk_time_parse(const char *s, int64_t *t);
 /* "YYYY-MM-DDTHH:MM:SSZ"; out must hold 32 bytes. */
 char *desk_time_fmt(int64_t t, char *out);
+/* The same, valid until the next call of the thread; desk_jtime as a jv. */
+const char *desk_time_text(int64_t t);
 jv desk_jtime(int64_t t);
 /* Seconds on the monotonic clock, for deadlines and ages (not DESK_NOW's). */
 double desk_mono(void);

@@ -188,10 +188,10 @@ note_external(struct desk_store *st, uint64_t cid, jv x, int64_t now)
 	desk_case_save(st, rec, NULL, now);
 }
 
-jv
-desk_user_message_begin(struct desk_store *st, uint64_t uid,
-    const char *channel, const char *subject, jv external, int64_t now,
-    struct desk_msg_case *mc)
+/* The case a user's message goes to, its external ids noted, and its state in *mc. */
+static uint64_t
+message_case(struct desk_store *st, uint64_t uid, const char *channel,
+    const char *subject, jv external, int64_t now, struct desk_msg_case *mc)
 {
 	struct desk_case_slot cs = { 0 };
 	uint64_t cid = desk_case_for(st, uid, channel, subject, external, now,
@@ -201,12 +201,136 @@ desk_user_message_begin(struct desk_store *st, uint64_t uid,
 		note_external(st, cid, external, now);
 	desk_case_slot(st, cid, &cs);
 	mc->status = cs.status;
+	return cid;
+}
+
+jv
+desk_user_message_begin(struct desk_store *st, uint64_t uid,
+    const char *channel, const char *subject, jv external, int64_t now,
+    struct desk_msg_case *mc)
+{
+	uint64_t cid = message_case(st, uid, channel, subject, external, now, mc);
+
 	/* Built once, in the record's order, and returned as stored. */
 	jv m = desk_message_new(st, cid);
 	m = desk_jset_int(m, "user_id", (int64_t)uid);
 	m = desk_jset_int(m, "staff_id", 0);
 	m = desk_jset_str(m, "channel", channel);
 	return desk_jset_int(m, "sent_via_rule", 0);
+}
+
+/* Appends ,"key": (key one of ours: nothing to escape) to b. */
+static void
+put_key(struct desk_buf *b, const char *key)
+{
+	desk_buf_addc(b, ',');
+	desk_json_dump_str(b, key, strlen(key));
+	desk_buf_addc(b, ':');
+}
+
+static void
+put_str(struct desk_buf *b, const char *key, const char *s, size_t n)
+{
+	put_key(b, key);
+	desk_json_dump_str(b, s, n);
+}
+
+static void
+put_int(struct desk_buf *b, const char *key, uint64_t v)
+{
+	put_key(b, key);
+	desk_json_dump(b, jv_number((double)v));
+}
+
+/* The text stored: an identification code in it masked (desk_code_mask_jv). */
+static void
+put_masked(struct desk_buf *b, const char *key, const char *s, size_t n)
+{
+	size_t off;
+
+	if (!desk_code_find(s, n, &off)) {
+		put_str(b, key, s, n);
+		return;
+	}
+	char *c = desk_xmalloc(n + 1);
+	memcpy(c, s, n);
+	desk_code_mask(c, n);
+	put_str(b, key, c, n);
+	free(c);
+}
+
+/*
+ * The record desk_user_message_begin and _end would build for m, printed
+ * as desk_json_dump would print it, members in the same order, and
+ * applied from what is known of it: no value built, dumped and read
+ * again by apply.
+ */
+jv
+desk_user_message_print(struct desk_store *st, uint64_t uid,
+    const struct desk_user_msg *m, int64_t now)
+{
+	struct desk_msg_case mc;
+	struct desk_buf b = DESK_BUF_INIT;
+	uint64_t cid = message_case(st, uid, m->channel, m->subject, m->external,
+	    now, &mc);
+	uint64_t id = desk_store_newid(st, DESK_MESSAGE);
+	const char *trigger = mc.created ? "new" : "updated";
+	const char *status = desk_status_name(mc.status);
+
+	desk_buf_adds(&b, "{\"rec\":\"message\"");
+	put_int(&b, "message_id", id);
+	put_int(&b, "case_id", cid);
+	put_int(&b, "user_id", uid);
+	put_int(&b, "staff_id", 0);
+	put_str(&b, "channel", m->channel, strlen(m->channel));
+	put_int(&b, "sent_via_rule", 0);
+	if (m->conv) {
+		put_str(&b, "conversation_id", m->conv, m->convlen);
+		if (m->ucid)
+			put_str(&b, "user_custom_id", m->ucid, m->ucidlen);
+	}
+	if (jv_is_valid(m->content))
+		put_masked(&b, "content", jv_string_value(m->content),
+		    (size_t)jv_string_length_bytes(jv_copy(m->content)));
+	else
+		put_str(&b, "content", "", 0);
+	if (jv_is_valid(m->attachments)) {
+		put_key(&b, "attachments");
+		desk_json_dump(&b, m->attachments);
+	}
+	put_int(&b, "b_from_api", 0);
+	if (m->id) {
+		put_str(&b, "event_id", m->id, m->idlen);
+		put_str(&b, "event_scope", "message", 7);
+	}
+	jv_object_foreach(m->report, k, v) {
+		put_key(&b, jv_string_value(k));
+		desk_json_dump(&b, v);
+		jv_free(k);
+		jv_free(v);
+	}
+	put_str(&b, "trigger", trigger, strlen(trigger));
+	put_str(&b, "case_status", status, strlen(status));
+	const char *when = desk_time_text(now);
+	put_str(&b, "created_at", when, strlen(when));
+	desk_buf_addc(&b, '}');
+	struct desk_message_fields f = { .message_id = id, .case_id = cid,
+		.user_id = (int64_t)uid, .created_at = now, .channel = m->channel,
+		.conv = m->conv, .convlen = m->convlen,
+		.event_scope = m->id ? "message" : NULL, .event_id = m->id,
+		.event_idlen = m->idlen };
+	desk_log_add_bytes(st, "message", b.p, b.len, desk_apply_message, &f);
+	desk_buf_free(&b);
+
+	/* What desk-case adds to the event, as the record has it. */
+	jv r = desk_jset_int(jv_object(), "user_id", (int64_t)uid);
+	r = desk_jset_int(r, "case_id", (int64_t)cid);
+	r = desk_jset_int(r, "message_id", (int64_t)id);
+	if (m->conv && m->ucid)
+		r = desk_jset(r, "user_custom_id", desk_jstring(m->ucid, m->ucidlen));
+	r = desk_jset_str(r, "trigger", trigger);
+	r = desk_jset_str(r, "case_status", status);
+	return jv_object_merge(r, jv_copy(m->report));
 }
 
 jv

@@ -218,6 +218,25 @@ jv desk_user_message_begin(struct desk_store *st, uint64_t uid,
     struct desk_msg_case *mc);
 jv desk_user_message_end(struct desk_store *st, jv m,
     const struct desk_msg_case *mc, int64_t now);
+/*
+ * The same for an inbound message taken apart (all borrowed): the record
+ * printed as those two would build it, without a value built. Returns
+ * what desk-case adds to the event (owned): user_id, case_id, message_id,
+ * the user_custom_id found for a conversation, trigger, case_status and
+ * report's members (linked_users, not_linked).
+ */
+struct desk_user_msg {
+	const char *channel, *subject;
+	jv external;                  /* the conversation's ids, or invalid */
+	const char *conv, *ucid;      /* conversation_id, or NULL; ucid: */
+	size_t convlen, ucidlen;      /* its user's, when it stood for them */
+	jv content, attachments;      /* or invalid */
+	const char *id;               /* the event id, or NULL */
+	size_t idlen;
+	jv report;                    /* an object */
+};
+jv desk_user_message_print(struct desk_store *st, uint64_t uid,
+    const struct desk_user_msg *m, int64_t now);
 
 /* ---- list.c: the cases a query selects ---- */
 

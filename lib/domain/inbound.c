@@ -286,32 +286,20 @@ message_receive_unchecked(struct desk_store *st, jv ev, int *duplicate,
 		jv_free(conv_user);
 		return jv_invalid();
 	}
-	struct desk_msg_case mc;
-	jv m = desk_user_message_begin(st, uid, in.w.channel, in.subject,
-	    in.external, now, &mc);
-	if (in.conv) {
-		m = desk_jset(m, "conversation_id", desk_jstring(in.conv, in.convlen));
-		/* Who the conversation's user is, for the stages after desk-case. */
-		if (jv_is_valid(conv_user))
-			m = desk_jset(m, "user_custom_id",
-			    desk_jstring(in.w.ucid, in.w.ucidlen));
+	struct desk_user_msg um = { .channel = in.w.channel,
+		.subject = in.subject, .external = in.external, .conv = in.conv,
+		.convlen = in.convlen, .content = in.content,
+		.attachments = in.attach ? in.attachments : jv_invalid(),
+		.id = in.id, .idlen = in.idlen, .report = report };
+	/* Who the conversation's user is, for the stages after desk-case. */
+	if (in.conv && jv_is_valid(conv_user)) {
+		um.ucid = in.w.ucid;
+		um.ucidlen = in.w.ucidlen;
 	}
+	jv added = desk_user_message_print(st, uid, &um, now);
+	jv_free(report);
 	jv_free(conv_user);
-	/* An identification code is a secret: the store keeps it masked. */
-	m = desk_jset(m, "content", desk_code_mask_jv(jv_is_valid(in.content) ?
-	    jv_copy(in.content) : jv_string("")));
-	if (in.attach)
-		m = desk_jset(m, "attachments", jv_copy(in.attachments));
-	m = desk_jset_int(m, "b_from_api", 0);
-	if (in.id) {
-		m = desk_jset(m, "event_id", desk_jstring(in.id, in.idlen));
-		m = desk_jset_str(m, "event_scope", "message");
-	}
-	if (jv_object_length(jv_copy(report)))
-		m = jv_object_merge(m, report);
-	else
-		jv_free(report);
-	return desk_user_message_end(st, m, &mc, now);
+	return added;
 }
 
 /* The verb, with the store's error, when it failed, as its own. */

@@ -677,47 +677,75 @@ apply_delivery(struct desk_store *st, jv rec, struct desk_loc loc)
 	desk_hx_put(st, &k, loc.pos, loc.len);
 }
 
+void
+desk_apply_message(struct desk_store *st, struct desk_loc loc, void *ctx)
+{
+	const struct desk_message_fields *f = ctx;
+	struct desk_case_slot c;
+	struct desk_message_slot m;
+	struct desk_key k;
+	uint64_t id = f->message_id, cid = f->case_id, first;
+
+	if (id < 1 || cid < 1)
+		return;
+	desk_store_seen_id(st, DESK_MESSAGE, id);
+	if (!desk_case_slot(st, cid, &c))
+		return;    /* a message of no case: fsck reports it */
+	int have = desk_message_slot(st, id, &m);
+	if (!have || m.rec.pos != loc.pos) {
+		memset(&m, 0, sizeof m);
+		m.rec = loc;
+		m.case_id = cid;
+		m.prev = c.head < id ? c.head : 0;
+		PUT(st, DESK_T_MESSAGE, id, message, &m);
+	}
+	if (c.head < id) {
+		c.head = id;
+		c.count++;
+		if (loc.pos > c.activity)
+			c.activity = loc.pos;
+		if (f->created_at > c.updated_at)
+			c.updated_at = f->created_at;
+		PUT(st, DESK_T_CASE, cid, case, &c);
+	}
+	/* The first message of a conversation names its case (keys.c). */
+	if (f->channel && f->conv) {
+		desk_key_conv(&k, f->channel, f->conv, f->convlen);
+		if (!desk_hx_get(st, &k, &first, NULL))
+			desk_hx_put(st, &k, cid, 0);
+	}
+	/* A reply is queued for delivery by the same record. */
+	if (f->out_id)
+		apply_out(st, f->out_id, id, loc);
+	if (f->event_scope && f->event_id) {
+		desk_event_fields_key(st, &k, f->event_scope, f->event_channel,
+		    f->channel, f->event_id, f->event_idlen, f->user_id);
+		desk_hx_put(st, &k, loc.pos, loc.len);
+	}
+}
+
 static void
 apply_message(struct desk_store *st, jv rec, struct desk_loc loc)
 {
-	struct desk_case_slot c;
-	struct desk_message_slot m;
-	int64_t id, cid;
+	struct desk_message_fields f = { 0 };
+	int64_t id, cid, oid;
 
 	if (!desk_jint(rec, "message_id", &id) || id < 1 ||
 	    !desk_jint(rec, "case_id", &cid) || cid < 1)
 		return;
-	desk_store_seen_id(st, DESK_MESSAGE, (uint64_t)id);
-	if (!desk_case_slot(st, (uint64_t)cid, &c))
-		return;    /* a message of no case: fsck reports it */
-	int have = desk_message_slot(st, (uint64_t)id, &m);
-	if (!have || m.rec.pos != loc.pos) {
-		memset(&m, 0, sizeof m);
-		m.rec = loc;
-		m.case_id = (uint64_t)cid;
-		m.prev = c.head < (uint64_t)id ? c.head : 0;
-		PUT(st, DESK_T_MESSAGE, (uint64_t)id, message, &m);
-	}
-	if (c.head < (uint64_t)id) {
-		int64_t t = rec_time(rec, "created_at");
-		c.head = (uint64_t)id;
-		c.count++;
-		if (loc.pos > c.activity)
-			c.activity = loc.pos;
-		if (t > c.updated_at)
-			c.updated_at = t;
-		PUT(st, DESK_T_CASE, (uint64_t)cid, case, &c);
-	}
-	/* The first message of a conversation names its case (keys.c). */
-	struct desk_key k;
-	uint64_t first;
-	if (desk_conv_rec_key(&k, rec) && !desk_hx_get(st, &k, &first, NULL))
-		desk_hx_put(st, &k, (uint64_t)cid, 0);
-	/* A reply is queued for delivery by the same record. */
-	int64_t oid;
-	if (desk_jint(rec, "out_id", &oid) && oid > 0)
-		apply_out(st, (uint64_t)oid, (uint64_t)id, loc);
-	apply_event_key(st, rec, loc);
+	f.message_id = (uint64_t)id;
+	f.case_id = (uint64_t)cid;
+	f.out_id = desk_jint(rec, "out_id", &oid) && oid > 0 ? (uint64_t)oid : 0;
+	desk_jint(rec, "user_id", &f.user_id);
+	f.created_at = rec_time(rec, "created_at");
+	f.channel = desk_jstr(rec, "channel");
+	if (!desk_jstrn(rec, "conversation_id", &f.conv, &f.convlen))
+		f.conv = NULL;
+	f.event_scope = desk_jstr(rec, "event_scope");
+	f.event_channel = desk_jstr(rec, "event_channel");
+	if (!desk_jstrn(rec, "event_id", &f.event_id, &f.event_idlen))
+		f.event_id = NULL;
+	desk_apply_message(st, loc, &f);
 }
 
 static void

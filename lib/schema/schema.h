@@ -31,6 +31,21 @@ void desk_apply(struct desk_store *st, jv rec, struct desk_loc loc);
 /* The same for a record of type given by its other members (desk_log_add_as). */
 void desk_apply_as(struct desk_store *st, const char *type, jv rec,
     struct desk_loc loc);
+/*
+ * What apply reads of a message record, for one printed without a value
+ * built (desk_log_add_bytes): desk_apply_message applies these (a struct
+ * desk_message_fields *ctx) as desk_apply the record. Strings borrowed,
+ * NULL when the record has none; out_id 0 for none.
+ */
+struct desk_message_fields {
+	uint64_t message_id, case_id, out_id;
+	int64_t user_id, created_at;
+	const char *channel, *conv;
+	size_t convlen;
+	const char *event_scope, *event_channel, *event_id;
+	size_t event_idlen;
+};
+void desk_apply_message(struct desk_store *st, struct desk_loc loc, void *ctx);
 /* Whether desk-case compact may leave rec out (supersede.c). */
 int desk_superseded(struct desk_store *st, struct desk_store *kept, jv rec,
     struct desk_loc loc);
@@ -379,6 +394,13 @@ void desk_event_key(struct desk_store *st, struct desk_key *k,
  * user. 0 when it has none.
  */
 int desk_event_rec_key(struct desk_store *st, struct desk_key *k, jv rec);
+/*
+ * The same from the members themselves: scope, evch (event_channel, or
+ * NULL), channel, the id and user_id (0: none).
+ */
+void desk_event_fields_key(struct desk_store *st, struct desk_key *k,
+    const char *scope, const char *evch, const char *channel, const char *id,
+    size_t idlen, int64_t user);
 /*
  * An event id already processed: the record that processed it, or invalid.
  * user: of a "message" event, the user that sent it (0: none yet, so the
