@@ -20,16 +20,21 @@ static const char *const added[] = { "user_id", "case_id", "message_id",
 	"duplicate" };
 #define NADDED (sizeof added / sizeof *added)
 
-static jv
-enrich(jv ev, jv rec, int duplicate)
+/* The values of the added fields (borrowed from rec), invalid where none. */
+static void
+added_values(jv rec, int duplicate, jv *v)
 {
-	for (size_t i = 0; i < NADDED - 1; i++) {
-		jv v = desk_jget(rec, added[i]);
-		if (jv_is_valid(v))
-			ev = desk_jset(ev, added[i], jv_copy(v));
-	}
-	if (duplicate)
-		ev = desk_jset(ev, "duplicate", jv_true());
+	/* One walk over rec, not a lookup per field. */
+	desk_jgets(rec, added, NADDED - 1, v);
+	v[NADDED - 1] = duplicate ? jv_true() : jv_invalid();
+}
+
+static jv
+enrich(jv ev, const jv *v)
+{
+	for (size_t i = 0; i < NADDED; i++)
+		if (jv_is_valid(v[i]))
+			ev = desk_jset(ev, added[i], jv_copy(v[i]));
 	return ev;
 }
 
@@ -39,16 +44,14 @@ enrich(jv ev, jv rec, int duplicate)
  * of the fields it adds, which enrich would replace where they stand.
  */
 static int
-emit_enriched(struct desk_loop *l, jv ev, jv rec, int duplicate)
+emit_enriched(struct desk_loop *l, jv ev, const jv *v)
 {
-	jv v[NADDED];
+	jv have[NADDED];
 
-	for (size_t i = 0; i < NADDED; i++) {
-		v[i] = i < NADDED - 1 ? desk_jget(rec, added[i]) :
-		    duplicate ? jv_true() : jv_invalid();
-		if (jv_is_valid(v[i]) && desk_jhas(ev, added[i]))
+	desk_jgets(ev, added, NADDED, have);
+	for (size_t i = 0; i < NADDED; i++)
+		if (jv_is_valid(v[i]) && jv_is_valid(have[i]))
 			return 0;
-	}
 	if (!desk_emit_begin(l))
 		return 0;
 	for (size_t i = 0; i < NADDED; i++)
@@ -97,10 +100,12 @@ on_message(struct desk_loop *l, jv ev, void *ctx)
 		jv_free(ev);
 		return;
 	}
-	if (as_read && emit_enriched(l, ev, rec, dup))
+	jv v[NADDED];
+	added_values(rec, dup, v);
+	if (as_read && emit_enriched(l, ev, v))
 		jv_free(ev);
 	else
-		desk_emit(l, enrich(ev, rec, dup));
+		desk_emit(l, enrich(ev, v));
 	jv_free(rec);
 }
 
