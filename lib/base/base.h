@@ -202,6 +202,26 @@ jv desk_jstring(const char *s, size_t n);
  * member by member.
  */
 jv desk_jproto(const char *json);
+/*
+ * What desk_jproto(proto) with values set over its members keys[0..v->n)
+ * would print as desk_json_dump_with prints it, "rec": type first: the
+ * record, without the copy built. v holds the values, printed (keys in
+ * proto's order; each's own value in proto a scalar, [] or {}); the text
+ * goes to b but for its closing brace, to add members after; v is freed.
+ */
+#define DESK_JVALS_MAX 8
+struct desk_jvals {
+	struct desk_buf b;
+	size_t off[DESK_JVALS_MAX], n;
+};
+#define DESK_JVALS_INIT { DESK_BUF_INIT, { 0 }, 0 }
+/* The next value: printed into what this returns (at most DESK_JVALS_MAX). */
+struct desk_buf *desk_jvals_next(struct desk_jvals *v);
+void desk_jvals_int(struct desk_jvals *v, uint64_t x);
+/* A string (s[0..n)), or null when s is NULL. */
+void desk_jvals_str(struct desk_jvals *v, const char *s, size_t n);
+void desk_jproto_print(struct desk_buf *b, const char *type,
+    const char *proto, const char *const *keys, struct desk_jvals *v);
 /* Compact text of v (borrowed), malloc'd, NUL-terminated. */
 char *desk_json_text(jv v);
 

@@ -88,26 +88,38 @@ static const char case_proto[] = "{\"case_id\":0,\"user_id\":0,"
  * A new case, its conversation's external ids (borrowed, or invalid) with
  * it: one record, as the one that recording them on the case right after
  * would write (note_external), and no version before it without them.
+ * Printed from case_proto, as desk_log_add_as would print the proto's
+ * copy with these set, and applied from them.
  */
 static uint64_t
 case_new(struct desk_store *st, uint64_t user_id, const char *channel,
     const char *subject, jv external, int64_t now)
 {
+	static const char *const keys[] = { "case_id", "user_id", "channel",
+		"subject", "created_at", "updated_at" };
 	uint64_t id = desk_store_newid(st, DESK_CASE);
-	jv c = desk_jproto(case_proto);
+	const char *when = desk_time_text(now);
+	struct desk_jvals v = DESK_JVALS_INIT;
+	struct desk_buf b = DESK_BUF_INIT;
 
-	c = desk_jset_int(c, "case_id", (int64_t)id);
-	c = desk_jset_int(c, "user_id", (int64_t)user_id);
-	c = desk_jset_str(c, "channel", channel);
-	c = desk_jset_str(c, "subject", subject);
-	c = desk_jset(c, "created_at", desk_jtime(now));
-	c = desk_jset(c, "updated_at", desk_jtime(now));
+	desk_jvals_int(&v, id);
+	desk_jvals_int(&v, user_id);
+	desk_jvals_str(&v, channel, strlen(channel));
+	desk_jvals_str(&v, subject, subject ? strlen(subject) : 0);
+	desk_jvals_str(&v, when, strlen(when));
+	desk_jvals_str(&v, when, strlen(when));
+	desk_jproto_print(&b, "case", case_proto, keys, &v);
 	/* Within its limit (desk_err_sizes): a merge with nothing gives it. */
 	if (jv_get_kind(external) == JV_KIND_OBJECT &&
-	    jv_object_length(jv_copy(external)))
-		c = desk_jset(c, "external", jv_copy(external));
-	desk_log_add_as(st, "case", c);
-	jv_free(c);
+	    jv_object_length(jv_copy(external))) {
+		desk_buf_adds(&b, ",\"external\":");
+		desk_json_dump(&b, external);
+	}
+	desk_buf_addc(&b, '}');
+	struct desk_case_fields f = { .case_id = id, .user_id = user_id,
+		.channel = channel, .status = DESK_OPEN, .updated_at = now };
+	desk_log_add_bytes(st, "case", b.p, b.len, desk_apply_case, &f);
+	desk_buf_free(&b);
 	return id;
 }
 

@@ -30,6 +30,13 @@ near_user(struct desk_store *st, struct desk_key *k, uint64_t user)
 }
 
 uint64_t
+desk_key_near_of(const struct desk_key *k)
+{
+	return (uint64_t)k->h[0] | (uint64_t)k->h[1] << 8 |
+	    (uint64_t)k->h[2] << 16 | (uint64_t)k->h[3] << 24;
+}
+
+uint64_t
 desk_user_near(jv rec)
 {
 	struct desk_key k;
@@ -42,8 +49,7 @@ desk_user_near(jv rec)
 		size_t ulen;
 		if (ch && desk_jstrn(p, "user_custom_id", &u, &ulen)) {
 			desk_key_ucid(&k, ch, u, ulen);
-			near = (uint64_t)k.h[0] | (uint64_t)k.h[1] << 8 |
-			    (uint64_t)k.h[2] << 16 | (uint64_t)k.h[3] << 24;
+			near = desk_key_near_of(&k);
 		}
 		jv_free(p);
 	}

@@ -46,6 +46,27 @@ struct desk_message_fields {
 	size_t event_idlen;
 };
 void desk_apply_message(struct desk_store *st, struct desk_loc loc, void *ctx);
+enum desk_status { DESK_OPEN = 1, DESK_PENDING = 2, DESK_CLOSED = 3 };
+/* The same for a case record: desk_apply_case (a struct desk_case_fields *ctx). */
+struct desk_case_fields {
+	uint64_t case_id, user_id, merged_into;
+	const char *channel;
+	enum desk_status status;
+	int64_t updated_at;
+	const char *event_scope, *event_channel, *event_id;
+	size_t event_idlen;
+};
+void desk_apply_case(struct desk_store *st, struct desk_loc loc, void *ctx);
+/*
+ * And for a new user's record with nothing but its one user_custom_id
+ * (desk_user_new's, not identified, no contacts): desk_apply_user_new.
+ */
+struct desk_user_new_fields {
+	uint64_t user_id;
+	const char *channel, *ucid;
+	size_t ucidlen;
+};
+void desk_apply_user_new(struct desk_store *st, struct desk_loc loc, void *ctx);
 /* Whether desk-case compact may leave rec out (supersede.c). */
 int desk_superseded(struct desk_store *st, struct desk_store *kept, jv rec,
     struct desk_loc loc);
@@ -76,7 +97,6 @@ jv desk_record(struct desk_store *st, enum desk_table t, uint64_t id,
 jv desk_record_members(struct desk_store *st, enum desk_table t, uint64_t id,
     const char *const *keys, size_t nkeys);
 
-enum desk_status { DESK_OPEN = 1, DESK_PENDING = 2, DESK_CLOSED = 3 };
 const char *desk_status_name(enum desk_status s);
 int desk_status_parse(const char *s, enum desk_status *out);
 
@@ -439,6 +459,8 @@ void desk_key_code(struct desk_key *k, const unsigned char h[32]);
  * user (desk_event_key, desk_key_last) share that key's page; 0 for none.
  */
 uint64_t desk_user_near(jv rec);
+/* What desk_user_near makes of the key of a user's first user_custom_id. */
+uint64_t desk_key_near_of(const struct desk_key *k);
 void desk_user_keys(jv rec, void (*each)(const struct desk_key *k,
     const char *what, void *ctx), void *ctx);
 /* The ends of the due list: which is "head" or "tail". */
