@@ -11,30 +11,13 @@
 
 /* ---- the filter ---- */
 
-/*
- * The fields desk-case adds, as recorded with the message; user_custom_id
- * only for a message that named its conversation instead.
- */
-static const char *const added[] = { "user_id", "case_id", "message_id",
-	"trigger", "case_status", "linked_users", "not_linked", "user_custom_id",
-	"duplicate" };
-#define NADDED (sizeof added / sizeof *added)
-
-/* The values of the added fields (borrowed from rec), invalid where none. */
-static void
-added_values(jv rec, int duplicate, jv *v)
-{
-	/* One walk over rec, not a lookup per field. */
-	desk_jgets(rec, added, NADDED - 1, v);
-	v[NADDED - 1] = duplicate ? jv_true() : jv_invalid();
-}
-
+/* What desk_message_receive gives back, set on the event. */
 static jv
-enrich(jv ev, const jv *v)
+enrich(jv ev, const struct desk_received *r)
 {
-	for (size_t i = 0; i < NADDED; i++)
-		if (jv_is_valid(v[i]))
-			ev = desk_jset(ev, added[i], jv_copy(v[i]));
+	for (size_t i = 0; i < DESK_NADDED; i++)
+		if (jv_is_valid(r->v[i]))
+			ev = desk_jset(ev, desk_added_keys[i], jv_copy(r->v[i]));
 	return ev;
 }
 
@@ -44,19 +27,16 @@ enrich(jv ev, const jv *v)
  * of the fields it adds, which enrich would replace where they stand.
  */
 static int
-emit_enriched(struct desk_loop *l, jv ev, const jv *v)
+emit_enriched(struct desk_loop *l, const struct desk_received *r)
 {
-	jv have[NADDED];
-
-	desk_jgets(ev, added, NADDED, have);
-	for (size_t i = 0; i < NADDED; i++)
-		if (jv_is_valid(v[i]) && jv_is_valid(have[i]))
+	for (size_t i = 0; i < DESK_NADDED; i++)
+		if (jv_is_valid(r->v[i]) && r->had & 1u << i)
 			return 0;
 	if (!desk_emit_begin(l))
 		return 0;
-	for (size_t i = 0; i < NADDED; i++)
-		if (jv_is_valid(v[i]))
-			desk_emit_member(l, added[i], v[i]);
+	for (size_t i = 0; i < DESK_NADDED; i++)
+		if (jv_is_valid(r->v[i]))
+			desk_emit_member(l, desk_added_keys[i], r->v[i]);
 	desk_emit_end(l);
 	return 1;
 }
@@ -65,7 +45,6 @@ static void
 on_message(struct desk_loop *l, jv ev, void *ctx)
 {
 	struct desk_err e;
-	int dup;
 
 	(void)ctx;
 	if (desk_jhas(ev, "message_id")) {
@@ -94,19 +73,17 @@ on_message(struct desk_loop *l, jv ev, void *ctx)
 		jv_free(named);
 		as_read = 0;
 	}
-	jv rec = desk_message_receive(desk_loop_store(l), ev, &dup, &e);
-	if (!jv_is_valid(rec)) {
+	struct desk_received r;
+	if (desk_message_receive(desk_loop_store(l), ev, &r, &e) < 0) {
 		desk_reject_err(l, ev, &e);
 		jv_free(ev);
 		return;
 	}
-	jv v[NADDED];
-	added_values(rec, dup, v);
-	if (as_read && emit_enriched(l, ev, v))
+	if (as_read && emit_enriched(l, &r))
 		jv_free(ev);
 	else
-		desk_emit(l, enrich(ev, v));
-	jv_free(rec);
+		desk_emit(l, enrich(ev, &r));
+	desk_received_free(&r);
 }
 
 static void

@@ -277,9 +277,9 @@ put_masked(struct desk_buf *b, const char *key, const char *s, size_t n)
  * applied from what is known of it: no value built, dumped and read
  * again by apply.
  */
-jv
+void
 desk_user_message_print(struct desk_store *st, uint64_t uid,
-    const struct desk_user_msg *m, int64_t now)
+    const struct desk_user_msg *m, int64_t now, struct desk_received *r)
 {
 	struct desk_msg_case mc;
 	struct desk_buf b = DESK_BUF_INIT;
@@ -335,14 +335,15 @@ desk_user_message_print(struct desk_store *st, uint64_t uid,
 	desk_buf_free(&b);
 
 	/* What desk-case adds to the event, as the record has it. */
-	jv r = desk_jset_int(jv_object(), "user_id", (int64_t)uid);
-	r = desk_jset_int(r, "case_id", (int64_t)cid);
-	r = desk_jset_int(r, "message_id", (int64_t)id);
+	r->v[DESK_ADD_USER_ID] = jv_number((double)uid);
+	r->v[DESK_ADD_CASE_ID] = jv_number((double)cid);
+	r->v[DESK_ADD_MESSAGE_ID] = jv_number((double)id);
 	if (m->conv && m->ucid)
-		r = desk_jset(r, "user_custom_id", desk_jstring(m->ucid, m->ucidlen));
-	r = desk_jset_str(r, "trigger", trigger);
-	r = desk_jset_str(r, "case_status", status);
-	return jv_object_merge(r, jv_copy(m->report));
+		r->v[DESK_ADD_UCID] = desk_jstring(m->ucid, m->ucidlen);
+	r->v[DESK_ADD_TRIGGER] = jv_string(trigger);
+	r->v[DESK_ADD_CASE_STATUS] = jv_string(status);
+	r->v[DESK_ADD_LINKED_USERS] = jv_copy(desk_jget(m->report, "linked_users"));
+	r->v[DESK_ADD_NOT_LINKED] = jv_copy(desk_jget(m->report, "not_linked"));
 }
 
 jv

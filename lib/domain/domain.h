@@ -220,10 +220,10 @@ jv desk_user_message_end(struct desk_store *st, jv m,
     const struct desk_msg_case *mc, int64_t now);
 /*
  * The same for an inbound message taken apart (all borrowed): the record
- * printed as those two would build it, without a value built. Returns
- * what desk-case adds to the event (owned): user_id, case_id, message_id,
- * the user_custom_id found for a conversation, trigger, case_status and
- * report's members (linked_users, not_linked).
+ * printed as those two would build it, without a value built. Sets what
+ * desk-case adds to the event in r->v (desk_message_receive): user_id,
+ * case_id, message_id, the user_custom_id found for a conversation,
+ * trigger, case_status and report's members (linked_users, not_linked).
  */
 struct desk_user_msg {
 	const char *channel, *subject;
@@ -235,8 +235,9 @@ struct desk_user_msg {
 	size_t idlen;
 	jv report;                    /* an object */
 };
-jv desk_user_message_print(struct desk_store *st, uint64_t uid,
-    const struct desk_user_msg *m, int64_t now);
+struct desk_received;    /* inbound.c's */
+void desk_user_message_print(struct desk_store *st, uint64_t uid,
+    const struct desk_user_msg *m, int64_t now, struct desk_received *r);
 
 /* ---- list.c: the cases a query selects ---- */
 
@@ -270,17 +271,36 @@ int desk_case_list(struct desk_store *st, const struct desk_case_query *q,
 /* ---- inbound.c: the events a channel sends ---- */
 
 /*
+ * The members desk-case adds to a message event, in its order: those of
+ * the stored message, user_custom_id only for a message that named its
+ * conversation instead, and duplicate for a replay.
+ */
+enum { DESK_ADD_USER_ID, DESK_ADD_CASE_ID, DESK_ADD_MESSAGE_ID,
+	DESK_ADD_TRIGGER, DESK_ADD_CASE_STATUS, DESK_ADD_LINKED_USERS,
+	DESK_ADD_NOT_LINKED, DESK_ADD_UCID, DESK_ADD_DUPLICATE, DESK_NADDED };
+extern const char *const desk_added_keys[DESK_NADDED];
+/*
+ * What desk_message_receive gives back: the values of those members
+ * (owned, invalid where none: desk_received_free), and which of them the
+ * event had already (bit i for desk_added_keys[i]).
+ */
+struct desk_received {
+	jv v[DESK_NADDED];
+	unsigned had;
+};
+void desk_received_free(struct desk_received *r);
+/*
  * A message event from a user (ev, borrowed: channel, user_custom_id, id,
  * content, attachments, subject, email, phone, name, company, external,
  * fields, as desk-events(7) says), checked, then stored under the store's
  * lock (taken if not held) in the case the last-chat rule picks, the user
- * found or created and linked by desk_user_resolve. Returns the stored
- * message (owned: user_id, case_id, message_id, trigger, case_status,
- * linked_users, not_linked); for a replay of an event id already stored,
- * the first run's, with *duplicate set. On refusal invalid, with *e (65,
- * or 78 for an unknown channel), nothing written.
+ * found or created and linked by desk_user_resolve. 0 with *r: the stored
+ * message's user_id, case_id, message_id, trigger, case_status,
+ * linked_users, not_linked; for a replay of an event id already stored,
+ * the first run's, and duplicate. On refusal -1, with *e (65, or 78 for an
+ * unknown channel), nothing written.
  */
-jv desk_message_receive(struct desk_store *st, jv ev, int *duplicate,
+int desk_message_receive(struct desk_store *st, jv ev, struct desk_received *r,
     struct desk_err *e);
 /*
  * A status event (ev, borrowed: case_id, or channel and user_custom_id;

@@ -160,20 +160,44 @@ struct inmsg {
 	int attach;
 };
 
-/* The members a message may have, read in one walk over it. */
+const char *const desk_added_keys[DESK_NADDED] = { "user_id", "case_id",
+	"message_id", "trigger", "case_status", "linked_users", "not_linked",
+	"user_custom_id", "duplicate" };
+
+/*
+ * The members a message may have, read in one walk over it, and those
+ * desk-case adds that it may have already (user_custom_id is both).
+ */
 enum { M_CHANNEL, M_CONV, M_UCID, M_ID, M_CONTENT, M_SUBJECT, M_EMAIL,
-	M_PHONE, M_NAME, M_COMPANY, M_ATTACH, M_EXTERNAL, M_FIELDS, M_N };
+	M_PHONE, M_NAME, M_COMPANY, M_ATTACH, M_EXTERNAL, M_FIELDS, M_ADDED,
+	M_N = M_ADDED + DESK_NADDED - 1 };
 static const char *const message_keys[M_N] = { "channel", "conversation_id",
 	"user_custom_id", "id", "content", "subject", "email", "phone", "name",
-	"company", "attachments", "external", "fields" };
+	"company", "attachments", "external", "fields", "user_id", "case_id",
+	"message_id", "trigger", "case_status", "linked_users", "not_linked",
+	"duplicate" };
+
+/* Which of desk_added_keys ev has, from message_check's walk (f). */
+static unsigned
+added_had(const jv *f)
+{
+	unsigned had = 0;
+
+	for (int i = 0, j = M_ADDED; i < DESK_NADDED; i++)
+		if (jv_is_valid(i == DESK_ADD_UCID ? f[M_UCID] : f[j++]))
+			had |= 1u << i;
+	return had;
+}
 
 static int
-message_check(struct desk_store *st, jv ev, struct inmsg *m, struct desk_err *e)
+message_check(struct desk_store *st, jv ev, struct inmsg *m, unsigned *had,
+    struct desk_err *e)
 {
 	struct desk_who *w = &m->w;
 	jv f[M_N];
 
 	desk_jgets(ev, message_keys, M_N, f);
+	*had = added_had(f);
 	m->attachments = f[M_ATTACH];
 	m->external = f[M_EXTERNAL];
 	if (desk_err_sizes(ev, e) < 0 ||
@@ -237,15 +261,37 @@ conversation_user(struct desk_store *st, struct inmsg *m, jv *user,
 	return 0;
 }
 
-static jv
-message_receive_unchecked(struct desk_store *st, jv ev, int *duplicate,
+void
+desk_received_free(struct desk_received *r)
+{
+	for (int i = 0; i < DESK_NADDED; i++)
+		jv_free(r->v[i]);
+}
+
+/* A replay's: what the first run stored, and duplicate. */
+static int
+replayed(jv seen, struct desk_received *r)
+{
+	jv v[DESK_NADDED - 1];
+
+	desk_jgets(seen, desk_added_keys, DESK_NADDED - 1, v);
+	for (int i = 0; i < DESK_NADDED - 1; i++)
+		r->v[i] = jv_copy(v[i]);
+	r->v[DESK_ADD_DUPLICATE] = jv_true();
+	jv_free(seen);
+	return 0;
+}
+
+static int
+message_receive_unchecked(struct desk_store *st, jv ev, struct desk_received *r,
     struct desk_err *e)
 {
 	struct inmsg in = { .w = { 0 } };
 
-	*duplicate = 0;
-	if (message_check(st, ev, &in, e) < 0)
-		return jv_invalid();
+	for (int i = 0; i < DESK_NADDED; i++)
+		r->v[i] = jv_invalid();
+	if (message_check(st, ev, &in, &r->had, e) < 0)
+		return -1;
 	desk_store_lock(st);
 	/*
 	 * The user first: a message's event key is kept near its user's keys.
@@ -255,7 +301,7 @@ message_receive_unchecked(struct desk_store *st, jv ev, int *duplicate,
 	uint64_t seen_by = 0;
 	if (!in.w.ucid && conversation_user(st, &in, &conv_user, e) < 0) {
 		jv_free(conv_user);
-		return jv_invalid();
+		return -1;
 	}
 	if (in.id) {
 		int64_t cu;
@@ -269,8 +315,7 @@ message_receive_unchecked(struct desk_store *st, jv ev, int *duplicate,
 		    in.idlen, seen_by);
 		if (jv_is_valid(seen)) {
 			jv_free(conv_user);
-			*duplicate = 1;
-			return seen;
+			return replayed(seen, r);
 		}
 	}
 	int64_t now = desk_now();
@@ -284,7 +329,7 @@ message_receive_unchecked(struct desk_store *st, jv ev, int *duplicate,
 		    desk_jstr(report, "reason"));
 		jv_free(report);
 		jv_free(conv_user);
-		return jv_invalid();
+		return -1;
 	}
 	struct desk_user_msg um = { .channel = in.w.channel,
 		.subject = in.subject, .external = in.external, .conv = in.conv,
@@ -296,18 +341,26 @@ message_receive_unchecked(struct desk_store *st, jv ev, int *duplicate,
 		um.ucid = in.w.ucid;
 		um.ucidlen = in.w.ucidlen;
 	}
-	jv added = desk_user_message_print(st, uid, &um, now);
+	desk_user_message_print(st, uid, &um, now, r);
 	jv_free(report);
 	jv_free(conv_user);
-	return added;
+	return 0;
 }
 
 /* The verb, with the store's error, when it failed, as its own. */
-jv
-desk_message_receive(struct desk_store *st, jv ev, int *duplicate,
+int
+desk_message_receive(struct desk_store *st, jv ev, struct desk_received *r,
     struct desk_err *e)
 {
-	return desk_store_result(st, message_receive_unchecked(st, ev, duplicate, e), e);
+	int rc = message_receive_unchecked(st, ev, r, e);
+
+	if (desk_store_err(st, e) < 0 || rc < 0) {
+		desk_received_free(r);
+		for (int i = 0; i < DESK_NADDED; i++)
+			r->v[i] = jv_invalid();
+		return -1;
+	}
+	return 0;
 }
 
 /* The case a status event names: its case_id, or its user's last on channel. */
