@@ -187,6 +187,9 @@ int desk_jhas(jv o, const char *key);
  * few members asked for many.
  */
 void desk_jgets(jv o, const char *const *keys, size_t n, jv *out);
+/* The same, calling each(k, v, ctx) (both borrowed) for every member on the way. */
+void desk_jgets_each(jv o, const char *const *keys, size_t n, jv *out,
+    void (*each)(jv k, jv v, void *ctx), void *ctx);
 /* Setters consume o and v and return the new object. */
 jv desk_jset(jv o, const char *key, jv v);
 jv desk_jset_str(jv o, const char *key, const char *s);
@@ -342,6 +345,9 @@ size_t desk_json_size(jv v);
 const char *desk_check_sizes(jv ev, const char **field, char *why, size_t n);
 /* desk_check_sizes as a desk_err (65): 0, or -1 with *e. */
 int desk_err_sizes(jv ev, struct desk_err *e);
+/* The same and desk_jgets(ev, keys, n, out), in one walk over ev. */
+int desk_err_sizes_gets(jv ev, const char *const *keys, size_t n, jv *out,
+    struct desk_err *e);
 /* The same for one object of fields (borrowed). */
 const char *desk_check_fields(jv f, char *why, size_t n);
 

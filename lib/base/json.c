@@ -949,6 +949,13 @@ desk_jget(jv o, const char *key)
 void
 desk_jgets(jv o, const char *const *keys, size_t n, jv *out)
 {
+	desk_jgets_each(o, keys, n, out, NULL, NULL);
+}
+
+void
+desk_jgets_each(jv o, const char *const *keys, size_t n, jv *out,
+    void (*each)(jv k, jv v, void *ctx), void *ctx)
+{
 	for (size_t i = 0; i < n; i++)
 		out[i] = jv_invalid();
 	if (jv_get_kind(o) != JV_KIND_OBJECT)
@@ -963,6 +970,8 @@ desk_jgets(jv o, const char *const *keys, size_t n, jv *out)
 				out[i] = v;    /* o still holds a reference */
 				break;
 			}
+		if (each)
+			each(k, v, ctx);
 		jv_free(k);
 		jv_free(v);
 	}

@@ -196,11 +196,11 @@ message_check(struct desk_store *st, jv ev, struct inmsg *m, unsigned *had,
 	struct desk_who *w = &m->w;
 	jv f[M_N];
 
-	desk_jgets(ev, message_keys, M_N, f);
+	int sizes = desk_err_sizes_gets(ev, message_keys, M_N, f, e);
 	*had = added_had(f);
 	m->attachments = f[M_ATTACH];
 	m->external = f[M_EXTERNAL];
-	if (desk_err_sizes(ev, e) < 0 ||
+	if (sizes < 0 ||
 	    check_channel(st, f[M_CHANNEL], &w->channel, e) < 0 ||
 	    ext_id(f[M_CONV], "conversation_id", 0, &m->conv, &m->convlen, e) < 0 ||
 	    ext_id(f[M_UCID], "user_custom_id", !m->conv, &w->ucid, &w->ucidlen,
