@@ -63,6 +63,8 @@ struct desk_who {
 	size_t ucidlen;
 	const char *email, *phone, *name, *company;
 	jv fields;       /* borrowed: fields to record on the user, or invalid */
+	int found;       /* uid is what desk_user_by_custom_id gave already */
+	uint64_t uid;
 };
 /*
  * Finds the user by channel + user_custom_id or creates one, records name,

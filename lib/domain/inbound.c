@@ -308,9 +308,12 @@ message_receive_unchecked(struct desk_store *st, jv ev, struct desk_received *r,
 		if (jv_is_valid(conv_user))
 			seen_by = desk_jint(conv_user, "user_id", &cu) && cu > 0 ?
 			    (uint64_t)cu : 0;
-		else
+		else {
 			seen_by = desk_user_by_custom_id(st, in.w.channel, in.w.ucid,
 			    in.w.ucidlen);
+			in.w.found = 1;    /* for desk_user_resolve: not looked up twice */
+			in.w.uid = seen_by;
+		}
 		jv seen = desk_event_seen(st, "message", in.w.channel, in.id,
 		    in.idlen, seen_by);
 		if (jv_is_valid(seen)) {

@@ -461,7 +461,8 @@ uint64_t
 desk_user_resolve(struct desk_store *st, const struct desk_who *w,
     int64_t now, jv *report)
 {
-	uint64_t uid = desk_user_by_custom_id(st, w->channel, w->ucid, w->ucidlen);
+	uint64_t uid = w->found ? w->uid :
+	    desk_user_by_custom_id(st, w->channel, w->ucid, w->ucidlen);
 	int dirty = 0;
 	jv u;
 
