@@ -1743,6 +1743,23 @@ desk_log_add_printed(struct desk_store *st, jv rec, const char *p, size_t n)
 	return loc;
 }
 
+struct desk_loc
+desk_log_add_bytes(struct desk_store *st, const char *type, const char *p,
+    size_t n, void (*apply)(struct desk_store *, struct desk_loc, void *),
+    void *ctx)
+{
+	struct desk_loc none = { 0, 0 };
+
+	if (!held(st, "log written"))
+		return none;
+	st->enc.len = 0;
+	desk_buf_add(&st->enc, p, n);
+	struct desk_loc loc = log_append(st, type);
+	if (loc.len)
+		apply(st, loc, ctx);
+	return loc;
+}
+
 static jv
 log_parse(struct desk_store *st, const char *p, size_t n, uint64_t pos)
 {
