@@ -447,12 +447,6 @@ int desk_reply_check(jv r, struct desk_err *e);
  * channel).
  */
 jv desk_reply_add(struct desk_store *st, jv r, int64_t now, struct desk_err *e);
-/*
- * The same, returning the reply's message record as stored (the first
- * one's, with *duplicate set, for a replay) instead of its message.out.
- */
-jv desk_reply_store(struct desk_store *st, jv r, int64_t now, int *duplicate,
-    struct desk_err *e);
 /* The message.out event of a reply's message record (borrowed). */
 jv desk_message_out(jv m);
 /*
@@ -461,10 +455,10 @@ jv desk_message_out(jv m);
  */
 void desk_message_out_dump(struct desk_buf *b, jv m, int duplicate);
 /*
- * desk_reply_store, appending to out what desk_json_dump of the
- * message.out desk_reply_add returns would, printed from the record's
- * bytes as they were printed for the log, not from a value built for it:
- * 0, or -1 with *e and out as it was.
+ * desk_reply_add, appending to out what desk_json_dump of the message.out
+ * it returns would, printed from the record's bytes as they were printed
+ * for the log, not from a value built for it: 0, or -1 with *e and out as
+ * it was.
  */
 int desk_reply_print(struct desk_store *st, jv r, int64_t now,
     struct desk_buf *out, struct desk_err *e);

@@ -392,67 +392,39 @@ reply_key(const struct reply_in *in, struct desk_buf *key)
 
 /*
  * A record printed as it is built, member by member, in the bytes
- * desk_json_dump of the value would print: the log takes them as they
- * are instead of walking the value again (a third of a reply's printing).
- * Where each member of message.out's went is kept as it is printed, so
- * that message.out is printed from those bytes without a walk over them.
+ * desk_json_dump of its value would print, and no value built: the log
+ * takes the bytes as they are, and the schema's apply what the reply
+ * knows of it (desk_apply_message). Where each member of message.out's
+ * went is kept as it is printed, so that message.out is printed from
+ * those bytes without a walk over them.
  */
 struct rec_build {
-	jv o;
-	struct desk_buf b;      /* the print so far, without its '}' */
-	int n;                  /* the members put */
+	struct desk_buf b;      /* the print so far */
+	int n, nto;             /* the members put, in the record and in "to" */
 	/* Where values went: offset and length (0: none), by their index in
-	 * top_keys (in "to"'s build: to_keys); "to"'s members in the record. */
+	 * top_keys; "to"'s members by their index in to_keys. */
 	size_t at[NTOP][2], sub[NTO][2];
-	int subs;               /* sub is set */
 };
 
 static void
-build_empty(struct rec_build *r)
+build_begin(struct rec_build *r)
 {
 	r->b = (struct desk_buf)DESK_BUF_INIT;
 	desk_buf_addc(&r->b, '{');
 	memset(r->at, 0, sizeof r->at);
-	r->subs = r->n = 0;
-	r->o = jv_object();
+	memset(r->sub, 0, sizeof r->sub);
+	r->n = r->nto = 0;
 }
 
-/*
- * Starts from o (consumed), printed whole: a message's first members
- * (desk_message_new), of which message.out has its ids. Any other of
- * top_keys there would be put again, and so printed from the value.
- */
+/* Prints key's part (one of ours: nothing to escape), ready for its value. */
 static void
-build_start(struct rec_build *r, jv o)
-{
-	static const char *const ids[] = { "message_id", "case_id" };
-	static const int at[] = { F_MESSAGE, F_CASE };
-	struct desk_jspan v[2];
-
-	build_empty(r);
-	r->b.len = 0;
-	desk_json_dump(&r->b, o);
-	r->n = jv_object_length(jv_copy(o));
-	if (desk_json_members(r->b.p, r->b.len, ids, 2, v) == 0)
-		for (size_t i = 0; i < 2; i++)
-			if (v[i].p) {
-				r->at[at[i]][0] = (size_t)(v[i].p - r->b.p);
-				r->at[at[i]][1] = v[i].n;
-			}
-	r->b.len--;
-	jv_free(r->o);
-	r->o = o;
-}
-
-/* Prints key's part, ready for its value. */
-static void
-build_key(struct rec_build *r, const char *key)
+build_key(struct rec_build *r, int *n, const char *key)
 {
 	size_t kn = strlen(key);
 
 	desk_buf_reserve(&r->b, kn + 4);
 	char *q = r->b.p + r->b.len;
-	if (r->n++)
+	if ((*n)++)
 		*q++ = ',';
 	*q++ = '"';
 	memcpy(q, key, kn);
@@ -462,41 +434,65 @@ build_key(struct rec_build *r, const char *key)
 	r->b.len = (size_t)(q - r->b.p);
 }
 
-/*
- * Adds key (one of ours, nothing to escape, not put before): v, consumed;
- * mark is key's index in the keys r keeps the places of, or -1.
- */
+/* Where key's value, printed from off on, went (mark: its index in at). */
+static void
+build_mark(struct rec_build *r, size_t (*at)[2], int mark, size_t off)
+{
+	if (mark >= 0) {
+		at[mark][0] = off;
+		at[mark][1] = r->b.len - off;
+	}
+}
+
+/* Adds key (not put before): v, borrowed; mark as for build_mark. */
 static void
 build_put(struct rec_build *r, const char *key, int mark, jv v)
 {
-	build_key(r, key);
+	build_key(r, &r->n, key);
 	size_t off = r->b.len;
 	desk_json_dump(&r->b, v);
-	if (mark >= 0) {
-		r->at[mark][0] = off;
-		r->at[mark][1] = r->b.len - off;
-	}
-	r->o = desk_jset(r->o, key, v);
+	build_mark(r, r->at, mark, off);
 }
 
-/* Adds key: the object built in in (consumed), whose places are kept. */
 static void
-build_put_built(struct rec_build *r, const char *key, int mark,
-    struct rec_build *in)
+build_int(struct rec_build *r, const char *key, int mark, int64_t v)
 {
-	build_key(r, key);
+	build_put(r, key, mark, jv_number((double)v));
+}
+
+static void
+build_str(struct rec_build *r, const char *key, int mark, const char *s,
+    size_t n)
+{
+	build_key(r, &r->n, key);
 	size_t off = r->b.len;
-	desk_buf_add(&r->b, in->b.p, in->b.len);
+	desk_json_dump_str(&r->b, s, n);
+	build_mark(r, r->at, mark, off);
+}
+
+/* In the object "to" (build_to_begin .. _end): key: v, borrowed. */
+static void
+build_to_put(struct rec_build *r, int mark, jv v)
+{
+	build_key(r, &r->nto, to_keys[mark]);
+	size_t off = r->b.len;
+	desk_json_dump(&r->b, v);
+	build_mark(r, r->sub, mark, off);
+}
+
+static size_t
+build_to_begin(struct rec_build *r)
+{
+	build_key(r, &r->n, "to");
+	desk_buf_addc(&r->b, '{');
+	return r->b.len - 1;
+}
+
+static void
+build_to_end(struct rec_build *r, size_t off)
+{
 	desk_buf_addc(&r->b, '}');
-	r->at[mark][0] = off;
-	r->at[mark][1] = r->b.len - off;
-	for (size_t i = 0; i < NTO; i++) {
-		r->sub[i][0] = in->at[i][1] ? off + in->at[i][0] : 0;
-		r->sub[i][1] = in->at[i][1];
-	}
-	r->subs = 1;
-	r->o = desk_jset(r->o, key, in->o);
-	desk_buf_free(&in->b);
+	build_mark(r, r->at, F_TO, off);
 }
 
 static void
@@ -510,30 +506,21 @@ spans(const struct rec_build *r, const size_t (*at)[2], size_t n,
 }
 
 /*
- * Appends the record to the log and, when out is given, its message.out
- * to out; the record, owned.
+ * Appends the record, applied from f, to the log and its message.out to
+ * out; frees what r holds.
  */
-static jv
-build_add(struct desk_store *st, struct rec_build *r, struct desk_buf *out)
+static void
+build_add(struct desk_store *st, struct rec_build *r,
+    struct desk_message_fields *f, struct desk_buf *out)
 {
-	struct out_from f = { jv_invalid(), jv_invalid(), 1, { { 0 } }, { { 0 } } };
+	struct out_from of = { jv_invalid(), jv_invalid(), 1, { { 0 } }, { { 0 } } };
 
 	desk_buf_addc(&r->b, '}');
-	/* A key put twice has one place in the value: it is printed again. */
-	if (jv_object_length(jv_copy(r->o)) != r->n || !r->subs) {
-		desk_log_add(st, r->o);
-		if (out)
-			desk_message_out_dump(out, r->o, 0);
-	} else {
-		desk_log_add_printed(st, r->o, r->b.p, r->b.len);
-		if (out) {
-			spans(r, r->at, NTOP, f.top);
-			spans(r, r->sub, NTO, f.sub);
-			out_dump(out, &f, 0);
-		}
-	}
+	desk_log_add_bytes(st, "message", r->b.p, r->b.len, desk_apply_message, f);
+	spans(r, r->at, NTOP, of.top);
+	spans(r, r->sub, NTO, of.sub);
+	out_dump(out, &of, 0);
 	desk_buf_free(&r->b);
-	return r->o;
 }
 
 /* What a reply reads of its case, not the whole record: values, owned. */
@@ -652,29 +639,90 @@ user_ucid(struct desk_store *st, uint64_t uid, const char *ch)
 }
 
 /* The recipient: the case's user, their key on the case's channel, the
- * connector and the conversation's ids outside; built in to (to_keys). */
+ * connector and the conversation's ids outside: "to" (to_keys). */
 static void
 recipient(struct desk_store *st, const struct case_in *kase, jv channel,
-    struct rec_build *to)
+    struct rec_build *r)
 {
 	int64_t uid = 0;
 
-	build_empty(to);
 	desk_jint_of(kase->v[K_USER], &uid);
-	build_put(to, "user_id", F_USER, jv_number((double)uid));
-	build_put(to, "user_custom_id", F_UCID, user_ucid(st, (uint64_t)uid,
-	    case_str(kase, K_CHANNEL)));
+	size_t off = build_to_begin(r);
+	build_to_put(r, F_USER, jv_number((double)uid));
+	jv ucid = user_ucid(st, (uint64_t)uid, case_str(kase, K_CHANNEL));
+	build_to_put(r, F_UCID, ucid);
+	jv_free(ucid);
 	const char *conn = desk_jstr(channel, "connector");
-	build_put(to, "connector", F_CONNECTOR, conn ? jv_string(conn) : jv_null());
+	jv c = conn ? jv_string(conn) : jv_null();
+	build_to_put(r, F_CONNECTOR, c);
+	jv_free(c);
 	jv ext = kase->v[K_EXTERNAL];
-	build_put(to, "external", F_EXTERNAL, jv_get_kind(ext) == JV_KIND_OBJECT ?
-	    jv_copy(ext) : jv_object());
+	if (jv_get_kind(ext) == JV_KIND_OBJECT)
+		build_to_put(r, F_EXTERNAL, ext);
+	else {
+		jv none = jv_object();
+		build_to_put(r, F_EXTERNAL, none);
+		jv_free(none);
+	}
+	build_to_end(r, off);
 }
 
-/* The reply's record; its message.out to print too when print is given. */
-static jv
-reply_add_unchecked(struct desk_store *st, jv r, int64_t now, int *duplicate,
-    struct desk_buf *print, struct desk_err *e)
+/*
+ * The reply's message record, of case id on channel chname, added; its
+ * message.out printed to out.
+ */
+static void
+reply_message(struct desk_store *st, const struct reply_in *in, uint64_t id,
+    const struct case_in *kase, const char *chname, jv ch,
+    const struct desk_buf *key, int64_t now, struct desk_buf *out)
+{
+	const char *via = in_str(in, R_VIA) ? in_str(in, R_VIA) : "agent";
+	int rule = !strcmp(via, "rule");
+	struct rec_build m;
+	jv staff = in->v[R_STAFF], att = in->v[R_ATT];
+
+	/* Printed once, in the record's order; message.out is made from it. */
+	uint64_t mid = desk_store_newid(st, DESK_MESSAGE);
+	build_begin(&m);
+	build_str(&m, "rec", -1, "message", 7);
+	build_int(&m, "message_id", F_MESSAGE, (int64_t)mid);
+	build_int(&m, "case_id", F_CASE, (int64_t)id);
+	build_int(&m, "user_id", -1, 0);
+	if (jv_is_valid(staff))
+		build_put(&m, "staff_id", F_STAFF, staff);
+	else
+		build_int(&m, "staff_id", F_STAFF, 0);
+	build_str(&m, "channel", F_CHANNEL, chname, strlen(chname));
+	build_put(&m, "content", F_CONTENT, in->v[R_CONTENT]);
+	if (jv_get_kind(att) == JV_KIND_ARRAY && jv_array_length(jv_copy(att)) > 0)
+		build_put(&m, "attachments", F_ATT, att);
+	build_int(&m, "sent_via_rule", F_BYRULE, rule);
+	build_int(&m, "b_from_api", F_API, !strcmp(via, "api"));
+	build_str(&m, "via", F_VIA, via, strlen(via));
+	if (rule)
+		build_put(&m, "rule", F_RULE, in->v[R_RULE]);
+	if (key->len) {
+		build_str(&m, "event_id", -1, key->p, key->len);
+		build_str(&m, "event_scope", -1, "reply", 5);
+	}
+	uint64_t oid = desk_store_newid(st, DESK_OUT);
+	build_int(&m, "out_id", F_OUT, (int64_t)oid);
+	recipient(st, kase, ch, &m);
+	/* As desk_message_put stamps a message. */
+	const char *when = desk_time_text(now);
+	build_str(&m, "created_at", F_CREATED, when, strlen(when));
+	/* What apply_message would read of the record. */
+	struct desk_message_fields f = { .message_id = mid, .case_id = id,
+		.out_id = oid, .user_id = 0, .created_at = now, .channel = chname,
+		.event_scope = key->len ? "reply" : NULL,
+		.event_id = key->len ? key->p : NULL, .event_idlen = key->len };
+	build_add(st, &m, &f, out);
+}
+
+/* The reply added, its message.out printed to out: 0, or -1 with *e. */
+static int
+reply_add_unchecked(struct desk_store *st, jv r, int64_t now,
+    struct desk_buf *out, struct desk_err *e)
 {
 	struct desk_buf key = DESK_BUF_INIT;
 	struct reply_in in;
@@ -682,27 +730,25 @@ reply_add_unchecked(struct desk_store *st, jv r, int64_t now, int *duplicate,
 
 	reply_read(&in, r);
 	if (check_err(&in, e) < 0)
-		return jv_invalid();
+		return -1;
 	const char *via = in_str(&in, R_VIA);
 	if (!via)
 		via = "agent";
 	desk_store_lock(st);
 	desk_jint_of(in.v[R_CASE], &cid);
-	int keyed = reply_key(&in, &key);
-	if (keyed) {
+	if (reply_key(&in, &key)) {
 		jv seen = desk_event_seen(st, "reply", NULL, key.p, key.len, 0);
 		if (jv_is_valid(seen)) {
 			desk_buf_free(&key);
-			*duplicate = 1;
-			if (print)
-				desk_message_out_dump(print, seen, 1);
-			return seen;
+			desk_message_out_dump(out, seen, 1);
+			jv_free(seen);
+			return 0;
 		}
 	}
 	uint64_t id = desk_case_survivor(st, (uint64_t)cid);
 	struct case_in kase;
 	jv ch = jv_invalid(), assignee = jv_invalid();
-	jv out = jv_invalid();
+	int rc = -1;
 	if (!case_read(st, id, &kase)) {
 		desk_err_set(e, DESK_EX_NO, "case_id", "no case %lld", (long long)cid);
 		goto done;
@@ -736,8 +782,7 @@ reply_add_unchecked(struct desk_store *st, jv r, int64_t now, int *duplicate,
 		    "new case", (unsigned long long)id);
 		goto done;
 	}
-	int rule = !strcmp(via, "rule");
-	if (rule && over_limit(st, id, now, e->msg, sizeof e->msg)) {
+	if (!strcmp(via, "rule") && over_limit(st, id, now, e->msg, sizeof e->msg)) {
 		e->code = DESK_EX_DATA;
 		e->field = "rule";
 		goto done;
@@ -773,49 +818,14 @@ reply_add_unchecked(struct desk_store *st, jv r, int64_t now, int *duplicate,
 		if (assign && desk_case_mirrored(conn, "assign"))
 			desk_case_command(st, id, "assign", assignee, now);
 	}
-	/* Built once, in the record's order; message.out is made from it. */
-	struct rec_build m;
-	build_start(&m, desk_message_new(st, id));
-	build_put(&m, "user_id", -1, jv_number(0));
-	build_put(&m, "staff_id", F_STAFF, jv_is_valid(staff) ? jv_copy(staff) : jv_number(0));
-	build_put(&m, "channel", F_CHANNEL, jv_string(chname));
-	build_put(&m, "content", F_CONTENT, jv_copy(in.v[R_CONTENT]));
-	jv att = in.v[R_ATT];
-	if (jv_get_kind(att) == JV_KIND_ARRAY && jv_array_length(jv_copy(att)) > 0)
-		build_put(&m, "attachments", F_ATT, jv_copy(att));
-	build_put(&m, "sent_via_rule", F_BYRULE, jv_number(rule));
-	build_put(&m, "b_from_api", F_API, jv_number(!strcmp(via, "api")));
-	build_put(&m, "via", F_VIA, jv_string(via));
-	if (rule)
-		build_put(&m, "rule", F_RULE, jv_copy(in.v[R_RULE]));
-	if (keyed) {
-		build_put(&m, "event_id", -1, desk_jstring(key.p, key.len));
-		build_put(&m, "event_scope", -1, jv_string("reply"));
-	}
-	uint64_t oid = desk_store_newid(st, DESK_OUT);
-	build_put(&m, "out_id", F_OUT, jv_number((double)oid));
-	struct rec_build to;
-	recipient(st, &kase, ch, &to);
-	build_put_built(&m, "to", F_TO, &to);
-	/* As desk_message_put stamps a message. */
-	build_put(&m, "created_at", F_CREATED, desk_jtime(now));
-	out = build_add(st, &m, print);
+	reply_message(st, &in, id, &kase, chname, ch, &key, now, out);
+	rc = 0;
 done:
 	case_free(&kase);
 	jv_free(assignee);
 	jv_free(ch);
 	desk_buf_free(&key);
-	return out;
-}
-
-/* The verb, with the store's error, when it failed, as its own. */
-jv
-desk_reply_store(struct desk_store *st, jv r, int64_t now, int *duplicate,
-    struct desk_err *e)
-{
-	*duplicate = 0;
-	return desk_store_result(st, reply_add_unchecked(st, r, now, duplicate,
-	    NULL, e), e);
+	return rc;
 }
 
 int
@@ -823,28 +833,24 @@ desk_reply_print(struct desk_store *st, jv r, int64_t now, struct desk_buf *out,
     struct desk_err *e)
 {
 	size_t len = out->len;
-	int dup = 0;
-	jv m = desk_store_result(st, reply_add_unchecked(st, r, now, &dup, out,
-	    e), e);
+	int rc = reply_add_unchecked(st, r, now, out, e);
 
-	if (!jv_is_valid(m)) {
+	/* The store's failure, when it failed, is said instead. */
+	if (desk_store_err(st, e) < 0 || rc < 0) {
 		out->len = len;      /* nothing of a reply that failed */
-		jv_free(m);
 		return -1;
 	}
-	jv_free(m);
 	return 0;
 }
 
+/* message.out as printed, read back: the same value, without a second build. */
 jv
 desk_reply_add(struct desk_store *st, jv r, int64_t now, struct desk_err *e)
 {
-	int dup;
-	jv m = desk_reply_store(st, r, now, &dup, e);
+	struct desk_buf b = DESK_BUF_INIT;
+	jv o = desk_reply_print(st, r, now, &b, e) < 0 ? jv_invalid() :
+	    desk_json_parse_all(b.p, b.len);
 
-	if (!jv_is_valid(m))
-		return m;
-	jv o = desk_message_out(m);
-	jv_free(m);
-	return dup ? desk_jset(o, "duplicate", jv_true()) : o;
+	desk_buf_free(&b);
+	return o;
 }

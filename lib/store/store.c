@@ -1729,21 +1729,6 @@ desk_log_add_as(struct desk_store *st, const char *type, jv fields)
 }
 
 struct desk_loc
-desk_log_add_printed(struct desk_store *st, jv rec, const char *p, size_t n)
-{
-	struct desk_loc none = { 0, 0 };
-
-	if (!held(st, "log written"))
-		return none;
-	st->enc.len = 0;
-	desk_buf_add(&st->enc, p, n);
-	struct desk_loc loc = log_append(st, desk_jstr(rec, "rec"));
-	if (loc.len)
-		st->schema->apply(st, rec, loc);
-	return loc;
-}
-
-struct desk_loc
 desk_log_add_bytes(struct desk_store *st, const char *type, const char *p,
     size_t n, void (*apply)(struct desk_store *, struct desk_loc, void *),
     void *ctx)

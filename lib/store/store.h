@@ -233,13 +233,6 @@ struct desk_loc desk_log_add(struct desk_store *st, jv rec);
 struct desk_loc desk_log_add_as(struct desk_store *st, const char *type,
     jv fields);
 /*
- * The same for a caller that printed rec as it built it: p[0..n) must be
- * what desk_json_dump(rec) prints, since apply reads rec and a rebuild
- * the bytes.
- */
-struct desk_loc desk_log_add_printed(struct desk_store *st, jv rec,
-    const char *p, size_t n);
-/*
  * The same for a record printed without a value built (p[0..n), what
  * desk_json_dump would print of it, of type): apply(st, loc, ctx), the
  * schema's, applies what the caller knows of it, as the schema's apply
