@@ -140,6 +140,21 @@ json $ERR '[.line,.field,.reason]' '[1,"case_id","missing"]
 [8,"case_id","no case 777"]' "each is reported with its field"
 is "$(wc -c < $OUT | tr -d ' ')" 0 "and none is sent"
 
+# Sizes, checked in the walk that reads the members: reported after every
+# other check, a member too long even when the reply does not read it.
+att=$(awk 'BEGIN { for (i = 0; i < 101; i++) printf "%s{\"url\":\"u\"}", i ? "," : "" }')
+ext=$(awk 'BEGIN { for (i = 0; i < 17000; i++) printf "e" }')
+printf '%s\n' "{\"type\":\"reply\",\"case_id\":3,\"content\":\"x\",\"via\":\"bot\",\"attachments\":[$att]}" \
+	"{\"type\":\"reply\",\"case_id\":3,\"content\":\"x\",\"attachments\":[$att]}" \
+	"{\"type\":\"reply\",\"case_id\":3,\"content\":\"x\",\"external\":{\"a\":\"$ext\"}}" > $T/in
+run desk-reply $T/in
+rc 65 "replies too large: exit 65"
+json $ERR '[.line,.field,.reason]' '[1,"via","must be agent, api or rule"]
+[2,"attachments","more than 100 attachments"]
+[3,"external","longer than 16384 bytes (all external ids together)"]' \
+	"a bad member before the sizes; then the first member too large"
+is "$(wc -c < $OUT | tr -d ' ')" 0 "and none is sent"
+
 # --- loop protection: rule replies per case ---
 inmsg app loop "start"
 lc=$(desk-case list --user-custom-id loop | jq .case_id)

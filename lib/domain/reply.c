@@ -88,7 +88,8 @@ check_staff(jv v)
 
 /*
  * The members of a reply event that a reply reads, found in one walk over
- * it (desk_jgets) instead of a lookup each time one is needed.
+ * it instead of a lookup each time one is needed; the same walk checks
+ * the sizes of all its members (desk_err_sizes_gets).
  */
 enum { R_CASE, R_VIA, R_CONTENT, R_ATT, R_STAFF, R_RULE, R_ID, R_SOURCE,
 	R_REOPEN, R_N };
@@ -97,13 +98,14 @@ static const char *const reply_keys[R_N] = { "case_id", "via", "content",
 struct reply_in {
 	jv r;           /* the event; the members below are its (borrowed) */
 	jv v[R_N];
+	int sizes;      /* -1: a member too long, in the error reply_read had */
 };
 
 static void
-reply_read(struct reply_in *in, jv r)
+reply_read(struct reply_in *in, jv r, struct desk_err *e)
 {
 	in->r = r;
-	desk_jgets(r, reply_keys, R_N, in->v);
+	in->sizes = desk_err_sizes_gets(r, reply_keys, R_N, in->v, e);
 }
 
 static const char *
@@ -114,10 +116,9 @@ in_str(const struct reply_in *in, int i)
 	return jv_get_kind(v) == JV_KIND_STRING ? jv_string_value(v) : NULL;
 }
 
-/* The checks of desk_reply_check, NULL or the reason with *field. */
+/* The checks of desk_reply_check but the sizes, NULL or the reason with *field. */
 static const char *
-check(const struct reply_in *in, const char **field, char *sizewhy,
-    size_t whylen)
+check(const struct reply_in *in, const char **field)
 {
 	int64_t cid;
 	const char *via, *why;
@@ -183,15 +184,16 @@ check(const struct reply_in *in, const char **field, char *sizewhy,
 	if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_TRUE &&
 	    jv_get_kind(v) != JV_KIND_FALSE)
 		return "must be true or false";
-	return desk_check_sizes(in->r, field, sizewhy, whylen);
+	return NULL;
 }
 
+/* The checks, the sizes last: *e is reply_read's, which found them. */
 static int
 check_err(const struct reply_in *in, struct desk_err *e)
 {
-	const char *field, *why = check(in, &field, e->msg, sizeof e->msg);
+	const char *field, *why = check(in, &field);
 
-	return why ? desk_err_why(e, DESK_EX_DATA, field, why) : 0;
+	return why ? desk_err_why(e, DESK_EX_DATA, field, why) : in->sizes;
 }
 
 int
@@ -199,7 +201,7 @@ desk_reply_check(jv r, struct desk_err *e)
 {
 	struct reply_in in;
 
-	reply_read(&in, r);
+	reply_read(&in, r, e);
 	return check_err(&in, e);
 }
 
@@ -728,7 +730,7 @@ reply_add_unchecked(struct desk_store *st, jv r, int64_t now,
 	struct reply_in in;
 	int64_t cid;
 
-	reply_read(&in, r);
+	reply_read(&in, r, e);
 	if (check_err(&in, e) < 0)
 		return -1;
 	const char *via = in_str(&in, R_VIA);
