@@ -214,11 +214,16 @@ read_bucket(struct desk_store *st, int fd, uint32_t b, unsigned char *buf)
  * The buckets a writer read or wrote, under the lock: a bucket written in
  * a batch stays here, dirty, until the flush writes it once (the span of
  * its entries that changed); clean ones are kept across batches while the
- * state says nobody else wrote (desk_store_lock). At most HX_LINES of them
- * (4 MiB): when every line is dirty, all are flushed first.
+ * state says nobody else wrote (desk_store_lock). Lines are taken as
+ * buckets are read, up to HX_LINES of them (16 MiB: a writer streaming
+ * in bulk keeps the index it probes, at most the index's own size), or
+ * HX_LINES_SMALL (4 MiB) for a handle whose derived files are being made
+ * new (fsck's rebuild, compact's kept: repairing), which has no reader
+ * to serve again; when every line is dirty, all are flushed first.
  */
-#define HX_LINES 1024
-#define HX_HASH 2048
+#define HX_LINES 4096
+#define HX_LINES_SMALL 1024
+#define HX_HASH 8192
 struct hx_line {
 	uint32_t b;
 	int next;                     /* chain in the hash; -1 ends it */
@@ -329,15 +334,15 @@ line_take(struct desk_store *st, uint32_t b)
 	struct hx_lines *c = lines(st);
 	struct hx_line *l = NULL;
 
-	if (c->n < HX_LINES) {
+	if (c->n < (st->repairing ? HX_LINES_SMALL : HX_LINES)) {
 		l = &c->line[c->n++];
 		l->data = desk_xmalloc(DESK_HX_BUCKET);
 	} else {
-		if (c->ndirty == HX_LINES && desk_store_flush(st) < 0)
+		if (c->ndirty == c->n && desk_store_flush(st) < 0)
 			return NULL;
 		for (;;) {
 			l = &c->line[c->hand];
-			c->hand = (c->hand + 1) % HX_LINES;
+			c->hand = (c->hand + 1) % c->n;
 			if (l->valid && l->dirty)
 				continue;
 			if (l->valid && l->used) {

@@ -844,28 +844,52 @@ desk_log_rollforward_to(struct desk_store *st, uint64_t from, uint64_t end,
 /*
  * Records' bytes by log position, for the reads the parsed records above
  * do not serve (a record too long for them, one they lost, its bytes
- * read by desk_log_raw): a ring of LOGC_SIZE bytes, each record copied
- * whole where the last ended, an older one so overwritten in turn; an
- * index by position says where each is and finds it only while the
- * ring still holds it. Bytes at a position never change (the epoch
- * says when segments were rewritten, and rec_cache_clear drops both),
- * so these serve readers with and without the lock alike. A record
- * read again when half the ring has been written since is copied anew,
- * so what is read often stays.
+ * read by desk_log_raw): a ring, each record copied whole where the last
+ * ended, an older one so overwritten in turn; an index by position says
+ * where each is and finds it only while the ring still holds it. Bytes
+ * at a position never change (the epoch says when segments were
+ * rewritten, and rec_cache_clear drops both), so these serve readers
+ * with and without the lock alike. A record read again when half the
+ * ring has been written since is copied anew, so what is read often
+ * stays.
+ *
+ * The ring starts at LOGC_MIN and doubles as it fills, up to its budget:
+ * half the log, at least LOGC_SMALL and at most LOGC_MAX, so a run of a
+ * few events allocates little and a writer streaming in bulk keeps the
+ * records it reads again (a reply's case and user). A handle whose
+ * derived files are being made new (fsck's rebuild, compact's kept:
+ * repairing) reads the log in order and keeps LOGC_SMALL.
  */
-#define LOGC_SIZE (3u << 20)
-#define LOGC_IDX 16384
+#define LOGC_MIN (256u << 10)
+#define LOGC_SMALL (4u << 20)
+#define LOGC_MAX (16u << 20)
+#define LOGC_PER_IDX 256          /* ring bytes an index entry stands for */
 #define LOGC_REC_MAX 8192         /* longer records are not kept */
+struct logc_ent {
+	uint64_t pos, at;
+	uint32_t len;
+};
 struct log_cache {
-	struct { uint64_t pos, at; uint32_t len; } idx[LOGC_IDX];
+	struct logc_ent *idx;         /* size / LOGC_PER_IDX of them */
 	uint64_t head;                /* bytes ever put in the ring */
+	uint64_t full;                /* past it, a put overwrites what is kept */
+	uint64_t size;                /* the ring's, a power of two */
 	char *ring;
 };
 
-static unsigned
-logc_slot(uint64_t pos)
+static struct logc_ent *
+logc_ent(const struct log_cache *c, uint64_t pos)
 {
-	return (unsigned)(((pos ^ (pos >> 17)) * 0x9e3779b97f4a7c15ull) >> 47) % LOGC_IDX;
+	uint64_t n = c->size / LOGC_PER_IDX;
+
+	return &c->idx[((pos ^ (pos >> 17)) * 0x9e3779b97f4a7c15ull >> 40) & (n - 1)];
+}
+
+/* Whether e is still in the ring. */
+static int
+logc_has(const struct log_cache *c, const struct logc_ent *e)
+{
+	return e->len && c->head - e->at <= c->size;
 }
 
 /* The record at loc from the ring, or NULL. */
@@ -876,11 +900,48 @@ logc_get(struct desk_store *st, struct desk_loc loc)
 
 	if (!c)
 		return NULL;
-	__typeof__(c->idx[0]) *e = &c->idx[logc_slot(loc.pos)];
-	if (e->pos != loc.pos || e->len != loc.len || !e->len ||
-	    c->head - e->at > LOGC_SIZE)
+	struct logc_ent *e = logc_ent(c, loc.pos);
+	if (e->pos != loc.pos || e->len != loc.len || !logc_has(c, e))
 		return NULL;
-	return c->ring + e->at % LOGC_SIZE;
+	return c->ring + e->at % c->size;
+}
+
+/* The largest ring allowed, a power of two. */
+static uint64_t
+logc_budget(const struct desk_store *st)
+{
+	uint64_t log = st->clean.seg ?
+	    (uint64_t)(st->clean.seg - 1) * st->segmax + st->clean.size : 0;
+	uint64_t b = LOGC_SMALL;
+
+	while (!st->repairing && b < LOGC_MAX && b * 2 <= log / 2)
+		b *= 2;
+	return b;
+}
+
+/*
+ * The ring twice as large, with what it holds: each record at the same
+ * count of bytes put, now modulo the new size (the ones kept span less
+ * than the old size, so none lands on another, nor across the end).
+ */
+static void
+logc_grow(struct log_cache *c)
+{
+	struct log_cache o = *c;
+	uint64_t n = o.size / LOGC_PER_IDX;
+
+	c->size *= 2;
+	c->ring = desk_xmalloc(c->size);
+	c->idx = desk_xcalloc(c->size / LOGC_PER_IDX, sizeof *c->idx);
+	for (uint64_t i = 0; i < n; i++)
+		if (logc_has(&o, &o.idx[i])) {
+			memcpy(c->ring + o.idx[i].at % c->size,
+			    o.ring + o.idx[i].at % o.size, o.idx[i].len);
+			*logc_ent(c, o.idx[i].pos) = o.idx[i];
+		}
+	c->full = c->head + o.size;
+	free(o.ring);
+	free(o.idx);
 }
 
 /* Keeps the n bytes at p as the record at loc. */
@@ -893,17 +954,21 @@ logc_put(struct desk_store *st, struct desk_loc loc, const char *p)
 		return;
 	if (!c) {
 		c = st->logc = desk_xcalloc(1, sizeof *c);
-		c->ring = desk_xmalloc(LOGC_SIZE);
+		c->size = c->full = LOGC_MIN;
+		c->ring = desk_xmalloc(c->size);
+		c->idx = desk_xcalloc(c->size / LOGC_PER_IDX, sizeof *c->idx);
 	}
+	if (c->head + loc.len > c->full && c->size < logc_budget(st))
+		logc_grow(c);
 	/* Whole: a record that would wrap goes to the ring's start. */
-	uint64_t room = LOGC_SIZE - c->head % LOGC_SIZE;
+	uint64_t room = c->size - c->head % c->size;
 	if (room < loc.len)
 		c->head += room;
-	__typeof__(c->idx[0]) *e = &c->idx[logc_slot(loc.pos)];
+	struct logc_ent *e = logc_ent(c, loc.pos);
 	e->pos = loc.pos;
 	e->len = loc.len;
 	e->at = c->head;
-	memmove(c->ring + c->head % LOGC_SIZE, p, loc.len);
+	memmove(c->ring + c->head % c->size, p, loc.len);
 	c->head += loc.len;
 }
 
@@ -913,6 +978,7 @@ logc_clear(struct desk_store *st)
 	if (!st->logc)
 		return;
 	free(st->logc->ring);
+	free(st->logc->idx);
 	free(st->logc);
 	st->logc = NULL;
 }
@@ -1798,8 +1864,8 @@ log_bytes(struct desk_store *st, struct desk_loc loc, struct desk_buf *b,
 		/* Into b, so it lasts as long as a read would (the ring moves on). */
 		desk_buf_add(b, q, loc.len);
 		/* Put there long ago: put anew, so what is read often stays. */
-		if (st->logc->head - st->logc->idx[logc_slot(loc.pos)].at >
-		    LOGC_SIZE / 2)
+		if (st->logc->head - logc_ent(st->logc, loc.pos)->at >
+		    st->logc->size / 2)
 			logc_put(st, loc, b->p);
 		return b->p;
 	}

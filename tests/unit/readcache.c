@@ -3,7 +3,8 @@
  * a slot file's page kept across batches is dropped when another handle
  * wrote in between, and holds the handle's own writes; the ring of
  * records' bytes gives every record its own bytes, also once it has
- * wrapped many times over, to a writer and to a reader without the lock.
+ * wrapped many times over, to a writer and to a reader without the lock,
+ * and when it grows with the log after it wrapped.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 
 #define NSLOTS 9000       /* past the slot cache's 8192: ids share its entries */
 #define NRECS 24000       /* ~7 MiB of records: the ring wraps twice */
+#define NRECS2 60000      /* ~17 MiB more: a log of 24 MiB, a ring of 8 */
 
 static void
 noop_apply(struct desk_store *st, jv rec, struct desk_loc loc)
@@ -157,6 +159,37 @@ main(void)
 	bad = wrong_records(b, loc, NRECS, seg);
 	ok(bad == 0, "and with it (%d not)", bad);
 	desk_store_commit(b);
+	free(seg);
+
+	/*
+	 * The log grown past 16 MiB: a ring that wrapped at its budget for
+	 * the smaller log grows, the records it holds moved into the new one.
+	 */
+	static struct desk_loc loc2[NRECS2];
+	desk_store_lock(a);
+	for (int i = 0; i < NRECS2; i++) {
+		jv r = jv_object_set(jv_object_set(jv_object(), jv_string("j"),
+		    jv_number(i)), jv_string("pad"), jv_string(pad + i % 200));
+		loc2[i] = desk_log_add_as(a, "r", r);
+		jv_free(r);
+	}
+	desk_store_commit(a);
+	seg = desk_store_get(a, "log/00000001.jsonl", &n);
+	ok(seg && n > 16u << 20, "%d records more, %zu bytes of log", NRECS2, n);
+	if (!seg)
+		return done_testing_in(dir);
+	desk_store_lock(a);
+	/* The first read grows the ring; the last ones written are in it. */
+	bad = wrong_records(a, loc2, 1, seg) +
+	    wrong_records(a, loc2 + NRECS2 - 4000, 4000, seg);
+	ok(bad == 0, "the ring grown, what it held read from where it went "
+	    "(%d not)", bad);
+	bad = wrong_records(a, loc2, NRECS2, seg);
+	ok(bad == 0, "the writer reads every record as the log holds it (%d not)",
+	    bad);
+	bad = wrong_records(a, loc2, NRECS2, seg) + wrong_records(a, loc, NRECS, seg);
+	ok(bad == 0, "and again, and the older ones (%d not)", bad);
+	desk_store_commit(a);
 	free(seg);
 	desk_store_close(a);
 	desk_store_close(b);
