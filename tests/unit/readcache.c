@@ -69,6 +69,24 @@ wrong_records(struct desk_store *st, const struct desk_loc *loc, int n,
 	return bad;
 }
 
+/* n records {key: i, "pad": 300 to 500 bytes} written, one batch: at loc. */
+static void
+add_records(struct desk_store *st, const char *key, struct desk_loc *loc, int n)
+{
+	char pad[501];
+
+	memset(pad, 'p', 500);
+	pad[500] = '\0';
+	desk_store_lock(st);
+	for (int i = 0; i < n; i++) {
+		jv r = jv_object_set(jv_object_set(jv_object(), jv_string(key),
+		    jv_number(i)), jv_string("pad"), jv_string(pad + i % 200));
+		loc[i] = desk_log_add_as(st, "r", r);
+		jv_free(r);
+	}
+	desk_store_commit(st);
+}
+
 int
 main(void)
 {
@@ -131,17 +149,7 @@ main(void)
 
 	/* Records: more than the ring holds, each read back whole and its own. */
 	static struct desk_loc loc[NRECS];
-	char pad[501];
-	memset(pad, 'p', 500);
-	pad[500] = '\0';
-	desk_store_lock(a);
-	for (int i = 0; i < NRECS; i++) {
-		jv r = jv_object_set(jv_object_set(jv_object(), jv_string("i"),
-		    jv_number(i)), jv_string("pad"), jv_string(pad + i % 200));
-		loc[i] = desk_log_add_as(a, "r", r);
-		jv_free(r);
-	}
-	desk_store_commit(a);
+	add_records(a, "i", loc, NRECS);
 	size_t n;
 	char *seg = desk_store_get(a, "log/00000001.jsonl", &n);
 	ok(seg && n > 6u << 20, "%d records, %zu bytes of log", NRECS, n);
@@ -166,14 +174,7 @@ main(void)
 	 * the smaller log grows, the records it holds moved into the new one.
 	 */
 	static struct desk_loc loc2[NRECS2];
-	desk_store_lock(a);
-	for (int i = 0; i < NRECS2; i++) {
-		jv r = jv_object_set(jv_object_set(jv_object(), jv_string("j"),
-		    jv_number(i)), jv_string("pad"), jv_string(pad + i % 200));
-		loc2[i] = desk_log_add_as(a, "r", r);
-		jv_free(r);
-	}
-	desk_store_commit(a);
+	add_records(a, "j", loc2, NRECS2);
 	seg = desk_store_get(a, "log/00000001.jsonl", &n);
 	ok(seg && n > 16u << 20, "%d records more, %zu bytes of log", NRECS2, n);
 	if (!seg)
