@@ -97,6 +97,16 @@ desk_record_spans(struct desk_store *st, enum desk_table t, uint64_t id,
     const char *const *keys, size_t nkeys, struct desk_jspan *v,
     struct desk_buf *b)
 {
+	struct desk_jspan all;
+
+	return desk_record_spans_all(st, t, id, keys, nkeys, v, b, &all);
+}
+
+int
+desk_record_spans_all(struct desk_store *st, enum desk_table t, uint64_t id,
+    const char *const *keys, size_t nkeys, struct desk_jspan *v,
+    struct desk_buf *b, struct desk_jspan *all)
+{
 	const char *k[DESK_JSON_MEMBERS_MAX];
 	struct desk_slot s;
 	size_t n;
@@ -110,6 +120,8 @@ desk_record_spans(struct desk_store *st, enum desk_table t, uint64_t id,
 	const char *p = desk_log_raw(st, s.rec, b, &n);
 	if (!p || desk_json_members(p, n, k, nkeys + 1, v) < 0 || !v[0].p)
 		return -1;
+	all->p = p;
+	all->n = n;
 	/* Never trust a pointer (desk_record): the record must be id's. */
 	jv idv = desk_json_span_parse(v[0]);
 	int mine = jv_get_kind(idv) == JV_KIND_NUMBER &&
@@ -284,6 +296,33 @@ desk_apply_user_new(struct desk_store *st, struct desk_loc loc, void *ctx)
 	desk_key_ucid(&k, f->channel, f->ucid, f->ucidlen);
 	if (user_slot(st, f->user_id, 0, jv_invalid(), desk_key_near_of(&k), loc))
 		desk_hx_put(st, &k, f->user_id, 0);
+}
+
+/*
+ * A user record printed from an older one's bytes (desk_user_resolve),
+ * applied as apply_user applies its value, from the members apply_user
+ * reads, parsed alone: the rest of the record is not.
+ */
+void
+desk_apply_user_bytes(struct desk_store *st, struct desk_loc loc, void *ctx)
+{
+	static const char *const keys[] = { "user_id", "custom_ids", "emails",
+		"phones", "identified" };
+	const struct desk_jspan *r = ctx;
+	struct desk_jspan v[5];
+	jv rec;
+
+	if (desk_json_members(r->p, r->n, keys, 5, v) < 0)
+		rec = desk_json_parse_all(r->p, r->n);
+	else {
+		rec = jv_object();
+		for (int i = 0; i < 5; i++)
+			if (v[i].p)
+				rec = desk_jset(rec, keys[i], desk_json_span_parse(v[i]));
+	}
+	if (jv_is_valid(rec))
+		apply_user(st, rec, loc);
+	jv_free(rec);
 }
 
 /* ---- the case indexes: the user's chain and the status lists ---- */
