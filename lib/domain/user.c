@@ -466,6 +466,8 @@ fields_over(jv u, jv changes, char *why, size_t n)
  */
 #define SPLICE_ELEMS 64
 
+int desk_user_splice = 1;
+
 struct splice {
 	struct desk_jspan at;      /* bytes of the old record replaced */
 	struct desk_buf by;        /* by these */
@@ -625,7 +627,7 @@ desk_user_resolve(struct desk_store *st, const struct desk_who *w,
 	if (!w->email && !w->phone && !w->name && !w->company && !fields)
 		/* The common case: nothing to read or change, or only to make. */
 		return uid ? uid : user_new_plain(st, w, now);
-	if (uid && !fields) {
+	if (uid && !fields && desk_user_splice) {
 		if (resolve_spliced(st, w, uid, now, report))
 			return uid;
 		jv_free(*report);
