@@ -466,12 +466,7 @@ fields_over(jv u, jv changes, char *why, size_t n)
  */
 #define SPLICE_ELEMS 64
 
-int desk_user_splice = 1;
-
-struct splice {
-	struct desk_jspan at;      /* bytes of the old record replaced */
-	struct desk_buf by;        /* by these */
-};
+int desk_splice = 1;
 
 /* Whether a is the bytes of the JSON text b[0..n). */
 static int
@@ -537,23 +532,6 @@ out:
 	return r;
 }
 
-/* rec with sp[0..n) (in the order of their place in it) spliced in, into b. */
-static void
-splice_print(struct desk_buf *b, struct desk_jspan rec, struct splice *sp,
-    size_t n)
-{
-	const char *at = rec.p;
-
-	for (size_t i = 0; i < n; i++) {
-		if (!sp[i].by.len)
-			continue;
-		desk_buf_add(b, at, (size_t)(sp[i].at.p - at));
-		desk_buf_add(b, sp[i].by.p, sp[i].by.len);
-		at = sp[i].at.p + sp[i].at.n;
-	}
-	desk_buf_add(b, at, (size_t)(rec.p + rec.n - at));
-}
-
 /* The string s as a member's new bytes in *by when it is not old's. */
 static int
 splice_str(struct desk_jspan old, const char *s, struct desk_buf *by)
@@ -576,7 +554,7 @@ resolve_spliced(struct desk_store *st, const struct desk_who *w,
 		"company", "updated_at", "fields", "linked_users" };
 	struct desk_jspan v[8], rec;
 	struct desk_buf raw = DESK_BUF_INIT, b = DESK_BUF_INIT;
-	struct splice sp[5];
+	struct desk_jsplice sp[5];
 	int r = 0, dirty = 0;
 
 	for (int i = 0; i < 5; i++)
@@ -601,7 +579,7 @@ resolve_spliced(struct desk_store *st, const struct desk_who *w,
 		goto out;
 	const char *when = desk_time_text(now);
 	desk_json_dump_str(&sp[4].by, when, strlen(when));
-	splice_print(&b, rec, sp, 5);
+	desk_json_splice(&b, rec, sp, 5);
 	struct desk_jspan all = { b.p, b.len };
 	desk_log_add_bytes(st, "user", b.p, b.len, desk_apply_user_bytes, &all);
 out:
@@ -627,7 +605,7 @@ desk_user_resolve(struct desk_store *st, const struct desk_who *w,
 	if (!w->email && !w->phone && !w->name && !w->company && !fields)
 		/* The common case: nothing to read or change, or only to make. */
 		return uid ? uid : user_new_plain(st, w, now);
-	if (uid && !fields && desk_user_splice) {
+	if (uid && !fields && desk_splice) {
 		if (resolve_spliced(st, w, uid, now, report))
 			return uid;
 		jv_free(*report);

@@ -67,8 +67,13 @@ struct desk_user_new_fields {
 	size_t ucidlen;
 };
 void desk_apply_user_new(struct desk_store *st, struct desk_loc loc, void *ctx);
-/* A user record printed from bytes, ctx its struct desk_jspan (all of it). */
+/*
+ * A user or case record printed from an older one's bytes, ctx its struct
+ * desk_jspan (all of it): applied as its value would be, from the members
+ * that reads, parsed alone.
+ */
 void desk_apply_user_bytes(struct desk_store *st, struct desk_loc loc, void *ctx);
+void desk_apply_case_bytes(struct desk_store *st, struct desk_loc loc, void *ctx);
 /* Whether desk-case compact may leave rec out (supersede.c). */
 int desk_superseded(struct desk_store *st, struct desk_store *kept, jv rec,
     struct desk_loc loc);
