@@ -257,6 +257,17 @@ int desk_json_elements(const char *p, size_t n, struct desk_jspan *out,
 /* The value of s's bytes: desk_json_parse_all of them, sooner. */
 jv desk_json_span_parse(struct desk_jspan s);
 /*
+ * text with each sp[i].at (spans of it, in their order in it) replaced by
+ * sp[i].by's bytes, appended to b: a record printed again from its old
+ * bytes with only what changed printed anew. An empty by keeps its span.
+ */
+struct desk_jsplice {
+	struct desk_jspan at;
+	struct desk_buf by;
+};
+void desk_json_splice(struct desk_buf *b, struct desk_jspan text,
+    struct desk_jsplice *sp, size_t n);
+/*
  * Where the value of key starts in the JSON object text p (n bytes), at
  * its top level, or NULL when it has no such key: the members before it
  * skipped as desk_json_members skips them, nothing parsed, and the walk

@@ -259,3 +259,19 @@ desk_json_span_parse(struct desk_jspan s)
 	}
 	return desk_json_parse_all(p, n);
 }
+
+void
+desk_json_splice(struct desk_buf *b, struct desk_jspan text,
+    struct desk_jsplice *sp, size_t n)
+{
+	const char *at = text.p;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!sp[i].by.len)
+			continue;
+		desk_buf_add(b, at, (size_t)(sp[i].at.p - at));
+		desk_buf_add(b, sp[i].by.p, sp[i].by.len);
+		at = sp[i].at.p + sp[i].at.n;
+	}
+	desk_buf_add(b, at, (size_t)(text.p + text.n - at));
+}

@@ -161,30 +161,16 @@ external_news(jv cur, jv x)
 	return news;
 }
 
-/* Records a conversation's external ids on the case when they are news. */
-static void
-note_external(struct desk_store *st, uint64_t cid, jv x, int64_t now)
+/*
+ * The external ids a case with cur (borrowed) should have once x's
+ * (borrowed) are noted, owned; invalid when it has them already.
+ */
+static jv
+external_merged(jv cur, jv x)
 {
-	static const char *const ext[] = { "external" };
-
-	if (jv_get_kind(x) != JV_KIND_OBJECT || !jv_object_length(jv_copy(x)))
-		return;
-	/*
-	 * The common case, every id known already: only the case's external
-	 * read, nothing to merge or weigh (cur was weighed when it was
-	 * stored, so the merge would give cur).
-	 */
-	jv known = desk_record_members(st, DESK_T_CASE, cid, ext, 1);
-	int news = external_news(desk_jget(known, "external"), x);
-	jv_free(known);
-	if (!news)
-		return;
-	jv rec = desk_case_record(st, cid);
-	jv cur = jv_copy(desk_jget(rec, "external"));
-	if (jv_get_kind(cur) != JV_KIND_OBJECT) {
-		jv_free(cur);
-		cur = jv_object();
-	}
+	if (!external_news(cur, x))
+		return jv_invalid();
+	cur = jv_get_kind(cur) == JV_KIND_OBJECT ? jv_copy(cur) : jv_object();
 	jv merged = jv_object_merge(jv_copy(cur), jv_copy(x));
 	/* Ids pile up over a long conversation: past the limit, the latest win. */
 	if (desk_json_size(merged) > DESK_MAX_EXTERNAL_SIZE) {
@@ -193,11 +179,61 @@ note_external(struct desk_store *st, uint64_t cid, jv x, int64_t now)
 	}
 	if (jv_equal(jv_copy(merged), cur)) {
 		jv_free(merged);
-		jv_free(rec);
-		return;
+		return jv_invalid();
 	}
-	rec = desk_jset(rec, "external", merged);
-	desk_case_save(st, rec, NULL, now);
+	return merged;
+}
+
+/*
+ * Records a conversation's external ids on the case when they are news:
+ * the record printed from its old bytes, only external and updated_at
+ * printed anew, as desk_case_save would print its value. A record with
+ * no external yet, or with an event's ids (which the save strips), or
+ * not as desk prints it, is read whole and saved as before.
+ */
+static void
+note_external(struct desk_store *st, uint64_t cid, jv x, int64_t now)
+{
+	static const char *const keys[] = { "external", "updated_at",
+		"event_id", "event_scope", "event_channel" };
+	struct desk_jspan v[6], rec;
+	struct desk_buf raw = DESK_BUF_INIT, b = DESK_BUF_INIT;
+	struct desk_jsplice sp[2] = { { { 0, 0 }, DESK_BUF_INIT },
+		{ { 0, 0 }, DESK_BUF_INIT } };
+
+	if (jv_get_kind(x) != JV_KIND_OBJECT || !jv_object_length(jv_copy(x)))
+		return;
+	if (desk_splice && desk_record_spans_all(st, DESK_T_CASE, cid, keys, 5,
+	    v, &raw, &rec) == 1 && v[1].p && v[2].p && !v[3].p && !v[4].p &&
+	    !v[5].p) {
+		jv cur = desk_json_span_parse(v[1]);
+		jv merged = external_merged(cur, x);
+		jv_free(cur);
+		if (jv_is_valid(merged)) {
+			const char *when = desk_time_text(now);
+			int first = v[1].p < v[2].p;
+			sp[!first].at = v[1];
+			desk_json_dump(&sp[!first].by, merged);
+			sp[first].at = v[2];
+			desk_json_dump_str(&sp[first].by, when, strlen(when));
+			desk_json_splice(&b, rec, sp, 2);
+			struct desk_jspan all = { b.p, b.len };
+			desk_log_add_bytes(st, "case", b.p, b.len,
+			    desk_apply_case_bytes, &all);
+		}
+		jv_free(merged);
+	} else {
+		jv r = desk_case_record(st, cid);
+		jv merged = external_merged(desk_jget(r, "external"), x);
+		if (jv_is_valid(merged))
+			desk_case_save(st, desk_jset(r, "external", merged), NULL, now);
+		else
+			jv_free(r);
+	}
+	desk_buf_free(&raw);
+	desk_buf_free(&b);
+	desk_buf_free(&sp[0].by);
+	desk_buf_free(&sp[1].by);
 }
 
 /* The case a user's message goes to, its external ids noted, and its state in *mc. */

@@ -457,6 +457,139 @@ fields_over(jv u, jv changes, char *why, size_t n)
 	return r;
 }
 
+/*
+ * The splice of desk_user_resolve: a known user's record printed from its
+ * bytes as the value path below would print it, only the members that
+ * change replaced. It takes what needs nothing but the user's own record:
+ * no fields in the message, none and no linked users in the record, each
+ * contact new, the user's own, or not a contact at all.
+ */
+#define SPLICE_ELEMS 64
+
+int desk_splice = 1;
+
+/* Whether a is the bytes of the JSON text b[0..n). */
+static int
+span_is(struct desk_jspan a, const char *b, size_t n)
+{
+	return a.p && a.n == n && !memcmp(a.p, b, n);
+}
+
+/*
+ * Contact raw of kind for user uid, whose list of them is list: 1 when
+ * decided (*add the list's new bytes, or left empty; a refusal in
+ * *report), 0 when it is another user's (link_contact then) or list is
+ * not as desk prints it.
+ */
+static int
+splice_contact(struct desk_store *st, uint64_t uid, const char *kind,
+    const char *raw, struct desk_jspan list, struct desk_buf *add, jv *report)
+{
+	struct desk_buf norm = DESK_BUF_INIT, d = DESK_BUF_INIT;
+	struct desk_jspan e[SPLICE_ELEMS];
+	struct desk_key k;
+	uint64_t owner;
+	int has = 0, r = 1;
+
+	int ok = !strcmp(kind, "email") ? desk_email_norm(raw, &norm) :
+	    desk_phone_norm(raw, &norm);
+	int n = desk_json_elements(list.p, list.n, e, SPLICE_ELEMS);
+	if (n < 0) {
+		r = 0;
+		goto out;
+	}
+	if (!ok) {
+		*report = not_linked(*report, kind, 0, !strcmp(kind, "email") ?
+		    "not an email address" : "not a phone number");
+		goto out;
+	}
+	desk_json_dump_str(&d, norm.p, norm.len);
+	for (int i = 0; i < n; i++)
+		has |= span_is(e[i], d.p, d.len);
+	/* As desk_user_by_contact: an entry not in its owner's list is stale. */
+	desk_key_contact(&k, kind, norm.p);
+	if (!desk_hx_get(st, &k, &owner, NULL))
+		owner = 0;
+	if (owner && owner != uid)
+		r = 0;
+	else if (owner && has)
+		;                  /* the user's already */
+	else if (n >= DESK_MAX_CONTACTS) {
+		char reason[80];
+		snprintf(reason, sizeof reason, "the user has %d %s already",
+		    DESK_MAX_CONTACTS, plural(kind));
+		*report = not_linked(*report, kind, 0, reason);
+	} else {
+		desk_buf_add(add, list.p, list.n - 1);
+		if (n)
+			desk_buf_addc(add, ',');
+		desk_buf_add(add, d.p, d.len);
+		desk_buf_addc(add, ']');
+	}
+out:
+	desk_buf_free(&norm);
+	desk_buf_free(&d);
+	return r;
+}
+
+/* The string s as a member's new bytes in *by when it is not old's. */
+static int
+splice_str(struct desk_jspan old, const char *s, struct desk_buf *by)
+{
+	if (!s)
+		return 0;
+	desk_json_dump_str(by, s, strlen(s));
+	if (!span_is(old, by->p, by->len))
+		return 1;
+	by->len = 0;
+	return 0;
+}
+
+/* 1 when done (the record saved if it changed), 0 for the value path. */
+static int
+resolve_spliced(struct desk_store *st, const struct desk_who *w,
+    uint64_t uid, int64_t now, jv *report)
+{
+	static const char *const keys[] = { "emails", "phones", "name",
+		"company", "updated_at", "fields", "linked_users" };
+	struct desk_jspan v[8], rec;
+	struct desk_buf raw = DESK_BUF_INIT, b = DESK_BUF_INIT;
+	struct desk_jsplice sp[5];
+	int r = 0, dirty = 0;
+
+	for (int i = 0; i < 5; i++)
+		sp[i].by = (struct desk_buf)DESK_BUF_INIT;
+	if (desk_record_spans_all(st, DESK_T_USER, uid, keys, 7, v, &raw,
+	    &rec) != 1 || !span_is(v[6], "{}", 2) || !span_is(v[7], "[]", 2))
+		goto out;
+	for (int i = 0; i < 5; i++) {
+		sp[i].at = v[i + 1];
+		/* In the order desk prints them, the splice's order. */
+		if (!v[i + 1].p || (i && v[i + 1].p < v[i].p + v[i].n))
+			goto out;
+	}
+	dirty |= splice_str(v[3], w->name, &sp[2].by);
+	dirty |= splice_str(v[4], w->company, &sp[3].by);
+	if ((w->email && !splice_contact(st, uid, "email", w->email, v[1],
+	    &sp[0].by, report)) || (w->phone && !splice_contact(st, uid,
+	    "phone", w->phone, v[2], &sp[1].by, report)))
+		goto out;
+	r = 1;
+	if (!(dirty | sp[0].by.len | sp[1].by.len))
+		goto out;
+	const char *when = desk_time_text(now);
+	desk_json_dump_str(&sp[4].by, when, strlen(when));
+	desk_json_splice(&b, rec, sp, 5);
+	struct desk_jspan all = { b.p, b.len };
+	desk_log_add_bytes(st, "user", b.p, b.len, desk_apply_user_bytes, &all);
+out:
+	for (int i = 0; i < 5; i++)
+		desk_buf_free(&sp[i].by);
+	desk_buf_free(&raw);
+	desk_buf_free(&b);
+	return r;
+}
+
 uint64_t
 desk_user_resolve(struct desk_store *st, const struct desk_who *w,
     int64_t now, jv *report)
@@ -472,6 +605,12 @@ desk_user_resolve(struct desk_store *st, const struct desk_who *w,
 	if (!w->email && !w->phone && !w->name && !w->company && !fields)
 		/* The common case: nothing to read or change, or only to make. */
 		return uid ? uid : user_new_plain(st, w, now);
+	if (uid && !fields && desk_splice) {
+		if (resolve_spliced(st, w, uid, now, report))
+			return uid;
+		jv_free(*report);
+		*report = jv_object();
+	}
 	u = uid ? desk_user_get(st, uid) : desk_user_new(0, w, now);
 	int changed = 0;           /* the user's bound data */
 	jv data = jv_object();     /* the bound data the message brings */

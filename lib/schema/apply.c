@@ -97,6 +97,16 @@ desk_record_spans(struct desk_store *st, enum desk_table t, uint64_t id,
     const char *const *keys, size_t nkeys, struct desk_jspan *v,
     struct desk_buf *b)
 {
+	struct desk_jspan all;
+
+	return desk_record_spans_all(st, t, id, keys, nkeys, v, b, &all);
+}
+
+int
+desk_record_spans_all(struct desk_store *st, enum desk_table t, uint64_t id,
+    const char *const *keys, size_t nkeys, struct desk_jspan *v,
+    struct desk_buf *b, struct desk_jspan *all)
+{
 	const char *k[DESK_JSON_MEMBERS_MAX];
 	struct desk_slot s;
 	size_t n;
@@ -110,6 +120,8 @@ desk_record_spans(struct desk_store *st, enum desk_table t, uint64_t id,
 	const char *p = desk_log_raw(st, s.rec, b, &n);
 	if (!p || desk_json_members(p, n, k, nkeys + 1, v) < 0 || !v[0].p)
 		return -1;
+	all->p = p;
+	all->n = n;
 	/* Never trust a pointer (desk_record): the record must be id's. */
 	jv idv = desk_json_span_parse(v[0]);
 	int mine = jv_get_kind(idv) == JV_KIND_NUMBER &&
@@ -600,6 +612,52 @@ apply_case(struct desk_store *st, jv rec, struct desk_loc loc)
 	if (!desk_jstrn(rec, "event_id", &f.event_id, &f.event_idlen))
 		f.event_id = NULL;
 	desk_apply_case(st, loc, &f);
+}
+
+/* Record bytes r[0..n) as a value of only its members keys[0..nkeys). */
+static jv
+members_of(const struct desk_jspan *r, const char *const *keys, size_t nkeys)
+{
+	struct desk_jspan v[DESK_JSON_MEMBERS_MAX];
+
+	if (nkeys > DESK_JSON_MEMBERS_MAX ||
+	    desk_json_members(r->p, r->n, keys, nkeys, v) < 0)
+		return desk_json_parse_all(r->p, r->n);
+	jv rec = jv_object();
+	for (size_t i = 0; i < nkeys; i++)
+		if (v[i].p)
+			rec = desk_jset(rec, keys[i], desk_json_span_parse(v[i]));
+	return rec;
+}
+
+/*
+ * A case record printed from an older one's bytes (note_external), applied
+ * as apply_case applies its value, from the members apply_case reads.
+ */
+void
+desk_apply_case_bytes(struct desk_store *st, struct desk_loc loc, void *ctx)
+{
+	static const char *const keys[] = { "case_id", "user_id", "channel",
+		"status", "merged_into", "updated_at", "event_scope",
+		"event_channel", "event_id" };
+	jv rec = members_of(ctx, keys, sizeof keys / sizeof *keys);
+
+	if (jv_is_valid(rec))
+		apply_case(st, rec, loc);
+	jv_free(rec);
+}
+
+/* The same for a user record (desk_user_resolve's splice), as apply_user. */
+void
+desk_apply_user_bytes(struct desk_store *st, struct desk_loc loc, void *ctx)
+{
+	static const char *const keys[] = { "user_id", "custom_ids", "emails",
+		"phones", "identified" };
+	jv rec = members_of(ctx, keys, sizeof keys / sizeof *keys);
+
+	if (jv_is_valid(rec))
+		apply_user(st, rec, loc);
+	jv_free(rec);
 }
 
 /* ---- the outbox: delivery state and the due list ---- */

@@ -67,6 +67,13 @@ struct desk_user_new_fields {
 	size_t ucidlen;
 };
 void desk_apply_user_new(struct desk_store *st, struct desk_loc loc, void *ctx);
+/*
+ * A user or case record printed from an older one's bytes, ctx its struct
+ * desk_jspan (all of it): applied as its value would be, from the members
+ * that reads, parsed alone.
+ */
+void desk_apply_user_bytes(struct desk_store *st, struct desk_loc loc, void *ctx);
+void desk_apply_case_bytes(struct desk_store *st, struct desk_loc loc, void *ctx);
 /* Whether desk-case compact may leave rec out (supersede.c). */
 int desk_superseded(struct desk_store *st, struct desk_store *kept, jv rec,
     struct desk_loc loc);
@@ -107,6 +114,10 @@ jv desk_record_members(struct desk_store *st, enum desk_table t, uint64_t id,
 int desk_record_spans(struct desk_store *st, enum desk_table t, uint64_t id,
     const char *const *keys, size_t nkeys, struct desk_jspan *v,
     struct desk_buf *b);
+/* The same, and the record's bytes (without the newline) in *all. */
+int desk_record_spans_all(struct desk_store *st, enum desk_table t,
+    uint64_t id, const char *const *keys, size_t nkeys, struct desk_jspan *v,
+    struct desk_buf *b, struct desk_jspan *all);
 /*
  * The same, each member's value in out[i] (owned; invalid when the record
  * has none), without an object built of them: 1; 0 when there is no such
