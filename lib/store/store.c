@@ -1339,11 +1339,15 @@ desk_redo_checkpoint(struct desk_store *st)
 }
 
 /*
- * The journal as long as end, in zeros written ahead a megabyte at a
- * time: its records then overwrite blocks it already has, and their sync
- * needs no change of the file's size (a journal commit of the file
- * system's own) but the first of each megabyte. It is reused from the
- * start at every checkpoint, so that stops at about REDO_CKPT.
+ * The journal as long as end, a megabyte ahead of its records at a time:
+ * blocks allocated by fallocate(2), which writes none of them (zeros
+ * written ahead went to the disk once more than the records over them:
+ * on ext4, 200 records of 200 KB, each synced, wrote 78 MB that way and
+ * 44 MB with fallocate, whose blocks' first writes cost the file
+ * system's own journal a few blocks a sync), else, where it has no
+ * fallocate, in zeros, so that a record's sync changes the file's size
+ * only at the first of each megabyte. It is reused from the start at
+ * every checkpoint, so that stops at about REDO_CKPT.
  */
 static int
 redo_room(struct desk_store *st, uint64_t end)
@@ -1358,6 +1362,16 @@ redo_room(struct desk_store *st, uint64_t end)
 		st->redo_size = (uint64_t)sb.st_size;
 	}
 	uint64_t want = (end + (1u << 20) - 1) & ~(uint64_t)((1u << 20) - 1);
+	if (st->redo_size < end) {
+		if (fallocate(st->redofd, 0, (off_t)st->redo_size,
+		    (off_t)(want - st->redo_size)) == 0) {
+			st->redo_size = want;
+			return 0;
+		}
+		if (errno != EOPNOTSUPP && errno != ENOSYS)
+			return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/" REDO_PATH,
+			    st->root);
+	}
 	while (st->redo_size < end) {
 		size_t n = want - st->redo_size < sizeof zero ?
 		    (size_t)(want - st->redo_size) : sizeof zero;
