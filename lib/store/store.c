@@ -1054,8 +1054,8 @@ desk_store_dirty(struct desk_store *st)
  * the bytes. (The journal of an older desk holds one record of generation
  * 0 at its start.) The units are mostly zeros (the high bytes of ids and
  * positions, a slot's unused fields), so a record's are written packed
- * when that is shorter (see redo_pack): at 10^6 cases that is 224 bytes
- * an event written and synced, not 140.
+ * when that is shorter (see redo_pack): at 10^6 cases, 140 bytes an
+ * event written and synced, not 224.
  */
 #define REDO_PATH "index/batch.redo"
 #define REDO_MAGIC "desk redo 1\n"
@@ -1097,16 +1097,13 @@ desk_redo_add(struct desk_store *st, unsigned file, uint64_t off,
 #define REDO_PACKED 0xfffffffeu
 #define REDO_ZEROS 3        /* the fewest zeros a literal ends at */
 
-static void
-put_len(struct desk_buf *b, size_t n)
+static unsigned char *
+put_len(unsigned char *o, size_t n)
 {
-	unsigned char c[10];
-	size_t i = 0;
-
 	do
-		c[i++] = (unsigned char)((n & 127) | (n > 127 ? 128 : 0));
+		*o++ = (unsigned char)((n & 127) | (n > 127 ? 128 : 0));
 	while ((n >>= 7));
-	desk_buf_add(b, c, i);
+	return o;
 }
 
 static int
@@ -1125,32 +1122,51 @@ get_len(const unsigned char *p, size_t n, size_t *at, size_t *v)
 	return -1;
 }
 
-/* Units p[0..n), packed, appended to b. */
+/*
+ * Where the bytes from at on stop being nonzero (zero: 0) or zero
+ * (zero: 1), before n; eight at a time where the byte order lets the
+ * first of them be told by counting trailing zero bits.
+ */
+static size_t
+run_end(const unsigned char *p, size_t at, size_t n, int zero)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	for (uint64_t v, m; at + 8 <= n; at += 8) {
+		memcpy(&v, p + at, sizeof v);
+		/* The lowest bit set is the first zero byte's (or nonzero's). */
+		m = zero ? v : (v - 0x0101010101010101u) & ~v & 0x8080808080808080u;
+		if (m)
+			return at + (size_t)__builtin_ctzll(m) / 8;
+	}
+#endif
+	while (at < n && (!p[at]) == zero)
+		at++;
+	return at;
+}
+
+/*
+ * Units p[0..n), packed, appended to b: at most 2n + 20 bytes, as a run
+ * takes at least REDO_ZEROS bytes and adds two lengths to the literal's.
+ */
 static void
 redo_pack(struct desk_buf *b, const unsigned char *p, size_t n)
 {
-	for (size_t at = 0; at < n;) {
-		size_t lit = at, z = 0;
-		while (lit < n) {
-			const unsigned char *q = memchr(p + lit, 0, n - lit);
-			if (!q) {
-				lit = n;
+	desk_buf_reserve(b, 2 * n + 32);
+	unsigned char *o0 = (unsigned char *)b->p + b->len, *o = o0;
+
+	for (size_t at = 0, lit, z; at < n; at = z) {
+		/* The literal ends where REDO_ZEROS zeros or more do, or at the end. */
+		for (lit = at;; lit = z) {
+			lit = run_end(p, lit, n, 0);
+			z = run_end(p, lit, n, 1);
+			if (z - lit >= REDO_ZEROS || z == n)
 				break;
-			}
-			size_t e = lit = (size_t)(q - p);
-			while (e < n && !p[e])
-				e++;
-			if (e - lit >= REDO_ZEROS || e == n) {
-				z = e - lit;
-				break;
-			}
-			lit = e;     /* too few zeros to be worth a run */
 		}
-		put_len(b, lit - at);
-		desk_buf_add(b, p + at, lit - at);
-		put_len(b, z);
-		at = lit + z;
+		o = put_len(o, lit - at);
+		memcpy(o, p + at, lit - at);
+		o = put_len(o + (lit - at), z - lit);
 	}
+	b->len += (size_t)(o - o0);
 }
 
 /* Packed bytes p[0..n) as want bytes of units at out: 0, or -1 when they are not. */
