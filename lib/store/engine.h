@@ -189,6 +189,14 @@ void desk_store_dir_dirty(struct desk_store *st, int sub);
 void desk_redo_add(struct desk_store *st, unsigned file, uint64_t off,
     const void *p, size_t len);
 /*
+ * A journal record's units packed (runs of literal bytes and of zeros)
+ * onto the end of b, at most 2n + 20 bytes; and unpacked, n bytes of p
+ * into exactly want bytes at out: 0, or -1 when they are not that.
+ */
+void desk_redo_pack(struct desk_buf *b, const unsigned char *p, size_t n);
+int desk_redo_unpack(const unsigned char *p, size_t n, unsigned char *out,
+    size_t want);
+/*
  * Under the lock: index/batch.redo begun anew, its older records never
  * written again after a crash (before a derived file is replaced), and
  * the same after the derived files are synced (checkpoint: before the

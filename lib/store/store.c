@@ -1054,7 +1054,7 @@ desk_store_dirty(struct desk_store *st)
  * the bytes. (The journal of an older desk holds one record of generation
  * 0 at its start.) The units are mostly zeros (the high bytes of ids and
  * positions, a slot's unused fields), so a record's are written packed
- * when that is shorter (see redo_pack): at 10^6 cases, 140 bytes an
+ * when that is shorter (see desk_redo_pack): at 10^6 cases, 140 bytes an
  * event written and synced, not 224.
  */
 #define REDO_PATH "index/batch.redo"
@@ -1148,8 +1148,8 @@ run_end(const unsigned char *p, size_t at, size_t n, int zero)
  * Units p[0..n), packed, appended to b: at most 2n + 20 bytes, as a run
  * takes at least REDO_ZEROS bytes and adds two lengths to the literal's.
  */
-static void
-redo_pack(struct desk_buf *b, const unsigned char *p, size_t n)
+void
+desk_redo_pack(struct desk_buf *b, const unsigned char *p, size_t n)
 {
 	desk_buf_reserve(b, 2 * n + 32);
 	unsigned char *o0 = (unsigned char *)b->p + b->len, *o = o0;
@@ -1170,8 +1170,9 @@ redo_pack(struct desk_buf *b, const unsigned char *p, size_t n)
 }
 
 /* Packed bytes p[0..n) as want bytes of units at out: 0, or -1 when they are not. */
-static int
-redo_unpack(const unsigned char *p, size_t n, unsigned char *out, size_t want)
+int
+desk_redo_unpack(const unsigned char *p, size_t n, unsigned char *out,
+    size_t want)
 {
 	size_t at = 0, o = 0, lit, z;
 
@@ -1411,7 +1412,7 @@ redo_append(struct desk_store *st)
 	z->len = 0;
 	desk_buf_reserve(z, REDO_HEAD + 16);
 	z->len = REDO_HEAD + 16;
-	redo_pack(z, h + REDO_HEAD, body);
+	desk_redo_pack(z, h + REDO_HEAD, body);
 	if (z->len < st->redo.len) {
 		h = (unsigned char *)z->p;
 		desk_le32(h + REDO_HEAD, REDO_PACKED);
@@ -1448,7 +1449,7 @@ redo_again(struct desk_store *st, const unsigned char *p, size_t n)
 	size_t want = desk_get64(p + 8);
 	unsigned char *u = want <= REDO_MAX && desk_get32(p + 4) == n - 16 ?
 	    desk_xmalloc(want ? want : 1) : NULL;
-	int r = u && redo_unpack(p + 16, n - 16, u, want) == 0 ?
+	int r = u && desk_redo_unpack(p + 16, n - 16, u, want) == 0 ?
 	    redo_apply(st, u, want) : desk_store_fail(st, DESK_EX_IOERR, "%s/"
 	    REDO_PATH ": damaged record (run desk-case fsck --repair)", st->root);
 	free(u);
