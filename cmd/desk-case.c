@@ -11,25 +11,13 @@
 
 /* ---- the filter ---- */
 
-/*
- * The fields desk-case adds, as recorded with the message; user_custom_id
- * only for a message that named its conversation instead.
- */
-static const char *const added[] = { "user_id", "case_id", "message_id",
-	"trigger", "case_status", "linked_users", "not_linked", "user_custom_id",
-	"duplicate" };
-#define NADDED (sizeof added / sizeof *added)
-
+/* What desk_message_receive gives back, set on the event. */
 static jv
-enrich(jv ev, jv rec, int duplicate)
+enrich(jv ev, const struct desk_received *r)
 {
-	for (size_t i = 0; i < NADDED - 1; i++) {
-		jv v = desk_jget(rec, added[i]);
-		if (jv_is_valid(v))
-			ev = desk_jset(ev, added[i], jv_copy(v));
-	}
-	if (duplicate)
-		ev = desk_jset(ev, "duplicate", jv_true());
+	for (size_t i = 0; i < DESK_NADDED; i++)
+		if (jv_is_valid(r->v[i]))
+			ev = desk_jset(ev, desk_added_keys[i], jv_copy(r->v[i]));
 	return ev;
 }
 
@@ -39,21 +27,16 @@ enrich(jv ev, jv rec, int duplicate)
  * of the fields it adds, which enrich would replace where they stand.
  */
 static int
-emit_enriched(struct desk_loop *l, jv ev, jv rec, int duplicate)
+emit_enriched(struct desk_loop *l, const struct desk_received *r)
 {
-	jv v[NADDED];
-
-	for (size_t i = 0; i < NADDED; i++) {
-		v[i] = i < NADDED - 1 ? desk_jget(rec, added[i]) :
-		    duplicate ? jv_true() : jv_invalid();
-		if (jv_is_valid(v[i]) && desk_jhas(ev, added[i]))
+	for (size_t i = 0; i < DESK_NADDED; i++)
+		if (jv_is_valid(r->v[i]) && r->had & 1u << i)
 			return 0;
-	}
 	if (!desk_emit_begin(l))
 		return 0;
-	for (size_t i = 0; i < NADDED; i++)
-		if (jv_is_valid(v[i]))
-			desk_emit_member(l, added[i], v[i]);
+	for (size_t i = 0; i < DESK_NADDED; i++)
+		if (jv_is_valid(r->v[i]))
+			desk_emit_member(l, desk_added_keys[i], r->v[i]);
 	desk_emit_end(l);
 	return 1;
 }
@@ -62,7 +45,6 @@ static void
 on_message(struct desk_loop *l, jv ev, void *ctx)
 {
 	struct desk_err e;
-	int dup;
 
 	(void)ctx;
 	if (desk_jhas(ev, "message_id")) {
@@ -91,17 +73,17 @@ on_message(struct desk_loop *l, jv ev, void *ctx)
 		jv_free(named);
 		as_read = 0;
 	}
-	jv rec = desk_message_receive(desk_loop_store(l), ev, &dup, &e);
-	if (!jv_is_valid(rec)) {
+	struct desk_received r;
+	if (desk_message_receive(desk_loop_store(l), ev, &r, &e) < 0) {
 		desk_reject_err(l, ev, &e);
 		jv_free(ev);
 		return;
 	}
-	if (as_read && emit_enriched(l, ev, rec, dup))
+	if (as_read && emit_enriched(l, &r))
 		jv_free(ev);
 	else
-		desk_emit(l, enrich(ev, rec, dup));
-	jv_free(rec);
+		desk_emit(l, enrich(ev, &r));
+	desk_received_free(&r);
 }
 
 static void

@@ -19,18 +19,12 @@ on_reply(struct desk_loop *l, jv ev, void *ctx)
 	struct desk_store *st = desk_loop_store(l);
 	struct desk_err e;
 
-	int dup;
-
 	(void)ctx;
 	/* Printed from the stored record: message.out is not built first. */
-	jv m = desk_reply_store(st, ev, desk_now(), &dup, &e);
-	if (!jv_is_valid(m))
+	if (desk_reply_print(st, ev, desk_now(), desk_emit_buf(l), &e) < 0)
 		desk_reject_err(l, ev, &e);
-	else {
-		desk_reply_out_dump(st, desk_emit_buf(l), m, dup);
+	else
 		desk_buf_addc(desk_emit_buf(l), '\n');
-	}
-	jv_free(m);
 	jv_free(ev);
 }
 

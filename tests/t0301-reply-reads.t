@@ -10,6 +10,15 @@ printf '%s\n' '{"channel":"app","user_custom_id":"u1","content":"hi","external":
 	'{"channel":"app","user_custom_id":"u2","content":"hi"}' | desk-case > /dev/null
 cp -a $DESK_STORE $T/clean
 reply() { printf '{"type":"reply","case_id":%s,"content":"ok","id":"r%s"}\n' "$1" "$1"; }
+# edit SED GREP WHAT: the clean store again, its log edited by SED, which
+# GREP then finds there
+edit() {
+	rm -rf $DESK_STORE; cp -a $T/clean $DESK_STORE
+	log=$(ls $DESK_STORE/log/*.jsonl | head -n 1)
+	sed -i "$1" $log
+	grep -q "$2" $log
+	ok $? "$3"
+}
 
 run desk-reply $(reply 1 > $T/r1; echo $T/r1)
 rc 0 "a reply from the records' bytes"
@@ -21,20 +30,44 @@ cp $OUT $T/want
 # JSON, not as desk prints it): read whole, the same answer. Kept the same
 # length (another member made shorter), so every pointer into the log
 # stays right.
-rm -rf $DESK_STORE; cp -a $T/clean $DESK_STORE
-log=$(ls $DESK_STORE/log/*.jsonl | head -n 1)
-sed -i '/"rec":"case","case_id":1,.*"external":/{s/"external":/"\\u0065xternal":/;s/"team":null,/"t":0, /;}' $log
-grep -q '"case_id":1,.*"t":0, .*"\\u0065xternal":{"dialog_id":"d-1"}' $log
-ok $? "(case 1's record: the key external escaped)"
+edit '/"rec":"case","case_id":1,.*"external":/{s/"external":/"\\u0065xternal":/;s/"team":null,/"t":0, /;}' \
+	'"case_id":1,.*"t":0, .*"\\u0065xternal":{"dialog_id":"d-1"}' \
+	"(case 1's record: the key external escaped)"
 run desk-reply $T/r1
 rc 0 "a record not as desk prints it: read whole"
 is "$(cat $OUT)" "$(cat $T/want)" "the same message.out"
 
+# User 1's custom_ids found in the record's bytes, element by element:
+# another channel's id first (same length: members shortened) is passed
+# over for the case's channel's.
+edit 's/"user_id":1,"custom_ids":\[{"channel":"app","user_custom_id":"u1"}\],"emails":\[\],"phones":\[\],"name":null,"company":null,/"user_id":1,"custom_ids":[{"channel":"bot","user_custom_id":"b9"},{"channel":"app","user_custom_id":"u1"}],"n":"abcd",/' \
+	'"custom_ids":\[{"channel":"bot","user_custom_id":"b9"},{"channel":"app"' \
+	"(user 1: an id on another channel first)"
+run desk-reply $T/r1
+rc 0 "a user with ids on two channels"
+is "$(cat $OUT)" "$(cat $T/want)" "the id on the case's channel, not the first"
+
+# An element with a key escaped: custom_ids parsed, the same answer.
+edit 's/"user_id":1,"custom_ids":\[{"channel":"app","user_custom_id":"u1"}\],"emails":\[\],"phones":\[\],/"user_id":1,"custom_ids":[{"channel":"app","\\u0075ser_custom_id":"u1"}],"emails":[],"p":10,/' \
+	'"custom_ids":\[{"channel":"app","\\u0075ser_custom_id":"u1"}\],"emails":\[\],"p":10,' \
+	"(user 1: an id's key escaped)"
+run desk-reply $T/r1
+rc 0 "custom_ids not as desk prints it: parsed"
+is "$(cat $OUT)" "$(cat $T/want)" "the same message.out"
+
+# A damaged id on another channel than the case's: not passed over, the
+# store fails, naming the user.
+edit 's/"user_id":1,"custom_ids":\[{"channel":"app","user_custom_id":"u1"}\],"emails":\[\],"phones":\[\],"name":null,"company":null,/"user_id":1,"custom_ids":[{"channel":"bot","user_custom_id":"b\x01"},{"channel":"app","user_custom_id":"u1"}],"n":"abcd",/' \
+	"$(printf '"user_custom_id":"b\001"},')" \
+	"(user 1: an id on another channel damaged)"
+run desk-reply $T/r1
+rc 74 "a damaged id the reply does not use: exit 74"
+like $ERR 'user 1: .*fsck' "the error names the user and says fsck"
+
 # A damaged member that the reply reads: the store fails, naming the case.
-rm -rf $DESK_STORE; cp -a $T/clean $DESK_STORE
-log=$(ls $DESK_STORE/log/*.jsonl | head -n 1)
-sed -i '0,/"case_id":2,"user_id":2,"channel":"app","status":"open"/s//"case_id":2,"user_id":2,"channel":"app","status":"op\x01n"/' $log
-grep -q "$(printf 'op\001n')" $log; ok $? "(case 2's status damaged)"
+edit '0,/"case_id":2,"user_id":2,"channel":"app","status":"open"/s//"case_id":2,"user_id":2,"channel":"app","status":"op\x01n"/' \
+	"$(printf 'op\001n')" \
+	"(case 2's status damaged)"
 reply 2 > $T/r2
 run desk-reply $T/r2
 rc 74 "a damaged record: exit 74"

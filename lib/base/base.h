@@ -178,8 +178,11 @@ jv desk_jget(jv o, const char *key);
 const char *desk_jstr(jv o, const char *key);
 /* 1 and *s, *n for a string; 0 otherwise. */
 int desk_jstrn(jv o, const char *key, const char **s, size_t *n);
+int desk_jstrn_of(jv v, const char **s, size_t *n);
 /* 1 when key holds an integral number within ±2^53. */
 int desk_jint(jv o, const char *key, int64_t *v);
+/* The same for a value v (borrowed), as desk_jget gave it. */
+int desk_jint_of(jv v, int64_t *out);
 int desk_jhas(jv o, const char *key);
 /*
  * desk_jget of each of the n keys at once (out[i] for keys[i], borrowed),
@@ -187,6 +190,9 @@ int desk_jhas(jv o, const char *key);
  * few members asked for many.
  */
 void desk_jgets(jv o, const char *const *keys, size_t n, jv *out);
+/* The same, calling each(k, v, ctx) (both borrowed) for every member on the way. */
+void desk_jgets_each(jv o, const char *const *keys, size_t n, jv *out,
+    void (*each)(jv k, jv v, void *ctx), void *ctx);
 /* Setters consume o and v and return the new object. */
 jv desk_jset(jv o, const char *key, jv v);
 jv desk_jset_str(jv o, const char *key, const char *s);
@@ -202,6 +208,26 @@ jv desk_jstring(const char *s, size_t n);
  * member by member.
  */
 jv desk_jproto(const char *json);
+/*
+ * What desk_jproto(proto) with values set over its members keys[0..v->n)
+ * would print as desk_json_dump_with prints it, "rec": type first: the
+ * record, without the copy built. v holds the values, printed (keys in
+ * proto's order; each's own value in proto a scalar, [] or {}); the text
+ * goes to b but for its closing brace, to add members after; v is freed.
+ */
+#define DESK_JVALS_MAX 8
+struct desk_jvals {
+	struct desk_buf b;
+	size_t off[DESK_JVALS_MAX], n;
+};
+#define DESK_JVALS_INIT { DESK_BUF_INIT, { 0 }, 0 }
+/* The next value: printed into what this returns (at most DESK_JVALS_MAX). */
+struct desk_buf *desk_jvals_next(struct desk_jvals *v);
+void desk_jvals_int(struct desk_jvals *v, uint64_t x);
+/* A string (s[0..n)), or null when s is NULL. */
+void desk_jvals_str(struct desk_jvals *v, const char *s, size_t n);
+void desk_jproto_print(struct desk_buf *b, const char *type,
+    const char *proto, const char *const *keys, struct desk_jvals *v);
 /* Compact text of v (borrowed), malloc'd, NUL-terminated. */
 char *desk_json_text(jv v);
 
@@ -221,6 +247,13 @@ struct desk_jspan {
  */
 int desk_json_members(const char *p, size_t n, const char *const *keys,
     size_t nkeys, struct desk_jspan *out);
+/*
+ * The elements of the array p[0..n) as bytes, as desk_json_members finds
+ * an object's values (structure checked, values not): how many, or -1
+ * when p is not one array of sound structure or has more than max.
+ */
+int desk_json_elements(const char *p, size_t n, struct desk_jspan *out,
+    size_t max);
 /* The value of s's bytes: desk_json_parse_all of them, sooner. */
 jv desk_json_span_parse(struct desk_jspan s);
 /*
@@ -322,6 +355,9 @@ size_t desk_json_size(jv v);
 const char *desk_check_sizes(jv ev, const char **field, char *why, size_t n);
 /* desk_check_sizes as a desk_err (65): 0, or -1 with *e. */
 int desk_err_sizes(jv ev, struct desk_err *e);
+/* The same and desk_jgets(ev, keys, n, out), in one walk over ev. */
+int desk_err_sizes_gets(jv ev, const char *const *keys, size_t n, jv *out,
+    struct desk_err *e);
 /* The same for one object of fields (borrowed). */
 const char *desk_check_fields(jv f, char *why, size_t n);
 
@@ -333,6 +369,8 @@ int64_t desk_now(void);
 int desk_time_parse(const char *s, int64_t *t);
 /* "YYYY-MM-DDTHH:MM:SSZ"; out must hold 32 bytes. */
 char *desk_time_fmt(int64_t t, char *out);
+/* The same, valid until the next call of the thread; desk_jtime as a jv. */
+const char *desk_time_text(int64_t t);
 jv desk_jtime(int64_t t);
 /* Seconds on the monotonic clock, for deadlines and ages (not DESK_NOW's). */
 double desk_mono(void);

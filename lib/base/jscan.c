@@ -100,12 +100,47 @@ skip_value(const char *p, const char *e, int depth)
 	return p > s ? p : NULL;
 }
 
+/*
+ * The steps of a walk over one whole text that is an object or an array
+ * (open, close): past its opening, then past each ',' between its items.
+ * 1: an item at *pp; 0: the end, nothing after it; -1: not sound.
+ */
+static int
+walk_open(const char **pp, const char *e, char open, char close)
+{
+	const char *p = ws(*pp, e);
+
+	if (p >= e || *p != open)
+		return -1;
+	*pp = p + 1;
+	p = ws(p + 1, e);
+	if (p < e && *p == close)
+		return ws(p + 1, e) == e ? 0 : -1;
+	return 1;
+}
+
+static int
+walk_next(const char **pp, const char *e, char close)
+{
+	const char *p = ws(*pp, e);
+
+	if (p >= e)
+		return -1;
+	if (*p == close)
+		return ws(p + 1, e) == e ? 0 : -1;
+	if (*p != ',')
+		return -1;
+	*pp = p + 1;
+	return 1;
+}
+
 int
 desk_json_members(const char *p, size_t n, const char *const *keys,
     size_t nkeys, struct desk_jspan *out)
 {
 	const char *e = p + n;
 	size_t klen[DESK_JSON_MEMBERS_MAX];
+	int more;
 
 	if (nkeys > DESK_JSON_MEMBERS_MAX)
 		return -1;
@@ -114,13 +149,8 @@ desk_json_members(const char *p, size_t n, const char *const *keys,
 		out[i].n = 0;
 		klen[i] = strlen(keys[i]);
 	}
-	p = ws(p, e);
-	if (p >= e || *p != '{')
-		return -1;
-	p = ws(p + 1, e);
-	if (p < e && *p == '}')
-		return ws(p + 1, e) == e ? 0 : -1;
-	for (;;) {
+	for (more = walk_open(&p, e, '{', '}'); more > 0;
+	    more = walk_next(&p, e, '}')) {
 		int esc = 0;
 		p = ws(p, e);
 		if (p >= e || *p != '"')
@@ -143,14 +173,28 @@ desk_json_members(const char *p, size_t n, const char *const *keys,
 				out[i].p = v;
 				out[i].n = (size_t)(p - v);
 			}
-		p = ws(p, e);
-		if (p >= e)
-			return -1;
-		if (*p == '}')
-			return ws(p + 1, e) == e ? 0 : -1;
-		if (*p++ != ',')
-			return -1;
 	}
+	return more;
+}
+
+int
+desk_json_elements(const char *p, size_t n, struct desk_jspan *out,
+    size_t max)
+{
+	const char *e = p + n;
+	size_t i = 0;
+	int more;
+
+	for (more = walk_open(&p, e, '[', ']'); more > 0;
+	    more = walk_next(&p, e, ']')) {
+		p = ws(p, e);
+		const char *v = p;
+		if (i == max || !(p = skip_value(p, e, 1)))
+			return -1;
+		out[i].p = v;
+		out[i++].n = (size_t)(p - v);
+	}
+	return more < 0 ? -1 : (int)i;
 }
 
 const char *

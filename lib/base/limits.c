@@ -127,28 +127,46 @@ check_one(jv k, jv v, const char **name, char *why, size_t n)
 	return NULL;
 }
 
+/* The first field over its limit, as a walk over an event finds it. */
+struct sizes {
+	const char *r, *field;
+	char *why;
+	size_t n;
+};
+
+static void
+size_each(jv k, jv v, void *ctx)
+{
+	struct sizes *s = ctx;
+	const char *name;
+
+	if (!s->r && (s->r = check_one(k, v, &name, s->why, s->n)))
+		s->field = name;
+}
+
 const char *
 desk_check_sizes(jv ev, const char **field, char *why, size_t n)
 {
-	const char *r = NULL, *name;
+	struct sizes s = { NULL, NULL, why, n };
 
 	/* One pass over what the event has: most events have few keys. */
-	*field = NULL;
-	if (jv_get_kind(ev) != JV_KIND_OBJECT)
-		return NULL;
-	jv_object_foreach(ev, k, v) {
-		if (!r && (r = check_one(k, v, &name, why, n)))
-			*field = name;
-		jv_free(k);
-		jv_free(v);
-	}
-	return r;
+	desk_jgets_each(ev, NULL, 0, NULL, size_each, &s);
+	*field = s.field;
+	return s.r;
 }
 
 int
 desk_err_sizes(jv ev, struct desk_err *e)
 {
-	const char *field, *r = desk_check_sizes(ev, &field, e->msg, sizeof e->msg);
+	return desk_err_sizes_gets(ev, NULL, 0, NULL, e);
+}
 
-	return r ? desk_err_why(e, DESK_EX_DATA, field, r) : 0;
+int
+desk_err_sizes_gets(jv ev, const char *const *keys, size_t n, jv *out,
+    struct desk_err *e)
+{
+	struct sizes s = { NULL, NULL, e->msg, sizeof e->msg };
+
+	desk_jgets_each(ev, keys, n, out, size_each, &s);
+	return s.r ? desk_err_why(e, DESK_EX_DATA, s.field, s.r) : 0;
 }

@@ -138,14 +138,20 @@ desk_time_fmt(int64_t t, char *out)
 static _Thread_local int64_t jtime_t;
 static _Thread_local char jtime_s[32];
 
-jv
-desk_jtime(int64_t t)
+const char *
+desk_time_text(int64_t t)
 {
 	if (!jtime_s[0] || jtime_t != t) {
 		desk_time_fmt(t, jtime_s);
 		jtime_t = t;
 	}
-	return jv_string(jtime_s);
+	return jtime_s;
+}
+
+jv
+desk_jtime(int64_t t)
+{
+	return jv_string(desk_time_text(t));
 }
 
 int64_t

@@ -84,27 +84,48 @@ static const char case_proto[] = "{\"case_id\":0,\"user_id\":0,"
     "\"assignee\":null,\"team\":null,\"fields\":{},"
     "\"merged_into\":null,\"created_at\":null,\"updated_at\":null}";
 
+/*
+ * A new case, its conversation's external ids (borrowed, or invalid) with
+ * it: one record, as the one that recording them on the case right after
+ * would write (note_external), and no version before it without them.
+ * Printed from case_proto, as desk_log_add_as would print the proto's
+ * copy with these set, and applied from them.
+ */
 static uint64_t
 case_new(struct desk_store *st, uint64_t user_id, const char *channel,
-    const char *subject, int64_t now)
+    const char *subject, jv external, int64_t now)
 {
+	static const char *const keys[] = { "case_id", "user_id", "channel",
+		"subject", "created_at", "updated_at" };
 	uint64_t id = desk_store_newid(st, DESK_CASE);
-	jv c = desk_jproto(case_proto);
+	const char *when = desk_time_text(now);
+	struct desk_jvals v = DESK_JVALS_INIT;
+	struct desk_buf b = DESK_BUF_INIT;
 
-	c = desk_jset_int(c, "case_id", (int64_t)id);
-	c = desk_jset_int(c, "user_id", (int64_t)user_id);
-	c = desk_jset_str(c, "channel", channel);
-	c = desk_jset_str(c, "subject", subject);
-	c = desk_jset(c, "created_at", desk_jtime(now));
-	c = desk_jset(c, "updated_at", desk_jtime(now));
-	desk_log_add_as(st, "case", c);
-	jv_free(c);
+	desk_jvals_int(&v, id);
+	desk_jvals_int(&v, user_id);
+	desk_jvals_str(&v, channel, strlen(channel));
+	desk_jvals_str(&v, subject, subject ? strlen(subject) : 0);
+	desk_jvals_str(&v, when, strlen(when));
+	desk_jvals_str(&v, when, strlen(when));
+	desk_jproto_print(&b, "case", case_proto, keys, &v);
+	/* Within its limit (desk_err_sizes): a merge with nothing gives it. */
+	if (jv_get_kind(external) == JV_KIND_OBJECT &&
+	    jv_object_length(jv_copy(external))) {
+		desk_buf_adds(&b, ",\"external\":");
+		desk_json_dump(&b, external);
+	}
+	desk_buf_addc(&b, '}');
+	struct desk_case_fields f = { .case_id = id, .user_id = user_id,
+		.channel = channel, .status = DESK_OPEN, .updated_at = now };
+	desk_log_add_bytes(st, "case", b.p, b.len, desk_apply_case, &f);
+	desk_buf_free(&b);
 	return id;
 }
 
 uint64_t
 desk_case_for(struct desk_store *st, uint64_t user_id, const char *channel,
-    const char *subject, int64_t now, int *created)
+    const char *subject, jv external, int64_t now, int *created)
 {
 	struct desk_case_slot c;
 	struct desk_key k;
@@ -119,38 +140,50 @@ desk_case_for(struct desk_store *st, uint64_t user_id, const char *channel,
 		}
 	}
 	*created = 1;
-	return case_new(st, user_id, channel, subject, now);
+	return case_new(st, user_id, channel, subject, external, now);
+}
+
+/* Whether x (borrowed, an object) has an id that cur (borrowed) has not, or otherwise. */
+static int
+external_news(jv cur, jv x)
+{
+	int news = 0;
+
+	jv_object_foreach(x, k, v) {
+		if (!news) {
+			jv have = jv_get_kind(cur) == JV_KIND_OBJECT ?
+			    jv_object_get(jv_copy(cur), jv_copy(k)) : jv_invalid();
+			news = !jv_equal(have, jv_copy(v));
+		}
+		jv_free(k);
+		jv_free(v);
+	}
+	return news;
 }
 
 /* Records a conversation's external ids on the case when they are news. */
 static void
 note_external(struct desk_store *st, uint64_t cid, jv x, int64_t now)
 {
+	static const char *const ext[] = { "external" };
+
 	if (jv_get_kind(x) != JV_KIND_OBJECT || !jv_object_length(jv_copy(x)))
+		return;
+	/*
+	 * The common case, every id known already: only the case's external
+	 * read, nothing to merge or weigh (cur was weighed when it was
+	 * stored, so the merge would give cur).
+	 */
+	jv known = desk_record_members(st, DESK_T_CASE, cid, ext, 1);
+	int news = external_news(desk_jget(known, "external"), x);
+	jv_free(known);
+	if (!news)
 		return;
 	jv rec = desk_case_record(st, cid);
 	jv cur = jv_copy(desk_jget(rec, "external"));
 	if (jv_get_kind(cur) != JV_KIND_OBJECT) {
 		jv_free(cur);
 		cur = jv_object();
-	}
-	/*
-	 * The common case, every id known already: nothing to merge or weigh
-	 * (cur was weighed when it was stored, so the merge would give cur).
-	 */
-	int news = 0;
-	jv_object_foreach(x, k, v) {
-		if (!news) {
-			jv have = jv_object_get(jv_copy(cur), jv_copy(k));
-			news = !jv_equal(have, jv_copy(v));
-		}
-		jv_free(k);
-		jv_free(v);
-	}
-	if (!news) {
-		jv_free(cur);
-		jv_free(rec);
-		return;
 	}
 	jv merged = jv_object_merge(jv_copy(cur), jv_copy(x));
 	/* Ids pile up over a long conversation: past the limit, the latest win. */
@@ -167,23 +200,150 @@ note_external(struct desk_store *st, uint64_t cid, jv x, int64_t now)
 	desk_case_save(st, rec, NULL, now);
 }
 
+/* The case a user's message goes to, its external ids noted, and its state in *mc. */
+static uint64_t
+message_case(struct desk_store *st, uint64_t uid, const char *channel,
+    const char *subject, jv external, int64_t now, struct desk_msg_case *mc)
+{
+	struct desk_case_slot cs = { 0 };
+	uint64_t cid = desk_case_for(st, uid, channel, subject, external, now,
+	    &mc->created);
+
+	if (!mc->created)
+		note_external(st, cid, external, now);
+	desk_case_slot(st, cid, &cs);
+	mc->status = cs.status;
+	return cid;
+}
+
 jv
 desk_user_message_begin(struct desk_store *st, uint64_t uid,
     const char *channel, const char *subject, jv external, int64_t now,
     struct desk_msg_case *mc)
 {
-	struct desk_case_slot cs = { 0 };
-	uint64_t cid = desk_case_for(st, uid, channel, subject, now, &mc->created);
+	uint64_t cid = message_case(st, uid, channel, subject, external, now, mc);
 
-	note_external(st, cid, external, now);
-	desk_case_slot(st, cid, &cs);
-	mc->status = cs.status;
 	/* Built once, in the record's order, and returned as stored. */
 	jv m = desk_message_new(st, cid);
 	m = desk_jset_int(m, "user_id", (int64_t)uid);
 	m = desk_jset_int(m, "staff_id", 0);
 	m = desk_jset_str(m, "channel", channel);
 	return desk_jset_int(m, "sent_via_rule", 0);
+}
+
+/* Appends ,"key": (key one of ours: nothing to escape) to b. */
+static void
+put_key(struct desk_buf *b, const char *key)
+{
+	desk_buf_addc(b, ',');
+	desk_json_dump_str(b, key, strlen(key));
+	desk_buf_addc(b, ':');
+}
+
+static void
+put_str(struct desk_buf *b, const char *key, const char *s, size_t n)
+{
+	put_key(b, key);
+	desk_json_dump_str(b, s, n);
+}
+
+static void
+put_int(struct desk_buf *b, const char *key, uint64_t v)
+{
+	put_key(b, key);
+	desk_json_dump(b, jv_number((double)v));
+}
+
+/* The text stored: an identification code in it masked (desk_code_mask_jv). */
+static void
+put_masked(struct desk_buf *b, const char *key, const char *s, size_t n)
+{
+	size_t off;
+
+	if (!desk_code_find(s, n, &off)) {
+		put_str(b, key, s, n);
+		return;
+	}
+	char *c = desk_xmalloc(n + 1);
+	memcpy(c, s, n);
+	desk_code_mask(c, n);
+	put_str(b, key, c, n);
+	free(c);
+}
+
+/*
+ * The record desk_user_message_begin and _end would build for m, printed
+ * as desk_json_dump would print it, members in the same order, and
+ * applied from what is known of it: no value built, dumped and read
+ * again by apply.
+ */
+void
+desk_user_message_print(struct desk_store *st, uint64_t uid,
+    const struct desk_user_msg *m, int64_t now, struct desk_received *r)
+{
+	struct desk_msg_case mc;
+	struct desk_buf b = DESK_BUF_INIT;
+	uint64_t cid = message_case(st, uid, m->channel, m->subject, m->external,
+	    now, &mc);
+	uint64_t id = desk_store_newid(st, DESK_MESSAGE);
+	const char *trigger = mc.created ? "new" : "updated";
+	const char *status = desk_status_name(mc.status);
+
+	desk_buf_adds(&b, "{\"rec\":\"message\"");
+	put_int(&b, "message_id", id);
+	put_int(&b, "case_id", cid);
+	put_int(&b, "user_id", uid);
+	put_int(&b, "staff_id", 0);
+	put_str(&b, "channel", m->channel, strlen(m->channel));
+	put_int(&b, "sent_via_rule", 0);
+	if (m->conv) {
+		put_str(&b, "conversation_id", m->conv, m->convlen);
+		if (m->ucid)
+			put_str(&b, "user_custom_id", m->ucid, m->ucidlen);
+	}
+	if (jv_is_valid(m->content))
+		put_masked(&b, "content", jv_string_value(m->content),
+		    (size_t)jv_string_length_bytes(jv_copy(m->content)));
+	else
+		put_str(&b, "content", "", 0);
+	if (jv_is_valid(m->attachments)) {
+		put_key(&b, "attachments");
+		desk_json_dump(&b, m->attachments);
+	}
+	put_int(&b, "b_from_api", 0);
+	if (m->id) {
+		put_str(&b, "event_id", m->id, m->idlen);
+		put_str(&b, "event_scope", "message", 7);
+	}
+	jv_object_foreach(m->report, k, v) {
+		put_key(&b, jv_string_value(k));
+		desk_json_dump(&b, v);
+		jv_free(k);
+		jv_free(v);
+	}
+	put_str(&b, "trigger", trigger, strlen(trigger));
+	put_str(&b, "case_status", status, strlen(status));
+	const char *when = desk_time_text(now);
+	put_str(&b, "created_at", when, strlen(when));
+	desk_buf_addc(&b, '}');
+	struct desk_message_fields f = { .message_id = id, .case_id = cid,
+		.user_id = (int64_t)uid, .created_at = now, .channel = m->channel,
+		.conv = m->conv, .convlen = m->convlen,
+		.event_scope = m->id ? "message" : NULL, .event_id = m->id,
+		.event_idlen = m->idlen };
+	desk_log_add_bytes(st, "message", b.p, b.len, desk_apply_message, &f);
+	desk_buf_free(&b);
+
+	/* What desk-case adds to the event, as the record has it. */
+	r->v[DESK_ADD_USER_ID] = jv_number((double)uid);
+	r->v[DESK_ADD_CASE_ID] = jv_number((double)cid);
+	r->v[DESK_ADD_MESSAGE_ID] = jv_number((double)id);
+	if (m->conv && m->ucid)
+		r->v[DESK_ADD_UCID] = desk_jstring(m->ucid, m->ucidlen);
+	r->v[DESK_ADD_TRIGGER] = jv_string(trigger);
+	r->v[DESK_ADD_CASE_STATUS] = jv_string(status);
+	r->v[DESK_ADD_LINKED_USERS] = jv_copy(desk_jget(m->report, "linked_users"));
+	r->v[DESK_ADD_NOT_LINKED] = jv_copy(desk_jget(m->report, "not_linked"));
 }
 
 jv

@@ -63,6 +63,8 @@ struct desk_who {
 	size_t ucidlen;
 	const char *email, *phone, *name, *company;
 	jv fields;       /* borrowed: fields to record on the user, or invalid */
+	int found;       /* uid is what desk_user_by_custom_id gave already */
+	uint64_t uid;
 };
 /*
  * Finds the user by channel + user_custom_id or creates one, records name,
@@ -126,10 +128,13 @@ int desk_user_link(struct desk_store *st, uint64_t a, uint64_t b,
 /*
  * The case a user's message on channel goes to, by the seed's last-chat rule:
  * the user's last case there; closed -> a new case; open or pending -> that
- * case; merged -> the case it was merged into. *created says which.
+ * case; merged -> the case it was merged into. *created says which; a new
+ * case is written with external (borrowed, or invalid), its conversation's
+ * ids outside.
  */
 uint64_t desk_case_for(struct desk_store *st, uint64_t user_id,
-    const char *channel, const char *subject, int64_t now, int *created);
+    const char *channel, const char *subject, jv external, int64_t now,
+    int *created);
 /* Follows merged_into to the surviving case. */
 uint64_t desk_case_survivor(struct desk_store *st, uint64_t id);
 /* The case as printed (record plus hot state), owned; invalid if none. */
@@ -215,6 +220,26 @@ jv desk_user_message_begin(struct desk_store *st, uint64_t uid,
     struct desk_msg_case *mc);
 jv desk_user_message_end(struct desk_store *st, jv m,
     const struct desk_msg_case *mc, int64_t now);
+/*
+ * The same for an inbound message taken apart (all borrowed): the record
+ * printed as those two would build it, without a value built. Sets what
+ * desk-case adds to the event in r->v (desk_message_receive): user_id,
+ * case_id, message_id, the user_custom_id found for a conversation,
+ * trigger, case_status and report's members (linked_users, not_linked).
+ */
+struct desk_user_msg {
+	const char *channel, *subject;
+	jv external;                  /* the conversation's ids, or invalid */
+	const char *conv, *ucid;      /* conversation_id, or NULL; ucid: */
+	size_t convlen, ucidlen;      /* its user's, when it stood for them */
+	jv content, attachments;      /* or invalid */
+	const char *id;               /* the event id, or NULL */
+	size_t idlen;
+	jv report;                    /* an object */
+};
+struct desk_received;    /* inbound.c's */
+void desk_user_message_print(struct desk_store *st, uint64_t uid,
+    const struct desk_user_msg *m, int64_t now, struct desk_received *r);
 
 /* ---- list.c: the cases a query selects ---- */
 
@@ -248,17 +273,36 @@ int desk_case_list(struct desk_store *st, const struct desk_case_query *q,
 /* ---- inbound.c: the events a channel sends ---- */
 
 /*
+ * The members desk-case adds to a message event, in its order: those of
+ * the stored message, user_custom_id only for a message that named its
+ * conversation instead, and duplicate for a replay.
+ */
+enum { DESK_ADD_USER_ID, DESK_ADD_CASE_ID, DESK_ADD_MESSAGE_ID,
+	DESK_ADD_TRIGGER, DESK_ADD_CASE_STATUS, DESK_ADD_LINKED_USERS,
+	DESK_ADD_NOT_LINKED, DESK_ADD_UCID, DESK_ADD_DUPLICATE, DESK_NADDED };
+extern const char *const desk_added_keys[DESK_NADDED];
+/*
+ * What desk_message_receive gives back: the values of those members
+ * (owned, invalid where none: desk_received_free), and which of them the
+ * event had already (bit i for desk_added_keys[i]).
+ */
+struct desk_received {
+	jv v[DESK_NADDED];
+	unsigned had;
+};
+void desk_received_free(struct desk_received *r);
+/*
  * A message event from a user (ev, borrowed: channel, user_custom_id, id,
  * content, attachments, subject, email, phone, name, company, external,
  * fields, as desk-events(7) says), checked, then stored under the store's
  * lock (taken if not held) in the case the last-chat rule picks, the user
- * found or created and linked by desk_user_resolve. Returns the stored
- * message (owned: user_id, case_id, message_id, trigger, case_status,
- * linked_users, not_linked); for a replay of an event id already stored,
- * the first run's, with *duplicate set. On refusal invalid, with *e (65,
- * or 78 for an unknown channel), nothing written.
+ * found or created and linked by desk_user_resolve. 0 with *r: the stored
+ * message's user_id, case_id, message_id, trigger, case_status,
+ * linked_users, not_linked; for a replay of an event id already stored,
+ * the first run's, and duplicate. On refusal -1, with *e (65, or 78 for an
+ * unknown channel), nothing written.
  */
-jv desk_message_receive(struct desk_store *st, jv ev, int *duplicate,
+int desk_message_receive(struct desk_store *st, jv ev, struct desk_received *r,
     struct desk_err *e);
 /*
  * A status event (ev, borrowed: case_id, or channel and user_custom_id;
@@ -417,11 +461,13 @@ jv desk_message_out(jv m);
  */
 void desk_message_out_dump(struct desk_buf *b, jv m, int duplicate);
 /*
- * The same for m as desk_reply_store returned it: printed from the bytes
- * the store wrote for it, when it was the record added last.
+ * desk_reply_store, appending to out what desk_json_dump of the
+ * message.out desk_reply_add returns would, printed from the record's
+ * bytes as they were printed for the log, not from a value built for it:
+ * 0, or -1 with *e and out as it was.
  */
-void desk_reply_out_dump(struct desk_store *st, struct desk_buf *b, jv m,
-    int duplicate);
+int desk_reply_print(struct desk_store *st, jv r, int64_t now,
+    struct desk_buf *out, struct desk_err *e);
 
 /* ---- outbox.c: the outbox's delivery state ---- */
 
@@ -455,6 +501,11 @@ void desk_delivery_put(struct desk_store *st, uint64_t oid,
  */
 int desk_case_command(struct desk_store *st, uint64_t case_id,
     const char *command, jv agent, int64_t now);
+/*
+ * Whether a case on a channel of connector has command mirrored: a caller
+ * that knows the connector skips desk_case_command's reads when not.
+ */
+int desk_case_mirrored(const char *connector, const char *command);
 /* What an outbox entry's record (borrowed) delivers: message.out or case.command. */
 jv desk_outbox_event(jv m);
 /* The entries as outbox shows them: queued (the due list), all, or dead. */

@@ -160,23 +160,47 @@ struct inmsg {
 	int attach;
 };
 
-/* The members a message may have, read in one walk over it. */
+const char *const desk_added_keys[DESK_NADDED] = { "user_id", "case_id",
+	"message_id", "trigger", "case_status", "linked_users", "not_linked",
+	"user_custom_id", "duplicate" };
+
+/*
+ * The members a message may have, read in one walk over it, and those
+ * desk-case adds that it may have already (user_custom_id is both).
+ */
 enum { M_CHANNEL, M_CONV, M_UCID, M_ID, M_CONTENT, M_SUBJECT, M_EMAIL,
-	M_PHONE, M_NAME, M_COMPANY, M_ATTACH, M_EXTERNAL, M_FIELDS, M_N };
+	M_PHONE, M_NAME, M_COMPANY, M_ATTACH, M_EXTERNAL, M_FIELDS, M_ADDED,
+	M_N = M_ADDED + DESK_NADDED - 1 };
 static const char *const message_keys[M_N] = { "channel", "conversation_id",
 	"user_custom_id", "id", "content", "subject", "email", "phone", "name",
-	"company", "attachments", "external", "fields" };
+	"company", "attachments", "external", "fields", "user_id", "case_id",
+	"message_id", "trigger", "case_status", "linked_users", "not_linked",
+	"duplicate" };
+
+/* Which of desk_added_keys ev has, from message_check's walk (f). */
+static unsigned
+added_had(const jv *f)
+{
+	unsigned had = 0;
+
+	for (int i = 0, j = M_ADDED; i < DESK_NADDED; i++)
+		if (jv_is_valid(i == DESK_ADD_UCID ? f[M_UCID] : f[j++]))
+			had |= 1u << i;
+	return had;
+}
 
 static int
-message_check(struct desk_store *st, jv ev, struct inmsg *m, struct desk_err *e)
+message_check(struct desk_store *st, jv ev, struct inmsg *m, unsigned *had,
+    struct desk_err *e)
 {
 	struct desk_who *w = &m->w;
 	jv f[M_N];
 
-	desk_jgets(ev, message_keys, M_N, f);
+	int sizes = desk_err_sizes_gets(ev, message_keys, M_N, f, e);
+	*had = added_had(f);
 	m->attachments = f[M_ATTACH];
 	m->external = f[M_EXTERNAL];
-	if (desk_err_sizes(ev, e) < 0 ||
+	if (sizes < 0 ||
 	    check_channel(st, f[M_CHANNEL], &w->channel, e) < 0 ||
 	    ext_id(f[M_CONV], "conversation_id", 0, &m->conv, &m->convlen, e) < 0 ||
 	    ext_id(f[M_UCID], "user_custom_id", !m->conv, &w->ucid, &w->ucidlen,
@@ -237,15 +261,37 @@ conversation_user(struct desk_store *st, struct inmsg *m, jv *user,
 	return 0;
 }
 
-static jv
-message_receive_unchecked(struct desk_store *st, jv ev, int *duplicate,
+void
+desk_received_free(struct desk_received *r)
+{
+	for (int i = 0; i < DESK_NADDED; i++)
+		jv_free(r->v[i]);
+}
+
+/* A replay's: what the first run stored, and duplicate. */
+static int
+replayed(jv seen, struct desk_received *r)
+{
+	jv v[DESK_NADDED - 1];
+
+	desk_jgets(seen, desk_added_keys, DESK_NADDED - 1, v);
+	for (int i = 0; i < DESK_NADDED - 1; i++)
+		r->v[i] = jv_copy(v[i]);
+	r->v[DESK_ADD_DUPLICATE] = jv_true();
+	jv_free(seen);
+	return 0;
+}
+
+static int
+message_receive_unchecked(struct desk_store *st, jv ev, struct desk_received *r,
     struct desk_err *e)
 {
 	struct inmsg in = { .w = { 0 } };
 
-	*duplicate = 0;
-	if (message_check(st, ev, &in, e) < 0)
-		return jv_invalid();
+	for (int i = 0; i < DESK_NADDED; i++)
+		r->v[i] = jv_invalid();
+	if (message_check(st, ev, &in, &r->had, e) < 0)
+		return -1;
 	desk_store_lock(st);
 	/*
 	 * The user first: a message's event key is kept near its user's keys.
@@ -255,22 +301,24 @@ message_receive_unchecked(struct desk_store *st, jv ev, int *duplicate,
 	uint64_t seen_by = 0;
 	if (!in.w.ucid && conversation_user(st, &in, &conv_user, e) < 0) {
 		jv_free(conv_user);
-		return jv_invalid();
+		return -1;
 	}
 	if (in.id) {
 		int64_t cu;
 		if (jv_is_valid(conv_user))
 			seen_by = desk_jint(conv_user, "user_id", &cu) && cu > 0 ?
 			    (uint64_t)cu : 0;
-		else
+		else {
 			seen_by = desk_user_by_custom_id(st, in.w.channel, in.w.ucid,
 			    in.w.ucidlen);
+			in.w.found = 1;    /* for desk_user_resolve: not looked up twice */
+			in.w.uid = seen_by;
+		}
 		jv seen = desk_event_seen(st, "message", in.w.channel, in.id,
 		    in.idlen, seen_by);
 		if (jv_is_valid(seen)) {
 			jv_free(conv_user);
-			*duplicate = 1;
-			return seen;
+			return replayed(seen, r);
 		}
 	}
 	int64_t now = desk_now();
@@ -284,42 +332,38 @@ message_receive_unchecked(struct desk_store *st, jv ev, int *duplicate,
 		    desk_jstr(report, "reason"));
 		jv_free(report);
 		jv_free(conv_user);
-		return jv_invalid();
+		return -1;
 	}
-	struct desk_msg_case mc;
-	jv m = desk_user_message_begin(st, uid, in.w.channel, in.subject,
-	    in.external, now, &mc);
-	if (in.conv) {
-		m = desk_jset(m, "conversation_id", desk_jstring(in.conv, in.convlen));
-		/* Who the conversation's user is, for the stages after desk-case. */
-		if (jv_is_valid(conv_user))
-			m = desk_jset(m, "user_custom_id",
-			    desk_jstring(in.w.ucid, in.w.ucidlen));
+	struct desk_user_msg um = { .channel = in.w.channel,
+		.subject = in.subject, .external = in.external, .conv = in.conv,
+		.convlen = in.convlen, .content = in.content,
+		.attachments = in.attach ? in.attachments : jv_invalid(),
+		.id = in.id, .idlen = in.idlen, .report = report };
+	/* Who the conversation's user is, for the stages after desk-case. */
+	if (in.conv && jv_is_valid(conv_user)) {
+		um.ucid = in.w.ucid;
+		um.ucidlen = in.w.ucidlen;
 	}
+	desk_user_message_print(st, uid, &um, now, r);
+	jv_free(report);
 	jv_free(conv_user);
-	/* An identification code is a secret: the store keeps it masked. */
-	m = desk_jset(m, "content", desk_code_mask_jv(jv_is_valid(in.content) ?
-	    jv_copy(in.content) : jv_string("")));
-	if (in.attach)
-		m = desk_jset(m, "attachments", jv_copy(in.attachments));
-	m = desk_jset_int(m, "b_from_api", 0);
-	if (in.id) {
-		m = desk_jset(m, "event_id", desk_jstring(in.id, in.idlen));
-		m = desk_jset_str(m, "event_scope", "message");
-	}
-	if (jv_object_length(jv_copy(report)))
-		m = jv_object_merge(m, report);
-	else
-		jv_free(report);
-	return desk_user_message_end(st, m, &mc, now);
+	return 0;
 }
 
 /* The verb, with the store's error, when it failed, as its own. */
-jv
-desk_message_receive(struct desk_store *st, jv ev, int *duplicate,
+int
+desk_message_receive(struct desk_store *st, jv ev, struct desk_received *r,
     struct desk_err *e)
 {
-	return desk_store_result(st, message_receive_unchecked(st, ev, duplicate, e), e);
+	int rc = message_receive_unchecked(st, ev, r, e);
+
+	if (desk_store_err(st, e) < 0 || rc < 0) {
+		desk_received_free(r);
+		for (int i = 0; i < DESK_NADDED; i++)
+			r->v[i] = jv_invalid();
+		return -1;
+	}
+	return 0;
 }
 
 /* The case a status event names: its case_id, or its user's last on channel. */

@@ -281,8 +281,8 @@ desk_sender_lock(struct desk_store *st, struct desk_err *e)
  * assigned (Open, with the agent) and finalised (ClosedAttendant); a
  * Chat2Desk dialog is closed. A custom channel's app reads the case itself.
  */
-static int
-mirrors(const char *connector, const char *command)
+int
+desk_case_mirrored(const char *connector, const char *command)
 {
 	if (!connector)
 		return 0;
@@ -301,7 +301,8 @@ desk_case_command(struct desk_store *st, uint64_t case_id, const char *command,
 	jv ch = chname ? desk_channel_get(st, chname) : jv_invalid();
 	int queued = 0;
 
-	if (jv_is_valid(ch) && mirrors(desk_jstr(ch, "connector"), command)) {
+	if (jv_is_valid(ch) && desk_case_mirrored(desk_jstr(ch, "connector"),
+	    command)) {
 		jv r = jv_object();
 		r = desk_jset_str(r, "rec", "command");
 		r = desk_jset_int(r, "out_id", (int64_t)desk_store_newid(st, DESK_OUT));

@@ -319,6 +319,38 @@ desk_user_new(uint64_t id, const struct desk_who *w, int64_t now)
 	return desk_jset(u, "updated_at", desk_jtime(now));
 }
 
+/*
+ * A new user with nothing but its user_custom_id: desk_user_new's record
+ * as desk_user_save would store it, printed from user_proto and applied
+ * from what it has, without the copy built. Returns the new id.
+ */
+static uint64_t
+user_new_plain(struct desk_store *st, const struct desk_who *w, int64_t now)
+{
+	static const char *const keys[] = { "user_id", "custom_ids",
+		"created_at", "updated_at" };
+	const char *when = desk_time_text(now);
+	struct desk_jvals v = DESK_JVALS_INIT;
+	struct desk_buf b = DESK_BUF_INIT;
+	uint64_t uid = desk_store_newid(st, DESK_USER);
+
+	desk_jvals_int(&v, uid);
+	struct desk_buf *ids = desk_jvals_next(&v);
+	desk_buf_adds(ids, "[{\"channel\":");
+	desk_json_dump_str(ids, w->channel, strlen(w->channel));
+	desk_buf_adds(ids, ",\"user_custom_id\":");
+	desk_json_dump_str(ids, w->ucid, w->ucidlen);
+	desk_buf_adds(ids, "}]");
+	desk_jvals_str(&v, when, strlen(when));
+	desk_jvals_str(&v, when, strlen(when));
+	desk_jproto_print(&b, "user", user_proto, keys, &v);
+	desk_buf_addc(&b, '}');
+	struct desk_user_new_fields f = { uid, w->channel, w->ucid, w->ucidlen };
+	desk_log_add_bytes(st, "user", b.p, b.len, desk_apply_user_new, &f);
+	desk_buf_free(&b);
+	return uid;
+}
+
 static jv
 set_if_changed(jv u, const char *key, const char *val, int *dirty)
 {
@@ -429,15 +461,17 @@ uint64_t
 desk_user_resolve(struct desk_store *st, const struct desk_who *w,
     int64_t now, jv *report)
 {
-	uint64_t uid = desk_user_by_custom_id(st, w->channel, w->ucid, w->ucidlen);
+	uint64_t uid = w->found ? w->uid :
+	    desk_user_by_custom_id(st, w->channel, w->ucid, w->ucidlen);
 	int dirty = 0;
 	jv u;
 
 	*report = jv_object();
 	int fields = jv_get_kind(w->fields) == JV_KIND_OBJECT &&
 	    jv_object_length(jv_copy(w->fields)) > 0;
-	if (uid && !w->email && !w->phone && !w->name && !w->company && !fields)
-		return uid;     /* the common case: nothing to read or change */
+	if (!w->email && !w->phone && !w->name && !w->company && !fields)
+		/* The common case: nothing to read or change, or only to make. */
+		return uid ? uid : user_new_plain(st, w, now);
 	u = uid ? desk_user_get(st, uid) : desk_user_new(0, w, now);
 	int changed = 0;           /* the user's bound data */
 	jv data = jv_object();     /* the bound data the message brings */

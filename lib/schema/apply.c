@@ -92,30 +92,49 @@ desk_record(struct desk_store *st, enum desk_table t, uint64_t id,
 	return rec;
 }
 
+int
+desk_record_spans(struct desk_store *st, enum desk_table t, uint64_t id,
+    const char *const *keys, size_t nkeys, struct desk_jspan *v,
+    struct desk_buf *b)
+{
+	const char *k[DESK_JSON_MEMBERS_MAX];
+	struct desk_slot s;
+	size_t n;
+
+	if (!desk_slot_get(st, t, id, &s))
+		return 0;
+	if (nkeys >= DESK_JSON_MEMBERS_MAX)
+		return -1;
+	k[0] = table_idkey[t];
+	memcpy(k + 1, keys, nkeys * sizeof *keys);
+	const char *p = desk_log_raw(st, s.rec, b, &n);
+	if (!p || desk_json_members(p, n, k, nkeys + 1, v) < 0 || !v[0].p)
+		return -1;
+	/* Never trust a pointer (desk_record): the record must be id's. */
+	jv idv = desk_json_span_parse(v[0]);
+	int mine = jv_get_kind(idv) == JV_KIND_NUMBER &&
+	    jv_number_value(idv) == (double)id;
+	jv_free(idv);
+	return mine ? 1 : -1;
+}
+
 jv
 desk_record_members(struct desk_store *st, enum desk_table t, uint64_t id,
     const char *const *keys, size_t nkeys)
 {
-	const char *k[DESK_JSON_MEMBERS_MAX];
 	struct desk_jspan v[DESK_JSON_MEMBERS_MAX];
-	struct desk_slot s;
 	struct desk_buf b = DESK_BUF_INIT;
-	size_t n;
 
 	if (nkeys >= DESK_JSON_MEMBERS_MAX)
 		return desk_record(st, t, id, NULL);
-	if (!desk_slot_get(st, t, id, &s))
+	int r = desk_record_spans(st, t, id, keys, nkeys, v, &b);
+	jv rec = jv_object();
+	if (r == 0) {
+		desk_buf_free(&b);
+		jv_free(rec);
 		return jv_invalid();
-	k[0] = table_idkey[t];
-	memcpy(k + 1, keys, nkeys * sizeof *keys);
-	const char *p = desk_log_raw(st, s.rec, &b, &n);
-	jv rec = jv_object(), idv = jv_invalid();
-	if (!p || desk_json_members(p, n, k, nkeys + 1, v) < 0 || !v[0].p)
-		goto whole;
-	/* Never trust a pointer (desk_record): the record must be id's. */
-	idv = desk_json_span_parse(v[0]);
-	if (jv_get_kind(idv) != JV_KIND_NUMBER ||
-	    jv_number_value(idv) != (double)id)
+	}
+	if (r < 0)
 		goto whole;
 	for (size_t i = 0; i < nkeys; i++) {
 		if (!v[i + 1].p)
@@ -127,15 +146,48 @@ desk_record_members(struct desk_store *st, enum desk_table t, uint64_t id,
 		}
 		rec = desk_jset(rec, keys[i], x);
 	}
-	jv_free(idv);
 	desk_buf_free(&b);
 	return rec;
 whole:
 	/* Damaged, or not as desk prints it: the whole record says which. */
-	jv_free(idv);
 	jv_free(rec);
 	desk_buf_free(&b);
 	return desk_record(st, t, id, NULL);
+}
+
+int
+desk_record_values(struct desk_store *st, enum desk_table t, uint64_t id,
+    const char *const *keys, size_t nkeys, jv *out)
+{
+	struct desk_jspan v[DESK_JSON_MEMBERS_MAX];
+	struct desk_buf b = DESK_BUF_INIT;
+	size_t i;
+	int r = nkeys < DESK_JSON_MEMBERS_MAX ?
+	    desk_record_spans(st, t, id, keys, nkeys, v, &b) : -1;
+
+	for (i = 0; i < nkeys; i++)
+		out[i] = jv_invalid();
+	for (i = 0; r > 0 && i < nkeys; i++)
+		if (v[i + 1].p && !jv_is_valid(out[i] =
+		    desk_json_span_parse(v[i + 1])))
+			r = -1;
+	desk_buf_free(&b);
+	if (r >= 0)
+		return r;
+	/* As desk_record_members: the whole record, which says what is wrong. */
+	for (i = 0; i < nkeys; i++) {
+		jv_free(out[i]);
+		out[i] = jv_invalid();
+	}
+	jv rec = desk_record(st, t, id, NULL);
+	if (!jv_is_valid(rec)) {
+		jv_free(rec);
+		return 0;
+	}
+	for (i = 0; i < nkeys; i++)
+		out[i] = jv_copy(desk_jget(rec, keys[i]));
+	jv_free(rec);
+	return 1;
 }
 
 /* Only apply writes slots: each table's by its named fields (schema.h). */
@@ -176,33 +228,62 @@ user_key_put(const struct desk_key *k, const char *what, void *ctx)
 	desk_hx_put(u->st, k, u->id, 0);
 }
 
-static void
-apply_user(struct desk_store *st, jv rec, struct desk_loc loc)
+/*
+ * User id's slot for its record at loc (identified, and near: the key
+ * near_of(rec) gives, or near when rec is invalid); 0 when a later
+ * version has it already, which sets the keys too.
+ */
+static int
+user_slot(struct desk_store *st, uint64_t id, int identified, jv rec,
+    uint64_t near, struct desk_loc loc)
 {
 	struct desk_user_slot s;
-	int64_t id;
 
-	if (!desk_jint(rec, "user_id", &id) || id < 1)
-		return;
-	desk_store_seen_id(st, DESK_USER, (uint64_t)id);
-	int have = desk_user_slot(st, (uint64_t)id, &s);
+	desk_store_seen_id(st, DESK_USER, id);
+	int have = desk_user_slot(st, id, &s);
 	if (have && s.rec.pos > loc.pos)
-		return;    /* superseded by a later version */
+		return 0;    /* superseded by a later version */
 	if (!have || s.rec.pos != loc.pos) {
 		struct desk_user_slot old = s;
 		memset(&s, 0, sizeof s);
 		s.rec = loc;
-		s.identified = jv_get_kind(desk_jget(rec, "identified")) == JV_KIND_TRUE;
+		s.identified = identified;
 		if (have) {
 			s.failures = old.failures;
 			s.locked_at = old.locked_at;
 			s.last_case = old.last_case;
 			s.near = old.near;
 		} else if (desk_hx_near(st))
-			s.near = desk_user_near(rec);
-		PUT(st, DESK_T_USER, (uint64_t)id, user, &s);
+			s.near = jv_is_valid(rec) ? desk_user_near(rec) : near;
+		PUT(st, DESK_T_USER, id, user, &s);
 	}
+	return 1;
+}
+
+static void
+apply_user(struct desk_store *st, jv rec, struct desk_loc loc)
+{
+	int64_t id;
+
+	if (!desk_jint(rec, "user_id", &id) || id < 1 ||
+	    !user_slot(st, (uint64_t)id, jv_get_kind(desk_jget(rec,
+	    "identified")) == JV_KIND_TRUE, rec, 0, loc))
+		return;
 	desk_user_keys(rec, user_key_put, &(struct user_keys){ st, (uint64_t)id });
+}
+
+void
+desk_apply_user_new(struct desk_store *st, struct desk_loc loc, void *ctx)
+{
+	const struct desk_user_new_fields *f = ctx;
+	struct desk_key k;
+
+	if (f->user_id < 1)
+		return;
+	/* Its one key, which is also what desk_user_near makes of it. */
+	desk_key_ucid(&k, f->channel, f->ucid, f->ucidlen);
+	if (user_slot(st, f->user_id, 0, jv_invalid(), desk_key_near_of(&k), loc))
+		desk_hx_put(st, &k, f->user_id, 0);
 }
 
 /* ---- the case indexes: the user's chain and the status lists ---- */
@@ -460,45 +541,65 @@ case_index(struct desk_store *st, uint64_t id, uint64_t user, const char *ch,
 	}
 }
 
-static void
-apply_case(struct desk_store *st, jv rec, struct desk_loc loc)
+void
+desk_apply_case(struct desk_store *st, struct desk_loc loc, void *ctx)
 {
+	const struct desk_case_fields *f = ctx;
 	struct desk_case_slot c;
 	struct desk_key k;
-	int64_t id, user = 0, merged = 0;
-	enum desk_status status;
-	const char *ch = desk_jstr(rec, "channel");
-	uint64_t last;
+	uint64_t id = f->case_id, user = f->user_id, last;
+	const char *ch = f->channel;
 
-	if (!desk_jint(rec, "case_id", &id) || id < 1 || !ch ||
-	    !desk_jint(rec, "user_id", &user) ||
-	    !desk_status_parse(desk_jstr(rec, "status"), &status))
-		return;
-	desk_store_seen_id(st, DESK_CASE, (uint64_t)id);
-	desk_jint(rec, "merged_into", &merged);
-	int have = desk_case_slot(st, (uint64_t)id, &c);
+	desk_store_seen_id(st, DESK_CASE, id);
+	int have = desk_case_slot(st, id, &c);
 	if (!have)
 		memset(&c, 0, sizeof c);
 	if (!have || c.rec.pos < loc.pos) {
-		int64_t t = rec_time(rec, "updated_at");
+		int64_t t = f->updated_at;
 		c.rec = loc;
-		c.status = status;
-		c.user_id = (uint64_t)user;
-		c.merged_into = merged > 0 ? (uint64_t)merged : 0;
+		c.status = f->status;
+		c.user_id = user;
+		c.merged_into = f->merged_into;
 		if (loc.pos > c.activity)
 			c.activity = loc.pos;
 		if (t > c.updated_at)
 			c.updated_at = t;
 		c.chan = desk_hash32(ch, strlen(ch));
 		/* The indexes first, the slot last: see case_index. */
-		case_index(st, (uint64_t)id, (uint64_t)user, ch, status, t, loc,
-		    have);
-		PUT(st, DESK_T_CASE, (uint64_t)id, case, &c);
+		case_index(st, id, user, ch, f->status, t, loc, have);
+		PUT(st, DESK_T_CASE, id, case, &c);
 	}
-	desk_key_last(st, &k, (uint64_t)user, ch);
-	if (!desk_hx_get(st, &k, &last, NULL) || last < (uint64_t)id)
-		desk_hx_put(st, &k, (uint64_t)id, 0);
-	apply_event_key(st, rec, loc);
+	desk_key_last(st, &k, user, ch);
+	if (!desk_hx_get(st, &k, &last, NULL) || last < id)
+		desk_hx_put(st, &k, id, 0);
+	if (f->event_scope && f->event_id) {
+		desk_event_fields_key(st, &k, f->event_scope, f->event_channel, ch,
+		    f->event_id, f->event_idlen, (int64_t)user);
+		desk_hx_put(st, &k, loc.pos, loc.len);
+	}
+}
+
+static void
+apply_case(struct desk_store *st, jv rec, struct desk_loc loc)
+{
+	struct desk_case_fields f = { 0 };
+	int64_t id, user = 0, merged = 0;
+
+	f.channel = desk_jstr(rec, "channel");
+	if (!desk_jint(rec, "case_id", &id) || id < 1 || !f.channel ||
+	    !desk_jint(rec, "user_id", &user) ||
+	    !desk_status_parse(desk_jstr(rec, "status"), &f.status))
+		return;
+	desk_jint(rec, "merged_into", &merged);
+	f.case_id = (uint64_t)id;
+	f.user_id = (uint64_t)user;
+	f.merged_into = merged > 0 ? (uint64_t)merged : 0;
+	f.updated_at = rec_time(rec, "updated_at");
+	f.event_scope = desk_jstr(rec, "event_scope");
+	f.event_channel = desk_jstr(rec, "event_channel");
+	if (!desk_jstrn(rec, "event_id", &f.event_id, &f.event_idlen))
+		f.event_id = NULL;
+	desk_apply_case(st, loc, &f);
 }
 
 /* ---- the outbox: delivery state and the due list ---- */
@@ -677,47 +778,75 @@ apply_delivery(struct desk_store *st, jv rec, struct desk_loc loc)
 	desk_hx_put(st, &k, loc.pos, loc.len);
 }
 
+void
+desk_apply_message(struct desk_store *st, struct desk_loc loc, void *ctx)
+{
+	const struct desk_message_fields *f = ctx;
+	struct desk_case_slot c;
+	struct desk_message_slot m;
+	struct desk_key k;
+	uint64_t id = f->message_id, cid = f->case_id, first;
+
+	if (id < 1 || cid < 1)
+		return;
+	desk_store_seen_id(st, DESK_MESSAGE, id);
+	if (!desk_case_slot(st, cid, &c))
+		return;    /* a message of no case: fsck reports it */
+	int have = desk_message_slot(st, id, &m);
+	if (!have || m.rec.pos != loc.pos) {
+		memset(&m, 0, sizeof m);
+		m.rec = loc;
+		m.case_id = cid;
+		m.prev = c.head < id ? c.head : 0;
+		PUT(st, DESK_T_MESSAGE, id, message, &m);
+	}
+	if (c.head < id) {
+		c.head = id;
+		c.count++;
+		if (loc.pos > c.activity)
+			c.activity = loc.pos;
+		if (f->created_at > c.updated_at)
+			c.updated_at = f->created_at;
+		PUT(st, DESK_T_CASE, cid, case, &c);
+	}
+	/* The first message of a conversation names its case (keys.c). */
+	if (f->channel && f->conv) {
+		desk_key_conv(&k, f->channel, f->conv, f->convlen);
+		if (!desk_hx_get(st, &k, &first, NULL))
+			desk_hx_put(st, &k, cid, 0);
+	}
+	/* A reply is queued for delivery by the same record. */
+	if (f->out_id)
+		apply_out(st, f->out_id, id, loc);
+	if (f->event_scope && f->event_id) {
+		desk_event_fields_key(st, &k, f->event_scope, f->event_channel,
+		    f->channel, f->event_id, f->event_idlen, f->user_id);
+		desk_hx_put(st, &k, loc.pos, loc.len);
+	}
+}
+
 static void
 apply_message(struct desk_store *st, jv rec, struct desk_loc loc)
 {
-	struct desk_case_slot c;
-	struct desk_message_slot m;
-	int64_t id, cid;
+	struct desk_message_fields f = { 0 };
+	int64_t id, cid, oid;
 
 	if (!desk_jint(rec, "message_id", &id) || id < 1 ||
 	    !desk_jint(rec, "case_id", &cid) || cid < 1)
 		return;
-	desk_store_seen_id(st, DESK_MESSAGE, (uint64_t)id);
-	if (!desk_case_slot(st, (uint64_t)cid, &c))
-		return;    /* a message of no case: fsck reports it */
-	int have = desk_message_slot(st, (uint64_t)id, &m);
-	if (!have || m.rec.pos != loc.pos) {
-		memset(&m, 0, sizeof m);
-		m.rec = loc;
-		m.case_id = (uint64_t)cid;
-		m.prev = c.head < (uint64_t)id ? c.head : 0;
-		PUT(st, DESK_T_MESSAGE, (uint64_t)id, message, &m);
-	}
-	if (c.head < (uint64_t)id) {
-		int64_t t = rec_time(rec, "created_at");
-		c.head = (uint64_t)id;
-		c.count++;
-		if (loc.pos > c.activity)
-			c.activity = loc.pos;
-		if (t > c.updated_at)
-			c.updated_at = t;
-		PUT(st, DESK_T_CASE, (uint64_t)cid, case, &c);
-	}
-	/* The first message of a conversation names its case (keys.c). */
-	struct desk_key k;
-	uint64_t first;
-	if (desk_conv_rec_key(&k, rec) && !desk_hx_get(st, &k, &first, NULL))
-		desk_hx_put(st, &k, (uint64_t)cid, 0);
-	/* A reply is queued for delivery by the same record. */
-	int64_t oid;
-	if (desk_jint(rec, "out_id", &oid) && oid > 0)
-		apply_out(st, (uint64_t)oid, (uint64_t)id, loc);
-	apply_event_key(st, rec, loc);
+	f.message_id = (uint64_t)id;
+	f.case_id = (uint64_t)cid;
+	f.out_id = desk_jint(rec, "out_id", &oid) && oid > 0 ? (uint64_t)oid : 0;
+	desk_jint(rec, "user_id", &f.user_id);
+	f.created_at = rec_time(rec, "created_at");
+	f.channel = desk_jstr(rec, "channel");
+	if (!desk_jstrn(rec, "conversation_id", &f.conv, &f.convlen))
+		f.conv = NULL;
+	f.event_scope = desk_jstr(rec, "event_scope");
+	f.event_channel = desk_jstr(rec, "event_channel");
+	if (!desk_jstrn(rec, "event_id", &f.event_id, &f.event_idlen))
+		f.event_id = NULL;
+	desk_apply_message(st, loc, &f);
 }
 
 static void

@@ -30,6 +30,13 @@ near_user(struct desk_store *st, struct desk_key *k, uint64_t user)
 }
 
 uint64_t
+desk_key_near_of(const struct desk_key *k)
+{
+	return (uint64_t)k->h[0] | (uint64_t)k->h[1] << 8 |
+	    (uint64_t)k->h[2] << 16 | (uint64_t)k->h[3] << 24;
+}
+
+uint64_t
 desk_user_near(jv rec)
 {
 	struct desk_key k;
@@ -42,8 +49,7 @@ desk_user_near(jv rec)
 		size_t ulen;
 		if (ch && desk_jstrn(p, "user_custom_id", &u, &ulen)) {
 			desk_key_ucid(&k, ch, u, ulen);
-			near = (uint64_t)k.h[0] | (uint64_t)k.h[1] << 8 |
-			    (uint64_t)k.h[2] << 16 | (uint64_t)k.h[3] << 24;
+			near = desk_key_near_of(&k);
 		}
 		jv_free(p);
 	}
@@ -67,22 +73,30 @@ desk_event_key(struct desk_store *st, struct desk_key *k, const char *scope,
 int
 desk_event_rec_key(struct desk_store *st, struct desk_key *k, jv rec)
 {
-	const char *scope = desk_jstr(rec, "event_scope"), *id, *ch = NULL;
+	const char *scope = desk_jstr(rec, "event_scope"), *id;
 	size_t idlen;
 	int64_t user = 0;
 
 	if (!scope || !desk_jstrn(rec, "event_id", &id, &idlen))
 		return 0;
-	/* Only status events name something other than the record's channel. */
-	if (!strcmp(scope, "status"))
-		ch = desk_jstr(rec, "event_channel");
-	/* A message's near its user's, where the index keeps keys near. */
-	if (strcmp(scope, "message") || !desk_jint(rec, "user_id", &user) ||
-	    user < 1 || !desk_hx_near(st))
-		user = 0;
-	desk_event_key(st, k, scope, ch ? ch : desk_jstr(rec, "channel"), id,
-	    idlen, (uint64_t)user);
+	desk_jint(rec, "user_id", &user);
+	desk_event_fields_key(st, k, scope, desk_jstr(rec, "event_channel"),
+	    desk_jstr(rec, "channel"), id, idlen, user);
 	return 1;
+}
+
+void
+desk_event_fields_key(struct desk_store *st, struct desk_key *k,
+    const char *scope, const char *evch, const char *channel, const char *id,
+    size_t idlen, int64_t user)
+{
+	/* Only status events name something other than the record's channel. */
+	const char *ch = !strcmp(scope, "status") ? evch : NULL;
+
+	/* A message's near its user's, where the index keeps keys near. */
+	if (strcmp(scope, "message") || user < 1 || !desk_hx_near(st))
+		user = 0;
+	desk_event_key(st, k, scope, ch ? ch : channel, id, idlen, (uint64_t)user);
 }
 
 jv

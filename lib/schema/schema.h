@@ -31,6 +31,42 @@ void desk_apply(struct desk_store *st, jv rec, struct desk_loc loc);
 /* The same for a record of type given by its other members (desk_log_add_as). */
 void desk_apply_as(struct desk_store *st, const char *type, jv rec,
     struct desk_loc loc);
+/*
+ * What apply reads of a message record, for one printed without a value
+ * built (desk_log_add_bytes): desk_apply_message applies these (a struct
+ * desk_message_fields *ctx) as desk_apply the record. Strings borrowed,
+ * NULL when the record has none; out_id 0 for none.
+ */
+struct desk_message_fields {
+	uint64_t message_id, case_id, out_id;
+	int64_t user_id, created_at;
+	const char *channel, *conv;
+	size_t convlen;
+	const char *event_scope, *event_channel, *event_id;
+	size_t event_idlen;
+};
+void desk_apply_message(struct desk_store *st, struct desk_loc loc, void *ctx);
+enum desk_status { DESK_OPEN = 1, DESK_PENDING = 2, DESK_CLOSED = 3 };
+/* The same for a case record: desk_apply_case (a struct desk_case_fields *ctx). */
+struct desk_case_fields {
+	uint64_t case_id, user_id, merged_into;
+	const char *channel;
+	enum desk_status status;
+	int64_t updated_at;
+	const char *event_scope, *event_channel, *event_id;
+	size_t event_idlen;
+};
+void desk_apply_case(struct desk_store *st, struct desk_loc loc, void *ctx);
+/*
+ * And for a new user's record with nothing but its one user_custom_id
+ * (desk_user_new's, not identified, no contacts): desk_apply_user_new.
+ */
+struct desk_user_new_fields {
+	uint64_t user_id;
+	const char *channel, *ucid;
+	size_t ucidlen;
+};
+void desk_apply_user_new(struct desk_store *st, struct desk_loc loc, void *ctx);
 /* Whether desk-case compact may leave rec out (supersede.c). */
 int desk_superseded(struct desk_store *st, struct desk_store *kept, jv rec,
     struct desk_loc loc);
@@ -60,8 +96,25 @@ jv desk_record(struct desk_store *st, enum desk_table t, uint64_t id,
  */
 jv desk_record_members(struct desk_store *st, enum desk_table t, uint64_t id,
     const char *const *keys, size_t nkeys);
+/*
+ * The bytes of members keys[0..nkeys) of table t's record id, v[i + 1]
+ * keys[i]'s (p NULL: none; not checked: parse what is used), after its
+ * id, v[0], was found to be id: 1; 0 when it has no slot; -1 when its
+ * bytes are not as desk prints them or are another record's: read it
+ * whole then (desk_record), which says what is wrong. The bytes are b's,
+ * or the store's own until its next write.
+ */
+int desk_record_spans(struct desk_store *st, enum desk_table t, uint64_t id,
+    const char *const *keys, size_t nkeys, struct desk_jspan *v,
+    struct desk_buf *b);
+/*
+ * The same, each member's value in out[i] (owned; invalid when the record
+ * has none), without an object built of them: 1; 0 when there is no such
+ * record (or, damaged, the store failed), every out[i] invalid.
+ */
+int desk_record_values(struct desk_store *st, enum desk_table t, uint64_t id,
+    const char *const *keys, size_t nkeys, jv *out);
 
-enum desk_status { DESK_OPEN = 1, DESK_PENDING = 2, DESK_CLOSED = 3 };
 const char *desk_status_name(enum desk_status s);
 int desk_status_parse(const char *s, enum desk_status *out);
 
@@ -380,6 +433,13 @@ void desk_event_key(struct desk_store *st, struct desk_key *k,
  */
 int desk_event_rec_key(struct desk_store *st, struct desk_key *k, jv rec);
 /*
+ * The same from the members themselves: scope, evch (event_channel, or
+ * NULL), channel, the id and user_id (0: none).
+ */
+void desk_event_fields_key(struct desk_store *st, struct desk_key *k,
+    const char *scope, const char *evch, const char *channel, const char *id,
+    size_t idlen, int64_t user);
+/*
  * An event id already processed: the record that processed it, or invalid.
  * user: of a "message" event, the user that sent it (0: none yet, so the
  * event is new).
@@ -417,6 +477,8 @@ void desk_key_code(struct desk_key *k, const unsigned char h[32]);
  * user (desk_event_key, desk_key_last) share that key's page; 0 for none.
  */
 uint64_t desk_user_near(jv rec);
+/* What desk_user_near makes of the key of a user's first user_custom_id. */
+uint64_t desk_key_near_of(const struct desk_key *k);
 void desk_user_keys(jv rec, void (*each)(const struct desk_key *k,
     const char *what, void *ctx), void *ctx);
 /* The ends of the due list: which is "head" or "tail". */

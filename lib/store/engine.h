@@ -98,6 +98,7 @@ struct desk_store {
 		struct desk_slot s;
 	} *cache;
 	uint64_t slot_end[DESK_ST_TABLES];   /* file size in slots; 0: unknown */
+	struct slot_pages *spc;       /* the slot files' pages read, as cache */
 	struct desk_state mine;            /* the state our last commit wrote */
 	/* Parsed records by log position: a record never changes where it is. */
 	struct rec_cache {
@@ -106,6 +107,7 @@ struct desk_store {
 		const char *without;   /* the member deleted before caching */
 		jv rec;
 	} *recs;
+	struct log_cache *logc;       /* records' bytes by log position */
 	int have_mine;
 	struct desk_buf enc;          /* scratch for records */
 	struct desk_buf raw;          /* a record read, before it is parsed */
@@ -229,6 +231,8 @@ int desk_compact_redo(struct desk_store *st);
 /* slots.c */
 /* Drops cached slots, and slots held back (after a failure: never written). */
 void desk_slot_forget(struct desk_store *st);
+/* Frees the cached slots' memory (at close). */
+void desk_slot_free(struct desk_store *st);
 /* Hands the slots held back to the flush (desk_redo_add), and drops them. */
 void desk_slot_collect(struct desk_store *st);
 /* As desk_slot_get, but -1 for a damaged slot instead of dying. */

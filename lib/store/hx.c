@@ -68,14 +68,21 @@ desk_hx_create_file(struct desk_store *st, const char *rel, uint32_t nb)
 	    (uint64_t)DESK_HX_BUCKET * (nb + 1));
 }
 
-/* The table's version (1, 2) from its header, with its size and count; -1. */
+/*
+ * The table's version (1, 2) from its header, with its size and count;
+ * -1 for a bad header, -2 (errno set) when it could not be read: an I/O
+ * error is reported as one, not as damage to repair.
+ */
 static int
 read_head(struct desk_store *st, int fd, uint32_t *nb, uint64_t *count)
 {
 	unsigned char h[32];
 	int v;
+	ssize_t r = desk_pread_all(fd, h, sizeof h, 0);
 
-	if (desk_pread_all(fd, h, sizeof h, 0) != (ssize_t)sizeof h)
+	if (r < 0)
+		return -2;
+	if (r != (ssize_t)sizeof h)
 		return -1;
 	if (!memcmp(h, HX_MAGIC, HX_MAGIC_LEN))
 		v = 2;
@@ -110,8 +117,10 @@ desk_hx_open(struct desk_store *st, int create)
 		return -1;
 	}
 	if ((st->hx_v = read_head(st, fd, &st->hx_nb, &st->hx_count)) < 0) {
+		int e = errno, v = st->hx_v;
 		close(fd);
-		return fail_head(st);
+		errno = e;
+		return v == -2 ? fail_io(st) : fail_head(st);
 	}
 	st->hx_count_disk = st->hx_count;
 	st->hxfd = fd;
@@ -136,7 +145,7 @@ desk_hx_refresh(struct desk_store *st)
 		return 0;
 	}
 	if ((st->hx_v = read_head(st, st->hxfd, &st->hx_nb, &st->hx_count)) < 0)
-		return fail_head(st);
+		return st->hx_v == -2 ? fail_io(st) : fail_head(st);
 	st->hx_count_disk = st->hx_count;
 	return 0;
 }
@@ -857,9 +866,12 @@ desk_hx_compare(struct desk_store *st, int live, int want,
 	d.table = -1;
 	snprintf(d.file, sizeof d.file, "%s", HX_PATH);
 	if ((w->v = read_head(st, want, &wnb, &wcount)) < 0)
-		return desk_store_fail(st, DESK_EX_SOFTWARE, "internal: rebuilt "
-		    "index: bad header");
-	if (live < 0 || (l->v = read_head(st, live, &lnb, &lcount)) < 0) {
+		return w->v == -2 ? desk_store_fail_errno(st, DESK_EX_IOERR,
+		    "%s/tmp", st->root) : desk_store_fail(st, DESK_EX_SOFTWARE,
+		    "internal: rebuilt index: bad header");
+	if (live >= 0 && (l->v = read_head(st, live, &lnb, &lcount)) == -2)
+		return fail_io(st);
+	if (live < 0 || l->v < 0) {
 		/* Lost or unreadable as a whole: one finding, not one per key. */
 		if (live >= 0 || wcount) {
 			d.kind = DESK_DIFF_FILE;

@@ -164,6 +164,9 @@ by_slot(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
+static void sp_put(struct desk_store *st, int t, uint64_t id,
+    const unsigned char *p);
+
 void
 desk_slot_collect(struct desk_store *st)
 {
@@ -178,12 +181,164 @@ desk_slot_collect(struct desk_store *st)
 		/* Neighbours (new ids are) are one unit, one pwrite. */
 		desk_redo_add(st, a->t, a->id * DESK_SLOT_SIZE, NULL,
 		    (j - i) * DESK_SLOT_SIZE);
-		for (size_t k = i; k < j; k++)
+		for (size_t k = i; k < j; k++) {
 			memcpy(st->redo.p + st->redo.len - (j - k) * DESK_SLOT_SIZE,
 			    st->sd[k].p, DESK_SLOT_SIZE);
+			/* A page read since the put has the file's older bytes. */
+			sp_put(st, st->sd[k].t, st->sd[k].id, st->sd[k].p);
+		}
 	}
 	sd_clear(st);
 }
+
+/*
+ * The slot files' pages read under the lock, SP_PAGE bytes (64 slots)
+ * each, so that a slot the cache above lost costs no pread when its page
+ * is here: valid while the slot cache is (desk_slot_forget drops both
+ * when another process wrote since our last commit, or the files were
+ * replaced), and kept as the file is by the writes: a slot held back
+ * is put in its page when the flush writes it (desk_slot_collect), as
+ * the page may have been read from the file after the put. At most
+ * SP_MAX pages (3 MiB); past that a clock gives the least used page's
+ * room to the next.
+ */
+#define SP_PAGE 4096
+#define SP_SLOTS (SP_PAGE / DESK_SLOT_SIZE)
+#define SP_MAX 768
+#define SP_HASH 2048
+struct slot_page {
+	uint64_t pg;
+	int t, next;                  /* next: chain in the hash; -1 ends it */
+	uint8_t valid, used;
+	uint32_t len;                 /* bytes of the file in it: the rest past its end */
+	unsigned char *data;
+};
+struct slot_pages {
+	int head[SP_HASH];
+	int n, hand;                  /* pages in use so far; the clock's */
+	struct slot_page page[SP_MAX];
+};
+
+static uint32_t
+sp_hash(int t, uint64_t pg)
+{
+	return (uint32_t)(((pg * 0x9e3779b97f4a7c15ull) >> 40) ^ (uint64_t)t) % SP_HASH;
+}
+
+static struct slot_page *
+sp_find(struct slot_pages *c, int t, uint64_t pg)
+{
+	if (!c)
+		return NULL;
+	for (int i = c->head[sp_hash(t, pg)]; i >= 0; i = c->page[i].next)
+		if (c->page[i].pg == pg && c->page[i].t == t)
+			return &c->page[i];
+	return NULL;
+}
+
+static void
+sp_unhash(struct slot_pages *c, struct slot_page *p)
+{
+	int *q = &c->head[sp_hash(p->t, p->pg)], me = (int)(p - c->page);
+
+	while (*q != me)
+		q = &c->page[*q].next;
+	*q = p->next;
+	p->valid = 0;
+}
+
+static void
+sp_clear(struct slot_pages *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < SP_HASH; i++)
+		c->head[i] = -1;
+	for (int i = 0; i < c->n; i++)
+		c->page[i].valid = 0;
+}
+
+/* A page for (t, pg), hashed, its data not filled: a new one or the clock's. */
+static struct slot_page *
+sp_take(struct desk_store *st, int t, uint64_t pg)
+{
+	struct slot_pages *c = st->spc;
+	struct slot_page *p;
+
+	if (!c) {
+		c = st->spc = desk_xcalloc(1, sizeof *c);
+		sp_clear(c);
+	}
+	if (c->n < SP_MAX) {
+		p = &c->page[c->n++];
+		p->data = desk_xmalloc(SP_PAGE);
+	} else {
+		for (;;) {
+			p = &c->page[c->hand];
+			c->hand = (c->hand + 1) % SP_MAX;
+			if (!p->valid || !p->used)
+				break;
+			p->used = 0;      /* a second chance */
+		}
+		if (p->valid)
+			sp_unhash(c, p);
+	}
+	p->t = t;
+	p->pg = pg;
+	p->used = 1;
+	p->valid = 1;
+	uint32_t h = sp_hash(t, pg);
+	p->next = c->head[h];
+	c->head[h] = (int)(p - c->page);
+	return p;
+}
+
+/*
+ * Slot id of table t as the file holds it, from its page (read the first
+ * time): its bytes, or NULL past the file's end (*fail set when the read
+ * failed, and the store failed).
+ */
+static const unsigned char *
+sp_slot(struct desk_store *st, int t, uint64_t id, int *fail)
+{
+	uint64_t pg = id / SP_SLOTS;
+	uint32_t at = (uint32_t)(id % SP_SLOTS) * DESK_SLOT_SIZE;
+	struct slot_page *p = sp_find(st->spc, t, pg);
+
+	*fail = 0;
+	if (!p) {
+		p = sp_take(st, t, pg);
+		ssize_t r = desk_pread_all(st->slotfd[t], p->data, SP_PAGE,
+		    pg * SP_PAGE);
+		if (r < 0) {
+			sp_unhash(st->spc, p);
+			*fail = 1;
+			desk_store_fail_errno(st, DESK_EX_IOERR, "%s/index/%s.slots",
+			    st->root, st->schema->tables[t]);
+			return NULL;
+		}
+		memset(p->data + r, 0, SP_PAGE - (size_t)r);
+		p->len = (uint32_t)r;
+	}
+	p->used = 1;
+	return at + DESK_SLOT_SIZE <= p->len ? p->data + at : NULL;
+}
+
+/* The page of slot (t, id), when cached, made to hold p as the file will. */
+static void
+sp_put(struct desk_store *st, int t, uint64_t id, const unsigned char *p)
+{
+	struct slot_page *pp = sp_find(st->spc, t, id / SP_SLOTS);
+	uint32_t at = (uint32_t)(id % SP_SLOTS) * DESK_SLOT_SIZE;
+
+	if (!pp)
+		return;
+	memcpy(pp->data + at, p, DESK_SLOT_SIZE);
+	if (pp->len < at + DESK_SLOT_SIZE)
+		pp->len = at + DESK_SLOT_SIZE;
+}
+
+static int classify(const unsigned char *p, struct desk_slot *s);
 
 static struct slot_cache *
 cached(struct desk_store *st, int t, uint64_t id)
@@ -196,10 +351,24 @@ cached(struct desk_store *st, int t, uint64_t id)
 }
 
 void
+desk_slot_free(struct desk_store *st)
+{
+	struct slot_pages *c = st->spc;
+
+	if (!c)
+		return;
+	for (int i = 0; i < c->n; i++)
+		free(c->page[i].data);
+	free(c);
+	st->spc = NULL;
+}
+
+void
 desk_slot_forget(struct desk_store *st)
 {
 	if (st->cache)
 		memset(st->cache, 0, CACHE_SLOTS * sizeof *st->cache);
+	sp_clear(st->spc);
 	memset(st->slot_end, 0, sizeof st->slot_end);
 	sd_clear(st);
 }
@@ -232,6 +401,16 @@ desk_slot_read(struct desk_store *st, int t, uint64_t id,
 		desk_slot_end(st, t);
 	if (st->locked && id >= st->slot_end[t])
 		return 0;
+	if (st->locked) {
+		int fail;
+		const unsigned char *q = sp_slot(st, t, id, &fail);
+		int r = fail ? -1 : q ? classify(q, s) : 0;
+		if (c && r > 0)
+			*c = (struct slot_cache){ id, (uint8_t)t, 1, 1, *s };
+		else if (c && r == 0)
+			*c = (struct slot_cache){ id, (uint8_t)t, 1, 0, { { 0, 0 }, 0, { 0 }, { 0 } } };
+		return r;
+	}
 	for (int tries = 0; tries < 50; tries++) {
 		ssize_t r = desk_pread_all(st->slotfd[t], p, sizeof p,
 		    id * DESK_SLOT_SIZE);
@@ -302,6 +481,7 @@ desk_slot_put(struct desk_store *st, int t, uint64_t id,
 		    != (ssize_t)sizeof p)
 			return desk_store_fail_errno(st, DESK_EX_IOERR,
 			    "%s/index/%s.slots", st->root, st->schema->tables[t]);
+		sp_put(st, t, id, p);
 		st->sync_slot[t] = 1;
 	} else {
 		if (st->nsd == SD_MAX && !sd_find(st, t, id) &&

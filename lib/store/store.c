@@ -841,9 +841,86 @@ desk_log_rollforward_to(struct desk_store *st, uint64_t from, uint64_t end,
 #define REC_CACHE 2048
 #define REC_CACHE_MAX 2048      /* longer records are not kept */
 
+/*
+ * Records' bytes by log position, for the reads the parsed records above
+ * do not serve (a record too long for them, one they lost, its bytes
+ * read by desk_log_raw): a ring of LOGC_SIZE bytes, each record copied
+ * whole where the last ended, an older one so overwritten in turn; an
+ * index by position says where each is and finds it only while the
+ * ring still holds it. Bytes at a position never change (the epoch
+ * says when segments were rewritten, and rec_cache_clear drops both),
+ * so these serve readers with and without the lock alike. A record
+ * read again when half the ring has been written since is copied anew,
+ * so what is read often stays.
+ */
+#define LOGC_SIZE (3u << 20)
+#define LOGC_IDX 16384
+#define LOGC_REC_MAX 8192         /* longer records are not kept */
+struct log_cache {
+	struct { uint64_t pos, at; uint32_t len; } idx[LOGC_IDX];
+	uint64_t head;                /* bytes ever put in the ring */
+	char *ring;
+};
+
+static unsigned
+logc_slot(uint64_t pos)
+{
+	return (unsigned)(((pos ^ (pos >> 17)) * 0x9e3779b97f4a7c15ull) >> 47) % LOGC_IDX;
+}
+
+/* The record at loc from the ring, or NULL. */
+static const char *
+logc_get(struct desk_store *st, struct desk_loc loc)
+{
+	struct log_cache *c = st->logc;
+
+	if (!c)
+		return NULL;
+	__typeof__(c->idx[0]) *e = &c->idx[logc_slot(loc.pos)];
+	if (e->pos != loc.pos || e->len != loc.len || !e->len ||
+	    c->head - e->at > LOGC_SIZE)
+		return NULL;
+	return c->ring + e->at % LOGC_SIZE;
+}
+
+/* Keeps the n bytes at p as the record at loc. */
+static void
+logc_put(struct desk_store *st, struct desk_loc loc, const char *p)
+{
+	struct log_cache *c = st->logc;
+
+	if (!loc.len || loc.len > LOGC_REC_MAX)
+		return;
+	if (!c) {
+		c = st->logc = desk_xcalloc(1, sizeof *c);
+		c->ring = desk_xmalloc(LOGC_SIZE);
+	}
+	/* Whole: a record that would wrap goes to the ring's start. */
+	uint64_t room = LOGC_SIZE - c->head % LOGC_SIZE;
+	if (room < loc.len)
+		c->head += room;
+	__typeof__(c->idx[0]) *e = &c->idx[logc_slot(loc.pos)];
+	e->pos = loc.pos;
+	e->len = loc.len;
+	e->at = c->head;
+	memmove(c->ring + c->head % LOGC_SIZE, p, loc.len);
+	c->head += loc.len;
+}
+
+static void
+logc_clear(struct desk_store *st)
+{
+	if (!st->logc)
+		return;
+	free(st->logc->ring);
+	free(st->logc);
+	st->logc = NULL;
+}
+
 static void
 rec_cache_clear(struct desk_store *st)
 {
+	logc_clear(st);
 	if (!st->recs)
 		return;
 	for (unsigned i = 0; i < REC_CACHE; i++)
@@ -1763,6 +1840,7 @@ desk_log_add(struct desk_store *st, jv rec)
 
 static void rec_cache_put(struct desk_store *st, struct desk_loc loc,
     const char *key, jv v);
+static void logc_put(struct desk_store *st, struct desk_loc loc, const char *p);
 
 struct desk_loc
 desk_log_add_as(struct desk_store *st, const char *type, jv fields)
@@ -1790,9 +1868,13 @@ desk_log_add_as(struct desk_store *st, const char *type, jv fields)
 		st->schema->apply(st, rec, loc);
 		jv_free(rec);
 	}
-	/* What the record reads back as, without "rec", is fields: not parsed again. */
+	/*
+	 * What the record reads back as, without "rec", is fields: not
+	 * parsed again; and its bytes, should that be lost, not read again.
+	 */
 	if (!desk_jhas(fields, "rec"))
 		rec_cache_put(st, loc, "rec", fields);
+	logc_put(st, loc, st->enc.p);
 	return loc;
 }
 
@@ -1808,6 +1890,23 @@ desk_log_add_printed(struct desk_store *st, jv rec, const char *p, size_t n)
 	struct desk_loc loc = log_append(st, desk_jstr(rec, "rec"));
 	if (loc.len)
 		st->schema->apply(st, rec, loc);
+	return loc;
+}
+
+struct desk_loc
+desk_log_add_bytes(struct desk_store *st, const char *type, const char *p,
+    size_t n, void (*apply)(struct desk_store *, struct desk_loc, void *),
+    void *ctx)
+{
+	struct desk_loc none = { 0, 0 };
+
+	if (!held(st, "log written"))
+		return none;
+	st->enc.len = 0;
+	desk_buf_add(&st->enc, p, n);
+	struct desk_loc loc = log_append(st, type);
+	if (loc.len)
+		apply(st, loc, ctx);
 	return loc;
 }
 
@@ -1859,6 +1958,16 @@ log_bytes(struct desk_store *st, struct desk_loc loc, struct desk_buf *b,
 	*got = loc.len;
 	if (q)
 		return q;
+	b->len = 0;
+	if ((q = logc_get(st, loc))) {
+		/* Into b, so it lasts as long as a read would (the ring moves on). */
+		desk_buf_add(b, q, loc.len);
+		/* Put there long ago: put anew, so what is read often stays. */
+		if (st->logc->head - st->logc->idx[logc_slot(loc.pos)].at >
+		    LOGC_SIZE / 2)
+			logc_put(st, loc, b->p);
+		return b->p;
+	}
 	int fd = desk_log_fd(st, DESK_POS_SEG(loc.pos));
 	b->len = 0;
 	if (fd < 0)
@@ -1869,6 +1978,8 @@ log_bytes(struct desk_store *st, struct desk_loc loc, struct desk_buf *b,
 		return NULL;
 	b->len = (size_t)r;
 	*got = (size_t)r == loc.len ? loc.len : 0;
+	if (*got)
+		logc_put(st, loc, b->p);
 	return b->p;
 }
 
@@ -2163,6 +2274,7 @@ desk_store_close(struct desk_store *st)
 	desk_buf_free(&st->logq);
 	rec_cache_clear(st);
 	free(st->cache);
+	desk_slot_free(st);
 	free(st->sd);
 	free(st->sdh);
 	free(st->root);

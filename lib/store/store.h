@@ -239,6 +239,15 @@ struct desk_loc desk_log_add_as(struct desk_store *st, const char *type,
  */
 struct desk_loc desk_log_add_printed(struct desk_store *st, jv rec,
     const char *p, size_t n);
+/*
+ * The same for a record printed without a value built (p[0..n), what
+ * desk_json_dump would print of it, of type): apply(st, loc, ctx), the
+ * schema's, applies what the caller knows of it, as the schema's apply
+ * would of the record read back.
+ */
+struct desk_loc desk_log_add_bytes(struct desk_store *st, const char *type,
+    const char *p, size_t n,
+    void (*apply)(struct desk_store *, struct desk_loc, void *), void *ctx);
 /* The record at loc, owned; invalid with a message when damaged. */
 jv desk_log_get(struct desk_store *st, struct desk_loc loc);
 /*

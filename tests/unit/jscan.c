@@ -90,6 +90,21 @@ main(void)
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
 		is_str(found(bad[i]), "ERR", "refused: %s", bad[i]);
 
+	/* An array's elements, as bytes. */
+	struct desk_jspan el[4];
+	static const char arr[] = "[1,\"a,]\",{\"b\":[2]} , [] ]";
+	int ne = desk_json_elements(arr, strlen(arr), el, 4);
+	ok(ne == 4 && el[0].n == 1 && !memcmp(el[1].p, "\"a,]\"", el[1].n) &&
+	    !memcmp(el[2].p, "{\"b\":[2]}", el[2].n) && el[2].n == 9 &&
+	    !memcmp(el[3].p, "[]", el[3].n) && el[3].n == 2, "elements: 4, each whole");
+	ok(desk_json_elements(" [ ] ", 5, el, 4) == 0, "elements: none");
+	ok(desk_json_elements("[1,2,3,4]", 9, el, 4) == 4, "elements: as many as there is room for");
+	static const char *const badarr[] = { "", "[", "[1,", "[1,]", "[1 2]", "{}",
+		"[1]x", "[1,2,3,4,5]", "[\"a]", "[{]" };
+	for (size_t i = 0; i < sizeof badarr / sizeof *badarr; i++)
+		ok(desk_json_elements(badarr[i], strlen(badarr[i]), el, 4) == -1,
+		    "elements refused: %s", badarr[i]);
+
 	/* The values it does not check are parsed by the caller. */
 	struct desk_jspan s = { "[1,2", 4 };
 	jv broken = desk_json_span_parse(s);

@@ -58,7 +58,7 @@ main(void)
 {
 	char dir[] = "/tmp/desk-unit-verbs.XXXXXX";
 	struct desk_err e;
-	int dup;
+	struct desk_received r;
 
 	struct desk_store *st = scratch_store(dir);
 
@@ -81,11 +81,10 @@ main(void)
 
 	/* The inbound events and the code binding, refused alike. */
 	jv ev = parse("{\"channel\":\"nope\",\"user_custom_id\":\"u\",\"content\":\"x\"}");
-	jv o = desk_message_receive(st, ev, &dup, &e);
-	refused(jv_is_valid(o) ? 0 : -1, &e, DESK_EX_CONFIG, "channel",
-	    "a message on an unknown channel");
-	jv_free(o);
+	refused(desk_message_receive(st, ev, &r, &e), &e, DESK_EX_CONFIG,
+	    "channel", "a message on an unknown channel");
 	jv_free(ev);
+	jv o;
 	ev = parse("{\"case_id\":\"x\"}");
 	o = desk_case_status(st, ev, &e);
 	refused(jv_is_valid(o) ? 0 : -1, &e, DESK_EX_DATA, "case_id",
