@@ -81,7 +81,8 @@ awk '$1 == "sync" { if (!synced) n++; synced = 1; next }
 	END { print "twice", bad + 0 }' $T/pw > $T/units
 is "$(sed -n 's/^twice //p' $T/units)" 0 "each bucket and each slot is written once a batch"
 pw=$(grep -vc '^sync' $T/pw)
-# (Its other writes are zeros ahead of its end: see desk-store(5).)
+# (Its other writes, where the file system has no fallocate, are zeros
+# ahead of its end: see desk-store(5).)
 is "$(grep -E '^[0-9]+ +pwrite64\([0-9]+<[^>]*batch\.redo>, "desk redo 1' $t | wc -l | tr -d ' ')" $b \
 	"the flush's units go to index/batch.redo in one write first"
 # Before: 6,000 pwrite64 for 2,000 events (one per slot and per entry).

@@ -35,6 +35,11 @@ json $R '[.figures[] | select(.id == "case_vs_jq" or .id == "fsck_rss") | .runs]
 	"the runs each figure is the median of"
 json $R '.figures[] | select(.id == "write_bytes") | .detail.how | test("^(sectors written to a loop device|write_bytes)")' \
 	'true' "bytes to disk: says how they were counted"
+# Told apart by file where the loop device's writes could be traced.
+json $R '.figures[] | select(.id == "write_bytes") | .detail.by_file |
+	. == null or (has("log") and has("index/keys.hx") and has("index/batch.redo") and
+		(map_values(type) | [.[]] | unique) == ["number"])' \
+	'true' "bytes to disk: by file, the log, the index and the journal among them, or null"
 # The rest of make bench.
 for id in replay_vs_jq store_growth wchar rss_4x sync_event startup ident_code ident_filter \
 	route route_jq route_fire route_check tick; do

@@ -127,6 +127,7 @@ struct desk_store {
 	uint64_t sd_end[DESK_ST_TABLES];   /* 1 + the highest id held back */
 	struct hx_lines *hxc;         /* index buckets read and held back */
 	struct desk_buf redo;         /* a flush's units (index/batch.redo) */
+	struct desk_buf redoz;        /* the record of them as written, packed */
 	int redofd;
 	uint32_t redo_gen;            /* as the state will say at commit */
 	uint64_t redo_end;
@@ -189,6 +190,14 @@ void desk_store_dir_dirty(struct desk_store *st, int sub);
 #define DESK_REDO_HX 0xffu
 void desk_redo_add(struct desk_store *st, unsigned file, uint64_t off,
     const void *p, size_t len);
+/*
+ * A journal record's units packed (runs of literal bytes and of zeros)
+ * onto the end of b, at most 2n + 20 bytes; and unpacked, n bytes of p
+ * into exactly want bytes at out: 0, or -1 when they are not that.
+ */
+void desk_redo_pack(struct desk_buf *b, const unsigned char *p, size_t n);
+int desk_redo_unpack(const unsigned char *p, size_t n, unsigned char *out,
+    size_t want);
 /*
  * Under the lock: index/batch.redo begun anew, its older records never
  * written again after a crash (before a derived file is replaced), and
