@@ -217,6 +217,17 @@ rec_time(jv rec, const char *key)
 	return s && desk_time_parse(s, &t) ? t : 0;
 }
 
+/* The event a record was written for (its key's parts), from the record. */
+static void
+rec_event(jv rec, const char **scope, const char **channel, const char **id,
+    size_t *idlen)
+{
+	*scope = desk_jstr(rec, "event_scope");
+	*channel = desk_jstr(rec, "event_channel");
+	if (!desk_jstrn(rec, "event_id", id, idlen))
+		*id = NULL;
+}
+
 static void
 apply_event_key(struct desk_store *st, jv rec, struct desk_loc loc)
 {
@@ -607,10 +618,8 @@ apply_case(struct desk_store *st, jv rec, struct desk_loc loc)
 	f.user_id = (uint64_t)user;
 	f.merged_into = merged > 0 ? (uint64_t)merged : 0;
 	f.updated_at = rec_time(rec, "updated_at");
-	f.event_scope = desk_jstr(rec, "event_scope");
-	f.event_channel = desk_jstr(rec, "event_channel");
-	if (!desk_jstrn(rec, "event_id", &f.event_id, &f.event_idlen))
-		f.event_id = NULL;
+	rec_event(rec, &f.event_scope, &f.event_channel, &f.event_id,
+	    &f.event_idlen);
 	desk_apply_case(st, loc, &f);
 }
 
@@ -900,10 +909,8 @@ apply_message(struct desk_store *st, jv rec, struct desk_loc loc)
 	f.channel = desk_jstr(rec, "channel");
 	if (!desk_jstrn(rec, "conversation_id", &f.conv, &f.convlen))
 		f.conv = NULL;
-	f.event_scope = desk_jstr(rec, "event_scope");
-	f.event_channel = desk_jstr(rec, "event_channel");
-	if (!desk_jstrn(rec, "event_id", &f.event_id, &f.event_idlen))
-		f.event_id = NULL;
+	rec_event(rec, &f.event_scope, &f.event_channel, &f.event_id,
+	    &f.event_idlen);
 	desk_apply_message(st, loc, &f);
 }
 
