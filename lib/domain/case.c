@@ -203,7 +203,7 @@ note_external(struct desk_store *st, uint64_t cid, jv x, int64_t now)
 
 	if (jv_get_kind(x) != JV_KIND_OBJECT || !jv_object_length(jv_copy(x)))
 		return;
-	if (desk_splice && desk_record_spans_all(st, DESK_T_CASE, cid, keys, 5,
+	if (desk_splices(st) && desk_record_spans_all(st, DESK_T_CASE, cid, keys, 5,
 	    v, &raw, &rec) == 1 && v[1].p && v[2].p && !v[3].p && !v[4].p &&
 	    !v[5].p) {
 		jv cur = desk_json_span_parse(v[1]);

@@ -79,11 +79,12 @@ uint64_t desk_user_resolve(struct desk_store *st, const struct desk_who *w,
     int64_t now, jv *report);
 /*
  * Whether desk_user_resolve and desk_user_message_begin may print a known
- * user's or case's record from its old bytes (1, the default):
- * tests/unit/splice turns it off to compare what they print with what
- * the value path prints.
+ * user's or case's record of st from its old bytes (1, the default), and
+ * the setting: tests/unit/splice turns it off on one of two stores to
+ * compare what they print with what the value path prints.
  */
-extern int desk_splice;
+int desk_splices(struct desk_store *st);
+void desk_splices_set(struct desk_store *st, int on);
 /* Writes a new version of a user record (consumes rec). */
 void desk_user_save(struct desk_store *st, jv rec, int64_t now);
 /* A new user record, with w's channel and user_custom_id when w is given. */

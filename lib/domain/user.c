@@ -466,7 +466,26 @@ fields_over(jv u, jv changes, char *why, size_t n)
  */
 #define SPLICE_ELEMS 64
 
-int desk_splice = 1;
+/* Per handle, so that two stores in one process are set apart. */
+static const char splice_tag;
+struct splice_off { int off; };
+
+int
+desk_splices(struct desk_store *st)
+{
+	struct splice_off *o = desk_store_ext(st, &splice_tag, sizeof *o, NULL);
+
+	return !o || !o->off;
+}
+
+void
+desk_splices_set(struct desk_store *st, int on)
+{
+	struct splice_off *o = desk_store_ext(st, &splice_tag, sizeof *o, NULL);
+
+	if (o)
+		o->off = !on;
+}
 
 /* Whether a is the bytes of the JSON text b[0..n). */
 static int
@@ -605,7 +624,7 @@ desk_user_resolve(struct desk_store *st, const struct desk_who *w,
 	if (!w->email && !w->phone && !w->name && !w->company && !fields)
 		/* The common case: nothing to read or change, or only to make. */
 		return uid ? uid : user_new_plain(st, w, now);
-	if (uid && !fields && desk_splice) {
+	if (uid && !fields && desk_splices(st)) {
 		if (resolve_spliced(st, w, uid, now, report))
 			return uid;
 		jv_free(*report);

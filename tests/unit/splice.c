@@ -2,8 +2,8 @@
  * The splices (a known user's or case's record printed from its old
  * bytes: desk_user_resolve, desk_user_message_begin's external ids)
  * against the value path (parsed, set, dumped): the same random messages
- * in two stores, one with the splices and one without (desk_splice), must
- * give the same ids, the same reports and the same log bytes.
+ * in two stores, one with the splices and one without (desk_splices_set),
+ * must give the same ids, the same reports and the same log bytes.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -111,7 +111,6 @@ users(struct desk_store **st, int *full)
 		uint64_t id[2];
 		for (int s = 0; s < 2; s++) {
 			jv r;
-			desk_splice = !s;
 			id[s] = desk_user_resolve(st[s], &w, 1700000000 + m, &r);
 			rep[s] = desk_json_text(r);
 			jv_free(r);
@@ -193,7 +192,6 @@ cases(struct desk_store **st)
 		int64_t cid[2] = { 0, 0 };
 		for (int s = 0; s < 2; s++) {
 			struct desk_msg_case mc;
-			desk_splice = !s;
 			jv msg = desk_user_message_begin(st[s], uid, ch, "subj",
 			    x, 1700000000 + m, &mc);
 			desk_jint(msg, "case_id", &cid[s]);
@@ -251,6 +249,7 @@ main(void)
 	}
 	st[0] = open_store(dir, "splice");
 	st[1] = open_store(dir, "value");
+	desk_splices_set(st[1], 0);
 	srand(12);
 	ok(users(st, &full), "%d messages: the same users and reports with the "
 	    "splice and without", MESSAGES);
@@ -260,7 +259,6 @@ main(void)
 	ok(recs > MESSAGES / 4, "%d user records written", recs);
 	ok(cases(st), "%d messages: the same cases with the splice and without",
 	    CASES);
-	desk_splice = 1;
 	for (int s = 0; s < 2; s++) {
 		ok(desk_store_commit(st[s]) == 0, "store %d committed", s);
 		desk_store_close(st[s]);
