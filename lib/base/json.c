@@ -45,6 +45,52 @@ needs_escape(unsigned char c)
 	return c < 0x20 || c == '"' || c == '\\';
 }
 
+/*
+ * Strings are scanned eight bytes at a step: whether any byte of v needs
+ * an escape, or (ascii) is not ASCII either. (x - 0x01..01 * c) & ~x has a
+ * byte's high bit set for some byte when, and only when, one of x's bytes
+ * is below c (c at most 0x80); the lowest byte marked is the first such
+ * (a borrow only reaches bytes above it).
+ */
+#define ONES 0x0101010101010101u
+#define HIGHS 0x8080808080808080u
+static inline uint64_t
+word_special(uint64_t v, int ascii)
+{
+	uint64_t q = v ^ (ONES * '"'), b = v ^ (ONES * '\\');
+
+	return (((v - ONES * 0x20) & ~v) | ((q - ONES) & ~q) |
+	    ((b - ONES) & ~b) | (ascii ? v : 0)) & HIGHS;
+}
+
+/* The first byte of s[i..n) that needs an escape, or n. */
+static inline size_t
+escape_at(const char *s, size_t i, size_t n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t v, m;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&v, s + i, sizeof v);
+		if ((m = word_special(v, 0)))
+			return i + (size_t)__builtin_ctzll(m) / 8;
+	}
+	/*
+	 * The last eight bytes, those before i (fewer than 8) made an 'a':
+	 * not counted, nor borrowed from.
+	 */
+	if (i < n && n >= 8) {
+		uint64_t keep = ~0ull << 8 * (i - (n - 8));
+		memcpy(&v, s + n - 8, sizeof v);
+		m = word_special((v & keep) | (ONES * 'a' & ~keep), 0);
+		return m ? n - 8 + (size_t)__builtin_ctzll(m) / 8 : n;
+	}
+#endif
+	while (i < n && !needs_escape((unsigned char)s[i]))
+		i++;
+	return i;
+}
+
 #define KEY_SLOTS 1024
 #define KEY_MAX 32
 struct key_slot {
@@ -334,11 +380,24 @@ static jv
 parse_string_as(struct jp *j, int is_key)
 {
 	const char *s = ++j->p;
-	int escaped = 0;
+	int escaped = 0, ascii = 1;
 	char sh[8];
 
 	/* First pass: find the end, validate, note whether unescaping is needed. */
 	while (1) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		/*
+		 * Plain ASCII needs no look byte by byte (nor, after UTF-8, a
+		 * try): on to the first byte that does, the lowest one marked.
+		 */
+		for (uint64_t v, m; ascii && j->end - j->p >= 8; j->p += 8) {
+			memcpy(&v, j->p, sizeof v);
+			if ((m = word_special(v, 1))) {
+				j->p += __builtin_ctzll(m) / 8;
+				break;
+			}
+		}
+#endif
 		if (j->p >= j->end)
 			return short_input(j, "a string");
 		unsigned char c = (unsigned char)*j->p;
@@ -392,9 +451,11 @@ parse_string_as(struct jp *j, int is_key)
 			if (n == 0)
 				return fail(j, j->p, "invalid UTF-8 in string");
 			j->p += n;
+			ascii = 0;
 			continue;
 		}
 		j->p++;
+		ascii = 1;
 	}
 	const char *e = j->p++;
 	if (!escaped)
@@ -759,11 +820,9 @@ desk_json_dump_str(struct desk_buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 
-	size_t i = 0;
+	size_t i = escape_at(s, 0, n);
 
 	desk_buf_reserve(b, n + 2);
-	while (i < n && !needs_escape((unsigned char)s[i]))
-		i++;
 	/* The common case, nothing to escape: one copy, no call per piece. */
 	if (i == n) {
 		char *d = b->p + b->len;
@@ -775,10 +834,8 @@ desk_json_dump_str(struct desk_buf *b, const char *s, size_t n)
 	}
 	desk_buf_addc(b, '"');
 	const char *run = s;
-	for (; i < n; i++) {
+	for (; i < n; i = escape_at(s, i + 1, n)) {
 		unsigned char c = (unsigned char)s[i];
-		if (!needs_escape(c))
-			continue;
 		desk_buf_add(b, run, (size_t)(s + i - run));
 		run = s + i + 1;
 		switch (c) {
