@@ -72,8 +72,14 @@ desk_filter_mask(struct desk_loop *l, jv ev)
 jv
 desk_filter_names(struct desk_loop *l, jv ev, const char *wrapper)
 {
-	const char *field;
+	const char *field, *p;
 	char path[DESK_API_PATH];
+	size_t n;
+
+	/* ev is the record handled: its bytes tell most often (none of them). */
+	desk_loop_record(l, &p, &n);
+	if (desk_api_names_in(p, n, wrapper) == 0)
+		return ev;
 	jv a = desk_api_aliases(jv_copy(ev), wrapper, &field, path, sizeof path);
 
 	if (!jv_is_valid(a)) {

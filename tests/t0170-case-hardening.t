@@ -202,6 +202,15 @@ msg api3 hi '"email":"a@example.org","user_email":"b@example.org"' > $T/in
 run desk-case $T/in
 rc 65 "two spellings, two values: exit 65"
 json $ERR '.field' '"user_email"' "named"
+# A name written with an escape is the same name (the bytes cannot say so).
+printf '%s\n' '{"channel":"app","user_custom_id":"api4","content":"hi","user\u005femail":"api4@example.org","c\u0061se":{"subject":"Escaped"}}' > $T/in
+run desk-case $T/in
+rc 0 "API names written with escapes: exit 0"
+c4=$(jq .case_id $OUT)
+run desk-identify user show "$(jq .user_id $OUT)"
+json $OUT '.emails' '["api4@example.org"]' "user\\u005femail is user_email"
+run desk-case show "$c4"
+json $OUT '.subject' '"Escaped"' "... and c\\u0061se the create-case body"
 
 # --- linked users see one set of bound data (item 17) ---
 code=$(desk-identify code --email vip@example.org --field tariff=VIP | jq -r .code)

@@ -62,6 +62,26 @@ put(jv ev, jv key, jv v, char *why, size_t n)
 	return jv_object_set(ev, name, v);
 }
 
+int
+desk_api_names_in(const char *p, size_t n, const char *wrapper)
+{
+	enum { NALIAS = sizeof aliases / sizeof *aliases };
+	const char *keys[NALIAS + 1];
+	struct desk_jspan v[NALIAS + 1];
+	size_t k = 0;
+
+	for (; k < NALIAS; k++)
+		keys[k] = aliases[k][0];
+	if (wrapper)
+		keys[k++] = wrapper;
+	if (desk_json_members(p, n, keys, k, v) < 0)
+		return -1;
+	for (size_t i = 0; i < k; i++)
+		if (v[i].p)
+			return 1;
+	return 0;
+}
+
 /* Whether ev (borrowed) has an API name or the wrapper: most events have neither. */
 static int
 has_api_names(jv ev, const char *wrapper)

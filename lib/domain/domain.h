@@ -438,6 +438,13 @@ jv desk_code_user_view(struct desk_store *st, uint64_t uid, jv user);
 #define DESK_API_PATH 128
 jv desk_api_aliases(jv ev, const char *wrapper, const char **field,
     char *path, size_t pathlen);
+/*
+ * Whether the object text p[0..n) has any of those names, or wrapper, as
+ * a key: 0 when it has none (desk_api_aliases would give it back as it
+ * is), 1 when it has, -1 when its bytes cannot tell (then ask the value).
+ * From the bytes, without the member walk of the parsed event.
+ */
+int desk_api_names_in(const char *p, size_t n, const char *wrapper);
 
 /* ---- reply.c: replies and the outbox ---- */
 
