@@ -141,4 +141,27 @@ else
 fi
 like "$DESK_STORE/state" '"redo":\{"gen":[0-9]+,"end":[0-9]+,' "the state says where the journal is"
 
+# A journal an older desk wrote, whose records hold their units whole (not
+# packed): the same cut, every record of it unpacked (tests/redo-unpack.py,
+# the state's journal end moved with them), is put right alike at the
+# reboot's lock.
+rm -rf "$DESK_STORE"; cp -a $T/img "$DESK_STORE"
+strace -f -o /dev/null -e trace=pwrite64 -e inject=pwrite64:signal=KILL:when=450 \
+	desk-case < $T/in > $T/acked 2> /dev/null
+power_cut unpacked
+reboot
+python3 "$TOP/tests/redo-unpack.py" $T/cut > $T/unpacked
+like $T/unpacked '^unpacked [1-9][0-9]* of [1-9][0-9]* records$' \
+	"a cut store's journal, its records unpacked: $(cat $T/unpacked)"
+DESK_STORE=$T/cut desk-case fsck > $T/fsck 2> $T/fsck.err
+is "$? $(jq .damage $T/fsck)" "0 0" "... fsck at the reboot's lock finds no damage"
+like $T/fsck.err 'crash of the machine: wrote [1-9][0-9]* records of index/batch\.redo again' \
+	"... having written those records again"
+DESK_STORE=$T/cut desk-case < $T/in > $T/again 2> /dev/null
+jq -r 'select(.duplicate == true) | .id' $T/again | sort > $T/dups
+is "$(jq -r .id $T/acked | sort | comm -23 - $T/dups | wc -l | tr -d ' ') $(lines $T/acked)" \
+	"0 $(lines $T/acked)" "... every acknowledged event is there"
+is "$(DESK_STORE=$T/cut desk-case fsck 2> /dev/null | jq -c '[.damage, .messages]')" \
+	"[0,6000]" "... and the input again stores the rest once"
+
 done_testing
