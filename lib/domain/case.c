@@ -185,42 +185,114 @@ external_merged(jv cur, jv x)
 }
 
 /*
- * Records a conversation's external ids on the case when they are news:
- * the record printed from its old bytes, only external and updated_at
- * printed anew, as desk_case_save would print its value. A record with
- * no external yet, or with an event's ids (which the save strips), or
- * not as desk prints it, is read whole and saved as before.
+ * The splice of a case's save: the bytes of members keys[0..n) of case
+ * cid's record in v[1..n], of its updated_at in v[n + 1], and the record's
+ * in *rec: 1 when it has them all and no event's ids (which the save
+ * strips) and is as desk prints it; else 0, and it is read whole.
+ */
+#define CASE_SET_MAX 2
+static int
+case_spans(struct desk_store *st, uint64_t cid, const char *const *keys,
+    size_t n, struct desk_jspan *v, struct desk_buf *raw, struct desk_jspan *rec)
+{
+	static const char *const more[] = { "updated_at", "event_id",
+		"event_scope", "event_channel" };
+	const char *k[CASE_SET_MAX + 4];
+
+	memcpy(k, keys, n * sizeof *keys);
+	memcpy(k + n, more, sizeof more);
+	if (!desk_splices(st) || desk_record_spans_all(st, DESK_T_CASE, cid, k,
+	    n + 4, v, raw, rec) != 1)
+		return 0;
+	for (size_t i = 1; i <= n + 1; i++)
+		if (!v[i].p)
+			return 0;
+	return !v[n + 2].p && !v[n + 3].p && !v[n + 4].p;
+}
+
+static int
+by_span(const void *a, const void *b)
+{
+	const struct desk_jsplice *x = a, *y = b;
+
+	return x->at.p < y->at.p ? -1 : x->at.p > y->at.p;
+}
+
+/*
+ * The record rec (spans v, as case_spans found them) saved with members
+ * 1..n set to vals (borrowed) and updated_at to now: printed from its old
+ * bytes, only those printed anew, as desk_case_save would print its value.
+ */
+static void
+case_put_spliced(struct desk_store *st, struct desk_jspan rec,
+    const struct desk_jspan *v, const jv *vals, size_t n, int64_t now)
+{
+	struct desk_jsplice sp[CASE_SET_MAX + 1];
+	struct desk_buf b = DESK_BUF_INIT;
+	const char *when = desk_time_text(now);
+
+	for (size_t i = 0; i <= n; i++) {
+		sp[i].at = v[i + 1];
+		sp[i].by = (struct desk_buf)DESK_BUF_INIT;
+		if (i < n)
+			desk_json_dump(&sp[i].by, vals[i]);
+		else
+			desk_json_dump_str(&sp[i].by, when, strlen(when));
+	}
+	qsort(sp, n + 1, sizeof *sp, by_span);
+	desk_json_splice(&b, rec, sp, n + 1);
+	struct desk_jspan all = { b.p, b.len };
+	desk_log_add_bytes(st, "case", b.p, b.len, desk_apply_case_bytes, &all);
+	for (size_t i = 0; i <= n; i++)
+		desk_buf_free(&sp[i].by);
+	desk_buf_free(&b);
+}
+
+int
+desk_case_save_set(struct desk_store *st, uint64_t cid,
+    const char *const *keys, const jv *vals, size_t n, int64_t now)
+{
+	struct desk_jspan v[CASE_SET_MAX + 5], rec;
+	struct desk_buf raw = DESK_BUF_INIT;
+	int r = 0;
+
+	/* More members than a splice takes: the value path, which takes any. */
+	if (n <= CASE_SET_MAX && case_spans(st, cid, keys, n, v, &raw, &rec))
+		case_put_spliced(st, rec, v, vals, n, now);
+	else {
+		jv c = desk_case_record(st, cid);
+		if (jv_is_valid(c)) {
+			for (size_t i = 0; i < n; i++)
+				c = desk_jset(c, keys[i], jv_copy(vals[i]));
+			desk_case_save(st, c, NULL, now);
+		} else {
+			jv_free(c);
+			r = -1;
+		}
+	}
+	desk_buf_free(&raw);
+	return r;
+}
+
+/*
+ * Records a conversation's external ids on the case when they are news,
+ * as desk_case_save_set would, spliced where it can be.
  */
 static void
 note_external(struct desk_store *st, uint64_t cid, jv x, int64_t now)
 {
-	static const char *const keys[] = { "external", "updated_at",
-		"event_id", "event_scope", "event_channel" };
-	struct desk_jspan v[6], rec;
-	struct desk_buf raw = DESK_BUF_INIT, b = DESK_BUF_INIT;
-	struct desk_jsplice sp[2] = { { { 0, 0 }, DESK_BUF_INIT },
-		{ { 0, 0 }, DESK_BUF_INIT } };
+	static const char *const keys[] = { "external" };
+	struct desk_jspan v[CASE_SET_MAX + 5], rec;
+	struct desk_buf raw = DESK_BUF_INIT;
 
 	if (jv_get_kind(x) != JV_KIND_OBJECT || !jv_object_length(jv_copy(x)))
 		return;
-	if (desk_splices(st) && desk_record_spans_all(st, DESK_T_CASE, cid, keys, 5,
-	    v, &raw, &rec) == 1 && v[1].p && v[2].p && !v[3].p && !v[4].p &&
-	    !v[5].p) {
+	if (case_spans(st, cid, keys, 1, v, &raw, &rec)) {
 		jv cur = desk_json_span_parse(v[1]);
 		jv merged = external_merged(cur, x);
 		jv_free(cur);
-		if (jv_is_valid(merged)) {
-			const char *when = desk_time_text(now);
-			int first = v[1].p < v[2].p;
-			sp[!first].at = v[1];
-			desk_json_dump(&sp[!first].by, merged);
-			sp[first].at = v[2];
-			desk_json_dump_str(&sp[first].by, when, strlen(when));
-			desk_json_splice(&b, rec, sp, 2);
-			struct desk_jspan all = { b.p, b.len };
-			desk_log_add_bytes(st, "case", b.p, b.len,
-			    desk_apply_case_bytes, &all);
-		}
+		if (jv_is_valid(merged))
+			case_put_spliced(st, rec, v, &merged, 1, now);
 		jv_free(merged);
 	} else {
 		jv r = desk_case_record(st, cid);
@@ -231,9 +303,6 @@ note_external(struct desk_store *st, uint64_t cid, jv x, int64_t now)
 			jv_free(r);
 	}
 	desk_buf_free(&raw);
-	desk_buf_free(&b);
-	desk_buf_free(&sp[0].by);
-	desk_buf_free(&sp[1].by);
 }
 
 /* The case a user's message goes to, its external ids noted, and its state in *mc. */

@@ -166,6 +166,15 @@ jv desk_event_strip(jv rec);
  */
 void desk_case_save(struct desk_store *st, jv rec, const struct desk_evid *ev,
     int64_t now);
+/*
+ * Saves case id with members keys[0..n) set to vals
+ * (borrowed), as desk_case_save of the record read whole with them set,
+ * for no event; printed from the record's old bytes where it has them
+ * all (and n is at most 2). 0, or -1 when there is no such case
+ * (nothing written).
+ */
+int desk_case_save_set(struct desk_store *st, uint64_t id,
+    const char *const *keys, const jv *vals, size_t n, int64_t now);
 /* The record (owned), without "rec"; invalid if none. */
 jv desk_case_record(struct desk_store *st, uint64_t id);
 /*

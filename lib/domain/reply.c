@@ -795,23 +795,29 @@ reply_add_unchecked(struct desk_store *st, jv r, int64_t now,
 	int assign = !strcmp(via, "agent") && jv_is_valid(staff) &&
 	    jv_get_kind(kase.v[K_ASSIGNEE]) == JV_KIND_NULL;
 	if (closed || assign) {
-		/* The whole record to save; kase has only what a reply reads. */
-		jv k2 = desk_case_record(st, id);
-		if (!jv_is_valid(k2)) {
+		const char *keys[2];
+		jv vals[2];
+		size_t n = 0;
+		if (closed) {
+			keys[n] = "status";
+			vals[n++] = jv_string("open");
+		}
+		if (assign) {
+			assignee = jv_get_kind(staff) == JV_KIND_STRING ?
+			    jv_copy(staff) : jv_string_fmt("%lld",
+			    (long long)jv_number_value(staff));
+			keys[n] = "assignee";
+			vals[n++] = jv_copy(assignee);
+		}
+		int saved = desk_case_save_set(st, id, keys, vals, n, now);
+		while (n)
+			jv_free(vals[--n]);
+		if (saved < 0) {
 			/* The store's failure, when it failed, is said instead. */
 			desk_err_set(e, DESK_EX_NO, "case_id", "no case %llu",
 			    (unsigned long long)id);
 			goto done;
 		}
-		if (closed)
-			k2 = desk_jset_str(k2, "status", "open");
-		if (assign) {
-			assignee = jv_get_kind(staff) == JV_KIND_STRING ?
-			    jv_copy(staff) : jv_string_fmt("%lld",
-			    (long long)jv_number_value(staff));
-			k2 = desk_jset(k2, "assignee", jv_copy(assignee));
-		}
-		desk_case_save(st, k2, NULL, now);
 		/*
 		 * Before the reply, so the platform sees its agent first; only
 		 * where it is mirrored, or the case would be read again for

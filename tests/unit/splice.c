@@ -1,6 +1,7 @@
 /*
  * The splices (a known user's or case's record printed from its old
- * bytes: desk_user_resolve, desk_user_message_begin's external ids)
+ * bytes: desk_user_resolve, desk_user_message_begin's external ids,
+ * desk_case_save_set as a reply reopens or assigns a case)
  * against the value path (parsed, set, dumped): the same random messages
  * in two stores, one with the splices and one without (desk_splices_set),
  * must give the same ids, the same reports and the same log bytes.
@@ -157,7 +158,7 @@ external(void)
 	return x;
 }
 
-/* Now and then a case closed, changed, or given an event's ids. */
+/* Now and then a case closed, changed, given an event's ids, or saved as a reply does. */
 static void
 case_change(struct desk_store *st, uint64_t cid, const char *ch, int r,
     int64_t now)
@@ -172,6 +173,15 @@ case_change(struct desk_store *st, uint64_t cid, const char *ch, int r,
 		c = desk_jset_str(jv_object(), "team", "t\"1");
 	else if (r == 2)
 		desk_case_save(st, desk_case_record(st, cid), &ev, now);
+	else if (r >= 3 && r <= 5) {
+		/* As a reply saves it: reopened, assigned, or both (out of order). */
+		static const char *const keys[] = { "assignee", "status" };
+		jv v[2] = { jv_string(r == 3 ? "7" : "a\"gent"), jv_string("open") };
+		desk_case_save_set(st, cid, keys + (r == 4), v + (r == 4),
+		    r == 5 ? 2 : 1, now);
+		jv_free(v[0]);
+		jv_free(v[1]);
+	}
 	if (jv_is_valid(c))
 		desk_case_set(st, cid, c, jv_invalid(), now, &e);
 	jv_free(c);
