@@ -602,25 +602,56 @@ desk_apply_case(struct desk_store *st, struct desk_loc loc, void *ctx)
 	}
 }
 
+/* The members a case's apply reads, in the order of enum case_member. */
+static const char *const case_members[] = { "case_id", "user_id", "channel",
+	"status", "merged_into", "updated_at", "event_scope", "event_channel",
+	"event_id" };
+enum case_member { CM_ID, CM_USER, CM_CHANNEL, CM_STATUS, CM_MERGED,
+	CM_UPDATED, CM_SCOPE, CM_EVCHANNEL, CM_EVID, CM_N };
+
+static const char *
+val_str(jv v)
+{
+	return jv_get_kind(v) == JV_KIND_STRING ? jv_string_value(v) : NULL;
+}
+
+/*
+ * A case record applied from the values v (borrowed, invalid where it has
+ * none) of its case_members: as a record without them all is no case's,
+ * nothing is done for it.
+ */
 static void
-apply_case(struct desk_store *st, jv rec, struct desk_loc loc)
+apply_case_members(struct desk_store *st, const jv *v, struct desk_loc loc)
 {
 	struct desk_case_fields f = { 0 };
-	int64_t id, user = 0, merged = 0;
+	int64_t id, user = 0, merged = 0, t;
+	const char *when = val_str(v[CM_UPDATED]);
 
-	f.channel = desk_jstr(rec, "channel");
-	if (!desk_jint(rec, "case_id", &id) || id < 1 || !f.channel ||
-	    !desk_jint(rec, "user_id", &user) ||
-	    !desk_status_parse(desk_jstr(rec, "status"), &f.status))
+	f.channel = val_str(v[CM_CHANNEL]);
+	if (!desk_jint_of(v[CM_ID], &id) || id < 1 || !f.channel ||
+	    !desk_jint_of(v[CM_USER], &user) ||
+	    !desk_status_parse(val_str(v[CM_STATUS]), &f.status))
 		return;
-	desk_jint(rec, "merged_into", &merged);
+	desk_jint_of(v[CM_MERGED], &merged);
 	f.case_id = (uint64_t)id;
 	f.user_id = (uint64_t)user;
 	f.merged_into = merged > 0 ? (uint64_t)merged : 0;
-	f.updated_at = rec_time(rec, "updated_at");
-	rec_event(rec, &f.event_scope, &f.event_channel, &f.event_id,
-	    &f.event_idlen);
+	f.updated_at = when && desk_time_parse(when, &t) ? t : 0;
+	f.event_scope = val_str(v[CM_SCOPE]);
+	f.event_channel = val_str(v[CM_EVCHANNEL]);
+	if (!desk_jstrn_of(v[CM_EVID], &f.event_id, &f.event_idlen))
+		f.event_id = NULL;
 	desk_apply_case(st, loc, &f);
+}
+
+static void
+apply_case(struct desk_store *st, jv rec, struct desk_loc loc)
+{
+	jv v[CM_N];
+
+	for (int i = 0; i < CM_N; i++)
+		v[i] = desk_jget(rec, case_members[i]);     /* rec's */
+	apply_case_members(st, v, loc);
 }
 
 /* Record bytes r[0..n) as a value of only its members keys[0..nkeys). */
@@ -640,20 +671,29 @@ members_of(const struct desk_jspan *r, const char *const *keys, size_t nkeys)
 }
 
 /*
- * A case record printed from an older one's bytes (note_external), applied
- * as apply_case applies its value, from the members apply_case reads.
+ * A case record printed from an older one's bytes (desk_case_save_set),
+ * applied as apply_case applies its value: each member it reads parsed
+ * from its bytes alone, no object made of them.
  */
 void
 desk_apply_case_bytes(struct desk_store *st, struct desk_loc loc, void *ctx)
 {
-	static const char *const keys[] = { "case_id", "user_id", "channel",
-		"status", "merged_into", "updated_at", "event_scope",
-		"event_channel", "event_id" };
-	jv rec = members_of(ctx, keys, sizeof keys / sizeof *keys);
+	const struct desk_jspan *r = ctx;
+	struct desk_jspan s[CM_N];
+	jv v[CM_N];
 
-	if (jv_is_valid(rec))
-		apply_case(st, rec, loc);
-	jv_free(rec);
+	if (desk_json_members(r->p, r->n, case_members, CM_N, s) < 0) {
+		jv rec = desk_json_parse_all(r->p, r->n);
+		if (jv_is_valid(rec))
+			apply_case(st, rec, loc);
+		jv_free(rec);
+		return;
+	}
+	for (int i = 0; i < CM_N; i++)
+		v[i] = s[i].p ? desk_json_span_parse(s[i]) : jv_invalid();
+	apply_case_members(st, v, loc);
+	for (int i = 0; i < CM_N; i++)
+		jv_free(v[i]);
 }
 
 /* The same for a user record (desk_user_resolve's splice), as apply_user. */
