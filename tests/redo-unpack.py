@@ -77,6 +77,7 @@ def main():
     assert end in moved, "the state's end is no record's"
     state["redo"]["end"] = moved[end]
     text = json.dumps(state, separators=(",", ":")).encode()
+    assert len(text) < len(raw), "the state no longer fits its file"
     with open(root + "/state", "wb") as f:
         f.write(text.ljust(len(raw) - 1) + b"\n")
     print("unpacked %d of %d records" % (unpacked, records))

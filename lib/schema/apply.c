@@ -208,24 +208,46 @@ desk_record_values(struct desk_store *st, enum desk_table t, uint64_t id,
 	desk_slot_put((st), (t), (id), &raw_); \
 } while (0)
 
-static int64_t
-rec_time(jv rec, const char *key)
+static const char *
+val_str(jv v)
 {
-	const char *s = desk_jstr(rec, key);
+	return jv_get_kind(v) == JV_KIND_STRING ? jv_string_value(v) : NULL;
+}
+
+/* A time member's value (borrowed), 0 when it is none. */
+static int64_t
+val_time(jv v)
+{
+	const char *s = val_str(v);
 	int64_t t;
 
 	return s && desk_time_parse(s, &t) ? t : 0;
 }
 
-/* The event a record was written for (its key's parts), from the record. */
+static int64_t
+rec_time(jv rec, const char *key)
+{
+	return val_time(desk_jget(rec, key));
+}
+
+/* The event a record was written for (its key's parts), from its members' values. */
+static void
+val_event(jv scope_v, jv channel_v, jv id_v, const char **scope,
+    const char **channel, const char **id, size_t *idlen)
+{
+	*scope = val_str(scope_v);
+	*channel = val_str(channel_v);
+	if (!desk_jstrn_of(id_v, id, idlen))
+		*id = NULL;
+}
+
+/* The same from the record. */
 static void
 rec_event(jv rec, const char **scope, const char **channel, const char **id,
     size_t *idlen)
 {
-	*scope = desk_jstr(rec, "event_scope");
-	*channel = desk_jstr(rec, "event_channel");
-	if (!desk_jstrn(rec, "event_id", id, idlen))
-		*id = NULL;
+	val_event(desk_jget(rec, "event_scope"), desk_jget(rec, "event_channel"),
+	    desk_jget(rec, "event_id"), scope, channel, id, idlen);
 }
 
 static void
@@ -609,12 +631,6 @@ static const char *const case_members[] = { "case_id", "user_id", "channel",
 enum case_member { CM_ID, CM_USER, CM_CHANNEL, CM_STATUS, CM_MERGED,
 	CM_UPDATED, CM_SCOPE, CM_EVCHANNEL, CM_EVID, CM_N };
 
-static const char *
-val_str(jv v)
-{
-	return jv_get_kind(v) == JV_KIND_STRING ? jv_string_value(v) : NULL;
-}
-
 /*
  * A case record applied from the values v (borrowed, invalid where it has
  * none) of its case_members: as a record without them all is no case's,
@@ -624,8 +640,7 @@ static void
 apply_case_members(struct desk_store *st, const jv *v, struct desk_loc loc)
 {
 	struct desk_case_fields f = { 0 };
-	int64_t id, user = 0, merged = 0, t;
-	const char *when = val_str(v[CM_UPDATED]);
+	int64_t id, user = 0, merged = 0;
 
 	f.channel = val_str(v[CM_CHANNEL]);
 	if (!desk_jint_of(v[CM_ID], &id) || id < 1 || !f.channel ||
@@ -636,11 +651,9 @@ apply_case_members(struct desk_store *st, const jv *v, struct desk_loc loc)
 	f.case_id = (uint64_t)id;
 	f.user_id = (uint64_t)user;
 	f.merged_into = merged > 0 ? (uint64_t)merged : 0;
-	f.updated_at = when && desk_time_parse(when, &t) ? t : 0;
-	f.event_scope = val_str(v[CM_SCOPE]);
-	f.event_channel = val_str(v[CM_EVCHANNEL]);
-	if (!desk_jstrn_of(v[CM_EVID], &f.event_id, &f.event_idlen))
-		f.event_id = NULL;
+	f.updated_at = val_time(v[CM_UPDATED]);
+	val_event(v[CM_SCOPE], v[CM_EVCHANNEL], v[CM_EVID], &f.event_scope,
+	    &f.event_channel, &f.event_id, &f.event_idlen);
 	desk_apply_case(st, loc, &f);
 }
 
