@@ -257,9 +257,10 @@ int desk_json_elements(const char *p, size_t n, struct desk_jspan *out,
 /* The value of s's bytes: desk_json_parse_all of them, sooner. */
 jv desk_json_span_parse(struct desk_jspan s);
 /*
- * text with each sp[i].at (spans of it, in their order in it) replaced by
- * sp[i].by's bytes, appended to b: a record printed again from its old
- * bytes with only what changed printed anew. An empty by keeps its span.
+ * text with each sp[i].at (spans of it that do not overlap, in any order:
+ * sp is sorted into text's) replaced by sp[i].by's bytes, appended to b:
+ * a record printed again from its old bytes with only what changed
+ * printed anew. An empty by keeps its span.
  */
 struct desk_jsplice {
 	struct desk_jspan at;

@@ -266,6 +266,13 @@ desk_json_splice(struct desk_buf *b, struct desk_jspan text,
 {
 	const char *at = text.p;
 
+	/* Into their order in text: a few, mostly in it already. */
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && sp[j].at.p < sp[j - 1].at.p; j--) {
+			struct desk_jsplice t = sp[j];
+			sp[j] = sp[j - 1];
+			sp[j - 1] = t;
+		}
 	for (size_t i = 0; i < n; i++) {
 		if (!sp[i].by.len)
 			continue;

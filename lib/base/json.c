@@ -63,18 +63,38 @@ word_special(uint64_t v, int ascii)
 	    ((b - ONES) & ~b) | (ascii ? v : 0)) & HIGHS;
 }
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define WORD_SCAN 1
+/*
+ * From s[*i] on, eight bytes at a step: 1 with *i at the first byte
+ * word_special marks (the lowest mark: little-endian), or 0 with *i where
+ * fewer than eight are left before n.
+ */
+static inline int
+word_scan(const char *s, size_t *i, size_t n, int ascii)
+{
+	uint64_t v, m;
+
+	for (; *i + 8 <= n; *i += 8) {
+		memcpy(&v, s + *i, sizeof v);
+		if ((m = word_special(v, ascii))) {
+			*i += (size_t)__builtin_ctzll(m) / 8;
+			return 1;
+		}
+	}
+	return 0;
+}
+#endif
+
 /* The first byte of s[i..n) that needs an escape, or n. */
 static inline size_t
 escape_at(const char *s, size_t i, size_t n)
 {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#ifdef WORD_SCAN
 	uint64_t v, m;
 
-	for (; i + 8 <= n; i += 8) {
-		memcpy(&v, s + i, sizeof v);
-		if ((m = word_special(v, 0)))
-			return i + (size_t)__builtin_ctzll(m) / 8;
-	}
+	if (word_scan(s, &i, n, 0))
+		return i;
 	/*
 	 * The last eight bytes, those before i (fewer than 8) made an 'a':
 	 * not counted, nor borrowed from.
@@ -385,17 +405,12 @@ parse_string_as(struct jp *j, int is_key)
 
 	/* First pass: find the end, validate, note whether unescaping is needed. */
 	while (1) {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-		/*
-		 * Plain ASCII needs no look byte by byte (nor, after UTF-8, a
-		 * try): on to the first byte that does, the lowest one marked.
-		 */
-		for (uint64_t v, m; ascii && j->end - j->p >= 8; j->p += 8) {
-			memcpy(&v, j->p, sizeof v);
-			if ((m = word_special(v, 1))) {
-				j->p += __builtin_ctzll(m) / 8;
-				break;
-			}
+#ifdef WORD_SCAN
+		/* Plain ASCII needs no look byte by byte (nor, after UTF-8, a try). */
+		if (ascii) {
+			size_t at = 0;
+			(void)word_scan(j->p, &at, (size_t)(j->end - j->p), 1);
+			j->p += at;
 		}
 #endif
 		if (j->p >= j->end)

@@ -210,14 +210,6 @@ case_spans(struct desk_store *st, uint64_t cid, const char *const *keys,
 	return !v[n + 2].p && !v[n + 3].p && !v[n + 4].p;
 }
 
-static int
-by_span(const void *a, const void *b)
-{
-	const struct desk_jsplice *x = a, *y = b;
-
-	return x->at.p < y->at.p ? -1 : x->at.p > y->at.p;
-}
-
 /*
  * The record rec (spans v, as case_spans found them) saved with members
  * 1..n set to vals (borrowed) and updated_at to now: printed from its old
@@ -239,7 +231,6 @@ case_put_spliced(struct desk_store *st, struct desk_jspan rec,
 		else
 			desk_json_dump_str(&sp[i].by, when, strlen(when));
 	}
-	qsort(sp, n + 1, sizeof *sp, by_span);
 	desk_json_splice(&b, rec, sp, n + 1);
 	struct desk_jspan all = { b.p, b.len };
 	desk_log_add_bytes(st, "case", b.p, b.len, desk_apply_case_bytes, &all);

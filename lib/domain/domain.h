@@ -78,8 +78,9 @@ struct desk_who {
 uint64_t desk_user_resolve(struct desk_store *st, const struct desk_who *w,
     int64_t now, jv *report);
 /*
- * Whether desk_user_resolve and desk_user_message_begin may print a known
- * user's or case's record of st from its old bytes (1, the default), and
+ * Whether desk_user_resolve, desk_user_message_begin and desk_case_save_set
+ * may print a known user's or case's record of st from its old bytes (1,
+ * the default), and
  * the setting: tests/unit/splice turns it off on one of two stores to
  * compare what they print with what the value path prints.
  */

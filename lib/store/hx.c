@@ -463,7 +463,6 @@ probe_at(struct desk_store *st, int fd, uint32_t b, const unsigned char *k,
     uint32_t *bucket_no, int *slot, unsigned char *buf, unsigned char **data)
 {
 	unsigned char *d = visit(st, fd, b, buf);
-
 	uint64_t k0, k1, a, z;
 
 	if (!d)
