@@ -16,7 +16,9 @@
  * closes the case, but for the last round, whose cases stay open.
  * replies: N agent replies to cases 1..CASES.
  *
- * PREFIX (default "u") makes a set of users disjoint from another set's;
+ * PREFIX (default "u") makes a set of users disjoint from another set's:
+ * their user_custom_ids, emails and phones all differ (the default's are
+ * as they always were);
  * SEED (default 42) changes texts, ids and who writes when. The random
  * numbers are our own (xorshift), so every machine prints the same bytes. */
 #include <errno.h>
@@ -173,6 +175,7 @@ struct user {
 
 static uint64_t seed;
 static const char *prefix = "u", *custom = NULL;
+static unsigned long prefix_mix;  /* 0 for "u": its users' phones, emails */
 
 static struct user
 user_of(unsigned k)
@@ -187,7 +190,7 @@ user_of(unsigned k)
 	u.first = first[below(N_(first))];
 	u.last = last[below(N_(last))];
 	u.domain = domains[below(N_(domains))];
-	u.phone = 9000000000UL + (unsigned long)k * 7919 % 999999999;
+	u.phone = 9000000000UL + ((unsigned long)k * 7919 + prefix_mix) % 999999999;
 	rs = save;
 	return u;
 }
@@ -256,7 +259,8 @@ message(const struct user *u)
 	putchar(',');
 	content();
 	if (chance(15))
-		printf(",\"email\":\"%s.%s%u@%s\"", u->first, u->last, u->k, u->domain);
+		printf(",\"email\":\"%s.%s%s%u@%s\"", u->first, u->last,
+		    prefix_mix ? prefix : "", u->k, u->domain);
 	if (chance(8))
 		printf(",\"phone\":\"+7%lu\"", u->phone);
 	if (chance(10))
@@ -317,6 +321,12 @@ main(int argc, char **argv)
 	}
 	if (argc - optind != 3 || *prefix == '\0')
 		return usage();
+	if (strcmp(prefix, "u") != 0) {
+		prefix_mix = 2166136261UL;        /* FNV-1a, 32 bits */
+		for (const char *p = prefix; *p; p++)
+			prefix_mix = (prefix_mix ^ (unsigned char)*p) * 16777619UL % 4294967296UL;
+		prefix_mix = prefix_mix % 999999998 + 1;
+	}
 	n = strtoul(argv[optind + 1], NULL, 10);
 	users = strtoul(argv[optind + 2], NULL, 10);
 	if (users == 0 || users > 4000000000UL)

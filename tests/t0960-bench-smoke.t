@@ -40,6 +40,10 @@ json $R '.figures[] | select(.id == "write_bytes") | .detail.by_file |
 	. == null or (has("log") and has("index/keys.hx") and has("index/batch.redo") and
 		(map_values(type) | [.[]] | unique) == ["number"])' \
 	'true' "bytes to disk: by file, the log, the index and the journal among them, or null"
+# On a loop device, the issue's input size in one run too.
+json $R '([.figures[] | select(.id == "write_bytes_bulk") | .desk | type]) ==
+	if (.figures[] | select(.id == "write_bytes") | .detail.how | startswith("sectors")) then ["number"] else [] end' \
+	'true' "bytes to disk: of one run of the whole input as well, where counted on a loop device"
 # The rest of make bench.
 for id in replay_vs_jq store_growth wchar rss_4x sync_event startup ident_code ident_filter \
 	route route_jq route_fire route_check tick; do
@@ -61,6 +65,18 @@ is "$(grep -c '^| ' $OUT)" "$((n + 1))" "the table: a header and $n rows"
 like $OUT '^\| desk-case events/s ÷ jq -c \. events/s, same file +\| cpu +\| events/s +\| [0-9]+ +\| [0-9]+ +\| [0-9.]+× +\| [0-9.-]+×? +\| ratio >= 0.5 +\| (yes|NO) +\|$' \
 	"the table: desk-case against jq, its target"
 like $OUT '^\| desk-case fsck peak RSS at 1000 cases \(base: at 100\) +\| rss +\| MiB ' "the table: fsck's RSS"
+
+# bench/gen's prefixes make sets of users that share nothing a store
+# matches users by: user_custom_id, email, phone.
+${CC:-cc} -O2 -o $T/gen "$TOP/bench/gen.c"
+contacts() {
+	"$T/gen" -s "$1" -p "$2" messages 3000 600 |
+		jq -r '.user_custom_id, (.email // empty | ascii_downcase), (.phone // empty)' | sort -u
+}
+contacts 7 a > $T/a; contacts 8 b > $T/b
+is "$(sort $T/a $T/b | uniq -d | wc -l | tr -d ' ')" 0 "bench/gen: -p a and -p b share no id, email or phone"
+[ "$(grep -c @ $T/a)" -gt 200 ] && [ "$(grep -c '^+' $T/b)" -gt 100 ]
+ok $? "... and each has hundreds of emails and phones"
 
 # Again: the big store is reused, not built.
 BENCH_SECTIONS=scale run sh "$TOP/bench/run"
