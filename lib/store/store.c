@@ -1204,7 +1204,17 @@ desk_store_dirty(struct desk_store *st)
 #define REDO_MAGIC "desk redo 1\n"
 #define REDO_HEAD 64
 #define REDO_MAX (256u << 20)
-#define REDO_CKPT (32u << 20)
+/*
+ * A checkpoint syncs every page of the derived files a stream dirtied
+ * since the last, however often it was written meanwhile: the longer
+ * between them, the fewer times a page of the index goes to the disk
+ * (at 10^6 cases, 100,000 new messages in one run with no checkpoint
+ * among them write a page of keys.hx about once). The cost is at the
+ * first lock after a crash of the machine, which writes the whole
+ * generation again: 2.3 s for 120 MiB of it (a store of 2.6 million
+ * messages, its files in the page cache; 0.4 s for 16 MiB at 10^6 cases).
+ */
+#define REDO_CKPT (128u << 20)
 
 void
 desk_redo_add(struct desk_store *st, unsigned file, uint64_t off,
