@@ -91,6 +91,8 @@ char *desk_buf_str(struct desk_buf *b);
 
 /* Writes all of p, retrying short writes and EINTR; -1 with errno set. */
 int desk_write_all(int fd, const void *p, size_t n);
+/* Writes all of p at off, retrying short writes and EINTR; 0, or -1 with errno set. */
+int desk_pwrite_all(int fd, const void *p, size_t n, uint64_t off);
 /* Reads up to n bytes at off, retrying short reads; bytes read or -1. */
 ssize_t desk_pread_all(int fd, void *p, size_t n, uint64_t off);
 /* Writes b whole to fd and empties it; dies 74 naming what on error. */

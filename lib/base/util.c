@@ -266,6 +266,28 @@ desk_write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
+int
+desk_pwrite_all(int fd, const void *p, size_t n, uint64_t off)
+{
+	size_t put = 0;
+
+	/* A short write is retried, so a full disk says ENOSPC, not a stale errno. */
+	while (put < n) {
+		ssize_t w = pwrite(fd, (const char *)p + put, n - put, (off_t)(off + put));
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (w == 0) {
+			errno = EIO;
+			return -1;
+		}
+		put += (size_t)w;
+	}
+	return 0;
+}
+
 ssize_t
 desk_pread_all(int fd, void *p, size_t n, uint64_t off)
 {

@@ -477,8 +477,7 @@ desk_slot_put(struct desk_store *st, int t, uint64_t id,
 		/* fsck --repair's rebuild without the lock: written as it comes. */
 		if (desk_log_flush(st) < 0)
 			return -1;
-		if (pwrite(st->slotfd[t], p, sizeof p, (off_t)(id * DESK_SLOT_SIZE))
-		    != (ssize_t)sizeof p)
+		if (desk_pwrite_all(st->slotfd[t], p, sizeof p, id * DESK_SLOT_SIZE) < 0)
 			return desk_store_fail_errno(st, DESK_EX_IOERR,
 			    "%s/index/%s.slots", st->root, st->schema->tables[t]);
 		sp_put(st, t, id, p);

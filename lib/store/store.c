@@ -1368,7 +1368,7 @@ redo_apply(struct desk_store *st, const unsigned char *p, size_t n)
 			fd = st->slotfd[file];
 			st->sync_slot[file] = 1;
 		}
-		if (pwrite(fd, p + at, len, (off_t)off) != (ssize_t)len)
+		if (desk_pwrite_all(fd, p + at, len, off) < 0)
 			return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/index/%s%s",
 			    st->root, file == DESK_REDO_HX ? "keys.hx" :
 			    st->schema->tables[file], file == DESK_REDO_HX ? "" : ".slots");
