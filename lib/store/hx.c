@@ -400,8 +400,8 @@ entry_put(struct desk_store *st, uint32_t b, int e, const unsigned char *ent)
 	if (!st->locked) {
 		if (desk_log_flush(st) < 0)
 			return -1;
-		if (pwrite(st->hxfd, ent, DESK_HX_ENTRY,
-		    (off_t)DESK_HX_BUCKET * (b + 1) + e * DESK_HX_ENTRY) != DESK_HX_ENTRY)
+		if (desk_pwrite_all(st->hxfd, ent, DESK_HX_ENTRY,
+		    (uint64_t)DESK_HX_BUCKET * (b + 1) + e * DESK_HX_ENTRY) < 0)
 			return fail_io(st);
 		st->sync_hx = 1;
 		return 0;
@@ -434,7 +434,7 @@ desk_hx_flush(struct desk_store *st)
 	if (st->hxfd < 0 || st->hx_count == st->hx_count_disk)
 		return 0;
 	desk_le64(c, st->hx_count);
-	if (pwrite(st->hxfd, c, 8, 24) != 8)
+	if (desk_pwrite_all(st->hxfd, c, 8, 24) < 0)
 		return fail_io(st);
 	st->hx_count_disk = st->hx_count;
 	st->dirty = 1;
@@ -597,8 +597,8 @@ cache_get(struct desk_store *st, struct bcache *c, uint32_t b)
 	if (l->valid && l->b == b)
 		return l->data;
 	if (l->valid && l->dirty &&
-	    pwrite(c->fd, l->data, DESK_HX_BUCKET, (off_t)DESK_HX_BUCKET * (l->b + 1))
-	    != DESK_HX_BUCKET) {
+	    desk_pwrite_all(c->fd, l->data, DESK_HX_BUCKET,
+	    (uint64_t)DESK_HX_BUCKET * (l->b + 1)) < 0) {
 		fail_io(st);
 		return NULL;
 	}
@@ -657,8 +657,8 @@ cache_flush(struct desk_store *st, struct bcache *c)
 
 	for (unsigned i = 0; i < 2 * CACHE_N && !r; i++)
 		if (c->line[i].valid && c->line[i].dirty &&
-		    pwrite(c->fd, c->line[i].data, DESK_HX_BUCKET,
-		    (off_t)DESK_HX_BUCKET * (c->line[i].b + 1)) != DESK_HX_BUCKET)
+		    desk_pwrite_all(c->fd, c->line[i].data, DESK_HX_BUCKET,
+		    (uint64_t)DESK_HX_BUCKET * (c->line[i].b + 1)) < 0)
 			r = fail_io(st);
 	free(c->line);
 	return r;
@@ -704,7 +704,7 @@ grow(struct desk_store *st)
 	}
 	/* The same version: its keys were made for it. */
 	head_encode(h, st->hx_v, nb2, count);
-	if (pwrite(fd, h, sizeof h, 0) != (ssize_t)sizeof h ||
+	if (desk_pwrite_all(fd, h, sizeof h, 0) < 0 ||
 	    ftruncate(fd, (off_t)DESK_HX_BUCKET * (nb2 + 1)) < 0 ||
 	    fdatasync(fd) < 0 ||
 	    desk_store_rename(st, tmp, HXPATH(st)) < 0) {

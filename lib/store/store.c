@@ -337,7 +337,7 @@ desk_store_create_with(struct desk_store *st, const char *rel,
 
 	if (fd < 0)
 		return -1;
-	if (pwrite(fd, head, n, 0) != (ssize_t)n ||
+	if (desk_pwrite_all(fd, head, n, 0) < 0 ||
 	    (size > n && ftruncate(fd, (off_t)size) < 0) ||
 	    (!intmp && desk_store_link(st, tmp, rel) < 0)) {
 		int e = errno;
@@ -514,7 +514,7 @@ state_put(struct desk_store *st, const struct desk_state *s, int sync)
 	char buf[DESK_STATE_SIZE];
 
 	state_format(st, s, buf);
-	if (pwrite(st->statefd, buf, DESK_STATE_SIZE, 0) != DESK_STATE_SIZE ||
+	if (desk_pwrite_all(st->statefd, buf, DESK_STATE_SIZE, 0) < 0 ||
 	    (sync && fdatasync(st->statefd) < 0))
 		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/state", st->root);
 	st->clean = *s;
@@ -1545,7 +1545,7 @@ redo_room(struct desk_store *st, uint64_t end)
 	while (st->redo_size < end) {
 		size_t n = want - st->redo_size < sizeof zero ?
 		    (size_t)(want - st->redo_size) : sizeof zero;
-		if (pwrite(st->redofd, zero, n, (off_t)st->redo_size) != (ssize_t)n)
+		if (desk_pwrite_all(st->redofd, zero, n, st->redo_size) < 0)
 			return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/" REDO_PATH,
 			    st->root);
 		st->redo_size += n;
@@ -1585,8 +1585,7 @@ redo_append(struct desk_store *st)
 	desk_le32(h + 36, (uint32_t)body);
 	desk_le32(h + 40, desk_crc32(h + REDO_HEAD, body));
 	desk_le32(h + 60, desk_crc32(h, 60));
-	if (pwrite(st->redofd, h, REDO_HEAD + body, (off_t)st->redo_end) !=
-	    (ssize_t)(REDO_HEAD + body))
+	if (desk_pwrite_all(st->redofd, h, REDO_HEAD + body, st->redo_end) < 0)
 		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/" REDO_PATH,
 		    st->root);
 	st->redo_end += REDO_HEAD + body;
