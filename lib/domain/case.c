@@ -519,8 +519,20 @@ collect(struct desk_store *st, uint64_t id, uint64_t **ids, size_t *n,
 		return;
 	for (uint64_t mid = c.head, left = c.count; mid && left;
 	    mid = m.prev, left--) {
-		if (!desk_message_slot(st, mid, &m))
-			break;
+		/*
+		 * The flush writes a message's slot before its case's head
+		 * (desk_schema's write_order), so a chain that ends before its
+		 * count is damage: said, not a case shown with messages missing.
+		 */
+		if (!desk_message_slot(st, mid, &m)) {
+			if (!desk_store_error(st))
+				desk_store_fail(st, DESK_EX_IOERR, "%s/index: case %llu: "
+				    "message %llu, %llu from its newest, has no slot "
+				    "(run desk-case fsck --repair)", desk_store_root(st),
+				    (unsigned long long)id, (unsigned long long)mid,
+				    (unsigned long long)(c.count - left + 1));
+			return;
+		}
 		if (*n == *cap) {
 			*cap = *cap ? *cap * 2 : 64;
 			*ids = desk_xrealloc(*ids, *cap * sizeof **ids);

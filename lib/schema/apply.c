@@ -1279,8 +1279,20 @@ slot_fields(int t, const struct desk_slot *raw, struct desk_field *f)
 	return n;
 }
 
+/*
+ * What a reader follows from an older slot to a newer: a case's head to
+ * its newest message, an outbox entry's to its message and to the next
+ * on the due list, a status list's ends and a caselink's neighbours to
+ * caselinks, a user's last_case to a case and its caselink (the user's
+ * chain); a code's used_by to a user. Each table goes before those.
+ */
+static const int write_order[DESK_NTABLES] = {
+	DESK_T_MESSAGE, DESK_T_OUT, DESK_T_CASE, DESK_T_CASELINK, DESK_T_LIST,
+	DESK_T_USER, DESK_T_CODE
+};
+
 const struct desk_schema desk_store_schema = {
 	desk_apply, DESK_NTABLES, desk_table_names, DESK_NKINDS, desk_kind_names,
-	slot_fields, desk_superseded, desk_apply_as
+	slot_fields, desk_superseded, desk_apply_as, write_order
 };
 

@@ -89,7 +89,7 @@ decode(const unsigned char *p, struct desk_slot *s)
  */
 struct slot_dirty {
 	uint64_t id;
-	int t;
+	int t, rank;                  /* rank: where t is in the write order */
 	uint32_t h;                   /* where in sdh */
 	unsigned char p[DESK_SLOT_SIZE];
 };
@@ -154,38 +154,64 @@ sd_clear(struct desk_store *st)
 	memset(st->sd_end, 0, sizeof st->sd_end);
 }
 
+/* By the schema's write order of tables, then by id. */
 static int
 by_slot(const void *a, const void *b)
 {
 	const struct slot_dirty *x = a, *y = b;
 
-	if (x->t != y->t)
-		return x->t < y->t ? -1 : 1;
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
 static void sp_put(struct desk_store *st, int t, uint64_t id,
     const unsigned char *p);
 
+/* The held-back slots sd[i..j), neighbours in one table, as one unit. */
+static void
+collect_run(struct desk_store *st, size_t i, size_t j)
+{
+	desk_redo_add(st, st->sd[i].t, st->sd[i].id * DESK_SLOT_SIZE, NULL,
+	    (j - i) * DESK_SLOT_SIZE);
+	for (size_t k = i; k < j; k++) {
+		memcpy(st->redo.p + st->redo.len - (j - k) * DESK_SLOT_SIZE,
+		    st->sd[k].p, DESK_SLOT_SIZE);
+		/* A page read since the put has the file's older bytes. */
+		sp_put(st, st->sd[k].t, st->sd[k].id, st->sd[k].p);
+	}
+}
+
+/*
+ * The units are written to the files in their order, and a reader that
+ * takes no lock reads the files as they are between two of those writes
+ * (or after a kill): so a table goes before the tables whose slots point
+ * into it (struct desk_schema's write_order), and in a table the highest
+ * ids (the new slots, which the older ones are made to point to) first.
+ * Neighbours (new ids are) are one unit, one pwrite.
+ */
 void
 desk_slot_collect(struct desk_store *st)
 {
+	int rank[DESK_ST_TABLES];
+
 	if (!st->nsd)
 		return;
+	for (int t = 0; t < st->schema->ntables; t++)
+		rank[t] = t;
+	if (st->schema->write_order)
+		for (int r = 0; r < st->schema->ntables; r++)
+			rank[st->schema->write_order[r]] = r;
+	for (size_t i = 0; i < st->nsd; i++)
+		st->sd[i].rank = rank[st->sd[i].t];
 	qsort(st->sd, st->nsd, sizeof *st->sd, by_slot);
-	for (size_t i = 0, j; i < st->nsd; i = j) {
-		const struct slot_dirty *a = &st->sd[i];
-		for (j = i + 1; j < st->nsd && st->sd[j].t == a->t &&
-		    st->sd[j].id == a->id + (j - i); j++)
+	for (size_t i = 0, end; i < st->nsd; i = end) {
+		for (end = i + 1; end < st->nsd && st->sd[end].t == st->sd[i].t; end++)
 			;
-		/* Neighbours (new ids are) are one unit, one pwrite. */
-		desk_redo_add(st, a->t, a->id * DESK_SLOT_SIZE, NULL,
-		    (j - i) * DESK_SLOT_SIZE);
-		for (size_t k = i; k < j; k++) {
-			memcpy(st->redo.p + st->redo.len - (j - k) * DESK_SLOT_SIZE,
-			    st->sd[k].p, DESK_SLOT_SIZE);
-			/* A page read since the put has the file's older bytes. */
-			sp_put(st, st->sd[k].t, st->sd[k].id, st->sd[k].p);
+		for (size_t j = end, k; j > i; j = k) {
+			for (k = j - 1; k > i && st->sd[k - 1].id + 1 == st->sd[k].id; k--)
+				;
+			collect_run(st, k, j);
 		}
 	}
 	sd_clear(st);

@@ -83,6 +83,14 @@ struct desk_schema {
 	 */
 	void (*apply_as)(struct desk_store *st, const char *type, jv fields,
 	    struct desk_loc loc);
+	/*
+	 * The tables in the order a batch's slots are written (may be NULL:
+	 * by number), each before those whose slots point into it: a reader
+	 * that takes no lock sees the files between two writes, or after the
+	 * writer was killed, and must not follow a pointer to a slot not yet
+	 * written. The index (keys.hx) goes after all of them.
+	 */
+	const int *write_order;
 };
 
 /*
