@@ -42,10 +42,6 @@
 #define JOURNAL "compact"
 #define WINDOW (1u << 20)
 
-struct moved {
-	char from[64], to[64];
-};
-
 struct pass {
 	struct desk_store *st, *kept;
 	struct desk_compact_stats *cs;
@@ -62,7 +58,7 @@ struct pass {
 	char wname[64];
 	uint64_t woff, wdropped;
 	struct desk_buf out;
-	struct moved *mv;
+	struct desk_move *mv;
 	size_t nmv;
 	int tail;                     /* under the lock: counting cs->tail */
 };
@@ -240,14 +236,14 @@ kept_sync(struct pass *p, const struct desk_rebuilt *r)
 
 /* The journal: every rename the swap makes, durable before the first. */
 static int
-journal_write(struct pass *p, const struct desk_rebuilt *r)
+journal_write(struct desk_store *st, const struct desk_move *mv, size_t n,
+    const struct desk_rebuilt *r)
 {
-	struct desk_store *st = p->st;
 	struct desk_buf j = DESK_BUF_INIT;
 	char line[160];
 
-	for (size_t i = 0; i < p->nmv; i++) {
-		snprintf(line, sizeof line, "%s %s\n", p->mv[i].from, p->mv[i].to);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(line, sizeof line, "%s %s\n", mv[i].from, mv[i].to);
 		desk_buf_add(&j, line, strlen(line));
 	}
 	for (int t = 0; t < st->schema->ntables; t++) {
@@ -263,6 +259,20 @@ journal_write(struct pass *p, const struct desk_rebuilt *r)
 		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/%s", st->root,
 		    JOURNAL);
 	return 0;
+}
+
+int
+desk_swap(struct desk_store *st, const struct desk_move *mv, size_t n,
+    struct desk_rebuilt *r)
+{
+	if (journal_write(st, mv, n, r) < 0)
+		return -1;
+	/*
+	 * From here the tmp/ files are the journal's: never removed, even
+	 * when a rename fails; the next lock finishes what this one could not.
+	 */
+	memset(r, 0, sizeof *r);
+	return desk_compact_redo(st);
 }
 
 int
@@ -331,14 +341,10 @@ lock_and_swap(struct pass *p, struct desk_rebuilt *r, uint64_t epoch)
 	/* What writers appended since the pass, up to the log's end. */
 	else if (p->tail = 1, pass_run(p, p->end) < 0 || kept_sync(p, r) < 0)
 		desk_store_fail(st, p->kept->err.code, "%s", p->kept->err.msg);
-	else if (journal_write(p, r) == 0) {
-		/*
-		 * From here the tmp/ files are the journal's: never removed, even
-		 * when a rename fails; the next lock finishes what this one could not.
-		 */
-		memset(r, 0, sizeof *r);
-		p->nmv = 0;
-		desk_compact_redo(st);
+	else {
+		desk_swap(st, p->mv, p->nmv, r);
+		if (!r->hx[0])
+			p->nmv = 0;    /* the journal's now, as r's files */
 	}
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	desk_store_commit(st);

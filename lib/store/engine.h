@@ -227,6 +227,21 @@ int desk_state_epoch_bump(struct desk_store *st);
  * store failed.
  */
 int desk_compact_redo(struct desk_store *st);
+struct desk_rebuilt;
+/* A file made in tmp/ (from) to be renamed over one of the store's (to). */
+struct desk_move {
+	char from[64], to[64];
+};
+/*
+ * Under the lock: the journal (STORE/compact) of the renames of mv[0..n)
+ * and of the rebuild r's derived files over st's, made durable, then
+ * carried out by desk_compact_redo. From the journal's write on, those
+ * tmp/ files are the journal's, and r is emptied to say so: a failure or
+ * a kill after it leaves the rest to the next lock. 0, or -1 with st
+ * failed.
+ */
+int desk_swap(struct desk_store *st, const struct desk_move *mv, size_t n,
+    struct desk_rebuilt *r);
 
 /* slots.c */
 /* Drops cached slots, and slots held back (after a failure: never written). */
@@ -250,10 +265,14 @@ struct desk_span {
 };
 /*
  * Moves the records at bad[0..n) (in log order) to rejects/, each segment
- * rewritten without them; then the derived files must be rebuilt. 0, or
- * -1 with the store failed.
+ * rewritten without them; then the derived files must be rebuilt
+ * (desk_store_rebuild). Until they are, STORE/repair says so: a repair
+ * stopped between the two leaves it, and the next lock rebuilds them
+ * before anything reads them. 0, or -1 with the store failed.
  */
 int desk_log_drop(struct desk_store *st, const struct desk_span *bad, size_t n);
+/* Whether STORE/repair is there: the derived files are for an older log. */
+int desk_rebuild_due(struct desk_store *st);
 /* The files a rebuild writes in tmp/: "" for one not made yet. */
 struct desk_rebuilt {
 	char slots[DESK_ST_TABLES][64];
@@ -270,7 +289,8 @@ void desk_rebuild_close(struct desk_store *st, struct desk_rebuilt *r);
 /*
  * Builds every slot file and the hash index anew in tmp/ from the whole
  * log through the schema's apply, then swaps them in and advances the
- * epoch, so other processes reopen them. 0, or -1 with the store failed.
+ * epoch, so other processes reopen them, and removes STORE/repair. 0, or
+ * -1 with the store failed.
  */
 int desk_store_rebuild(struct desk_store *st);
 

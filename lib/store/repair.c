@@ -18,18 +18,39 @@
 #include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "store/engine.h"
+
+#define REPAIR_MARK "repair"
+
+int
+desk_rebuild_due(struct desk_store *st)
+{
+	struct stat sb;
+
+	return desk_store_stat(st, REPAIR_MARK, &sb) == 0;
+}
 
 int
 desk_log_drop(struct desk_store *st, const struct desk_span *bad, size_t nbad)
 {
+	static const char mark[] = "fsck --repair is cutting damaged records "
+	    "out of the log: the index is rebuilt at the next lock\n";
+
+	if (!nbad)
+		return 0;
 	/*
-	 * Positions move: the epoch first, durably, so that a check reading
-	 * the log without the lock meanwhile knows, even if this one is
-	 * killed before its rebuild advances the epoch again.
+	 * Positions move: the mark first, durably, so that a writer after a
+	 * repair stopped before its rebuild does not go on with slots that
+	 * point into the log as it was; then the epoch, so that a check
+	 * reading the log without the lock meanwhile knows.
 	 */
-	if (nbad && desk_state_epoch_bump(st) < 0)
+	if (desk_store_put(st, REPAIR_MARK, mark, sizeof mark - 1, 0600) < 0 ||
+	    fsync(st->dfd) < 0)
+		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/" REPAIR_MARK,
+		    st->root);
+	if (desk_state_epoch_bump(st) < 0)
 		return -1;
 	for (size_t i = 0; i < nbad;) {
 		uint32_t seg = bad[i].seg;
@@ -169,8 +190,12 @@ desk_rebuild_close(struct desk_store *st, struct desk_rebuilt *r)
 
 /*
  * Under st's lock: the rebuild b made (its fds; names in *r, emptied as
- * they are taken) renamed over st's derived files, whole on disk first.
- * b may be st. 0, or -1 with st failed.
+ * they are taken) renamed over st's derived files, whole on disk first,
+ * through the swap's journal: a writer that keeps its derived files open
+ * across batches learns of new ones only from the epoch, which moves
+ * after the last rename, so a kill between two renames must not leave
+ * some of them done and the epoch as it was (the next lock finishes the
+ * journal and advances it). b may be st. 0, or -1 with st failed.
  */
 static int
 swap_in(struct desk_store *st, struct desk_store *b, struct desk_rebuilt *r)
@@ -192,20 +217,10 @@ swap_in(struct desk_store *st, struct desk_store *b, struct desk_rebuilt *r)
 	if (fdatasync(b->hxfd) < 0)
 		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/%s", st->root,
 		    r->hx);
-	for (int t = 0; t < nt; t++) {
-		char rel[64];
-		snprintf(rel, sizeof rel, "index/%s.slots", st->schema->tables[t]);
-		if (desk_store_rename(st, r->slots[t], rel) < 0)
-			return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/%s",
-			    st->root, rel);
-		r->slots[t][0] = '\0';
-	}
-	if (desk_store_rename(st, r->hx, "index/keys.hx") < 0)
-		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/index/keys.hx",
-		    st->root);
-	r->hx[0] = '\0';
-	b->hxpath[0] = '\0';
-	return 0;
+	int rc = desk_swap(st, NULL, 0, r);
+	if (!r->hx[0])
+		b->hxpath[0] = '\0';    /* the journal's: not b's to remove */
+	return rc;
 }
 
 /* After a swap: other processes learn that their open derived files are stale. */
@@ -239,9 +254,14 @@ desk_store_rebuild(struct desk_store *st)
 	}
 	st->repairing = 0;
 	desk_store_on_error(st, fatal);
-	if (desk_log_reopen(st) < 0)
+	if (desk_log_reopen(st) < 0 || epoch_advance(st) < 0)
 		return -1;
-	return epoch_advance(st);
+	/* The state that names the log's new end on disk before the mark goes. */
+	if (desk_rebuild_due(st) && (fdatasync(st->statefd) < 0 ||
+	    desk_store_unlink(st, REPAIR_MARK) < 0 || fsync(st->dfd) < 0))
+		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/" REPAIR_MARK,
+		    st->root);
+	return 0;
 }
 
 /* A live derived file to compare, read-only: the fd, or -1 when missing. */

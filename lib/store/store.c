@@ -1115,6 +1115,13 @@ desk_store_lock(struct desk_store *st)
 	st->redo_gen = st->clean.redo_gen;
 	st->redo_end = st->clean.redo_end;
 	st->redo_size = 0;        /* others may have made it longer */
+	/*
+	 * fsck --repair stopped after it cut records out of the log and
+	 * before its rebuild: the derived files point into the log as it
+	 * was, so they are made anew from it first (desk_log_drop).
+	 */
+	if (desk_rebuild_due(st))
+		return desk_store_rebuild(st);
 	int behind = st->segsize != st->clean.size ||
 	    seg_exists(st, st->clean.seg + 1);
 	/*
