@@ -6,7 +6,8 @@
 # (a message before its case's head, a case and its links before the
 # user's newest case), and keys.hx last, so no write leaves an older
 # slot pointing at one not yet written (desk-store(5)). The kill is put at
-# each pwrite64 of the batch in turn by strace, as in t0141.
+# each pwrite64 of the batch in turn by strace, as in t0141; and a write
+# that fails with ENOSPC (a full disk) stops the flush where a kill would.
 . "$(dirname "$0")/lib.sh"
 
 need_strace
@@ -56,9 +57,10 @@ isnt $? 0 "holds catches a base message missing from a reader's view"
 holds $T/want $T/want
 ok $? "holds passes a view with everything"
 
-# sweep TOOL INPUT: kills TOOL at each pwrite64 in turn; a reader first.
+# sweep TOOL INPUT [HOW]: stops TOOL at each pwrite64 in turn (killed, or
+# HOW: the write fails so, as on a full disk); a reader first.
 sweep() {
-	tool=$1 in=$2
+	tool=$1 in=$2 how=${3:-signal=KILL}
 	rm -rf $DESK_STORE; cp -a $T/base $DESK_STORE
 	strace -f -o $T/count -e trace=pwrite64 $tool < $in > /dev/null 2>&1
 	total=$(grep -c "pwrite64(" $T/count)
@@ -68,7 +70,7 @@ sweep() {
 		tried=$((tried + 1))
 		rm -rf $DESK_STORE; cp -a $T/base $DESK_STORE
 		strace -f -o /dev/null -e trace=pwrite64 \
-			-e inject=pwrite64:signal=KILL:when=$k $tool < $in > /dev/null 2>&1
+			-e inject=pwrite64:$how:when=$k $tool < $in > /dev/null 2>&1
 		[ $? -ne 0 ] && kills=$((kills + 1))
 		seen > $T/got 2> $T/got.err
 		holds $T/want $T/got ||
@@ -76,8 +78,8 @@ sweep() {
 		if [ $k -lt 30 ]; then k=$((k + 1)); else k=$((k + total / 15 + 1)); fi
 	done
 	[ "$kills" -ge $((tried / 2)) ]
-	ok $? "$tool: killed at $kills of the $tried of its $total pwrite64s tried"
-	is "$hidden" 0 "$tool: after each kill a reader sees every acknowledged message and case"
+	ok $? "$tool: stopped ($how) at $kills of the $tried of its $total pwrite64s tried"
+	is "$hidden" 0 "$tool: after each stop ($how) a reader sees every acknowledged message and case"
 }
 
 # A chain that ends before its count is damage, said (74), not a case
@@ -97,5 +99,6 @@ json $OUT '[.messages[].message_id]' '[1,13,25]' "fsck --repair gives the case i
 sweep desk-case $T/messages
 sweep desk-reply $T/replies
 sweep desk-case $T/reopens
+sweep desk-case $T/messages error=ENOSPC
 
 done_testing
