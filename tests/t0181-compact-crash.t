@@ -5,7 +5,8 @@
 # duplicate with its message_id); then, with strace, a kill at each rename
 # and each sync of the compaction in turn, each from the same store, every
 # answer compared with that store's (a sample of the cases shown with
-# their messages, the list, and every event replayed).
+# their messages, the list, and every event replayed), and the readers
+# first, before any writer or fsck has taken the lock.
 . "$(dirname "$0")/lib.sh"
 
 export DESK_SEGMENT_SIZE=65536
@@ -77,12 +78,17 @@ fi
 for r in 1 2 3 4; do rewrites $r; done | desk-case > /dev/null
 desk-webhook channel add later > /dev/null
 cp -a $DESK_STORE $T/pristine
-answers() {
+# What readers answer, and then a writer.
+readers() {
 	for c in $(seq 1 29 300); do desk-case show $c; done
 	desk-case list
+}
+answers() {
+	readers
 	desk-case $T/acked
 }
 answers > $T/ref
+readers > $T/ref.readers
 n=$(ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
 	strace -f -c -e trace=renameat,fsync,fdatasync desk-case compact 2>&1 >/dev/null |
 	awk '$NF ~ /^(renameat|fsync|fdatasync)$/ { printf "%s:%s ", $NF, $(NF-1) }')
@@ -96,6 +102,10 @@ for sc in $n; do
 		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
 		    strace -f -o /dev/null -e trace=$call -e inject=$call:signal=KILL:when=$k desk-case compact > /dev/null 2>&1
 		is $? 137 "killed at $call $k of $count"
+		# Before any writer: readers finish a swap the kill left journaled.
+		readers > $T/got 2> $T/got.err
+		cmp -s $T/ref.readers $T/got
+		ok $? "killed at $call $k: readers, first, answer as before $(head -c 200 $T/got.err)"
 		run desk-case fsck
 		rc 0 "killed at $call $k: fsck passes"
 		answers > $T/got

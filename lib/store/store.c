@@ -2223,6 +2223,26 @@ store_attach(struct desk_store *st)
 	return 1;
 }
 
+/*
+ * A compaction or repair killed between its renames leaves its journal
+ * (STORE/compact), which the next lock carries out: until then the log's
+ * new segments are read through the old index, and a reader fails 74. So
+ * a handle that finds one at its open takes the lock for that moment
+ * (readers need no lock otherwise); where it cannot open the lock file
+ * (a store it may only read), it reads on.
+ */
+static void
+swap_finish(struct desk_store *st)
+{
+	struct stat sb;
+
+	if (fstatat(st->dfd, "compact", &sb, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	st->lockfd = openat(st->dfd, "lock", O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (st->lockfd >= 0 && desk_store_lock(st) == 0)
+		desk_store_commit(st);
+}
+
 static int
 store_create(struct desk_store *st)
 {
@@ -2290,6 +2310,8 @@ desk_store_open(const char *dir, int flags, const struct desk_schema *schema)
 		return st;
 	}
 	int r = store_attach(st);
+	if (r > 0)
+		swap_finish(st);
 	if (r || (flags & DESK_ST_LAZY))
 		return st;
 	if (flags & DESK_ST_CREATE)
