@@ -107,6 +107,22 @@ killed() {
 	wait $k_pid 2> /dev/null
 	K_RC=$?
 }
+# slot_repoint FILE ID: slot ID of the slot file FILE made to point at
+# another place in the log, its CRC made good, so that only fsck's
+# compare with the log finds it.
+slot_repoint() {
+	python3 - "$1" "$2" <<'EOF'
+import struct, sys, zlib
+f = open(sys.argv[1], 'r+b')
+at = int(sys.argv[2]) * 64
+f.seek(at)
+b = bytearray(f.read(64))
+b[8] ^= 4
+b[0:4] = struct.pack('<I', zlib.crc32(bytes(b[4:64])) & 0xffffffff)
+f.seek(at)
+f.write(b)
+EOF
+}
 # need_strace: skips the whole test (TAP 1..0) without strace; under it
 # LeakSanitizer cannot run (ptrace), so it is turned off.
 need_strace() {

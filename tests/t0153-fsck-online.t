@@ -57,16 +57,7 @@ ok $([ "$GREW" -ge 3 ]; echo $?) "the writer answered events during fsck's rebui
 
 # A message's slot made to point elsewhere, in place (the writer never
 # writes message 7's slot again, nor any slot of the 64 bytes around it).
-python3 - $DESK_STORE/index/messages.slots <<'EOF'
-import struct, sys, zlib
-f = open(sys.argv[1], 'r+b')
-f.seek(7 * 64)
-b = bytearray(f.read(64))
-b[8] ^= 4
-b[0:4] = struct.pack('<I', zlib.crc32(bytes(b[4:64])) & 0xffffffff)
-f.seek(7 * 64)
-f.write(b)
-EOF
+slot_repoint $DESK_STORE/index/messages.slots 7
 fsck_beside
 rc 1 "a slot damaged before fsck: exit 1"
 like $ERR "fsck: message 7: slot points at the record at 1:[0-9]+, the log's latest is at 1:[0-9]+" \

@@ -15,16 +15,7 @@ with_channel app
 awk 'BEGIN { for (i = 1; i <= 300; i++) printf "{\"channel\":\"app\",\"user_custom_id\":\"u%d\",\"id\":\"e%d\",\"content\":\"m %d\"}\n", i % 30 + 1, i, i }' |
 	desk-case > /dev/null
 # Damage for the repair to mend: message 7's slot made to point elsewhere.
-python3 - $DESK_STORE/index/messages.slots <<'EOF'
-import struct, sys, zlib
-f = open(sys.argv[1], 'r+b')
-f.seek(7 * 64)
-b = bytearray(f.read(64))
-b[8] ^= 4
-b[0:4] = struct.pack('<I', zlib.crc32(bytes(b[4:64])) & 0xffffffff)
-f.seek(7 * 64)
-f.write(b)
-EOF
+slot_repoint $DESK_STORE/index/messages.slots 7
 run desk-case fsck
 json $OUT '.damage' 1 "the base store has one damaged slot"
 cp -a $DESK_STORE $T/base
