@@ -276,6 +276,14 @@ desk_swap(struct desk_store *st, const struct desk_move *mv, size_t n,
 }
 
 int
+desk_swap_due(struct desk_store *st)
+{
+	struct stat sb;
+
+	return desk_store_stat(st, JOURNAL, &sb) == 0;
+}
+
+int
 desk_compact_redo(struct desk_store *st)
 {
 	size_t n;

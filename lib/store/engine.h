@@ -227,6 +227,8 @@ int desk_state_epoch_bump(struct desk_store *st);
  * store failed.
  */
 int desk_compact_redo(struct desk_store *st);
+/* Whether a swap's journal (STORE/compact) waits to be carried out. */
+int desk_swap_due(struct desk_store *st);
 struct desk_rebuilt;
 /* A file made in tmp/ (from) to be renamed over one of the store's (to). */
 struct desk_move {

@@ -2234,9 +2234,7 @@ store_attach(struct desk_store *st)
 static void
 swap_finish(struct desk_store *st)
 {
-	struct stat sb;
-
-	if (fstatat(st->dfd, "compact", &sb, AT_SYMLINK_NOFOLLOW) < 0)
+	if (!desk_swap_due(st))
 		return;
 	st->lockfd = openat(st->dfd, "lock", O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (st->lockfd >= 0 && desk_store_lock(st) == 0)
