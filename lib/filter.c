@@ -15,6 +15,7 @@ desk_open(int flags)
 	    &desk_store_schema);
 
 	desk_store_on_error(st, desk_die_err);
+	desk_store_on_again(st, desk_again);
 	return st;
 }
 

@@ -524,6 +524,7 @@ fill(struct desk_loop *l)
 		commit(l);
 	if (l->wait && !input_ready(l->fd))
 		l->wait(l->fd, l->wctx);
+	desk_input_taken();
 	for (;;) {
 		ssize_t r = read(l->fd, l->buf + l->end, l->cap - l->end);
 		if (r < 0 && errno == EINTR)

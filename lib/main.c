@@ -76,6 +76,7 @@ desk_main(int argc, char **argv, const struct desk_command *root,
     void (*more)(const char *tag, const char *cur))
 {
 	desk_setprog(argv[0]);
+	desk_again_arm(argv);
 	more_values = more;
 	if (argc > 1 && !strcmp(argv[1], "__complete"))
 		return desk_complete(root, argc - 2, argv + 2, values);

@@ -47,6 +47,17 @@ _Noreturn void desk_die(int code, const char *fmt, ...) DESK_PRINTF(2, 3);
 _Noreturn void desk_die_errno(int code, const char *fmt, ...) DESK_PRINTF(2, 3);
 void desk_warn(const char *fmt, ...) DESK_PRINTF(1, 2);
 struct desk_err;
+/*
+ * desk_again: the command run again from its start, as a new image of the
+ * program (execv of /proc/self/exe with the argv desk_again_arm kept), for
+ * a read the store says it may do again (desk_store_on_again); at most 3
+ * times, and only while the command has printed nothing to stdout
+ * (desk_write_all) and read no input (desk_input_taken). Returns when it
+ * may not.
+ */
+void desk_again_arm(char **argv);
+void desk_input_taken(void);
+void desk_again(void);
 /* The die wrapper over an error returned: "prog: msg", exit e->code. */
 _Noreturn void desk_die_err(const struct desk_err *e);
 /*

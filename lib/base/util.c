@@ -248,11 +248,17 @@ desk_buf_str(struct desk_buf *b)
 	return b->p;
 }
 
+/* What desk_again needs to know: may the command start over? */
+static char **again_argv;
+static int printed, consumed;
+
 int
 desk_write_all(int fd, const void *p, size_t n)
 {
 	const char *c = p;
 
+	if (fd == 1 && n)
+		printed = 1;
 	while (n > 0) {
 		ssize_t w = write(fd, c, n);
 		if (w < 0) {
@@ -264,6 +270,43 @@ desk_write_all(int fd, const void *p, size_t n)
 		n -= (size_t)w;
 	}
 	return 0;
+}
+
+void
+desk_again_arm(char **argv)
+{
+	size_t n = 0;
+
+	/* A copy: getopt permutes argv as it goes. */
+	while (argv[n])
+		n++;
+	again_argv = desk_xmalloc((n + 1) * sizeof *argv);
+	memcpy(again_argv, argv, (n + 1) * sizeof *argv);
+}
+
+void
+desk_input_taken(void)
+{
+	consumed = 1;
+}
+
+#define AGAIN_ENV "DESK_READ_AGAIN"
+#define AGAIN_MAX 3
+
+void
+desk_again(void)
+{
+	const char *s = getenv(AGAIN_ENV);
+	int n = s && *s >= '0' && *s <= '9' ? *s - '0' : 0;
+	char v[2] = { (char)('0' + n + 1), '\0' };
+
+	/* Only a command that has printed nothing and read nothing starts over. */
+	if (!again_argv || printed || consumed || n >= AGAIN_MAX)
+		return;
+	if (setenv(AGAIN_ENV, v, 1) < 0)
+		return;
+	execv("/proc/self/exe", again_argv);
+	unsetenv(AGAIN_ENV);      /* no /proc: the error as it is */
 }
 
 int

@@ -47,6 +47,8 @@ struct desk_store {
 	const struct desk_schema *schema;
 	struct desk_err err;          /* the first failure: see desk_store_error */
 	void (*fatal)(const struct desk_err *);   /* desk_store_on_error */
+	void (*again)(void);                      /* desk_store_on_again */
+	int held;                     /* took the lock for its own work */
 	struct { void (*fn)(void *); void *ctx; } hook[DESK_ST_HOOKS];
 	int nhooks;
 	struct { const void *tag; void *p; void (*fini)(void *); } ext[DESK_ST_HOOKS];
@@ -148,6 +150,12 @@ struct desk_store {
  * resolved again after the store was opened and checked.
  */
 int desk_store_at(struct desk_store *st, const char *rel, const char **name);
+/*
+ * fd (-1: none) is no longer the file STORE/rel names (another was
+ * renamed over it, or the name is gone): 1, else 0. desk_slot_replaced and
+ * desk_hx_replaced ask it of the slot files and the index a handle holds.
+ */
+int desk_store_replaced(struct desk_store *st, int fd, const char *rel);
 /*
  * Creates STORE/rel with head at its start, size bytes long, whole: made
  * in tmp/ and linked into place (a file in tmp/ is made there), so a kill
@@ -256,6 +264,7 @@ void desk_slot_collect(struct desk_store *st);
 int desk_slot_read(struct desk_store *st, int t, uint64_t id,
     struct desk_slot *s);
 int desk_slot_open(struct desk_store *st, int t, int create);
+int desk_slot_replaced(struct desk_store *st);
 int desk_slot_create_file(struct desk_store *st, int t, const char *rel);
 
 /* repair.c: fsck --repair, under the lock */
@@ -374,6 +383,7 @@ void desk_hx_collect(struct desk_store *st);
 void desk_hx_forget(struct desk_store *st);
 /* Re-reads the header, reopening the file if another writer replaced it. */
 int desk_hx_refresh(struct desk_store *st);
+int desk_hx_replaced(struct desk_store *st);
 /* Calls f for every entry; -1 when a read failed (the store failed). */
 int desk_hx_each(struct desk_store *st,
     void (*f)(const struct desk_key *, uint64_t, uint32_t, void *), void *ctx);

@@ -128,17 +128,18 @@ desk_hx_open(struct desk_store *st, int create)
 }
 
 int
+desk_hx_replaced(struct desk_store *st)
+{
+	return desk_store_replaced(st, st->hxfd, HX_PATH);
+}
+
+int
 desk_hx_refresh(struct desk_store *st)
 {
-	struct stat a, b;
-
 	st->hx_miss.valid = 0;
 	if (st->hxfd < 0)
 		return 0;
-	if (fstat(st->hxfd, &a) < 0)
-		return fail_io(st);
-	if (desk_store_stat(st, HX_PATH, &b) < 0 ||
-	    a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
+	if (desk_hx_replaced(st)) {
 		desk_hx_forget(st);
 		close(st->hxfd);
 		st->hxfd = -1;

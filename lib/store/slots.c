@@ -55,6 +55,19 @@ desk_slot_open(struct desk_store *st, int t, int create)
 	return 0;
 }
 
+int
+desk_slot_replaced(struct desk_store *st)
+{
+	char rel[64];
+
+	for (int t = 0; t < st->schema->ntables; t++) {
+		snprintf(rel, sizeof rel, "index/%s.slots", st->schema->tables[t]);
+		if (desk_store_replaced(st, st->slotfd[t], rel))
+			return 1;
+	}
+	return 0;
+}
+
 static void
 encode(unsigned char *p, const struct desk_slot *s)
 {

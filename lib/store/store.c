@@ -29,6 +29,7 @@ static const char *const subdirs[DESK_NSUBDIRS] = {
 };
 
 static int store_need(struct desk_store *);
+static int straddled(struct desk_store *);
 static int redo_replay(struct desk_store *, int);
 static const char *boot_id(struct desk_store *);
 
@@ -49,6 +50,21 @@ fail_v(struct desk_store *st, int code, int err, const char *fmt, va_list ap)
 			    ": %s", strerror(err));
 		st->err.code = code;
 		st->err.field = NULL;
+		/*
+		 * What looks like damage to a read without the lock may be
+		 * two stores: an index and a segment from either side of a
+		 * swap. Not damage, and not for fsck: the read again, in a
+		 * new process (st->again), or a temporary failure.
+		 */
+		if (code == DESK_EX_IOERR && (!err || err == ENOENT) &&
+		    straddled(st)) {
+			/* Never a writer's: what it did before is not done again. */
+			if (st->again && !st->held)
+				st->again();
+			snprintf(st->err.msg, sizeof st->err.msg, "%s: compacted or "
+			    "repaired while this read it: run it again", st->root);
+			st->err.code = DESK_EX_TEMPFAIL;
+		}
 		if (st->fatal)
 			st->fatal(&st->err);
 	}
@@ -102,6 +118,54 @@ desk_store_on_error(struct desk_store *st,
 	st->fatal = fatal;
 	if (fatal && st->err.code)
 		fatal(&st->err);
+}
+
+void
+desk_store_on_again(struct desk_store *st, void (*again)(void))
+{
+	st->again = again;
+}
+
+int
+desk_store_replaced(struct desk_store *st, int fd, const char *rel)
+{
+	struct stat a, b;
+
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &a) < 0 || desk_store_stat(st, rel, &b) < 0)
+		return 1;
+	return a.st_ino != b.st_ino || a.st_dev != b.st_dev;
+}
+
+/*
+ * A handle without the lock whose files may be of two stores: a swap
+ * (desk_swap: compact, fsck --repair) is under way, or a repair's cut, or
+ * one of the files it holds open was replaced since it opened it, so the
+ * segments it opens after are not of the index it holds, or the other
+ * way round. Asked only when a read met what looks like damage.
+ */
+static int
+seg_replaced(struct desk_store *st, int fd, uint32_t seg)
+{
+	char rel[32];
+
+	snprintf(rel, sizeof rel, "log/%08u.jsonl", seg);
+	return desk_store_replaced(st, fd, rel);
+}
+
+static int
+straddled(struct desk_store *st)
+{
+	if (st->locked || st->repairing || st->tolerant || st->dfd < 0)
+		return 0;
+	if (desk_swap_due(st) || desk_rebuild_due(st) || desk_slot_replaced(st) ||
+	    desk_hx_replaced(st))
+		return 1;
+	for (unsigned i = 0; i < DESK_RFDS; i++)
+		if (seg_replaced(st, st->rfd[i].fd, st->rfd[i].seg))
+			return 1;
+	return seg_replaced(st, st->segfd, st->seg);
 }
 
 /* A write on a store in its error state: refused, the first error kept. */
@@ -1088,6 +1152,7 @@ desk_store_lock(struct desk_store *st)
 	if (lock_wait(st) < 0)
 		return -1;
 	st->locked = 1;
+	st->held = 1;
 	/* A compaction cut short between its renames is finished first. */
 	if (desk_compact_redo(st) < 0 || state_read(st) < 0)
 		return -1;
@@ -2225,20 +2290,22 @@ store_attach(struct desk_store *st)
 
 /*
  * A compaction or repair killed between its renames leaves its journal
- * (STORE/compact), which the next lock carries out: until then the log's
- * new segments are read through the old index, and a reader fails 74. So
- * a handle that finds one at its open takes the lock for that moment
- * (readers need no lock otherwise); where it cannot open the lock file
- * (a store it may only read), it reads on.
+ * (STORE/compact), and a repair killed after it cut records out of the
+ * log its mark (STORE/repair), which the next lock carries out: until
+ * then the log's new segments are read through the old index, and a
+ * reader fails. So a handle that finds either at its open takes the lock
+ * for that moment (readers need no lock otherwise); where it cannot open
+ * the lock file (a store it may only read), it reads on.
  */
 static void
 swap_finish(struct desk_store *st)
 {
-	if (!desk_swap_due(st))
+	if (!desk_swap_due(st) && !desk_rebuild_due(st))
 		return;
 	st->lockfd = openat(st->dfd, "lock", O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (st->lockfd >= 0 && desk_store_lock(st) == 0)
 		desk_store_commit(st);
+	st->held = 0;             /* a reader still: it did nothing under it */
 }
 
 static int

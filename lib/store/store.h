@@ -114,6 +114,15 @@ struct desk_schema {
  * recorded (at once if it already is): the tools' die wrapper
  * (desk_open, lib/filter.c), which never returns.
  */
+/*
+ * desk_store_on_again: has again called, before the error is recorded,
+ * when a read without the lock fails on what a swap of the store's files
+ * explains (desk-case compact or fsck --repair renamed the index or a
+ * segment in while it read: two stores, not damage). again may run the
+ * read anew (the tools run themselves again, lib/base/util.c); if it
+ * returns, the error is recorded as a temporary failure (75).
+ */
+void desk_store_on_again(struct desk_store *st, void (*again)(void));
 const struct desk_err *desk_store_error(const struct desk_store *st);
 int desk_store_err(const struct desk_store *st, struct desk_err *e);
 /* A verb's answer: out (consumed), or invalid with *e when the store failed. */
