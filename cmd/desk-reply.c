@@ -41,6 +41,7 @@ read_text(void)
 	char chunk[65536];
 	ssize_t r;
 
+	desk_input_taken();
 	while ((r = read(0, chunk, sizeof chunk)) != 0) {
 		if (r < 0)
 			desk_die_errno(DESK_EX_IOERR, "stdin");

@@ -39,6 +39,7 @@ read_file(const char *path, size_t *n)
 
 	if (fd < 0)
 		desk_die_errno(DESK_EX_CONFIG, "%s", path);
+	desk_input_taken();      /* a pipe's rules are not there to read again */
 	while ((r = read(fd, chunk, sizeof chunk)) != 0) {
 		if (r < 0)
 			desk_die_errno(DESK_EX_IOERR, "%s", path);

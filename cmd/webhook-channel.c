@@ -38,6 +38,7 @@ secret_file(const char *path, const char *opt)
 
 	if (fd < 0)
 		desk_die_errno(DESK_EX_USAGE, "%s: %s", opt, path);
+	desk_input_taken();
 	for (ssize_t r; n < MAX + 1 && (r = read(fd, buf + n, MAX + 1 - n)) != 0;) {
 		if (r < 0 && errno == EINTR)
 			continue;

@@ -111,6 +111,7 @@ static size_t
 more(int fd, struct desk_buf *b, const char *name)
 {
 	desk_buf_reserve(b, CHUNK);
+	desk_input_taken();
 	for (;;) {
 		ssize_t got = read(fd, b->p + b->len, CHUNK);
 		if (got >= 0) {

@@ -20,6 +20,7 @@ slurp(int fd, size_t *n, const char *what)
 	struct desk_buf b = DESK_BUF_INIT;
 	char chunk[65536];
 
+	desk_input_taken();
 	for (;;) {
 		ssize_t r = read(fd, chunk, sizeof chunk);
 		if (r < 0 && errno == EINTR)

@@ -9,6 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 
 need_strace
+command -v pgrep > /dev/null || { echo "1..0 # SKIP pgrep not installed"; exit 0; }
 
 export DESK_SEGMENT_SIZE=65536
 with_channel app
@@ -21,16 +22,16 @@ cp -a $DESK_STORE $T/base
 
 # straddle NAME FILE CMD...: CMD held at its open of log/FILE, a sealed
 # segment compact rewrites, while a compaction swaps; its stdout, stderr,
-# status and execve count in $T/NAME.{out,err,rc,n}.
+# status and execve count in $T/NAME.{out,err,rc,n}; its stdin $STDIN.
 straddle() {
 	name=$1 file=$2; shift 2
 	rm -rf $DESK_STORE; cp -a $T/base $DESK_STORE
-	strace -o $T/dry -e trace=openat "$@" > /dev/null 2>&1
+	strace -o $T/dry -e trace=openat "$@" < ${STDIN:-/dev/null} > /dev/null 2>&1
 	n=$(grep -n "\"$file\"" $T/dry | head -n 1 | cut -d: -f1)
 	[ -n "$n" ] || { echo "# $name: no open of $file" >&2; n=0; }
 	strace -f -o $T/$name.tr -e trace=openat,execve \
 	    -e inject=openat:delay_enter=3000000:when=$n \
-	    "$@" > $T/$name.out 2> $T/$name.err &
+	    "$@" < ${STDIN:-/dev/null} > $T/$name.out 2> $T/$name.err &
 	sp=$!
 	# Held: it has the index open and waits at the segment's open.
 	w=0; while [ $w -lt 500 ]; do
@@ -74,6 +75,18 @@ is "$(cat $T/spent.rc):$(cat $T/spent.n)" "75:1" "with no try left: exit 75, run
 like $T/spent.err 'compacted or repaired while this read it: run it again' "and said why"
 unlike $T/spent.err 'fsck' "not that the store needs fsck"
 [ ! -s $T/spent.out ]; ok $? "and printed nothing"
+
+# A command that read its input (rules from stdin) may not start over,
+# it could not read them again: 75, run once, its rules not blamed.
+cat > $T/rules.json << 'EOF'
+{ "rules": [ { "name": "esc", "on": "time",
+  "all": [ { "field": "status", "is": "open" }, { "field": "case.updated_at", "before": "2 hours ago" } ],
+  "actions": [ { "label": "escalated" } ] } ] }
+EOF
+STDIN=$T/rules.json DESK_NOW=2026-11-22T10:00:00Z straddle rules "$(seg_of 150)" \
+	desk-route tick --dry-run -r -
+is "$(cat $T/rules.rc):$(cat $T/rules.n)" "75:1" "tick -r - held across the swap, its rules read from stdin: exit 75, run once"
+like $T/rules.err 'compacted or repaired while this read it: run it again' "and said to run it again"
 run desk-case fsck
 json $OUT '.damage' 0 "fsck after the compactions: no damage"
 
@@ -109,5 +122,19 @@ for k in $(seq 1 $((renames + 1))); do
 done
 [ $marked -gt 0 ]; ok $? "fsck --repair killed with its mark left, at $marked of its renameats"
 is "$wrong" "" "each time the readers answered as the finished repair, and the mark is gone"
+
+# A repair's mark while the lock is held (a repair under way, which holds
+# it for its whole cut and rebuild): a reader does not wait for it.
+rm -rf $DESK_STORE; cp -a $T/damaged $DESK_STORE
+desk-case fsck --repair > /dev/null 2>&1
+echo "fsck --repair is cutting damaged records out of the log" > $DESK_STORE/repair
+hold $DESK_STORE/lock
+DESK_LOCK_TIMEOUT=2 timed desk-case show 1
+is "$RC:$(jq -c .case_id $OUT 2>/dev/null)" "0:1" "a reader with the mark there and the lock held: answers"
+[ "$MS" -lt 1500 ]; ok $? "without waiting for the lock (${MS} ms)"
+[ -e $DESK_STORE/repair ]; ok $? "and leaves the mark to the lock's holder"
+release
+run desk-case show 1
+[ ! -e $DESK_STORE/repair ]; ok $? "the next reader, the lock free, takes it and the mark is gone"
 
 done_testing

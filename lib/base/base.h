@@ -52,8 +52,8 @@ struct desk_err;
  * program (execv of /proc/self/exe with the argv desk_again_arm kept), for
  * a read the store says it may do again (desk_store_on_again); at most 3
  * times, and only while the command has printed nothing to stdout
- * (desk_write_all) and read no input (desk_input_taken). Returns when it
- * may not.
+ * (desk_write_all) and read no input: whatever reads stdin, or a file that
+ * may be a pipe, calls desk_input_taken first. Returns when it may not.
  */
 void desk_again_arm(char **argv);
 void desk_input_taken(void);

@@ -154,13 +154,35 @@ seg_replaced(struct desk_store *st, int fd, uint32_t seg)
 	return desk_store_replaced(st, fd, rel);
 }
 
+/*
+ * A swap's journal or a repair's mark that a read run again gets past:
+ * its swap is under way (someone holds the lock), or this process may take
+ * the lock to finish it (swap_finish). Else, in a store it may only read,
+ * a left one stays, and what the read met is reported as it is.
+ */
+static int
+swap_passable(struct desk_store *st)
+{
+	int fd = openat(st->dfd, "lock", O_RDWR | O_CLOEXEC | O_NOFOLLOW), held;
+
+	if (fd >= 0) {
+		close(fd);
+		return 1;
+	}
+	if ((fd = openat(st->dfd, "lock", O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return 0;
+	held = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return held;
+}
+
 static int
 straddled(struct desk_store *st)
 {
 	if (st->locked || st->repairing || st->tolerant || st->dfd < 0)
 		return 0;
-	if (desk_swap_due(st) || desk_rebuild_due(st) || desk_slot_replaced(st) ||
-	    desk_hx_replaced(st))
+	if (((desk_swap_due(st) || desk_rebuild_due(st)) && swap_passable(st)) ||
+	    desk_slot_replaced(st) || desk_hx_replaced(st))
 		return 1;
 	for (unsigned i = 0; i < DESK_RFDS; i++)
 		if (seg_replaced(st, st->rfd[i].fd, st->rfd[i].seg))
@@ -2300,9 +2322,24 @@ store_attach(struct desk_store *st)
 static void
 swap_finish(struct desk_store *st)
 {
-	if (!desk_swap_due(st) && !desk_rebuild_due(st))
+	int swap = desk_swap_due(st);
+
+	if (!swap && !desk_rebuild_due(st))
 		return;
 	st->lockfd = openat(st->dfd, "lock", O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	/*
+	 * A swap holds the lock for a moment; a repair for its whole cut and
+	 * rebuild, which a reader does not wait for: while it holds the lock,
+	 * the reader reads on (and reads again if it meets the cut).
+	 */
+	if (st->lockfd >= 0 && !swap) {
+		if (flock(st->lockfd, LOCK_EX | LOCK_NB) < 0) {
+			close(st->lockfd);
+			st->lockfd = -1;
+			return;
+		}
+		flock(st->lockfd, LOCK_UN);    /* free: taken the usual way below */
+	}
 	if (st->lockfd >= 0 && desk_store_lock(st) == 0)
 		desk_store_commit(st);
 	st->held = 0;             /* a reader still: it did nothing under it */
