@@ -138,13 +138,6 @@ desk_store_replaced(struct desk_store *st, int fd, const char *rel)
 	return a.st_ino != b.st_ino || a.st_dev != b.st_dev;
 }
 
-/*
- * A handle without the lock whose files may be of two stores: a swap
- * (desk_swap: compact, fsck --repair) is under way, or a repair's cut, or
- * one of the files it holds open was replaced since it opened it, so the
- * segments it opens after are not of the index it holds, or the other
- * way round. Asked only when a read met what looks like damage.
- */
 static int
 seg_replaced(struct desk_store *st, int fd, uint32_t seg)
 {
@@ -160,22 +153,36 @@ seg_replaced(struct desk_store *st, int fd, uint32_t seg)
  * the lock to finish it (swap_finish). Else, in a store it may only read,
  * a left one stays, and what the read met is reported as it is.
  */
+/* STORE/lock opened with flags (O_CREAT: made 0600). */
+static int
+lock_open(struct desk_store *st, int flags)
+{
+	return openat(st->dfd, "lock", flags | O_CLOEXEC | O_NOFOLLOW, 0600);
+}
+
 static int
 swap_passable(struct desk_store *st)
 {
-	int fd = openat(st->dfd, "lock", O_RDWR | O_CLOEXEC | O_NOFOLLOW), held;
+	int fd = lock_open(st, O_RDWR), held;
 
 	if (fd >= 0) {
 		close(fd);
 		return 1;
 	}
-	if ((fd = openat(st->dfd, "lock", O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+	if ((fd = lock_open(st, O_RDONLY)) < 0)
 		return 0;
 	held = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
 	close(fd);
 	return held;
 }
 
+/*
+ * A handle without the lock whose files may be of two stores: a swap
+ * (desk_swap: compact, fsck --repair) is under way, or a repair's cut, or
+ * one of the files it holds open was replaced since it opened it, so the
+ * segments it opens after are not of the index it holds, or the other
+ * way round. Asked only when a read met what looks like damage.
+ */
 static int
 straddled(struct desk_store *st)
 {
@@ -1165,8 +1172,7 @@ desk_store_lock(struct desk_store *st)
 	if (store_need(st) < 0)
 		return -1;
 	if (st->lockfd < 0) {
-		st->lockfd = openat(st->dfd, "lock",
-		    O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		st->lockfd = lock_open(st, O_RDWR | O_CREAT);
 		if (st->lockfd < 0)
 			return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/lock",
 			    st->root);
@@ -2326,7 +2332,7 @@ swap_finish(struct desk_store *st)
 
 	if (!swap && !desk_rebuild_due(st))
 		return;
-	st->lockfd = openat(st->dfd, "lock", O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	st->lockfd = lock_open(st, O_RDWR);
 	/*
 	 * A swap holds the lock for a moment; a repair for its whole cut and
 	 * rebuild, which a reader does not wait for: while it holds the lock,
@@ -2357,8 +2363,7 @@ store_create(struct desk_store *st)
 		if (st->dfd < 0)
 			return desk_store_fail_errno(st, DESK_EX_IOERR, "%s", st->root);
 	}
-	st->lockfd = openat(st->dfd, "lock",
-	    O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	st->lockfd = lock_open(st, O_RDWR | O_CREAT);
 	if (st->lockfd < 0)
 		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/lock", st->root);
 	if (store_init(st) < 0 || subdirs_open(st) < 0)
