@@ -84,13 +84,18 @@ $(O)/.deps: scripts/deps
 	@sh scripts/deps
 	@touch $@
 
+# The dependencies name each object both ways: a build dir given as an
+# absolute path (make install from a test) and as a relative one then
+# read the same .d files.
+DEPFLAGS = -MMD -MP -MT $@ -MT $(abspath $@)
+
 $(O)/lib/%.o: lib/%.c Makefile | $(O)/.deps
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(DESK_CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CFLAGS) $(DESK_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(O)/cmd/%.o: cmd/%.c Makefile | $(O)/.deps
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(DESK_CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CFLAGS) $(DESK_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(O)/libdesk.a: $(LIBOBJ)
 	rm -f $@

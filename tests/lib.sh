@@ -241,3 +241,42 @@ timed() {
 	MS=$((($(date +%s%N) - t_s) / 1000000))
 }
 # No set -e: a failing check must report itself, not end the script.
+
+# The case list's oracle (desk-case list, from the log alone): each case's
+# latest record and its activity (the line of the newest case or message
+# record naming it), in $T/cases. oracle_cases first, after every change.
+oracle_cases() {
+	cat $DESK_STORE/log/*.jsonl | jq -s -c '
+		[to_entries[] | select(.value.rec == "case" or .value.rec == "message")
+		 | {pos: .key, r: .value}]
+		| group_by(.r.case_id)
+		| map({case_id: .[0].r.case_id, activity: (map(.pos) | max),
+		       c: (map(select(.r.rec == "case")) | last.r)})
+		| map({case_id, activity, user_id: .c.user_id, channel: .c.channel,
+		       status: .c.status, merged: (.c.merged_into != null)})' > $T/cases
+}
+# oracle_expect JQ-FILTER [LIMIT]: the case ids it selects, newest first.
+oracle_expect() {
+	jq -r --argjson lim "${2:-1000000}" "map(select($1)) | sort_by(-.activity) | .[:\$lim] | .[].case_id" $T/cases
+}
+# oracle_check DESC FILTER [LIMIT] -- LIST-ARGS...: desk-case list LIST-ARGS
+# prints the cases the oracle selects, in its order, and some.
+oracle_check() {
+	d=$1 f=$2; shift 2
+	lim=1000000
+	if [ "$1" != "--" ]; then lim=$1; shift; fi
+	shift
+	desk-case list "$@" 2> $T/lerr | jq -r .case_id > $T/got
+	oracle_expect "$f" $lim > $T/want
+	if cmp -s $T/got $T/want && [ -s $T/want ]; then pass "$d ($(lines $T/want) cases)"
+	else fail "$d" "got: $(tr '\n' ' ' < $T/got)" "want: $(tr '\n' ' ' < $T/want)" "$(cat $T/lerr)"; fi
+}
+# list_preads LIST-ARGS...: the pread64 calls of one desk-case list
+# (strace: need_strace, or check for it, first).
+list_preads() {
+	# (LeakSanitizer cannot run under ptrace: the sanitizer build's leaks
+	# are looked for by every other run)
+	ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" \
+		strace -f -c -e trace=pread64 -o $T/strace desk-case list "$@" > /dev/null
+	awk '$NF == "pread64" { print $4 }' $T/strace
+}

@@ -33,68 +33,44 @@ rc 0 "(case 13, closed, merged into its user's newer case)"
 run desk-case fsck
 rc 0 "fsck: the indexes are what the log derives"
 
-# The oracle: each case's latest record, and its activity (the line of the
-# newest case or message record naming it), from the log alone.
-cat $DESK_STORE/log/*.jsonl | jq -s -c '
-	[to_entries[] | select(.value.rec == "case" or .value.rec == "message")
-	 | {pos: .key, r: .value}]
-	| group_by(.r.case_id)
-	| map({case_id: .[0].r.case_id, activity: (map(.pos) | max),
-	       c: (map(select(.r.rec == "case")) | last.r)})
-	| map({case_id, activity, user_id: .c.user_id, channel: .c.channel,
-	       status: .c.status, merged: (.c.merged_into != null)})' > $T/cases
-# expect JQ-FILTER [LIMIT]: the case ids the oracle selects, newest first.
-expect() {
-	jq -r --argjson lim "${2:-1000000}" "map(select($1)) | sort_by(-.activity) | .[:\$lim] | .[].case_id" $T/cases
-}
-# check DESC FILTER [LIMIT] -- LIST-ARGS...
-check() {
-	d=$1 f=$2; shift 2
-	lim=1000000
-	if [ "$1" != "--" ]; then lim=$1; shift; fi
-	shift
-	desk-case list "$@" 2> $T/lerr | jq -r .case_id > $T/got
-	expect "$f" $lim > $T/want
-	if cmp -s $T/got $T/want && [ -s $T/want ]; then pass "$d ($(lines $T/want) cases)"
-	else fail "$d" "got: $(tr '\n' ' ' < $T/got)" "want: $(tr '\n' ' ' < $T/want)" "$(cat $T/lerr)"; fi
-}
+oracle_cases
 # u1: a user with the most cases; u2: one with a closed case and a newer one.
 u2=$(jq 'map(select(.merged | not)) | group_by(.user_id) | map(select(length > 1 and any(.status == "closed"))) | .[0][0].user_id' $T/cases)
 u1=$(jq "map(select((.merged | not) and .user_id != $u2)) | group_by(.user_id) | max_by(length) | .[0].user_id" $T/cases)
-check "--user: the user's cases, newest activity first" ".user_id == $u1 and (.merged | not)" -- --user $u1
-check "--user with a closed case and a newer one" ".user_id == $u2 and (.merged | not)" -- --user $u2
-check "--user of two users" "(.user_id == $u1 or .user_id == $u2) and (.merged | not)" -- --user $u1,$u2
-check "--user --merged" ".user_id == $u" -- --user $u --merged
-check "--user --status closed" ".user_id == $u2 and .status == \"closed\" and (.merged | not)" -- --user $u2 --status closed
+oracle_check "--user: the user's cases, newest activity first" ".user_id == $u1 and (.merged | not)" -- --user $u1
+oracle_check "--user with a closed case and a newer one" ".user_id == $u2 and (.merged | not)" -- --user $u2
+oracle_check "--user of two users" "(.user_id == $u1 or .user_id == $u2) and (.merged | not)" -- --user $u1,$u2
+oracle_check "--user --merged" ".user_id == $u" -- --user $u --merged
+oracle_check "--user --status closed" ".user_id == $u2 and .status == \"closed\" and (.merged | not)" -- --user $u2 --status closed
 uw=$(jq -r 'map(select(.channel == "web")) | .[0].user_id' $T/cases)
-check "--user --channel web" ".user_id == $uw and .channel == \"web\" and (.merged | not)" -- --user $uw --channel web
+oracle_check "--user --channel web" ".user_id == $uw and .channel == \"web\" and (.merged | not)" -- --user $uw --channel web
 x=$(desk-case show 8 | jq .user_id)
 ucid=$(jq -r "select(.rec == \"user\" and .user_id == $x) | .custom_ids[0].user_custom_id" $DESK_STORE/log/*.jsonl | tail -n 1)
 jq -s -c --arg u "$ucid" '[.[] | select(.rec == "user" and any(.custom_ids[]; .user_custom_id == $u)) | .user_id] | unique' $DESK_STORE/log/*.jsonl > $T/ux
-check "--user-custom-id (a user on each channel)" "(.user_id | IN($(jq -r 'join(",")' $T/ux))) and (.merged | not)" -- --user-custom-id "$ucid"
+oracle_check "--user-custom-id (a user on each channel)" "(.user_id | IN($(jq -r 'join(",")' $T/ux))) and (.merged | not)" -- --user-custom-id "$ucid"
 [ "$(jq length $T/ux)" -eq 2 ]; ok $? "(two users have $ucid, one on each channel)"
-check "--user --limit 1: the last chat (the seed's call)" ".user_id == $u2 and (.merged | not)" 1 -- --user $u2 --active-chats --limit 1
-check "--limit 1" "(.merged | not)" 1 -- --limit 1
-check "--limit 10" "(.merged | not)" 10 -- --limit 10
-check "--limit 10 --merged" "true" 10 -- --limit 10 --merged
-check "--limit 5 --channel web" ".channel == \"web\" and (.merged | not)" 5 -- --limit 5 --channel web
-check "--status pending" ".status == \"pending\" and (.merged | not)" -- --status pending
-check "--status open,closed" "(.status == \"open\" or .status == \"closed\") and (.merged | not)" -- --status open,closed
-check "--status closed --limit 3" ".status == \"closed\" and (.merged | not)" 3 -- --status closed --limit 3
-check "--status pending --channel app" ".status == \"pending\" and .channel == \"app\" and (.merged | not)" -- --status pending --channel app
-check "--active-only: open or pending on the sync channel" "(.status == \"open\" or .status == \"pending\") and .channel == \"app\" and (.merged | not)" -- --active-only
-check "--channel web" ".channel == \"web\" and (.merged | not)" -- --channel web
-check "--channel app,web" "(.merged | not)" -- --channel app,web
-check "--channel web --limit 3" ".channel == \"web\" and (.merged | not)" 3 -- --channel web --limit 3
-check "--channel web --merged" ".channel == \"web\"" -- --channel web --merged
-check "--status open --channel web" ".status == \"open\" and .channel == \"web\" and (.merged | not)" -- --status open --channel web
-check "--status closed --channel app --limit 2" ".status == \"closed\" and .channel == \"app\" and (.merged | not)" 2 -- --status closed --channel app --limit 2
-check "--status open,pending --limit 4" "(.status == \"open\" or .status == \"pending\") and (.merged | not)" 4 -- --status open,pending --limit 4
-check "--active-only --limit 2" "(.status == \"open\" or .status == \"pending\") and .channel == \"app\" and (.merged | not)" 2 -- --active-only --limit 2
-check "--active-only --channel app --status pending" ".status == \"pending\" and .channel == \"app\" and (.merged | not)" -- --active-only --channel app --status pending
+oracle_check "--user --limit 1: the last chat (the seed's call)" ".user_id == $u2 and (.merged | not)" 1 -- --user $u2 --active-chats --limit 1
+oracle_check "--limit 1" "(.merged | not)" 1 -- --limit 1
+oracle_check "--limit 10" "(.merged | not)" 10 -- --limit 10
+oracle_check "--limit 10 --merged" "true" 10 -- --limit 10 --merged
+oracle_check "--limit 5 --channel web" ".channel == \"web\" and (.merged | not)" 5 -- --limit 5 --channel web
+oracle_check "--status pending" ".status == \"pending\" and (.merged | not)" -- --status pending
+oracle_check "--status open,closed" "(.status == \"open\" or .status == \"closed\") and (.merged | not)" -- --status open,closed
+oracle_check "--status closed --limit 3" ".status == \"closed\" and (.merged | not)" 3 -- --status closed --limit 3
+oracle_check "--status pending --channel app" ".status == \"pending\" and .channel == \"app\" and (.merged | not)" -- --status pending --channel app
+oracle_check "--active-only: open or pending on the sync channel" "(.status == \"open\" or .status == \"pending\") and .channel == \"app\" and (.merged | not)" -- --active-only
+oracle_check "--channel web" ".channel == \"web\" and (.merged | not)" -- --channel web
+oracle_check "--channel app,web" "(.merged | not)" -- --channel app,web
+oracle_check "--channel web --limit 3" ".channel == \"web\" and (.merged | not)" 3 -- --channel web --limit 3
+oracle_check "--channel web --merged" ".channel == \"web\"" -- --channel web --merged
+oracle_check "--status open --channel web" ".status == \"open\" and .channel == \"web\" and (.merged | not)" -- --status open --channel web
+oracle_check "--status closed --channel app --limit 2" ".status == \"closed\" and .channel == \"app\" and (.merged | not)" 2 -- --status closed --channel app --limit 2
+oracle_check "--status open,pending --limit 4" "(.status == \"open\" or .status == \"pending\") and (.merged | not)" 4 -- --status open,pending --limit 4
+oracle_check "--active-only --limit 2" "(.status == \"open\" or .status == \"pending\") and .channel == \"app\" and (.merged | not)" 2 -- --active-only --limit 2
+oracle_check "--active-only --channel app --status pending" ".status == \"pending\" and .channel == \"app\" and (.merged | not)" -- --active-only --channel app --status pending
 c1=$(jq -r "map(select(.user_id == $u1)) | .[0].channel" $T/cases)
-check "--user --channel --limit 1" ".user_id == $u1 and .channel == \"$c1\" and (.merged | not)" 1 -- --user $u1 --channel $c1 --limit 1
-check "every case" "(.merged | not)" -- 
+oracle_check "--user --channel --limit 1" ".user_id == $u1 and .channel == \"$c1\" and (.merged | not)" 1 -- --user $u1 --channel $c1 --limit 1
+oracle_check "every case" "(.merged | not)" -- 
 
 # --- the status lists, in the order the cases entered their status ---
 run desk-case list --status pending
@@ -113,7 +89,7 @@ EOF
 is "$(cat $T/walk)" "2 11 30" "the pending list: 30 last, where it entered pending the second time, not where it first did"
 
 # --- only the cases asked for are read: the rest may even be damaged ---
-far=$(expect ".user_id != $u2 and .status == \"open\" and (.merged | not)" | tail -n 1)
+far=$(oracle_expect ".user_id != $u2 and .status == \"open\" and (.merged | not)" | tail -n 1)
 cp $DESK_STORE/index/cases.slots $T/cases.slots
 python3 -c "
 f = open('$DESK_STORE/index/cases.slots', 'r+b'); f.seek($far * 64 + 20); f.write(b'XXXX')"
@@ -131,35 +107,27 @@ cp $T/cases.slots $DESK_STORE/index/cases.slots
 
 # ... and the reads are few, however many cases the store has.
 if command -v strace > /dev/null; then
-	# preads LIST-ARGS: the pread64 calls of one list.
-	preads() {
-		# (LeakSanitizer cannot run under ptrace: the sanitizer build's
-		# leaks are looked for by every other run)
-		ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" \
-			strace -f -c -e trace=pread64 -o $T/strace desk-case list "$@" > /dev/null
-		awk '$NF == "pread64" { print $4 }' $T/strace
-	}
 	# 100 new users first, so that the log ends alike in both stores.
 	awk 'BEGIN { for (i = 1; i <= 5100; i++) printf "{\"channel\":\"app\",\"user_custom_id\":\"x%d\",\"id\":\"c%d\",\"content\":\"m %d\"}\n", i, i, i }' > $T/in3
 	head -n 100 $T/in3 | desk-case > /dev/null
-	small_user=$(preads --user $u2)
-	small_limit=$(preads --limit 3)
-	small_status=$(preads --status pending)
-	small_chan=$(preads --channel web)
-	small_chan_limit=$(preads --channel web --limit 2)
-	small_status_chan=$(preads --status open --channel web)
-	small_status_limit=$(preads --status open --limit 2)
-	small_active=$(preads --active-only --status pending --limit 2)
+	small_user=$(list_preads --user $u2)
+	small_limit=$(list_preads --limit 3)
+	small_status=$(list_preads --status pending)
+	small_chan=$(list_preads --channel web)
+	small_chan_limit=$(list_preads --channel web --limit 2)
+	small_status_chan=$(list_preads --status open --channel web)
+	small_status_limit=$(list_preads --status open --limit 2)
+	small_active=$(list_preads --active-only --status pending --limit 2)
 	run desk-case $T/in3
 	rc 0 "(5,000 more users, one case each)"
-	big_user=$(preads --user $u2)
-	big_limit=$(preads --limit 3)
-	big_status=$(preads --status pending)
-	big_chan=$(preads --channel web)
-	big_chan_limit=$(preads --channel web --limit 2)
-	big_status_chan=$(preads --status open --channel web)
-	big_status_limit=$(preads --status open --limit 2)
-	big_active=$(preads --active-only --status pending --limit 2)
+	big_user=$(list_preads --user $u2)
+	big_limit=$(list_preads --limit 3)
+	big_status=$(list_preads --status pending)
+	big_chan=$(list_preads --channel web)
+	big_chan_limit=$(list_preads --channel web --limit 2)
+	big_status_chan=$(list_preads --status open --channel web)
+	big_status_limit=$(list_preads --status open --limit 2)
+	big_active=$(list_preads --active-only --status pending --limit 2)
 	[ "$big_user" -le $((small_user + 4)) ]; ok $? "list --user: $small_user preads, $big_user with 5,000 more cases"
 	[ "$big_limit" -le $((small_limit + 4)) ]; ok $? "list --limit 3: $small_limit preads, $big_limit with 5,000 more cases"
 	[ "$big_status" -le $((small_status + 4)) ]; ok $? "list --status pending: $small_status preads, $big_status with 5,000 more cases"
@@ -169,8 +137,8 @@ if command -v strace > /dev/null; then
 	[ "$big_status_chan" -le $((small_status_chan + 4)) ]; ok $? "list --status open --channel web: $small_status_chan preads, $big_status_chan with 5,000 more open cases"
 	[ "$big_status_limit" -le $((small_status_limit + 4)) ]; ok $? "list --status open --limit 2: $small_status_limit preads, $big_status_limit with 5,000 more open cases"
 	[ "$big_active" -le $((small_active + 4)) ]; ok $? "list --active-only --status pending --limit 2: $small_active preads, $big_active with 5,000 more on the sync channel"
-	[ "$(preads --status open)" -gt 5000 ]; ok $? "(while a list of 5,000 cases reads each)"
-	[ "$(preads --channel app)" -gt 5000 ]; ok $? "(and a chain of 5,000 cases too)"
+	[ "$(list_preads --status open)" -gt 5000 ]; ok $? "(while a list of 5,000 cases reads each)"
+	[ "$(list_preads --channel app)" -gt 5000 ]; ok $? "(and a chain of 5,000 cases too)"
 	desk-case list --status open | head -n 2 > $T/want
 	desk-case list --status open --limit 2 > $T/got
 	cmp -s $T/got $T/want; ok $? "--status open --limit 2 with 5,000 open cases: what the whole list says"
@@ -229,7 +197,7 @@ run desk-case fsck --repair
 rc 0 "fsck --repair builds them"
 run desk-case fsck
 rc 0 "then fsck is clean"
-check "--user after the repair" ".user_id == $u2 and (.merged | not)" -- --user $u2
+oracle_check "--user after the repair" ".user_id == $u2 and (.merged | not)" -- --user $u2
 run desk-case list --user-custom-id new1
 json $OUT '.case_id' "$(desk-case list --limit 1 | jq .case_id)" "the case stored meanwhile is indexed too"
 

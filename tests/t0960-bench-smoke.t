@@ -26,7 +26,7 @@ json $R '.big_store | [.cases, .reused, (.wall_s | type)]' '[1000,false,"number"
 
 # Issue 12's figures: each with a number for desk and for its base, a ratio,
 # a target and whether it is met.
-for id in case_vs_jq reply_vs_jq grow write_bytes list_user list_limit fsck_rss; do
+for id in case_vs_jq reply_vs_jq grow write_bytes list_user list_limit list_status fsck_rss; do
 	json $R "[.figures[] | select(.id == \"$id\") |
 		([.desk, .base, .ratio] | all(type == \"number\")) and (.target.value | type == \"number\")
 		and (.met | type == \"boolean\")] " '[true]' "figure $id: desk, base, ratio, target, met"

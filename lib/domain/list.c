@@ -242,6 +242,7 @@ walk_step(struct walk *w)
 #define WALK_PER_RECORD 4
 struct back {
 	struct sel *s;
+	int steps;          /* the walks' per record */
 	uint64_t *seen;     /* open addressing, 0 empty */
 	size_t nseen, cap;
 	struct walk **w;
@@ -321,17 +322,29 @@ back_one(const char *p, size_t n, struct desk_loc loc, void *ctx)
 
 	if (!id || !seen_add(b, id) ||
 	    !consider(s, id, &cs) || s->n < s->q->limit)
-		return walks_step(b->w, b->nw, WALK_PER_RECORD, &b->won);
+		return walks_step(b->w, b->nw, b->steps, &b->won);
 	uint64_t newer = 0;
 	for (size_t i = 0; i < s->n; i++)
 		newer += s->hits[i].activity >= loc.pos;
 	return newer >= s->q->limit ||
-	    walks_step(b->w, b->nw, WALK_PER_RECORD, &b->won);
+	    walks_step(b->w, b->nw, b->steps, &b->won);
+}
+
+/* The statuses whose lists hold every case q can select (0: not known). */
+static unsigned
+statuses_of(const struct desk_case_query *q)
+{
+	unsigned active = 1 << DESK_OPEN | 1 << DESK_PENDING;
+
+	return !q->active ? (unsigned)q->statuses :
+	    q->statuses ? (unsigned)q->statuses & active : active;
 }
 
 /*
  * The hits of whichever ends first: the log read backwards (with a
- * --limit) or one of the walks; the others' are freed.
+ * --limit; past the stretches where no case in a status asked for has
+ * its newest record, by the status marks) or one of the walks; the
+ * others' are freed.
  */
 static struct sel *
 race(struct sel *log, struct walk **w, int nw)
@@ -339,8 +352,21 @@ race(struct sel *log, struct walk **w, int nw)
 	struct walk *won = NULL;
 
 	if (log) {
-		struct back b = { log, NULL, 0, 0, w, nw, NULL };
-		desk_log_back(log->st, back_one, &b);
+		unsigned statuses = statuses_of(log->q);
+		/*
+		 * Where the status marks pass over the records that do not
+		 * count, those read are few and likely to: a walk a step per
+		 * record still ends first when its set is the smaller.
+		 */
+		struct back b = { log, statuses && desk_status_marked(log->st) ?
+		    1 : WALK_PER_RECORD, NULL, 0, 0, w, nw, NULL };
+		/*
+		 * The walks' first steps before the first record: a set of a
+		 * few cases (an empty status list) ends them before a log
+		 * whose marks pass over most of it has handed on a record.
+		 */
+		if (!walks_step(w, nw, WALK_PER_RECORD, &b.won))
+			desk_log_back(log->st, statuses, back_one, &b);
 		free(b.seen);
 		won = b.won;
 	} else
@@ -368,9 +394,7 @@ walks(const struct desk_case_query *q, jv all, const struct sel *s,
     struct walk *w, int *nw)
 {
 	struct desk_store *st = s->st;
-	int active = 1 << DESK_OPEN | 1 << DESK_PENDING;
-	int lists = !q->active ? q->statuses :
-	    q->statuses ? q->statuses & active : active;
+	unsigned lists = statuses_of(q);
 	uint64_t end = desk_slot_end(st, DESK_T_CASE);
 	struct desk_list_slot ends;
 

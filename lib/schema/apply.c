@@ -530,6 +530,93 @@ chans_ready(struct desk_store *st)
 }
 
 /*
+ * The status marks are kept (DESK_LIST_MARKS): as chans_ready, a store's
+ * first case writes the slot that says so, and a store without it (an
+ * older desk wrote cases) is left without marks, which readers then do
+ * without, until fsck --repair builds them.
+ */
+static int
+marks_ready(struct desk_store *st)
+{
+	struct desk_list_slot m;
+
+	if (desk_list_slot(st, DESK_LIST_MARKS, &m))
+		return 1;
+	if (desk_slot_end(st, DESK_T_CASE) > 1)
+		return 0;
+	memset(&m, 0, sizeof m);
+	PUT(st, DESK_T_LIST, DESK_LIST_MARKS, list, &m);
+	return 1;
+}
+
+/*
+ * The marks of the chunk the log's end is in are asked for by every case
+ * slot a batch writes: kept as last read or written, while the index holds
+ * nothing this handle has not seen (hx_gen: under the lock, or in a
+ * rebuild's own files).
+ */
+static _Thread_local struct {
+	uint64_t gen, group[2], val[2];
+	int have[2];
+} marks_seen;
+
+static uint64_t
+marks_get(struct desk_store *st, int level, uint64_t chunk,
+    struct desk_key *k)
+{
+	uint64_t group = level ? chunk >> 10 : chunk >> 4, v;
+	int keep = st->locked || st->repairing;
+
+	desk_key_marks(st, k, level, chunk);
+	if (keep && marks_seen.gen == st->hx_gen && marks_seen.have[level] &&
+	    marks_seen.group[level] == group)
+		return marks_seen.val[level];
+	if (!desk_hx_get(st, k, &v, NULL))
+		v = 0;
+	if (keep) {
+		if (marks_seen.gen != st->hx_gen)
+			marks_seen.have[0] = marks_seen.have[1] = 0;
+		marks_seen.gen = st->hx_gen;
+		marks_seen.group[level] = group;
+		marks_seen.val[level] = v;
+		marks_seen.have[level] = 1;
+	}
+	return v;
+}
+
+/*
+ * A case's slot, with its status marked where its activity is first: the
+ * mark is never missing for a slot a reader can see (it reads the marks
+ * only of what the state says is committed, desk_log_back). The slot it
+ * replaces (old, NULL: none) had its marks set when it was written: the
+ * same chunk and status need nothing more; and a chunk's mark set means
+ * its 64 MiB's is, both being set together.
+ */
+static void
+case_put(struct desk_store *st, uint64_t id, const struct desk_case_slot *c,
+    const struct desk_case_slot *old)
+{
+	uint64_t chunk = c->activity >> DESK_MARK_SHIFT;
+	struct desk_key k;
+
+	if (!(old && old->status == c->status &&
+	    old->activity >> DESK_MARK_SHIFT == chunk) && marks_ready(st))
+		for (int level = 0; level < 2; level++) {
+			unsigned bit = desk_mark_nibble(level, chunk) * 4 +
+			    ((unsigned)c->status & 3);
+			uint64_t v = marks_get(st, level, chunk, &k);
+			if (v >> bit & 1)
+				break;
+			v |= (uint64_t)1 << bit;
+			if (desk_hx_put(st, &k, v, 0) == 0 &&
+			    marks_seen.gen == st->hx_gen &&
+			    marks_seen.have[level])
+				marks_seen.val[level] = v;
+		}
+	PUT(st, DESK_T_CASE, id, case, c);
+}
+
+/*
  * A case record newer than the case's slot (have: the slot exists): a new
  * case joins its user's chain and its channel's, and a case whose status
  * differs from its list's (or a new one) moves to the end of that status's
@@ -600,6 +687,7 @@ desk_apply_case(struct desk_store *st, struct desk_loc loc, void *ctx)
 	if (!have)
 		memset(&c, 0, sizeof c);
 	if (!have || c.rec.pos < loc.pos) {
+		struct desk_case_slot old = c;
 		int64_t t = f->updated_at;
 		c.rec = loc;
 		c.status = f->status;
@@ -612,7 +700,7 @@ desk_apply_case(struct desk_store *st, struct desk_loc loc, void *ctx)
 		c.chan = desk_hash32(ch, strlen(ch));
 		/* The indexes first, the slot last: see case_index. */
 		case_index(st, id, user, ch, f->status, t, loc, have);
-		PUT(st, DESK_T_CASE, id, case, &c);
+		case_put(st, id, &c, have ? &old : NULL);
 	}
 	desk_key_last(st, &k, user, ch);
 	if (!desk_hx_get(st, &k, &last, NULL) || last < id)
@@ -921,13 +1009,14 @@ desk_apply_message(struct desk_store *st, struct desk_loc loc, void *ctx)
 		PUT(st, DESK_T_MESSAGE, id, message, &m);
 	}
 	if (c.head < id) {
+		struct desk_case_slot old = c;
 		c.head = id;
 		c.count++;
 		if (loc.pos > c.activity)
 			c.activity = loc.pos;
 		if (f->created_at > c.updated_at)
 			c.updated_at = f->created_at;
-		PUT(st, DESK_T_CASE, cid, case, &c);
+		case_put(st, cid, &c, &old);
 	}
 	/* The first message of a conversation names its case (keys.c). */
 	if (f->channel && f->conv) {

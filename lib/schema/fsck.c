@@ -45,6 +45,7 @@ struct fsck {
 	uint64_t nuser, ncase, nmsg;
 	struct key_finding keys[NAMED_KEYS];
 	size_t nkeys;
+	uint64_t keys_over;           /* keys that differ past those named */
 	/* repair: damaged lines by segment */
 	struct desk_span *bad;
 	size_t nbad;
@@ -397,7 +398,7 @@ diff_one(struct desk_store *st, const struct desk_diff *d, void *ctx)
 			f->keys[f->nkeys].d = *d;
 			key_hex(f->keys[f->nkeys++].name, sizeof f->keys[0].name, &d->key);
 		} else
-			f->damage++;
+			f->keys_over++;
 		break;
 	}
 }
@@ -415,9 +416,24 @@ name_key(const struct desk_key *k, const char *what, void *ctx)
 static void
 name_one(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx)
 {
-	(void)loc;
+	const char *type = jv_is_valid(rec) ? desk_jstr(rec, "rec") : NULL;
+	uint64_t chunk = loc.pos >> DESK_MARK_SHIFT;
+	struct desk_key k;
+	char what[100];
+
 	if (jv_is_valid(rec))
 		desk_rec_keys(st, rec, name_key, ctx);
+	/* The status marks, by the case and message records in their stretch. */
+	for (int level = 0; level < 2 && type && (!strcmp(type, "case") ||
+	    !strcmp(type, "message")); level++) {
+		unsigned shift = DESK_MARK_SHIFT + (level ? 10 : 4);
+		desk_key_marks(st, &k, level, chunk);
+		snprintf(what, sizeof what, "the key of the status marks of "
+		    "log/%08u.jsonl from offset %llu (%d MiB)", DESK_POS_SEG(loc.pos),
+		    (unsigned long long)DESK_POS_OFF(loc.pos >> shift << shift),
+		    level ? 64 : 1);
+		name_key(&k, what, ctx);
+	}
 	jv_free(rec);
 }
 
@@ -425,6 +441,7 @@ name_one(struct desk_store *st, jv rec, struct desk_loc loc, void *ctx)
 static void
 tell_keys(struct fsck *f)
 {
+	/* Those past the named are counted last, so the named are said. */
 	if (!f->nkeys)
 		return;
 	desk_log_rollforward(f->st, 1, 0, 0, name_one, f);
@@ -441,6 +458,7 @@ tell_keys(struct fsck *f)
 			    (unsigned long long)d->live, d->live_aux,
 			    (unsigned long long)d->want, d->want_aux);
 	}
+	f->damage += f->keys_over;
 }
 
 static void

@@ -43,6 +43,14 @@ desk_case_chans(struct desk_store *st)
 	return 0;
 }
 
+int
+desk_status_marked(struct desk_store *st)
+{
+	struct desk_list_slot kept;
+
+	return desk_list_slot(st, DESK_LIST_MARKS, &kept);
+}
+
 uint64_t
 desk_chan_newest(struct desk_store *st, const char *channel)
 {
@@ -80,11 +88,17 @@ fail_seg(struct desk_store *st, uint32_t seg)
 	    st->root, seg);
 }
 
-/* The last segment: the first one after which there is none. */
+/*
+ * The last segment: the first one after which there is none, from the
+ * committed end's (end: DESK_POS, 0 unknown) on.
+ */
 static uint32_t
-last_segment(struct desk_store *st)
+last_segment(struct desk_store *st, uint64_t end)
 {
 	uint32_t seg = st->clean.seg ? st->clean.seg : 1;
+
+	if (DESK_POS_SEG(end) > seg)
+		seg = DESK_POS_SEG(end);
 
 	while (desk_log_fd(st, seg + 1) >= 0)
 		seg++;
@@ -124,13 +138,113 @@ line_start(const struct desk_buf *b, size_t end)
 }
 
 /*
+ * What the status marks let a backward read pass over: the records in
+ * stretches (1 << DESK_MARK_SHIFT bytes) whose marks have none of the
+ * statuses wanted, when the store keeps marks, and only those before the
+ * end the state says is committed: a batch under way has written slots
+ * whose marks may not be written yet, and a committed record's are.
+ */
+struct marks {
+	struct desk_store *st;
+	unsigned want;          /* 1 << status bits; 0: nothing passed over */
+	uint64_t end;           /* DESK_POS of the committed end */
+	struct {
+		uint64_t key, val;  /* the last key looked up, and its marks */
+		int have;
+	} level[2];
+};
+
+/* Whether the chunk (level 0), or the 64 chunks (1), hold no status wanted. */
+static int
+marks_skip(struct marks *m, int level, uint64_t chunk)
+{
+	uint64_t key = chunk >> (level ? 10 : 4);
+	struct desk_key k;
+
+	if (!m->want)
+		return 0;
+	if (!m->level[level].have || m->level[level].key != key) {
+		m->level[level].key = key;
+		m->level[level].have = 1;
+		desk_key_marks(m->st, &k, level, chunk);
+		if (!desk_hx_get(m->st, &k, &m->level[level].val, NULL))
+			m->level[level].val = 0;
+		if (m->st->err.code)
+			m->want = 0;    /* the read failed: read the log instead */
+	}
+	return !(m->level[level].val >> desk_mark_nibble(level, chunk) * 4 &
+	    m->want);
+}
+
+/*
+ * Passes over the records of segment seg, before pos (a record's start,
+ * b holding [pos - b->len, pos)), that start in stretches the marks let
+ * it pass over, when the one of the record ending at pos does: the new
+ * pos and b, 1; 0 when there are none; 2 when that reaches the segment's
+ * start; -1 when a read failed (the store failed).
+ */
+static int
+marks_pass(struct marks *m, uint32_t seg, int fd, struct desk_buf *b,
+    uint64_t *pos)
+{
+	uint64_t chunk = DESK_POS(seg, *pos - 1) >> DESK_MARK_SHIFT, low;
+	char piece[4096];
+
+	/* The committed end is a record's end: those before it are committed. */
+	if (*pos == 0 || DESK_POS(seg, *pos) > m->end || !marks_skip(m, 0, chunk))
+		return 0;
+	/* Down to the first chunk with a status wanted, by 4 MiB where it can. */
+	while (DESK_POS_OFF(chunk << DESK_MARK_SHIFT)) {
+		if (marks_skip(m, 1, chunk - 1))
+			chunk = (chunk - 1) & ~(uint64_t)63;
+		else if (marks_skip(m, 0, chunk - 1))
+			chunk--;
+		else
+			break;
+	}
+	low = DESK_POS_OFF(chunk << DESK_MARK_SHIFT);
+	if (low == 0)
+		return 2;
+	/*
+	 * The records from the first that starts at or after low on: the
+	 * first newline at low - 1 or later ends the one before. The byte
+	 * before pos is a newline, so there is one.
+	 */
+	uint64_t from = *pos - b->len, at = low - 1;
+	for (;;) {
+		const char *p, *nl;
+		size_t n;
+		if (at >= from) {
+			p = b->p + (at - from);
+			n = (size_t)(*pos - at);
+		} else {
+			n = *pos - at < sizeof piece ? (size_t)(*pos - at) : sizeof piece;
+			if (desk_pread_all(fd, piece, n, at) != (ssize_t)n)
+				return fail_seg(m->st, seg);
+			p = piece;
+		}
+		if ((nl = memchr(p, '\n', n))) {
+			uint64_t start = at + (uint64_t)(nl - p) + 1;
+			if (start == *pos)
+				return 0;    /* the record at pos began before low */
+			b->len = start > from ? (size_t)(start - from) : 0;
+			*pos = start;
+			return 1;
+		}
+		at += n;
+	}
+}
+
+/*
  * Hands each(text, length, loc, ctx) the whole records of segment seg
  * from its end to its start, a line that is not whole at the end (a
- * writer's, under way) passed over: 1 when each said stop, 0 at the start, -1 (the store
- * failed) when a read did.
+ * writer's, under way) passed over, and those the marks pass over: 1
+ * when each said stop, 0 at the start, -1 (the store failed) when a read
+ * did.
  */
 static int
 segment_back(struct desk_store *st, uint32_t seg, struct desk_buf *b,
+    struct marks *m,
     int (*each)(const char *p, size_t n, struct desk_loc loc, void *ctx),
     void *ctx)
 {
@@ -147,7 +261,13 @@ segment_back(struct desk_store *st, uint32_t seg, struct desk_buf *b,
 			return r;
 	pos -= b->len - (size_t)e;
 	b->len = (size_t)e;
-	while (b->len || (r = more(st, seg, fd, b, pos)) > 0) {
+	for (;;) {
+		if ((r = marks_pass(m, seg, fd, b, &pos)) < 0)
+			return -1;
+		if (r == 2)
+			return 0;
+		if (!b->len && (r = more(st, seg, fd, b, pos)) <= 0)
+			return r;
 		long i = line_start(b, b->len - 1);
 		if (i < 0 && (r = more(st, seg, fd, b, pos)) != 0) {
 			if (r < 0)
@@ -161,19 +281,25 @@ segment_back(struct desk_store *st, uint32_t seg, struct desk_buf *b,
 		b->len = at;
 		pos -= len;
 	}
-	return r;
 }
 
 int
-desk_log_back(struct desk_store *st,
+desk_log_back(struct desk_store *st, unsigned statuses,
     int (*each)(const char *p, size_t n, struct desk_loc loc, void *ctx),
     void *ctx)
 {
 	struct desk_buf b = DESK_BUF_INIT;
+	struct marks m = { st, 0, desk_state_committed(st), { { 0, 0, 0 } } };
 	int r = 0;
 
-	for (uint32_t seg = last_segment(st); seg >= 1 && !r; seg--)
-		r = segment_back(st, seg, &b, each, ctx);
+	/* The end first, then the marks: those below it are all written. */
+	if (statuses && m.end && desk_status_marked(st))
+		m.want = statuses;
+	for (uint32_t seg = last_segment(st, m.end); seg >= 1 && !r; seg--)
+		r = segment_back(st, seg, &b, &m, each, ctx);
 	desk_buf_free(&b);
+	/* Marks, index and segments passed over must be of one store. */
+	if (r >= 0 && desk_store_read_whole(st) < 0)
+		return -1;
 	return r < 0 ? -1 : 0;
 }

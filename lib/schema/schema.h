@@ -350,6 +350,27 @@ struct desk_list_slot {
 #define DESK_CASE_LINKED 0x80
 /* The slot of lists.slots that says the caselinks have chan_prev. */
 #define DESK_LIST_CHANS 4
+/*
+ * The slot of lists.slots that says the index has the status marks: a
+ * key per MiB of the log (desk_key_marks, level 0), a nibble per 64 KiB
+ * of it (a chunk, DESK_MARK_SHIFT), bit s set when a record starting
+ * there was the newest of a case in status s once apply was done with
+ * it; and a key per 64 MiB (level 1), a nibble per 4 MiB, the union of
+ * its chunks'. Every case's newest record is where its slot's activity
+ * says, and the slot is never written without the marks, so a stretch of
+ * the log without status s's bit holds no case's newest record of those
+ * in s (desk_log_back passes over it). A store's first case writes the
+ * slot; one written before the marks has none until fsck --repair builds
+ * them.
+ */
+#define DESK_LIST_MARKS 5
+#define DESK_MARK_SHIFT 16
+/* The nibble of chunk (DESK_POS >> DESK_MARK_SHIFT) in its key of level. */
+static inline unsigned
+desk_mark_nibble(int level, uint64_t chunk)
+{
+	return (unsigned)(level ? chunk >> 6 & 15 : chunk & 15);
+}
 
 static inline void
 desk_caselink_from_slot(const struct desk_slot *s, struct desk_caselink_slot *l)
@@ -467,6 +488,9 @@ void desk_key_last(struct desk_store *st, struct desk_key *k, uint64_t user_id,
     const char *channel);
 /* The newest case of a channel: where its chain of cases starts. */
 void desk_key_chan(struct desk_key *k, const char *channel);
+/* The key of level 0 or 1 of the status marks that hold chunk's. */
+void desk_key_marks(struct desk_store *st, struct desk_key *k, int level,
+    uint64_t chunk);
 /* A code's, by its keyed hash. */
 /*
  * A conversation of a channel (a Blip ticket): its value is the case its
@@ -551,10 +575,16 @@ int desk_fsck(struct desk_store *st, int repair);
  * (n bytes at p, without its newline; not parsed, so the caller skims
  * it for the fields it needs: desk_json_skim), the newest first, until it
  * returns nonzero: 0, or -1 when a read failed (the store failed, 74).
+ * With statuses (1 << status bits), it passes over the stretches whose
+ * status marks say that no case in one of them has its newest record
+ * there (DESK_LIST_MARKS), unread: the records of cases that could be
+ * wanted are all handed on.
  */
-int desk_log_back(struct desk_store *st,
+int desk_log_back(struct desk_store *st, unsigned statuses,
     int (*each)(const char *p, size_t n, struct desk_loc loc, void *ctx),
     void *ctx);
+/* 1 when the store keeps the status marks (DESK_LIST_MARKS), else 0. */
+int desk_status_marked(struct desk_store *st);
 /*
  * 1 when the store has the case indexes (the user slots' last_case, the
  * caselinks and lists tables), or no case; else 0 with the store failed

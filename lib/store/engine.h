@@ -76,6 +76,14 @@ struct desk_store {
 	int hx_make_v;                /* of a table made now; 0: DESK_HX_VERSION */
 	uint64_t hx_count, hx_count_disk;
 	uint64_t hx_writes;           /* puts and grows so far */
+	/*
+	 * Changes whenever the index may hold what this handle has not
+	 * seen (desk_hx_newgen): at every lock, when the index is opened or
+	 * made anew, when its lines are forgotten. Never the same for two
+	 * handles: a layer above may keep what it read under the lock for
+	 * as long as it stays (apply's status marks).
+	 */
+	uint64_t hx_gen;
 	struct {                      /* where the last failed lookup found room */
 		unsigned char key[16];
 		uint32_t bucket;
@@ -157,6 +165,12 @@ int desk_store_at(struct desk_store *st, const char *rel, const char **name);
  */
 int desk_store_replaced(struct desk_store *st, int fd, const char *rel);
 /*
+ * A read without the lock, done: when a file it held was replaced since
+ * it opened it (a swap), its answer may be of two stores, and it fails as
+ * a read that met the swap does (run again, else 75): -1. Else 0.
+ */
+int desk_store_read_whole(struct desk_store *st);
+/*
  * Creates STORE/rel with head at its start, size bytes long, whole: made
  * in tmp/ and linked into place (a file in tmp/ is made there), so a kill
  * never leaves it without its head. The fd, or -1 with errno (EEXIST:
@@ -180,6 +194,11 @@ int desk_log_rollforward_to(struct desk_store *st, uint64_t from, uint64_t end,
     void (*each)(struct desk_store *, jv, struct desk_loc, void *), void *ctx,
     uint64_t *stop);
 int desk_state_write(struct desk_store *st);
+/*
+ * The log's committed end as the state says now (DESK_POS), read without
+ * the lock and without failing the store: 0 when it cannot be read whole.
+ */
+uint64_t desk_state_committed(struct desk_store *st);
 /* Writes the batch's records held back (the log's part of desk_store_flush). */
 int desk_log_flush(struct desk_store *st);
 /*
@@ -252,6 +271,9 @@ struct desk_move {
  */
 int desk_swap(struct desk_store *st, const struct desk_move *mv, size_t n,
     struct desk_rebuilt *r);
+
+/* hx.c: a new hx_gen for st. */
+void desk_hx_newgen(struct desk_store *st);
 
 /* slots.c */
 /* Drops cached slots, and slots held back (after a failure: never written). */

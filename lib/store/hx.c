@@ -124,6 +124,7 @@ desk_hx_open(struct desk_store *st, int create)
 	}
 	st->hx_count_disk = st->hx_count;
 	st->hxfd = fd;
+	desk_hx_newgen(st);
 	return 0;
 }
 
@@ -245,10 +246,19 @@ lines(struct desk_store *st)
 }
 
 void
+desk_hx_newgen(struct desk_store *st)
+{
+	static uint64_t gens;
+
+	st->hx_gen = __atomic_add_fetch(&gens, 1, __ATOMIC_RELAXED);
+}
+
+void
 desk_hx_forget(struct desk_store *st)
 {
 	struct hx_lines *c = st->hxc;
 
+	desk_hx_newgen(st);
 	if (!c)
 		return;
 	for (int i = 0; i < c->n; i++)

@@ -145,6 +145,7 @@ desk_rebuild_open(struct desk_store *st, struct desk_rebuilt *r)
 	if (tmp_name(st, r->hx, sizeof r->hx) < 0)
 		return -1;
 	memcpy(st->hxpath, r->hx, sizeof st->hxpath);
+	desk_hx_newgen(st);
 	st->hxfd = desk_hx_create_file(st, st->hxpath, DESK_HX_MIN_BUCKETS);
 	if (st->hxfd < 0)
 		return desk_store_fail_errno(st, DESK_EX_IOERR, "%s/%s", st->root,

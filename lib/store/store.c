@@ -30,6 +30,8 @@ static const char *const subdirs[DESK_NSUBDIRS] = {
 
 static int store_need(struct desk_store *);
 static int straddled(struct desk_store *);
+static int held_replaced(struct desk_store *);
+static void straddle_fail(struct desk_store *);
 static int redo_replay(struct desk_store *, int);
 static const char *boot_id(struct desk_store *);
 
@@ -53,22 +55,29 @@ fail_v(struct desk_store *st, int code, int err, const char *fmt, va_list ap)
 		/*
 		 * What looks like damage to a read without the lock may be
 		 * two stores: an index and a segment from either side of a
-		 * swap. Not damage, and not for fsck: the read again, in a
-		 * new process (st->again), or a temporary failure.
+		 * swap.
 		 */
 		if (code == DESK_EX_IOERR && (!err || err == ENOENT) &&
-		    straddled(st)) {
-			/* Never a writer's: what it did before is not done again. */
-			if (st->again && !st->held)
-				st->again();
-			snprintf(st->err.msg, sizeof st->err.msg, "%s: compacted or "
-			    "repaired while this read it: run it again", st->root);
-			st->err.code = DESK_EX_TEMPFAIL;
-		}
+		    straddled(st))
+			straddle_fail(st);
 		if (st->fatal)
 			st->fatal(&st->err);
 	}
 	errno = err ? err : EIO;
+	return -1;
+}
+
+int
+desk_store_read_whole(struct desk_store *st)
+{
+	if (st->err.code)
+		return -1;
+	if (st->locked || st->repairing || st->tolerant || st->dfd < 0 ||
+	    !held_replaced(st))
+		return 0;
+	straddle_fail(st);
+	if (st->fatal)
+		st->fatal(&st->err);
 	return -1;
 }
 
@@ -147,12 +156,6 @@ seg_replaced(struct desk_store *st, int fd, uint32_t seg)
 	return desk_store_replaced(st, fd, rel);
 }
 
-/*
- * A swap's journal or a repair's mark that a read run again gets past:
- * its swap is under way (someone holds the lock), or this process may take
- * the lock to finish it (swap_finish). Else, in a store it may only read,
- * a left one stays, and what the read met is reported as it is.
- */
 /* STORE/lock opened with flags (O_CREAT: made 0600). */
 static int
 lock_open(struct desk_store *st, int flags)
@@ -160,6 +163,12 @@ lock_open(struct desk_store *st, int flags)
 	return openat(st->dfd, "lock", flags | O_CLOEXEC | O_NOFOLLOW, 0600);
 }
 
+/*
+ * A swap's journal or a repair's mark that a read run again gets past:
+ * its swap is under way (someone holds the lock), or this process may take
+ * the lock to finish it (swap_finish). Else, in a store it may only read,
+ * a left one stays, and what the read met is reported as it is.
+ */
 static int
 swap_passable(struct desk_store *st)
 {
@@ -184,17 +193,40 @@ swap_passable(struct desk_store *st)
  * way round. Asked only when a read met what looks like damage.
  */
 static int
-straddled(struct desk_store *st)
+held_replaced(struct desk_store *st)
 {
-	if (st->locked || st->repairing || st->tolerant || st->dfd < 0)
-		return 0;
-	if (((desk_swap_due(st) || desk_rebuild_due(st)) && swap_passable(st)) ||
-	    desk_slot_replaced(st) || desk_hx_replaced(st))
+	if (desk_slot_replaced(st) || desk_hx_replaced(st))
 		return 1;
 	for (unsigned i = 0; i < DESK_RFDS; i++)
 		if (seg_replaced(st, st->rfd[i].fd, st->rfd[i].seg))
 			return 1;
 	return seg_replaced(st, st->segfd, st->seg);
+}
+
+static int
+straddled(struct desk_store *st)
+{
+	if (st->locked || st->repairing || st->tolerant || st->dfd < 0)
+		return 0;
+	return ((desk_swap_due(st) || desk_rebuild_due(st)) &&
+	    swap_passable(st)) || held_replaced(st);
+}
+
+/*
+ * The failure of a read that straddled a swap, st->err's code and message
+ * made: not damage, and not for fsck: the read again, in a new process
+ * (st->again), or a temporary failure.
+ */
+static void
+straddle_fail(struct desk_store *st)
+{
+	/* Never a writer's: what it did before is not done again. */
+	if (st->again && !st->held)
+		st->again();
+	snprintf(st->err.msg, sizeof st->err.msg, "%s: compacted or "
+	    "repaired while this read it: run it again", st->root);
+	st->err.code = DESK_EX_TEMPFAIL;
+	st->err.field = NULL;
 }
 
 /* A write on a store in its error state: refused, the first error kept. */
@@ -528,8 +560,9 @@ desk_store_get(struct desk_store *st, const char *rel, size_t *np)
 	return p;
 }
 
+/* The state in text p, n bytes: 0, or -1 when it is not one. */
 static int
-state_parse(struct desk_store *st, const char *p, size_t n, struct desk_state *s)
+state_decode(struct desk_store *st, const char *p, size_t n, struct desk_state *s)
 {
 	jv v = desk_json_parse_all(p, n);
 	int64_t x;
@@ -558,8 +591,41 @@ state_parse(struct desk_store *st, const char *p, size_t n, struct desk_state *s
 	return 0;
 bad:
 	jv_free(v);
+	return -1;
+}
+
+static int
+state_parse(struct desk_store *st, const char *p, size_t n, struct desk_state *s)
+{
+	if (state_decode(st, p, n, s) == 0)
+		return 0;
 	return desk_store_fail(st, DESK_EX_IOERR, "%s/state: damaged (run "
 	    "desk-case fsck --repair)", st->root);
+}
+
+uint64_t
+desk_state_committed(struct desk_store *st)
+{
+	char buf[2][DESK_STATE_SIZE];
+	struct desk_state s;
+	ssize_t r[2];
+	int fd = st->statefd >= 0 ? st->statefd :
+	    openat(st->dfd, "state", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return 0;
+	/*
+	 * Without the lock a read may meet the one pwrite that replaces the
+	 * state halfway: two reads that agree were not torn.
+	 */
+	for (int i = 0; i < 2; i++)
+		r[i] = desk_pread_all(fd, buf[i], DESK_STATE_SIZE, 0);
+	if (fd != st->statefd)
+		close(fd);
+	if (r[0] <= 0 || r[0] != r[1] || memcmp(buf[0], buf[1], (size_t)r[0]) ||
+	    state_decode(st, buf[0], (size_t)r[0], &s) < 0)
+		return 0;
+	return DESK_POS(s.seg, s.size);
 }
 
 static int
@@ -1169,6 +1235,7 @@ desk_store_lock(struct desk_store *st)
 		return -1;
 	if (st->locked)
 		return 0;
+	desk_hx_newgen(st);
 	if (store_need(st) < 0)
 		return -1;
 	if (st->lockfd < 0) {
