@@ -68,6 +68,14 @@ straddle user "$(seg_of 42)" desk-case list --user 42
 is "$(cat $T/user.rc):$(cat $T/user.n)" "0:2" "list --user held across the swap: exit 0, run twice"
 cmp -s $T/want.user $T/user.out; ok $? "and it listed user 42's cases as before"
 
+# A list by status read back through the status marks: held at the open
+# of the segment before the last, which the backward read reaches.
+DESK_STORE=$T/base desk-case list --status open --limit 150 > $T/want.status
+straddle status "$(ls $T/base/log | tail -n 2 | head -n 1)" desk-case list --status open --limit 150
+is "$(cat $T/status.rc):$(cat $T/status.n)" "0:2" "list --status open --limit 150 held across the swap: exit 0, run twice"
+[ "$(lines $T/want.status)" -eq 150 ] && cmp -s $T/want.status $T/status.out
+ok $? "and it listed the 150 cases as before"
+
 # A reader that may not run again (its tries used up) fails 75, says to
 # run it again, prints nothing, and sends nobody to fsck.
 DESK_READ_AGAIN=3 straddle spent "$(seg_of 150)" desk-case show 150

@@ -510,42 +510,24 @@ lists_missing(struct desk_store *st, int have)
 }
 
 /*
- * A store written before the channels' chains has the status lists and no
- * mark (DESK_LIST_CHANS): chaining its new cases would make a part of an
- * index that readers would trust, as lists_missing says. A store's first
- * case writes the mark.
+ * Whether the store keeps what lists slot (DESK_LIST_CHANS: the channels'
+ * chains, DESK_LIST_MARKS: the status marks) says it does. A store's first
+ * case writes the slot. A store written before the chains, or the marks,
+ * has cases and no slot: making its new cases part of them would make a
+ * part of an index that readers would trust, as lists_missing says, so it
+ * is left without until fsck --repair builds them from the log.
  */
 static int
-chans_ready(struct desk_store *st)
+list_mark_ready(struct desk_store *st, uint64_t slot)
 {
 	struct desk_list_slot m;
 
-	if (desk_list_slot(st, DESK_LIST_CHANS, &m))
+	if (desk_list_slot(st, slot, &m))
 		return 1;
 	if (desk_slot_end(st, DESK_T_CASE) > 1)
 		return 0;
 	memset(&m, 0, sizeof m);
-	PUT(st, DESK_T_LIST, DESK_LIST_CHANS, list, &m);
-	return 1;
-}
-
-/*
- * The status marks are kept (DESK_LIST_MARKS): as chans_ready, a store's
- * first case writes the slot that says so, and a store without it (an
- * older desk wrote cases) is left without marks, which readers then do
- * without, until fsck --repair builds them.
- */
-static int
-marks_ready(struct desk_store *st)
-{
-	struct desk_list_slot m;
-
-	if (desk_list_slot(st, DESK_LIST_MARKS, &m))
-		return 1;
-	if (desk_slot_end(st, DESK_T_CASE) > 1)
-		return 0;
-	memset(&m, 0, sizeof m);
-	PUT(st, DESK_T_LIST, DESK_LIST_MARKS, list, &m);
+	PUT(st, DESK_T_LIST, slot, list, &m);
 	return 1;
 }
 
@@ -600,7 +582,8 @@ case_put(struct desk_store *st, uint64_t id, const struct desk_case_slot *c,
 	struct desk_key k;
 
 	if (!(old && old->status == c->status &&
-	    old->activity >> DESK_MARK_SHIFT == chunk) && marks_ready(st))
+	    old->activity >> DESK_MARK_SHIFT == chunk) &&
+	    list_mark_ready(st, DESK_LIST_MARKS))
 		for (int level = 0; level < 2; level++) {
 			unsigned bit = desk_mark_nibble(level, chunk) * 4 +
 			    ((unsigned)c->status & 3);
@@ -640,7 +623,7 @@ case_index(struct desk_store *st, uint64_t id, uint64_t user, const char *ch,
 	 * the newest to do (the case's slot, written after both, says whether
 	 * it is done).
 	 */
-	int chans = !have && chans_ready(st);
+	int chans = !have && list_mark_ready(st, DESK_LIST_CHANS);
 	uint64_t newest = chans ? desk_chan_newest(st, ch) : 0;
 
 	if (!linked) {
