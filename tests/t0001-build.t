@@ -54,7 +54,7 @@ if command -v runuser > /dev/null && [ "$(id -u)" -eq 0 ]; then
 	runuser -u nobody -- /usr/bin/env PATH=$T/fakebin /bin/sh $T/fakebin/deps > $OUT 2> $ERR
 	RC=$?
 	rc 69 "deps, missing packages, not root: exit 69"
-	like $ERR "install them with: sudo apt-get install -y --no-install-recommends pkg-config libsodium-dev libcurl4-openssl-dev libmicrohttpd-dev jq mandoc zsh fish curl wrk strace procps clang libclang-rt-dev\$" \
+	like $ERR "install them with: sudo apt-get install -y --no-install-recommends pkg-config libsodium-dev libcurl4-openssl-dev libmicrohttpd-dev jq mandoc zsh fish curl wrk strace procps gdb clang libclang-rt-dev\$" \
 		"and prints the exact apt-get line"
 else
 	env PATH=/nonexistent /bin/sh "$TOP/scripts/deps" > $OUT 2> $ERR

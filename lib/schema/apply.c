@@ -566,36 +566,50 @@ marks_get(struct desk_store *st, int level, uint64_t chunk,
 	return v;
 }
 
+/* Status s's bit of chunk set in its key of level: 1 if it was already. */
+static int
+mark_set(struct desk_store *st, int level, uint64_t chunk, unsigned s)
+{
+	unsigned bit = desk_mark_nibble(level, chunk) * 4 + (s & 3);
+	struct desk_key k;
+	uint64_t v = marks_get(st, level, chunk, &k);
+
+	if (v >> bit & 1)
+		return 1;
+	v |= (uint64_t)1 << bit;
+	if (desk_hx_put(st, &k, v, 0) == 0 && marks_seen.gen == st->hx_gen &&
+	    marks_seen.have[level])
+		marks_seen.val[level] = v;
+	return 0;
+}
+
 /*
  * A case's slot, with its status marked where its activity is first: the
  * mark is never missing for a slot a reader can see (it reads the marks
  * only of what the state says is committed, desk_log_back). The slot it
- * replaces (old, NULL: none) had its marks set when it was written: the
- * same chunk and status need nothing more; and a chunk's mark set means
- * its 64 MiB's is, both being set together.
+ * replaces (old, NULL: none) had its marks set before it was written: the
+ * same chunk and status need nothing more. A chunk's bit is set after its
+ * 4 MiB's, so that a flush between the two (the index grown, or every
+ * line of it held dirty) never leaves the chunk's on disk without the
+ * other's, and a chunk's bit set says its 4 MiB's is.
  */
 static void
 case_put(struct desk_store *st, uint64_t id, const struct desk_case_slot *c,
     const struct desk_case_slot *old)
 {
 	uint64_t chunk = c->activity >> DESK_MARK_SHIFT;
-	struct desk_key k;
+	unsigned s = (unsigned)c->status;
 
 	if (!(old && old->status == c->status &&
 	    old->activity >> DESK_MARK_SHIFT == chunk) &&
-	    list_mark_ready(st, DESK_LIST_MARKS))
-		for (int level = 0; level < 2; level++) {
-			unsigned bit = desk_mark_nibble(level, chunk) * 4 +
-			    ((unsigned)c->status & 3);
-			uint64_t v = marks_get(st, level, chunk, &k);
-			if (v >> bit & 1)
-				break;
-			v |= (uint64_t)1 << bit;
-			if (desk_hx_put(st, &k, v, 0) == 0 &&
-			    marks_seen.gen == st->hx_gen &&
-			    marks_seen.have[level])
-				marks_seen.val[level] = v;
+	    list_mark_ready(st, DESK_LIST_MARKS)) {
+		struct desk_key k;
+		uint64_t v = marks_get(st, 0, chunk, &k);
+		if (!(v >> (desk_mark_nibble(0, chunk) * 4 + (s & 3)) & 1)) {
+			mark_set(st, 1, chunk, s);
+			mark_set(st, 0, chunk, s);
 		}
+	}
 	PUT(st, DESK_T_CASE, id, case, c);
 }
 

@@ -292,8 +292,14 @@ desk_log_back(struct desk_store *st, unsigned statuses,
 	struct marks m = { st, 0, desk_state_committed(st), { { 0, 0, 0 } } };
 	int r = 0;
 
-	/* The end first, then the marks: those below it are all written. */
-	if (statuses && m.end && desk_status_marked(st))
+	/*
+	 * The end first, then the marks, from the index as it is now (an
+	 * older one, replaced by a growth since it was opened, lacks the
+	 * newer ones): those below the end are all written. A growth later
+	 * adds only marks above it.
+	 */
+	if (statuses && m.end && desk_hx_refresh(st) == 0 &&
+	    desk_status_marked(st))
 		m.want = statuses;
 	for (uint32_t seg = last_segment(st, m.end); seg >= 1 && !r; seg--)
 		r = segment_back(st, seg, &b, &m, each, ctx);

@@ -165,9 +165,10 @@ int desk_store_at(struct desk_store *st, const char *rel, const char **name);
  */
 int desk_store_replaced(struct desk_store *st, int fd, const char *rel);
 /*
- * A read without the lock, done: when a file it held was replaced since
- * it opened it (a swap), its answer may be of two stores, and it fails as
- * a read that met the swap does (run again, else 75): -1. Else 0.
+ * A read without the lock, done: when a slot file or segment it held was
+ * replaced since it opened it (a swap: the index's growth alone replaces
+ * keys.hx, which is not asked), its answer may be of two stores, and it
+ * fails as a read that met the swap does (run again, else 75): -1. Else 0.
  */
 int desk_store_read_whole(struct desk_store *st);
 /*

@@ -30,7 +30,7 @@ static const char *const subdirs[DESK_NSUBDIRS] = {
 
 static int store_need(struct desk_store *);
 static int straddled(struct desk_store *);
-static int held_replaced(struct desk_store *);
+static int held_replaced(struct desk_store *, int);
 static void straddle_fail(struct desk_store *);
 static int redo_replay(struct desk_store *, int);
 static const char *boot_id(struct desk_store *);
@@ -73,7 +73,7 @@ desk_store_read_whole(struct desk_store *st)
 	if (st->err.code)
 		return -1;
 	if (st->locked || st->repairing || st->tolerant || st->dfd < 0 ||
-	    !held_replaced(st))
+	    !held_replaced(st, 0))
 		return 0;
 	straddle_fail(st);
 	if (st->fatal)
@@ -192,10 +192,11 @@ swap_passable(struct desk_store *st)
  * segments it opens after are not of the index it holds, or the other
  * way round. Asked only when a read met what looks like damage.
  */
+/* A file st holds was replaced (hx: the index too, which growth replaces). */
 static int
-held_replaced(struct desk_store *st)
+held_replaced(struct desk_store *st, int hx)
 {
-	if (desk_slot_replaced(st) || desk_hx_replaced(st))
+	if (desk_slot_replaced(st) || (hx && desk_hx_replaced(st)))
 		return 1;
 	for (unsigned i = 0; i < DESK_RFDS; i++)
 		if (seg_replaced(st, st->rfd[i].fd, st->rfd[i].seg))
@@ -209,7 +210,7 @@ straddled(struct desk_store *st)
 	if (st->locked || st->repairing || st->tolerant || st->dfd < 0)
 		return 0;
 	return ((desk_swap_due(st) || desk_rebuild_due(st)) &&
-	    swap_passable(st)) || held_replaced(st);
+	    swap_passable(st)) || held_replaced(st, 1);
 }
 
 /*
