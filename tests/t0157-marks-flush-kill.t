@@ -3,8 +3,9 @@
 # is flushed whenever the index grows or every line of it is held dirty,
 # which can fall between the two keys a case's new status sets (its
 # 64 KiB's and its 4 MiB's). A writer closing a case is stopped by gdb at
-# each lookup of a marks key, its batch flushed there (as the growth
-# does) and the writer killed; the next writer rolls the close forward.
+# each entry of apply's mark_set (a marks key looked up, then set), its
+# batch flushed there (as the growth does) and the writer killed; the
+# next writer rolls the close forward.
 # list --status closed --limit 1 must then name the case, and fsck find
 # nothing: never a 64 KiB's bit on disk without its 4 MiB's, which the
 # backward read trusts to pass over the whole block.
@@ -32,7 +33,7 @@ for hit in 1 2 3 4; do
 	rm -rf $DESK_STORE; cp -a $T/base $DESK_STORE
 	cat > $T/gdb <<EOF
 set pagination off
-break desk_key_marks
+break mark_set
 ignore 1 $((hit - 1))
 run
 call (int)desk_store_flush(st)
@@ -40,7 +41,7 @@ kill
 quit
 EOF
 	gdb -q -batch -x $T/gdb --args "$DESK_BIN/desk-case" set 5000 --status closed > $T/gdb.out 2>&1
-	grep -q '^Breakpoint 1, desk_key_marks' $T/gdb.out || continue
+	grep -q '^Breakpoint 1, .*mark_set' $T/gdb.out || continue
 	stops=$((stops + 1))
 	[ "$(desk-case show 5000 | jq -r .status)" = open ] || bad="$bad $hit:not-killed"
 	desk-case $T/in3 > /dev/null 2>&1 || bad="$bad $hit:writer"
@@ -49,7 +50,7 @@ EOF
 	[ "$got" = 5000 ] || bad="$bad $hit:listed-$got"
 	desk-case fsck > /dev/null 2>&1 || bad="$bad $hit:fsck"
 done
-[ $stops -eq 3 ]; ok $? "the writer was stopped at each of its 3 lookups of a marks key ($stops)"
+[ $stops -eq 3 ]; ok $? "the writer was stopped at each of its 3 settings of a marks key ($stops)"
 is "$bad" "" "each time: the close rolled forward, listed, and fsck clean"
 
 done_testing

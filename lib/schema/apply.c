@@ -533,53 +533,46 @@ list_mark_ready(struct desk_store *st, uint64_t slot)
 
 /*
  * The marks of the chunk the log's end is in are asked for by every case
- * slot a batch writes: kept as last read or written, while the index holds
- * nothing this handle has not seen (hx_gen: under the lock, or in a
- * rebuild's own files).
+ * slot a batch writes: kept, with their key, as last read or written,
+ * while the index holds nothing this handle has not seen (hx_gen: under
+ * the lock, or in a rebuild's own files).
  */
 static _Thread_local struct {
 	uint64_t gen, group[2], val[2];
+	struct desk_key key[2];
 	int have[2];
 } marks_seen;
 
-static uint64_t
-marks_get(struct desk_store *st, int level, uint64_t chunk,
-    struct desk_key *k)
+/* Status s's bit of chunk set in its key of level (only: 0), 1 if it was. */
+static int
+mark_set(struct desk_store *st, int level, uint64_t chunk, unsigned s,
+    int only)
 {
 	uint64_t group = level ? chunk >> 10 : chunk >> 4, v;
+	unsigned bit = desk_mark_nibble(level, chunk) * 4 + (s & 3);
 	int keep = st->locked || st->repairing;
 
-	desk_key_marks(st, k, level, chunk);
-	if (keep && marks_seen.gen == st->hx_gen && marks_seen.have[level] &&
-	    marks_seen.group[level] == group)
-		return marks_seen.val[level];
-	if (!desk_hx_get(st, k, &v, NULL))
-		v = 0;
-	if (keep) {
+	if (!keep || marks_seen.gen != st->hx_gen || !marks_seen.have[level] ||
+	    marks_seen.group[level] != group) {
+		desk_key_marks(st, &marks_seen.key[level], level, chunk);
+		if (!desk_hx_get(st, &marks_seen.key[level], &v, NULL))
+			v = 0;
 		if (marks_seen.gen != st->hx_gen)
-			marks_seen.have[0] = marks_seen.have[1] = 0;
+			marks_seen.have[!level] = 0;
 		marks_seen.gen = st->hx_gen;
 		marks_seen.group[level] = group;
 		marks_seen.val[level] = v;
-		marks_seen.have[level] = 1;
+		marks_seen.have[level] = keep;
 	}
-	return v;
-}
-
-/* Status s's bit of chunk set in its key of level: 1 if it was already. */
-static int
-mark_set(struct desk_store *st, int level, uint64_t chunk, unsigned s)
-{
-	unsigned bit = desk_mark_nibble(level, chunk) * 4 + (s & 3);
-	struct desk_key k;
-	uint64_t v = marks_get(st, level, chunk, &k);
-
+	v = marks_seen.val[level];
 	if (v >> bit & 1)
 		return 1;
-	v |= (uint64_t)1 << bit;
-	if (desk_hx_put(st, &k, v, 0) == 0 && marks_seen.gen == st->hx_gen &&
-	    marks_seen.have[level])
-		marks_seen.val[level] = v;
+	if (!only) {
+		v |= (uint64_t)1 << bit;
+		/* A put that grows the index makes a new generation. */
+		if (desk_hx_put(st, &marks_seen.key[level], v, 0) == 0)
+			marks_seen.val[level] = v;
+	}
 	return 0;
 }
 
@@ -602,13 +595,9 @@ case_put(struct desk_store *st, uint64_t id, const struct desk_case_slot *c,
 
 	if (!(old && old->status == c->status &&
 	    old->activity >> DESK_MARK_SHIFT == chunk) &&
-	    list_mark_ready(st, DESK_LIST_MARKS)) {
-		struct desk_key k;
-		uint64_t v = marks_get(st, 0, chunk, &k);
-		if (!(v >> (desk_mark_nibble(0, chunk) * 4 + (s & 3)) & 1)) {
-			mark_set(st, 1, chunk, s);
-			mark_set(st, 0, chunk, s);
-		}
+	    list_mark_ready(st, DESK_LIST_MARKS) && !mark_set(st, 0, chunk, s, 1)) {
+		mark_set(st, 1, chunk, s, 0);
+		mark_set(st, 0, chunk, s, 0);
 	}
 	PUT(st, DESK_T_CASE, id, case, c);
 }

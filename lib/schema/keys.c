@@ -161,31 +161,14 @@ void
 desk_key_marks(struct desk_store *st, struct desk_key *k, int level,
     uint64_t chunk)
 {
-	/* Every case slot written asks for the two of its chunk: kept. */
-	static _Thread_local struct {
-		uint64_t group;
-		int near, have;
-		struct desk_key k;
-	} last[2];
-	uint64_t group = level ? chunk >> 10 : chunk >> 4;
-	int near = desk_hx_near(st);
 	struct desk_key g;
 
-	level = !!level;
-	if (last[level].have && last[level].group == group &&
-	    last[level].near == near) {
-		*k = last[level].k;
-		return;
-	}
-	desk_key_id(k, level ? "marks64" : "marks", group, NULL);
-	if (near) {
+	desk_key_id(k, level ? "marks64" : "marks", level ? chunk >> 10 :
+	    chunk >> 4, NULL);
+	if (desk_hx_near(st)) {
 		desk_key_id(&g, "near", chunk >> 10, "marks");
 		desk_key_near(k, &g);
 	}
-	last[level].group = group;
-	last[level].near = near;
-	last[level].have = 1;
-	last[level].k = *k;
 }
 
 void

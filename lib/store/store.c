@@ -185,13 +185,6 @@ swap_passable(struct desk_store *st)
 	return held;
 }
 
-/*
- * A handle without the lock whose files may be of two stores: a swap
- * (desk_swap: compact, fsck --repair) is under way, or a repair's cut, or
- * one of the files it holds open was replaced since it opened it, so the
- * segments it opens after are not of the index it holds, or the other
- * way round. Asked only when a read met what looks like damage.
- */
 /* A file st holds was replaced (hx: the index too, which growth replaces). */
 static int
 held_replaced(struct desk_store *st, int hx)
@@ -204,6 +197,13 @@ held_replaced(struct desk_store *st, int hx)
 	return seg_replaced(st, st->segfd, st->seg);
 }
 
+/*
+ * A handle without the lock whose files may be of two stores: a swap
+ * (desk_swap: compact, fsck --repair) is under way, or a repair's cut, or
+ * one of the files it holds open was replaced since it opened it, so the
+ * segments it opens after are not of the index it holds, or the other
+ * way round. Asked only when a read met what looks like damage.
+ */
 static int
 straddled(struct desk_store *st)
 {
